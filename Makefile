@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: install run test check bench format lock clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==0.13.9"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups
+	touch $@
+
+install: $(VENV)/.installed
+
+lock: $(UV)
+	$(UV) lock
+
+run: install
+	$(RUN) phoneauth serve
+
+test: install
+	$(RUN) pytest --cov --cov-report=term
+
+check: install
+	$(RUN) ruff format --check src tests bench
+	$(RUN) ruff check src tests bench
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+format: install
+	$(RUN) ruff format src tests bench
+	$(RUN) ruff check --fix src tests bench
+
+bench: install
+	$(RUN) python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,77 @@
+"""The connector kit: one small interface every SMS provider implements.
+
+    factory = get_factory("twilio-short-message-service")
+    connector = factory.build(config_json, client)
+    result = await connector.send(SmsMessage(to="+4915112345678", usage_type=UsageType.SIGN_IN,
+                                             payload={"code": "123456"}))
+"""
+
+from phoneauth.connectors.base import Connector, SendResult, SmsMessage, UsageType, mask_phone, to_e164
+from phoneauth.connectors.config import (
+    CodeTemplate,
+    ConnectorConfig,
+    ContentTemplate,
+    dump_config,
+    parse_config,
+    secret_fields,
+)
+from phoneauth.connectors.errors import (
+    AuthorizationFailedError,
+    ConnectorError,
+    ConnectorFactoryNotFoundError,
+    ConnectorTimeoutError,
+    ConnectorUnreachableError,
+    DuplicateConnectorFactoryError,
+    InsufficientRequestParametersError,
+    InvalidConfigError,
+    InvalidRequestParametersError,
+    InvalidResponseError,
+    RateLimitExceededError,
+    TemplateNotFoundError,
+    UsageLimitExceededError,
+)
+from phoneauth.connectors.factory import ConnectorFactory
+from phoneauth.connectors.http import HttpConnector, build_http_client
+from phoneauth.connectors.registry import (
+    ConnectorRegistry,
+    default_registry,
+    get_factory,
+    list_factories,
+    load_registry,
+)
+
+__all__ = [
+    "AuthorizationFailedError",
+    "CodeTemplate",
+    "Connector",
+    "ConnectorConfig",
+    "ConnectorError",
+    "ConnectorFactory",
+    "ConnectorFactoryNotFoundError",
+    "ConnectorRegistry",
+    "ConnectorTimeoutError",
+    "ConnectorUnreachableError",
+    "ContentTemplate",
+    "DuplicateConnectorFactoryError",
+    "HttpConnector",
+    "InsufficientRequestParametersError",
+    "InvalidConfigError",
+    "InvalidRequestParametersError",
+    "InvalidResponseError",
+    "RateLimitExceededError",
+    "SendResult",
+    "SmsMessage",
+    "TemplateNotFoundError",
+    "UsageLimitExceededError",
+    "UsageType",
+    "build_http_client",
+    "default_registry",
+    "dump_config",
+    "get_factory",
+    "list_factories",
+    "load_registry",
+    "mask_phone",
+    "parse_config",
+    "secret_fields",
+    "to_e164",
+]

@@ -1,0 +1,110 @@
+"""The value types every connector speaks: usage types, the message, the result, the protocol."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from phoneauth.connectors.errors import InvalidRequestParametersError
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_SEPARATORS = re.compile(r"[\s().\-]")
+
+
+class UsageType(StrEnum):
+    """Why a code is sent: Logto's `TemplateType`, values equal to Logto's strings."""
+
+    SIGN_IN = "SignIn"
+    REGISTER = "Register"
+    FORGOT_PASSWORD = "ForgotPassword"
+    ORGANIZATION_INVITATION = "OrganizationInvitation"
+    GENERIC = "Generic"
+    USER_PERMISSION_VALIDATION = "UserPermissionValidation"
+    BIND_NEW_IDENTIFIER = "BindNewIdentifier"
+    MFA_VERIFICATION = "MfaVerification"
+    BIND_MFA = "BindMfa"
+
+
+def to_e164(phone: str) -> str:
+    """Accept `+4915112345678`, Logto's digits-only `4915112345678` or `004915112345678`.
+
+    The kit only checks the shape; the service parses numbers fully with `phonenumbers`.
+    """
+    cleaned = _SEPARATORS.sub("", phone)
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    elif not cleaned.startswith("+"):
+        cleaned = "+" + cleaned
+    if not _E164.fullmatch(cleaned):
+        raise InvalidRequestParametersError(
+            "The phone number must be in international format, e.g. +4915112345678.",
+            field="to",
+        )
+    return cleaned
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the country and the last four digits, so logs can correlate without exposing numbers."""
+    if len(phone) <= 8:
+        return phone[:2] + "*" * max(len(phone) - 2, 0)
+    return phone[:5] + "*" * (len(phone) - 9) + phone[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class SmsMessage:
+    """One SMS to send.
+
+    Attributes:
+        to: the recipient; normalised to E.164 with `+` on construction.
+        usage_type: why the message is sent; picks the template.
+        payload: template variables: `code`, optional `locale` and anything else the template uses.
+        ip: the end user's IP address, for providers and gateways that check it.
+    """
+
+    to: str
+    usage_type: UsageType = UsageType.GENERIC
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    ip: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", to_e164(self.to))
+        object.__setattr__(self, "usage_type", UsageType(self.usage_type))
+
+    @property
+    def digits(self) -> str:
+        """The number without `+`, as Logto stores it and many providers want it."""
+        return self.to[1:]
+
+    @property
+    def locale(self) -> str | None:
+        value = self.payload.get("locale")
+        return value if isinstance(value, str) and value else None
+
+    def __repr__(self) -> str:
+        # The payload carries the code: never print it.
+        return f"SmsMessage(to={mask_phone(self.to)!r}, usage_type={self.usage_type.value!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the provider said when it accepted the message.
+
+    Attributes:
+        provider_message_id: the provider's id for the message (Twilio `SM…`, Aliyun `BizId`, …).
+        details: non-secret extras worth keeping in the message log (status, segments, fee).
+    """
+
+    provider_message_id: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Anything that can send an SMS; the domain depends on this alone."""
+
+    async def send(self, message: SmsMessage) -> SendResult:
+        """Send the message, or raise a `ConnectorError`."""
+        ...

@@ -1,0 +1,90 @@
+"""A connector factory: one provider's metadata plus the way to build a connector from a config."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from phoneauth.connectors.base import Connector
+from phoneauth.connectors.config import ConnectorConfig, parse_config
+
+C = TypeVar("C", bound=ConnectorConfig)
+
+ProviderFake = Callable[[httpx.Request], httpx.Response]
+
+
+def package_text(package: str, name: str) -> str:
+    """A text file shipped next to a provider module (README.md, logo.svg)."""
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorFactory(Generic[C]):
+    """Everything phoneauth needs to know about one SMS provider.
+
+    Attributes:
+        id: Logto's factory id (`twilio-short-message-service`), stable forever.
+        target: the provider key (`twilio-sms`).
+        name: the provider's display name.
+        description: one sentence for the console's provider cards.
+        config_model: the pydantic model that validates the config and drives the console form.
+        readme: Markdown telling a user what to fill in and where to find it.
+        logo_svg: SVG markup for the console.
+        sample_config: a valid Logto-shaped config (placeholders, defaults for the form).
+        create: builds the connector from a validated config, an HTTP client and options.
+        provider_fake: answers a request as the provider does when it accepts a message; used by
+            the conformance kit and the benchmarks. `None` for connectors that make no HTTP call.
+    """
+
+    id: str
+    target: str
+    name: str
+    description: str
+    config_model: type[C]
+    readme: str
+    logo_svg: str
+    sample_config: Mapping[str, Any]
+    create: Callable[..., Connector]
+    provider_fake: ProviderFake | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def parse_config(self, config: Mapping[str, Any] | BaseModel) -> C:
+        """Validate a config; `InvalidConfigError` names every bad or missing field."""
+        return parse_config(self.config_model, config)
+
+    def build(
+        self,
+        config: Mapping[str, Any] | BaseModel,
+        client: httpx.AsyncClient,
+        **options: Any,
+    ) -> Connector:
+        """A ready connector. Options: `timeout` (seconds), and `clock`/`nonce` for signing tests."""
+        return self.create(self.parse_config(config), client, **options)
+
+    @property
+    def logo(self) -> str:
+        """The logo as a data URI, as Logto's `GET /api/connector-factories` returns it."""
+        encoded = base64.b64encode(self.logo_svg.encode()).decode("ascii")
+        return f"data:image/svg+xml;base64,{encoded}"
+
+    def metadata(self) -> dict[str, Any]:
+        """Logto's factory JSON shape (`ConnectorMetadata` plus `type`)."""
+        return {
+            "id": self.id,
+            "target": self.target,
+            "type": "Sms",
+            "platform": None,
+            "isDemo": False,
+            "name": {"en": self.name},
+            "description": {"en": self.description},
+            "logo": self.logo,
+            "logoDark": None,
+            "readme": self.readme,
+            "configTemplate": None,
+        }

@@ -1,0 +1,1 @@
+"""The built-in SMS providers, one package each: config model, request, response, README, logo."""

@@ -1,0 +1,274 @@
+"""Test doubles and the conformance kit, shipped so third-party connectors pass the same checks.
+
+    from phoneauth.connectors.testing import conformance_checks
+    @pytest.mark.parametrize("check", conformance_checks(MY_FACTORY), ids=lambda c: c.name)
+    async def test_conformance(check): await check.run(MY_FACTORY)
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from phoneauth.connectors.base import SmsMessage, UsageType
+from phoneauth.connectors.config import dump_config, secret_fields
+from phoneauth.connectors.errors import ConnectorError, TemplateNotFoundError
+from phoneauth.connectors.factory import ConnectorFactory
+
+SAMPLE_CODE = "864209"
+SAMPLE_MESSAGE = SmsMessage(
+    to="+4915112345678", usage_type=UsageType.SIGN_IN, payload={"code": SAMPLE_CODE}
+)
+
+TRANSPORT_FAULTS: tuple[httpx.TransportError, ...] = (
+    httpx.ConnectTimeout("connect timed out"),
+    httpx.ReadTimeout("read timed out"),
+    httpx.ConnectError("connection refused"),
+    httpx.RemoteProtocolError("server disconnected"),
+)
+SERVER_FAILURES: tuple[httpx.Response, ...] = (
+    httpx.Response(500, text="<html>Internal Server Error</html>"),
+    httpx.Response(502, text="Bad Gateway"),
+    httpx.Response(503, json={"error": "maintenance"}),
+)
+GARBAGE_BODIES: tuple[httpx.Response, ...] = (
+    httpx.Response(200, text="<html>captive portal</html>"),
+    httpx.Response(200, content=b"\x00\xff\xfe"),
+    httpx.Response(200, json=["not", "an", "object"]),
+    httpx.Response(200, json={}),
+)
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class RecordingTransport(httpx.MockTransport):
+    """A MockTransport that keeps every request it answered."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.requests: list[httpx.Request] = []
+
+        def record(request: httpx.Request) -> httpx.Response:
+            self.requests.append(request)
+            return handler(request)
+
+        super().__init__(record)
+
+
+def recording_client(handler: Handler) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
+    """A client answering with `handler`, and the list of requests it sees."""
+    transport = RecordingTransport(handler)
+    return httpx.AsyncClient(transport=transport), transport.requests
+
+
+def client_raising(fault: Exception) -> httpx.AsyncClient:
+    """A client whose every request fails with `fault`."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise fault
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def answering(response: httpx.Response) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+    return handler
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.text: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.text.append(record.getMessage())
+        self.text.append(repr(vars(record)))
+
+
+@contextmanager
+def captured_logs() -> Iterator[list[str]]:
+    """Everything logged anywhere while the block runs, message and attributes, as text."""
+    capture = _Capture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield capture.text
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(previous)
+
+
+def config_with_secrets(factory: ConnectorFactory[Any]) -> tuple[dict[str, Any], list[str]]:
+    """The sample config with a recognisable value in every secret field."""
+    config = copy.deepcopy(dict(factory.sample_config))
+    secrets = []
+    for key in secret_fields(factory.config_model):
+        value = f"S3cr3t{key}Value42"
+        config[key] = value
+        secrets.append(value)
+    return config, secrets
+
+
+def _templates_keeping(factory: ConnectorFactory[Any], keep: Callable[[str], bool]) -> dict[str, Any]:
+    config = copy.deepcopy(dict(factory.sample_config))
+    kept = [t for t in config["templates"] if keep(t["usageType"]) and not t.get("locale")]
+    assert kept, f"{factory.id}: sample_config lacks the template this check needs"
+    config["templates"] = kept[:1]
+    return config
+
+
+async def _send(
+    factory: ConnectorFactory[Any],
+    config: Mapping[str, Any],
+    handler: Handler,
+    message: SmsMessage = SAMPLE_MESSAGE,
+) -> tuple[Any, list[httpx.Request]]:
+    client, seen = recording_client(handler)
+    async with client:
+        result = await factory.build(config, client).send(message)
+    return result, seen
+
+
+def _no_secret_in(text: str, secrets: list[str], where: str) -> None:
+    for secret in secrets:
+        assert secret not in text, f"a secret appears in {where}"
+
+
+def _fake(factory: ConnectorFactory[Any]) -> Handler:
+    assert factory.provider_fake is not None
+    return factory.provider_fake
+
+
+async def check_sample_config_validates(factory: ConnectorFactory[Any]) -> None:
+    factory.parse_config(factory.sample_config)
+
+
+async def check_config_round_trips(factory: ConnectorFactory[Any]) -> None:
+    raw, secrets = config_with_secrets(factory)
+    config = factory.parse_config(raw)
+    stored = dump_config(config, reveal_secrets=True)
+    assert factory.parse_config(stored) == config, "config changed through storage serialisation"
+    for secret in secrets:
+        assert secret in stored.values(), "a secret was lost through storage serialisation"
+
+
+async def check_secrets_masked(factory: ConnectorFactory[Any]) -> None:
+    raw, secrets = config_with_secrets(factory)
+    config = factory.parse_config(raw)
+    _no_secret_in(repr(config), secrets, "repr(config)")
+    _no_secret_in(str(config), secrets, "str(config)")
+    _no_secret_in(config.model_dump_json(), secrets, "the config's JSON")
+    _no_secret_in(repr(dump_config(config)), secrets, "the masked config")
+
+
+async def check_success_against_fake(factory: ConnectorFactory[Any]) -> None:
+    raw, secrets = config_with_secrets(factory)
+    with captured_logs() as logs:
+        result, seen = await _send(factory, raw, _fake(factory))
+    assert len(seen) == 1, "one message must make exactly one request"
+    assert result.provider_message_id, "a successful send must return the provider's message id"
+    _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE], "the logs")
+
+
+async def check_transport_faults(factory: ConnectorFactory[Any]) -> None:
+    raw, secrets = config_with_secrets(factory)
+    for fault in TRANSPORT_FAULTS:
+        with captured_logs() as logs:
+            try:
+                async with client_raising(fault) as client:
+                    await factory.build(raw, client).send(SAMPLE_MESSAGE)
+            except ConnectorError as error:
+                assert error.code.startswith("connector."), error.code
+                _no_secret_in(repr(error.to_dict()), [*secrets, SAMPLE_CODE], "the error")
+            else:
+                raise AssertionError(f"{type(fault).__name__} did not raise a ConnectorError")
+        _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE], "the logs")
+
+
+async def check_server_failures(factory: ConnectorFactory[Any]) -> None:
+    for response in SERVER_FAILURES:
+        try:
+            await _send(factory, factory.sample_config, answering(response))
+        except ConnectorError as error:
+            assert error.code.startswith("connector."), error.code
+        else:
+            raise AssertionError(f"HTTP {response.status_code} was taken for a success")
+
+
+async def check_garbage_bodies(factory: ConnectorFactory[Any]) -> None:
+    for response in GARBAGE_BODIES:
+        try:
+            await _send(factory, factory.sample_config, answering(response))
+        except ConnectorError as error:
+            assert error.code.startswith("connector."), error.code
+        else:
+            raise AssertionError(f"the body {response.content[:30]!r} was taken for a success")
+
+
+async def check_generic_fallback(factory: ConnectorFactory[Any]) -> None:
+    config = _templates_keeping(factory, lambda usage: usage == UsageType.GENERIC.value)
+    handler = factory.provider_fake or (lambda request: httpx.Response(500))
+    result, seen = await _send(factory, config, handler)
+    assert result is not None
+    assert len(seen) == (1 if factory.provider_fake else 0)
+
+
+async def check_template_not_found(factory: ConnectorFactory[Any]) -> None:
+    config = _templates_keeping(factory, lambda usage: usage == UsageType.SIGN_IN.value)
+    message = SmsMessage(to=SAMPLE_MESSAGE.to, usage_type=UsageType.REGISTER, payload={"code": "1"})
+    try:
+        _, seen = await _send(factory, config, lambda request: httpx.Response(500), message)
+    except TemplateNotFoundError:
+        return
+    raise AssertionError("a message with no matching template and no Generic one was sent")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One conformance check; `run` raises `AssertionError` when the connector fails it."""
+
+    name: str
+    run: Callable[[ConnectorFactory[Any]], Awaitable[None]]
+
+
+def conformance_checks(factory: ConnectorFactory[Any]) -> list[Check]:
+    """The checks that apply to this factory (HTTP checks only where it makes HTTP calls)."""
+    checks = [
+        Check("sample_config_validates", check_sample_config_validates),
+        Check("config_round_trips", check_config_round_trips),
+        Check("secrets_masked", check_secrets_masked),
+    ]
+    if "templates" in factory.sample_config:
+        checks += [
+            Check("generic_fallback", check_generic_fallback),
+            Check("template_not_found", check_template_not_found),
+        ]
+    if factory.provider_fake is not None:
+        checks += [
+            Check("success_against_fake", check_success_against_fake),
+            Check("transport_faults", check_transport_faults),
+            Check("server_failures", check_server_failures),
+        ]
+        if "accepts-any-2xx" not in factory.tags:
+            checks.append(Check("garbage_bodies", check_garbage_bodies))
+    return checks
+
+
+async def run_conformance(factory: ConnectorFactory[Any]) -> None:
+    """Run every applicable check; the first failure raises `AssertionError` naming the check."""
+    for check in conformance_checks(factory):
+        try:
+            await check.run(factory)
+        except AssertionError as failure:
+            raise AssertionError(f"{factory.id}: {check.name}: {failure}") from failure

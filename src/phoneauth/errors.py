@@ -1,0 +1,40 @@
+"""The one exception root of phoneauth, so every layer can be answered in one envelope.
+
+    PhoneauthError                       code "general"
+    └── ConnectorError                   code "connector.general" (phoneauth.connectors.errors)
+        ├── InvalidConfigError               connector.invalid_config
+        ├── InvalidRequestParametersError    connector.invalid_request_parameters
+        ├── TemplateNotFoundError            connector.template_not_found
+        ├── RateLimitExceededError           connector.rate_limit_exceeded
+        ├── UsageLimitExceededError          connector.usage_limit_exceeded
+        ├── AuthorizationFailedError         connector.authorization_failed
+        ├── InvalidResponseError             connector.invalid_response
+        ├── ConnectorTimeoutError            connector.timeout
+        └── ConnectorUnreachableError        connector.unreachable
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class PhoneauthError(Exception):
+    """Base of every error phoneauth raises on purpose.
+
+    Attributes:
+        code: a stable dotted string (Logto's where Logto has one), never renamed.
+        status: the HTTP status the web layer answers with; the lower layers never import HTTP.
+        details: JSON-safe facts for the caller; never a secret or a verification code.
+    """
+
+    code: ClassVar[str] = "general"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
+        super().__init__(self.message)
+        self.details: dict[str, object] = details
+
+    def to_dict(self) -> dict[str, object]:
+        """The error envelope shared by the API and the CLI."""
+        return {"code": self.code, "message": self.message, "details": self.details}
