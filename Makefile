@@ -9,22 +9,23 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: install run test check bench format lock clean
+.PHONY: install install-runtime run test check bench format lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==0.13.9"
 
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-groups
-	touch $@
+# `make run` installs the service alone; `make test` and `make check` add the dev tools.
+install-runtime: $(UV)
+	$(UV) sync --frozen --no-dev
 
-install: $(VENV)/.installed
+install: $(UV)
+	$(UV) sync --frozen --all-groups
 
 lock: $(UV)
 	$(UV) lock
 
-run: install
+run: install-runtime
 	$(RUN) phoneauth serve
 
 test: install

@@ -1,16 +1,16 @@
 """The one exception root of phoneauth, so every layer can be answered in one envelope.
 
-    PhoneauthError                       code "general"
-    └── ConnectorError                   code "connector.general" (phoneauth.connectors.errors)
-        ├── InvalidConfigError               connector.invalid_config
-        ├── InvalidRequestParametersError    connector.invalid_request_parameters
-        ├── TemplateNotFoundError            connector.template_not_found
-        ├── RateLimitExceededError           connector.rate_limit_exceeded
-        ├── UsageLimitExceededError          connector.usage_limit_exceeded
-        ├── AuthorizationFailedError         connector.authorization_failed
-        ├── InvalidResponseError             connector.invalid_response
-        ├── ConnectorTimeoutError            connector.timeout
-        └── ConnectorUnreachableError        connector.unreachable
+PhoneauthError                       code "general"
+└── ConnectorError                   code "connector.general" (phoneauth.connectors.errors)
+    ├── InvalidConfigError               connector.invalid_config
+    ├── InvalidRequestParametersError    connector.invalid_request_parameters
+    ├── TemplateNotFoundError            connector.template_not_found
+    ├── RateLimitExceededError           connector.rate_limit_exceeded
+    ├── UsageLimitExceededError          connector.usage_limit_exceeded
+    ├── AuthorizationFailedError         connector.authorization_failed
+    ├── InvalidResponseError             connector.invalid_response
+    ├── ConnectorTimeoutError            connector.timeout
+    └── ConnectorUnreachableError        connector.unreachable
 """
 
 from __future__ import annotations

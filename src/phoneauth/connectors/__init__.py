@@ -1,12 +1,19 @@
 """The connector kit: one small interface every SMS provider implements.
 
-    factory = get_factory("twilio-short-message-service")
-    connector = factory.build(config_json, client)
-    result = await connector.send(SmsMessage(to="+4915112345678", usage_type=UsageType.SIGN_IN,
-                                             payload={"code": "123456"}))
+factory = get_factory("twilio-short-message-service")
+connector = factory.build(config_json, client)
+result = await connector.send(SmsMessage(to="+4915112345678", usage_type=UsageType.SIGN_IN,
+                                         payload={"code": "123456"}))
 """
 
-from phoneauth.connectors.base import Connector, SendResult, SmsMessage, UsageType, mask_phone, to_e164
+from phoneauth.connectors.base import (
+    Connector,
+    SendResult,
+    SmsMessage,
+    UsageType,
+    mask_phone,
+    to_e164,
+)
 from phoneauth.connectors.config import (
     CodeTemplate,
     ConnectorConfig,

@@ -46,7 +46,7 @@ class _Template(BaseModel):
     locale: str | None = Field(
         default=None,
         title="Locale",
-        description="Language tag such as `fr` or `pt-BR`; picked when the message's locale matches.",
+        description="Language tag such as `fr` or `pt-BR`; used when the message's locale matches.",
     )
 
 
@@ -61,7 +61,7 @@ class ContentTemplate(_Template):
 
 
 class CodeTemplate(_Template):
-    """A template kept at the provider (Aliyun, Tencent); phoneauth sends its code and parameters."""
+    """A template kept at the provider (Aliyun, Tencent); phoneauth sends the code to fill it."""
 
     template_code: str = Field(
         alias="templateCode",
@@ -115,6 +115,12 @@ def parse_config(model: type[C], raw: Mapping[str, Any] | BaseModel) -> C:
                 "message": issue["msg"],
             }
             for issue in error.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        # A list whose items failed also reports "too short": keep only the precise item errors.
+        problems = [
+            problem
+            for problem in problems
+            if not any(other["field"].startswith(problem["field"] + ".") for other in problems)
         ]
         fields = ", ".join(problem["field"] for problem in problems)
         raise InvalidConfigError(

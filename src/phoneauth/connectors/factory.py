@@ -64,7 +64,7 @@ class ConnectorFactory(Generic[C]):
         client: httpx.AsyncClient,
         **options: Any,
     ) -> Connector:
-        """A ready connector. Options: `timeout` (seconds), and `clock`/`nonce` for signing tests."""
+        """A ready connector. Options: `timeout` (s); `clock`/`nonce` for signing tests."""
         return self.create(self.parse_config(config), client, **options)
 
     @property

@@ -86,7 +86,7 @@ class ConnectorRegistry:
             self.register(importlib.import_module(module_name).FACTORY)
 
     def load_entry_points(self, points: Iterable[EntryPoint] | None = None) -> None:
-        """Add third-party factories; a broken one is listed as unavailable, a duplicate is fatal."""
+        """Add third-party factories; a broken one is unavailable, a duplicate fatal."""
         for point in entry_points(group=ENTRY_POINT_GROUP) if points is None else points:
             source = point.dist.name if point.dist is not None else point.value
             try:

@@ -1,8 +1,8 @@
 """Test doubles and the conformance kit, shipped so third-party connectors pass the same checks.
 
-    from phoneauth.connectors.testing import conformance_checks
-    @pytest.mark.parametrize("check", conformance_checks(MY_FACTORY), ids=lambda c: c.name)
-    async def test_conformance(check): await check.run(MY_FACTORY)
+from phoneauth.connectors.testing import conformance_checks
+@pytest.mark.parametrize("check", conformance_checks(MY_FACTORY), ids=lambda c: c.name)
+async def test_conformance(check): await check.run(MY_FACTORY)
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ GARBAGE_BODIES: tuple[httpx.Response, ...] = (
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def expect(condition: object, failure: str) -> None:
+    """`assert` that survives `python -O`: a failed check raises `AssertionError`."""
+    if not condition:
+        raise AssertionError(failure)
 
 
 class RecordingTransport(httpx.MockTransport):
@@ -120,10 +126,12 @@ def config_with_secrets(factory: ConnectorFactory[Any]) -> tuple[dict[str, Any],
     return config, secrets
 
 
-def _templates_keeping(factory: ConnectorFactory[Any], keep: Callable[[str], bool]) -> dict[str, Any]:
+def _templates_keeping(
+    factory: ConnectorFactory[Any], keep: Callable[[str], bool]
+) -> dict[str, Any]:
     config = copy.deepcopy(dict(factory.sample_config))
     kept = [t for t in config["templates"] if keep(t["usageType"]) and not t.get("locale")]
-    assert kept, f"{factory.id}: sample_config lacks the template this check needs"
+    expect(kept, f"{factory.id}: sample_config lacks the template this check needs")
     config["templates"] = kept[:1]
     return config
 
@@ -142,11 +150,12 @@ async def _send(
 
 def _no_secret_in(text: str, secrets: list[str], where: str) -> None:
     for secret in secrets:
-        assert secret not in text, f"a secret appears in {where}"
+        expect(secret not in text, f"a secret appears in {where}")
 
 
 def _fake(factory: ConnectorFactory[Any]) -> Handler:
-    assert factory.provider_fake is not None
+    if factory.provider_fake is None:
+        raise AssertionError(f"{factory.id} declares no provider_fake")
     return factory.provider_fake
 
 
@@ -158,9 +167,9 @@ async def check_config_round_trips(factory: ConnectorFactory[Any]) -> None:
     raw, secrets = config_with_secrets(factory)
     config = factory.parse_config(raw)
     stored = dump_config(config, reveal_secrets=True)
-    assert factory.parse_config(stored) == config, "config changed through storage serialisation"
+    expect(factory.parse_config(stored) == config, "config changed through storage serialisation")
     for secret in secrets:
-        assert secret in stored.values(), "a secret was lost through storage serialisation"
+        expect(secret in stored.values(), "a secret was lost through storage serialisation")
 
 
 async def check_secrets_masked(factory: ConnectorFactory[Any]) -> None:
@@ -176,8 +185,8 @@ async def check_success_against_fake(factory: ConnectorFactory[Any]) -> None:
     raw, secrets = config_with_secrets(factory)
     with captured_logs() as logs:
         result, seen = await _send(factory, raw, _fake(factory))
-    assert len(seen) == 1, "one message must make exactly one request"
-    assert result.provider_message_id, "a successful send must return the provider's message id"
+    expect(len(seen) == 1, "one message must make exactly one request")
+    expect(result.provider_message_id, "a successful send must return the provider's message id")
     _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE], "the logs")
 
 
@@ -189,7 +198,7 @@ async def check_transport_faults(factory: ConnectorFactory[Any]) -> None:
                 async with client_raising(fault) as client:
                     await factory.build(raw, client).send(SAMPLE_MESSAGE)
             except ConnectorError as error:
-                assert error.code.startswith("connector."), error.code
+                expect(error.code.startswith("connector."), error.code)
                 _no_secret_in(repr(error.to_dict()), [*secrets, SAMPLE_CODE], "the error")
             else:
                 raise AssertionError(f"{type(fault).__name__} did not raise a ConnectorError")
@@ -201,7 +210,7 @@ async def check_server_failures(factory: ConnectorFactory[Any]) -> None:
         try:
             await _send(factory, factory.sample_config, answering(response))
         except ConnectorError as error:
-            assert error.code.startswith("connector."), error.code
+            expect(error.code.startswith("connector."), error.code)
         else:
             raise AssertionError(f"HTTP {response.status_code} was taken for a success")
 
@@ -211,7 +220,7 @@ async def check_garbage_bodies(factory: ConnectorFactory[Any]) -> None:
         try:
             await _send(factory, factory.sample_config, answering(response))
         except ConnectorError as error:
-            assert error.code.startswith("connector."), error.code
+            expect(error.code.startswith("connector."), error.code)
         else:
             raise AssertionError(f"the body {response.content[:30]!r} was taken for a success")
 
@@ -220,15 +229,15 @@ async def check_generic_fallback(factory: ConnectorFactory[Any]) -> None:
     config = _templates_keeping(factory, lambda usage: usage == UsageType.GENERIC.value)
     handler = factory.provider_fake or (lambda request: httpx.Response(500))
     result, seen = await _send(factory, config, handler)
-    assert result is not None
-    assert len(seen) == (1 if factory.provider_fake else 0)
+    expect(result.provider_message_id, "the Generic template was not used as the fallback")
+    expect(len(seen) == (1 if factory.provider_fake else 0), "the fallback send made no request")
 
 
 async def check_template_not_found(factory: ConnectorFactory[Any]) -> None:
     config = _templates_keeping(factory, lambda usage: usage == UsageType.SIGN_IN.value)
     message = SmsMessage(to=SAMPLE_MESSAGE.to, usage_type=UsageType.REGISTER, payload={"code": "1"})
     try:
-        _, seen = await _send(factory, config, lambda request: httpx.Response(500), message)
+        await _send(factory, config, lambda request: httpx.Response(500), message)
     except TemplateNotFoundError:
         return
     raise AssertionError("a message with no matching template and no Generic one was sent")

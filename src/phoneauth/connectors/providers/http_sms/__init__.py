@@ -32,7 +32,7 @@ class HttpSmsConfig(ConnectorConfig):
     authorization: SecretStr | None = Field(
         default=None,
         title="Authorization header",
-        description="Sent as is in `Authorization`, e.g. `Bearer <token>`; check it in your gateway.",
+        description="Sent as is in `Authorization`, e.g. `Bearer <token>`.",
     )
     signing_secret: SecretStr | None = Field(
         default=None,
@@ -48,7 +48,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def verify_signature(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 300) -> bool:
+def verify_signature(
+    secret: str, header: str, body: bytes, *, now: int, tolerance: int = 300
+) -> bool:
     """For gateways written in Python: check a signature and its freshness."""
     try:
         fields = dict(part.split("=", 1) for part in header.split(","))
@@ -79,7 +81,9 @@ class HttpSmsConnector(HttpConnector[HttpSmsConfig]):
             timestamp = int(self.clock().timestamp())
             secret = self.config.signing_secret.get_secret_value()
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        return self.client.build_request("POST", self.config.endpoint, content=body, headers=headers)
+        return self.client.build_request(
+            "POST", self.config.endpoint, content=body, headers=headers
+        )
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         if not response.is_success:

@@ -1,4 +1,4 @@
-"""The development outbox: keeps messages instead of sending them, so sign-in works without a provider.
+"""The development outbox: keeps messages instead of sending them; sign-in without a provider.
 
 The messages, codes included, stay in process memory (and optionally a JSON-lines file), where an
 admin of a development tenant and the tests can read them. A production tenant refuses it.

@@ -1,0 +1,134 @@
+"""The `phoneauth` command: serve, and try connectors from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from phoneauth.connectors import (
+    SendResult,
+    SmsMessage,
+    UsageType,
+    build_http_client,
+    load_registry,
+)
+from phoneauth.errors import PhoneauthError
+from phoneauth.settings import Settings
+
+app = typer.Typer(
+    help="phoneauth: phone-number sign-in with one-time SMS codes.", no_args_is_help=True
+)
+connectors_app = typer.Typer(help="List SMS connectors and send a test code.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(error: PhoneauthError) -> typer.Exit:
+    err.print(f"[red]{error.code}[/red]: {error.message}")
+    for key, value in error.details.items():
+        err.print(f"  {key}: {value}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Start the service (SQLite in ./data unless PHONEAUTH_DATABASE_URL says otherwise)."""
+    import uvicorn
+
+    from phoneauth.web.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@connectors_app.command("list")
+def list_connectors() -> None:
+    """Print every connector factory: built-in and installed third-party ones."""
+    registry = load_registry()
+    table = Table(title="SMS connector factories")
+    for column in ("ID", "Name", "Description"):
+        table.add_column(column)
+    for factory in registry:
+        table.add_row(factory.id, factory.name, factory.description)
+    out.print(table)
+    for broken in registry.unavailable:
+        err.print(f"[yellow]unavailable[/yellow] {broken.name} ({broken.source}): {broken.reason}")
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise typer.BadParameter(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path} must hold a JSON object")
+    return data
+
+
+def _usage_type(value: str) -> UsageType:
+    try:
+        return UsageType(value)
+    except ValueError:
+        choices = ", ".join(usage.value for usage in UsageType)
+        raise typer.BadParameter(f"{value!r} is not one of: {choices}") from None
+
+
+async def _send(
+    factory_id: str, config: dict[str, Any], message: SmsMessage, seconds: float
+) -> SendResult:
+    factory = load_registry().get(factory_id)
+    async with build_http_client(timeout=seconds) as client:
+        return await factory.build(config, client, timeout=seconds).send(message)
+
+
+@connectors_app.command("send")
+def send(
+    connector: Annotated[str, typer.Option(help="Factory id, e.g. twilio-short-message-service.")],
+    config: Annotated[Path, typer.Option(help="The connector config as a Logto-shaped JSON file.")],
+    to: Annotated[
+        str, typer.Option(help="Recipient in international format, e.g. +4915112345678.")
+    ],
+    usage_type: Annotated[str, typer.Option(help="Which template to use.")] = "Generic",
+    code: Annotated[
+        str | None, typer.Option(help="The code to send; random 6 digits if omitted.")
+    ] = None,
+    locale: Annotated[str | None, typer.Option(help="Pick the template for this locale.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the provider.")] = 10.0,
+) -> None:
+    """Send one verification code and print the provider's message id."""
+    payload: dict[str, str] = {"code": code or f"{secrets.randbelow(10**6):06d}"}
+    if locale:
+        payload["locale"] = locale
+    try:
+        message = SmsMessage(to=to, usage_type=_usage_type(usage_type), payload=payload)
+        result = asyncio.run(_send(connector, _read_config(config), message, timeout))
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    out.print(f"Sent. Provider message id: {result.provider_message_id or '(none given)'}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The FastAPI application: Management API, Experience API and console."""
