@@ -74,7 +74,8 @@ class CodeTemplate(_Template):
 T = TypeVar("T", bound=_Template)
 
 
-def _unique_templates(templates: tuple[T, ...]) -> tuple[T, ...]:
+def unique_templates(templates: tuple[T, ...]) -> tuple[T, ...]:
+    """At most one template per (usage type, locale); provider template models reuse it."""
     seen: set[tuple[str, str | None]] = set()
     for template in templates:
         key = (template.usage_type.value, (template.locale or "").lower() or None)
@@ -88,12 +89,12 @@ def _unique_templates(templates: tuple[T, ...]) -> tuple[T, ...]:
 ContentTemplates = Annotated[
     tuple[ContentTemplate, ...],
     Field(min_length=1, title="SMS templates", description="One template per usage type."),
-    AfterValidator(_unique_templates),
+    AfterValidator(unique_templates),
 ]
 CodeTemplates = Annotated[
     tuple[CodeTemplate, ...],
     Field(min_length=1, title="SMS templates", description="One template per usage type."),
-    AfterValidator(_unique_templates),
+    AfterValidator(unique_templates),
 ]
 
 C = TypeVar("C", bound=ConnectorConfig)

@@ -209,9 +209,10 @@ class HttpConnector(ABC, Generic[C]):
         *,
         provider_code: object = None,
         provider_message: object = None,
+        **extra: object,
     ) -> ConnectorError:
         """The error for an answer the provider module did not map more precisely."""
-        details: dict[str, Any] = {"http_status": response.status_code}
+        details: dict[str, Any] = {"http_status": response.status_code, **extra}
         if provider_code is not None:
             details["provider_code"] = provider_code
         if provider_message is not None:

@@ -1,0 +1,1 @@
+"""The rules: verification codes, sign-in experience, connector management, tenants."""
