@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.servers import serve_in_thread
 
 from phoneauth.connectors import (
     ConnectorTimeoutError,
@@ -16,7 +17,6 @@ from phoneauth.connectors import (
 )
 from phoneauth.connectors.providers.http_sms import FACTORY as HTTP_SMS
 from phoneauth.connectors.testing import captured_logs
-from tests.servers import serve_in_thread
 
 MESSAGE = SmsMessage(to="+4915112345678", payload={"code": "864209"})
 

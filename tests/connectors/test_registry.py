@@ -38,7 +38,8 @@ def test_every_builtin_has_metadata_for_the_console() -> None:
         assert metadata["type"] == "Sms"
         assert metadata["logo"].startswith("data:image/svg+xml;base64,")
         assert metadata["readme"].startswith("# ")
-        assert factory.name and factory.description
+        assert factory.name
+        assert factory.description
 
 
 def test_an_installed_third_party_distribution_is_discovered() -> None:

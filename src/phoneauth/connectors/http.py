@@ -105,12 +105,15 @@ def response_json(response: httpx.Response) -> Any:
         ) from None
 
 
+_CERTIFICATE_ERRORS = (ssl.SSLCertVerificationError, aiohttp.ClientConnectorCertificateError)
+
+
 def _transport_error(error: Exception) -> ConnectorError:
     # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout: judge by the cause.
     root = error.__cause__ if isinstance(error.__cause__, aiohttp.ClientError) else error
     cause: BaseException | None = root
     while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError | aiohttp.ClientConnectorCertificateError):
+        if isinstance(cause, _CERTIFICATE_ERRORS):
             return InvalidCertificateError(error=type(cause).__name__)
         cause = cause.__cause__ or cause.__context__
     if isinstance(root, httpx.TimeoutException | TimeoutError):

@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from phoneauth.connectors.config import CodeTemplate, ConnectorConfig, EndpointUrl
-from phoneauth.connectors.config import unique_templates
+from phoneauth.connectors.config import CodeTemplate, ConnectorConfig, EndpointUrl, unique_templates
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 INTERNATIONAL_ENDPOINT = "https://dysmsapi.ap-southeast-1.aliyuncs.com"

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.servers import serve_in_thread
+from typer.testing import CliRunner
+
+from phoneauth.cli import app
+
+runner = CliRunner()
+
+
+def test_connectors_list_prints_a_table_of_every_factory() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "phoneauth", "connectors", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    for factory_id in (
+        "twilio-short-message-service",
+        "aliyun-short-message-service",
+        "outbox-sms",
+        "example-sms",
+    ):
+        assert factory_id in result.stdout
+    assert "SMS connector factories" in result.stdout
+
+
+def _write(tmp_path: Path, config: dict[str, Any]) -> Path:
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_send_prints_the_provider_message_id(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def gateway(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = (await receive())["body"]
+        seen.append(json.loads(body))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"id": "gw-77"}'})
+
+    with serve_in_thread(gateway) as url:
+        cfg = _write(tmp_path, {"endpoint": url + "/send"})
+        result = runner.invoke(
+            app,
+            [
+                "connectors",
+                "send",
+                "--connector",
+                "http-sms",
+                "--config",
+                str(cfg),
+                "--to",
+                "+4915112345678",
+                "--usage-type",
+                "SignIn",
+                "--code",
+                "246810",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "gw-77" in result.output
+    assert seen == [{"to": "4915112345678", "type": "SignIn", "payload": {"code": "246810"}}]
+
+
+def test_send_generates_a_random_code_with_the_generic_template_by_default(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox.jsonl"
+    cfg = _write(tmp_path, {"filePath": str(outbox)})
+    args = [
+        "connectors",
+        "send",
+        "--connector",
+        "outbox-sms",
+        "--config",
+        str(cfg),
+        "--to",
+        "+4915112345678",
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 0
+    lines = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [line["usage_type"] for line in lines] == ["Generic", "Generic"]
+    codes = [line["payload"]["code"] for line in lines]
+    assert all(len(code) == 6 and code.isdigit() for code in codes)
+    assert lines[0]["text"] == f"Your verification code is {codes[0]}."
+
+
+def test_send_reports_a_connector_error_with_its_code_and_exit_status_1(
+    tmp_path: Path, closed_port: int
+) -> None:
+    cfg = _write(tmp_path, {"endpoint": f"http://127.0.0.1:{closed_port}"})
+    result = runner.invoke(
+        app,
+        [
+            "connectors",
+            "send",
+            "--connector",
+            "http-sms",
+            "--config",
+            str(cfg),
+            "--to",
+            "+4915112345678",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "connector.unreachable" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_send_names_the_invalid_config_fields(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, {"accountSID": "AC1"})
+    result = runner.invoke(
+        app,
+        [
+            "connectors",
+            "send",
+            "--connector",
+            "twilio-short-message-service",
+            "--config",
+            str(cfg),
+            "--to",
+            "+4915112345678",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "connector.invalid_config" in result.output
+    assert "authToken" in result.output
+
+
+def test_send_refuses_bad_arguments_without_a_traceback(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, {})
+    cases = [
+        (
+            ["--connector", "nope-sms", "--config", str(cfg), "--to", "+4915112345678"],
+            1,
+            "connector.not_found_with_connector_id",
+        ),
+        (
+            ["--connector", "outbox-sms", "--config", str(cfg), "--to", "12"],
+            1,
+            "connector.invalid_request_parameters",
+        ),
+        (
+            [
+                "--connector",
+                "outbox-sms",
+                "--config",
+                str(cfg),
+                "--to",
+                "+4915112345678",
+                "--usage-type",
+                "Login",
+            ],
+            2,
+            "SignIn",
+        ),
+        (
+            [
+                "--connector",
+                "outbox-sms",
+                "--config",
+                str(tmp_path / "missing.json"),
+                "--to",
+                "+4915112345678",
+            ],
+            2,
+            "cannot read",
+        ),
+    ]
+    for args, status, text in cases:
+        result = runner.invoke(app, ["connectors", "send", *args])
+        assert result.exit_code == status, (args, result.output)
+        assert text in result.output, result.output
+        assert "Traceback" not in result.output
