@@ -3,6 +3,8 @@
 The library surface is the connector kit, re-exported here.
 """
 
+import logging
+
 from phoneauth.connectors import (
     Connector,
     ConnectorError,
@@ -16,6 +18,9 @@ from phoneauth.connectors import (
 )
 
 __version__ = "0.1.0"
+
+# A library stays quiet unless the application configures logging.
+logging.getLogger("phoneauth").addHandler(logging.NullHandler())
 
 __all__ = [
     "Connector",

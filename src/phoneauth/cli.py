@@ -67,8 +67,9 @@ def list_connectors() -> None:
     """Print every connector factory: built-in and installed third-party ones."""
     registry = load_registry()
     table = Table(title="SMS connector factories")
-    for column in ("ID", "Name", "Description"):
-        table.add_column(column)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Name")
+    table.add_column("Description")
     for factory in registry:
         table.add_row(factory.id, factory.name, factory.description)
     out.print(table)
