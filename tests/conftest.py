@@ -6,10 +6,25 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from phoneauth.settings import Settings
+from phoneauth.storage.engine import create_engine
+from phoneauth.storage.migrate import upgrade
+from phoneauth.web.app import create_app
+from phoneauth.web.services import Services
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +66,86 @@ def slow_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+# --- databases and the app -------------------------------------------------------------------
+
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True)
+class DatabaseUnderTest:
+    """Where one test's tables live: an SQLite file, or a fresh PostgreSQL schema."""
+
+    name: str
+    url: str
+    schema: str | None = None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def test_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[DatabaseUnderTest]:
+    """Each storage test runs twice: on a real SQLite file and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'phoneauth.db'}")
+        return
+    schema = "t_" + uuid.uuid4().hex[:16]
+    admin = create_async_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except (OSError, DBAPIError) as error:
+        await admin.dispose()
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for this test: {error}")
+    database = DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
+    engine = create_engine(database.url, schema=schema)
+    await upgrade(engine)
+    await engine.dispose()
+    try:
+        yield database
+    finally:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def settings(test_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=test_database.url,
+        database_schema=test_database.schema,
+        secret_key=SecretStr("test-secret-key"),
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (migrations, default tenant, shared client)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services
+
+
+@pytest.fixture
+async def admin_key(services: Services) -> str:
+    _, key = await services.admin_keys.create("tests")
+    return key
+
+
+@pytest.fixture
+async def api(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A Management API client for the default tenant, authorised with a global admin key."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://phoneauth.test",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as client:
+        yield client

@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 connectors_app = typer.Typer(help="List SMS connectors and send a test code.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
+admin_app = typer.Typer(help="Management API keys.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 out = Console()
 err = Console(stderr=True)
@@ -129,6 +131,62 @@ def send(
     except PhoneauthError as error:
         raise _fail(error) from None
     out.print(f"Sent. Provider message id: {result.provider_message_id or '(none given)'}")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (needed for PostgreSQL; SQLite migrates on start)."""
+    from phoneauth.storage.database import open_database
+    from phoneauth.storage.migrate import current_revision, upgrade
+
+    settings = Settings()
+
+    async def run() -> str | None:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            await upgrade(database.engine)
+            return await current_revision(database.engine)
+        finally:
+            await database.dispose()
+
+    out.print(f"Database schema at revision {asyncio.run(run())}.")
+
+
+@admin_app.command("create-key")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    tenant: Annotated[
+        str | None, typer.Option(help="Restrict the key to this tenant; global if omitted.")
+    ] = None,
+) -> None:
+    """Print a new Management API key (shown once; only its hash is stored)."""
+    from phoneauth.domain.admin_keys import AdminKeys
+    from phoneauth.domain.tenants import Tenants
+    from phoneauth.storage.database import open_database
+    from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+    from phoneauth.storage.repositories.tenants import SqlTenantStore
+    from phoneauth.web.services import prepare_schema
+
+    settings = Settings()
+
+    async def run() -> str:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            await prepare_schema(database)
+            tenants = Tenants(SqlTenantStore(database))
+            await tenants.ensure_default()
+            if tenant is not None:
+                await tenants.get(tenant)
+            _, key = await AdminKeys(SqlAdminKeyStore(database)).create(name, tenant)
+            return key
+        finally:
+            await database.dispose()
+
+    try:
+        key = asyncio.run(run())
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    out.print(key)
 
 
 def main() -> None:

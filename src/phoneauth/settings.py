@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite in the data folder."
     )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL schema for phoneauth's tables (default: public)."
+    )
     secret_key: SecretStr | None = Field(default=None, description="Encrypts connector secrets.")
     redis_url: str | None = Field(default=None, description="Shared rate-limit counters.")
     host: str = "127.0.0.1"

@@ -19,8 +19,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; for SQLite the folder is created and WAL switched on at every connect."""
+def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An async engine; for SQLite the folder is created and WAL switched on at every connect.
+
+    `schema` puts every PostgreSQL table in that schema (one database shared by several uses).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -28,7 +31,8 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -1,4 +1,4 @@
-"""The application factory: one shared HTTP client, connector registry and database engine."""
+"""The application factory: services built in the lifespan, routes mounted per tenant."""
 
 from __future__ import annotations
 
@@ -6,37 +6,39 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from phoneauth import __version__
-from phoneauth.connectors import build_http_client, load_registry
+from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.settings import Settings
-from phoneauth.storage.engine import create_engine, ping
 from phoneauth.web.errors import install_error_handlers
+from phoneauth.web.management import management_router
+from phoneauth.web.services import Services, build_services
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, registry: ConnectorRegistry | None = None) -> FastAPI:
     """A new app; tests build one each, with their own settings."""
+    connectors = registry if registry is not None else load_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.resolved_database_url)
-        await ping(engine)
-        app.state.engine = engine
-        app.state.http_client = build_http_client(timeout=settings.http_timeout)
+        services = await build_services(settings, connectors)
+        app.state.services = services
         try:
             yield
         finally:
-            await app.state.http_client.aclose()
-            await engine.dispose()
+            await services.close()
 
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.registry = load_registry()
     install_error_handlers(app)
+    app.include_router(management_router(), prefix="/api")
+    app.include_router(management_router(), prefix="/t/{tenant_id}/api")
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
-        await ping(app.state.engine)
+        services: Services = app.state.services
+        async with services.database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok", "version": __version__}
 
     return app

@@ -4,15 +4,49 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from phoneauth.errors import PhoneauthError
 
 log = logging.getLogger("phoneauth.web")
+
+
+class ErrorBody(BaseModel):
+    """The body of every non-2xx answer."""
+
+    code: str = Field(examples=["verification_code.expired"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class InvalidInputError(PhoneauthError):
+    """The request body, query or path is invalid; `details.errors` names each field."""
+
+    code = "guard.invalid_input"
+    status = 400
+
+
+def error_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` listing, per status, the stable error codes a route may answer."""
+    codes: dict[int, list[str]] = defaultdict(list)
+    classes: list[type[PhoneauthError]] = [InvalidInputError, *errors]
+    for error in classes:
+        if error.code not in codes[error.status]:
+            codes[error.status].append(error.code)
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": "Error codes: " + ", ".join(f"`{code}`" for code in names),
+        }
+        for status, names in sorted(codes.items())
+    }
 
 
 def envelope(status: int, code: str, message: str, details: object = None) -> JSONResponse:
@@ -31,7 +65,7 @@ async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
         {"field": ".".join(str(part) for part in issue["loc"]), "message": issue["msg"]}
         for issue in error.errors()
     ]
-    return envelope(400, "guard.invalid_input", "The request is invalid.", {"errors": problems})
+    return envelope(400, InvalidInputError.code, "The request is invalid.", {"errors": problems})
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,29 @@
+"""Verification codes: only a keyed hash of the code is stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from phoneauth.storage.models.base import Base, UtcDateTime
+
+
+class VerificationCodeRow(Base):
+    __tablename__ = "verification_codes"
+    __table_args__ = (
+        Index("ix_verification_codes_lookup", "tenant_id", "phone", "usage_type", "scope"),
+        Index("ix_verification_codes_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(21), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(32))
+    usage_type: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(128), default="")
+    code_hash: Mapped[str] = mapped_column(String(64))
+    try_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,42 @@
+"""Admin keys in SQL (hashes only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from phoneauth.domain.admin_keys import AdminKey
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import AdminKeyRow
+from phoneauth.storage.models.base import new_id
+
+
+def _key(row: AdminKeyRow) -> AdminKey:
+    return AdminKey(id=row.id, tenant_id=row.tenant_id, name=row.name, created_at=row.created_at)
+
+
+class SqlAdminKeyStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def create(self, tenant_id: str | None, name: str, key_hash: str) -> AdminKey:
+        row = AdminKeyRow(
+            id=new_id(),
+            tenant_id=tenant_id,
+            name=name,
+            key_hash=key_hash,
+            created_at=datetime.now(UTC),
+        )
+        async with self.db.sessions.begin() as session:
+            session.add(row)
+        return _key(row)
+
+    async def find(self, key_hash: str) -> AdminKey | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(select(AdminKeyRow).where(AdminKeyRow.key_hash == key_hash))
+            return None if row is None else _key(row)
+
+    async def count(self) -> int:
+        async with self.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(AdminKeyRow)) or 0)

@@ -1,0 +1,54 @@
+"""Tenants in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from phoneauth.domain.tenants import Tenant, TenantExistsError, TenantKind, TenantSettings
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import TenantRow
+
+
+def _tenant(row: TenantRow) -> Tenant:
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        kind=TenantKind(row.kind),
+        settings=TenantSettings.model_validate(row.settings or {}),
+        created_at=row.created_at,
+    )
+
+
+class SqlTenantStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        async with self.db.sessions() as session:
+            row = await session.get(TenantRow, tenant_id)
+            return None if row is None else _tenant(row)
+
+    async def list(self) -> list[Tenant]:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(select(TenantRow).order_by(TenantRow.created_at))
+            return [_tenant(row) for row in rows]
+
+    async def create(self, tenant_id: str, name: str, kind: TenantKind) -> Tenant:
+        row = TenantRow(
+            id=tenant_id, name=name, kind=kind.value, settings={}, created_at=datetime.now(UTC)
+        )
+        try:
+            async with self.db.sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise TenantExistsError(tenant_id=tenant_id) from None
+        return _tenant(row)
+
+    async def save_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:
+        async with self.db.sessions.begin() as session:
+            row = await session.get_one(TenantRow, tenant_id)
+            row.settings = settings.model_dump(mode="json", by_alias=True)
+        return _tenant(row)

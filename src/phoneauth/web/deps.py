@@ -1,0 +1,41 @@
+"""Request dependencies as `Annotated` aliases: services, the admin key, the tenant."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from phoneauth.domain.admin_keys import AdminKey
+from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant
+from phoneauth.web.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def tenant_id_of(request: Request) -> str:
+    """`/t/{tenant_id}/...` names the tenant; the root paths serve the default one."""
+    return str(request.path_params.get("tenant_id", DEFAULT_TENANT_ID))
+
+
+async def get_admin(request: Request, services: ServicesDep) -> AdminKey:
+    # Authenticate before looking the tenant up, so unknown tenants are not revealed.
+    return await services.admin_keys.authenticate(
+        request.headers.get("authorization"), tenant_id_of(request)
+    )
+
+
+AdminDep = Annotated[AdminKey, Depends(get_admin)]
+
+
+async def get_managed_tenant(request: Request, services: ServicesDep, _admin: AdminDep) -> Tenant:
+    return await services.tenants.get(tenant_id_of(request))
+
+
+ManagedTenantDep = Annotated[Tenant, Depends(get_managed_tenant)]

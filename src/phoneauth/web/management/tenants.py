@@ -1,0 +1,92 @@
+"""Tenants and their settings (code policy, rate limits, retention)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field, ValidationError
+
+from phoneauth.domain.admin_keys import ForbiddenError
+from phoneauth.domain.tenants import Tenant, TenantExistsError, TenantKind, TenantSettings
+from phoneauth.web.deps import AdminDep, ManagedTenantDep, ServicesDep
+from phoneauth.web.errors import InvalidInputError, error_responses
+
+router = APIRouter(tags=["tenants"])
+
+
+class TenantRead(BaseModel):
+    id: str
+    name: str
+    kind: TenantKind
+    settings: dict[str, Any]
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantRead:
+        settings = tenant.settings.model_dump(mode="json", by_alias=True)
+        return cls(id=tenant.id, name=tenant.name, kind=tenant.kind, settings=settings)
+
+
+class TenantCreate(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,20}$", description="Lower-case, 2-21 chars.")
+    name: str = Field(min_length=1, max_length=128)
+    kind: TenantKind = TenantKind.DEVELOPMENT
+
+
+def _both_objects(left: object, right: object) -> bool:
+    return isinstance(left, dict) and isinstance(right, dict)
+
+
+@router.get("/tenant", response_model=TenantRead, summary="This tenant and its settings")
+async def get_tenant(tenant: ManagedTenantDep) -> TenantRead:
+    return TenantRead.of(tenant)
+
+
+@router.patch(
+    "/tenant/settings",
+    response_model=TenantRead,
+    summary="Change settings; omitted keys keep their value",
+    responses=error_responses(),
+)
+async def patch_settings(
+    tenant: ManagedTenantDep,
+    services: ServicesDep,
+    changes: Annotated[
+        dict[str, Any], Body(examples=[{"verificationCodePolicy": {"maxRetryAttempts": 5}}])
+    ],
+) -> TenantRead:
+    current = tenant.settings.model_dump(mode="json", by_alias=True)
+    merged = {
+        key: {**current[key], **value}
+        if isinstance(current.get(key), dict) and isinstance(value, dict)
+        else value
+        for key, value in changes.items()
+    }
+    try:
+        settings = TenantSettings.model_validate({**current, **merged})
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(str(part) for part in issue["loc"]), "message": issue["msg"]}
+            for issue in error.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        raise InvalidInputError("The settings are invalid.", errors=problems) from None
+    return TenantRead.of(await services.tenants.update_settings(tenant.id, settings))
+
+
+@router.get("/tenants", response_model=list[TenantRead], summary="Every tenant (global keys)")
+async def list_tenants(admin: AdminDep, services: ServicesDep) -> list[TenantRead]:
+    tenants = await services.tenants.store.list()
+    return [TenantRead.of(t) for t in tenants if admin.may_manage(t.id)]
+
+
+@router.post(
+    "/tenants",
+    response_model=TenantRead,
+    status_code=201,
+    summary="Create a tenant (global keys)",
+    responses=error_responses(TenantExistsError, ForbiddenError),
+)
+async def create_tenant(admin: AdminDep, services: ServicesDep, body: TenantCreate) -> TenantRead:
+    if admin.tenant_id is not None:
+        raise ForbiddenError("Only a global admin key may create tenants.")
+    return TenantRead.of(await services.tenants.create(body.id, body.name, body.kind))

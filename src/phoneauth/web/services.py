@@ -1,0 +1,79 @@
+"""Everything a request handler may need, built once per app in its lifespan."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import httpx
+
+from phoneauth.connectors import ConnectorRegistry, build_http_client
+from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
+from phoneauth.domain.admin_keys import AdminKeys
+from phoneauth.domain.tenants import Tenants
+from phoneauth.errors import PhoneauthError
+from phoneauth.settings import Settings
+from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.migrate import current_revision, head_revision, upgrade
+from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+from phoneauth.storage.repositories.tenants import SqlTenantStore
+
+
+class SchemaOutdatedError(PhoneauthError):
+    """The database schema is older than this version of phoneauth: run `phoneauth migrate`."""
+
+    code = "server.schema_outdated"
+    status = 503
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    registry: ConnectorRegistry
+    http_client: httpx.AsyncClient
+    cipher: ConfigCipher
+    code_hash_key: bytes
+    tenants: Tenants
+    admin_keys: AdminKeys
+
+    async def close(self) -> None:
+        await self.http_client.aclose()
+        await self.database.dispose()
+
+
+async def prepare_schema(database: Database) -> None:
+    """SQLite is migrated on start; PostgreSQL only by `phoneauth migrate`, checked here."""
+    if database.is_sqlite:
+        await upgrade(database.engine)
+        return
+    if await current_revision(database.engine) != head_revision():
+        raise SchemaOutdatedError()
+
+
+async def build_services(settings: Settings, registry: ConnectorRegistry) -> Services:
+    database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+    await prepare_schema(database)
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    master = load_master_secret(configured, settings.data_dir)
+    services = Services(
+        settings=settings,
+        database=database,
+        registry=registry,
+        http_client=build_http_client(timeout=settings.http_timeout),
+        cipher=ConfigCipher(derive_key(master, "connector-config")),
+        code_hash_key=derive_key(master, "verification-code"),
+        tenants=Tenants(SqlTenantStore(database)),
+        admin_keys=AdminKeys(SqlAdminKeyStore(database)),
+    )
+    await services.tenants.ensure_default()
+    first_key = await services.admin_keys.bootstrap()
+    if first_key is not None:
+        sys.stdout.write(
+            "\n  phoneauth first start: your Management API key (shown once, keep it):\n"
+            f"    {first_key}\n"
+            "  Send it as `Authorization: Bearer <key>`; `phoneauth admin create-key` makes more.\n"
+            "\n"
+        )
+        sys.stdout.flush()
+    return services
