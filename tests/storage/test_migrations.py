@@ -3,11 +3,11 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
+from tests.conftest import DatabaseUnderTest
 
 from phoneauth.storage.engine import create_engine
 from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.models import Base
-from tests.conftest import DatabaseUnderTest
 
 
 async def test_upgrade_head_matches_the_models_and_is_idempotent(

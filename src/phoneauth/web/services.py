@@ -36,6 +36,7 @@ class Services:
     code_hash_key: bytes
     tenants: Tenants
     admin_keys: AdminKeys
+    # Services added by later modules go below, one field each, built in build_services().
 
     async def close(self) -> None:
         await self.http_client.aclose()
@@ -66,6 +67,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         tenants=Tenants(SqlTenantStore(database)),
         admin_keys=AdminKeys(SqlAdminKeyStore(database)),
     )
+    # Later services are attached here (services.<name> = ...), before the first request.
     await services.tenants.ensure_default()
     first_key = await services.admin_keys.bootstrap()
     if first_key is not None:
