@@ -7,8 +7,10 @@ async def test_conformance(check): await check.run(MY_FACTORY)
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +20,14 @@ import httpx
 
 from phoneauth.connectors.base import SmsMessage, UsageType
 from phoneauth.connectors.config import dump_config, secret_fields
-from phoneauth.connectors.errors import ConnectorError, TemplateNotFoundError
+from phoneauth.connectors.errors import (
+    ConnectorError,
+    ConnectorTimeoutError,
+    ConnectorUnreachableError,
+    TemplateNotFoundError,
+)
 from phoneauth.connectors.factory import ConnectorFactory
+from phoneauth.connectors.http import build_http_client
 
 SAMPLE_CODE = "864209"
 SAMPLE_MESSAGE = SmsMessage(
@@ -243,6 +251,52 @@ async def check_template_not_found(factory: ConnectorFactory[Any]) -> None:
     raise AssertionError("a message with no matching template and no Generic one was sent")
 
 
+async def check_timeout_against_a_silent_server(factory: ConnectorFactory[Any]) -> None:
+    """A real server on 127.0.0.1 that accepts and never answers: the send times out."""
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.append(task)
+        await done.wait()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
+    try:
+        async with build_http_client() as client:
+            connector = factory.build(config, client, timeout=0.2)
+            try:
+                await connector.send(SAMPLE_MESSAGE)
+            except ConnectorTimeoutError as error:
+                expect(error.status == 504, "a timeout must answer 504")
+            else:
+                raise AssertionError("a provider that never answers did not time out")
+    finally:
+        done.set()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+
+
+async def check_refused_connection(factory: ConnectorFactory[Any]) -> None:
+    """A port on 127.0.0.1 where nothing listens: the send is unreachable, not a crash."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
+    async with build_http_client() as client:
+        try:
+            await factory.build(config, client).send(SAMPLE_MESSAGE)
+        except ConnectorUnreachableError:
+            return
+    raise AssertionError("a refused connection did not raise ConnectorUnreachableError")
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One conformance check; `run` raises `AssertionError` when the connector fails it."""
@@ -271,6 +325,11 @@ def conformance_checks(factory: ConnectorFactory[Any]) -> list[Check]:
         ]
         if "accepts-any-2xx" not in factory.tags:
             checks.append(Check("garbage_bodies", check_garbage_bodies))
+        if "endpoint" in factory.config_model.model_fields:
+            checks += [
+                Check("timeout_against_a_silent_server", check_timeout_against_a_silent_server),
+                Check("refused_connection", check_refused_connection),
+            ]
     return checks
 
 

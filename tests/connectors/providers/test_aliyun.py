@@ -17,8 +17,6 @@ import pytest
 from phoneauth.connectors import (
     AuthorizationFailedError,
     ConnectorError,
-    ConnectorTimeoutError,
-    ConnectorUnreachableError,
     InsufficientRequestParametersError,
     InvalidConfigError,
     InvalidRequestParametersError,
@@ -694,20 +692,6 @@ async def test_malformed_success_is_an_invalid_response(response: httpx.Response
 
 
 # --- transport ---------------------------------------------------------------------------------
-
-
-async def test_timeout_against_a_slow_server(slow_server: str) -> None:
-    async with httpx.AsyncClient() as client:
-        connector = aliyun.FACTORY.build({**CONFIG, "endpoint": slow_server}, client, timeout=0.2)
-        with pytest.raises(ConnectorTimeoutError):
-            await connector.send(GENERIC)
-
-
-async def test_refused_connection_is_unreachable(closed_port: int) -> None:
-    config = {**CONFIG, "endpoint": f"http://127.0.0.1:{closed_port}"}
-    async with httpx.AsyncClient() as client:
-        with pytest.raises(ConnectorUnreachableError):
-            await aliyun.FACTORY.build(config, client).send(GENERIC)
 
 
 async def test_conformance() -> None:

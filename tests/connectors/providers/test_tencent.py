@@ -744,20 +744,6 @@ async def test_an_error_on_a_gateway_status_still_reads_the_tencent_code() -> No
 # --- Transport failures against real sockets -----------------------------------------------------
 
 
-async def test_a_slow_server_times_out(slow_server: str) -> None:
-    async with httpx.AsyncClient() as client:
-        connector = FACTORY.build({**CONFIG, "endpoint": slow_server}, client, timeout=0.2)
-        with pytest.raises(errors.ConnectorTimeoutError):
-            await connector.send(GENERIC)
-
-
-async def test_a_refused_connection_is_unreachable(closed_port: int) -> None:
-    async with httpx.AsyncClient() as client:
-        connector = FACTORY.build({**CONFIG, "endpoint": f"http://127.0.0.1:{closed_port}"}, client)
-        with pytest.raises(errors.ConnectorUnreachableError):
-            await connector.send(GENERIC)
-
-
 # --- The shared kit ------------------------------------------------------------------------------
 
 
