@@ -189,5 +189,40 @@ def create_key(
     out.print(key)
 
 
+@app.command()
+def prune() -> None:
+    """Delete used and expired codes and message-log entries past each tenant's retention."""
+    from datetime import UTC, datetime
+
+    from phoneauth.domain.verification_codes import PruneResult
+    from phoneauth.domain.verification_codes import prune as prune_expired
+    from phoneauth.storage.database import open_database
+    from phoneauth.storage.repositories.message_log import SqlMessageLogStore
+    from phoneauth.storage.repositories.tenants import SqlTenantStore
+    from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
+    from phoneauth.web.services import prepare_schema
+
+    settings = Settings()
+
+    async def run() -> PruneResult:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            await prepare_schema(database)
+            return await prune_expired(
+                datetime.now(UTC),
+                tenants=SqlTenantStore(database),
+                codes=SqlVerificationCodeStore(database),
+                messages=SqlMessageLogStore(database),
+            )
+        finally:
+            await database.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    out.print(f"Pruned {result.codes} codes and {result.messages} message-log entries.")
+
+
 def main() -> None:
     app()

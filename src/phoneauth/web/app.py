@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Path
 from sqlalchemy import text
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
+from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.management import management_router
+from phoneauth.web.openapi import install_openapi
 from phoneauth.web.services import Services, build_services
+
+
+def tenant_path(
+    tenant_id: Annotated[str, Path(description="The tenant; `default` is also served at /api.")],
+) -> str:
+    """Declares `{tenant_id}` so the OpenAPI document lists it on every tenant route."""
+    return tenant_id
 
 
 def create_app(settings: Settings, registry: ConnectorRegistry | None = None) -> FastAPI:
@@ -24,15 +35,22 @@ def create_app(settings: Settings, registry: ConnectorRegistry | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, connectors)
         app.state.services = services
+        retention = asyncio.create_task(run_retention(services.codes), name="phoneauth-retention")
         try:
             yield
         finally:
+            retention.cancel()
+            with suppress(asyncio.CancelledError):
+                await retention
             await services.close()
 
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(management_router(), prefix="/api")
-    app.include_router(management_router(), prefix="/t/{tenant_id}/api")
+    app.include_router(
+        management_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
+    )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

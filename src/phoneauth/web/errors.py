@@ -49,14 +49,23 @@ def error_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, 
     }
 
 
-def envelope(status: int, code: str, message: str, details: object = None) -> JSONResponse:
+def envelope(
+    status: int,
+    code: str,
+    message: str,
+    details: object = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"code": code, "message": message, "details": details or {}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, PhoneauthError)  # noqa: S101 - registered for this type only
-    return envelope(error.status, error.code, error.message, error.details)
+    retry_after = error.details.get("retry_after")
+    # Rate limits and lockouts say when to come back, in the header HTTP clients understand.
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+    return envelope(error.status, error.code, error.message, error.details, headers)
 
 
 async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:

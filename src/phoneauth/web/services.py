@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from phoneauth.connectors import ConnectorRegistry, build_http_client
 from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
 from phoneauth.domain.admin_keys import AdminKeys
+from phoneauth.domain.connector_management import ConnectorManagement
+from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
 from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
+from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 
 
 class SchemaOutdatedError(PhoneauthError):
@@ -37,8 +44,12 @@ class Services:
     tenants: Tenants
     admin_keys: AdminKeys
     # Services added by later modules go below, one field each, built in build_services().
+    connectors: ConnectorManagement = field(init=False)
+    message_log: MessageLog = field(init=False)
+    codes: VerificationCodes = field(init=False)
 
     async def close(self) -> None:
+        await self.codes.rate_limits.close()
         await self.http_client.aclose()
         await self.database.dispose()
 
@@ -68,6 +79,20 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         admin_keys=AdminKeys(SqlAdminKeyStore(database)),
     )
     # Later services are attached here (services.<name> = ...), before the first request.
+    services.connectors = ConnectorManagement(
+        SqlConnectorStore(database), registry, services.http_client, services.cipher
+    )
+    services.message_log = MessageLog(SqlMessageLogStore(database))
+    services.codes = VerificationCodes(
+        store=SqlVerificationCodeStore(database),
+        message_log=services.message_log,
+        rate_limits=RateLimits(
+            build_rate_limit_storage(settings.redis_url), hash_key=services.code_hash_key
+        ),
+        hash_key=services.code_hash_key,
+        connectors=services.connectors,
+        tenants=services.tenants.store,
+    )
     await services.tenants.ensure_default()
     first_key = await services.admin_keys.bootstrap()
     if first_key is not None:

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from phoneauth.domain.admin_keys import ForbiddenError, UnauthorizedError
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.web.errors import error_responses
-from phoneauth.web.management import tenants
+from phoneauth.web.management import connectors, message_logs, tenants, verification_codes
 
-ROUTERS = [tenants.router]
+ROUTERS = [tenants.router, verification_codes.router, message_logs.router, connectors.router]
 """Each resource module contributes one router; add new ones here."""
 
 

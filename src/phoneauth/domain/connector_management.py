@@ -1,0 +1,413 @@
+"""Connector management: saved connectors, "change connector", test send and the dev outbox.
+
+Logto's rules (reference/logto.md §3): one SMS connector per tenant, and creating one replaces the
+old one in a single transaction; the config is validated against the factory's model on create
+and update; the test endpoint sends `000000` with the Generic template through the unsaved
+config. Ours on top: secrets are encrypted at rest and answered as `**********`, and a client
+may send that mask back to keep the stored secret.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from phoneauth.connectors import (
+    Connector,
+    ConnectorFactory,
+    ConnectorFactoryNotFoundError,
+    ConnectorRegistry,
+    InvalidConfigError,
+    SmsMessage,
+    UsageType,
+    dump_config,
+    secret_fields,
+    to_e164,
+)
+from phoneauth.connectors.http import utc_now
+from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
+from phoneauth.connectors.providers.outbox import Outbox, OutboxMessage
+from phoneauth.crypto import ConfigCipher
+from phoneauth.domain.connector_configs import SECRET_MASK, clean_deep, mask_secrets, sends_a_mask
+from phoneauth.domain.ports import ActiveConnector
+from phoneauth.domain.tenants import Tenant
+from phoneauth.errors import PhoneauthError
+
+log = logging.getLogger("phoneauth.connectors")
+
+SMS = "Sms"
+"""Logto's `ConnectorType.Sms`: the only type phoneauth's factories have."""
+
+TEST_CODE = "000000"
+"""Logto's test endpoint code."""
+
+SERVER_LOCAL_KEYS: dict[str, tuple[str, ...]] = {OUTBOX_FACTORY.id: ("filePath",)}
+"""Config keys that act on the server's own files: fine for the library and CLI, but a tenant's
+admin must not make the service append to any path it can write."""
+
+DEVELOPMENT_TAG = "development"
+"""A factory with this tag (the outbox) is refused by production tenants."""
+
+
+class ConnectorNotFoundError(PhoneauthError):
+    """No connector with this id in this tenant."""
+
+    code = "connector.not_found"
+    status = 404
+
+
+class FactoryNotFoundError(PhoneauthError):
+    """No connector factory with this id."""
+
+    code = "entity.not_found"
+    status = 404
+
+
+class UnknownFactoryError(ConnectorFactoryNotFoundError):
+    """No installed connector factory has this `connectorId`."""
+
+    status = 422
+
+
+class DevelopmentOnlyError(PhoneauthError):
+    """This connector is for development tenants only; a production tenant cannot use it."""
+
+    code = "connector.development_only"
+    status = 422
+
+
+class OutboxForbiddenError(PhoneauthError):
+    """Only development tenants have an outbox."""
+
+    code = "connector.development_only"
+    status = 403
+
+
+class ConnectorConflictError(PhoneauthError):
+    """Another change to this tenant's connectors won; try again."""
+
+    code = "connector.conflict"
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConnector:
+    """A row of the connectors table; the config stays encrypted until the service needs it."""
+
+    id: str
+    tenant_id: str
+    type: str
+    factory_id: str
+    config_encrypted: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectorStore(Protocol):
+    """Tenant-scoped storage of saved connectors; every method filters on `tenant_id`."""
+
+    async def list(self, tenant_id: str) -> list[StoredConnector]: ...
+
+    async def get(self, tenant_id: str, connector_id: str) -> StoredConnector | None: ...
+
+    async def get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None: ...
+
+    async def replace(
+        self,
+        tenant_id: str,
+        connector_type: str,
+        factory_id: str,
+        config_encrypted: str,
+        *,
+        now: datetime,
+        connector_id: str | None = None,
+    ) -> StoredConnector:
+        """Insert a connector and delete the tenant's other one of this type, atomically.
+
+        Raises `ConnectorConflictError` when a concurrent change cannot be resolved, or when
+        `connector_id` is taken by a connector that this call would not replace.
+        """
+        ...
+
+    async def update_config(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        factory_id: str,
+        config_encrypted: str,
+        *,
+        now: datetime,
+    ) -> StoredConnector | None:
+        """Replace the config of the connector with this id and factory; `None` if it is gone."""
+        ...
+
+    async def delete(self, tenant_id: str, connector_id: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedConnector:
+    """A saved connector as the Management API shows it: secrets masked."""
+
+    id: str
+    type: str
+    factory: ConnectorFactory[Any]
+    config: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectorManagement:
+    """The tenant's connectors over a store; also the codes engine's `SmsConnectorSource`."""
+
+    def __init__(
+        self,
+        store: ConnectorStore,
+        registry: ConnectorRegistry,
+        client: httpx.AsyncClient,
+        cipher: ConfigCipher,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        outbox_size: int = 1000,
+        built_cache_size: int = 1024,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.client = client
+        self.cipher = cipher
+        self.clock = clock
+        self._outbox_size = outbox_size
+        self._outboxes: dict[str, Outbox] = {}
+        # Built connectors by (tenant, row, ciphertext): the store is still read on every send,
+        # so a change is seen at once; only decryption and validation are saved.
+        self._built: dict[tuple[str, str, str], Connector] = {}
+        self._built_cache_size = built_cache_size
+
+    # --- factories ---------------------------------------------------------------------------
+
+    def factories(self) -> list[ConnectorFactory[Any]]:
+        return list(self.registry)
+
+    def factory(self, factory_id: str) -> ConnectorFactory[Any]:
+        if factory_id not in self.registry:
+            raise FactoryNotFoundError(f"No connector factory with id {factory_id!r}.")
+        return self.registry.get(factory_id)
+
+    # --- saved connectors --------------------------------------------------------------------
+
+    async def list(self, tenant_id: str, *, target: str | None = None) -> list[ManagedConnector]:
+        """The tenant's connectors whose factory is installed (Logto hides the others too)."""
+        managed = [
+            self._managed(row)
+            for row in await self.store.list(tenant_id)
+            if row.factory_id in self.registry
+        ]
+        return [m for m in managed if target is None or m.factory.target == target]
+
+    async def get(self, tenant_id: str, connector_id: str) -> ManagedConnector:
+        row = await self.store.get(tenant_id, connector_id)
+        if row is None or row.factory_id not in self.registry:
+            raise ConnectorNotFoundError(connector_id=connector_id)
+        return self._managed(row)
+
+    async def create(
+        self,
+        tenant: Tenant,
+        factory_id: str,
+        config: Mapping[str, Any],
+        *,
+        connector_id: str | None = None,
+    ) -> ManagedConnector:
+        """Save a connector; it replaces the tenant's SMS connector in the same transaction."""
+        if factory_id not in self.registry:
+            raise UnknownFactoryError(
+                f"No connector factory with id {factory_id!r}.", connector_id=factory_id
+            )
+        factory = self.registry.get(factory_id)
+        self._check_allowed(tenant, factory)
+        stored = await self._saved_config(tenant.id, factory, config)
+        encrypted = self._encrypt(self._validate(factory, config, stored))
+        row = await self.store.replace(
+            tenant.id, SMS, factory.id, encrypted, now=self.clock(), connector_id=connector_id
+        )
+        self._forget_built(tenant.id)
+        return self._managed(row)
+
+    async def update(
+        self, tenant: Tenant, connector_id: str, config: Mapping[str, Any]
+    ) -> ManagedConnector:
+        """Replace the config (as Logto does); a masked secret keeps the stored one."""
+        row = await self.store.get(tenant.id, connector_id)
+        if row is None or row.factory_id not in self.registry:
+            raise ConnectorNotFoundError(connector_id=connector_id)
+        factory = self.registry.get(row.factory_id)
+        self._check_allowed(tenant, factory)
+        stored = self._decrypt(row) if sends_a_mask(factory, config) else None
+        encrypted = self._encrypt(self._validate(factory, config, stored))
+        updated = await self.store.update_config(
+            tenant.id, connector_id, factory.id, encrypted, now=self.clock()
+        )
+        if updated is None:  # deleted or replaced meanwhile
+            raise ConnectorNotFoundError(connector_id=connector_id)
+        self._forget_built(tenant.id)
+        return self._managed(updated)
+
+    async def delete(self, tenant_id: str, connector_id: str) -> None:
+        if not await self.store.delete(tenant_id, connector_id):
+            raise ConnectorNotFoundError(connector_id=connector_id)
+        self._forget_built(tenant_id)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def test(
+        self,
+        tenant: Tenant,
+        factory_id: str,
+        phone: str,
+        config: Mapping[str, Any],
+        *,
+        locale: str | None = None,
+    ) -> None:
+        """Send `000000` (Generic) through the unsaved config; save nothing."""
+        if factory_id not in self.registry:
+            raise ConnectorNotFoundError(
+                f"No connector factory with id {factory_id!r}.", type=SMS, factory_id=factory_id
+            )
+        factory = self.registry.get(factory_id)
+        self._check_allowed(tenant, factory)
+        stored = await self._saved_config(tenant.id, factory, config)
+        connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
+        payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
+        await connector.send(SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload))
+
+    async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None:
+        """The tenant's SMS connector, read from the store on every call (every instance agrees)."""
+        row = await self.store.get_by_type(tenant_id, SMS)
+        if row is None:
+            return None
+        if row.factory_id not in self.registry:
+            log.warning(
+                "saved connector %s needs factory %s, which is not installed",
+                row.id,
+                row.factory_id,
+            )
+            return None
+        key = (tenant_id, row.id, row.config_encrypted)
+        connector = self._built.get(key)
+        if connector is None:
+            factory = self.registry.get(row.factory_id)
+            connector = self._build(tenant_id, factory, self._decrypt(row))
+            if len(self._built) >= self._built_cache_size:
+                del self._built[next(iter(self._built))]
+            self._built[key] = connector
+        return ActiveConnector(row_id=row.id, factory_id=row.factory_id, connector=connector)
+
+    # --- the development outbox --------------------------------------------------------------
+
+    def outbox(self, tenant_id: str) -> Outbox:
+        """The tenant's outbox (one per tenant and process), created on first use."""
+        found = self._outboxes.get(tenant_id)
+        if found is None:
+            found = self._outboxes[tenant_id] = Outbox(maxlen=self._outbox_size)
+        return found
+
+    def outbox_messages(
+        self, tenant: Tenant, phone: str | None = None
+    ) -> builtins.list[OutboxMessage]:
+        """What the outbox kept for this tenant, codes included, newest first."""
+        if tenant.is_production:
+            raise OutboxForbiddenError(tenant_id=tenant.id)
+        to = None if phone is None else to_e164(phone)
+        return list(reversed(self.outbox(tenant.id).messages(to)))
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _saved_config(
+        self, tenant_id: str, factory: ConnectorFactory[Any], config: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The tenant's saved config of this factory, read only when the form sends masks back
+        ("change connector" and "test" may resend what they read)."""
+        if not sends_a_mask(factory, config):
+            return None
+        current = await self.store.get_by_type(tenant_id, SMS)
+        if current is None or current.factory_id != factory.id:
+            return None
+        return self._decrypt(current)
+
+    def _check_allowed(self, tenant: Tenant, factory: ConnectorFactory[Any]) -> None:
+        if tenant.is_production and DEVELOPMENT_TAG in factory.tags:
+            raise DevelopmentOnlyError(
+                f"{factory.name} is for development tenants only.", connector_id=factory.id
+            )
+
+    def _validate(
+        self,
+        factory: ConnectorFactory[Any],
+        config: Mapping[str, Any],
+        stored: Mapping[str, Any] | None,
+    ) -> Any:
+        """The parsed config; masked secrets take the stored value, or are named as invalid."""
+        restored = clean_deep(config)
+        unrestorable = []
+        for key in secret_fields(factory.config_model):
+            if restored.get(key) == SECRET_MASK:
+                if stored is not None and stored.get(key) not in (None, SECRET_MASK):
+                    restored[key] = stored[key]
+                else:
+                    unrestorable.append(key)
+        problems: list[Any] = []
+        parsed = None
+        try:
+            parsed = factory.parse_config(restored)
+        except InvalidConfigError as error:
+            found = error.details.get("errors")
+            problems = list(found) if isinstance(found, list) else []
+        problems += [
+            {"field": key, "message": "the mask is not a secret; send the secret itself"}
+            for key in unrestorable
+        ]
+        problems += [
+            {"field": key, "message": "names a file on the server; not settable over the API"}
+            for key in SERVER_LOCAL_KEYS.get(factory.id, ())
+            if restored.get(key) is not None
+        ]
+        if problems or parsed is None:
+            fields = ", ".join(str(problem["field"]) for problem in problems)
+            raise InvalidConfigError(
+                f"The connector's config is invalid: {fields}.", errors=problems
+            )
+        return parsed
+
+    def _build(self, tenant_id: str, factory: ConnectorFactory[Any], config: Any) -> Connector:
+        if factory.id == OUTBOX_FACTORY.id:  # each tenant reads only its own messages
+            return factory.build(
+                config, self.client, outbox=self.outbox(tenant_id), clock=self.clock
+            )
+        return factory.build(config, self.client)
+
+    def _encrypt(self, config: Any) -> str:
+        return self.cipher.encrypt(dump_config(config, reveal_secrets=True))
+
+    def _decrypt(self, row: StoredConnector) -> dict[str, Any]:
+        return self.cipher.decrypt(row.config_encrypted)
+
+    def _managed(self, row: StoredConnector) -> ManagedConnector:
+        factory = self.registry.get(row.factory_id)
+        config = mask_secrets(factory.config_model, self._decrypt(row))
+        return ManagedConnector(
+            id=row.id,
+            type=row.type,
+            factory=factory,
+            config=config,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def _forget_built(self, tenant_id: str) -> None:
+        for key in [key for key in self._built if key[0] == tenant_id]:
+            del self._built[key]

@@ -1,0 +1,112 @@
+"""The message log: one entry per send attempt, so operators see what reached which provider.
+
+An entry names the connector, the usage type, the masked phone number, the outcome, the
+provider's message id or error, and the latency. It never holds the code or the full number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from phoneauth.connectors import UsageType, mask_phone
+
+MAX_PAGE_SIZE = 100
+_MAX_ERROR_MESSAGE = 1024
+
+
+class MessageStatus(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLogEntry:
+    """One send attempt.
+
+    Attributes:
+        connector_id: the saved connector's id (`GET /api/connectors/{id}`), None if none was set.
+        factory_id: the connector factory, e.g. `twilio-short-message-service`.
+        phone_masked: `mask_phone(e164)`: country and last four digits only.
+    """
+
+    id: str
+    tenant_id: str
+    created_at: datetime
+    connector_id: str | None
+    factory_id: str | None
+    usage_type: str
+    phone_masked: str
+    status: MessageStatus
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    latency_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:
+            object.__setattr__(self, "error_message", self.error_message[:_MAX_ERROR_MESSAGE])
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLogQuery:
+    """Filters and a page; `phone_masked` matches the masked form the log keeps."""
+
+    status: MessageStatus | None = None
+    phone_masked: str | None = None
+    usage_type: UsageType | None = None
+    page: int = 1
+    page_size: int = 20
+
+    def __post_init__(self) -> None:
+        if self.page < 1 or not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise ValueError("page >= 1 and 1 <= page_size <= 100")
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLogPage:
+    entries: list[MessageLogEntry]
+    total: int
+
+
+class MessageLogStore(Protocol):
+    async def add(self, entry: MessageLogEntry) -> None: ...
+    async def query(self, tenant_id: str, query: MessageLogQuery) -> MessageLogPage:
+        """Newest first."""
+        ...
+
+    async def delete_before(self, tenant_id: str, before: datetime) -> int: ...
+
+
+class MessageLog:
+    def __init__(self, store: MessageLogStore) -> None:
+        self.store = store
+
+    async def record(self, entry: MessageLogEntry) -> None:
+        await self.store.add(entry)
+
+    async def query(
+        self,
+        tenant_id: str,
+        *,
+        status: MessageStatus | None = None,
+        phone: str | None = None,
+        usage_type: UsageType | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> MessageLogPage:
+        """Entries of one tenant; `phone` is an E.164 number, matched through its mask."""
+        query = MessageLogQuery(
+            status=status,
+            phone_masked=None if phone is None else mask_phone(phone),
+            usage_type=usage_type,
+            page=page,
+            page_size=page_size,
+        )
+        return await self.store.query(tenant_id, query)

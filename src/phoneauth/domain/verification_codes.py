@@ -1,0 +1,349 @@
+"""Verification codes: issue, send, verify, expire; the rules every phone flow relies on.
+
+A code is 6 random digits, stored only as a keyed hash bound to its tenant, phone number, usage
+type and scope. Verification follows Logto's order of checks and codes; each comparison first
+claims one of the code's attempts atomically, so no burst of concurrent guesses compares more
+often than `maxRetryAttempts`, and success consumes the code atomically: one winner, ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from phoneauth.connectors import ConnectorError, SmsMessage, UsageType, mask_phone
+from phoneauth.crypto import keyed_hash, same_hash
+from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
+from phoneauth.domain.phone_numbers import parse_phone
+from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
+from phoneauth.domain.rate_limits import RateLimits
+from phoneauth.domain.tenants import Tenant, TenantStore
+from phoneauth.errors import PhoneauthError
+
+log = logging.getLogger("phoneauth.codes")
+
+Clock = Callable[[], datetime]
+CODE_LENGTH = 6
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(21))
+
+
+class VerificationCodeError(PhoneauthError):
+    """The verification code was not accepted."""
+
+    code = "verification_code.general"
+    status = 400
+
+
+class CodeNotFoundError(VerificationCodeError):
+    """No verification code is waiting for this phone number; request one first."""
+
+    code = "verification_code.not_found"
+
+
+class CodeExpiredError(VerificationCodeError):
+    """The verification code has expired; request a new one."""
+
+    code = "verification_code.expired"
+
+
+class CodeMaxTriesError(VerificationCodeError):
+    """Too many wrong tries for this verification code; request a new one."""
+
+    code = "verification_code.exceed_max_try"
+
+
+class CodeMismatchError(VerificationCodeError):
+    """The verification code is wrong."""
+
+    code = "verification_code.code_mismatch"
+
+
+class NoSmsConnectorError(PhoneauthError):
+    """Cannot find any available connector for type: Sms."""
+
+    code = "connector.not_found"
+    status = 501
+
+    def __init__(self) -> None:
+        super().__init__(None, type="Sms")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    id: str
+    tenant_id: str
+    phone: str
+    usage_type: str
+    scope: str
+    code_hash: str
+    try_count: int
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None = None
+
+
+class VerificationCodeStore(Protocol):
+    """Codes of one tenant per call; the writes are single conditional statements."""
+
+    async def replace(self, code: StoredCode) -> None:
+        """Insert `code` and delete the unconsumed codes with the same tenant, phone, usage type
+        and scope, in one transaction."""
+        ...
+
+    async def find_live(
+        self, tenant_id: str, phone: str, usage_type: str, scope: str
+    ) -> StoredCode | None:
+        """The newest unconsumed code."""
+        ...
+
+    async def get(self, tenant_id: str, code_id: str) -> StoredCode | None: ...
+
+    async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
+        """`try_count += 1` if unconsumed and `try_count < max_attempts`; True if it was."""
+        ...
+
+    async def consume(self, tenant_id: str, code_id: str, now: datetime) -> bool:
+        """Mark consumed if unconsumed and unexpired, giving back the claimed attempt; True if
+        this call did it."""
+        ...
+
+    async def delete_finished(self, tenant_id: str, now: datetime) -> int:
+        """Delete consumed codes and codes expired before `now`; how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    """What a caller may know after a send: never the code."""
+
+    phone: str
+    expires_at: datetime
+    provider_message_id: str | None
+
+
+class VerificationCodes:
+    """The code engine. `connectors` may be replaced at run time; it is read on every send."""
+
+    def __init__(
+        self,
+        *,
+        store: VerificationCodeStore,
+        message_log: MessageLog,
+        rate_limits: RateLimits,
+        hash_key: bytes,
+        connectors: SmsConnectorSource,
+        tenants: TenantStore,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.message_log = message_log
+        self.rate_limits = rate_limits
+        self.connectors = connectors
+        self.tenants = tenants
+        self.clock = clock
+        self._hash_key = hash_key
+
+    def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
+        return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")
+
+    async def send(
+        self,
+        tenant: Tenant,
+        phone: str,
+        usage_type: UsageType | str,
+        *,
+        ip: str | None = None,
+        locale: str | None = None,
+        scope: str = "",
+    ) -> CodeSent:
+        """Issue a new code (replacing the waiting one) and send it through the SMS connector.
+
+        Raises:
+            InvalidPhoneNumberError, RateLimitedError: before anything is created or deleted.
+            NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays).
+            ConnectorError: the provider failed; the attempt is in the message log.
+        """
+        e164 = parse_phone(phone)
+        usage = UsageType(usage_type)
+        await self.rate_limits.acquire_send(tenant, e164, ip)
+        active = await self.connectors.active_sms_connector(tenant.id)
+        if active is None:
+            missing = NoSmsConnectorError()
+            await self._log(tenant.id, None, usage, e164, error=missing)
+            raise missing
+        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        now = self.clock()
+        policy = tenant.settings.verification_code_policy
+        expires_at = now + timedelta(seconds=policy.expiration_duration)
+        await self.store.replace(
+            StoredCode(
+                id=new_id(),
+                tenant_id=tenant.id,
+                phone=e164,
+                usage_type=usage.value,
+                scope=scope,
+                code_hash=self._hash(tenant.id, e164, usage, scope, code),
+                try_count=0,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        payload = {"code": code, "locale": locale} if locale else {"code": code}
+        message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
+        started = time.perf_counter()
+        try:
+            result = await active.connector.send(message)
+        except ConnectorError as error:
+            await self._log(tenant.id, active, usage, e164, error=error, started=started)
+            raise
+        except Exception as error:
+            # A third-party connector broke the contract; its text may quote the payload.
+            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
+            wrapped = ConnectorError(
+                "The SMS connector failed unexpectedly.", factory_id=active.factory_id
+            )
+            await self._log(tenant.id, active, usage, e164, error=wrapped, started=started)
+            raise wrapped from None
+        await self._log(
+            tenant.id, active, usage, e164, message_id=result.provider_message_id, started=started
+        )
+        log.info("code sent to %s via %s", mask_phone(e164), active.factory_id)
+        return CodeSent(e164, expires_at, result.provider_message_id)
+
+    async def _log(
+        self,
+        tenant_id: str,
+        active: ActiveConnector | None,
+        usage: UsageType,
+        phone: str,
+        *,
+        error: PhoneauthError | None = None,
+        message_id: str | None = None,
+        started: float | None = None,
+    ) -> None:
+        latency = None if started is None else round((time.perf_counter() - started) * 1000)
+        entry = MessageLogEntry(
+            id=new_id(),
+            tenant_id=tenant_id,
+            created_at=self.clock(),
+            connector_id=None if active is None else active.row_id,
+            factory_id=None if active is None else active.factory_id,
+            usage_type=usage.value,
+            phone_masked=mask_phone(phone),
+            status=MessageStatus.SENT if error is None else MessageStatus.FAILED,
+            provider_message_id=message_id,
+            error_code=None if error is None else error.code,
+            error_message=None if error is None else error.message,
+            latency_ms=latency,
+        )
+        try:
+            await self.message_log.record(entry)
+        except Exception:
+            # The SMS is already out (or already failed); the answer must not change.
+            log.exception("could not write the message log")
+
+    async def verify(
+        self,
+        tenant: Tenant,
+        phone: str,
+        usage_type: UsageType | str,
+        code: str,
+        *,
+        scope: str = "",
+        ip: str | None = None,
+    ) -> None:
+        """Accept the code once, or raise; Logto's checks in Logto's order.
+
+        `ip` is accepted for symmetry with `send`; no rule uses it yet.
+
+        Raises:
+            VerificationBlockedError: too many wrong codes for this number lately.
+            CodeNotFoundError, CodeExpiredError, CodeMaxTriesError, CodeMismatchError.
+        """
+        e164 = parse_phone(phone)
+        usage = UsageType(usage_type)
+        await self.rate_limits.ensure_not_locked(tenant, e164)
+        found = await self.store.find_live(tenant.id, e164, usage.value, scope)
+        if found is None:
+            raise CodeNotFoundError()
+        now = self.clock()
+        if now > found.expires_at:
+            raise CodeExpiredError()
+        max_attempts = tenant.settings.verification_code_policy.max_retry_attempts
+        if found.try_count >= max_attempts:
+            raise CodeMaxTriesError()
+        if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
+            raise await self._why_refused(tenant.id, found.id, now)
+        if not same_hash(self._hash(tenant.id, e164, usage, scope, code), found.code_hash):
+            await self.rate_limits.record_failed_verification(tenant, e164)
+            raise CodeMismatchError()
+        if not await self.store.consume(tenant.id, found.id, now):
+            raise await self._why_refused(tenant.id, found.id, now)
+
+    async def _why_refused(self, tenant_id: str, code_id: str, now: datetime) -> PhoneauthError:
+        """After losing a race on a code: what the code has become meanwhile."""
+        current = await self.store.get(tenant_id, code_id)
+        if current is None or current.consumed_at is not None:
+            return CodeNotFoundError()
+        if now > current.expires_at:
+            return CodeExpiredError()
+        return CodeMaxTriesError()
+
+    async def prune(self, now: datetime | None = None) -> PruneResult:
+        return await prune(
+            self.clock() if now is None else now,
+            tenants=self.tenants,
+            codes=self.store,
+            messages=self.message_log.store,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    codes: int
+    messages: int
+
+
+async def prune(
+    now: datetime,
+    *,
+    tenants: TenantStore,
+    codes: VerificationCodeStore,
+    messages: MessageLogStore,
+) -> PruneResult:
+    """Delete finished codes and log entries past each tenant's `messageLogRetentionDays`."""
+    code_count = message_count = 0
+    for tenant in await tenants.list():
+        code_count += await codes.delete_finished(tenant.id, now)
+        keep = timedelta(days=tenant.settings.message_log_retention_days)
+        message_count += await messages.delete_before(tenant.id, now - keep)
+    return PruneResult(code_count, message_count)
+
+
+async def run_retention(
+    codes: VerificationCodes, *, every: float = 3600.0, first_after: float = 60.0
+) -> None:
+    """Prune every `every` seconds until cancelled (the app lifespan runs this)."""
+    await asyncio.sleep(first_after)
+    while True:
+        try:
+            result = await codes.prune()
+            log.info("pruned %d codes and %d log entries", result.codes, result.messages)
+        except Exception:
+            log.exception("pruning failed; trying again in %d s", every)
+        await asyncio.sleep(every)

@@ -1,0 +1,189 @@
+"""Saved connectors in SQL: tenant-scoped, one per (tenant, type), replaced in one transaction.
+
+The unique (tenant_id, type) constraint makes "two SMS connectors" impossible; the replace below
+makes "zero" impossible, because the delete and the insert commit together. On PostgreSQL the
+tenant row is locked first, so concurrent replaces of one tenant queue instead of colliding; on
+SQLite the database's single writer does the same. A collision that still happens is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoneauth.domain.connector_management import ConnectorConflictError, StoredConnector
+from phoneauth.domain.tenants import TenantNotFoundError
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import ConnectorRow, TenantRow
+from phoneauth.storage.models.base import new_id
+
+
+def _stored(row: ConnectorRow) -> StoredConnector:
+    return StoredConnector(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        type=row.type,
+        factory_id=row.connector_id,
+        config_encrypted=row.config_encrypted,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlConnectorStore:
+    def __init__(self, database: Database, *, attempts: int = 8) -> None:
+        self.db = database
+        self.attempts = attempts
+
+    async def list(self, tenant_id: str) -> list[StoredConnector]:
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(ConnectorRow)
+                .where(ConnectorRow.tenant_id == tenant_id)
+                .order_by(ConnectorRow.created_at, ConnectorRow.id)
+            )
+            return [_stored(row) for row in rows]
+
+    async def get(self, tenant_id: str, connector_id: str) -> StoredConnector | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(ConnectorRow).where(
+                    ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
+                )
+            )
+            return None if row is None else _stored(row)
+
+    async def get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(ConnectorRow).where(
+                    ConnectorRow.tenant_id == tenant_id, ConnectorRow.type == connector_type
+                )
+            )
+            return None if row is None else _stored(row)
+
+    async def replace(
+        self,
+        tenant_id: str,
+        connector_type: str,
+        factory_id: str,
+        config_encrypted: str,
+        *,
+        now: datetime,
+        connector_id: str | None = None,
+    ) -> StoredConnector:
+        for attempt in range(self.attempts):
+            row = ConnectorRow(
+                id=connector_id or new_id(),
+                tenant_id=tenant_id,
+                type=connector_type,
+                connector_id=factory_id,
+                config_encrypted=config_encrypted,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                async with self.db.sessions.begin() as session:
+                    await self._replace_in(session, row)
+                return _stored(row)
+            except IntegrityError:
+                # A concurrent replace committed first (retry: it is deleted next time), the
+                # proposed id belongs to a connector we would not replace, or the tenant is gone.
+                await self._explain_collision(tenant_id, connector_type, connector_id)
+            except OperationalError:
+                if not self.db.is_sqlite:  # SQLite: still locked after busy_timeout; else a bug
+                    raise
+            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter
+        raise ConnectorConflictError(
+            "Other changes to this tenant's connectors kept winning; try again."
+        )
+
+    async def _replace_in(self, session: AsyncSession, row: ConnectorRow) -> None:
+        if not self.db.is_sqlite:
+            # Queue concurrent replaces of this tenant. (Not on SQLite: a read before the first
+            # write would turn a wait for the writer lock into an immediate "database is locked".)
+            locked = await session.scalar(
+                select(TenantRow.id).where(TenantRow.id == row.tenant_id).with_for_update()
+            )
+            if locked is None:
+                raise TenantNotFoundError(tenant_id=row.tenant_id)
+        await session.execute(
+            delete(ConnectorRow).where(
+                ConnectorRow.tenant_id == row.tenant_id, ConnectorRow.type == row.type
+            )
+        )
+        session.add(row)
+        await session.flush()
+
+    async def _explain_collision(
+        self, tenant_id: str, connector_type: str, connector_id: str | None
+    ) -> None:
+        """Raise for a collision that no retry can resolve; return for one that a retry may."""
+        async with self.db.sessions() as session:
+            if await session.get(TenantRow, tenant_id) is None:
+                raise TenantNotFoundError(tenant_id=tenant_id)
+            if connector_id is None:
+                return
+            # Ids are unique across tenants: only existence is read here, never the row.
+            taken = await session.scalar(
+                select(ConnectorRow.id).where(
+                    ConnectorRow.id == connector_id,
+                    or_(
+                        ConnectorRow.tenant_id != tenant_id,
+                        ConnectorRow.type != connector_type,
+                    ),
+                )
+            )
+        if taken is not None:
+            raise ConnectorConflictError(
+                "A connector with this id already exists.", connector_id=connector_id
+            )
+
+    async def update_config(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        factory_id: str,
+        config_encrypted: str,
+        *,
+        now: datetime,
+    ) -> StoredConnector | None:
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(ConnectorRow)
+                    .where(
+                        ConnectorRow.tenant_id == tenant_id,
+                        ConnectorRow.id == connector_id,
+                        ConnectorRow.connector_id == factory_id,
+                    )
+                    .values(config_encrypted=config_encrypted, updated_at=now)
+                ),
+            )
+            if result.rowcount == 0:
+                return None
+            row = await session.scalar(
+                select(ConnectorRow).where(
+                    ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
+                )
+            )
+            return None if row is None else _stored(row)
+
+    async def delete(self, tenant_id: str, connector_id: str) -> bool:
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(ConnectorRow).where(
+                        ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
+                    )
+                ),
+            )
+            return bool(result.rowcount)

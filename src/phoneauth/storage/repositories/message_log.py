@@ -1,0 +1,96 @@
+"""The message log in SQL: append, query newest first with filters, delete past retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, delete, func, select
+
+from phoneauth.domain.message_log import (
+    MessageLogEntry,
+    MessageLogPage,
+    MessageLogQuery,
+    MessageStatus,
+)
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import MessageLogRow
+
+
+def _entry(row: MessageLogRow) -> MessageLogEntry:
+    return MessageLogEntry(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        created_at=row.created_at,
+        connector_id=row.connector_id,
+        factory_id=row.factory_id,
+        usage_type=row.usage_type,
+        phone_masked=row.phone_masked,
+        status=MessageStatus(row.status),
+        provider_message_id=row.provider_message_id,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        latency_ms=row.latency_ms,
+    )
+
+
+def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]]:
+    conditions = [MessageLogRow.tenant_id == tenant_id]
+    if query.status is not None:
+        conditions.append(MessageLogRow.status == query.status.value)
+    if query.phone_masked is not None:
+        conditions.append(MessageLogRow.phone_masked == query.phone_masked)
+    if query.usage_type is not None:
+        conditions.append(MessageLogRow.usage_type == query.usage_type.value)
+    return conditions
+
+
+class SqlMessageLogStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def add(self, entry: MessageLogEntry) -> None:
+        async with self.db.sessions.begin() as session:
+            session.add(
+                MessageLogRow(
+                    id=entry.id,
+                    tenant_id=entry.tenant_id,
+                    created_at=entry.created_at,
+                    connector_id=entry.connector_id,
+                    factory_id=entry.factory_id,
+                    usage_type=entry.usage_type,
+                    phone_masked=entry.phone_masked,
+                    status=entry.status.value,
+                    provider_message_id=entry.provider_message_id,
+                    error_code=entry.error_code,
+                    error_message=entry.error_message,
+                    latency_ms=entry.latency_ms,
+                )
+            )
+
+    async def query(self, tenant_id: str, query: MessageLogQuery) -> MessageLogPage:
+        conditions = _filters(tenant_id, query)
+        async with self.db.sessions() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(MessageLogRow).where(*conditions)
+            )
+            rows = await session.scalars(
+                select(MessageLogRow)
+                .where(*conditions)
+                .order_by(MessageLogRow.created_at.desc(), MessageLogRow.id.desc())
+                .offset(query.offset)
+                .limit(query.page_size)
+            )
+            return MessageLogPage([_entry(row) for row in rows], int(total or 0))
+
+    async def delete_before(self, tenant_id: str, before: datetime) -> int:
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(MessageLogRow).where(
+                        MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before
+                    )
+                ),
+            )
+            return int(result.rowcount)

@@ -1,0 +1,191 @@
+"""Send budgets and the verification lock, on memory storage and on the real Redis."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+
+from phoneauth.domain.rate_limits import (
+    CountryRateLimitedError,
+    IpRateLimitedError,
+    MessageRateLimitedError,
+    RateLimitedError,
+    RateLimits,
+    VerificationBlockedError,
+    build_rate_limit_storage,
+)
+from phoneauth.domain.tenants import Tenant, TenantKind, TenantSettings
+
+REDIS_URL = "redis://127.0.0.1:6379"
+DE_1, DE_2, DE_3 = "+4915112345678", "+4915187654321", "+4915100000001"
+US = "+14155550100"
+
+
+def tenant(tenant_id: str = "t1", **limits: int) -> Tenant:
+    settings = TenantSettings.model_validate({"rateLimits": limits})
+    return Tenant(tenant_id, tenant_id, TenantKind.DEVELOPMENT, settings, datetime.now(UTC))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
+    """Each test runs on both; Redis keys get a prefix of their own, deleted afterwards."""
+    if request.param == "memory":
+        yield build_rate_limit_storage(None)
+        return
+    prefix = "phoneauth-test-" + uuid.uuid4().hex
+    redis = build_rate_limit_storage(REDIS_URL, key_prefix=prefix)
+    assert isinstance(redis, RedisStorage)
+    yield redis
+    await redis.reset()
+    await RateLimits(redis, hash_key=b"k").close()
+
+
+@pytest.fixture
+def limits(storage: Storage) -> RateLimits:
+    return RateLimits(storage, hash_key=b"k" * 32)
+
+
+async def refused(call: object) -> RateLimitedError:
+    with pytest.raises(RateLimitedError) as info:
+        await call  # type: ignore[misc]
+    return info.value
+
+
+def test_the_url_picks_the_storage() -> None:
+    assert isinstance(build_rate_limit_storage(None), MemoryStorage)
+    assert isinstance(build_rate_limit_storage("redis://127.0.0.1:6379/0"), RedisStorage)
+
+
+async def test_the_recipient_budget_is_logtos_ten_per_ten_minutes_by_default(
+    limits: RateLimits,
+) -> None:
+    default = tenant()
+    for _ in range(10):
+        await limits.acquire_send(default, DE_1)
+    error = await refused(limits.acquire_send(default, DE_1))
+    assert isinstance(error, MessageRateLimitedError)
+    assert error.code == "request.message_rate_limited"
+    assert error.status == 429
+    assert 595 <= error.retry_after <= 600
+    assert error.details == {"retry_after": error.retry_after}
+    await limits.acquire_send(default, DE_2)
+
+
+async def test_the_recipient_budget_is_a_tenant_setting(limits: RateLimits) -> None:
+    small = tenant(recipientLimit=2, recipientWindowSeconds=120)
+    await limits.acquire_send(small, DE_1)
+    await limits.acquire_send(small, DE_1)
+    error = await refused(limits.acquire_send(small, DE_1))
+    assert isinstance(error, MessageRateLimitedError)
+    assert 115 <= error.retry_after <= 120
+
+
+async def test_the_ip_budget_counts_sends_from_one_address(limits: RateLimits) -> None:
+    small = tenant(ipLimit=2)
+    await limits.acquire_send(small, DE_1, "203.0.113.9")
+    await limits.acquire_send(small, DE_2, "203.0.113.9")
+    error = await refused(limits.acquire_send(small, DE_3, "203.0.113.9"))
+    assert isinstance(error, IpRateLimitedError)
+    assert error.code == "request.ip_rate_limited"
+    await limits.acquire_send(small, DE_3, "2001:db8::1")
+    await limits.acquire_send(small, DE_3)  # no address known: only the other budgets apply
+
+
+async def test_the_country_budget_counts_sends_per_calling_code(limits: RateLimits) -> None:
+    small = tenant(countryLimit=2)
+    await limits.acquire_send(small, DE_1)
+    await limits.acquire_send(small, DE_2)
+    error = await refused(limits.acquire_send(small, DE_3))
+    assert isinstance(error, CountryRateLimitedError)
+    assert error.code == "request.country_rate_limited"
+    await limits.acquire_send(small, US)
+
+
+async def test_a_refused_send_counts_against_no_budget(limits: RateLimits) -> None:
+    small = tenant(recipientLimit=1, ipLimit=2)
+    await limits.acquire_send(small, DE_1, "203.0.113.9")
+    for _ in range(5):
+        assert isinstance(
+            await refused(limits.acquire_send(small, DE_1, "203.0.113.9")), MessageRateLimitedError
+        )
+    await limits.acquire_send(small, DE_2, "203.0.113.9")  # the IP budget still had room for one
+    assert isinstance(
+        await refused(limits.acquire_send(small, DE_3, "203.0.113.9")), IpRateLimitedError
+    )
+
+
+async def test_budgets_are_per_tenant(limits: RateLimits) -> None:
+    one, two = tenant("one", recipientLimit=1), tenant("two", recipientLimit=1)
+    await limits.acquire_send(one, DE_1)
+    await refused(limits.acquire_send(one, DE_1))
+    await limits.acquire_send(two, DE_1)
+
+
+async def test_wrong_codes_lock_the_number_for_the_lockout_time(limits: RateLimits) -> None:
+    strict = tenant(failedVerificationLimit=3, lockoutSeconds=300)
+    await limits.ensure_not_locked(strict, DE_1)
+    await limits.record_failed_verification(strict, DE_1)
+    await limits.record_failed_verification(strict, DE_1)
+    error = await refused(limits.record_failed_verification(strict, DE_1))
+    assert isinstance(error, VerificationBlockedError)
+    assert error.code == "session.verification_blocked_too_many_attempts"
+    assert 295 <= error.retry_after <= 300
+    again = await refused(limits.ensure_not_locked(strict, DE_1))
+    assert isinstance(again, VerificationBlockedError)
+    await limits.ensure_not_locked(strict, DE_2)
+    await limits.ensure_not_locked(tenant("t2", failedVerificationLimit=3), DE_1)
+
+
+async def test_instances_sharing_redis_share_their_counters() -> None:
+    prefix = "phoneauth-test-" + uuid.uuid4().hex
+    first = RateLimits(build_rate_limit_storage(REDIS_URL, key_prefix=prefix), hash_key=b"k")
+    second = RateLimits(build_rate_limit_storage(REDIS_URL, key_prefix=prefix), hash_key=b"k")
+    small = tenant(recipientLimit=2)
+    try:
+        await first.acquire_send(small, DE_1)
+        await second.acquire_send(small, DE_1)
+        assert isinstance(await refused(first.acquire_send(small, DE_1)), MessageRateLimitedError)
+        assert isinstance(await refused(second.acquire_send(small, DE_1)), MessageRateLimitedError)
+    finally:
+        await first.storage.reset()
+        await first.close()
+        await second.close()
+
+
+async def test_when_redis_is_down_requests_pass_with_a_warning(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = RateLimits(build_rate_limit_storage(f"redis://127.0.0.1:{closed_port}"), hash_key=b"k")
+    small = tenant(recipientLimit=1, failedVerificationLimit=1)
+    for _ in range(3):
+        await down.acquire_send(small, DE_1, "203.0.113.9")
+    await down.record_failed_verification(small, DE_1)
+    await down.ensure_not_locked(small, DE_1)
+    await down.close()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings
+    assert all("rate-limit storage failed" in r.getMessage() for r in warnings)
+    assert all(DE_1 not in r.getMessage() for r in caplog.records)
+
+
+async def test_redis_keys_name_the_tenant_and_never_the_phone_number() -> None:
+    prefix = "phoneauth-test-" + uuid.uuid4().hex
+    storage = build_rate_limit_storage(REDIS_URL, key_prefix=prefix)
+    assert isinstance(storage, RedisStorage)
+    limits = RateLimits(storage, hash_key=b"k" * 32)
+    try:
+        await limits.acquire_send(tenant("acme"), DE_1, "203.0.113.9")
+        keys = sorted(str(k) for k in await storage.bridge.storage.keys(f"{prefix}:*"))  # type: ignore[attr-defined]
+    finally:
+        await storage.reset()
+        await limits.close()
+    assert len(keys) == 3
+    assert all("/acme/" in key for key in keys)
+    assert not any(DE_1.lstrip("+") in key for key in keys)
+    assert any("/send-ip/acme/203.0.113.9/" in key for key in keys)
+    assert any("/send-country/acme/49/" in key for key in keys)

@@ -1,0 +1,88 @@
+"""The SQL code store: conditional writes, and no call reaches another tenant's rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.conftest import DatabaseUnderTest
+from tests.domain.codes_support import PHONE, make_tenant, migrated
+
+from phoneauth.domain.verification_codes import StoredCode
+from phoneauth.storage.database import Database
+from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(test_database: DatabaseUnderTest) -> AsyncIterator[SqlVerificationCodeStore]:
+    database: Database = await migrated(test_database)
+    await make_tenant(database, "default")
+    await make_tenant(database, "other")
+    yield SqlVerificationCodeStore(database)
+    await database.dispose()
+
+
+def code(code_id: str, tenant_id: str = "default", **changes: object) -> StoredCode:
+    fields: dict[str, object] = {
+        "id": code_id,
+        "tenant_id": tenant_id,
+        "phone": PHONE,
+        "usage_type": "SignIn",
+        "scope": "",
+        "code_hash": "h" * 64,
+        "try_count": 0,
+        "created_at": NOW,
+        "expires_at": NOW + timedelta(minutes=10),
+    }
+    return StoredCode(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+async def test_round_trip_keeps_every_field_utc_aware(store: SqlVerificationCodeStore) -> None:
+    await store.replace(code("c1", scope="flow"))
+    found = await store.find_live("default", PHONE, "SignIn", "flow")
+    assert found == code("c1", scope="flow")
+    assert found is not None
+    assert found.expires_at.tzinfo is not None
+
+
+async def test_claims_stop_at_the_limit_and_after_consumption(
+    store: SqlVerificationCodeStore,
+) -> None:
+    await store.replace(code("c1"))
+    assert [await store.claim_attempt("default", "c1", 2) for _ in range(3)] == [True, True, False]
+    assert await store.consume("default", "c1", NOW)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert (found.try_count, found.consumed_at) == (1, NOW)
+    assert not await store.consume("default", "c1", NOW)
+    assert not await store.claim_attempt("default", "c1", 10)
+    assert await store.find_live("default", PHONE, "SignIn", "") is None
+
+
+async def test_an_expired_code_cannot_be_consumed(store: SqlVerificationCodeStore) -> None:
+    await store.replace(code("c1"))
+    assert not await store.consume("default", "c1", NOW + timedelta(minutes=10, seconds=1))
+    assert await store.consume("default", "c1", NOW + timedelta(minutes=10))
+
+
+async def test_no_call_touches_another_tenants_code(store: SqlVerificationCodeStore) -> None:
+    await store.replace(code("c1"))
+    assert await store.find_live("other", PHONE, "SignIn", "") is None
+    assert await store.get("other", "c1") is None
+    assert not await store.claim_attempt("other", "c1", 10)
+    assert not await store.consume("other", "c1", NOW)
+    assert await store.delete_finished("other", NOW + timedelta(days=1)) == 0
+    await store.replace(code("c2", tenant_id="other"))  # replaces only the other tenant's codes
+    assert await store.get("default", "c1") == code("c1")
+
+
+async def test_delete_finished_keeps_live_codes(store: SqlVerificationCodeStore) -> None:
+    await store.replace(code("live", phone="+4915100000001"))
+    await store.replace(code("expired", phone="+4915100000002", expires_at=NOW - timedelta(1)))
+    await store.replace(code("used", phone="+4915100000003"))
+    assert await store.consume("default", "used", NOW)
+    assert await store.delete_finished("default", NOW) == 2
+    assert await store.get("default", "live") is not None

@@ -1,0 +1,149 @@
+"""GET /api/message-logs: filters, Logto's paging with `Total-Number`, never a code."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, outbox_connector
+
+from phoneauth.connectors import SendResult, SmsMessage, UsageLimitExceededError, UsageType
+from phoneauth.connectors.providers import outbox
+from phoneauth.domain.ports import ActiveConnector
+from phoneauth.web.services import Services
+
+
+@pytest.fixture
+async def box(services: Services) -> AsyncIterator[outbox.Outbox]:
+    box = outbox.Outbox()
+    async with httpx.AsyncClient() as client:
+        services.codes.connectors = Source({"default": outbox_connector(client, box)})
+        yield box
+
+
+class Exhausted:
+    async def send(self, message: SmsMessage) -> SendResult:
+        raise UsageLimitExceededError(provider_code="21", provider_message="no balance")
+
+
+async def _fill(services: Services, box: outbox.Outbox) -> None:
+    """Four sends: SignIn and Register to PHONE, SignIn to OTHER_PHONE, one failed Register."""
+    tenant = await services.tenants.get("default")
+    await services.codes.send(tenant, PHONE, UsageType.SIGN_IN)
+    await services.codes.send(tenant, PHONE, UsageType.REGISTER)
+    await services.codes.send(tenant, OTHER_PHONE, UsageType.SIGN_IN)
+    working = services.codes.connectors
+    services.codes.connectors = Source({"default": ActiveConnector("row-x", "x", Exhausted())})
+    with pytest.raises(UsageLimitExceededError):
+        await services.codes.send(tenant, OTHER_PHONE, UsageType.REGISTER)
+    services.codes.connectors = working
+
+
+async def test_every_attempt_is_listed_newest_first_with_a_total(
+    api: httpx.AsyncClient, services: Services, box: outbox.Outbox
+) -> None:
+    await _fill(services, box)
+    response = await api.get("/api/message-logs")
+    assert response.status_code == 200
+    assert response.headers["total-number"] == "4"
+    rows = response.json()
+    assert [(r["usageType"], r["status"]) for r in rows] == [
+        ("Register", "failed"),
+        ("SignIn", "sent"),
+        ("Register", "sent"),
+        ("SignIn", "sent"),
+    ]
+    failed = rows[0]
+    assert failed["errorCode"] == "connector.usage_limit_exceeded"
+    assert failed["phone"] == "+4915*****4321"
+    assert (failed["connectorId"], failed["factoryId"]) == ("row-x", "x")
+    sent = rows[1]
+    assert sent["providerMessageId"].startswith("outbox-")
+    assert sent["factoryId"] == "outbox-sms"
+    assert set(sent) == {
+        "id",
+        "createdAt",
+        "connectorId",
+        "factoryId",
+        "usageType",
+        "phone",
+        "status",
+        "providerMessageId",
+        "errorCode",
+        "errorMessage",
+        "latencyMs",
+    }
+    for message in box.messages():
+        assert message.code is not None
+        assert message.code not in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "failed"}, [("Register", "+4915*****4321")]),
+        (
+            {"usageType": "Register"},
+            [("Register", "+4915*****4321"), ("Register", "+4915*****5678")],
+        ),
+        ({"phone": PHONE}, [("Register", "+4915*****5678"), ("SignIn", "+4915*****5678")]),
+        ({"phone": "4915112345678", "usageType": "SignIn"}, [("SignIn", "+4915*****5678")]),
+        ({"status": "sent", "phone": OTHER_PHONE}, [("SignIn", "+4915*****4321")]),
+    ],
+)
+async def test_filters(
+    api: httpx.AsyncClient,
+    services: Services,
+    box: outbox.Outbox,
+    params: dict[str, str],
+    expected: list[tuple[str, str]],
+) -> None:
+    await _fill(services, box)
+    response = await api.get("/api/message-logs", params=params)
+    assert [(r["usageType"], r["phone"]) for r in response.json()] == expected
+    assert response.headers["total-number"] == str(len(expected))
+
+
+async def test_paging_like_logto(
+    api: httpx.AsyncClient, services: Services, box: outbox.Outbox
+) -> None:
+    await _fill(services, box)
+    everything = (await api.get("/api/message-logs")).json()
+    page = await api.get("/api/message-logs", params={"page": 2, "page_size": 3})
+    assert page.headers["total-number"] == "4"
+    assert page.json() == everything[3:]
+    beyond = await api.get("/api/message-logs", params={"page": 3, "page_size": 3})
+    assert (beyond.json(), beyond.headers["total-number"]) == ([], "4")
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"page": 0}, "guard.invalid_input"),
+        ({"page_size": 101}, "guard.invalid_input"),
+        ({"status": "lost"}, "guard.invalid_input"),
+        ({"usageType": "Nope"}, "guard.invalid_input"),
+        ({"phone": "123"}, "phone_number.invalid"),
+    ],
+)
+async def test_bad_queries_are_400(
+    api: httpx.AsyncClient, params: dict[str, str | int], code: str
+) -> None:
+    response = await api.get("/api/message-logs", params=params)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
+async def test_a_tenant_sees_only_its_own_log(
+    api: httpx.AsyncClient, services: Services, box: outbox.Outbox
+) -> None:
+    await _fill(services, box)
+    await api.post("/api/tenants", json={"id": "acme", "name": "Acme"})
+    response = await api.get("/t/acme/api/message-logs")
+    assert (response.json(), response.headers["total-number"]) == ([], "0")
+
+
+async def test_the_log_needs_an_admin_key(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/message-logs", headers={"Authorization": ""})
+    assert response.status_code == 401
