@@ -14,6 +14,7 @@ from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
 from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.users import UserStore
 from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
@@ -23,6 +24,7 @@ from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
+from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 
 
@@ -47,6 +49,7 @@ class Services:
     connectors: ConnectorManagement = field(init=False)
     message_log: MessageLog = field(init=False)
     codes: VerificationCodes = field(init=False)
+    users: UserStore = field(init=False)
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
@@ -79,6 +82,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         admin_keys=AdminKeys(SqlAdminKeyStore(database)),
     )
     # Later services are attached here (services.<name> = ...), before the first request.
+    services.users = SqlUserStore(database)
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database), registry, services.http_client, services.cipher
     )

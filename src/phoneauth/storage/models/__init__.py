@@ -3,15 +3,37 @@
 from phoneauth.storage.models.admin_keys import AdminKeyRow
 from phoneauth.storage.models.base import Base
 from phoneauth.storage.models.connectors import ConnectorRow
+from phoneauth.storage.models.interactions import (
+    InteractionRow,
+    SessionRow,
+    SigningKeyRow,
+    VerificationRecordRow,
+)
 from phoneauth.storage.models.message_log import MessageLogRow
+from phoneauth.storage.models.organizations import (
+    OrganizationInvitationRow,
+    OrganizationMemberRow,
+    OrganizationRow,
+)
+from phoneauth.storage.models.sign_in_experiences import SignInExperienceRow
 from phoneauth.storage.models.tenants import TenantRow
+from phoneauth.storage.models.users import UserRow
 from phoneauth.storage.models.verification_codes import VerificationCodeRow
 
 __all__ = [
     "AdminKeyRow",
     "Base",
     "ConnectorRow",
+    "InteractionRow",
     "MessageLogRow",
+    "OrganizationInvitationRow",
+    "OrganizationMemberRow",
+    "OrganizationRow",
+    "SessionRow",
+    "SignInExperienceRow",
+    "SigningKeyRow",
     "TenantRow",
+    "UserRow",
     "VerificationCodeRow",
+    "VerificationRecordRow",
 ]

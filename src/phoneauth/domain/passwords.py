@@ -1,0 +1,41 @@
+"""Password hashing with Argon2id (argon2-cffi), and the minimum a password must be."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from phoneauth.errors import PhoneauthError
+
+_HASHER = PasswordHasher()
+MIN_LENGTH = 8
+MAX_LENGTH = 256
+
+
+class PasswordRejectedError(PhoneauthError):
+    """The password does not meet the policy: at least 8 characters, not only digits."""
+
+    code = "password.rejected"
+    status = 422
+
+
+def check_policy(password: str) -> None:
+    if len(password) < MIN_LENGTH or len(password) > MAX_LENGTH:
+        raise PasswordRejectedError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
+    if password.isdigit():
+        raise PasswordRejectedError("Use letters or symbols as well as digits.")
+
+
+def hash_password(password: str) -> str:
+    check_policy(password)
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-time by construction; False for users without a password."""
+    if not password_hash:
+        return False
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
