@@ -30,6 +30,8 @@ connectors_app = typer.Typer(help="List SMS connectors and send a test code.", n
 app.add_typer(connectors_app, name="connectors")
 admin_app = typer.Typer(help="Management API keys.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+keys_app = typer.Typer(help="Signing keys of access tokens.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -222,6 +224,30 @@ def prune() -> None:
     except PhoneauthError as error:
         raise _fail(error) from None
     out.print(f"Pruned {result.codes} codes and {result.messages} message-log entries.")
+
+
+@keys_app.command("rotate")
+def rotate_keys(
+    tenant: Annotated[str, typer.Option(help="The tenant whose key to rotate.")] = "default",
+) -> None:
+    """Add a new ES256 signing key; tokens signed by the old one stay valid for a grace period."""
+    from phoneauth.web.services import build_services
+
+    settings = Settings()
+
+    async def run() -> str:
+        services = await build_services(settings, load_registry())
+        try:
+            await services.tenants.get(tenant)
+            return await services.sessions.rotate(tenant)
+        finally:
+            await services.close()
+
+    try:
+        kid = asyncio.run(run())
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    out.print(f"New signing key {kid} for tenant {tenant}.")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
+from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.management import management_router
 from phoneauth.web.openapi import install_openapi
@@ -51,6 +52,9 @@ def create_app(settings: Settings, registry: ConnectorRegistry | None = None) ->
     app.include_router(
         management_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
     )
+
+    app.include_router(oidc_router)
+    app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

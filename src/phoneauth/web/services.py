@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 import httpx
 
 from phoneauth.connectors import ConnectorRegistry, build_http_client
+from phoneauth.connectors.http import utc_now
 from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
 from phoneauth.domain.admin_keys import AdminKeys
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
+from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import UserStore
 from phoneauth.domain.verification_codes import VerificationCodes
@@ -23,6 +25,7 @@ from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
+from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
@@ -50,6 +53,7 @@ class Services:
     message_log: MessageLog = field(init=False)
     codes: VerificationCodes = field(init=False)
     users: UserStore = field(init=False)
+    sessions: Sessions = field(init=False)
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
@@ -83,6 +87,13 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     )
     # Later services are attached here (services.<name> = ...), before the first request.
     services.users = SqlUserStore(database)
+    services.sessions = Sessions(
+        SqlSigningKeyStore(database),
+        SqlSessionStore(database),
+        services.users,
+        services.cipher,
+        utc_now,
+    )
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database), registry, services.http_client, services.cipher
     )

@@ -1,0 +1,29 @@
+"""End-user authentication for the Account API and pages: access token or session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from phoneauth.domain.sessions import SESSION_COOKIE, Principal
+from phoneauth.web.deps import ServicesDep, tenant_id_of
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The signed-in user: `Authorization: Bearer <access token>`, else the session cookie."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    return await services.sessions.authenticate(
+        tenant_id_of(request), bearer=bearer or None, cookie=request.cookies.get(SESSION_COOKIE)
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+oidc_router = APIRouter(tags=["oidc"])
+
+
+@oidc_router.get("/oidc/jwks", summary="Public keys that verify this tenant's access tokens")
+async def jwks(request: Request, services: ServicesDep) -> dict[str, Any]:
+    return await services.sessions.jwks(tenant_id_of(request))

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from jwt.algorithms import ECAlgorithm
+
+from phoneauth.domain.sessions import NotSignedInError
+from phoneauth.domain.tenants import TenantKind
+from phoneauth.web.services import Services
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_sign_in_gives_a_cookie_and_an_es256_token_verifiable_with_the_jwks(
+    services: Services, api: httpx.AsyncClient
+) -> None:
+    clock = Clock()
+    services.sessions.clock = clock
+    user = await services.users.create("default", phone="+4915112345678")
+    issued = await services.sessions.sign_in(user)
+
+    by_cookie = await services.sessions.authenticate("default", cookie=issued.cookie_token)
+    by_token = await services.sessions.authenticate("default", bearer=issued.access_token)
+    assert by_cookie.user_id == by_token.user_id == user.id
+    assert by_token.session_id == issued.session_id
+
+    jwks = (await api.get("/oidc/jwks")).json()
+    assert (await api.get("/t/default/oidc/jwks")).json() == jwks
+    header = jwt.get_unverified_header(issued.access_token)
+    assert header["alg"] == "ES256"
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    assert "d" not in key  # never the private part
+    claims = jwt.decode(
+        issued.access_token,
+        ECAlgorithm.from_jwk(key),  # type: ignore[arg-type]
+        algorithms=["ES256"],
+        options={"verify_exp": False},
+        issuer="phoneauth:default",
+    )
+    assert claims["sub"] == user.id
+    assert claims["tenant"] == "default"
+    assert claims["phone"] == "+4915112345678"
+
+
+async def test_tokens_expire_rotate_and_stay_in_their_tenant(services: Services) -> None:
+    clock = Clock()
+    services.sessions.clock = clock
+    await services.tenants.create("other", "Other", TenantKind.DEVELOPMENT)
+    user = await services.users.create("default", phone="+4915112345678")
+    issued = await services.sessions.sign_in(user)
+
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("other", bearer=issued.access_token)
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("other", cookie=issued.cookie_token)
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", bearer=issued.access_token[:-4] + "AAAA")
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", bearer="not.a.jwt")
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default")
+
+    await services.sessions.rotate("default")
+    assert (await services.sessions.authenticate("default", bearer=issued.access_token)).user_id
+    assert len((await services.sessions.jwks("default"))["keys"]) == 2
+    clock.now += timedelta(minutes=59)
+    assert (await services.sessions.authenticate("default", bearer=issued.access_token)).user_id
+    clock.now += timedelta(hours=3)
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", bearer=issued.access_token)
+    assert len((await services.sessions.jwks("default"))["keys"]) == 1
+
+    principal = await services.sessions.authenticate("default", cookie=issued.cookie_token)
+    await services.sessions.sign_out(principal)
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", cookie=issued.cookie_token)
