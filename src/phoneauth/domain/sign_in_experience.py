@@ -146,3 +146,14 @@ class SignInExperienceSource(Protocol):
     """What the end-user flows read: the tenant's document, the default if never saved."""
 
     async def current(self, tenant_id: str) -> SignInExperience: ...
+
+
+class SignInExperiences:
+    """Reads and saves the tenant's document; the default until the first save."""
+
+    def __init__(self, store: SignInExperienceStore) -> None:
+        self.store = store
+
+    async def current(self, tenant_id: str) -> SignInExperience:
+        found = await self.store.get(tenant_id)
+        return found if found is not None else default_sign_in_experience()

@@ -15,6 +15,7 @@ from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
 from phoneauth.domain.sessions import Sessions
+from phoneauth.domain.sign_in_experience import SignInExperiences
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import UserStore
 from phoneauth.domain.verification_codes import VerificationCodes
@@ -26,6 +27,7 @@ from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
+from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
@@ -54,6 +56,7 @@ class Services:
     codes: VerificationCodes = field(init=False)
     users: UserStore = field(init=False)
     sessions: Sessions = field(init=False)
+    sign_in_experience: SignInExperiences = field(init=False)
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
@@ -87,6 +90,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     )
     # Later services are attached here (services.<name> = ...), before the first request.
     services.users = SqlUserStore(database)
+    services.sign_in_experience = SignInExperiences(SqlSignInExperienceStore(database))
     services.sessions = Sessions(
         SqlSigningKeyStore(database),
         SqlSessionStore(database),
