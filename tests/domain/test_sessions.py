@@ -33,6 +33,9 @@ async def test_sign_in_gives_a_cookie_and_an_es256_token_verifiable_with_the_jwk
     assert by_cookie.user_id == by_token.user_id == user.id
     assert by_token.session_id == issued.session_id
 
+    unknown = await api.get("/t/nowhere/oidc/jwks")
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "tenant.not_found"
     jwks = (await api.get("/oidc/jwks")).json()
     assert (await api.get("/t/default/oidc/jwks")).json() == jwks
     header = jwt.get_unverified_header(issued.access_token)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.conftest import DatabaseUnderTest
 
 from phoneauth.domain.passwords import PasswordRejectedError, hash_password, verify_password
 from phoneauth.domain.tenants import TenantKind, Tenants
@@ -11,7 +12,6 @@ from phoneauth.storage.database import open_database
 from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
-from tests.conftest import DatabaseUnderTest
 
 PHONE = "+4915112345678"
 

@@ -20,6 +20,8 @@ _MAX_ERROR_MESSAGE = 1024
 class MessageStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
+    TEST = "test"
+    """A test phone number's code: stored, never sent (tenant setting `testPhoneNumbers`)."""
 
 
 @dataclass(frozen=True, slots=True)

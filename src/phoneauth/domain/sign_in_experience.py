@@ -1,22 +1,35 @@
 """The sign-in experience: Logto's document (sign-up identifiers, sign-in methods, MFA) per tenant.
 
-Shapes and names are Logto's (reference/logto.md §6.1). The rules that tie the document to an
-active SMS connector are checked where it is changed; here are the shapes, the defaults and the
-questions the end-user flows ask of it.
+Shapes and names are Logto's (reference/logto.md §6.1). Here are the shapes, the defaults, the
+questions the end-user flows ask of it, and the service that changes it; Logto's rules on a change
+live in `sign_in_experience_rules`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from phoneauth.domain import sign_in_experience_rules as rules
+from phoneauth.domain.ports import SmsConnectorSource
+from phoneauth.errors import PhoneauthError
 
 
 class SignInIdentifier(StrEnum):
     USERNAME = "username"
     EMAIL = "email"
     PHONE = "phone"
+
+
+class SecondaryIdentifierType(StrEnum):
+    """A secondary sign-up identifier: a sign-in identifier, or Logto's `emailOrPhone`."""
+
+    USERNAME = "username"
+    EMAIL = "email"
+    PHONE = "phone"
+    EMAIL_OR_PHONE = "emailOrPhone"
 
 
 class SignInMode(StrEnum):
@@ -44,6 +57,13 @@ class MfaPolicy(StrEnum):
     PROMPT_ONLY_AT_SIGN_IN = "PromptOnlyAtSignIn"
     PROMPT_AT_SIGN_IN_AND_SIGN_UP = "PromptAtSignInAndSignUp"
     NO_PROMPT = "NoPrompt"
+    PROMPT_AT_SIGN_IN_AND_SIGN_UP_MANDATORY = "PromptAtSignInAndSignUpMandatory"
+    PROMPT_ONLY_AT_SIGN_IN_MANDATORY = "PromptOnlyAtSignInMandatory"
+
+
+class OrganizationRequiredMfaPolicy(StrEnum):
+    NO_PROMPT = "NoPrompt"
+    MANDATORY = "Mandatory"
 
 
 class _Shape(BaseModel):
@@ -51,7 +71,9 @@ class _Shape(BaseModel):
 
 
 class SecondaryIdentifier(_Shape):
-    identifier: str = Field(description="`username`, `email`, `phone` or `emailOrPhone`.")
+    identifier: SecondaryIdentifierType = Field(
+        description="`username`, `email`, `phone` or `emailOrPhone`."
+    )
     verify: bool | None = None
 
 
@@ -78,6 +100,9 @@ class SignIn(_Shape):
 class Mfa(_Shape):
     factors: list[MfaFactor] = Field(default_factory=list)
     policy: MfaPolicy = MfaPolicy.USER_CONTROLLED
+    organization_required_mfa_policy: OrganizationRequiredMfaPolicy | None = Field(
+        default=None, alias="organizationRequiredMfaPolicy"
+    )
 
 
 class SignInExperience(_Shape):
@@ -115,6 +140,30 @@ class SignInExperience(_Shape):
         methods = self.forgot_password_methods
         return methods is None or ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods
 
+    def sms_dependents(self) -> list[str]:
+        """The settings that stop working without an SMS connector, named for an admin."""
+        found = [
+            f"signUp.identifiers: {identifier.value}"
+            for identifier in self.sign_up.identifiers
+            if identifier is SignInIdentifier.PHONE
+        ]
+        found += [
+            f"signUp.secondaryIdentifiers: {item.identifier.value}"
+            for item in self.sign_up.secondary_identifiers
+            if item.identifier
+            in (SecondaryIdentifierType.PHONE, SecondaryIdentifierType.EMAIL_OR_PHONE)
+        ]
+        if self.phone_code_sign_in():
+            found.append("signIn.methods: phone + verification code")
+        methods = self.forgot_password_methods
+        if methods is not None and ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods:
+            found.append("forgotPasswordMethods: PhoneVerificationCode")
+        elif methods is None and self.phone_password_sign_in():
+            found.append("signIn.methods: phone + password (forgot password by SMS)")
+        if self.phone_mfa():
+            found.append("mfa.factors: PhoneVerificationCode")
+        return found
+
 
 def default_sign_in_experience() -> SignInExperience:
     """phoneauth's starting point: sign up and sign in with phone number and SMS code."""
@@ -148,6 +197,18 @@ class SignInExperienceSource(Protocol):
     async def current(self, tenant_id: str) -> SignInExperience: ...
 
 
+DOCUMENT_KEYS = {field.alias or name: name for name, field in SignInExperience.model_fields.items()}
+"""Logto's top-level key → our field name, for the keys a change may carry."""
+
+
+class ConnectorInUseError(PhoneauthError):
+    """The sign-in experience depends on this connector: change those settings first, or delete
+    with `?force=true`."""
+
+    code = "connector.in_use_by_sign_in_experience"
+    status = 409
+
+
 class SignInExperiences:
     """Reads and saves the tenant's document; the default until the first save."""
 
@@ -157,3 +218,38 @@ class SignInExperiences:
     async def current(self, tenant_id: str) -> SignInExperience:
         found = await self.store.get(tenant_id)
         return found if found is not None else default_sign_in_experience()
+
+    async def update(
+        self, tenant_id: str, changes: dict[str, Any], connectors: SmsConnectorSource
+    ) -> SignInExperience:
+        """Merge `changes` (field name → parsed value) into the current document and save it if
+        Logto's rules for the changed fields hold.
+
+        Raises:
+            rules.SignInExperienceRuleError: a subclass per Logto code; nothing is saved.
+        """
+        unknown = set(changes) - set(DOCUMENT_KEYS.values())
+        if unknown:
+            raise ValueError(f"not sign-in experience fields: {sorted(unknown)}")
+        current = await self.current(tenant_id)
+        document = SignInExperience.model_validate(current.model_dump() | changes)
+        has_sms = await connectors.active_sms_connector(tenant_id) is not None
+        rules.check_changes(document, set(changes), has_sms=has_sms)
+        return await self.store.save(tenant_id, document)
+
+    async def ensure_sms_connector_removable(self, tenant_id: str) -> None:
+        """Refuse to lose the SMS connector while the document depends on it (Logto only warns
+        in its console, and sign-in breaks after the deletion).
+
+        Raises:
+            ConnectorInUseError: `details.dependents` names each dependent setting.
+        """
+        dependents = (await self.current(tenant_id)).sms_dependents()
+        if dependents:
+            raise ConnectorInUseError(
+                "The sign-in experience uses this SMS connector: "
+                + "; ".join(dependents)
+                + ". Change those settings first, or delete with ?force=true.",
+                type="Sms",
+                dependents=dependents,
+            )

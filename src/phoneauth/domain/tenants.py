@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.errors import PhoneauthError
 
 DEFAULT_TENANT_ID = "default"
@@ -59,6 +60,21 @@ class RateLimitPolicy(_Settings):
     lockout_seconds: int = Field(default=3600, ge=60, le=86_400, alias="lockoutSeconds")
 
 
+class FixedCodePhone(_Settings):
+    """A test phone number (Supabase's feature; Logto has none): no SMS, a fixed code."""
+
+    phone: str = Field(description="Stored in E.164.", examples=["+4915112345678"])
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The code it always gets: 6 digits.")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        try:
+            return parse_phone(value)
+        except InvalidPhoneNumberError:
+            raise ValueError("not a valid phone number; give it as +<country><number>") from None
+
+
 class TenantSettings(_Settings):
     verification_code_policy: VerificationCodePolicy = Field(
         default_factory=VerificationCodePolicy, alias="verificationCodePolicy"
@@ -67,6 +83,23 @@ class TenantSettings(_Settings):
     message_log_retention_days: int = Field(
         default=30, ge=1, le=3650, alias="messageLogRetentionDays"
     )
+    test_phone_numbers: list[FixedCodePhone] = Field(
+        default_factory=list,
+        max_length=100,
+        alias="testPhoneNumbers",
+        description="Numbers that get their fixed code and no SMS (app-store review, CI).",
+    )
+
+    @model_validator(mode="after")
+    def _one_code_per_number(self) -> TenantSettings:
+        phones = [entry.phone for entry in self.test_phone_numbers]
+        if len(set(phones)) != len(phones):
+            raise ValueError("testPhoneNumbers lists a phone number twice")
+        return self
+
+    def fixed_code_for(self, e164: str) -> str | None:
+        """The test number's fixed code, None for every other number."""
+        return next((t.code for t in self.test_phone_numbers if t.phone == e164), None)
 
 
 @dataclass(frozen=True, slots=True)

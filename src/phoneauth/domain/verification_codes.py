@@ -170,8 +170,15 @@ class VerificationCodes:
         ip: str | None = None,
         locale: str | None = None,
         scope: str = "",
+        deliver: bool = True,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
+
+        A test phone number (tenant setting `testPhoneNumbers`) gets its fixed code and no SMS,
+        and needs no connector.
+
+        `deliver=False` does everything but the SMS (rate budgets counted, code stored, connector
+        required): the Experience API's anti-enumeration answers exactly as for a real send.
 
         Raises:
             InvalidPhoneNumberError, RateLimitedError: before anything is created or deleted.
@@ -181,12 +188,14 @@ class VerificationCodes:
         e164 = parse_phone(phone)
         usage = UsageType(usage_type)
         await self.rate_limits.acquire_send(tenant, e164, ip)
-        active = await self.connectors.active_sms_connector(tenant.id)
-        if active is None:
+        # A test phone number gets its fixed code and no SMS; every other rule stays.
+        fixed = tenant.settings.fixed_code_for(e164)
+        active = None if fixed else await self.connectors.active_sms_connector(tenant.id)
+        if active is None and fixed is None:
             missing = NoSmsConnectorError()
             await self._log(tenant.id, None, usage, e164, error=missing)
             raise missing
-        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         now = self.clock()
         policy = tenant.settings.verification_code_policy
         expires_at = now + timedelta(seconds=policy.expiration_duration)
@@ -203,6 +212,12 @@ class VerificationCodes:
                 expires_at=expires_at,
             )
         )
+        if not deliver:
+            return CodeSent(e164, expires_at, None)
+        if active is None:
+            await self._log(tenant.id, None, usage, e164, test=True)
+            log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
+            return CodeSent(e164, expires_at, None)
         payload = {"code": code, "locale": locale} if locale else {"code": code}
         message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
         started = time.perf_counter()
@@ -235,8 +250,10 @@ class VerificationCodes:
         error: PhoneauthError | None = None,
         message_id: str | None = None,
         started: float | None = None,
+        test: bool = False,
     ) -> None:
         latency = None if started is None else round((time.perf_counter() - started) * 1000)
+        status = MessageStatus.SENT if error is None else MessageStatus.FAILED
         entry = MessageLogEntry(
             id=new_id(),
             tenant_id=tenant_id,
@@ -245,7 +262,7 @@ class VerificationCodes:
             factory_id=None if active is None else active.factory_id,
             usage_type=usage.value,
             phone_masked=mask_phone(phone),
-            status=MessageStatus.SENT if error is None else MessageStatus.FAILED,
+            status=MessageStatus.TEST if test else status,
             provider_message_id=message_id,
             error_code=None if error is None else error.code,
             error_message=None if error is None else error.message,

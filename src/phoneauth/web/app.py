@@ -14,11 +14,14 @@ from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
+from phoneauth.web.account import router as account_router
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
+from phoneauth.web.experience import experience_router
 from phoneauth.web.management import management_router
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.services import Services, build_services
+from phoneauth.web.well_known import well_known_router
 
 
 def tenant_path(
@@ -51,6 +54,21 @@ def create_app(settings: Settings, registry: ConnectorRegistry | None = None) ->
     app.include_router(management_router(), prefix="/api")
     app.include_router(
         management_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
+    )
+
+    app.include_router(well_known_router, prefix="/api")
+    app.include_router(
+        well_known_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
+    )
+
+    app.include_router(account_router, prefix="/api")
+    app.include_router(
+        account_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
+    )
+
+    app.include_router(experience_router(), prefix="/api")
+    app.include_router(
+        experience_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
     )
 
     app.include_router(oidc_router)

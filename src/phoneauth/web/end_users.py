@@ -26,4 +26,5 @@ oidc_router = APIRouter(tags=["oidc"])
 
 @oidc_router.get("/oidc/jwks", summary="Public keys that verify this tenant's access tokens")
 async def jwks(request: Request, services: ServicesDep) -> dict[str, Any]:
-    return await services.sessions.jwks(tenant_id_of(request))
+    tenant = await services.tenants.get(tenant_id_of(request))
+    return await services.sessions.jwks(tenant.id)

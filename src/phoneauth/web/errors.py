@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from phoneauth.errors import PhoneauthError
 
@@ -54,7 +56,7 @@ def envelope(
     code: str,
     message: str,
     details: object = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"code": code, "message": message, "details": details or {}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -77,12 +79,35 @@ async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
     return envelope(400, InvalidInputError.code, "The request is invalid.", {"errors": problems})
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path answers, asked of the router itself. Starlette's `Allow` names
+    only the first route matching the path, and FastAPI has one route per method, so the
+    header it builds for TRACE /connectors would hide POST."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed) if allowed else None
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
     code = {404: "entity.not_found", 405: "request.method_not_allowed"}.get(
         error.status_code, "request.general"
     )
-    return envelope(error.status_code, code, str(error.detail))
+    headers = dict(error.headers or {})  # 405's `Allow`, 401's `WWW-Authenticate`...
+    if error.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed is not None:
+            headers["Allow"] = allowed
+    return envelope(error.status_code, code, str(error.detail), headers=headers or None)
 
 
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

@@ -10,9 +10,13 @@ import httpx
 from phoneauth.connectors import ConnectorRegistry, build_http_client
 from phoneauth.connectors.http import utc_now
 from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
+from phoneauth.domain.account import Account
 from phoneauth.domain.admin_keys import AdminKeys
 from phoneauth.domain.connector_management import ConnectorManagement
+from phoneauth.domain.experience import Experience
+from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
@@ -25,12 +29,15 @@ from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
+from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
+from phoneauth.storage.repositories.verification_records import SqlVerificationRecordStore
 
 
 class SchemaOutdatedError(PhoneauthError):
@@ -57,6 +64,11 @@ class Services:
     users: UserStore = field(init=False)
     sessions: Sessions = field(init=False)
     sign_in_experience: SignInExperiences = field(init=False)
+    interaction_cookie_key: bytes = field(init=False)
+    interactions: Interactions = field(init=False)
+    experience: Experience = field(init=False)
+    account: Account = field(init=False)
+    organizations: Organizations = field(init=False)
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
@@ -111,6 +123,25 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         hash_key=services.code_hash_key,
         connectors=services.connectors,
         tenants=services.tenants.store,
+    )
+    services.account = Account(
+        records=SqlVerificationRecordStore(database),
+        users=services.users,
+        codes=services.codes,
+        sign_in_experience=services.sign_in_experience,
+    )
+    services.organizations = Organizations(
+        store=SqlOrganizationStore(database), users=services.users, codes=services.codes
+    )
+    services.interaction_cookie_key = derive_key(master, "interaction-cookie")
+    services.interactions = Interactions(SqlInteractionStore(database), clock=utc_now)
+    services.experience = Experience(
+        interactions=services.interactions,
+        tenants=services.tenants,
+        users=services.users,
+        sessions=services.sessions,
+        sign_in_experience=services.sign_in_experience,
+        codes=services.codes,
     )
     await services.tenants.ensure_default()
     first_key = await services.admin_keys.bootstrap()

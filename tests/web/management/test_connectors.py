@@ -237,6 +237,23 @@ async def test_create_refusals_use_logtos_codes(
     assert (await api.get("/api/connectors")).json() == []
 
 
+@pytest.mark.parametrize("flag", ["enableTokenStorage", "syncProfile"])
+@pytest.mark.parametrize("value", [0, 0.0, "false", "no"])
+async def test_logtos_flags_take_json_booleans_only(
+    api: httpx.AsyncClient, flag: str, value: object
+) -> None:
+    """Found by schemathesis: `enableTokenStorage: 0` passed as `false` (0 == False in Python),
+    though the OpenAPI document says `const: false`; lax bools took `0` and `"no"` too."""
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-sms", flag: value})
+    assert created.status_code == 400
+    assert created.json()["details"]["errors"][0]["field"].startswith(f"body.{flag}")
+    assert (await api.get("/api/connectors")).json() == []
+    saved = (await api.post("/api/connectors", json={"connectorId": "outbox-sms"})).json()
+    patched = await api.patch(f"/api/connectors/{saved['id']}", json={flag: value})
+    assert patched.status_code == 400
+    assert patched.json()["code"] == "guard.invalid_input"
+
+
 async def test_logto_scripts_sending_social_defaults_still_work(api: httpx.AsyncClient) -> None:
     body = {
         "connectorId": "outbox-sms",
@@ -303,12 +320,13 @@ async def test_patch_refusals(api: httpx.AsyncClient) -> None:
 
 async def test_get_and_delete(api: httpx.AsyncClient, services: Services) -> None:
     created = (await api.post("/api/connectors", json={"connectorId": "outbox-sms"})).json()
-    deleted = await api.delete(f"/api/connectors/{created['id']}")
+    # The default sign-in experience signs up by phone: only a forced delete goes through.
+    deleted = await api.delete(f"/api/connectors/{created['id']}", params={"force": "true"})
     assert deleted.status_code == 204
     assert deleted.content == b""
     for response in (
         await api.get(f"/api/connectors/{created['id']}"),
-        await api.delete(f"/api/connectors/{created['id']}"),
+        await api.delete(f"/api/connectors/{created['id']}", params={"force": "true"}),
     ):
         assert response.status_code == 404
         assert response.json()["code"] == "connector.not_found"

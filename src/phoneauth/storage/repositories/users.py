@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError
@@ -99,3 +100,21 @@ class SqlUserStore:
                 .limit(limit)
             )
             return [_user(row) for row in rows]
+
+    async def count(self, tenant_id: str) -> int:
+        async with self.db.sessions() as session:
+            found = await session.scalar(
+                select(func.count()).select_from(UserRow).where(UserRow.tenant_id == tenant_id)
+            )
+            return int(found or 0)
+
+    async def delete(self, tenant_id: str, user_id: str) -> bool:
+        # Sessions, verification records and memberships go with the row (ON DELETE CASCADE).
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
+                ),
+            )
+            return bool(result.rowcount)

@@ -7,9 +7,25 @@ from fastapi import APIRouter
 from phoneauth.domain.admin_keys import ForbiddenError, UnauthorizedError
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.web.errors import error_responses
-from phoneauth.web.management import connectors, message_logs, tenants, verification_codes
+from phoneauth.web.management import (
+    connectors,
+    message_logs,
+    organizations,
+    sign_in_experience,
+    tenants,
+    users,
+    verification_codes,
+)
 
-ROUTERS = [tenants.router, verification_codes.router, message_logs.router, connectors.router]
+ROUTERS = [
+    tenants.router,
+    verification_codes.router,
+    message_logs.router,
+    connectors.router,
+    sign_in_experience.router,
+    users.router,
+    organizations.router,
+]
 """Each resource module contributes one router; add new ones here."""
 
 

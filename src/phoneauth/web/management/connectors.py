@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from phoneauth.connectors import (
     AuthorizationFailedError,
@@ -26,6 +26,7 @@ from phoneauth.connectors.errors import InvalidCertificateError, UnexpectedTypeE
 from phoneauth.connectors.forms import form_items
 from phoneauth.domain.connector_management import (
     SERVER_LOCAL_KEYS,
+    SMS,
     ConnectorConflictError,
     ConnectorNotFoundError,
     DevelopmentOnlyError,
@@ -34,6 +35,7 @@ from phoneauth.domain.connector_management import (
     OutboxForbiddenError,
     UnknownFactoryError,
 )
+from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
@@ -69,6 +71,17 @@ class SyncProfileNotSupportedError(PhoneauthError):
 
     code = "connector.invalid_type_for_syncing_profile"
     status = 422
+
+
+def _json_boolean(value: object) -> object:
+    """`false` only: pydantic's `Literal[False]` also takes `0` and `0.0` (they equal False)."""
+    if not isinstance(value, bool):
+        raise ValueError("must be a JSON boolean")
+    return value
+
+
+OnlyFalse = Annotated[Literal[False], BeforeValidator(_json_boolean)]
+"""Logto's social-only flag: a JSON `false` (or absent), as the OpenAPI `const: false` says."""
 
 
 class _Logto(BaseModel):
@@ -120,15 +133,15 @@ class ConnectorCreate(_Logto):
     config: dict[str, Any] = Field(default_factory=dict)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,128}$")
     metadata: dict[str, Any] | None = None
-    syncProfile: bool | None = None
-    enableTokenStorage: Literal[False] | None = None
+    syncProfile: StrictBool | None = None
+    enableTokenStorage: OnlyFalse | None = None
 
 
 class ConnectorUpdate(_Logto):
     config: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
-    syncProfile: bool | None = None
-    enableTokenStorage: Literal[False] | None = None
+    syncProfile: StrictBool | None = None
+    enableTokenStorage: OnlyFalse | None = None
 
 
 class TestSend(_Logto):
@@ -295,12 +308,20 @@ async def update_connector(
     "/connectors/{connector_id}",
     status_code=204,
     response_class=Response,
-    summary="Delete a saved connector",
-    responses=error_responses(ConnectorNotFoundError),
+    summary="Delete a saved connector; refused while the sign-in experience needs it",
+    responses=error_responses(ConnectorNotFoundError, ConnectorInUseError),
 )
 async def delete_connector(
-    connector_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    connector_id: str,
+    tenant: ManagedTenantDep,
+    services: ServicesDep,
+    force: Annotated[
+        bool, Query(description="Delete even though phone sign-up, sign-in or MFA needs it.")
+    ] = False,
 ) -> Response:
+    active = await services.connectors.store.get_by_type(tenant.id, SMS)
+    if not force and active is not None and active.id == connector_id:
+        await services.sign_in_experience.ensure_sms_connector_removable(tenant.id)
     await services.connectors.delete(tenant.id, connector_id)
     return Response(status_code=204)
 

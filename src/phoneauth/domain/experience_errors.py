@@ -1,0 +1,150 @@
+"""The Experience API's refusals, with Logto's codes and statuses (reference/logto.md §5.2, §10)."""
+
+from __future__ import annotations
+
+from phoneauth.domain.verification_codes import VerificationCodeError
+from phoneauth.errors import PhoneauthError
+
+
+class EventForbiddenError(PhoneauthError):
+    """The sign-in experience does not allow this: sign-in or registration is turned off."""
+
+    code = "auth.forbidden"
+    status = 403
+
+
+class NotSupportedForForgotPasswordError(PhoneauthError):
+    """This operation is not supported for forgot password."""
+
+    code = "session.not_supported_for_forgot_password"
+    status = 400
+
+
+class ForgotPasswordMethodError(NotSupportedForForgotPasswordError):
+    """Only a phone verification code can identify the user who forgot the password."""
+
+    status = 422
+
+
+class ForgotPasswordNotEnabledError(PhoneauthError):
+    """Resetting a password by SMS is not enabled in the sign-in experience."""
+
+    code = "session.forgot_password_not_enabled"
+    status = 422
+
+
+class InvalidInteractionTypeError(PhoneauthError):
+    """This step does not belong to the current interaction event."""
+
+    code = "session.invalid_interaction_type"
+    status = 400
+
+
+class VerificationFailedError(PhoneauthError):
+    """The verification was not successful. Restart the verification flow and try again."""
+
+    code = "session.verification_failed"
+    status = 400
+
+
+class VerificationIdMissingError(PhoneauthError):
+    """`verificationId` is missing: sign-in and password reset identify by a verification."""
+
+    code = "guard.invalid_input"
+    status = 400
+
+
+class IdentifierNotFoundError(PhoneauthError):
+    """No user is identified in this interaction yet: identify first."""
+
+    code = "session.identifier_not_found"
+    status = 404
+
+
+class IdentityConflictError(PhoneauthError):
+    """This interaction has already identified a different user."""
+
+    code = "session.identity_conflict"
+    status = 409
+
+
+class InvalidCredentialsError(PhoneauthError):
+    """Incorrect phone number or password."""
+
+    code = "session.invalid_credentials"
+    status = 422
+
+
+class SignInMethodNotEnabledError(PhoneauthError):
+    """This sign-in method is not enabled in the sign-in experience."""
+
+    code = "user.sign_in_method_not_enabled"
+    status = 422
+
+
+class PhoneExistsInProfileError(PhoneauthError):
+    """The account already has a phone number."""
+
+    code = "user.phone_exists_in_profile"
+    status = 422
+
+
+class PasswordExistsInProfileError(PhoneauthError):
+    """The account already has a password."""
+
+    code = "user.password_exists_in_profile"
+    status = 422
+
+
+class MissingProfileError(PhoneauthError):
+    """The sign-in experience requires more: `details.missingProfile` names what to add."""
+
+    code = "user.missing_profile"
+    status = 422
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(None, missingProfile=missing)
+
+
+class NewPasswordRequiredError(PhoneauthError):
+    """Set the new password first (`PUT /api/experience/profile/password`)."""
+
+    code = "user.new_password_required_in_profile"
+    status = 422
+
+
+class MfaRequiredError(PhoneauthError):
+    """MFA verification is required to sign in: verify the code sent to the masked phone."""
+
+    code = "session.mfa.require_mfa_verification"
+    status = 403
+
+    def __init__(self, masked_phone: str) -> None:
+        super().__init__(
+            None,
+            availableFactors=["PhoneVerificationCode"],
+            maskedIdentifiers={"PhoneVerificationCode": masked_phone},
+        )
+
+
+class MfaFactorNotEnabledError(PhoneauthError):
+    """SMS as a second factor is not available: not enabled, or the account has no phone."""
+
+    code = "session.mfa.mfa_factor_not_enabled"
+    status = 400
+
+
+class MissingMfaError(PhoneauthError):
+    """The sign-in experience requires a second factor: bind a phone first."""
+
+    code = "user.missing_mfa"
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__(None, availableFactors=["PhoneVerificationCode"])
+
+
+class PhoneMismatchError(VerificationCodeError):
+    """Phone mismatch: this verification was started for another phone number."""
+
+    code = "verification_code.phone_mismatch"

@@ -1,0 +1,231 @@
+"""Experience API verifications: send and verify SMS codes, check a password, MFA codes.
+
+Each step leaves a verification record in the interaction (one per type); the identification,
+profile and submit steps in `experience` read them. Logto's anti-enumeration is here: a
+forgot-password code to an unknown phone, or a sign-in code to an unknown phone while registration
+is closed, is created and counted but never sent, and the answer is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+from phoneauth.connectors import UsageType, mask_phone
+from phoneauth.domain.experience_errors import (
+    EventForbiddenError,
+    ForgotPasswordNotEnabledError,
+    IdentifierNotFoundError,
+    InvalidCredentialsError,
+    MfaFactorNotEnabledError,
+    PhoneMismatchError,
+    SignInMethodNotEnabledError,
+)
+from phoneauth.domain.interactions import (
+    Interaction,
+    InteractionEvent,
+    Interactions,
+    PhoneIdentifier,
+    VerificationRecord,
+    VerificationType,
+)
+from phoneauth.domain.passwords import hash_password, verify_password
+from phoneauth.domain.phone_numbers import parse_phone
+from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource, SignInMode
+from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.users import User, UserStore
+from phoneauth.domain.verification_codes import VerificationCodes, new_id
+
+log = logging.getLogger("phoneauth.experience")
+
+TEMPLATE_BY_EVENT = {
+    InteractionEvent.SIGN_IN: UsageType.SIGN_IN,
+    InteractionEvent.REGISTER: UsageType.REGISTER,
+    InteractionEvent.FORGOT_PASSWORD: UsageType.FORGOT_PASSWORD,
+}
+
+
+def guard_event(experience: SignInExperience, event: InteractionEvent) -> None:
+    """Logto's `guardInteractionEvent`: the sign-in mode may close sign-in or registration."""
+    mode = experience.sign_in_mode
+    if (event is InteractionEvent.SIGN_IN and mode is SignInMode.REGISTER) or (
+        event is InteractionEvent.REGISTER and mode is SignInMode.SIGN_IN
+    ):
+        raise EventForbiddenError()
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Checked against when the phone has no user, so a wrong phone costs the time a wrong
+    password does."""
+    return hash_password("phoneauth decoy password")
+
+
+class ExperienceVerifications:
+    def __init__(
+        self,
+        *,
+        interactions: Interactions,
+        tenants: Tenants,
+        users: UserStore,
+        sign_in_experience: SignInExperienceSource,
+        codes: VerificationCodes,
+    ) -> None:
+        self.interactions = interactions
+        self.tenants = tenants
+        self.users = users
+        self.sign_in_experience = sign_in_experience
+        self.codes = codes
+
+    async def identified_user(self, interaction: Interaction) -> User:
+        """The user this interaction has identified (or created), else 404."""
+        if interaction.user_id is None:
+            raise IdentifierNotFoundError()
+        user = await self.users.get(interaction.tenant_id, interaction.user_id)
+        if user is None:  # deleted meanwhile
+            raise IdentifierNotFoundError()
+        return user
+
+    async def send_code(
+        self,
+        interaction: Interaction,
+        raw_phone: str,
+        event: InteractionEvent,
+        *,
+        ip: str | None = None,
+        locale: str | None = None,
+    ) -> str:
+        """`POST /verification/verification-code`: a PhoneVerificationCode record and its SMS."""
+        tenant = await self.tenants.get(interaction.tenant_id)
+        phone = parse_phone(raw_phone)
+        experience = await self.sign_in_experience.current(tenant.id)
+        # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can use.
+        guard_event(experience, event)
+        if event is InteractionEvent.FORGOT_PASSWORD and not experience.phone_forgot_password():
+            raise ForgotPasswordNotEnabledError()
+        # An identified user adding a phone that is no sign-up identifier is binding MFA (Logto).
+        if interaction.user_id is not None and not experience.phone_sign_up():
+            template = UsageType.BIND_MFA
+        else:
+            template = TEMPLATE_BY_EVENT[event]
+        record = VerificationRecord(
+            id=new_id(),
+            type=VerificationType.PHONE_VERIFICATION_CODE,
+            identifier=PhoneIdentifier(value=phone),
+            template_type=template.value,
+        )
+        deliver = not await self._suppressed(interaction, experience, event, phone)
+        await self.codes.send(
+            tenant, phone, template, ip=ip, locale=locale, scope=record.id, deliver=deliver
+        )
+        interaction.set_record(record)
+        await self.interactions.save(interaction)
+        return record.id
+
+    async def _suppressed(
+        self,
+        interaction: Interaction,
+        experience: SignInExperience,
+        event: InteractionEvent,
+        phone: str,
+    ) -> bool:
+        """Logto's `shouldSkipDelivery`: no SMS that would only tell whether a phone has an
+        account."""
+        closed_sign_in = (
+            event is InteractionEvent.SIGN_IN
+            and interaction.user_id is None
+            and experience.sign_in_mode is SignInMode.SIGN_IN
+        )
+        if event is not InteractionEvent.FORGOT_PASSWORD and not closed_sign_in:
+            return False
+        return await self.users.find_by_phone(interaction.tenant_id, phone) is None
+
+    async def verify_code(
+        self,
+        interaction: Interaction,
+        raw_phone: str,
+        verification_id: str,
+        code: str,
+        *,
+        ip: str | None = None,
+    ) -> str:
+        """`POST /verification/verification-code/verify`: marks the record verified."""
+        record = interaction.record_of_type(
+            VerificationType.PHONE_VERIFICATION_CODE, verification_id
+        )
+        if parse_phone(raw_phone) != record.phone:
+            raise PhoneMismatchError()
+        await self._check_code(interaction, record, code, ip)
+        return record.id
+
+    async def _check_code(
+        self, interaction: Interaction, record: VerificationRecord, code: str, ip: str | None
+    ) -> None:
+        tenant = await self.tenants.get(interaction.tenant_id)
+        usage = record.template_type or UsageType.GENERIC.value
+        await self.codes.verify(tenant, record.phone, usage, code, scope=record.id, ip=ip)
+        record.verified = True
+        await self.interactions.save(interaction)
+
+    async def verify_password(self, interaction: Interaction, raw_phone: str, password: str) -> str:
+        """`POST /verification/password`: phone + password, counted like wrong codes.
+
+        An unknown phone and a wrong password are the same 422 `session.invalid_credentials`.
+        """
+        tenant = await self.tenants.get(interaction.tenant_id)
+        phone = parse_phone(raw_phone)
+        experience = await self.sign_in_experience.current(tenant.id)
+        # Checked before the password, unlike Logto, so a closed method is no password oracle.
+        if not experience.phone_password_sign_in():
+            raise SignInMethodNotEnabledError()
+        limits = self.codes.rate_limits
+        await limits.ensure_not_locked(tenant, phone)
+        user = await self.users.find_by_phone(tenant.id, phone)
+        stored = user.password_hash if user is not None and user.password_hash else _decoy_hash()
+        matches = await asyncio.to_thread(verify_password, stored, password)
+        if user is None or not user.password_hash or not matches:
+            await limits.record_failed_verification(tenant, phone)
+            log.info("wrong password for %s", mask_phone(phone))
+            raise InvalidCredentialsError()
+        record = VerificationRecord(
+            id=new_id(),
+            type=VerificationType.PASSWORD,
+            identifier=PhoneIdentifier(value=phone),
+            verified=True,
+        )
+        interaction.set_record(record)
+        await self.interactions.save(interaction)
+        return record.id
+
+    async def send_mfa_code(
+        self, interaction: Interaction, *, ip: str | None = None, locale: str | None = None
+    ) -> str:
+        """`POST /verification/mfa-verification-code`: a code to the identified user's phone."""
+        user = await self.identified_user(interaction)
+        experience = await self.sign_in_experience.current(interaction.tenant_id)
+        if not experience.phone_mfa() or user.phone is None:
+            raise MfaFactorNotEnabledError()
+        record = VerificationRecord(
+            id=new_id(),
+            type=VerificationType.MFA_PHONE_VERIFICATION_CODE,
+            identifier=PhoneIdentifier(value=user.phone),
+            template_type=UsageType.MFA_VERIFICATION.value,
+        )
+        tenant = await self.tenants.get(interaction.tenant_id)
+        await self.codes.send(
+            tenant, user.phone, UsageType.MFA_VERIFICATION, ip=ip, locale=locale, scope=record.id
+        )
+        interaction.set_record(record)
+        await self.interactions.save(interaction)
+        return record.id
+
+    async def verify_mfa_code(
+        self, interaction: Interaction, verification_id: str, code: str, *, ip: str | None = None
+    ) -> str:
+        """`POST /verification/mfa-verification-code/verify`."""
+        record = interaction.record_of_type(
+            VerificationType.MFA_PHONE_VERIFICATION_CODE, verification_id
+        )
+        await self._check_code(interaction, record, code, ip)
+        return record.id

@@ -1,0 +1,232 @@
+"""Logto's rules on a sign-in experience change (reference/logto.md §6.2), each with Logto's code.
+
+As in Logto's `PATCH /api/sign-in-exp`, a rule runs for the fields a change carries, and reads
+the merged document for the other side of a cross-field rule. phoneauth has SMS connectors only,
+so whatever needs an email connector is refused. Ours on top of Logto: every primary sign-up
+identifier is a sign-in method (Logto's leftover `miss_sign_up_identifier_in_sign_in`), sign-up
+changes re-check the sign-in rules that read them, and an SMS or email MFA factor needs its
+connector (Logto's console says so; its server does not check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from phoneauth.errors import PhoneauthError
+
+if TYPE_CHECKING:  # the model module imports this one
+    from phoneauth.domain.sign_in_experience import ForgotPasswordMethod, SignInExperience
+
+SMS = "Sms"
+EMAIL = "Email"
+"""Logto's connector types, as `details.type` names them."""
+
+_CONNECTORS_OF = {
+    "username": (),
+    "email": (EMAIL,),
+    "phone": (SMS,),
+    "emailOrPhone": (EMAIL, SMS),
+}
+"""The connector types a sign-up identifier needs, in the order Logto checks them."""
+
+
+class SignInExperienceRuleError(PhoneauthError):
+    """The sign-in experience breaks one of its rules."""
+
+    code = "sign_in_experiences.invalid"
+    status = 400
+
+
+class ConnectorRequiredError(SignInExperienceRuleError):
+    """Enabled connector not found."""
+
+    code = "sign_in_experiences.enabled_connector_not_found"
+
+    def __init__(self, connector_type: str, setting: str) -> None:
+        super().__init__(
+            f"Enabled {connector_type} connector not found.", type=connector_type, setting=setting
+        )
+
+
+class MissingSignUpIdentifiersError(SignInExperienceRuleError):
+    """Primary sign-up identifier cannot be empty."""
+
+    code = "sign_in_experiences.missing_sign_up_identifiers"
+
+
+class DuplicatedSignUpIdentifiersError(SignInExperienceRuleError):
+    """Duplicate sign-up identifiers detected."""
+
+    code = "sign_in_experiences.duplicated_sign_up_identifiers"
+
+
+class PasswordlessRequiresVerifyError(SignInExperienceRuleError):
+    """Must enable verify for email/phone sign up identifier."""
+
+    code = "sign_in_experiences.passwordless_requires_verify"
+
+
+class SignUpIdentifierNotInSignInError(SignInExperienceRuleError):
+    """Sign in methods must contain the sign up identifier."""
+
+    code = "sign_in_experiences.miss_sign_up_identifier_in_sign_in"
+
+
+class AuthenticationFactorRequiredError(SignInExperienceRuleError):
+    """You have to select at least one authentication factor."""
+
+    code = "sign_in_experiences.at_least_one_authentication_factor"
+
+
+class CodeSignInRequiredError(SignInExperienceRuleError):
+    """Verification code sign in must be enabled when set a password is not required in sign up."""
+
+    code = "sign_in_experiences.code_sign_in_must_be_enabled"
+
+
+class PhoneCodeCannotBeUsedForSignInError(SignInExperienceRuleError):
+    """SMS verification code cannot be used for sign-in when it is enabled for MFA."""
+
+    code = "sign_in_experiences.phone_verification_code_cannot_be_used_for_sign_in"
+
+
+class PhoneCodeCannotBeUsedForMfaError(SignInExperienceRuleError):
+    """SMS verification code cannot be used for MFA when SMS verification is enabled for sign-in."""
+
+    code = "sign_in_experiences.phone_verification_code_cannot_be_used_for_mfa"
+
+
+class DuplicatedMfaFactorsError(SignInExperienceRuleError):
+    """Duplicated MFA factors."""
+
+    code = "sign_in_experiences.duplicated_mfa_factors"
+
+
+class BackupCodeAloneError(SignInExperienceRuleError):
+    """Backup code cannot be enabled alone."""
+
+    code = "sign_in_experiences.backup_code_cannot_be_enabled_alone"
+
+
+class ForgotPasswordConnectorError(SignInExperienceRuleError):
+    """Forgot password method requires a corresponding connector to be configured."""
+
+    code = "sign_in_experiences.forgot_password_method_requires_connector"
+
+    def __init__(self, method: str) -> None:
+        super().__init__(
+            f"Forgot password method requires a corresponding {method} connector to be configured.",
+            method=method,
+        )
+
+
+RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
+    ConnectorRequiredError,
+    MissingSignUpIdentifiersError,
+    DuplicatedSignUpIdentifiersError,
+    PasswordlessRequiresVerifyError,
+    SignUpIdentifierNotInSignInError,
+    AuthenticationFactorRequiredError,
+    CodeSignInRequiredError,
+    PhoneCodeCannotBeUsedForSignInError,
+    PhoneCodeCannotBeUsedForMfaError,
+    DuplicatedMfaFactorsError,
+    BackupCodeAloneError,
+    ForgotPasswordConnectorError,
+)
+"""Every code a change may be refused with (for the OpenAPI document)."""
+
+
+def check_changes(document: SignInExperience, changed: set[str], *, has_sms: bool) -> None:
+    """Raise the first broken rule among those the changed fields (our field names) touch."""
+    connectors = {SMS} if has_sms else set()
+    if "sign_up" in changed:
+        _check_sign_up(document, connectors)
+    if "sign_in" in changed:
+        _check_sign_in(document, connectors)
+    if changed & {"sign_up", "sign_in"}:
+        _check_sign_up_against_sign_in(document)
+    if "sign_in" in changed and document.phone_mfa() and document.phone_code_sign_in():
+        raise PhoneCodeCannotBeUsedForSignInError(setting="signIn.methods")
+    if "mfa" in changed:
+        _check_mfa(document, connectors)
+    if "forgot_password_methods" in changed:
+        _check_forgot_password(document.forgot_password_methods, connectors)
+
+
+def _require(needed: Iterable[str], connectors: set[str], setting: str) -> None:
+    for connector_type in needed:
+        if connector_type not in connectors:
+            raise ConnectorRequiredError(connector_type, setting)
+
+
+def _check_sign_up(document: SignInExperience, connectors: set[str]) -> None:
+    sign_up = document.sign_up
+    primaries = [str(identifier) for identifier in sign_up.identifiers]
+    secondaries = [str(item.identifier) for item in sign_up.secondary_identifiers]
+    if secondaries and not primaries:
+        raise MissingSignUpIdentifiersError(setting="signUp.identifiers")
+    everything = primaries + secondaries
+    either_clash = "emailOrPhone" in secondaries and bool({"email", "phone"} & set(everything))
+    if len(set(everything)) != len(everything) or either_clash:
+        raise DuplicatedSignUpIdentifiersError(identifiers=everything)
+    if not sign_up.verify and any(identifier != "username" for identifier in primaries):
+        raise PasswordlessRequiresVerifyError(setting="signUp.verify")
+    for item in sign_up.secondary_identifiers:
+        if item.identifier != "username" and not item.verify:
+            raise PasswordlessRequiresVerifyError(
+                setting="signUp.secondaryIdentifiers.verify", identifier=str(item.identifier)
+            )
+    for identifier in primaries:
+        _require(_CONNECTORS_OF[identifier], connectors, f"signUp.identifiers: {identifier}")
+    for identifier in secondaries:
+        setting = f"signUp.secondaryIdentifiers: {identifier}"
+        _require(_CONNECTORS_OF[identifier], connectors, setting)
+
+
+def _check_sign_in(document: SignInExperience, connectors: set[str]) -> None:
+    methods = document.sign_in.methods
+    for method in methods:
+        if method.verification_code and method.identifier != "username":
+            needed = _CONNECTORS_OF[str(method.identifier)]
+            _require(needed, connectors, f"signIn.methods: {method.identifier} + verification code")
+    for method in methods:
+        if not (method.password or method.verification_code):
+            raise AuthenticationFactorRequiredError(identifier=str(method.identifier))
+
+
+def _check_sign_up_against_sign_in(document: SignInExperience) -> None:
+    sign_up, methods = document.sign_up, document.sign_in.methods
+    if sign_up.verify and not sign_up.password:
+        for method in methods:
+            if not method.verification_code and method.identifier != "username":
+                raise CodeSignInRequiredError(identifier=str(method.identifier))
+    offered = {method.identifier for method in methods}
+    missing = [str(identifier) for identifier in sign_up.identifiers if identifier not in offered]
+    if missing:
+        raise SignUpIdentifierNotInSignInError(identifiers=missing)
+
+
+def _check_mfa(document: SignInExperience, connectors: set[str]) -> None:
+    factors = [str(factor) for factor in document.mfa.factors]
+    if len(set(factors)) != len(factors):
+        raise DuplicatedMfaFactorsError(factors=factors)
+    if factors == ["BackupCode"]:
+        raise BackupCodeAloneError()
+    if document.phone_mfa() and document.phone_code_sign_in():
+        raise PhoneCodeCannotBeUsedForMfaError(setting="mfa.factors")
+    if "EmailVerificationCode" in factors:
+        _require((EMAIL,), connectors, "mfa.factors: EmailVerificationCode")
+    if "PhoneVerificationCode" in factors:
+        _require((SMS,), connectors, "mfa.factors: PhoneVerificationCode")
+
+
+def _check_forgot_password(
+    methods: list[ForgotPasswordMethod] | None, connectors: set[str]
+) -> None:
+    for method in methods or ():
+        if method == "EmailVerificationCode":
+            raise ForgotPasswordConnectorError("email")
+        if method == "PhoneVerificationCode" and SMS not in connectors:
+            raise ForgotPasswordConnectorError("sms")

@@ -1,0 +1,70 @@
+"""Interactions in SQL, tenant-scoped: one JSON document per interaction in progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+
+from phoneauth.domain.interactions import StoredInteraction
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import InteractionRow
+
+
+class SqlInteractionStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def create(self, interaction: StoredInteraction) -> None:
+        async with self.db.sessions.begin() as session:
+            session.add(
+                InteractionRow(
+                    id=interaction.id,
+                    tenant_id=interaction.tenant_id,
+                    data=interaction.data,
+                    created_at=interaction.created_at,
+                    expires_at=interaction.expires_at,
+                )
+            )
+
+    async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(InteractionRow).where(
+                    InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
+                )
+            )
+            if row is None:
+                return None
+            return StoredInteraction(
+                row.id, row.tenant_id, dict(row.data or {}), row.created_at, row.expires_at
+            )
+
+    async def update(self, tenant_id: str, interaction_id: str, data: dict[str, Any]) -> None:
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                update(InteractionRow)
+                .where(InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id)
+                .values(data=data)
+            )
+
+    async def delete(self, tenant_id: str, interaction_id: str) -> None:
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                delete(InteractionRow).where(
+                    InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
+                )
+            )
+
+    async def delete_expired(self, tenant_id: str, now: datetime) -> int:
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(InteractionRow).where(
+                        InteractionRow.tenant_id == tenant_id, InteractionRow.expires_at <= now
+                    )
+                ),
+            )
+            return int(result.rowcount)

@@ -1,0 +1,96 @@
+"""Account API verification records in SQL; the record itself is Logto's JSON in `data`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from phoneauth.connectors import UsageType
+from phoneauth.domain.account import PHONE_CODE_RECORD, VerificationRecord
+from phoneauth.storage.database import Database
+from phoneauth.storage.models import VerificationRecordRow
+
+
+def _data(record: VerificationRecord) -> dict[str, Any]:
+    return {
+        "type": PHONE_CODE_RECORD,
+        "identifier": {"type": "phone", "value": record.phone},
+        "templateType": record.template_type.value,
+        "verified": record.verified,
+    }
+
+
+def _record(row: VerificationRecordRow) -> VerificationRecord | None:
+    data = row.data or {}
+    if data.get("type") != PHONE_CODE_RECORD or row.user_id is None:
+        return None  # a kind of record this module does not read
+    return VerificationRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        user_id=row.user_id,
+        phone=str(data["identifier"]["value"]),
+        template_type=UsageType(data["templateType"]),
+        verified=bool(data.get("verified")),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SqlVerificationRecordStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def insert(self, record: VerificationRecord) -> None:
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                delete(VerificationRecordRow).where(
+                    VerificationRecordRow.tenant_id == record.tenant_id,
+                    VerificationRecordRow.expires_at < record.created_at,
+                )
+            )
+            session.add(
+                VerificationRecordRow(
+                    id=record.id,
+                    tenant_id=record.tenant_id,
+                    user_id=record.user_id,
+                    data=_data(record),
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
+                )
+            )
+
+    async def get(self, tenant_id: str, record_id: str) -> VerificationRecord | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(VerificationRecordRow).where(
+                    VerificationRecordRow.tenant_id == tenant_id,
+                    VerificationRecordRow.id == record_id,
+                )
+            )
+            return None if row is None else _record(row)
+
+    async def mark_verified(self, tenant_id: str, record_id: str) -> None:
+        # Only one caller gets here per record: the code behind it is consumed atomically.
+        found = await self.get(tenant_id, record_id)
+        if found is None:
+            return
+        data = _data(found) | {"verified": True}
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                update(VerificationRecordRow)
+                .where(
+                    VerificationRecordRow.tenant_id == tenant_id,
+                    VerificationRecordRow.id == record_id,
+                )
+                .values(data=data)
+            )
+
+    async def delete(self, tenant_id: str, record_id: str) -> None:
+        async with self.db.sessions.begin() as session:
+            await session.execute(
+                delete(VerificationRecordRow).where(
+                    VerificationRecordRow.tenant_id == tenant_id,
+                    VerificationRecordRow.id == record_id,
+                )
+            )

@@ -1,0 +1,295 @@
+"""End-user routes outside an interaction: Logto's Account API and accepting an invitation.
+
+Served at `/api` and `/t/{tenant_id}/api`. The Account API needs a signed-in user (access token
+or session cookie); accepting an invitation needs only the code from the SMS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from phoneauth.connectors import UsageType
+from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.account import (
+    NoSignInMethodLeftError,
+    PermissionDeniedError,
+    PhoneMismatchError,
+    PhoneRequiredError,
+    RecordNotFoundError,
+)
+from phoneauth.domain.organizations import (
+    InvitationAcceptedError,
+    InvitationExpiredError,
+    InvitationNotFoundError,
+    InvitationRevokedError,
+)
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
+from phoneauth.domain.rate_limits import (
+    CountryRateLimitedError,
+    IpRateLimitedError,
+    MessageRateLimitedError,
+    VerificationBlockedError,
+)
+from phoneauth.domain.sessions import SESSION_COOKIE, SESSION_TTL, NotSignedInError
+from phoneauth.domain.tenants import Tenant, TenantNotFoundError
+from phoneauth.domain.users import PhoneInUseError
+from phoneauth.domain.verification_codes import (
+    CodeExpiredError,
+    CodeMaxTriesError,
+    CodeMismatchError,
+    CodeNotFoundError,
+    NoSmsConnectorError,
+)
+from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.end_users import PrincipalDep
+from phoneauth.web.errors import error_responses
+
+router = APIRouter(tags=["account"])
+
+VERIFICATION_HEADER = "logto-verification-id"
+
+SEND_ERRORS = (
+    InvalidPhoneNumberError,
+    MessageRateLimitedError,
+    IpRateLimitedError,
+    CountryRateLimitedError,
+    NoSmsConnectorError,
+    *ALL_CONNECTOR_ERRORS,
+)
+VERIFY_ERRORS = (
+    InvalidPhoneNumberError,
+    VerificationBlockedError,
+    CodeNotFoundError,
+    CodeExpiredError,
+    CodeMaxTriesError,
+    CodeMismatchError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    tenant: Tenant
+    user_id: str
+
+
+async def get_signed_in(
+    request: Request, services: ServicesDep, principal: PrincipalDep
+) -> SignedIn:
+    # Authenticate first, so an unknown tenant is not revealed to anonymous callers.
+    return SignedIn(await services.tenants.get(tenant_id_of(request)), principal.user_id)
+
+
+SignedInDep = Annotated[SignedIn, Depends(get_signed_in)]
+
+VerificationIdHeader = Annotated[
+    str | None,
+    Header(
+        alias=VERIFICATION_HEADER,
+        max_length=64,
+        description="The id of a verified `UserPermissionValidation` record (fresh identity).",
+    ),
+]
+
+_AUTH = (NotSignedInError, TenantNotFoundError)
+
+
+def client_ip(request: Request) -> str | None:
+    """The peer address, for the per-IP send budget (behind a proxy: `--proxy-headers`)."""
+    return request.client.host if request.client else None
+
+
+class PhoneIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["phone"]
+    value: str = Field(
+        min_length=1,
+        max_length=64,
+        description="E.164 or Logto's digits-only form.",
+        examples=["4915112345678"],
+    )
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: PhoneIdentifier
+    templateType: Literal["BindMfa", "UserPermissionValidation"] | None = Field(
+        default=None, description="Used only when the code goes to the user's own phone."
+    )
+
+
+class CodeVerification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: PhoneIdentifier
+    verificationId: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+
+
+class RecordCreated(BaseModel):
+    verificationRecordId: str
+    expiresAt: str = Field(description="ISO 8601, UTC.", examples=["2026-11-25T12:10:00+00:00"])
+
+
+class RecordVerified(BaseModel):
+    verificationRecordId: str
+
+
+class PrimaryPhone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=64, examples=["4915112345678"])
+    newIdentifierVerificationRecordId: str = Field(min_length=1, max_length=64)
+
+
+class InvitationAcceptance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, examples=["123456"])
+
+
+class InvitationAccepted(BaseModel):
+    organizationId: str
+    userId: str
+    accessToken: str = Field(description="ES256 JWT; the session cookie is set as well.")
+
+
+@router.post(
+    "/verifications/verification-code",
+    status_code=201,
+    response_model=RecordCreated,
+    summary="Send a code to a phone number and open a verification record",
+    responses=error_responses(*_AUTH, *SEND_ERRORS),
+)
+async def send_code(
+    signed_in: SignedInDep, services: ServicesDep, body: CodeRequest, request: Request
+) -> RecordCreated:
+    template = None if body.templateType is None else UsageType(body.templateType)
+    record = await services.account.send_code(
+        signed_in.tenant,
+        signed_in.user_id,
+        body.identifier.value,
+        template,
+        ip=client_ip(request),
+    )
+    return RecordCreated(verificationRecordId=record.id, expiresAt=record.expires_at.isoformat())
+
+
+@router.post(
+    "/verifications/verification-code/verify",
+    response_model=RecordVerified,
+    summary="Verify the code of a verification record",
+    responses=error_responses(*_AUTH, RecordNotFoundError, PhoneMismatchError, *VERIFY_ERRORS),
+)
+async def verify_code(
+    signed_in: SignedInDep, services: ServicesDep, body: CodeVerification, request: Request
+) -> RecordVerified:
+    record = await services.account.verify_code(
+        signed_in.tenant,
+        signed_in.user_id,
+        body.identifier.value,
+        body.verificationId,
+        body.code,
+        ip=client_ip(request),
+    )
+    return RecordVerified(verificationRecordId=record.id)
+
+
+@router.get(
+    "/my-account",
+    summary="The signed-in user's profile",
+    responses=error_responses(*_AUTH),
+)
+async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str, Any]:
+    user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
+    return user.public()
+
+
+@router.post(
+    "/my-account/primary-phone",
+    status_code=204,
+    response_class=Response,
+    summary="Replace the phone number (needs `logto-verification-id`)",
+    responses=error_responses(
+        *_AUTH, PermissionDeniedError, InvalidPhoneNumberError, RecordNotFoundError, PhoneInUseError
+    ),
+)
+async def set_primary_phone(
+    signed_in: SignedInDep,
+    services: ServicesDep,
+    body: PrimaryPhone,
+    verification_id: VerificationIdHeader = None,
+) -> Response:
+    await services.account.set_primary_phone(
+        signed_in.tenant.id,
+        signed_in.user_id,
+        body.phone,
+        body.newIdentifierVerificationRecordId,
+        verification_id=verification_id,
+    )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/my-account/primary-phone",
+    status_code=204,
+    response_class=Response,
+    summary="Remove the phone number (needs `logto-verification-id`)",
+    responses=error_responses(
+        *_AUTH, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
+    ),
+)
+async def remove_primary_phone(
+    signed_in: SignedInDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+) -> Response:
+    await services.account.remove_primary_phone(
+        signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/organization-invitations/{invitation_id}/accept",
+    response_model=InvitationAccepted,
+    summary="Accept an invitation with the code from the SMS; signs the invitee in",
+    responses=error_responses(
+        TenantNotFoundError,
+        InvitationNotFoundError,
+        InvitationAcceptedError,
+        InvitationRevokedError,
+        InvitationExpiredError,
+        *VERIFY_ERRORS,
+    ),
+)
+async def accept_invitation(
+    invitation_id: str,
+    body: InvitationAcceptance,
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+) -> InvitationAccepted:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    accepted = await services.organizations.accept(
+        tenant, invitation_id, body.code, ip=client_ip(request)
+    )
+    issued = await services.sessions.sign_in(accepted.user)
+    tenant_prefix = request.url.path.partition("/api/")[0]
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.cookie_token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        path=tenant_prefix or "/",
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+    )
+    return InvitationAccepted(
+        organizationId=accepted.invitation.organization_id,
+        userId=accepted.user.id,
+        accessToken=issued.access_token,
+    )

@@ -1,0 +1,117 @@
+"""Complete the account during an interaction: a phone, a password, SMS as a second factor."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from phoneauth.domain.experience_errors import (
+    IdentifierNotFoundError,
+    InvalidInteractionTypeError,
+    MfaFactorNotEnabledError,
+    MfaRequiredError,
+    NotSupportedForForgotPasswordError,
+    PasswordExistsInProfileError,
+    PhoneExistsInProfileError,
+    VerificationFailedError,
+)
+from phoneauth.domain.interactions import VerificationSessionNotFoundError
+from phoneauth.domain.passwords import PasswordRejectedError
+from phoneauth.domain.users import PhoneInUseError
+from phoneauth.web.deps import ServicesDep
+from phoneauth.web.experience.deps import InteractionDep, step_responses
+
+router = APIRouter(tags=["experience"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PhoneProfile(_Body):
+    type: Literal["phone"]
+    verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+
+
+class PasswordProfile(_Body):
+    type: Literal["password"]
+    value: str = Field(min_length=1, max_length=256)
+
+
+class NewPassword(_Body):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class MfaBinding(_Body):
+    type: Literal["PhoneVerificationCode"]
+    verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+
+
+ProfileChange = Annotated[PhoneProfile | PasswordProfile, Field(discriminator="type")]
+
+_GUARDS = (
+    NotSupportedForForgotPasswordError,
+    IdentifierNotFoundError,
+    MfaRequiredError,
+)
+
+
+@router.post(
+    "/experience/profile",
+    status_code=204,
+    summary="Add a verified phone, or a password, to the account being signed in or created",
+    responses=step_responses(
+        *_GUARDS,
+        VerificationSessionNotFoundError,
+        VerificationFailedError,
+        PhoneExistsInProfileError,
+        PhoneInUseError,
+        PasswordExistsInProfileError,
+        PasswordRejectedError,
+    ),
+)
+async def update_profile(
+    body: ProfileChange, interaction: InteractionDep, services: ServicesDep
+) -> Response:
+    if isinstance(body, PhoneProfile):
+        await services.experience.bind_phone(interaction, body.verification_id)
+    else:
+        await services.experience.add_password(interaction, body.value)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/experience/profile/password",
+    status_code=204,
+    summary="The new password of a reset, or the password of a registration",
+    responses=step_responses(
+        InvalidInteractionTypeError, IdentifierNotFoundError, PasswordRejectedError
+    ),
+)
+async def set_password(
+    body: NewPassword, interaction: InteractionDep, services: ServicesDep
+) -> Response:
+    await services.experience.set_password(interaction, body.password)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/experience/profile/mfa",
+    status_code=204,
+    summary="Bind a verified phone as the account's SMS second factor",
+    responses=step_responses(
+        *_GUARDS,
+        MfaFactorNotEnabledError,
+        VerificationSessionNotFoundError,
+        VerificationFailedError,
+        PhoneExistsInProfileError,
+        PhoneInUseError,
+    ),
+)
+async def bind_mfa(
+    body: MfaBinding, interaction: InteractionDep, services: ServicesDep
+) -> Response:
+    await services.experience.bind_mfa(interaction, body.verification_id)
+    return Response(status_code=204)

@@ -1,0 +1,201 @@
+"""Prove something inside an interaction: an SMS code, a password, an MFA code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.experience_errors import (
+    EventForbiddenError,
+    ForgotPasswordNotEnabledError,
+    IdentifierNotFoundError,
+    InvalidCredentialsError,
+    MfaFactorNotEnabledError,
+    PhoneMismatchError,
+    SignInMethodNotEnabledError,
+)
+from phoneauth.domain.interactions import InteractionEvent, VerificationSessionNotFoundError
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
+from phoneauth.domain.rate_limits import (
+    CountryRateLimitedError,
+    IpRateLimitedError,
+    MessageRateLimitedError,
+    VerificationBlockedError,
+)
+from phoneauth.domain.verification_codes import (
+    CodeExpiredError,
+    CodeMaxTriesError,
+    CodeMismatchError,
+    CodeNotFoundError,
+    NoSmsConnectorError,
+)
+from phoneauth.web.deps import ServicesDep
+from phoneauth.web.experience.deps import (
+    InteractionDep,
+    client_ip,
+    preferred_locale,
+    step_responses,
+)
+
+router = APIRouter(tags=["experience"])
+
+SEND_ERRORS = (
+    InvalidPhoneNumberError,
+    MessageRateLimitedError,
+    IpRateLimitedError,
+    CountryRateLimitedError,
+    NoSmsConnectorError,
+    *ALL_CONNECTOR_ERRORS,
+)
+VERIFY_ERRORS = (
+    VerificationSessionNotFoundError,
+    VerificationBlockedError,
+    CodeNotFoundError,
+    CodeExpiredError,
+    CodeMaxTriesError,
+    CodeMismatchError,
+)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PhoneIdentifierIn(_Body):
+    type: Literal["phone"]
+    value: str = Field(
+        min_length=1,
+        max_length=64,
+        description="E.164 (`+4915112345678`) or Logto's digits-only form (`4915112345678`).",
+        examples=["+4915112345678"],
+    )
+
+
+class CodeRequest(_Body):
+    identifier: PhoneIdentifierIn
+    interaction_event: InteractionEvent = Field(alias="interactionEvent")
+
+
+class CodeCheck(_Body):
+    identifier: PhoneIdentifierIn
+    verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+
+
+class PasswordCheck(_Body):
+    identifier: PhoneIdentifierIn
+    password: str = Field(min_length=1, max_length=256)
+
+
+class MfaCodeRequest(_Body):
+    identifier_type: Literal["phone"] = Field(alias="identifierType")
+
+
+class MfaCodeCheck(_Body):
+    verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+    identifier_type: Literal["phone"] = Field(alias="identifierType")
+
+
+class VerificationId(BaseModel):
+    verification_id: str = Field(alias="verificationId")
+
+
+def _answer(verification_id: str) -> VerificationId:
+    return VerificationId(verificationId=verification_id)
+
+
+@router.post(
+    "/experience/verification/verification-code",
+    response_model=VerificationId,
+    summary="Send an SMS code to a phone number",
+    responses=step_responses(*SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError),
+)
+async def send_code(
+    body: CodeRequest, interaction: InteractionDep, request: Request, services: ServicesDep
+) -> VerificationId:
+    return _answer(
+        await services.experience.verifications.send_code(
+            interaction,
+            body.identifier.value,
+            body.interaction_event,
+            ip=client_ip(request),
+            locale=preferred_locale(request),
+        )
+    )
+
+
+@router.post(
+    "/experience/verification/verification-code/verify",
+    response_model=VerificationId,
+    summary="Verify the SMS code",
+    responses=step_responses(*VERIFY_ERRORS, InvalidPhoneNumberError, PhoneMismatchError),
+)
+async def verify_code(
+    body: CodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep
+) -> VerificationId:
+    return _answer(
+        await services.experience.verifications.verify_code(
+            interaction,
+            body.identifier.value,
+            body.verification_id,
+            body.code,
+            ip=client_ip(request),
+        )
+    )
+
+
+@router.post(
+    "/experience/verification/password",
+    response_model=VerificationId,
+    summary="Check a phone number and password",
+    responses=step_responses(
+        InvalidPhoneNumberError,
+        SignInMethodNotEnabledError,
+        InvalidCredentialsError,
+        VerificationBlockedError,
+    ),
+)
+async def verify_password(
+    body: PasswordCheck, interaction: InteractionDep, services: ServicesDep
+) -> VerificationId:
+    return _answer(
+        await services.experience.verifications.verify_password(
+            interaction, body.identifier.value, body.password
+        )
+    )
+
+
+@router.post(
+    "/experience/verification/mfa-verification-code",
+    response_model=VerificationId,
+    summary="Send an MFA code to the identified user's phone",
+    responses=step_responses(*SEND_ERRORS, IdentifierNotFoundError, MfaFactorNotEnabledError),
+)
+async def send_mfa_code(
+    body: MfaCodeRequest, interaction: InteractionDep, request: Request, services: ServicesDep
+) -> VerificationId:
+    return _answer(
+        await services.experience.verifications.send_mfa_code(
+            interaction, ip=client_ip(request), locale=preferred_locale(request)
+        )
+    )
+
+
+@router.post(
+    "/experience/verification/mfa-verification-code/verify",
+    response_model=VerificationId,
+    summary="Verify the MFA code",
+    responses=step_responses(*VERIFY_ERRORS),
+)
+async def verify_mfa_code(
+    body: MfaCodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep
+) -> VerificationId:
+    return _answer(
+        await services.experience.verifications.verify_mfa_code(
+            interaction, body.verification_id, body.code, ip=client_ip(request)
+        )
+    )

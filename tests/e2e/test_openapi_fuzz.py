@@ -1,0 +1,140 @@
+"""schemathesis against phoneauth's own OpenAPI document, over real HTTP, with an admin key.
+
+Each Management API operation the document lists (at /api and /t/{tenant_id}/api; the resources
+in `MANAGEMENT_TAGS`) is one test: schemathesis's examples, coverage (undeclared methods
+included) and fuzzing phases, valid and invalid data, a fixed seed and 20 examples, so the run is
+short and the same every time. Every answer must be no 5xx, a documented status, the documented
+content type, headers and body; invalid input must be refused; a 405 must carry `Allow`.
+
+Not checked: `positive_data_acceptance`. Some schema-valid requests are refused on purpose with
+documented 4xx codes that JSON Schema cannot express: a phone number that no numbering plan has
+(`phone_number.invalid`), an unknown factory id (`connector.not_found_with_connector_id`),
+Logto's social-only fields (`connector.invalid_type_for_syncing_profile`), a verification code
+that was never sent (`verification_code.not_found`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from pydantic import SecretStr
+from tests.e2e.conftest import Deployment, deploy
+
+from phoneauth.settings import Settings
+from phoneauth.web.app import create_app
+
+OUTBOX_ID = "fuzz-outbox"
+MANAGEMENT_TAGS = (
+    "tenants",
+    "verification codes",
+    "message logs",
+    "connectors",
+    "sign-in experience",
+    "users",
+    "organizations",
+)
+"""The Management API resources fuzzed here: add each new resource's tag."""
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "unsupported_method",
+    "allow_header_conformance",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The served app, and a way to put its SMS connector back after a case removed it."""
+
+    deployment: Deployment
+
+    def keep_the_outbox(self) -> None:
+        """Sends must reach the outbox (never the network): restore it if a DELETE, or a POST
+        that replaced it, took it away. Without any connector a send answers 501 by design."""
+        with httpx.Client(base_url=self.deployment.url, headers=self.deployment.auth) as client:
+            saved = client.get("/api/connectors").json()
+            if [connector["id"] for connector in saved] == [OUTBOX_ID]:
+                return
+            body = {"connectorId": "outbox-sms", "id": OUTBOX_ID}
+            created = client.post("/api/connectors", json=body)
+            assert created.status_code == 200, created.text
+
+
+def settings_in(folder: Path) -> Settings:
+    """SQLite in `folder`; no PHONEAUTH_* of the shell (the module-wide server starts before
+    the per-test `clean_environ` fixture runs)."""
+    with pytest.MonkeyPatch.context() as environ:
+        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
+            environ.delenv(key)
+        return Settings(
+            data_dir=folder / "data",
+            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
+            secret_key=SecretStr("fuzz-secret-key"),
+        )
+
+
+# The document comes from the app factory at collection time, so each operation is its own test
+# item; `target` checks that the running server serves this very document at /openapi.json.
+DOCUMENT: dict[str, Any] = create_app(settings_in(Path("unused"))).openapi()
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261125,
+        "generation": {
+            "mode": "all",
+            "max-examples": 20,
+            "deterministic": True,
+            "database": "none",
+        },
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        # Half the cases name things that exist, so they get past the 404 into the handler.
+        "parameters": {
+            "path.tenant_id": {"dictionary": "tenants", "probability": 0.5},
+            "path.connector_id": {"dictionary": "connectors", "probability": 0.5},
+            "path.factory_id": {"dictionary": "factories", "probability": 0.5},
+        },
+        "dictionaries": {
+            "tenants": {"values": ["default"]},
+            "connectors": {"values": [OUTBOX_ID]},
+            "factories": {"values": ["outbox-sms"]},  # sends nothing over the network
+        },
+    }
+)
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG).include(
+    path_regex=r"^(/t/\{tenant_id\})?/api/", tag=list(MANAGEMENT_TAGS)
+)
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """One server for the whole module: the operations run one after the other against it."""
+    with deploy(settings_in(tmp_path_factory.mktemp("fuzz"))) as deployment:
+        served = Target(deployment)
+        with httpx.Client(base_url=deployment.url, headers=deployment.auth) as client:
+            assert client.get("/openapi.json").json() == DOCUMENT
+            # Budgets wide enough that most sends reach the connector rather than the limiter.
+            limits = {"recipientLimit": 10_000, "ipLimit": 100_000}
+            patched = client.patch("/api/tenant/settings", json={"rateLimits": limits})
+            assert patched.status_code == 200, patched.text
+        served.keep_the_outbox()
+        yield served
+
+
+@schema.parametrize()
+def test_every_operation_answers_as_documented(
+    case: schemathesis.Case[Any], target: Target
+) -> None:
+    deployment = target.deployment
+    case.call_and_validate(base_url=deployment.url, headers=deployment.auth)
+    if "/connectors" in case.path and case.method.upper() in {"POST", "PATCH", "DELETE"}:
+        target.keep_the_outbox()

@@ -1,0 +1,114 @@
+"""The interaction store and service: tenant-scoped rows, a fixed lifetime, cleanup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.conftest import DatabaseUnderTest
+
+from phoneauth.domain.interactions import (
+    InteractionEvent,
+    InteractionNotFoundError,
+    Interactions,
+    PhoneIdentifier,
+    VerificationRecord,
+    VerificationSessionNotFoundError,
+    VerificationType,
+)
+from phoneauth.domain.tenants import TenantKind, Tenants
+from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.migrate import upgrade
+from phoneauth.storage.repositories.interactions import SqlInteractionStore
+from phoneauth.storage.repositories.tenants import SqlTenantStore
+
+PHONE = "+4915112345678"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    database = open_database(test_database.url, schema=test_database.schema)
+    await upgrade(database.engine)
+    tenants = Tenants(SqlTenantStore(database))
+    await tenants.ensure_default()
+    await tenants.create("other", "Other", TenantKind.DEVELOPMENT)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+def record(kind: VerificationType, record_id: str) -> VerificationRecord:
+    return VerificationRecord(id=record_id, type=kind, identifier=PhoneIdentifier(value=PHONE))
+
+
+async def test_an_interaction_round_trips_and_stays_in_its_tenant(database: Database) -> None:
+    interactions = Interactions(SqlInteractionStore(database))
+    started = await interactions.start("default", InteractionEvent.SIGN_IN, redirect_to="/home")
+    assert len(started.id) >= 32
+    started.set_record(record(VerificationType.PHONE_VERIFICATION_CODE, "r1"))
+    started.data.user_id = "u1"
+    await interactions.save(started)
+
+    loaded = await interactions.load("default", started.id)
+    assert loaded.event is InteractionEvent.SIGN_IN
+    assert loaded.user_id == "u1"
+    assert loaded.data.redirect_to == "/home"
+    assert loaded.record("r1").phone == PHONE
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.load("other", started.id)
+    await interactions.finish(loaded)
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.load("default", started.id)
+
+
+async def test_one_record_per_type(database: Database) -> None:
+    interactions = Interactions(SqlInteractionStore(database))
+    started = await interactions.start("default", InteractionEvent.REGISTER)
+    started.set_record(record(VerificationType.PHONE_VERIFICATION_CODE, "first"))
+    started.set_record(record(VerificationType.MFA_PHONE_VERIFICATION_CODE, "mfa"))
+    started.set_record(record(VerificationType.PHONE_VERIFICATION_CODE, "second"))
+    assert [r.id for r in started.records()] == ["mfa", "second"]
+    with pytest.raises(VerificationSessionNotFoundError):
+        started.record("first")
+    with pytest.raises(VerificationSessionNotFoundError):
+        started.record_of_type(VerificationType.PASSWORD, "second")
+
+
+async def test_the_lifetime_is_fixed_at_start_and_expired_rows_are_cleaned(
+    database: Database,
+) -> None:
+    clock = Clock()
+    store = SqlInteractionStore(database)
+    interactions = Interactions(store, clock=clock)
+    old = await interactions.start("default", InteractionEvent.SIGN_IN)
+    theirs = await interactions.start("other", InteractionEvent.SIGN_IN)
+    assert old.expires_at == clock.now + timedelta(seconds=3600)
+    clock.now += timedelta(seconds=3599)
+    await interactions.save(await interactions.load("default", old.id))
+    clock.now += timedelta(seconds=1)
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.load("default", old.id)
+    await interactions.start("default", InteractionEvent.SIGN_IN)
+    assert await store.get("default", old.id) is None
+    assert await store.get("other", theirs.id) is not None  # another tenant's rows stay
+
+
+async def test_a_broken_document_is_no_interaction(database: Database) -> None:
+    store = SqlInteractionStore(database)
+    interactions = Interactions(store)
+    started = await interactions.start("default", InteractionEvent.SIGN_IN)
+    await store.update("default", started.id, {"interactionEvent": "Teleport"})
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.load("default", started.id)
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.load("default", None)

@@ -1,0 +1,205 @@
+"""Forgot password by SMS (Logto's flow C) and Logto's anti-enumeration on code sends."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from tests.web.experience.support import (
+    NEW_PASSWORD,
+    OTHER_PHONE,
+    PASSWORD,
+    PHONE,
+    PHONE_CODE_SIGN_IN,
+    PHONE_PASSWORD_SIGN_IN,
+    EndUser,
+    experience,
+    use_experience,
+    wrong,
+)
+
+from phoneauth.domain.passwords import hash_password, verify_password
+from phoneauth.web.services import Services
+
+
+async def password_tenant(services: Services) -> None:
+    await services.users.create("default", phone=PHONE, password_hash=hash_password(PASSWORD))
+    await use_experience(
+        services, experience(password=True, methods=[PHONE_PASSWORD_SIGN_IN, PHONE_CODE_SIGN_IN])
+    )
+
+
+async def sign_in_with_password(user: EndUser, password: str) -> httpx.Response:
+    assert (await user.start("SignIn")).status_code == 204
+    return await user.post(
+        "/verification/password",
+        {"identifier": {"type": "phone", "value": PHONE}, "password": password},
+    )
+
+
+async def test_reset_the_password_then_sign_in_with_it(user: EndUser, services: Services) -> None:
+    await password_tenant(services)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    verification_id = await user.prove_phone(PHONE, "ForgotPassword")
+    (message,) = await user.messages(PHONE)
+    assert message["usageType"] == "ForgotPassword"
+    assert (await user.identify(verification_id)).status_code == 204
+    assert (await user.put("/profile/password", {"password": NEW_PASSWORD})).status_code == 204
+    done = await user.submit()
+    assert done.status_code == 204
+    assert "phoneauth_session" not in user.client.cookies  # a reset opens no session
+    stored = await services.users.find_by_phone("default", PHONE)
+    assert stored is not None
+    assert verify_password(stored.password_hash, NEW_PASSWORD)
+
+    old = await sign_in_with_password(user, PASSWORD)
+    assert old.json()["code"] == "session.invalid_credentials"
+    new = await sign_in_with_password(user, NEW_PASSWORD)
+    assert new.status_code == 200
+    assert (await user.identify(new.json()["verificationId"])).status_code == 204
+    assert (await user.submit()).status_code == 200
+
+
+async def test_submit_without_a_new_password_is_422(user: EndUser, services: Services) -> None:
+    await password_tenant(services)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    assert (await user.identify(await user.prove_phone(PHONE, "ForgotPassword"))).status_code == 204
+    refused = await user.submit()
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "user.new_password_required_in_profile"
+
+
+async def test_a_new_password_needs_an_identified_user(user: EndUser) -> None:
+    assert (await user.start("ForgotPassword")).status_code == 204
+    refused = await user.put("/profile/password", {"password": NEW_PASSWORD})
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "session.identifier_not_found"
+
+
+async def test_profile_password_is_not_for_sign_in(user: EndUser) -> None:
+    assert (await user.start("SignIn")).status_code == 204
+    refused = await user.put("/profile/password", {"password": NEW_PASSWORD})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "session.invalid_interaction_type"
+
+
+async def test_a_password_record_cannot_identify_a_reset(user: EndUser, services: Services) -> None:
+    await password_tenant(services)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    checked = await user.post(
+        "/verification/password",
+        {"identifier": {"type": "phone", "value": PHONE}, "password": PASSWORD},
+    )
+    refused = await user.identify(checked.json()["verificationId"])
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "session.not_supported_for_forgot_password"
+
+
+async def test_sign_in_cannot_become_forgot_password(user: EndUser) -> None:
+    assert (await user.start("SignIn")).status_code == 204
+    refused = await user.put("/interaction-event", {"interactionEvent": "ForgotPassword"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "session.not_supported_for_forgot_password"
+
+
+async def test_forgot_password_by_sms_can_be_turned_off(user: EndUser, services: Services) -> None:
+    await services.users.create("default", phone=PHONE)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    verification_id = await user.prove_phone(PHONE, "ForgotPassword")
+    await use_experience(services, experience(forgot=["EmailVerificationCode"]))
+    refused = await user.identify(verification_id)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "session.forgot_password_not_enabled"
+    no_send = await user.send_code(PHONE, "ForgotPassword")
+    assert no_send.status_code == 422
+    assert no_send.json()["code"] == "session.forgot_password_not_enabled"
+
+
+async def test_forgot_password_cannot_become_sign_in(user: EndUser) -> None:
+    assert (await user.start("ForgotPassword")).status_code == 204
+    refused = await user.put("/interaction-event", {"interactionEvent": "SignIn"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "session.not_supported_for_forgot_password"
+
+
+async def test_an_unknown_phone_in_a_reset_is_404_after_the_code(user: EndUser) -> None:
+    assert (await user.start("ForgotPassword")).status_code == 204
+    sent = await user.send_code(PHONE, "ForgotPassword")
+    assert sent.status_code == 200
+    refused = await user.identify(sent.json()["verificationId"])
+    assert refused.status_code == 400  # never verified: the code was never sent
+    assert refused.json()["code"] == "session.verification_failed"
+
+
+# --- anti-enumeration --------------------------------------------------------------------------
+
+
+async def lower_recipient_limit(services: Services, limit: int) -> None:
+    tenant = await services.tenants.get("default")
+    limits = tenant.settings.rate_limits.model_copy(update={"recipient_limit": limit})
+    await services.tenants.update_settings(
+        "default", tenant.settings.model_copy(update={"rate_limits": limits})
+    )
+
+
+def shape(response: httpx.Response) -> tuple[int, list[str], int]:
+    """What a caller can compare: status, JSON keys, and the id's length."""
+    body = response.json()
+    return response.status_code, sorted(body), len(body.get("verificationId", ""))
+
+
+@pytest.mark.parametrize(
+    ("event", "mode"), [("ForgotPassword", "SignInAndRegister"), ("SignIn", "SignIn")]
+)
+async def test_no_sms_to_an_unknown_phone_and_the_same_answer(
+    user: EndUser, services: Services, event: str, mode: str
+) -> None:
+    await services.users.create("default", phone=PHONE)
+    await use_experience(services, experience(mode=mode))
+    await lower_recipient_limit(services, 2)
+    assert (await user.start(event)).status_code == 204
+    known = await user.send_code(PHONE, event)
+    unknown = await user.send_code(OTHER_PHONE, event)
+    assert shape(known) == shape(unknown) == (200, ["verificationId"], 21)
+    assert len(await user.messages(PHONE)) == 1
+    assert await user.messages(OTHER_PHONE) == []
+    # The code row exists all the same: a guess is a mismatch, not "send a code first".
+    guessed = await user.verify(OTHER_PHONE, unknown.json()["verificationId"], "123456")
+    assert guessed.json()["code"] == "verification_code.code_mismatch"
+    # The suppressed send counted: the limit is reached at the same moment for both phones.
+    await user.send_code(PHONE, event)
+    await user.send_code(OTHER_PHONE, event)
+    known_limited = await user.send_code(PHONE, event)
+    unknown_limited = await user.send_code(OTHER_PHONE, event)
+    for limited in (known_limited, unknown_limited):
+        assert limited.status_code == 429
+        assert limited.json()["code"] == "request.message_rate_limited"
+    assert await user.messages(OTHER_PHONE) == []
+
+
+async def test_sign_in_codes_reach_unknown_phones_while_registration_is_open(
+    user: EndUser,
+) -> None:
+    """Registration open: the code may create the account, so it is sent."""
+    assert (await user.start("SignIn")).status_code == 204
+    assert (await user.send_code(OTHER_PHONE, "SignIn")).status_code == 200
+    assert len(await user.messages(OTHER_PHONE)) == 1
+
+
+async def test_a_suppressed_code_still_needs_a_connector(
+    browser: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    """Without a connector both phones get 501: the answer tells nothing about accounts."""
+    user = EndUser(browser, api)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    refused = await user.send_code(OTHER_PHONE, "ForgotPassword")
+    assert (refused.status_code, refused.json()["code"]) == (501, "connector.not_found")
+
+
+async def test_verify_rejects_a_wrong_code_to_a_known_phone_the_same_way(
+    user: EndUser, services: Services
+) -> None:
+    await services.users.create("default", phone=PHONE)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    sent = (await user.send_code(PHONE, "ForgotPassword")).json()["verificationId"]
+    refused = await user.verify(PHONE, sent, wrong(await user.code(PHONE)))
+    assert refused.json()["code"] == "verification_code.code_mismatch"

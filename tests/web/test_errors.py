@@ -1,0 +1,50 @@
+"""The error envelope keeps the headers HTTP clients act on: `Allow` on 405, and the like."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+
+from phoneauth.web.errors import install_error_handlers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/api/connectors", "GET, POST"),
+        ("PUT", "/api/connectors/some-id", "DELETE, GET, PATCH"),
+        ("DELETE", "/api/tenant", "GET"),
+        ("GET", "/api/verification-codes", "POST"),
+        ("PATCH", "/t/default/api/tenants", "GET, POST"),
+    ],
+)
+async def test_405_names_every_method_of_the_path(
+    api: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    response = await api.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json() == {
+        "code": "request.method_not_allowed",
+        "message": "Method Not Allowed",
+        "details": {},
+    }
+
+
+async def test_an_http_exceptions_own_headers_reach_the_client() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/private")
+    async def private() -> None:
+        raise HTTPException(401, "Log in first.", headers={"WWW-Authenticate": 'Bearer realm="x"'})
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        response = await client.get("/private")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="x"'
+    assert response.json()["code"] == "request.general"
