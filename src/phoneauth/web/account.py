@@ -34,7 +34,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
-from phoneauth.domain.sessions import SESSION_COOKIE, SESSION_TTL, NotSignedInError
+from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.domain.users import PhoneInUseError
 from phoneauth.domain.verification_codes import (
@@ -47,6 +47,7 @@ from phoneauth.domain.verification_codes import (
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.end_users import PrincipalDep
 from phoneauth.web.errors import error_responses
+from phoneauth.web.experience.deps import set_session_cookie
 
 router = APIRouter(tags=["account"])
 
@@ -278,16 +279,7 @@ async def accept_invitation(
         tenant, invitation_id, body.code, ip=client_ip(request)
     )
     issued = await services.sessions.sign_in(accepted.user)
-    tenant_prefix = request.url.path.partition("/api/")[0]
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.cookie_token,
-        max_age=int(SESSION_TTL.total_seconds()),
-        path=tenant_prefix or "/",
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-    )
+    set_session_cookie(response, request, issued)  # one cookie, path "/", as the Experience API
     return InvitationAccepted(
         organizationId=accepted.invitation.organization_id,
         userId=accepted.user.id,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from phoneauth import __version__
@@ -20,6 +21,9 @@ from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
 from phoneauth.web.management import management_router
 from phoneauth.web.openapi import install_openapi
+from phoneauth.web.pages import STATIC_DIR
+from phoneauth.web.pages import router as pages_router
+from phoneauth.web.phone_input import phone_format_router
 from phoneauth.web.services import Services, build_services
 from phoneauth.web.well_known import well_known_router
 
@@ -70,6 +74,21 @@ def create_app(settings: Settings, registry: ConnectorRegistry | None = None) ->
     app.include_router(
         experience_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
     )
+
+    app.include_router(phone_format_router, prefix="/api")
+    app.include_router(
+        phone_format_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
+    )
+
+    # The end-user pages: HTML, so not in the OpenAPI document.
+    app.include_router(pages_router, include_in_schema=False)
+    app.include_router(
+        pages_router,
+        prefix="/t/{tenant_id}",
+        dependencies=[Depends(tenant_path)],
+        include_in_schema=False,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.include_router(oidc_router)
     app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])

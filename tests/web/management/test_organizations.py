@@ -433,7 +433,7 @@ async def test_invitations_stay_in_their_tenant(
         f"/t/other{INVITATIONS}/{created.json()['id']}/accept", json={"code": their_code}
     )
     assert accepted.status_code == 200
-    assert "Path=/t/other;" in accepted.headers["set-cookie"]
+    assert "Path=/;" in accepted.headers["set-cookie"]  # one session cookie, as the Experience API
     their_user = await services.users.find_by_phone("other", PHONE)
     assert their_user is not None
     assert accepted.json()["userId"] == their_user.id

@@ -1,0 +1,330 @@
+"""The end-user pages: sign in, register, reset a password, accept an invitation, the account.
+
+Served at the root for the default tenant and under `/t/{tenant_id}`. Plain server-rendered
+HTML (Jinja2) that shows only what the tenant's sign-in experience allows; the small scripts in
+`static/` drive the Experience API from the browser, so the pages hold no state of their own.
+Errors of the API are shown in words (the envelope's `message`); the pages themselves answer
+HTML, never the JSON envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from phoneauth import __version__
+from phoneauth.connectors import mask_phone
+from phoneauth.domain.organizations import (
+    InvitationNotFoundError,
+    InvitationStatus,
+    OrganizationNotFoundError,
+)
+from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
+from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
+from phoneauth.domain.tenants import Tenant, TenantKind, TenantNotFoundError
+from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.phone_input import countries, default_region
+from phoneauth.web.services import Services
+
+WEB = Path(__file__).parent
+STATIC_DIR = WEB / "static"
+templates = Jinja2Templates(directory=WEB / "templates")
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+# Scripts and styles come only from /static: no inline code, so a strict policy holds.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PageOptions:
+    """What the sign-in experience lets the pages offer."""
+
+    sign_in_open: bool
+    register_open: bool
+    code_sign_in: bool
+    password_sign_in: bool
+    password_first: bool
+    sign_up_password: bool
+    forgot_password: bool
+
+    @classmethod
+    def of(cls, experience: SignInExperience, has_sms: bool) -> PageOptions:
+        code = experience.phone_code_sign_in()
+        password = experience.phone_password_sign_in()
+        password_primary = any(
+            method.identifier == "phone" and method.password and method.is_password_primary
+            for method in experience.sign_in.methods
+        )
+        return cls(
+            sign_in_open=experience.sign_in_mode is not SignInMode.REGISTER and (code or password),
+            register_open=experience.sign_in_mode is not SignInMode.SIGN_IN
+            and experience.phone_sign_up(),
+            code_sign_in=code,
+            password_sign_in=password,
+            password_first=password and (password_primary or not code),
+            sign_up_password=experience.sign_up.password,
+            # Logto's getForgotPasswordAvailability: the methods allow it and SMS can be sent.
+            forgot_password=has_sms and experience.phone_forgot_password(),
+        )
+
+
+def tenant_prefix(request: Request) -> str:
+    """`/t/acme` on a tenant's pages, `` on the default tenant's."""
+    tenant_id = request.path_params.get("tenant_id")
+    return f"/t/{tenant_id}" if tenant_id else ""
+
+
+def _render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=SECURITY_HEADERS
+    )
+
+
+def _message_page(
+    request: Request,
+    title: str,
+    text: str,
+    *,
+    status_code: int = 200,
+    tenant: Tenant | None = None,
+    link: tuple[str, str] | None = None,
+) -> HTMLResponse:
+    """A page that only says something: an unknown tenant, a used invitation, a closed door."""
+    context = _base_context(request, tenant) | {"heading": title, "text": text, "link": link}
+    return _render(request, "pages/message.html", context, status_code=status_code)
+
+
+def _base_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
+    base = tenant_prefix(request)
+    return {
+        "base": base,
+        "api": f"{base}/api",
+        "version": __version__,
+        "tenant_name": tenant.name if tenant is not None else "phoneauth",
+        "development": tenant is not None and tenant.kind is TenantKind.DEVELOPMENT,
+    }
+
+
+async def _context(request: Request, services: Services, tenant: Tenant) -> dict[str, Any]:
+    experience = await services.sign_in_experience.current(tenant.id)
+    has_sms = await services.connectors.active_sms_connector(tenant.id) is not None
+    region = default_region(request.headers.get("accept-language"))
+    return (
+        _base_context(request, tenant)
+        | asdict(PageOptions.of(experience, has_sms))
+        | {"countries": countries(), "region": region}
+    )
+
+
+async def _tenant(request: Request, services: Services) -> Tenant | HTMLResponse:
+    try:
+        return await services.tenants.get(tenant_id_of(request))
+    except TenantNotFoundError:
+        return _message_page(
+            request,
+            "Page not found",
+            "There is no sign-in page at this address. Check the link you followed.",
+            status_code=404,
+        )
+
+
+@router.get("/")
+async def home(request: Request) -> RedirectResponse:
+    """Where a finished sign-in lands without `redirectTo`: the account page."""
+    return RedirectResponse(f"{tenant_prefix(request)}/account", status_code=303)
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    tenant = await _tenant(request, services)
+    if isinstance(tenant, HTMLResponse):
+        return tenant
+    context = await _context(request, services, tenant)
+    if not context["sign_in_open"]:
+        link = (f"{context['base']}/register", "Create an account")
+        return _message_page(
+            request,
+            "Sign-in is not available",
+            "Signing in with a phone number is turned off here.",
+            tenant=tenant,
+            link=link if context["register_open"] else None,
+        )
+    return _render(request, "pages/sign_in.html", context | {"flow": "sign-in"})
+
+
+@router.get("/register")
+async def register_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    tenant = await _tenant(request, services)
+    if isinstance(tenant, HTMLResponse):
+        return tenant
+    context = await _context(request, services, tenant)
+    if not context["register_open"]:
+        link = (f"{context['base']}/sign-in", "Sign in")
+        return _message_page(
+            request,
+            "Registration is closed",
+            "New accounts cannot be created here. If you have an account, sign in.",
+            tenant=tenant,
+            link=link if context["sign_in_open"] else None,
+        )
+    return _render(request, "pages/register.html", context | {"flow": "register"})
+
+
+@router.get("/forgot-password")
+async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLResponse:
+    tenant = await _tenant(request, services)
+    if isinstance(tenant, HTMLResponse):
+        return tenant
+    context = await _context(request, services, tenant)
+    if not context["forgot_password"]:
+        return _message_page(
+            request,
+            "Password reset is not available",
+            "Passwords cannot be reset by SMS here. Contact the service's support.",
+            tenant=tenant,
+            link=(f"{context['base']}/sign-in", "Back to sign-in"),
+        )
+    return _render(request, "pages/forgot_password.html", context | {"flow": "forgot-password"})
+
+
+_CLOSED_INVITATION = {
+    InvitationStatus.ACCEPTED: "This invitation has already been accepted.",
+    InvitationStatus.REVOKED: "This invitation has been withdrawn.",
+    InvitationStatus.EXPIRED: "This invitation has expired. Ask for a new one.",
+}
+
+
+@router.get("/invitations/{invitation_id}")
+async def invitation_page(
+    invitation_id: str, request: Request, services: ServicesDep
+) -> HTMLResponse:
+    tenant = await _tenant(request, services)
+    if isinstance(tenant, HTMLResponse):
+        return tenant
+    try:
+        invitation = await services.organizations.get_invitation(tenant.id, invitation_id)
+        organization = await services.organizations.get(tenant.id, invitation.organization_id)
+    except (InvitationNotFoundError, OrganizationNotFoundError):
+        return _message_page(
+            request,
+            "Invitation not found",
+            "This invitation does not exist. Check the link you were sent.",
+            status_code=404,
+            tenant=tenant,
+        )
+    status = invitation.status_at(services.organizations.clock())
+    if status is not InvitationStatus.PENDING:
+        return _message_page(
+            request,
+            f"Join {organization.name}",
+            _CLOSED_INVITATION[status],
+            tenant=tenant,
+            link=(f"{tenant_prefix(request)}/sign-in", "Sign in"),
+        )
+    context = await _context(request, services, tenant)
+    return _render(
+        request,
+        "pages/invitation.html",
+        context
+        | {
+            "flow": "invitation",
+            "invitation_id": invitation.id,
+            "organization": organization.name,
+            "masked_phone": mask_phone(invitation.phone),
+        },
+    )
+
+
+@router.post("/sign-in")
+@router.post("/register")
+@router.post("/forgot-password")
+@router.post("/invitations/{invitation_id}")
+async def form_without_script(request: Request) -> RedirectResponse:
+    """A form sent before its script ran, or with JavaScript off: show the page again (the
+    forms post, so a password never lands in a URL; the body is dropped unread)."""
+    return RedirectResponse(request.url.path, status_code=303)
+
+
+async def _principal(request: Request, services: Services) -> Principal | None:
+    try:
+        return await services.sessions.authenticate(
+            tenant_id_of(request), cookie=request.cookies.get(SESSION_COOKIE)
+        )
+    except NotSignedInError:
+        return None
+
+
+def display_phone(e164: str | None) -> str | None:
+    """`+49 1511 2345678`: the international format, easier to check than E.164."""
+    if e164 is None:
+        return None
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@router.get("/account", response_model=None)
+async def account_page(
+    request: Request, services: ServicesDep, joined: str | None = None
+) -> HTMLResponse | RedirectResponse:
+    """The signed-in landing page; anyone else is sent to sign in."""
+    tenant = await _tenant(request, services)
+    if isinstance(tenant, HTMLResponse):
+        return tenant
+    sign_in = RedirectResponse(f"{tenant_prefix(request)}/sign-in", status_code=303)
+    principal = await _principal(request, services)
+    if principal is None:
+        return sign_in
+    user = await services.users.get(tenant.id, principal.user_id)
+    if user is None:
+        return sign_in
+    joined_name = None
+    if joined and len(joined) <= 64:
+        # Named only to a member: an organization id in a link reveals nothing to anyone else.
+        organization = await services.organizations.store.get(tenant.id, joined)
+        if organization is not None and await services.organizations.store.is_member(
+            tenant.id, organization.id, user.id
+        ):
+            joined_name = organization.name
+    context = _base_context(request, tenant) | {
+        "user": user,
+        "phone": display_phone(user.phone),
+        "joined": joined_name,
+    }
+    return _render(request, "pages/account.html", context)
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, services: ServicesDep) -> Response:
+    """Ends the session (the cookie stops working at once) and goes back to sign-in."""
+    principal = await _principal(request, services)
+    if principal is not None:
+        await services.sessions.sign_out(principal)
+    base = tenant_prefix(request)
+    response = RedirectResponse(f"{base}/sign-in", status_code=303)
+    # The Experience API sets the cookie on `/`, invitation acceptance on the tenant's prefix.
+    for path in {"/", base or "/"}:
+        response.delete_cookie(SESSION_COOKIE, path=path, httponly=True, samesite="lax")
+    return response

@@ -1,0 +1,398 @@
+"""The end-user pages in a real browser: Debian's headless Chromium, driven by Playwright.
+
+phoneauth runs under uvicorn on an SQLite file. The outbox is each tenant's SMS connector, set up
+over the Management API, and the codes are read from `GET /api/outbox` as if from the phone.
+Every page is photographed to tests/artifacts/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pydantic import SecretStr
+from tests.e2e.conftest import Deployment, deploy
+
+from phoneauth.domain.experience_errors import InvalidCredentialsError
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
+from phoneauth.domain.verification_codes import CodeMismatchError
+from phoneauth.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE_SCREEN = {"width": 390, "height": 844}
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "another horse battery"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """One server for the module, on an SQLite file; each test uses its own phone or tenant."""
+    folder = tmp_path_factory.mktemp("pages")
+    with pytest.MonkeyPatch.context() as environment:
+        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
+            environment.delenv(key)
+        settings = Settings(
+            data_dir=folder / "data",
+            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
+            secret_key=SecretStr("pages-test-secret"),
+        )
+        with deploy(settings) as deployed:
+            with admin(deployed) as client:
+                use_outbox(client, "")
+            yield deployed
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile (no cookies) in German, as on a laptop."""
+    context = browser.new_context(locale="de-DE", viewport=LAPTOP)
+    yield context.new_page()
+    context.close()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def admin(site: Deployment) -> httpx.Client:
+    return httpx.Client(base_url=site.url, headers=site.auth, timeout=10)
+
+
+def use_outbox(client: httpx.Client, prefix: str) -> None:
+    created = client.post(f"{prefix}/api/connectors", json={"connectorId": "outbox-sms"})
+    assert created.status_code == 200, created.text
+
+
+def new_tenant(site: Deployment, tenant_id: str) -> str:
+    """A development tenant with the outbox as its SMS connector; its path prefix."""
+    with admin(site) as client:
+        created = client.post("/api/tenants", json={"id": tenant_id, "name": "Rocket Shop"})
+        assert created.status_code == 201, created.text
+        use_outbox(client, f"/t/{tenant_id}")
+    return f"/t/{tenant_id}"
+
+
+def latest_code(site: Deployment, phone: str, prefix: str = "") -> str:
+    """The code of the newest SMS to `phone`, read from the development outbox."""
+    with admin(site) as client:
+        messages: list[dict[str, Any]] = client.get(
+            f"{prefix}/api/outbox", params={"phone": phone}
+        ).json()
+    assert messages, f"no SMS to {phone}"
+    return str(messages[0]["code"])
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def enter_phone(page: Page, national: str, formatted: str) -> None:
+    """Type the number key by key; the page formats it as typed."""
+    field = page.locator("#phone")
+    field.press_sequentially(national)
+    expect(field).to_have_value(formatted)
+
+
+def send_code(page: Page) -> None:
+    """Ask for the SMS; the code step shows once the API has sent it."""
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator('form[data-step="code"]')).to_be_visible()
+
+
+def enter_code(page: Page, code: str) -> None:
+    step = page.locator('form[data-step="code"]')
+    expect(step).to_be_visible()
+    step.locator("#code").fill(code)
+    step.get_by_role("button", name="Continue").click()
+
+
+def expect_error(page: Page, message: str) -> None:
+    alert = page.locator("[data-error]")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_text(message)
+    assert "{" not in alert.inner_text()
+
+
+def expect_account(page: Page, url: str, phone: str) -> None:
+    expect(page).to_have_url(re.compile(re.escape(url) + r"(\?.*)?$"))
+    expect(page.locator("[data-account-phone]")).to_have_text(phone)
+
+
+# --- the flows ---------------------------------------------------------------------------------
+
+
+def test_register_then_sign_in_again(site: Deployment, browser: Browser, page: Page) -> None:
+    phone = "+4915112345678"
+    page.goto(f"{site.url}/register")
+    expect(page.locator("#country")).to_have_value("DE")  # from Accept-Language: de-DE
+    expect(page.get_by_text("Development tenant")).to_be_visible()
+    shoot(page, "register")
+
+    enter_phone(page, "015112345678", "01511 2345678")
+    send_code(page)
+    expect(page.locator('form[data-step="code"]')).to_contain_text("+49 1511 2345678")
+    resend = page.locator("[data-resend]")
+    expect(resend).to_be_disabled()
+    expect(resend).to_have_text(re.compile(r"Resend code in (59|58|57) s"))
+    shoot(page, "register-code")
+    enter_code(page, latest_code(site, phone))
+    expect_account(page, f"{site.url}/account", "+49 1511 2345678")
+    shoot(page, "account")
+
+    # Another browser, nothing remembered: sign in with a new code.
+    again = browser.new_context(locale="en-GB", viewport=PHONE_SCREEN).new_page()
+    again.goto(f"{site.url}/sign-in")
+    expect(again.locator("#country")).to_have_value("GB")
+    again.locator("#country").select_option("DE")
+    shoot(again, "sign-in-phone-screen")
+    enter_phone(again, "015112345678", "01511 2345678")
+    send_code(again)
+    enter_code(again, latest_code(site, phone))
+    expect_account(again, f"{site.url}/account", "+49 1511 2345678")
+    shoot(again, "account-phone-screen")
+
+    # Signing out ends the session: the account page sends the browser back to sign in.
+    again.get_by_role("button", name="Sign out").click()
+    expect(again).to_have_url(f"{site.url}/sign-in")
+    again.goto(f"{site.url}/account")
+    expect(again).to_have_url(f"{site.url}/sign-in")
+
+    # Registering the number once more offers to sign in to the account it already has.
+    again.goto(f"{site.url}/register")
+    again.locator("#country").select_option("DE")
+    enter_phone(again, "015112345678", "01511 2345678")
+    send_code(again)
+    enter_code(again, latest_code(site, phone))
+    expect(again.get_by_role("heading", name="You already have an account")).to_be_visible()
+    shoot(again, "register-existing-account")
+    again.get_by_role("button", name="Sign in").click()
+    expect_account(again, f"{site.url}/account", "+49 1511 2345678")
+    again.context.close()
+
+
+def test_invalid_number_and_wrong_code_are_said_in_words(site: Deployment, page: Page) -> None:
+    page.goto(f"{site.url}/sign-in")
+    page.locator("#phone").fill("12")
+    page.get_by_role("button", name="Send code").click()
+    expect_error(page, InvalidPhoneNumberError().message)
+    shoot(page, "sign-in-invalid-number")
+
+    page.locator("#phone").fill("")
+    enter_phone(page, "015122223333", "01512 2223333")
+    send_code(page)
+    code = latest_code(site, "+4915122223333")
+    enter_code(page, "000000" if code != "000000" else "111111")
+    expect_error(page, CodeMismatchError().message)
+    expect(page.locator("#code")).to_have_value("")
+    shoot(page, "sign-in-wrong-code")
+
+    # The right code then signs up this unknown number, as the page offers.
+    enter_code(page, code)
+    expect(page.get_by_role("heading", name="No account yet")).to_be_visible()
+    shoot(page, "sign-in-create-account")
+    page.get_by_role("button", name="Create account").click()
+    expect_account(page, f"{site.url}/account", "+49 1512 2223333")
+
+
+def test_forgot_password_then_sign_in_with_the_new_one(
+    site: Deployment, browser: Browser, page: Page
+) -> None:
+    prefix = new_tenant(site, "reset")
+    with admin(site) as client:
+        changed = client.patch(
+            f"{prefix}/api/sign-in-exp",
+            json={
+                "signUp": {"identifiers": ["phone"], "password": True, "verify": True},
+                "signIn": {
+                    "methods": [
+                        {
+                            "identifier": "phone",
+                            "password": True,
+                            "verificationCode": True,
+                            "isPasswordPrimary": True,
+                        }
+                    ]
+                },
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    phone, shown = "+4917612345678", "+49 176 12345678"
+    base = f"{site.url}{prefix}"
+
+    # Registration asks for the password the sign-up settings require.
+    page.goto(f"{base}/register")
+    enter_phone(page, "017612345678", "0176 12345678")
+    send_code(page)
+    enter_code(page, latest_code(site, phone, prefix))
+    expect(page.locator('form[data-step="password"]')).to_be_visible()
+    page.locator("#new-password").fill(PASSWORD)
+    page.locator("#confirm-password").fill(PASSWORD)
+    shoot(page, "register-password")
+    page.get_by_role("button", name="Create account").click()
+    expect_account(page, f"{base}/account", shown)
+
+    forgetful = browser.new_context(locale="de-DE", viewport=LAPTOP).new_page()
+    forgetful.goto(f"{base}/sign-in")
+    expect(forgetful.locator("#password")).to_be_visible()
+    shoot(forgetful, "sign-in-password")
+    forgetful.get_by_role("link", name="Forgot password?").click()
+    expect(forgetful).to_have_url(f"{base}/forgot-password")
+    shoot(forgetful, "forgot-password")
+    enter_phone(forgetful, "017612345678", "0176 12345678")
+    send_code(forgetful)
+    enter_code(forgetful, latest_code(site, phone, prefix))
+    forgetful.locator("#new-password").fill(NEW_PASSWORD)
+    forgetful.locator("#confirm-password").fill(NEW_PASSWORD + "!")
+    forgetful.get_by_role("button", name="Save password").click()
+    expect_error(forgetful, "The passwords do not match.")
+    forgetful.locator("#confirm-password").fill(NEW_PASSWORD)
+    forgetful.get_by_role("button", name="Save password").click()
+    expect(forgetful.get_by_role("heading", name="Password changed")).to_be_visible()
+    shoot(forgetful, "forgot-password-done")
+
+    forgetful.get_by_role("link", name="Sign in", exact=True).click()
+    enter_phone(forgetful, "017612345678", "0176 12345678")
+    forgetful.locator("#password").fill(PASSWORD)
+    forgetful.get_by_role("button", name="Sign in", exact=True).click()
+    expect_error(forgetful, InvalidCredentialsError().message)
+    forgetful.locator("#password").fill(NEW_PASSWORD)
+    forgetful.get_by_role("button", name="Sign in", exact=True).click()
+    expect_account(forgetful, f"{base}/account", shown)
+    forgetful.context.close()
+
+
+def test_invitation_accepted_with_the_code_from_the_sms(site: Deployment, page: Page) -> None:
+    prefix = new_tenant(site, "invite")
+    phone = "+4915199990000"
+    with admin(site) as client:
+        organization = client.post(f"{prefix}/api/organizations", json={"name": "Acme Rockets"})
+        assert organization.status_code == 201, organization.text
+        organization_id = organization.json()["id"]
+        invitation = client.post(
+            f"{prefix}/api/organization-invitations",
+            json={"organizationId": organization_id, "invitee": phone},
+        )
+        assert invitation.status_code == 201, invitation.text
+    base = f"{site.url}{prefix}"
+
+    page.goto(f"{base}/invitations/{invitation.json()['id']}")
+    expect(page.get_by_role("heading", name="Join Acme Rockets")).to_be_visible()
+    expect(page.locator(".lead")).to_contain_text("+4915*****0000")
+    page.locator("#code").fill("000000" if latest_code(site, phone, prefix) != "000000" else "1")
+    page.get_by_role("button", name="Accept invitation").click()
+    expect_error(page, CodeMismatchError().message)
+    shoot(page, "invitation")
+
+    page.locator("#code").fill(latest_code(site, phone, prefix))
+    page.get_by_role("button", name="Accept invitation").click()
+    expect_account(page, f"{base}/account", "+49 1519 9990000")
+    expect(page.get_by_role("status")).to_have_text("You joined Acme Rockets.")
+    shoot(page, "invitation-accepted")
+
+    with admin(site) as client:
+        members = client.get(f"{prefix}/api/organizations/{organization_id}/users").json()
+    assert [member["primaryPhone"] for member in members] == [phone]
+
+    # The invitation is used up: its page now says so.
+    page.goto(f"{base}/invitations/{invitation.json()['id']}")
+    expect(page.locator(".lead")).to_have_text("This invitation has already been accepted.")
+
+
+def test_two_step_sign_in_by_sms_and_the_resend_timer(
+    site: Deployment, browser: Browser, page: Page
+) -> None:
+    prefix = new_tenant(site, "twostep")
+    with admin(site) as client:
+        changed = client.patch(
+            f"{prefix}/api/sign-in-exp",
+            json={
+                "signUp": {"identifiers": ["phone"], "password": True, "verify": True},
+                "signIn": {
+                    "methods": [
+                        {
+                            "identifier": "phone",
+                            "password": True,
+                            "verificationCode": False,
+                            "isPasswordPrimary": True,
+                        }
+                    ]
+                },
+                "mfa": {"factors": ["PhoneVerificationCode"], "policy": "Mandatory"},
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    phone, shown = "+4915755555555", "+49 1575 5555555"
+    base = f"{site.url}{prefix}"
+
+    # Logto's 59 s resend timer, run on a fake clock.
+    page.clock.install()
+    page.goto(f"{base}/register")
+    enter_phone(page, "015755555555", "01575 5555555")
+    send_code(page)
+    first_code = latest_code(site, phone, prefix)
+    resend = page.locator("[data-resend]")
+    expect(resend).to_be_disabled()
+    page.clock.fast_forward(30_000)
+    expect(resend).to_be_disabled()
+    page.clock.fast_forward(30_000)
+    expect(resend).to_be_enabled()
+    expect(resend).to_have_text("Resend code")
+    resend.click()
+    expect(page.locator("[data-notice]")).to_have_text("We sent a new code.")
+    expect(resend).to_be_disabled()
+    with admin(site) as client:
+        sent = client.get(f"{prefix}/api/outbox", params={"phone": phone}).json()
+    assert len(sent) == 2
+    new_code = str(sent[0]["code"])
+    if new_code != first_code:  # the first code went with the first verification
+        enter_code(page, first_code)
+        expect_error(page, CodeMismatchError().message)
+    enter_code(page, new_code)
+    page.locator("#new-password").fill(PASSWORD)
+    page.locator("#confirm-password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect_account(page, f"{base}/account", shown)
+
+    # Signing in with the password asks for the code the second factor sends.
+    other = browser.new_context(locale="de-DE", viewport=LAPTOP).new_page()
+    other.goto(f"{base}/sign-in")
+    enter_phone(other, "015755555555", "01575 5555555")
+    other.locator("#password").fill(PASSWORD)
+    other.get_by_role("button", name="Sign in", exact=True).click()
+    step = other.locator('form[data-step="code"]')
+    expect(step).to_contain_text("Two-step verification")
+    expect(step).to_contain_text("+4915*****5555")
+    shoot(other, "sign-in-two-step")
+    with admin(site) as client:
+        newest = client.get(f"{prefix}/api/outbox", params={"phone": phone}).json()[0]
+    assert newest["usageType"] == "MfaVerification"
+    enter_code(other, str(newest["code"]))
+    expect_account(other, f"{base}/account", shown)
+    other.context.close()

@@ -1,0 +1,388 @@
+"""The end-user pages as HTML: what the sign-in experience lets them offer, and where they send.
+
+The flows themselves run in a real browser (tests/e2e/test_pages.py); here each rule of the pages
+is checked over HTTP, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from tests.web.experience.support import (
+    PHONE_CODE_SIGN_IN,
+    PHONE_PASSWORD_SIGN_IN,
+    experience,
+    use_experience,
+)
+
+from phoneauth.domain.sessions import SESSION_COOKIE
+from phoneauth.web.pages import display_phone
+from phoneauth.web.phone_input import countries, default_region, format_as_typed
+from phoneauth.web.services import Services
+
+PHONE = "+4915112345678"
+BOTH_METHODS = {**PHONE_CODE_SIGN_IN, "password": True, "isPasswordPrimary": False}
+
+
+@pytest.fixture
+async def visitor(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser without an admin key, with its own cookie jar."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def outbox(api: httpx.AsyncClient) -> None:
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-sms", "config": {}})
+    assert created.status_code == 200, created.text
+
+
+async def html(client: httpx.AsyncClient, path: str, **headers: str) -> str:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    return response.text
+
+
+def selected_region(page: str) -> str:
+    found = re.search(r'<option value="([A-Z]{2})"[^>]*\sselected>', page)
+    assert found is not None
+    return found.group(1)
+
+
+# --- what the sign-in experience lets the pages offer -------------------------------------------
+
+
+async def test_the_default_sign_in_page_offers_a_code_and_registration(
+    visitor: httpx.AsyncClient,
+) -> None:
+    response = await visitor.get("/sign-in", headers={"accept-language": "de-DE,de;q=0.9"})
+    page = response.text
+    assert response.status_code == 200
+    assert 'href="/register"' in page
+    assert 'id="password"' not in page
+    assert "Forgot password?" not in page
+    assert "Development tenant" in page
+    assert 'data-api="/api"' in page
+    assert selected_region(page) == "DE"
+    assert page.count("<option ") == len(countries())
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "<script>" not in page  # every script is a file under /static
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_password_sign_in_shows_the_password_and_forgot_link(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    await use_experience(services, experience(password=True, methods=[PHONE_PASSWORD_SIGN_IN]))
+    page = await html(visitor, "/sign-in")
+    assert 'id="password"' in page
+    assert 'href="/forgot-password"' in page
+    assert 'data-password-first="true"' in page
+    assert "Sign in with a code instead" not in page  # no code method to switch to
+    reset = await html(visitor, "/forgot-password")
+    assert 'data-flow="forgot-password"' in reset
+    assert "Choose a new password" in reset
+
+
+async def test_both_methods_start_with_the_code_and_offer_the_password(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    await use_experience(services, experience(methods=[BOTH_METHODS]))
+    page = await html(visitor, "/sign-in")
+    assert 'data-password-first="false"' in page
+    assert "Sign in with a password instead" in page
+    assert re.search(r"<div data-password-field\s+hidden>", page)
+
+
+async def test_no_forgot_password_without_an_sms_connector(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await use_experience(services, experience(methods=[PHONE_PASSWORD_SIGN_IN]))
+    assert "Forgot password?" not in await html(visitor, "/sign-in")
+    assert "Password reset is not available" in await html(visitor, "/forgot-password")
+
+
+async def test_no_forgot_password_when_the_methods_leave_out_phone(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    await use_experience(services, experience(methods=[PHONE_PASSWORD_SIGN_IN], forgot=[]))
+    assert "Forgot password?" not in await html(visitor, "/sign-in")
+    assert "Password reset is not available" in await html(visitor, "/forgot-password")
+
+
+async def test_sign_in_only_hides_registration(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await use_experience(services, experience(mode="SignIn"))
+    assert 'href="/register"' not in await html(visitor, "/sign-in")
+    closed = await html(visitor, "/register")
+    assert "Registration is closed" in closed
+    assert 'href="/sign-in"' in closed
+    assert "data-flow" not in closed
+
+
+async def test_register_only_closes_sign_in(services: Services, visitor: httpx.AsyncClient) -> None:
+    await use_experience(services, experience(mode="Register"))
+    closed = await html(visitor, "/sign-in")
+    assert "Sign-in is not available" in closed
+    assert 'href="/register"' in closed
+    assert 'href="/sign-in"' not in await html(visitor, "/register")
+
+
+async def test_no_phone_sign_up_means_no_registration(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await use_experience(services, experience(identifiers=["username"]))
+    assert "Registration is closed" in await html(visitor, "/register")
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+
+async def test_a_tenant_has_its_own_pages_and_production_has_no_banner(
+    api: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    created = await api.post(
+        "/api/tenants", json={"id": "shop", "name": "<b>Shop</b>", "kind": "production"}
+    )
+    assert created.status_code == 201, created.text
+    page = await html(visitor, "/t/shop/sign-in")
+    assert 'data-api="/t/shop/api"' in page
+    assert 'data-base="/t/shop"' in page
+    assert 'href="/t/shop/register"' in page
+    assert "Development tenant" not in page
+    assert "&lt;b&gt;Shop&lt;/b&gt;" in page
+    assert "<b>Shop</b>" not in page
+
+
+@pytest.mark.parametrize(
+    "path", ["/t/nowhere/sign-in", "/t/nowhere/register", "/t/nowhere/account"]
+)
+async def test_an_unknown_tenant_gets_a_page_not_json(
+    visitor: httpx.AsyncClient, path: str
+) -> None:
+    response = await visitor.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+
+
+async def test_the_home_page_leads_to_the_account(visitor: httpx.AsyncClient) -> None:
+    root = await visitor.get("/")
+    assert (root.status_code, root.headers["location"]) == (303, "/account")
+    tenant = await visitor.get("/t/acme/")
+    assert (tenant.status_code, tenant.headers["location"]) == (303, "/t/acme/account")
+
+
+@pytest.mark.parametrize(
+    "path", ["/sign-in", "/register", "/forgot-password", "/invitations/x", "/t/acme/sign-in"]
+)
+async def test_a_form_sent_without_its_script_shows_the_page_again(
+    visitor: httpx.AsyncClient, path: str
+) -> None:
+    response = await visitor.post(path, data={"phone": "1", "password": "secret"})
+    assert (response.status_code, response.headers["location"]) == (303, path)
+
+
+async def test_static_files_are_served(visitor: httpx.AsyncClient) -> None:
+    for name in ("experience.js", "phone.js", "phoneauth.css"):
+        response = await visitor.get(f"/static/{name}")
+        assert response.status_code == 200, name
+
+
+# --- the account page -------------------------------------------------------------------------
+
+
+async def signed_in(services: Services, client: httpx.AsyncClient, phone: str = PHONE) -> Any:
+    user = await services.users.create("default", phone=phone)
+    issued = await services.sessions.sign_in(user)
+    client.cookies.set(SESSION_COOKIE, issued.cookie_token)
+    return user
+
+
+async def test_the_account_needs_a_session(visitor: httpx.AsyncClient) -> None:
+    anonymous = await visitor.get("/account")
+    assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/sign-in")
+    visitor.cookies.set(SESSION_COOKIE, "forged")
+    forged = await visitor.get("/account")
+    assert (forged.status_code, forged.headers["location"]) == (303, "/sign-in")
+
+
+async def test_the_account_shows_the_phone_and_signing_out_ends_the_session(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await signed_in(services, visitor)
+    page = await html(visitor, "/account")
+    assert "+49 1511 2345678" in page
+    assert 'action="/sign-out"' in page
+
+    out = await visitor.post("/sign-out")
+    assert (out.status_code, out.headers["location"]) == (303, "/sign-in")
+    cleared = [h for h in out.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE)]
+    assert cleared
+    assert all("Max-Age=0" in header for header in cleared)
+    # The browser kept the old cookie: the session itself has ended.
+    again = await visitor.get("/account")
+    assert again.headers["location"] == "/sign-in"
+
+
+async def test_a_session_of_a_deleted_user_leads_to_sign_in(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    user = await signed_in(services, visitor)
+    assert await services.users.delete("default", user.id)
+    response = await visitor.get("/account")
+    assert response.headers["location"] == "/sign-in"
+
+
+async def test_the_account_names_a_joined_organization_only_to_a_member(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await signed_in(services, visitor)
+    organization = await services.organizations.create("default", "Acme", None)
+    page = await html(visitor, f"/account?joined={organization.id}")
+    assert "You joined" not in page
+    assert "Acme" not in page
+
+
+# --- invitations ---------------------------------------------------------------------------------
+
+
+async def invite(api: httpx.AsyncClient, phone: str = PHONE) -> tuple[str, str]:
+    organization = await api.post("/api/organizations", json={"name": "Acme Rockets"})
+    assert organization.status_code == 201, organization.text
+    invitation = await api.post(
+        "/api/organization-invitations",
+        json={"organizationId": organization.json()["id"], "invitee": phone},
+    )
+    assert invitation.status_code == 201, invitation.text
+    return organization.json()["id"], invitation.json()["id"]
+
+
+async def test_an_invitation_page_names_the_organization_and_masks_the_phone(
+    api: httpx.AsyncClient, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    _, invitation_id = await invite(api)
+    page = await html(visitor, f"/invitations/{invitation_id}")
+    assert "Join Acme Rockets" in page
+    assert "+4915*****5678" in page
+    assert PHONE not in page
+    assert f'data-invitation="{invitation_id}"' in page
+
+
+async def test_a_revoked_invitation_says_so(
+    api: httpx.AsyncClient, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    _, invitation_id = await invite(api)
+    assert (await api.delete(f"/api/organization-invitations/{invitation_id}")).status_code == 204
+    page = await html(visitor, f"/invitations/{invitation_id}")
+    assert "This invitation has been withdrawn." in page
+    assert "data-flow" not in page
+
+
+async def test_an_unknown_invitation_is_a_404_page(visitor: httpx.AsyncClient) -> None:
+    response = await visitor.get("/invitations/nope")
+    assert response.status_code == 404
+    assert "Invitation not found" in response.text
+
+
+# --- the phone field ------------------------------------------------------------------------------
+
+
+async def test_phone_format_formats_as_typed_and_names_the_valid_number(
+    visitor: httpx.AsyncClient,
+) -> None:
+    partial = await visitor.get("/api/phone-format", params={"region": "DE", "digits": "01511"})
+    assert partial.status_code == 200
+    assert partial.json() == {
+        "formatted": "01511",
+        "e164": None,
+        "international": None,
+        "region": None,
+    }
+    whole = await visitor.get(
+        "/api/phone-format", params={"region": "de", "digits": "015112345678"}
+    )
+    assert whole.json() == {
+        "formatted": "01511 2345678",
+        "e164": PHONE,
+        "international": "+49 1511 2345678",
+        "region": "DE",
+    }
+    abroad = await visitor.get(
+        "/t/default/api/phone-format", params={"region": "DE", "digits": "+44 7400 123456"}
+    )
+    assert abroad.json()["region"] == "GB"
+    assert abroad.json()["e164"] == "+447400123456"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"region": "QQ", "digits": "1"},
+        {"region": "DEU", "digits": "1"},
+        {"region": "DE", "digits": "0151abc"},
+        {"region": "DE", "digits": "1" * 33},
+        {"digits": "1"},
+    ],
+)
+async def test_phone_format_refuses_bad_input_in_words(
+    visitor: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await visitor.get("/api/phone-format", params=params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "guard.invalid_input"
+    assert response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("header", "region"),
+    [
+        ("de-DE,de;q=0.9,en;q=0.8", "DE"),
+        ("fr", "FR"),
+        ("pt", "BR"),
+        ("en-GB", "GB"),
+        ("zh_TW", "TW"),
+        ("en;q=0.1, ja-JP;q=0.9", "JP"),
+        ("xx, es;q=0.5", "ES"),
+        ("sr-Latn-RS", "RS"),
+        ("de;q=oops, it", "IT"),
+        ("en-ZZ", "US"),
+        ("*", "US"),
+        ("", "US"),
+        (None, "US"),
+    ],
+)
+def test_the_country_comes_from_accept_language(header: str | None, region: str) -> None:
+    assert default_region(header) == region
+
+
+async def test_the_page_preselects_the_visitors_country(visitor: httpx.AsyncClient) -> None:
+    page = await html(visitor, "/register", **{"accept-language": "fr-CH, fr;q=0.9"})
+    assert selected_region(page) == "CH"
+    assert 'placeholder="078 123 45 67"' in page
+
+
+def test_the_country_list_covers_every_region_by_name() -> None:
+    listed = {country.region: country for country in countries()}
+    assert listed["DE"].name == "Germany"
+    assert listed["DE"].calling_code == 49
+    assert listed["AC"].name == "Ascension Island"
+    names = [country.name for country in countries()]
+    assert names.index("Åland Islands") < names.index("Albania")
+    assert all(country.example for country in countries())
+
+
+def test_format_as_typed_ignores_separators() -> None:
+    assert format_as_typed("US", "(201) 555-0123").e164 == "+12015550123"
+    assert format_as_typed("US", "").formatted == ""
+    assert display_phone(None) is None
