@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: install install-runtime run test check bench format lock clean
+.PHONY: browser install install-runtime run test check bench format lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,7 +28,11 @@ lock: $(UV)
 run: install-runtime
 	$(RUN) phoneauth serve
 
-test: install
+# Browser tests drive Debian's Chromium; install it when it is missing (root, as on CI).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install browser
 	$(RUN) pytest --cov --cov-report=term
 
 check: install
@@ -41,7 +45,9 @@ format: install
 	$(RUN) ruff format src tests bench
 	$(RUN) ruff check --fix src tests bench
 
+# The service benchmark drives the servers with wrk (Debian's package; root, as here and on CI).
 bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(RUN) python -m bench
 
 clean:

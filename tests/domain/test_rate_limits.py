@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     RateLimitedError,
     RateLimits,
+    SweptMemoryStorage,
     VerificationBlockedError,
     build_rate_limit_storage,
 )
@@ -59,6 +61,28 @@ async def refused(call: object) -> RateLimitedError:
 def test_the_url_picks_the_storage() -> None:
     assert isinstance(build_rate_limit_storage(None), MemoryStorage)
     assert isinstance(build_rate_limit_storage("redis://127.0.0.1:6379/0"), RedisStorage)
+
+
+async def test_memory_counters_are_swept_once_in_a_while_not_after_every_hit() -> None:
+    storage = build_rate_limit_storage(None)
+    assert isinstance(storage, SweptMemoryStorage)
+    limits = RateLimits(storage, hash_key=b"k" * 32)
+    try:
+        for number in range(100):
+            await limits.acquire_send(tenant(), f"+49151{number:08d}")
+        sweep = storage.timer
+        assert sweep is not None
+        await sweep
+        await limits.acquire_send(tenant(), DE_1)
+        assert storage.timer is sweep  # no new sweep after every hit: a busy loop with many keys
+        assert len(storage.events) > 100
+
+        await storage.sweep(now=time.time() + 86_400)
+
+        assert storage.events == {}
+        await limits.acquire_send(tenant(), DE_1)  # counting starts afresh
+    finally:
+        await limits.close()
 
 
 async def test_the_recipient_budget_is_logtos_ten_per_ten_minutes_by_default(

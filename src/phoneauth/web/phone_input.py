@@ -7,14 +7,15 @@ what is typed, since `phonenumbers.AsYouTypeFormatter` has no JavaScript twin he
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Annotated
 
 import phonenumbers
 from fastapi import APIRouter, Query
-from phonenumbers.geodata.locale import LOCALE_DATA
 from pydantic import BaseModel, Field
 
 from phoneauth.web.errors import InvalidInputError, error_responses
@@ -46,13 +47,20 @@ class Country:
     """A mobile number as the country writes it, for the field's placeholder."""
 
 
+COUNTRY_NAMES_FILE = Path(__file__).with_name("country_names.json")
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    # Extracted from phonenumbers' geocoder data, whose import costs ~135 MB of RAM (bench/);
+    # tests/web/test_country_names.py checks the file still matches the library.
+    names: dict[str, str] = json.loads(COUNTRY_NAMES_FILE.read_text(encoding="utf-8"))
+    return names
+
+
 def country_name(region: str) -> str:
-    """The English name of a region; the geocoder marks shared names as `*<other language>`."""
-    names = LOCALE_DATA.get(region, {})
-    name = names.get("en", "")
-    if name.startswith("*"):
-        name = names.get(name[1:], "")
-    return name or _MISSING_NAMES.get(region, region)
+    """The English name of a region."""
+    return _country_names().get(region) or _MISSING_NAMES.get(region, region)
 
 
 def _sort_key(name: str) -> str:
