@@ -7,132 +7,22 @@ fake received, and it is verified over the API. Each test runs on SQLite and on 
 
 from __future__ import annotations
 
-import base64
-import re
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from tests.domain.codes_support import Clock, other_code
-from tests.e2e.conftest import Deployment
-from tests.servers import serve_in_thread
+from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio
 
 TWILIO = "twilio-short-message-service"
-ACCOUNT_SID = "AC" + "e2e0" * 8
-AUTH_TOKEN = "e2e-auth-token-5b7f0c"
-SERVICE_SID = "MG" + "5e" * 16
 PHONE = "+4915112345678"
 MASKED_PHONE = "+4915*****5678"
 OTHER_PHONE = "+4915187654321"
 MASK = "**********"
-E164 = re.compile(r"\+[1-9]\d{6,14}")
-
-
-# --- a fake Twilio -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sms:
-    sid: str
-    to: str
-    body: str
-    messaging_service_sid: str
-
-    @property
-    def code(self) -> str:
-        found = re.findall(r"\b\d{6}\b", self.body)
-        assert len(found) == 1, self.body
-        return str(found[0])
-
-
-@dataclass
-class FakeTwilio:
-    """Twilio's Messages API as phoneauth uses it: Basic auth, the form fields, 201 or an error
-    in Twilio's JSON shape. `messages` keeps what Twilio would deliver; `answers` every status."""
-
-    url: str = ""
-    messages: list[Sms] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
-
-    def asgi(self) -> Starlette:
-        path = "/2010-04-01/Accounts/{account_sid}/Messages.json"
-        return Starlette(routes=[Route(path, self._create_message, methods=["POST"])])
-
-    async def _create_message(self, request: Request) -> JSONResponse:
-        response = await self._answer(request)
-        self.answers.append(response.status_code)
-        return response
-
-    async def _answer(self, request: Request) -> JSONResponse:
-        account_sid = request.path_params["account_sid"]
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        user, _, password = base64.b64decode(credentials).decode().partition(":")
-        if (scheme, user, password, account_sid) != ("Basic", ACCOUNT_SID, AUTH_TOKEN, user):
-            return _twilio_error(401, 20003, "Authenticate")
-        content_type = request.headers.get("content-type", "").partition(";")[0]
-        assert content_type == "application/x-www-form-urlencoded"
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-        to = form.get("To", "")
-        if not E164.fullmatch(to):
-            return _twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
-        if form.get("MessagingServiceSid") != SERVICE_SID:
-            return _twilio_error(400, 21705, "The Messaging Service Sid is invalid.")
-        if not form.get("Body"):
-            return _twilio_error(400, 21602, "Message body is required.")
-        sms = Sms("SM" + uuid.uuid4().hex, to, form["Body"], form["MessagingServiceSid"])
-        self.messages.append(sms)
-        now = format_datetime(datetime.now(UTC), usegmt=True)
-        uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sms.sid}.json"
-        resource: dict[str, Any] = {
-            "account_sid": account_sid,
-            "api_version": "2010-04-01",
-            "body": sms.body,
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": None,
-            "messaging_service_sid": SERVICE_SID,
-            "num_media": "0",
-            "num_segments": "0",
-            "price": None,
-            "price_unit": None,
-            "sid": sms.sid,
-            "status": "accepted",
-            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
-            "to": to,
-            "uri": uri,
-        }
-        return JSONResponse(resource, status_code=201)
-
-
-def _twilio_error(status: int, code: int, message: str) -> JSONResponse:
-    more_info = f"https://www.twilio.com/docs/errors/{code}"
-    body = {"code": code, "message": message, "more_info": more_info, "status": status}
-    return JSONResponse(body, status_code=status)
 
 
 # --- fixtures and steps ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with serve_in_thread(fake.asgi()) as url:
-        fake.url = url
-        yield fake
 
 
 @pytest.fixture
