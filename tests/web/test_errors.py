@@ -48,3 +48,33 @@ async def test_an_http_exceptions_own_headers_reach_the_client() -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="x"'
     assert response.json()["code"] == "request.general"
+
+
+async def test_a_locked_sqlite_database_is_a_retryable_503_not_a_500() -> None:
+    import sqlite3
+
+    from fastapi import FastAPI
+    from sqlalchemy.exc import OperationalError
+
+    from phoneauth.web.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/locked")
+    async def locked() -> None:
+        raise OperationalError("DELETE ...", {}, sqlite3.OperationalError("database is locked"))
+
+    @app.get("/broken")
+    async def broken() -> None:
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: x"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        busy = await client.get("/locked")
+        other = await client.get("/broken")
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["code"] == "server.busy"
+    assert other.status_code == 500
+    assert other.json()["code"] == "unknown"
