@@ -1,4 +1,4 @@
-"""The SQL message log: newest first, filters, paging, retention, tenant isolation."""
+"""The message log: newest first, filters, paging, retention, tenant isolation."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from phoneauth.domain.message_log import (
     MessageStatus,
 )
 from phoneauth.storage.database import Database
-from phoneauth.storage.repositories.message_log import SqlMessageLogStore
+from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -27,7 +27,8 @@ async def log(test_database: DatabaseUnderTest) -> AsyncIterator[MessageLog]:
     database: Database = await migrated(test_database)
     await make_tenant(database, "default")
     await make_tenant(database, "other")
-    yield MessageLog(SqlMessageLogStore(database))
+    # On SQLite, entries are appended in plain SQL and read back through the ORM.
+    yield MessageLog(code_and_log_stores(database)[1])
     await database.dispose()
 
 
