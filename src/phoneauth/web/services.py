@@ -30,14 +30,14 @@ from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
-from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
+from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
-from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 from phoneauth.storage.repositories.verification_records import SqlVerificationRecordStore
+from phoneauth.storage.versioned_cache import cache_for
 
 
 class SchemaOutdatedError(PhoneauthError):
@@ -97,8 +97,8 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         http_client=build_http_client(timeout=settings.http_timeout),
         cipher=ConfigCipher(derive_key(master, "connector-config")),
         code_hash_key=derive_key(master, "verification-code"),
-        tenants=Tenants(SqlTenantStore(database)),
-        admin_keys=AdminKeys(SqlAdminKeyStore(database)),
+        tenants=Tenants(SqlTenantStore(database, cache=cache_for(database))),
+        admin_keys=AdminKeys(SqlAdminKeyStore(database, cache=cache_for(database))),
     )
     # Later services are attached here (services.<name> = ...), before the first request.
     services.users = SqlUserStore(database)
@@ -111,11 +111,15 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         utc_now,
     )
     services.connectors = ConnectorManagement(
-        SqlConnectorStore(database), registry, services.http_client, services.cipher
+        SqlConnectorStore(database, cache=cache_for(database)),
+        registry,
+        services.http_client,
+        services.cipher,
     )
-    services.message_log = MessageLog(SqlMessageLogStore(database))
+    hot_store, log_store = code_and_log_stores(database)
+    services.message_log = MessageLog(log_store)
     services.codes = VerificationCodes(
-        store=SqlVerificationCodeStore(database),
+        store=hot_store,
         message_log=services.message_log,
         rate_limits=RateLimits(
             build_rate_limit_storage(settings.redis_url), hash_key=services.code_hash_key

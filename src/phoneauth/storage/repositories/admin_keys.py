@@ -10,6 +10,7 @@ from phoneauth.domain.admin_keys import AdminKey
 from phoneauth.storage.database import Database
 from phoneauth.storage.models import AdminKeyRow
 from phoneauth.storage.models.base import new_id
+from phoneauth.storage.versioned_cache import VersionedCache
 
 
 def _key(row: AdminKeyRow) -> AdminKey:
@@ -17,8 +18,11 @@ def _key(row: AdminKeyRow) -> AdminKey:
 
 
 class SqlAdminKeyStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, cache: VersionedCache[str, AdminKey] | None = None
+    ) -> None:
         self.db = database
+        self.cache = cache
 
     async def create(self, tenant_id: str | None, name: str, key_hash: str) -> AdminKey:
         row = AdminKeyRow(
@@ -33,6 +37,12 @@ class SqlAdminKeyStore:
         return _key(row)
 
     async def find(self, key_hash: str) -> AdminKey | None:
+        # Every Management API request authenticates; only keys that exist are cached.
+        if self.cache is None:
+            return await self._find(key_hash)
+        return await self.cache.get(key_hash, lambda: self._find(key_hash))
+
+    async def _find(self, key_hash: str) -> AdminKey | None:
         async with self.db.sessions() as session:
             row = await session.scalar(select(AdminKeyRow).where(AdminKeyRow.key_hash == key_hash))
             return None if row is None else _key(row)

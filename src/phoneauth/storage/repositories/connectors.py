@@ -22,6 +22,7 @@ from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.storage.database import Database
 from phoneauth.storage.models import ConnectorRow, TenantRow
 from phoneauth.storage.models.base import new_id
+from phoneauth.storage.versioned_cache import VersionedCache
 
 
 def _stored(row: ConnectorRow) -> StoredConnector:
@@ -37,9 +38,16 @@ def _stored(row: ConnectorRow) -> StoredConnector:
 
 
 class SqlConnectorStore:
-    def __init__(self, database: Database, *, attempts: int = 8) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        attempts: int = 8,
+        cache: VersionedCache[tuple[str, str], StoredConnector] | None = None,
+    ) -> None:
         self.db = database
         self.attempts = attempts
+        self.cache = cache
 
     async def list(self, tenant_id: str) -> list[StoredConnector]:
         async with self.db.sessions() as session:
@@ -60,6 +68,14 @@ class SqlConnectorStore:
             return None if row is None else _stored(row)
 
     async def get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
+        # Every send reads the active connector; the cache empties on any committed change.
+        if self.cache is None:
+            return await self._get_by_type(tenant_id, connector_type)
+        return await self.cache.get(
+            (tenant_id, connector_type), lambda: self._get_by_type(tenant_id, connector_type)
+        )
+
+    async def _get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
         async with self.db.sessions() as session:
             row = await session.scalar(
                 select(ConnectorRow).where(

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from phoneauth.domain.tenants import Tenant, TenantExistsError, TenantKind, TenantSettings
 from phoneauth.storage.database import Database
 from phoneauth.storage.models import TenantRow
+from phoneauth.storage.versioned_cache import VersionedCache
 
 
 def _tenant(row: TenantRow) -> Tenant:
@@ -23,10 +24,19 @@ def _tenant(row: TenantRow) -> Tenant:
 
 
 class SqlTenantStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, cache: VersionedCache[str, Tenant] | None = None
+    ) -> None:
         self.db = database
+        self.cache = cache
 
     async def get(self, tenant_id: str) -> Tenant | None:
+        # Every Management API request and every send looks its tenant up.
+        if self.cache is None:
+            return await self._get(tenant_id)
+        return await self.cache.get(tenant_id, lambda: self._get(tenant_id))
+
+    async def _get(self, tenant_id: str) -> Tenant | None:
         async with self.db.sessions() as session:
             row = await session.get(TenantRow, tenant_id)
             return None if row is None else _tenant(row)

@@ -1,0 +1,146 @@
+"""Read caches on SQLite: a change committed by another instance is seen by the next lookup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import DatabaseUnderTest
+from tests.domain.codes_support import make_tenant, migrated
+
+from phoneauth.domain.admin_keys import AdminKeys, hash_key
+from phoneauth.domain.tenants import TenantKind, Tenants, TenantSettings
+from phoneauth.domain.verification_codes import StoredCode
+from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
+from phoneauth.storage.repositories.tenants import SqlTenantStore
+from phoneauth.storage.versioned_cache import VersionedCache, cache_for
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def two_instances(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two processes' worth of storage on one SQLite file."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/phoneauth.db"
+    one = await migrated(DatabaseUnderTest("sqlite", url))
+    await make_tenant(one, "default")
+    two = open_database(url)
+    yield one, two
+    await two.dispose()
+    await one.dispose()
+
+
+class CountingLoads:
+    def __init__(self) -> None:
+        self.loads = 0
+
+    async def __call__(self) -> str:
+        self.loads += 1
+        return "value"
+
+
+async def test_a_hit_does_not_load_again_until_someone_else_commits(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    cache: VersionedCache[str, str] = VersionedCache(one)
+    load = CountingLoads()
+    for _ in range(3):
+        assert await cache.get("k", load) == "value"
+    assert load.loads == 1
+    await Tenants(SqlTenantStore(two)).create("other", "Other", TenantKind.DEVELOPMENT)
+    assert await cache.get("k", load) == "value"
+    assert load.loads == 2
+
+
+async def test_the_hot_path_writes_do_not_empty_the_caches(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, _two = two_instances
+    cache: VersionedCache[str, str] = VersionedCache(one)
+    load = CountingLoads()
+    await cache.get("k", load)
+    codes, _log = code_and_log_stores(one)
+    await codes.replace(
+        StoredCode(
+            "c1",
+            "default",
+            "+4915112345678",
+            "SignIn",
+            "",
+            "h" * 64,
+            0,
+            NOW,
+            NOW + timedelta(minutes=5),
+        )
+    )
+    await cache.get("k", load)
+    assert load.loads == 1
+
+
+async def test_misses_are_not_cached_and_the_size_is_bounded(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, _two = two_instances
+    cache: VersionedCache[str, str] = VersionedCache(one, size=2)
+
+    async def missing() -> str | None:
+        return None
+
+    assert await cache.get("nobody", missing) is None
+    for key in ("a", "b", "c"):
+        await cache.get(key, CountingLoads())
+    load = CountingLoads()
+    await cache.get("a", load)  # the oldest entry went
+    assert load.loads == 1
+
+
+async def test_tenant_settings_changed_by_another_instance_apply_at_once(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    reader = Tenants(SqlTenantStore(one, cache=cache_for(one)))
+    writer = Tenants(SqlTenantStore(two, cache=cache_for(two)))
+    assert (await reader.get("default")).settings.verification_code_policy.max_retry_attempts == 10
+    await writer.update_settings(
+        "default",
+        TenantSettings.model_validate({"verificationCodePolicy": {"maxRetryAttempts": 3}}),
+    )
+    assert (await reader.get("default")).settings.verification_code_policy.max_retry_attempts == 3
+
+
+async def test_a_key_created_elsewhere_works_at_once(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    reader = SqlAdminKeyStore(one, cache=cache_for(one))
+    _key, secret = await AdminKeys(SqlAdminKeyStore(two)).create("ci")
+    assert await reader.find(hash_key(secret)) is not None
+    assert await reader.find(hash_key("pa_unknown")) is None
+
+
+async def test_the_active_connector_changed_elsewhere_is_the_next_one_read(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    reader = SqlConnectorStore(one, cache=cache_for(one))
+    writer = SqlConnectorStore(two)
+    first = await writer.replace("default", "Sms", "outbox-sms", "config-1", now=NOW)
+    found: Any = await reader.get_by_type("default", "Sms")
+    assert found.id == first.id
+    second = await writer.replace("default", "Sms", "http-sms", "config-2", now=NOW)
+    found = await reader.get_by_type("default", "Sms")
+    assert (found.id, found.factory_id) == (second.id, "http-sms")
+    await writer.delete("default", second.id)
+    assert await reader.get_by_type("default", "Sms") is None
+
+
+def test_postgresql_has_no_cache() -> None:
+    database = open_database("postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    assert cache_for(database) is None
