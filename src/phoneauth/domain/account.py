@@ -21,8 +21,9 @@ from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.sign_in_experience import MfaFactor, SignInExperienceSource, SignInIdentifier
 from phoneauth.domain.tenants import Tenant
 from phoneauth.domain.users import PhoneInUseError, User, UserStore
-from phoneauth.domain.verification_codes import VerificationCodes, new_id, utc_now
+from phoneauth.domain.verification_codes import VerificationCodes, utc_now
 from phoneauth.errors import PhoneauthError
+from phoneauth.ids import new_id
 
 RECORD_TTL = timedelta(seconds=600)
 """Logto's verification record lifetime (`queries/verification-records.ts`)."""

@@ -54,7 +54,8 @@ from phoneauth.domain.sign_in_experience import (
 )
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError, UserStore
-from phoneauth.domain.verification_codes import VerificationCodes, new_id
+from phoneauth.domain.verification_codes import VerificationCodes
+from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.experience")
 

@@ -35,7 +35,8 @@ from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource, SignInMode
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import User, UserStore
-from phoneauth.domain.verification_codes import VerificationCodes, new_id
+from phoneauth.domain.verification_codes import VerificationCodes
+from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.experience")
 

@@ -19,8 +19,9 @@ from phoneauth.connectors import UsageType
 from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.tenants import Tenant
 from phoneauth.domain.users import PhoneInUseError, User, UserStore
-from phoneauth.domain.verification_codes import VerificationCodes, new_id, utc_now
+from phoneauth.domain.verification_codes import VerificationCodes, utc_now
 from phoneauth.errors import PhoneauthError
+from phoneauth.ids import new_id
 
 T = TypeVar("T")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import logging
 import math
 import time
@@ -111,6 +112,13 @@ def build_rate_limit_storage(
     return RedisStorage(uri, wrap_exceptions=True, key_prefix=key_prefix)
 
 
+@functools.lru_cache(maxsize=256)
+def _per_seconds(limit: int, seconds: int) -> RateLimitItem:
+    """The limit item for `limit` per `seconds` (items are immutable; building one per request
+    was a visible share of a send's CPU)."""
+    return RateLimitItemPerSecond(limit, seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class _Budget:
     """One counter: its limit item, the key parts and the error when it is spent."""
@@ -139,7 +147,7 @@ class RateLimits:
         policy: RateLimitPolicy = tenant.settings.rate_limits
         budgets = [
             _Budget(
-                RateLimitItemPerSecond(policy.recipient_limit, policy.recipient_window_seconds),
+                _per_seconds(policy.recipient_limit, policy.recipient_window_seconds),
                 ("send-recipient", tenant.id, self._phone_key(phone)),
                 MessageRateLimitedError,
             )
@@ -147,14 +155,14 @@ class RateLimits:
         if ip:
             budgets.append(
                 _Budget(
-                    RateLimitItemPerSecond(policy.ip_limit, policy.ip_window_seconds),
+                    _per_seconds(policy.ip_limit, policy.ip_window_seconds),
                     ("send-ip", tenant.id, ip),
                     IpRateLimitedError,
                 )
             )
         budgets.append(
             _Budget(
-                RateLimitItemPerSecond(policy.country_limit, policy.country_window_seconds),
+                _per_seconds(policy.country_limit, policy.country_window_seconds),
                 ("send-country", tenant.id, str(country_calling_code(phone))),
                 CountryRateLimitedError,
             )
@@ -188,7 +196,7 @@ class RateLimits:
     def _lock(self, tenant: Tenant, phone: str) -> _Budget:
         policy = tenant.settings.rate_limits
         return _Budget(
-            RateLimitItemPerSecond(1, policy.lockout_seconds),
+            _per_seconds(1, policy.lockout_seconds),
             ("verify-lock", tenant.id, self._phone_key(phone)),
             VerificationBlockedError,
         )
@@ -196,7 +204,7 @@ class RateLimits:
     def _failures(self, tenant: Tenant, phone: str) -> _Budget:
         policy = tenant.settings.rate_limits
         return _Budget(
-            RateLimitItemPerSecond(policy.failed_verification_limit, policy.lockout_seconds),
+            _per_seconds(policy.failed_verification_limit, policy.lockout_seconds),
             ("verify-failures", tenant.id, self._phone_key(phone)),
             VerificationBlockedError,
         )

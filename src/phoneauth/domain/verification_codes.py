@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,20 +25,16 @@ from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import PhoneauthError
+from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.codes")
 
 Clock = Callable[[], datetime]
 CODE_LENGTH = 6
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(21))
 
 
 class VerificationCodeError(PhoneauthError):

@@ -28,7 +28,7 @@ from phoneauth.web.services import Services, build_services
 from phoneauth.web.well_known import well_known_router
 
 
-def tenant_path(
+async def tenant_path(
     tenant_id: Annotated[str, Path(description="The tenant; `default` is also served at /api.")],
 ) -> str:
     """Declares `{tenant_id}` so the OpenAPI document lists it on every tenant route."""

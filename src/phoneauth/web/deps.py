@@ -11,7 +11,7 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant
 from phoneauth.web.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

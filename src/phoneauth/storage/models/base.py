@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
+
+from phoneauth.ids import new_id
+
+__all__ = ["NAMING_CONVENTION", "Base", "UtcDateTime", "new_id"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -18,13 +20,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def new_id(length: int = 21) -> str:
-    """A random lower-case id, like Logto's `generateStandardId`."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
 class UtcDateTime(TypeDecorator[datetime]):
