@@ -104,6 +104,48 @@ async def test_malformed_bodies_are_400_invalid_input(
     assert response.json()["code"] == "guard.invalid_input"
 
 
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b"", "body"),
+        (b"{not json", "body"),
+        (b'["+4915112345678"]', "body"),
+        (b'{"phone": 4915112345678}', "body.phone"),
+        (b'{"phone": ""}', "body.phone"),
+        (b'{"phone": "+4915112345678", "extra": 1}', "body.extra"),
+    ],
+)
+async def test_the_routes_that_read_their_own_body_name_the_bad_field(
+    api: httpx.AsyncClient, content: bytes, field: str
+) -> None:
+    """send-code and verify parse the body themselves (lean_requests), in FastAPI's words."""
+    response = await api.post(
+        "/api/verification-codes", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "guard.invalid_input"
+    assert [problem["field"] for problem in body["details"]["errors"]] == [field]
+
+
+async def test_the_body_is_checked_only_after_the_admin_key(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/api/verification-codes", content=b"{", headers={"authorization": "Bearer nope"}
+    )
+    assert response.status_code == 401
+
+
+async def test_the_openapi_document_still_declares_both_bodies(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    send = paths["/api/verification-codes"]["post"]["requestBody"]
+    verify = paths["/api/verification-codes/verify"]["post"]["requestBody"]
+    assert send["required"] is True
+    assert send["content"]["application/json"]["schema"]["required"] == ["phone"]
+    schema = verify["content"]["application/json"]["schema"]
+    assert sorted(schema["required"]) == ["phone", "verificationCode"]
+    assert schema["additionalProperties"] is False
+
+
 async def test_without_an_sms_connector_sending_is_501(
     api: httpx.AsyncClient, services: Services
 ) -> None:
