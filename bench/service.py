@@ -80,7 +80,7 @@ def phoneauth_app() -> FastAPI:
     from phoneauth.settings import Settings
     from phoneauth.web.app import create_app
 
-    return create_app(Settings())
+    return create_app(Settings(), serving=True)  # as `phoneauth serve` builds it
 
 
 # --- processes --------------------------------------------------------------------------------

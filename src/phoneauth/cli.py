@@ -59,7 +59,7 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, serving=True),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),

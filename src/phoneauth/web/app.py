@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated
@@ -35,8 +36,16 @@ async def tenant_path(
     return tenant_id
 
 
-def create_app(settings: Settings, registry: ConnectorRegistry | None = None) -> FastAPI:
-    """A new app; tests build one each, with their own settings."""
+def create_app(
+    settings: Settings, registry: ConnectorRegistry | None = None, *, serving: bool = False
+) -> FastAPI:
+    """A new app; tests build one each, with their own settings.
+
+    `serving` (the process exists to serve this one app, as `phoneauth serve`): once started,
+    everything built so far is frozen out of the garbage collector. Its full collections walked
+    the whole app (routes, schemas, numbering plans) and stopped every request for 50 to 130 ms
+    (`make bench`, p99). Not for tests, which build many apps in one process.
+    """
     connectors = registry if registry is not None else load_registry()
 
     @asynccontextmanager
@@ -44,6 +53,9 @@ def create_app(settings: Settings, registry: ConnectorRegistry | None = None) ->
         services = await build_services(settings, connectors)
         app.state.services = services
         retention = asyncio.create_task(run_retention(services.codes), name="phoneauth-retention")
+        if serving:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
