@@ -121,3 +121,22 @@ async def test_closing_lands_the_writes_still_waiting(
     writer.close()
     assert await pending == 1
     assert rows(tmp_path / "w.db") == [5]
+
+
+async def test_the_wal_is_checkpointed_in_the_background(
+    writer: GroupCommitWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written rows reach the database file itself (not only the WAL) without a commit doing it."""
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_EVERY", 5)
+    for x in range(5):
+        await writer.run(insert(x))  # one commit each
+    await writer.wait_for_checkpoint()
+    copy = tmp_path / "main-file-only.db"
+    copy.write_bytes((tmp_path / "w.db").read_bytes())  # the WAL is left behind
+    assert rows(copy) == [0, 1, 2, 3, 4]
+    writer.close()
+
+
+async def test_commits_never_checkpoint_on_the_loop(writer: GroupCommitWriter) -> None:
+    assert writer.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    writer.close()
