@@ -69,19 +69,20 @@ async def test_claims_stop_at_the_limit_and_after_consumption(
 ) -> None:
     await store.replace(code("c1"))
     assert [await store.claim_attempt("default", "c1", 2) for _ in range(3)] == [True, True, False]
-    assert await store.consume("default", "c1", NOW)
+    assert not await store.consume("default", "c1", NOW, 2)  # no attempt left for a right code
+    assert await store.consume("default", "c1", NOW, 3)
     found = await store.get("default", "c1")
     assert found is not None
-    assert (found.try_count, found.consumed_at) == (1, NOW)
-    assert not await store.consume("default", "c1", NOW)
+    assert (found.try_count, found.consumed_at) == (2, NOW)  # the right code used none
+    assert not await store.consume("default", "c1", NOW, 10)
     assert not await store.claim_attempt("default", "c1", 10)
     assert await store.find_live("default", PHONE, "SignIn", "") is None
 
 
 async def test_an_expired_code_cannot_be_consumed(store: VerificationCodeStore) -> None:
     await store.replace(code("c1"))
-    assert not await store.consume("default", "c1", NOW + timedelta(minutes=10, seconds=1))
-    assert await store.consume("default", "c1", NOW + timedelta(minutes=10))
+    assert not await store.consume("default", "c1", NOW + timedelta(minutes=10, seconds=1), 10)
+    assert await store.consume("default", "c1", NOW + timedelta(minutes=10), 10)
 
 
 async def test_no_call_touches_another_tenants_code(store: VerificationCodeStore) -> None:
@@ -89,7 +90,7 @@ async def test_no_call_touches_another_tenants_code(store: VerificationCodeStore
     assert await store.find_live("other", PHONE, "SignIn", "") is None
     assert await store.get("other", "c1") is None
     assert not await store.claim_attempt("other", "c1", 10)
-    assert not await store.consume("other", "c1", NOW)
+    assert not await store.consume("other", "c1", NOW, 10)
     assert await store.delete_finished("other", NOW + timedelta(days=1)) == 0
     await store.replace(code("c2", tenant_id="other"))  # replaces only the other tenant's codes
     assert await store.get("default", "c1") == code("c1")
@@ -99,7 +100,7 @@ async def test_delete_finished_keeps_live_codes(store: VerificationCodeStore) ->
     await store.replace(code("live", phone="+4915100000001"))
     await store.replace(code("expired", phone="+4915100000002", expires_at=NOW - timedelta(1)))
     await store.replace(code("used", phone="+4915100000003"))
-    assert await store.consume("default", "used", NOW)
+    assert await store.consume("default", "used", NOW, 10)
     assert await store.delete_finished("default", NOW) == 2
     assert await store.get("default", "live") is not None
 

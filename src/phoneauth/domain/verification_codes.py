@@ -112,9 +112,9 @@ class VerificationCodeStore(Protocol):
         """`try_count += 1` if unconsumed and `try_count < max_attempts`; True if it was."""
         ...
 
-    async def consume(self, tenant_id: str, code_id: str, now: datetime) -> bool:
-        """Mark consumed if unconsumed and unexpired, giving back the claimed attempt; True if
-        this call did it."""
+    async def consume(self, tenant_id: str, code_id: str, now: datetime, max_attempts: int) -> bool:
+        """Mark consumed if unconsumed, unexpired and `try_count < max_attempts` (a right code
+        needs an attempt left but does not use one up); True if this call did it."""
         ...
 
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
@@ -299,13 +299,16 @@ class VerificationCodes:
         max_attempts = tenant.settings.verification_code_policy.max_retry_attempts
         if found.try_count >= max_attempts:
             raise CodeMaxTriesError()
+        # The comparison is pure computation, so it comes first: a right code is then consumed
+        # in one conditional write (an attempt must be left), a wrong one claims an attempt.
+        if same_hash(self._hash(tenant.id, e164, usage, scope, code), found.code_hash):
+            if not await self.store.consume(tenant.id, found.id, now, max_attempts):
+                raise await self._why_refused(tenant.id, found.id, now)
+            return
         if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
             raise await self._why_refused(tenant.id, found.id, now)
-        if not same_hash(self._hash(tenant.id, e164, usage, scope, code), found.code_hash):
-            await self.rate_limits.record_failed_verification(tenant, e164)
-            raise CodeMismatchError()
-        if not await self.store.consume(tenant.id, found.id, now):
-            raise await self._why_refused(tenant.id, found.id, now)
+        await self.rate_limits.record_failed_verification(tenant, e164)
+        raise CodeMismatchError()
 
     async def _why_refused(self, tenant_id: str, code_id: str, now: datetime) -> PhoneauthError:
         """After losing a race on a code: what the code has become meanwhile."""

@@ -119,13 +119,12 @@ class SqliteVerificationCodeStore(SqlVerificationCodeStore):
             (tenant_id, code_id, max_attempts),
         )
 
-    async def consume(self, tenant_id: str, code_id: str, now: datetime) -> bool:
-        # The successful try was claimed as an attempt; only failures stay counted.
+    async def consume(self, tenant_id: str, code_id: str, now: datetime, max_attempts: int) -> bool:
         stamp = sqlite_time(now)
         return await self._changed_one(
-            "UPDATE verification_codes SET consumed_at = ?, try_count = try_count - 1 "
-            "WHERE tenant_id = ? AND id = ? AND consumed_at IS NULL AND expires_at >= ?",
-            (stamp, tenant_id, code_id, stamp),
+            "UPDATE verification_codes SET consumed_at = ? WHERE tenant_id = ? AND id = ? "
+            "AND consumed_at IS NULL AND expires_at >= ? AND try_count < ?",
+            (stamp, tenant_id, code_id, stamp, max_attempts),
         )
 
 

@@ -102,7 +102,7 @@ class SqlVerificationCodeStore:
             .values(try_count=VerificationCodeRow.try_count + 1)
         )
 
-    async def consume(self, tenant_id: str, code_id: str, now: datetime) -> bool:
+    async def consume(self, tenant_id: str, code_id: str, now: datetime, max_attempts: int) -> bool:
         return await self._changed_one_row(
             update(VerificationCodeRow)
             .where(
@@ -110,9 +110,9 @@ class SqlVerificationCodeStore:
                 VerificationCodeRow.id == code_id,
                 VerificationCodeRow.consumed_at.is_(None),
                 VerificationCodeRow.expires_at >= now,
+                VerificationCodeRow.try_count < max_attempts,
             )
-            # The successful try was claimed as an attempt; only failures stay counted.
-            .values(consumed_at=now, try_count=VerificationCodeRow.try_count - 1)
+            .values(consumed_at=now)
         )
 
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
