@@ -76,6 +76,9 @@ async def test_memory_counters_are_swept_once_in_a_while_not_after_every_hit() -
         await limits.acquire_send(tenant(), DE_1)
         assert storage.timer is sweep  # no new sweep after every hit: a busy loop with many keys
         assert len(storage.events) > 100
+        assert not storage.locks  # no lock per phone number (memory; nothing in there awaits)
+        entry = storage.events[next(iter(storage.events))][0]
+        assert not hasattr(entry, "__dict__")  # slotted entries
 
         await storage.sweep(now=time.time() + 86_400)
 

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -65,13 +66,29 @@ class VerificationBlockedError(RateLimitedError):
     code = "session.verification_blocked_too_many_attempts"
 
 
+class _Entry:
+    """limits' moving-window entry with slots: 56 bytes instead of about 150."""
+
+    __slots__ = ("atime", "expiry")
+
+    def __init__(self, expiry: int) -> None:
+        self.atime = time.time()
+        self.expiry = self.atime + expiry
+
+
 class SweptMemoryStorage(MemoryStorage):
-    """`limits`' memory storage, its expired entries swept at most every `sweep_seconds`.
+    """`limits`' memory storage, its expired entries swept at most every `sweep_seconds`, and
+    its moving-window entries small.
 
     limits (5.8) starts a new sweep on every hit once the previous one has ended, and the sweep
     hands each key to a worker thread: with a key per phone number that is a busy loop, which
     took about half the server's CPU under `make bench`. Counting ignores expired entries anyway;
     the sweep only frees their memory, so once in a while is enough, and it runs in place.
+
+    Memory: limits keeps an `asyncio.Lock` and an entry with a `__dict__` per key, about 550
+    bytes per phone number (55 MB after 100,000 numbers). Its critical section never awaits, so
+    on one event loop the lock guards nothing; `acquire_entry` below is limits' own without it,
+    with slotted entries.
     """
 
     sweep_seconds = 5.0
@@ -82,6 +99,18 @@ class SweptMemoryStorage(MemoryStorage):
         if now >= self._next_sweep and (self.timer is None or self.timer.done()):
             self._next_sweep = now + self.sweep_seconds
             self.timer = asyncio.create_task(self.sweep())
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        await self._MemoryStorage__schedule_expiry()
+        events: list[Any] = self.events.setdefault(key, [])
+        timestamp = time.time()
+        oldest_counted = events[limit - amount] if len(events) > limit - amount else None
+        if oldest_counted is not None and oldest_counted.atime >= timestamp - expiry:
+            return False
+        events[:0] = [_Entry(expiry)] * amount
+        return True
 
     async def sweep(self, now: float | None = None) -> None:
         """Drop entries expired at `now`, and empty keys; yields to other tasks every 1,000 keys."""

@@ -26,7 +26,6 @@ from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import current_revision, head_revision, upgrade
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
@@ -37,6 +36,7 @@ from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_records import SqlVerificationRecordStore
+from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.storage.versioned_cache import cache_for
 
 
@@ -77,12 +77,17 @@ class Services:
 
 
 async def prepare_schema(database: Database) -> None:
-    """SQLite is migrated on start; PostgreSQL only by `phoneauth migrate`, checked here."""
-    if database.is_sqlite:
-        await upgrade(database.engine)
+    """SQLite is migrated on start; PostgreSQL only by `phoneauth migrate`, checked here.
+
+    Alembic is imported only when the schema is behind (see `schema_version`)."""
+    if await stored_revision(database.engine) == SCHEMA_HEAD:
         return
-    if await current_revision(database.engine) != head_revision():
+    if not database.is_sqlite:
         raise SchemaOutdatedError()
+    # Imported here: Alembic costs 10 MB of memory and is rarely needed after the first start.
+    from phoneauth.storage.migrate import upgrade
+
+    await upgrade(database.engine)
 
 
 async def build_services(settings: Settings, registry: ConnectorRegistry) -> Services:
