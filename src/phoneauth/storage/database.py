@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,7 +27,7 @@ class Database:
         """The `ChangeWatch` of the caches (only with a writer): moves when others commit."""
         if self.writer is None:
             raise RuntimeError("no change watch without an SQLite writer")
-        return self.writer.data_version()
+        return self.writer.change_token()
 
     async def dispose(self) -> None:
         if self.writer is not None:
@@ -43,4 +44,7 @@ def open_database(url: str, *, schema: str | None = None) -> Database:
         if parsed.get_backend_name() == "sqlite" and path and path != ":memory:"
         else None
     )
+    if writer is not None:
+        # This process's own changes count at once, not from the next turn of the loop.
+        event.listen(engine.sync_engine, "commit", lambda _connection: writer.forget_token())
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False), writer)

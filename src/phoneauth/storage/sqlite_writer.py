@@ -2,8 +2,9 @@
 
 A commit is most of the cost of a small SQLite write (about three times the statements of a
 send-code request; `make bench`). Every write handed to `GroupCommitWriter.run` in one turn of
-the event loop runs at the end of that turn, each inside its own savepoint (one failing write
-leaves the others alone), followed by a single COMMIT; each caller resumes only after the commit,
+the event loop runs at the end of that turn, followed by a single COMMIT (should one write fail,
+the batch is rolled back and run again with a savepoint per write, so the failure leaves the
+others alone); each caller resumes only after the commit,
 so an answer is never given for a write that is not in the database.
 
 The batch runs synchronously, on a connection of its own, with no await inside the transaction,
@@ -49,6 +50,7 @@ class GroupCommitWriter:
         self._closed = False
         self._busy_since: float | None = None
         self._busy_delay = 0.0005
+        self._token: int | None = None
         # SQLite would checkpoint inside a COMMIT (copy the WAL into the database, fsync): 20 ms
         # of stopped loop every few hundred commits (`make bench`, p99). This connection never
         # does; a passive checkpoint runs in a worker thread instead (it takes no write lock).
@@ -71,6 +73,18 @@ class GroupCommitWriter:
     def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """Run a read now, outside any transaction: it sees every committed write."""
         return query(self.connection)
+
+    def change_token(self) -> int:
+        """`data_version`, read once per turn of the event loop (three lookups per request
+        read it; a change committed elsewhere meanwhile is seen from the next turn on)."""
+        if self._token is None:
+            self._token = self.data_version()
+            asyncio.get_running_loop().call_soon(self.forget_token)
+        return self._token
+
+    def forget_token(self) -> None:
+        """Read `data_version` again next time (called after this process's engine commits)."""
+        self._token = None
 
     def data_version(self) -> int:
         """Changes whenever another connection (this process's engine, or another process)
@@ -105,21 +119,17 @@ class GroupCommitWriter:
         if not self._pending or not self._begin():
             return
         batch, self._pending = self._pending, []
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        batch = [(write, future) for write, future in batch if not future.cancelled()]
         db = self.connection
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
         try:
-            for write, future in batch:
-                if future.cancelled():
-                    continue
-                db.execute("SAVEPOINT one_write")
-                try:
-                    result = write(db)
-                except Exception as error:
-                    db.execute("ROLLBACK TO one_write")
-                    outcomes.append((future, None, error))
-                else:
-                    outcomes.append((future, result, None))
-                db.execute("RELEASE one_write")
+            try:
+                outcomes = [(future, write(db), None) for write, future in batch]
+            except Exception:
+                # Rare: start over, each write in a savepoint of its own.
+                db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+                outcomes = [self._isolated(write, future) for write, future in batch]
             db.execute("COMMIT")
             self._commits += 1
             if self._commits >= CHECKPOINT_EVERY:
@@ -140,6 +150,20 @@ class GroupCommitWriter:
                 future.set_result(result)
             else:
                 future.set_exception(failure)
+
+    def _isolated(
+        self, write: Write, future: asyncio.Future[Any]
+    ) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
+        db = self.connection
+        db.execute("SAVEPOINT one_write")
+        try:
+            result = write(db)
+        except Exception as error:
+            db.execute("ROLLBACK TO one_write")
+            db.execute("RELEASE one_write")
+            return future, None, error
+        db.execute("RELEASE one_write")
+        return future, result, None
 
     def _start_checkpoint(self) -> None:
         if self._checkpointing is not None and not self._checkpointing.done():

@@ -20,7 +20,8 @@ from phoneauth.web.account import router as account_router
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
-from phoneauth.web.management import management_router
+from phoneauth.web.management import HOT_ROUTERS, management_router
+from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
@@ -67,6 +68,14 @@ def create_app(
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_openapi(app)
+    for hot in HOT_ROUTERS:
+        app.include_router(hot, prefix="/api", responses=MANAGEMENT_RESPONSES)
+        app.include_router(
+            hot,
+            prefix="/t/{tenant_id}/api",
+            responses=MANAGEMENT_RESPONSES,
+            dependencies=[Depends(tenant_path)],
+        )
     app.include_router(management_router(), prefix="/api")
     app.include_router(
         management_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]

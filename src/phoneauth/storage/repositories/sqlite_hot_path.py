@@ -30,7 +30,9 @@ def sqlite_time(moment: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text for a UTC-aware datetime."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are refused: pass UTC-aware values")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _time(text: str) -> datetime:
