@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 from pydantic import SecretStr
 from tests.e2e.conftest import Deployment, deploy
 
@@ -150,12 +150,19 @@ def expect_account(page: Page, url: str, phone: str) -> None:
 
 def test_register_then_sign_in_again(site: Deployment, browser: Browser, page: Page) -> None:
     phone = "+4915112345678"
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
     page.goto(f"{site.url}/register")
     expect(page.locator("#country")).to_have_value("DE")  # from Accept-Language: de-DE
     expect(page.get_by_text("Development tenant")).to_be_visible()
     shoot(page, "register")
 
     enter_phone(page, "015112345678", "01511 2345678")
+    # Formatting as typed asks the server, with the number in the body: URLs reach access logs.
+    formatting = [r for r in requests if r.url.endswith("/api/phone-format")]
+    assert formatting
+    assert {r.method for r in formatting} == {"POST"}
+    assert not [r.url for r in requests if "2345678" in r.url or "1511" in r.url]
     send_code(page)
     expect(page.locator('form[data-step="code"]')).to_contain_text("+49 1511 2345678")
     resend = page.locator("[data-resend]")
