@@ -76,13 +76,23 @@
     box.hidden = false;
   }
 
+  /* The API speaks to any client ("international format, e.g. +49..."); next to a country
+   * picker the page can say what to do in its own terms. */
+  function pageMessage(error) {
+    var input = $("[data-phone]");
+    if (error.code === "phone_number.invalid" && input && input.hasAttribute("data-invalid-message")) {
+      return input.getAttribute("data-invalid-message");
+    }
+    return error.message;
+  }
+
   function showError(error) {
     if (!(error instanceof ApiError)) {
       if (window.console) window.console.error(error);
       error = problem("Something went wrong. Please try again.");
     }
     if (error.code === "session.interaction_not_found") show("phone");
-    say("[data-error]", error.message);
+    say("[data-error]", pageMessage(error));
   }
 
   function show(step) {
