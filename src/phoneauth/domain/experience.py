@@ -339,7 +339,9 @@ class Experience:
                 raise NewPasswordRequiredError()
             user = await self.users.set_password(user.tenant_id, user.id, profile.password_hash)
             await self.interactions.finish(interaction)
-            log.info("user %s reset the password", user.id)
+            # Whoever knew the old password may hold a session: a reset must end it.
+            ended = await self.sessions.end_all(user.tenant_id, user.id)
+            log.info("user %s reset the password; %d sessions ended", user.id, ended)
             return Submitted(user, None, interaction.data.redirect_to)
         experience = await self.sign_in_experience.current(interaction.tenant_id)
         await self._guard_mfa(interaction, user)
