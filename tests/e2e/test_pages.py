@@ -326,6 +326,19 @@ def test_invitation_accepted_with_the_code_from_the_sms(site: Deployment, page: 
     expect_error(page, CodeMismatchError().message)
     shoot(page, "invitation")
 
+    # The code may have expired by the time the invitee looks: they ask for a new one.
+    page.get_by_role("button", name="Send me a new code").click()
+    expect(page.locator("[data-notice]")).to_have_text("We sent a new code.")
+    resend = page.locator("[data-resend]")
+    expect(resend).to_be_disabled()
+    expect(resend).to_have_text(re.compile(r"Send me a new code in (59|58|57) s"))
+    with admin(site) as client:
+        texts = client.get(f"{prefix}/api/outbox", params={"phone": phone}).json()
+    assert len(texts) == 2
+    link = f"/t/invite/invitations/{invitation.json()['id']}"
+    assert all(text["text"].endswith(link) for text in texts)
+    shoot(page, "invitation-new-code")
+
     page.locator("#code").fill(latest_code(site, phone, prefix))
     page.get_by_role("button", name="Accept invitation").click()
     expect_account(page, f"{base}/account", "+49 1519 9990000")
