@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,37 @@ class Settings(BaseSettings):
     port: int = Field(default=3001, ge=1, le=65535)
     log_level: str = "INFO"
     http_timeout: float = Field(default=10.0, gt=0, description="Seconds one SMS send may take.")
+    public_url: str | None = Field(
+        default=None,
+        description="Where users reach the service, e.g. https://id.example.com; links in SMS "
+        "(invitations) start with it. Default: http://<host>:<port>.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        # Links built from it leave the service in SMS: only an absolute http(s) base will do.
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError("must be an absolute http(s) URL, e.g. https://id.example.com")
+        return value.strip().rstrip("/")
+
+    @property
+    def resolved_public_url(self) -> str:
+        """`public_url`, else where `phoneauth serve` listens (a wildcard host as localhost)."""
+        if self.public_url:
+            return self.public_url
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - compared, not bound
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from phoneauth.connectors import ContentTemplate, SmsMessage, TemplateNotFoundError, UsageType
-from phoneauth.connectors.templates import render, select_template
+from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 
 def t(usage: str, content: str, locale: str | None = None) -> ContentTemplate:
@@ -70,3 +70,15 @@ def test_render_follows_logtos_handlebars(
     content: str, payload: dict[str, object], expected: str
 ) -> None:
     assert render(content, payload) == expected
+
+
+def test_the_default_invitation_text_carries_the_acceptance_link() -> None:
+    """phoneauth's invitations pass `link`; the default text puts it after the code."""
+    [invitation] = [
+        t for t in default_content_templates() if t["usageType"] == "OrganizationInvitation"
+    ]
+    text = render(invitation["content"], {"code": "123456", "link": "https://id.example/i/x"})
+    assert text == (
+        "Your organization invitation code is 123456. "
+        "Accept the invitation at https://id.example/i/x"
+    )

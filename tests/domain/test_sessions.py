@@ -86,3 +86,59 @@ async def test_tokens_expire_rotate_and_stay_in_their_tenant(services: Services)
     await services.sessions.sign_out(principal)
     with pytest.raises(NotSignedInError):
         await services.sessions.authenticate("default", cookie=issued.cookie_token)
+
+
+async def test_signing_out_ends_the_access_token_at_once(services: Services) -> None:
+    user = await services.users.create("default", phone="+4915112345678")
+    issued = await services.sessions.sign_in(user)
+    other = await services.sessions.sign_in(user)
+    principal = await services.sessions.authenticate("default", bearer=issued.access_token)
+    await services.sessions.sign_out(principal)
+    with pytest.raises(NotSignedInError) as info:
+        await services.sessions.authenticate("default", bearer=issued.access_token)
+    assert "session has ended" in info.value.message
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", cookie=issued.cookie_token)
+    # Only that session: the user's other device stays signed in.
+    assert (await services.sessions.authenticate("default", bearer=other.access_token)).user_id
+
+
+async def test_a_token_needs_a_live_session_of_its_own_user(services: Services) -> None:
+    clock = Clock()
+    services.sessions.clock = clock
+    user = await services.users.create("default", phone="+4915112345678")
+    someone = await services.users.create("default", phone="+4915187654321")
+    theirs = await services.sessions.sign_in(someone)
+
+    unknown = await services.sessions.access_token(user, "no-such-session")
+    borrowed = await services.sessions.access_token(user, theirs.session_id)
+    kid, pem = await services.sessions._signing_key("default")
+    now = int(clock.now.timestamp())
+    claims = {"iss": "phoneauth:default", "sub": user.id, "iat": now, "exp": now + 600}
+    without_sid = jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid})
+    for token in (unknown, borrowed, without_sid):
+        with pytest.raises(NotSignedInError):
+            await services.sessions.authenticate("default", bearer=token)
+
+    # A session past its lifetime ends its tokens too, even those still inside their hour.
+    issued = await services.sessions.sign_in(user)
+    clock.now += timedelta(days=14)
+    fresh = await services.sessions.access_token(user, issued.session_id)
+    with pytest.raises(NotSignedInError):
+        await services.sessions.authenticate("default", bearer=fresh)
+
+
+async def test_ending_all_sessions_spares_other_users(services: Services) -> None:
+    user = await services.users.create("default", phone="+4915112345678")
+    someone = await services.users.create("default", phone="+4915187654321")
+    phone, laptop = await services.sessions.sign_in(user), await services.sessions.sign_in(user)
+    theirs = await services.sessions.sign_in(someone)
+    assert await services.sessions.end_all("default", user.id) == 2
+    assert await services.sessions.end_all("default", user.id) == 0  # already ended
+    for issued in (phone, laptop):
+        with pytest.raises(NotSignedInError):
+            await services.sessions.authenticate("default", bearer=issued.access_token)
+        with pytest.raises(NotSignedInError):
+            await services.sessions.authenticate("default", cookie=issued.cookie_token)
+    assert (await services.sessions.authenticate("default", bearer=theirs.access_token)).user_id
+    assert (await services.sessions.authenticate("default", cookie=theirs.cookie_token)).user_id

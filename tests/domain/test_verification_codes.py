@@ -178,6 +178,29 @@ async def test_the_payload_carries_the_code_the_locale_and_the_client_ip(
     assert seen[1].ip is None
 
 
+async def test_extra_variables_are_rendered_like_the_code_but_never_replace_it(
+    codes: VerificationCodes, tenant: Tenant, box: outbox.Outbox, source: Source, client: Any
+) -> None:
+    config = {
+        "templates": [
+            {"usageType": "Generic", "content": "{{code}} at {{link}} ({{locale}})"},
+        ]
+    }
+    source.active[tenant.id] = ActiveConnector(
+        "row-outbox", outbox.FACTORY.id, outbox.FACTORY.build(config, client, outbox=box)
+    )
+    link = "https://id.example.com/invitations/abc"
+    await codes.send(tenant, PHONE, UsageType.GENERIC, locale="de", variables={"link": link})
+    code = delivered(box)
+    assert box.latest(PHONE).text == f"{code} at {link} (de)"  # type: ignore[union-attr]
+    # A variable named like the code or the locale is dropped: the code is the engine's own.
+    forged = {"code": "123456", "locale": "xx", "link": link}
+    await codes.send(tenant, PHONE, UsageType.GENERIC, variables=forged)
+    code = delivered(box)
+    assert box.latest(PHONE).payload == {"code": code, "link": link}  # type: ignore[union-attr]
+    await codes.verify(tenant, PHONE, UsageType.GENERIC, code)
+
+
 async def test_a_new_code_replaces_the_waiting_one_of_the_same_phone_usage_and_scope(
     codes: VerificationCodes, tenant: Tenant, box: outbox.Outbox, database: Database
 ) -> None:

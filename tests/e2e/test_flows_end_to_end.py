@@ -4,163 +4,44 @@ Each flow runs twice: with the development outbox (codes read from `GET /api/out
 admin key, as a phone would show them) and with the Twilio connector pointed at a fake Twilio on
 its own socket (codes read from the SMS bodies the fake received). The end user is an
 `httpx.AsyncClient` without an admin key that keeps its cookies, as a browser does. Each test
-runs on SQLite and on PostgreSQL.
+runs on SQLite and on PostgreSQL. The helpers are in `flows_support`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    SERVICE_SID,
-    Deployment,
-    FakeTwilio,
+from tests.e2e.conftest import Deployment, FakeTwilio
+from tests.e2e.flows_support import (
+    MASKED_PHONE,
+    NEW_PASSWORD,
+    NEW_PHONE,
+    PASSWORD,
+    PHONE,
+    PHONE_CODE_SIGN_IN,
+    PHONE_MFA,
+    PHONE_PASSWORD_SIGN_IN,
+    PHONE_PASSWORD_SIGN_UP,
+    PUBLIC_URL,
+    THIRD_PHONE,
+    EndUser,
+    Handset,
+    browser,
+    patch_experience,
 )
 from tests.servers import serve_in_thread
 
-PHONE = "+4915112345678"
-MASKED_PHONE = "+4915*****5678"
-PASSWORD = "correct horse battery"
-NEW_PASSWORD = "another horse battery"
-FACTORIES = {"outbox": "outbox-sms", "twilio": "twilio-short-message-service"}
-USAGE_TYPES = (
-    "Register",
-    "SignIn",
-    "ForgotPassword",
-    "MfaVerification",
-    "BindMfa",
-    "OrganizationInvitation",
-    "Generic",
-)
-# One text per usage type, so the text that reached the phone names the template it came from.
-TEMPLATES = [
-    {"usageType": usage, "content": f"[{usage}] Your phoneauth code is {{{{code}}}}."}
-    for usage in USAGE_TYPES
-]
-TEXT = re.compile(r"\[(?P<usage>\w+)\] Your phoneauth code is (?P<code>\d{6})\.")
-
-PHONE_CODE_SIGN_IN = {
-    "identifier": "phone",
-    "password": False,
-    "verificationCode": True,
-    "isPasswordPrimary": False,
-}
-PHONE_PASSWORD_SIGN_IN = {
-    "identifier": "phone",
-    "password": True,
-    "verificationCode": False,
-    "isPasswordPrimary": True,
-}
-PHONE_PASSWORD_SIGN_UP = {"identifiers": ["phone"], "password": True, "verify": True}
-PHONE_MFA = {"factors": ["PhoneVerificationCode"], "policy": "UserControlled"}
-
-
-# --- where the SMS arrive ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Text:
-    """One SMS as the phone shows it: the template it came from and the code in it."""
-
-    to: str
-    body: str
-
-    @property
-    def usage_type(self) -> str:
-        return self._match()["usage"]
-
-    @property
-    def code(self) -> str:
-        return self._match()["code"]
-
-    def _match(self) -> re.Match[str]:
-        found = TEXT.fullmatch(self.body)
-        assert found is not None, self.body
-        return found
-
-
-@dataclass
-class Handset:
-    """The SMS connector under test and the phone its messages reach."""
-
-    kind: str
-    admin: httpx.AsyncClient
-    twilio: FakeTwilio | None
-    connector_id: str = ""
-
-    @property
-    def factory_id(self) -> str:
-        return FACTORIES[self.kind]
-
-    def config(self) -> dict[str, Any]:
-        if self.twilio is None:
-            return {"templates": TEMPLATES}
-        return {
-            "accountSID": ACCOUNT_SID,
-            "authToken": AUTH_TOKEN,
-            "fromMessagingServiceSID": SERVICE_SID,
-            "templates": TEMPLATES,
-            "endpoint": self.twilio.url,
-        }
-
-    async def texts(self, phone: str = PHONE) -> list[Text]:
-        """Every SMS `phone` received, oldest first."""
-        if self.twilio is not None:
-            return [Text(sms.to, sms.body) for sms in self.twilio.messages if sms.to == phone]
-        response = await self.admin.get("/api/outbox", params={"phone": phone})
-        assert response.status_code == 200, response.text
-        kept = list(reversed(response.json()))  # the outbox answers newest first
-        for message in kept:
-            assert message["to"] == phone
-            assert message["code"] in message["text"]
-        texts = [Text(message["to"], message["text"]) for message in kept]
-        assert [text.usage_type for text in texts] == [m["usageType"] for m in kept]
-        return texts
-
-    async def latest(self, usage_type: str, phone: str = PHONE) -> Text:
-        texts = await self.texts(phone)
-        assert texts, f"no SMS to {phone}"
-        assert texts[-1].usage_type == usage_type, texts[-1].body
-        return texts[-1]
-
-    async def message_logs(self) -> list[dict[str, Any]]:
-        """The message log, oldest first; every entry went through this connector."""
-        response = await self.admin.get("/api/message-logs")
-        assert response.status_code == 200, response.text
-        entries: list[dict[str, Any]] = list(reversed(response.json()))
-        for entry in entries:
-            assert entry["status"] == "sent", entry
-            assert (entry["connectorId"], entry["factoryId"]) == (
-                self.connector_id,
-                self.factory_id,
-            )
-            assert entry["phone"] == MASKED_PHONE
-            assert entry["providerMessageId"]
-        return entries
-
-    async def assert_logged(self, *usage_types: str) -> None:
-        """The texts, the message log and `usage_types` agree, message by message."""
-        texts = await self.texts()
-        assert [text.usage_type for text in texts] == list(usage_types)
-        entries = await self.message_logs()
-        assert [entry["usageType"] for entry in entries] == list(usage_types)
-        if self.twilio is not None:
-            assert [entry["providerMessageId"] for entry in entries] == [
-                sms.sid for sms in self.twilio.messages
-            ]
-        log = (await self.admin.get("/api/message-logs")).text
-        for text in texts:
-            assert text.code not in log  # the log never keeps a code
-
+from phoneauth.settings import Settings
 
 # --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Links in SMS start with the public URL; the server itself listens on a random port."""
+    return settings.model_copy(update={"public_url": PUBLIC_URL})
 
 
 @pytest.fixture
@@ -191,89 +72,6 @@ async def handset(admin: httpx.AsyncClient, provider: FakeTwilio | None) -> Hand
     assert created.status_code == 200, created.text
     handset.connector_id = created.json()["id"]
     return handset
-
-
-def browser(deployment: Deployment) -> httpx.AsyncClient:
-    """An end user's client on the real URL: no admin key, its own cookie jar."""
-    return httpx.AsyncClient(base_url=deployment.url, timeout=30)
-
-
-# --- the end user's steps ----------------------------------------------------------------------
-
-
-class EndUser:
-    def __init__(self, client: httpx.AsyncClient, handset: Handset) -> None:
-        self.client = client
-        self.handset = handset
-
-    async def put(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return await self.client.put(f"/api/experience{path}", json=body)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.client.post(f"/api/experience{path}", json=body or {})
-
-    async def start(self, event: str) -> None:
-        started = await self.put("", {"interactionEvent": event})
-        assert started.status_code == 204, started.text
-
-    async def prove_phone(self, event: str, usage_type: str | None = None) -> str:
-        """Ask for a code, read it off the phone, verify it; the verified record's id."""
-        sent = await self.post(
-            "/verification/verification-code",
-            {"identifier": {"type": "phone", "value": PHONE}, "interactionEvent": event},
-        )
-        assert sent.status_code == 200, sent.text
-        verification_id = str(sent.json()["verificationId"])
-        text = await self.handset.latest(usage_type or event)
-        verified = await self.post(
-            "/verification/verification-code/verify",
-            {
-                "identifier": {"type": "phone", "value": PHONE},
-                "verificationId": verification_id,
-                "code": text.code,
-            },
-        )
-        assert verified.status_code == 200, verified.text
-        assert verified.json() == {"verificationId": verification_id}
-        return verification_id
-
-    async def identify(self, verification_id: str | None = None) -> httpx.Response:
-        body = {} if verification_id is None else {"verificationId": verification_id}
-        return await self.post("/identification", body)
-
-    async def submit(self) -> httpx.Response:
-        return await self.post("/submit")
-
-    async def password(self, password: str) -> str:
-        checked = await self.post(
-            "/verification/password",
-            {"identifier": {"type": "phone", "value": PHONE}, "password": password},
-        )
-        assert checked.status_code == 200, checked.text
-        return str(checked.json()["verificationId"])
-
-    async def signed_in(self, submitted: httpx.Response) -> dict[str, Any]:
-        """A submit that opened a session: the token and the cookie both reach the account."""
-        assert submitted.status_code == 200, submitted.text
-        body: dict[str, Any] = submitted.json()
-        assert {"redirectTo", "accessToken", "expiresAt"} <= set(body)
-        assert "phoneauth_session" in self.client.cookies
-        by_cookie = await self.client.get("/api/my-account")
-        assert by_cookie.status_code == 200, by_cookie.text
-        async with httpx.AsyncClient(base_url=str(self.client.base_url)) as fresh:
-            by_token = await fresh.get(
-                "/api/my-account", headers={"Authorization": f"Bearer {body['accessToken']}"}
-            )
-        assert by_token.status_code == 200, by_token.text
-        account: dict[str, Any] = by_token.json()
-        assert account["primaryPhone"] == PHONE
-        assert by_cookie.json()["id"] == account["id"]
-        return account
-
-
-async def patch_experience(admin: httpx.AsyncClient, changes: dict[str, Any]) -> None:
-    saved = await admin.patch("/api/sign-in-exp", json=changes)
-    assert saved.status_code == 200, saved.text
 
 
 # --- the flows ---------------------------------------------------------------------------------
@@ -403,9 +201,26 @@ async def test_an_organization_invitation_is_accepted_with_the_texted_code(
     assert invited.status_code == 201, invited.text
     invitation = invited.json()
     assert invitation["status"] == "Pending"
-    text = await handset.latest("OrganizationInvitation")
+    first = await handset.latest("OrganizationInvitation")
+    # The SMS names the page to type the code on, at the public URL.
+    page = f"/invitations/{invitation['id']}"
+    assert first.link == PUBLIC_URL + page
 
     async with browser(deployment) as client:
+        opened = await client.get(page)
+        assert opened.status_code == 200
+        assert "Join Acme" in opened.text
+        # Opened too late, the code has expired: the invitee asks for a new one.
+        resent = await client.post(f"/api/organization-invitations/{invitation['id']}/resend")
+        assert resent.status_code == 204, resent.text
+        text = await handset.latest("OrganizationInvitation")
+        assert text.link == first.link
+        if text.code != first.code:
+            stale = await client.post(
+                f"/api/organization-invitations/{invitation['id']}/accept",
+                json={"code": first.code},
+            )
+            assert stale.json()["code"] == "verification_code.code_mismatch"
         accepted = await client.post(
             f"/api/organization-invitations/{invitation['id']}/accept", json={"code": text.code}
         )
@@ -423,4 +238,133 @@ async def test_an_organization_invitation_is_accepted_with_the_texted_code(
     assert [member["id"] for member in members.json()] == [body["userId"]]
     state = (await admin.get(f"/api/organization-invitations/{invitation['id']}")).json()
     assert (state["status"], state["acceptedUserId"]) == ("Accepted", body["userId"])
-    await handset.assert_logged("OrganizationInvitation")
+    await handset.assert_logged("OrganizationInvitation", "OrganizationInvitation")
+
+
+async def test_a_phone_is_bound_during_an_interaction_unless_someone_owns_it(
+    deployment: Deployment, admin: httpx.AsyncClient, handset: Handset
+) -> None:
+    """Logto's flow D: an account made without a phone binds one before it is finished; a
+    number another account owns is `user.phone_already_in_use`."""
+    await patch_experience(
+        admin,
+        {
+            "signUp": {"identifiers": [], "password": True, "verify": True},
+            "signIn": {"methods": [PHONE_PASSWORD_SIGN_IN]},
+        },
+    )
+
+    async def register_without_phone(user: EndUser) -> None:
+        await user.start("Register")
+        assert (await user.put("/profile/password", {"password": PASSWORD})).status_code == 204
+        created = await user.identify()
+        assert created.status_code == 201, created.text
+
+    async def bind(user: EndUser, verification_id: str) -> httpx.Response:
+        return await user.post("/profile", {"type": "phone", "verificationId": verification_id})
+
+    async with browser(deployment) as client:
+        owner = EndUser(client, handset)
+        await register_without_phone(owner)
+        # Identified, and phone is no sign-up identifier: Logto sends the BindMfa template.
+        bound = await bind(owner, await owner.prove_phone("Register", "BindMfa"))
+        assert bound.status_code == 204, bound.text
+        registered = await owner.signed_in(await owner.submit())
+
+    async with browser(deployment) as client:
+        latecomer = EndUser(client, handset)
+        await register_without_phone(latecomer)
+        taken = await bind(latecomer, await latecomer.prove_phone("Register", "BindMfa"))
+        assert taken.status_code == 422, taken.text
+        assert taken.json()["code"] == "user.phone_already_in_use"
+        own = await latecomer.prove_phone("Register", "BindMfa", phone=NEW_PHONE)
+        assert (await bind(latecomer, own)).status_code == 204
+        other = await latecomer.signed_in(await latecomer.submit(), phone=NEW_PHONE)
+    assert other["id"] != registered["id"]
+
+    async with browser(deployment) as client:  # the bound phone now signs its owner in
+        user = EndUser(client, handset)
+        await user.start("SignIn")
+        assert (await user.identify(await user.password(PASSWORD))).status_code == 204
+        again = await user.signed_in(await user.submit())
+    assert again["id"] == registered["id"]
+    await handset.assert_logged("BindMfa", "BindMfa")
+    await handset.assert_logged("BindMfa", phone=NEW_PHONE)
+
+
+async def test_the_account_api_changes_the_primary_phone_of_a_signed_in_user(
+    deployment: Deployment, admin: httpx.AsyncClient, handset: Handset
+) -> None:
+    """Logto's flow F over a real session cookie: prove the own phone, prove the new one, then
+    swap them; a number another account owns is refused, and so is removing the phone that
+    is the tenant's sign-up identifier."""
+    async with browser(deployment) as client:
+        someone = EndUser(client, handset)
+        await someone.start("Register")
+        proven_third = await someone.prove_phone("Register", phone=THIRD_PHONE)
+        assert (await someone.identify(proven_third)).status_code == 201
+        await someone.signed_in(await someone.submit(), phone=THIRD_PHONE)
+
+    async with browser(deployment) as client:
+        user = EndUser(client, handset)
+        await user.start("Register")
+        assert (await user.identify(await user.prove_phone("Register"))).status_code == 201
+        registered = await user.signed_in(await user.submit())
+        assert "authorization" not in client.headers  # the cookie alone from here on
+
+        async def proven(phone: str, usage_type: str) -> str:
+            sent = await client.post(
+                "/api/verifications/verification-code",
+                json={"identifier": {"type": "phone", "value": phone}},
+            )
+            assert sent.status_code == 201, sent.text
+            record_id = str(sent.json()["verificationRecordId"])
+            text = await handset.latest(usage_type, phone)
+            verified = await client.post(
+                "/api/verifications/verification-code/verify",
+                json={
+                    "identifier": {"type": "phone", "value": phone},
+                    "verificationId": record_id,
+                    "code": text.code,
+                },
+            )
+            assert verified.status_code == 200, verified.text
+            assert verified.json() == {"verificationRecordId": record_id}
+            return record_id
+
+        identity = await proven(PHONE, "UserPermissionValidation")
+        new_number = await proven(NEW_PHONE, "BindNewIdentifier")
+        change = {"phone": NEW_PHONE, "newIdentifierVerificationRecordId": new_number}
+        unverified = await client.post("/api/my-account/primary-phone", json=change)
+        assert unverified.status_code == 401, unverified.text
+        assert unverified.json()["code"] == "verification_record.permission_denied"
+        fresh = {"logto-verification-id": identity}
+
+        taken = {
+            "phone": THIRD_PHONE,
+            "newIdentifierVerificationRecordId": await proven(THIRD_PHONE, "BindNewIdentifier"),
+        }
+        refused = await client.post("/api/my-account/primary-phone", json=taken, headers=fresh)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "user.phone_already_in_use"
+
+        changed = await client.post("/api/my-account/primary-phone", json=change, headers=fresh)
+        assert changed.status_code == 204, changed.text
+        account = (await client.get("/api/my-account")).json()
+        assert (account["id"], account["primaryPhone"]) == (registered["id"], NEW_PHONE)
+
+        # Phone is this tenant's sign-up identifier: the account cannot lose it.
+        removed = await client.delete("/api/my-account/primary-phone", headers=fresh)
+        assert removed.status_code == 400, removed.text
+        assert removed.json()["code"] == "user.phone_required"
+
+    async with browser(deployment) as client:  # the new number signs the same account in
+        user = EndUser(client, handset)
+        await user.start("SignIn")
+        identified = await user.identify(await user.prove_phone("SignIn", phone=NEW_PHONE))
+        assert identified.status_code == 204, identified.text
+        again = await user.signed_in(await user.submit(), phone=NEW_PHONE)
+    assert again["id"] == registered["id"]
+    await handset.assert_logged("Register", "UserPermissionValidation")
+    await handset.assert_logged("BindNewIdentifier", "SignIn", phone=NEW_PHONE)
+    await handset.assert_logged("Register", "BindNewIdentifier", phone=THIRD_PHONE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import DatabaseUnderTest
 
 from phoneauth.domain.interactions import (
+    InteractionConflictError,
     InteractionEvent,
     InteractionNotFoundError,
     Interactions,
@@ -107,8 +109,63 @@ async def test_a_broken_document_is_no_interaction(database: Database) -> None:
     store = SqlInteractionStore(database)
     interactions = Interactions(store)
     started = await interactions.start("default", InteractionEvent.SIGN_IN)
-    await store.update("default", started.id, {"interactionEvent": "Teleport"})
+    assert await store.update(
+        "default", started.id, {"interactionEvent": "Teleport"}, expected_version=1
+    )
     with pytest.raises(InteractionNotFoundError):
         await interactions.load("default", started.id)
     with pytest.raises(InteractionNotFoundError):
         await interactions.load("default", None)
+
+
+async def test_a_save_from_a_stale_copy_is_refused_not_lost(database: Database) -> None:
+    """Two requests load the same interaction; the second save would undo the first's change
+    (last write wins). It is refused instead, and the first change stays."""
+    interactions = Interactions(SqlInteractionStore(database))
+    started = await interactions.start("default", InteractionEvent.REGISTER)
+    tab_a = await interactions.load("default", started.id)
+    tab_b = await interactions.load("default", started.id)
+    tab_a.set_record(record(VerificationType.PHONE_VERIFICATION_CODE, "verified-in-a"))
+    await interactions.save(tab_a)
+    tab_b.data.redirect_to = "/from-b"
+    with pytest.raises(InteractionConflictError) as info:
+        await interactions.save(tab_b)
+    assert (info.value.status, info.value.code) == (409, "session.interaction_conflict")
+
+    stored = await interactions.load("default", started.id)
+    assert [r.id for r in stored.records()] == ["verified-in-a"]
+    assert stored.data.redirect_to is None
+    # The winner saves on from its own copy; the loser reloads and succeeds.
+    tab_a.data.user_id = "u1"
+    await interactions.save(tab_a)
+    fresh = await interactions.load("default", started.id)
+    fresh.data.redirect_to = "/from-b"
+    await interactions.save(fresh)
+    final = await interactions.load("default", started.id)
+    assert (final.user_id, final.data.redirect_to) == ("u1", "/from-b")
+    assert final.version == 4
+
+
+async def test_of_concurrent_saves_from_one_version_exactly_one_wins(database: Database) -> None:
+    interactions = Interactions(SqlInteractionStore(database))
+    started = await interactions.start("default", InteractionEvent.SIGN_IN)
+    copies = [await interactions.load("default", started.id) for _ in range(10)]
+    for index, copy in enumerate(copies):
+        copy.data.redirect_to = f"/{index}"
+    results = await asyncio.gather(
+        *(interactions.save(copy) for copy in copies), return_exceptions=True
+    )
+    winners = [index for index, result in enumerate(results) if result is None]
+    assert len(winners) == 1
+    assert all(isinstance(r, InteractionConflictError) for r in results if r is not None)
+    stored = await interactions.load("default", started.id)
+    assert stored.data.redirect_to == f"/{winners[0]}"
+
+
+async def test_saving_an_ended_interaction_is_not_found(database: Database) -> None:
+    interactions = Interactions(SqlInteractionStore(database))
+    started = await interactions.start("default", InteractionEvent.SIGN_IN)
+    copy = await interactions.load("default", started.id)
+    await interactions.finish(started)
+    with pytest.raises(InteractionNotFoundError):
+        await interactions.save(copy)

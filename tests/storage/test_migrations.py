@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from tests.conftest import DatabaseUnderTest
 
 from phoneauth.storage.engine import create_engine
-from phoneauth.storage.migrate import current_revision, head_revision, upgrade
+from phoneauth.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from phoneauth.storage.models import Base
 
 
@@ -24,4 +27,34 @@ async def test_upgrade_head_matches_the_models_and_is_idempotent(
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+    await engine.dispose()
+
+
+async def test_interactions_in_progress_survive_the_version_column(
+    test_database: DatabaseUnderTest,
+) -> None:
+    """0003 adds `interactions.version`: a row saved before the upgrade reads as version 1."""
+    engine = create_engine(test_database.url, schema=test_database.schema)
+
+    def to(revision: str) -> Callable[[Connection], None]:
+        return lambda connection: command.upgrade(alembic_config(connection), revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0002"))
+        await connection.execute(
+            text(
+                "INSERT INTO tenants (id, name, kind, settings, created_at) VALUES "
+                "('t1', 'T', 'development', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO interactions (id, tenant_id, data, created_at, expires_at) VALUES "
+                "('i1', 't1', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        version = await connection.scalar(text("SELECT version FROM interactions WHERE id = 'i1'"))
+    assert version == 1
     await engine.dispose()

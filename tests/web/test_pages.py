@@ -301,7 +301,7 @@ async def test_an_unknown_invitation_is_a_404_page(visitor: httpx.AsyncClient) -
 async def test_phone_format_formats_as_typed_and_names_the_valid_number(
     visitor: httpx.AsyncClient,
 ) -> None:
-    partial = await visitor.get("/api/phone-format", params={"region": "DE", "digits": "01511"})
+    partial = await visitor.post("/api/phone-format", json={"region": "DE", "digits": "01511"})
     assert partial.status_code == 200
     assert partial.json() == {
         "formatted": "01511",
@@ -309,36 +309,48 @@ async def test_phone_format_formats_as_typed_and_names_the_valid_number(
         "international": None,
         "region": None,
     }
-    whole = await visitor.get(
-        "/api/phone-format", params={"region": "de", "digits": "015112345678"}
-    )
+    whole = await visitor.post("/api/phone-format", json={"region": "de", "digits": "015112345678"})
     assert whole.json() == {
         "formatted": "01511 2345678",
         "e164": PHONE,
         "international": "+49 1511 2345678",
         "region": "DE",
     }
-    abroad = await visitor.get(
-        "/t/default/api/phone-format", params={"region": "DE", "digits": "+44 7400 123456"}
+    abroad = await visitor.post(
+        "/t/default/api/phone-format", json={"region": "DE", "digits": "+44 7400 123456"}
     )
     assert abroad.json()["region"] == "GB"
     assert abroad.json()["e164"] == "+447400123456"
+    empty = await visitor.post("/api/phone-format", json={"region": "DE"})
+    assert empty.json()["formatted"] == ""
+
+
+async def test_phone_format_takes_no_number_in_the_url(visitor: httpx.AsyncClient) -> None:
+    """A number in a query string ends up in access logs: GET is not offered at all."""
+    response = await visitor.get(
+        "/api/phone-format", params={"region": "DE", "digits": "015112345678"}
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["code"] == "request.method_not_allowed"
 
 
 @pytest.mark.parametrize(
-    "params",
+    "body",
     [
         {"region": "QQ", "digits": "1"},
         {"region": "DEU", "digits": "1"},
         {"region": "DE", "digits": "0151abc"},
         {"region": "DE", "digits": "1" * 33},
         {"digits": "1"},
+        {"region": "DE", "digits": "1", "extra": True},
+        ["DE", "1"],
     ],
 )
 async def test_phone_format_refuses_bad_input_in_words(
-    visitor: httpx.AsyncClient, params: dict[str, str]
+    visitor: httpx.AsyncClient, body: Any
 ) -> None:
-    response = await visitor.get("/api/phone-format", params=params)
+    response = await visitor.post("/api/phone-format", json=body)
     assert response.status_code == 400
     assert response.json()["code"] == "guard.invalid_input"
     assert response.json()["message"]

@@ -86,14 +86,19 @@ DEFAULT_TEXTS: dict[UsageType, str] = {
     UsageType.SIGN_IN: "Your sign-in verification code is {{code}}.",
     UsageType.REGISTER: "Your sign-up verification code is {{code}}.",
     UsageType.FORGOT_PASSWORD: "Your password reset verification code is {{code}}.",
-    UsageType.ORGANIZATION_INVITATION: "Your organization invitation code is {{code}}.",
+    UsageType.ORGANIZATION_INVITATION: (
+        "Your organization invitation code is {{code}}. Accept the invitation at {{link}}"
+    ),
     UsageType.GENERIC: "Your verification code is {{code}}.",
     UsageType.USER_PERMISSION_VALIDATION: "Your identity verification code is {{code}}.",
     UsageType.BIND_NEW_IDENTIFIER: "Your phone number linking code is {{code}}.",
     UsageType.MFA_VERIFICATION: "Your two-step verification code is {{code}}.",
     UsageType.BIND_MFA: "Your two-step verification setup code is {{code}}.",
 }
-"""Starting texts for content-based connectors; no expiry is promised that the tenant may change."""
+"""Starting texts for content-based connectors; no expiry is promised that the tenant may change.
+
+phoneauth's invitations send `link`, the absolute URL of the acceptance page, beside the code.
+"""
 
 
 def default_content_templates() -> list[dict[str, str]]:

@@ -335,12 +335,16 @@ class Experience:
         """`POST /api/experience/submit`: write the profile, open a session, end the interaction."""
         user = await self.verifications.identified_user(interaction)
         profile = interaction.profile
+        # Each branch ends the interaction (a versioned delete) after its checks and before any
+        # effect: of two submits racing on it, the loser opens no second session.
         if interaction.event is InteractionEvent.FORGOT_PASSWORD:
             if profile.password_hash is None:
                 raise NewPasswordRequiredError()
-            user = await self.users.set_password(user.tenant_id, user.id, profile.password_hash)
             await self.interactions.finish(interaction)
-            log.info("user %s reset the password", user.id)
+            user = await self.users.set_password(user.tenant_id, user.id, profile.password_hash)
+            # Whoever knew the old password may hold a session: a reset must end it.
+            ended = await self.sessions.end_all(user.tenant_id, user.id)
+            log.info("user %s reset the password; %d sessions ended", user.id, ended)
             return Submitted(user, None, interaction.data.redirect_to)
         experience = await self.sign_in_experience.current(interaction.tenant_id)
         await self._guard_mfa(interaction, user)
@@ -352,9 +356,12 @@ class Experience:
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.
         if experience.phone_mfa() and mfa_mandatory(experience, interaction.event) and not phone:
             raise MissingMfaError()
+        if profile.primary_phone is not None and profile.primary_phone != user.phone:
+            # Taken since it was bound? Say so while the interaction can still bind another.
+            await self._ensure_phone_free(interaction.tenant_id, profile.primary_phone)
+        await self.interactions.finish(interaction)
         user = await self._apply_profile(user, interaction)
         issued = await self.sessions.sign_in(user)
-        await self.interactions.finish(interaction)
         log.info("user %s signed in (%s)", user.id, interaction.event.value)
         # The token was signed a moment ago by this process: its `exp` needs no verification.
         claims = jwt.decode(issued.access_token, options={"verify_signature": False})

@@ -5,6 +5,10 @@ is a row per interaction whose id travels in a signed cookie. The document holds
 identified user, the pending profile (a password only as its Argon2 hash) and the verification
 records, one per type: a new record of a type replaces the old one, so a resend invalidates the
 previous `verificationId` (Logto §5.1). Codes are never part of it.
+
+Two requests on one interaction (two tabs, a double click) each load the document, change it and
+save it whole. Saves are optimistic: each names the version it loaded, and the one that lost the
+race answers 409 `session.interaction_conflict` instead of silently undoing the other's change.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ class InteractionNotFoundError(PhoneauthError):
 
     code = "session.interaction_not_found"
     status = 404
+
+
+class InteractionConflictError(PhoneauthError):
+    """Another request changed this sign-in at the same moment: repeat the last step."""
+
+    code = "session.interaction_conflict"
+    status = 409
 
 
 class VerificationSessionNotFoundError(PhoneauthError):
@@ -113,6 +124,8 @@ class Interaction:
     tenant_id: str
     expires_at: datetime
     data: InteractionData
+    version: int = 1
+    """The stored version `data` was loaded from (or last saved as)."""
 
     @property
     def event(self) -> InteractionEvent:
@@ -174,6 +187,7 @@ class StoredInteraction:
     data: dict[str, Any]
     created_at: datetime
     expires_at: datetime
+    version: int = 1
 
 
 class InteractionStore(Protocol):
@@ -181,8 +195,19 @@ class InteractionStore(Protocol):
 
     async def create(self, interaction: StoredInteraction) -> None: ...
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None: ...
-    async def update(self, tenant_id: str, interaction_id: str, data: dict[str, Any]) -> None: ...
-    async def delete(self, tenant_id: str, interaction_id: str) -> None: ...
+    async def update(
+        self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int
+    ) -> bool:
+        """Replace the document and bump the version, if the row is still at
+        `expected_version`; True if it was."""
+        ...
+
+    async def delete(
+        self, tenant_id: str, interaction_id: str, *, expected_version: int | None = None
+    ) -> bool:
+        """Delete the row (only at `expected_version`, when given); True if this call did."""
+        ...
+
     async def delete_expired(self, tenant_id: str, now: datetime) -> int:
         """Delete the tenant's interactions expired at `now` or earlier; how many."""
         ...
@@ -228,13 +253,41 @@ class Interactions:
         except ValidationError:
             # A document from an incompatible version is as good as none (Logto does the same).
             raise InteractionNotFoundError() from None
-        return Interaction(stored.id, stored.tenant_id, stored.expires_at, data)
+        return Interaction(stored.id, stored.tenant_id, stored.expires_at, data, stored.version)
 
     async def save(self, interaction: Interaction) -> None:
-        await self.store.update(interaction.tenant_id, interaction.id, self._dump(interaction.data))
+        """Write the document back, unless another request saved it since it was loaded.
+
+        Raises:
+            InteractionConflictError: someone else's change came first (409).
+            InteractionNotFoundError: the interaction has ended meanwhile.
+        """
+        saved = await self.store.update(
+            interaction.tenant_id,
+            interaction.id,
+            self._dump(interaction.data),
+            expected_version=interaction.version,
+        )
+        if not saved:
+            raise await self._why_refused(interaction)
+        interaction.version += 1
 
     async def finish(self, interaction: Interaction) -> None:
-        await self.store.delete(interaction.tenant_id, interaction.id)
+        """End the interaction as loaded: of two requests finishing it, one does (a submit
+        claims the interaction this way before it changes the account or opens a session).
+
+        Raises:
+            InteractionConflictError, InteractionNotFoundError: as `save`.
+        """
+        if not await self.store.delete(
+            interaction.tenant_id, interaction.id, expected_version=interaction.version
+        ):
+            raise await self._why_refused(interaction)
+
+    async def _why_refused(self, interaction: Interaction) -> PhoneauthError:
+        if await self.store.get(interaction.tenant_id, interaction.id) is None:
+            return InteractionNotFoundError()
+        return InteractionConflictError()
 
     async def discard(self, tenant_id: str, interaction_id: str) -> None:
         await self.store.delete(tenant_id, interaction_id)

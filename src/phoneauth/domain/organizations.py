@@ -5,10 +5,14 @@ template and a code bound to the invitation. Whoever presents that code owns the
 user with that number is found (or created) and becomes a member. Statuses follow Logto's
 RFC 0003: Pending, then exactly one of Accepted, Revoked or Expired. Expiry is computed when
 read, so a pending row past its `expiresAt` reads `Expired` without any background job.
+
+The SMS carries the code and the acceptance page's URL (template variable `link`). A code lives
+minutes, an invitation days: the invitee may ask for a new code (`resend(..., quiet=True)`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,8 +29,14 @@ from phoneauth.ids import new_id
 
 T = TypeVar("T")
 
+log = logging.getLogger("phoneauth.organizations")
+
 DEFAULT_INVITATION_TTL = timedelta(days=7)
 """When the admin gives no `expiresAt` (Logto's console offers seven days)."""
+
+
+LinkBuilder = Callable[["Invitation"], str]
+"""The absolute URL of an invitation's acceptance page (the web layer knows the address)."""
 
 
 class InvitationStatus(StrEnum):
@@ -248,8 +258,9 @@ class Organizations:
         *,
         expires_at: datetime | None = None,
         ip: str | None = None,
+        link: LinkBuilder | None = None,
     ) -> Invitation:
-        """Create a pending invitation and text its code to the invitee.
+        """Create a pending invitation and text its code (and `link`'s URL) to the invitee.
 
         If the SMS cannot be sent, the invitation is not kept (as Logto rolls back when the
         email fails), so an admin never sees an invitation nobody received.
@@ -288,26 +299,49 @@ class Organizations:
         )
         await self.store.add_invitation(invitation)
         try:
-            await self._send(tenant, invitation, ip=ip)
+            await self._send(tenant, invitation, ip=ip, link=link)
         except Exception:
             await self.store.delete_invitation(tenant.id, invitation.id)
             raise
         return invitation
 
-    async def _send(self, tenant: Tenant, invitation: Invitation, *, ip: str | None) -> None:
+    async def _send(
+        self, tenant: Tenant, invitation: Invitation, *, ip: str | None, link: LinkBuilder | None
+    ) -> None:
         await self.codes.send(
             tenant,
             invitation.phone,
             UsageType.ORGANIZATION_INVITATION,
             ip=ip,
             scope=invitation.id,
+            variables=None if link is None else {"link": link(invitation)},
         )
 
-    async def resend(self, tenant: Tenant, invitation_id: str, *, ip: str | None = None) -> None:
-        """A new code for a pending invitation; the previous code stops working."""
-        invitation = await self.get_invitation(tenant.id, invitation_id)
-        self._ensure_pending(invitation)
-        await self._send(tenant, invitation, ip=ip)
+    async def resend(
+        self,
+        tenant: Tenant,
+        invitation_id: str,
+        *,
+        ip: str | None = None,
+        link: LinkBuilder | None = None,
+        quiet: bool = False,
+    ) -> bool:
+        """A new code for a pending invitation; the previous code stops working. True if sent.
+
+        `quiet` serves the invitee's own request (no admin key): an unknown, used, revoked or
+        expired invitation then gets no SMS and no error, so the answer tells nothing about it.
+        Every send counts against the usual budgets (per number, IP and country).
+        """
+        try:
+            invitation = await self.get_invitation(tenant.id, invitation_id)
+            self._ensure_pending(invitation)
+        except (InvitationNotFoundError, InvitationNotPendingError):
+            if not quiet:
+                raise
+            log.info("no new invitation code: the invitation is not pending")
+            return False
+        await self._send(tenant, invitation, ip=ip, link=link)
+        return True
 
     async def revoke(self, tenant_id: str, invitation_id: str) -> Invitation:
         """Pending or expired → Revoked; revoking twice is fine; an accepted one stays.

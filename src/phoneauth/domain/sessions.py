@@ -3,6 +3,10 @@
 The cookie carries 256 random bits and only its SHA-256 is stored. Access tokens are signed with
 the tenant's newest ES256 key; the public keys (retired ones for a grace period) are served as a
 JWKS so apps verify tokens offline. `rotate` adds a key; the old one keeps verifying until retired.
+
+Every access token names its session (`sid`). Apps verifying offline trust it until `exp`; our own
+endpoints also check that the session still exists and is not revoked, so signing out, a password
+reset or deleting the user ends the token's use here at once.
 """
 
 from __future__ import annotations
@@ -69,7 +73,11 @@ class SessionStore(Protocol):
         self, tenant_id: str, user_id: str, token_hash: str, now: datetime, expires_at: datetime
     ) -> str: ...
     async def find(self, tenant_id: str, token_hash: str) -> StoredSession | None: ...
+    async def get(self, tenant_id: str, session_id: str) -> StoredSession | None: ...
     async def revoke(self, tenant_id: str, session_id: str, when: datetime) -> None: ...
+    async def revoke_user(self, tenant_id: str, user_id: str, when: datetime) -> int:
+        """Revoke every live session of the user; how many."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +159,7 @@ class Sessions:
         ]
         return {"keys": usable}
 
-    async def access_token(self, user: User, session_id: str | None) -> str:
+    async def access_token(self, user: User, session_id: str) -> str:
         kid, pem = await self._signing_key(user.tenant_id)
         now = self.clock()
         claims: dict[str, Any] = {
@@ -162,9 +170,8 @@ class Sessions:
             "iat": int(now.timestamp()),
             "exp": int((now + ACCESS_TOKEN_TTL).timestamp()),
             "jti": uuid.uuid4().hex,
+            "sid": session_id,
         }
-        if session_id:
-            claims["sid"] = session_id
         return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid})
 
     async def sign_in(self, user: User) -> IssuedSession:
@@ -186,9 +193,12 @@ class Sessions:
             return await self._from_access_token(tenant_id, bearer)
         if cookie:
             found = await self.sessions.find(tenant_id, _token_hash(cookie))
-            if found and found.revoked_at is None and found.expires_at > self.clock():
+            if found and self._live(found):
                 return Principal(tenant_id, found.user_id, found.id)
         raise NotSignedInError()
+
+    def _live(self, session: StoredSession) -> bool:
+        return session.revoked_at is None and session.expires_at > self.clock()
 
     async def _from_access_token(self, tenant_id: str, token: str) -> Principal:
         try:
@@ -207,7 +217,7 @@ class Sessions:
                 algorithms=["ES256"],
                 issuer=self.issuer(tenant_id),
                 options={
-                    "require": ["exp", "sub", "iss"],
+                    "require": ["exp", "sub", "iss", "sid"],
                     "verify_exp": False,
                     "verify_iat": False,
                 },
@@ -217,8 +227,16 @@ class Sessions:
             raise NotSignedInError(f"The access token is not valid: {error}.") from None
         if claims["exp"] <= now.timestamp():
             raise NotSignedInError("The access token has expired.")
-        return Principal(tenant_id, str(claims["sub"]), claims.get("sid"))
+        user_id, session_id = str(claims["sub"]), str(claims["sid"])
+        session = await self.sessions.get(tenant_id, session_id)
+        if session is None or session.user_id != user_id or not self._live(session):
+            raise NotSignedInError("The access token's session has ended; sign in again.")
+        return Principal(tenant_id, user_id, session_id)
 
     async def sign_out(self, principal: Principal) -> None:
         if principal.session_id:
             await self.sessions.revoke(principal.tenant_id, principal.session_id, self.clock())
+
+    async def end_all(self, tenant_id: str, user_id: str) -> int:
+        """End every session of the user (cookies and their access tokens); how many."""
+        return await self.sessions.revoke_user(tenant_id, user_id, self.clock())

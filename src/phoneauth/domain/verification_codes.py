@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -166,11 +166,15 @@ class VerificationCodes:
         locale: str | None = None,
         scope: str = "",
         deliver: bool = True,
+        variables: Mapping[str, str] | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
         A test phone number (tenant setting `testPhoneNumbers`) gets its fixed code and no SMS,
         and needs no connector.
+
+        `variables` are more template variables (`{"link": ...}` renders `{{link}}`), sent in
+        the payload beside the code; they can never replace `code` or `locale`.
 
         `deliver=False` does everything but the SMS (rate budgets counted, code stored, connector
         required): the Experience API's anti-enumeration answers exactly as for a real send.
@@ -213,7 +217,11 @@ class VerificationCodes:
             await self._log(tenant.id, None, usage, e164, test=True)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
-        payload = {"code": code, "locale": locale} if locale else {"code": code}
+        payload: dict[str, str] = dict(variables or {})
+        payload.pop("locale", None)
+        payload["code"] = code
+        if locale:
+            payload["locale"] = locale
         message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
         started = time.perf_counter()
         try:

@@ -1,15 +1,17 @@
 """End-user routes outside an interaction: Logto's Account API and accepting an invitation.
 
 Served at `/api` and `/t/{tenant_id}/api`. The Account API needs a signed-in user (access token
-or session cookie); accepting an invitation needs only the code from the SMS.
+or session cookie); accepting an invitation needs only the code from the SMS, and asking for a
+new code only the invitation's link.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
@@ -48,6 +50,7 @@ from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.end_users import PrincipalDep
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import set_session_cookie
+from phoneauth.web.links import invitation_url
 
 router = APIRouter(tags=["account"])
 
@@ -285,3 +288,33 @@ async def accept_invitation(
         userId=accepted.user.id,
         accessToken=issued.access_token,
     )
+
+
+@router.post(
+    "/organization-invitations/{invitation_id}/resend",
+    status_code=204,
+    response_class=Response,
+    summary="The invitee asks for a new code; the same answer whether or not one was sent",
+    responses=error_responses(
+        TenantNotFoundError,
+        MessageRateLimitedError,
+        IpRateLimitedError,
+        CountryRateLimitedError,
+        NoSmsConnectorError,
+        *ALL_CONNECTOR_ERRORS,
+    ),
+)
+async def resend_invitation_code(
+    invitation_id: Annotated[str, Path(max_length=64)], services: ServicesDep, request: Request
+) -> Response:
+    """No admin key: whoever holds the link may ask, within the usual send budgets. An unknown
+    or closed invitation answers 204 too, and no SMS leaves."""
+    tenant = await services.tenants.get(tenant_id_of(request))
+    await services.organizations.resend(
+        tenant,
+        invitation_id,
+        ip=client_ip(request),
+        link=partial(invitation_url, services.settings),
+        quiet=True,
+    )
+    return Response(status_code=204)

@@ -1,8 +1,9 @@
 """The phone field of the end-user pages: the country list, the default country, as-you-type format.
 
 Country names and calling codes come from `phonenumbers` (its geocoder's locale data), so the
-list follows the library's numbering plans; the browser asks `GET /api/phone-format` to format
-what is typed, since `phonenumbers.AsYouTypeFormatter` has no JavaScript twin here.
+list follows the library's numbering plans; the browser asks `POST /api/phone-format` to format
+what is typed, since `phonenumbers.AsYouTypeFormatter` has no JavaScript twin here. The number
+travels in the body, not the query string: a number being typed must not reach access logs.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated
 
 import phonenumbers
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.web.errors import InvalidInputError, error_responses
 
@@ -159,28 +159,32 @@ class UnknownRegionError(InvalidInputError):
     """`region` is not a country phonenumbers knows (ISO 3166 alpha-2, like `DE`)."""
 
 
+class PhoneFormatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(
+        min_length=2, max_length=2, description="The country picked (ISO 3166).", examples=["DE"]
+    )
+    digits: str = Field(
+        default="",
+        max_length=32,
+        pattern=r"^\+?[0-9 ()./-]*$",
+        description="What was typed so far: digits, separators, an optional leading `+`.",
+        examples=["015112345678"],
+    )
+
+
 phone_format_router = APIRouter(tags=["phone numbers"])
 
 
-@phone_format_router.get(
+@phone_format_router.post(
     "/phone-format",
     response_model=PhoneFormat,
     summary="Format a phone number as it is typed, for a country (used by the end-user pages)",
     responses=error_responses(UnknownRegionError),
 )
-async def phone_format(
-    region: Annotated[str, Query(min_length=2, max_length=2, examples=["DE"])],
-    digits: Annotated[
-        str,
-        Query(
-            max_length=32,
-            pattern=r"^\+?[0-9 ()./-]*$",
-            description="What was typed so far: digits, separators, an optional leading `+`.",
-            examples=["015112345678"],
-        ),
-    ] = "",
-) -> PhoneFormat:
-    code = region.upper()
+async def phone_format(body: PhoneFormatRequest) -> PhoneFormat:
+    code = body.region.upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise UnknownRegionError(f"Unknown country `{region}`: use a code like DE or US.")
-    return format_as_typed(code, digits)
+        raise UnknownRegionError(f"Unknown country `{body.region}`: use a code like DE or US.")
+    return format_as_typed(code, body.digits)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from tests.web.account_support import anonymous
 from tests.web.experience.support import (
     NEW_PASSWORD,
     OTHER_PHONE,
@@ -18,6 +20,7 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.passwords import hash_password, verify_password
+from phoneauth.domain.sessions import SESSION_COOKIE, IssuedSession
 from phoneauth.web.services import Services
 
 
@@ -57,6 +60,46 @@ async def test_reset_the_password_then_sign_in_with_it(user: EndUser, services: 
     assert new.status_code == 200
     assert (await user.identify(new.json()["verificationId"])).status_code == 204
     assert (await user.submit()).status_code == 200
+
+
+async def test_a_reset_ends_every_session_the_account_had(
+    user: EndUser, services: Services, app: FastAPI
+) -> None:
+    """Whoever knew the old password may be signed in somewhere: after the reset, neither
+    their session cookie nor their access token works any more. Other users keep theirs."""
+    await password_tenant(services)
+    owner = await services.users.find_by_phone("default", PHONE)
+    assert owner is not None
+    someone = await services.users.create("default", phone=OTHER_PHONE)
+    intruder, laptop = (
+        await services.sessions.sign_in(owner),
+        await services.sessions.sign_in(owner),
+    )
+    bystander = await services.sessions.sign_in(someone)
+    async with anonymous(app) as device:
+        for issued in (intruder, laptop, bystander):
+            assert (await my_account(device, issued)) == (200, 200)
+
+        assert (await user.start("ForgotPassword")).status_code == 204
+        assert (await user.identify(await user.prove_phone(PHONE, "ForgotPassword"))).is_success
+        assert (await user.put("/profile/password", {"password": NEW_PASSWORD})).is_success
+        assert (await user.submit()).status_code == 204
+
+        assert await my_account(device, intruder) == (401, 401)
+        assert await my_account(device, laptop) == (401, 401)
+        assert await my_account(device, bystander) == (200, 200)
+
+
+async def my_account(client: httpx.AsyncClient, issued: IssuedSession) -> tuple[int, int]:
+    """`GET /api/my-account` by access token, then by session cookie: the two statuses."""
+    client.cookies.clear()
+    by_token = await client.get(
+        "/api/my-account", headers={"Authorization": f"Bearer {issued.access_token}"}
+    )
+    client.cookies.set(SESSION_COOKIE, issued.cookie_token)
+    by_cookie = await client.get("/api/my-account")
+    client.cookies.clear()
+    return by_token.status_code, by_cookie.status_code
 
 
 async def test_submit_without_a_new_password_is_422(user: EndUser, services: Services) -> None:

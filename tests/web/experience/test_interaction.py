@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ from fastapi import FastAPI
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 from tests.web.experience.support import (
+    PASSWORD,
     PHONE,
     EndUser,
     experience,
@@ -17,7 +20,8 @@ from tests.web.experience.support import (
     verified_claims,
 )
 
-from phoneauth.storage.models import InteractionRow
+from phoneauth.domain.interactions import InteractionStore
+from phoneauth.storage.models import InteractionRow, SessionRow
 from phoneauth.web.services import Services
 
 
@@ -269,3 +273,78 @@ async def test_cookies_are_secure_over_https(app: FastAPI) -> None:
         assert started.status_code == 204
         assert "; secure" in started.headers["set-cookie"].lower()
         assert (await client.get("/api/experience/interaction")).status_code == 200
+
+
+class RacedStore:
+    """The real store, except that one save is overtaken by another request's save of the
+    same interaction, just after this request loaded it: a race made to happen every time."""
+
+    def __init__(self, store: InteractionStore) -> None:
+        self.store = store
+        self.armed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def update(
+        self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int
+    ) -> bool:
+        if self.armed:
+            self.armed = False
+            stored = await self.store.get(tenant_id, interaction_id)
+            assert stored is not None
+            other = {**stored.data, "redirectTo": "/set-by-the-other-tab"}
+            assert await self.store.update(
+                tenant_id, interaction_id, other, expected_version=expected_version
+            )
+        return await self.store.update(
+            tenant_id, interaction_id, data, expected_version=expected_version
+        )
+
+
+async def test_a_lost_update_is_409_and_the_step_can_be_repeated(
+    user: EndUser, services: Services
+) -> None:
+    await use_experience(services, experience(password=True))
+    assert (await user.start("Register")).status_code == 204
+    raced = RacedStore(services.interactions.store)
+    services.interactions.store = raced
+    raced.armed = True
+    refused = await user.put("/profile/password", {"password": PASSWORD})
+    assert refused.status_code == 409, refused.text
+    assert refused.json() == {
+        "code": "session.interaction_conflict",
+        "message": "Another request changed this sign-in at the same moment: repeat the last step.",
+        "details": {},
+    }
+    state = (await user.client.get(user.url("/interaction"))).json()
+    assert "passwordSet" not in state["profile"]  # nothing of the refused step was written
+    # The other request's change was kept, not overwritten; repeating the step works.
+    assert (await user.put("/profile/password", {"password": PASSWORD})).status_code == 204
+    state = (await user.client.get(user.url("/interaction"))).json()
+    assert state["profile"] == {"passwordSet": True}
+    [row] = await stored_rows(services)
+    assert row.data["redirectTo"] == "/set-by-the-other-tab"
+
+
+async def stored_rows(services: Services) -> list[InteractionRow]:
+    async with services.database.sessions() as session:
+        return list(await session.scalars(select(InteractionRow)))
+
+
+async def test_of_two_concurrent_submits_one_opens_a_session(
+    user: EndUser, services: Services
+) -> None:
+    assert (await user.start("Register")).status_code == 204
+    assert (await user.identify(await user.prove_phone(PHONE, "Register"))).status_code == 201
+    first, second = await asyncio.gather(user.submit(), user.submit())
+    statuses = sorted([first.status_code, second.status_code])
+    assert statuses[0] == 200, (first.text, second.text)
+    loser = second if first.status_code == 200 else first
+    # Raced while both were running (409), or came after the winner had ended it (404).
+    assert (loser.status_code, loser.json()["code"]) in {
+        (409, "session.interaction_conflict"),
+        (404, "session.interaction_not_found"),
+    }
+    async with services.database.sessions() as session:
+        assert len(list(await session.scalars(select(SessionRow)))) == 1

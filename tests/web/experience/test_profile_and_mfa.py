@@ -129,6 +129,10 @@ async def test_the_phone_is_checked_again_at_submit(user: EndUser, services: Ser
     refused = await user.submit()
     assert refused.status_code == 422
     assert refused.json()["code"] == "user.phone_already_in_use"
+    # Refused before the submit ends the interaction: another number can still be bound.
+    assert (await bind_phone(user, await user.prove_phone(OTHER_PHONE, "Register"))).is_success
+    assert (await user.submit()).status_code == 200
+    assert await services.users.find_by_phone("default", OTHER_PHONE) is not None
 
 
 async def test_an_account_with_a_phone_cannot_bind_another(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from tests.web.account_support import anonymous
 
 from phoneauth.domain.passwords import hash_password
-from phoneauth.domain.sessions import NotSignedInError
+from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError
 from phoneauth.domain.users import User
 from phoneauth.web.services import Services
 
@@ -112,6 +114,33 @@ async def test_delete_removes_the_user_and_their_sessions(
     assert listed.headers["Total-Number"] == "1"
     # The phone number is free again.
     assert (await services.users.create("default", phone=user.phone)).phone == user.phone
+
+
+async def test_a_deleted_users_tokens_and_cookies_stop_working_at_once(
+    api: httpx.AsyncClient, services: Services, app: FastAPI
+) -> None:
+    """The access token is an hour-long JWT: our own endpoints check its session, so deleting
+    the user ends it at once, on the Account API and on the account page alike."""
+    [user, other] = await make_users(services, 2)
+    issued, theirs = await services.sessions.sign_in(user), await services.sessions.sign_in(other)
+    bearer = {"Authorization": f"Bearer {issued.access_token}"}
+    async with anonymous(app) as device:
+        assert (await device.get("/api/my-account", headers=bearer)).status_code == 200
+        device.cookies.set(SESSION_COOKIE, issued.cookie_token)
+        assert (await device.get("/account")).status_code == 200
+        assert (await api.delete(f"/api/users/{user.id}")).status_code == 204
+
+        refused = await device.get("/api/my-account")
+        assert (refused.status_code, refused.json()["code"]) == (401, "auth.unauthorized")
+        page = await device.get("/account")
+        assert (page.status_code, page.headers["location"]) == (303, "/sign-in")
+        device.cookies.clear()
+        refused = await device.get("/api/my-account", headers=bearer)
+        assert (refused.status_code, refused.json()["code"]) == (401, "auth.unauthorized")
+        with pytest.raises(NotSignedInError):
+            await services.sessions.authenticate("default", bearer=issued.access_token)
+        still = {"Authorization": f"Bearer {theirs.access_token}"}
+        assert (await device.get("/api/my-account", headers=still)).status_code == 200
 
 
 async def test_users_never_cross_tenants(api: httpx.AsyncClient, services: Services) -> None:

@@ -1,4 +1,4 @@
-"""Interactions in SQL, tenant-scoped: one JSON document per interaction in progress."""
+"""Interactions in SQL, tenant-scoped: one JSON document per interaction in progress, versioned."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class SqlInteractionStore:
                     id=interaction.id,
                     tenant_id=interaction.tenant_id,
                     data=interaction.data,
+                    version=interaction.version,
                     created_at=interaction.created_at,
                     expires_at=interaction.expires_at,
                 )
@@ -38,24 +39,44 @@ class SqlInteractionStore:
             if row is None:
                 return None
             return StoredInteraction(
-                row.id, row.tenant_id, dict(row.data or {}), row.created_at, row.expires_at
+                row.id,
+                row.tenant_id,
+                dict(row.data or {}),
+                row.created_at,
+                row.expires_at,
+                row.version,
             )
 
-    async def update(self, tenant_id: str, interaction_id: str, data: dict[str, Any]) -> None:
+    async def update(
+        self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int
+    ) -> bool:
+        # One conditional statement: of two writers that read the same version, one matches.
         async with self.db.sessions.begin() as session:
-            await session.execute(
-                update(InteractionRow)
-                .where(InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id)
-                .values(data=data)
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(InteractionRow)
+                    .where(
+                        InteractionRow.tenant_id == tenant_id,
+                        InteractionRow.id == interaction_id,
+                        InteractionRow.version == expected_version,
+                    )
+                    .values(data=data, version=InteractionRow.version + 1)
+                ),
             )
+            return bool(result.rowcount)
 
-    async def delete(self, tenant_id: str, interaction_id: str) -> None:
+    async def delete(
+        self, tenant_id: str, interaction_id: str, *, expected_version: int | None = None
+    ) -> bool:
+        query = delete(InteractionRow).where(
+            InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
+        )
+        if expected_version is not None:
+            query = query.where(InteractionRow.version == expected_version)
         async with self.db.sessions.begin() as session:
-            await session.execute(
-                delete(InteractionRow).where(
-                    InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
-                )
-            )
+            result = cast(CursorResult[Any], await session.execute(query))
+            return bool(result.rowcount)
 
     async def delete_expired(self, tenant_id: str, now: datetime) -> int:
         async with self.db.sessions.begin() as session:

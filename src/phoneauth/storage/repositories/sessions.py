@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from phoneauth.domain.sessions import StoredKey, StoredSession
 from phoneauth.storage.database import Database
@@ -80,9 +81,16 @@ class SqlSessionStore:
                     SessionRow.tenant_id == tenant_id, SessionRow.token_hash == token_hash
                 )
             )
-            if row is None:
-                return None
-            return StoredSession(row.id, row.tenant_id, row.user_id, row.expires_at, row.revoked_at)
+            return None if row is None else _session(row)
+
+    async def get(self, tenant_id: str, session_id: str) -> StoredSession | None:
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(SessionRow).where(
+                    SessionRow.tenant_id == tenant_id, SessionRow.id == session_id
+                )
+            )
+            return None if row is None else _session(row)
 
     async def revoke(self, tenant_id: str, session_id: str, when: datetime) -> None:
         async with self.db.sessions.begin() as session:
@@ -91,3 +99,23 @@ class SqlSessionStore:
                 .where(SessionRow.tenant_id == tenant_id, SessionRow.id == session_id)
                 .values(revoked_at=when)
             )
+
+    async def revoke_user(self, tenant_id: str, user_id: str, when: datetime) -> int:
+        async with self.db.sessions.begin() as session:
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(SessionRow)
+                    .where(
+                        SessionRow.tenant_id == tenant_id,
+                        SessionRow.user_id == user_id,
+                        SessionRow.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=when)
+                ),
+            )
+            return int(result.rowcount)
+
+
+def _session(row: SessionRow) -> StoredSession:
+    return StoredSession(row.id, row.tenant_id, row.user_id, row.expires_at, row.revoked_at)

@@ -12,7 +12,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from phoneauth.domain.interactions import INTERACTION_TTL, Interaction, InteractionNotFoundError
+from phoneauth.domain.interactions import (
+    INTERACTION_TTL,
+    Interaction,
+    InteractionConflictError,
+    InteractionNotFoundError,
+)
 from phoneauth.domain.sessions import SESSION_COOKIE, SESSION_TTL, IssuedSession
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.errors import PhoneauthError
@@ -58,7 +63,9 @@ InteractionDep = Annotated[Interaction, Depends(get_interaction)]
 
 def step_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI answers of a route that needs the interaction, plus its own codes."""
-    return error_responses(InteractionNotFoundError, TenantNotFoundError, *errors)
+    return error_responses(
+        InteractionNotFoundError, InteractionConflictError, TenantNotFoundError, *errors
+    )
 
 
 def _secure(request: Request) -> bool:

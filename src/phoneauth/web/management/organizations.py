@@ -7,6 +7,7 @@ Times are Logto's: milliseconds since the epoch. An invitation's `invitee` is a 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,6 +30,7 @@ from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.web.account import SEND_ERRORS
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
+from phoneauth.web.links import invitation_url
 from phoneauth.web.management.verification_codes import client_ip
 
 router = APIRouter(tags=["organizations"])
@@ -184,7 +186,7 @@ async def list_members(
     "/organization-invitations",
     status_code=201,
     response_model=InvitationRead,
-    summary="Invite a phone number; the invitee gets an SMS with a code",
+    summary="Invite a phone number; the invitee gets an SMS with a code and the page's link",
     responses=error_responses(
         OrganizationNotFoundError,
         InvalidPhoneNumberError,
@@ -201,7 +203,12 @@ async def create_invitation(
         None if body.expiresAt is None else datetime.fromtimestamp(body.expiresAt / 1000, tz=UTC)
     )
     invitation = await services.organizations.invite(
-        tenant, body.organizationId, body.invitee, expires_at=expires_at, ip=client_ip(request)
+        tenant,
+        body.organizationId,
+        body.invitee,
+        expires_at=expires_at,
+        ip=client_ip(request),
+        link=partial(invitation_url, services.settings),
     )
     return InvitationRead.of(invitation, services.organizations.clock())
 
@@ -248,7 +255,12 @@ async def get_invitation(
 async def resend_invitation(
     invitation_id: str, tenant: ManagedTenantDep, services: ServicesDep, request: Request
 ) -> Response:
-    await services.organizations.resend(tenant, invitation_id, ip=client_ip(request))
+    await services.organizations.resend(
+        tenant,
+        invitation_id,
+        ip=client_ip(request),
+        link=partial(invitation_url, services.settings),
+    )
     return Response(status_code=204)
 
 

@@ -80,6 +80,8 @@ async def get_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep
     responses=error_responses(UserNotFoundError),
 )
 async def delete_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep) -> Response:
+    # The sessions go with the row (ON DELETE CASCADE): the user's cookies and access tokens
+    # stop working here at once, since tokens are checked against their session.
     if not await services.users.delete(tenant.id, user_id):
         raise UserNotFoundError(user_id=user_id)
     return Response(status_code=204)

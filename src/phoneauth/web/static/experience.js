@@ -76,13 +76,23 @@
     box.hidden = false;
   }
 
+  /* The API speaks to any client ("international format, e.g. +49..."); next to a country
+   * picker the page can say what to do in its own terms. */
+  function pageMessage(error) {
+    var input = $("[data-phone]");
+    if (error.code === "phone_number.invalid" && input && input.hasAttribute("data-invalid-message")) {
+      return input.getAttribute("data-invalid-message");
+    }
+    return error.message;
+  }
+
   function showError(error) {
     if (!(error instanceof ApiError)) {
       if (window.console) window.console.error(error);
       error = problem("Something went wrong. Please try again.");
     }
     if (error.code === "session.interaction_not_found") show("phone");
-    say("[data-error]", error.message);
+    say("[data-error]", pageMessage(error));
   }
 
   function show(step) {
@@ -120,17 +130,18 @@
   function startResendTimer() {
     var button = $("[data-resend]");
     if (!button) return;
+    var label = button.getAttribute("data-label") || "Resend code";
     var ends = Date.now() + RESEND_SECONDS * 1000;
     function tick() {
       var left = Math.ceil((ends - Date.now()) / 1000);
       if (left > 0) {
         button.disabled = true;
-        button.textContent = "Resend code in " + left + " s";
+        button.textContent = label + " in " + left + " s";
         return;
       }
       clearInterval(resendTimer);
       button.disabled = false;
-      button.textContent = "Resend code";
+      button.textContent = label;
     }
     clearInterval(resendTimer);
     tick();
@@ -304,7 +315,8 @@
   });
 
   on($("[data-resend]"), "click", async function () {
-    await sendCode();
+    if (flow === "invitation") await resendInvitationCode();
+    else await sendCode();
     say("[data-notice]", "We sent a new code.");
   });
 
@@ -344,12 +356,20 @@
     });
   }
 
+  function invitationPath(action) {
+    return "/organization-invitations/" + encodeURIComponent(card.getAttribute("data-invitation")) + "/" + action;
+  }
+
+  /* The invitation's SMS may be days old and its code minutes-lived: the invitee asks again. */
+  async function resendInvitationCode() {
+    await call("POST", invitationPath("resend"));
+    startResendTimer();
+  }
+
   on($('[data-step="invitation-code"]'), "submit", async function () {
     var code = $("[data-code]").value.replace(/\s/g, "");
     if (!code) throw problem("Enter the code from the SMS.");
-    var invitation = card.getAttribute("data-invitation");
-    var accepted = await call("POST", "/organization-invitations/" + encodeURIComponent(invitation) + "/accept",
-      { code: code });
+    var accepted = await call("POST", invitationPath("accept"), { code: code });
     window.location.assign(base + "/account?joined=" + encodeURIComponent(accepted.organizationId));
   });
 })();
