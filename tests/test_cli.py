@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.servers import serve_in_thread
 from typer.testing import CliRunner
 
@@ -188,3 +189,24 @@ def test_send_refuses_bad_arguments_without_a_traceback(tmp_path: Path) -> None:
         assert result.exit_code == status, (args, result.output)
         assert text in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_serve_flags_also_make_the_default_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--port` changes where links in SMS point, not only where uvicorn listens."""
+    import uvicorn
+
+    import phoneauth.web.app as web_app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(
+        web_app, "create_app", lambda settings, **kw: seen.update(settings=settings, **kw)
+    )
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(run=kw))
+    result = runner.invoke(app, ["serve", "--port", "3911"])
+    assert result.exit_code == 0, result.output
+    assert seen["run"]["port"] == 3911
+    assert seen["settings"].resolved_public_url == "http://127.0.0.1:3911"
+    assert seen["serving"] is True

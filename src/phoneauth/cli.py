@@ -55,13 +55,17 @@ def serve(
     from phoneauth.web.app import create_app
 
     settings = Settings()
+    # The flags win over the environment, for listening and for the default public URL alike.
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     uvicorn.run(
         create_app(settings, serving=True),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level.lower(),
     )
 
