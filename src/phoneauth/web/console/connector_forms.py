@@ -26,7 +26,11 @@ FIELD_PREFIX = "cfg."
 
 
 def readme_html(factory: ConnectorFactory[Any]) -> str:
-    return str(_MARKDOWN.render(factory.readme))
+    """The README as HTML, without its top heading: the page shows the provider's name."""
+    text = factory.readme.lstrip()
+    if text.startswith("# "):
+        text = text.partition("\n")[2]
+    return str(_MARKDOWN.render(text))
 
 
 @dataclass

@@ -40,7 +40,8 @@
       testButton.disabled = true;
       testButton.textContent = "Sending…";
       result.innerHTML = "";
-      fetch(form.action, { method: "POST", body: data, headers: { "X-Console-Fetch": "1" }, credentials: "same-origin" })
+      // form.action would be the button named "action"; the attribute is the URL.
+      fetch(form.getAttribute("action"), { method: "POST", body: data, headers: { "X-Console-Fetch": "1" }, credentials: "same-origin" })
         .then(function (response) { return response.text(); })
         .then(function (html) { result.innerHTML = html; })
         .catch(function () {
