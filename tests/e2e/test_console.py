@@ -74,6 +74,7 @@ def api(site: Deployment) -> httpx.Client:
 
 def shoot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header belongs at the top
     page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
 
 

@@ -59,6 +59,11 @@ class FormField:
         return bool(self.item.get("isConfidential"))
 
     @property
+    def help_html(self) -> str:
+        """The description as inline Markdown (`code`, **bold**); raw HTML is escaped."""
+        return str(_MARKDOWN.renderInline(str(self.item.get("description", ""))))
+
+    @property
     def text(self) -> str:
         """The value as the input shows it; a secret always shows nothing."""
         if self.secret or self.value is None:
