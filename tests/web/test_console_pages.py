@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
 from phoneauth.web.services import Services
 
 PASSWORD = "console password 1"
@@ -177,3 +179,40 @@ async def test_a_production_tenant_cannot_pick_the_outbox(
     )
     assert_page_in_words(refused, 422, "for development tenants only")
     assert await services.connectors.list("live") == []
+
+
+async def test_the_message_log_filters_by_status_and_pages(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    start = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    for index in range(25):
+        failed = index % 5 == 0
+        await services.message_log.record(
+            MessageLogEntry(
+                id=f"m{index:02d}",
+                tenant_id="default",
+                created_at=start + timedelta(minutes=index),
+                connector_id="c1",
+                factory_id=TWILIO,
+                usage_type="SignIn",
+                phone_masked="+4915*****5678",
+                status=MessageStatus.FAILED if failed else MessageStatus.SENT,
+                provider_message_id=None if failed else f"SM{index:02d}",
+                error_code="connector.rate_limit_exceeded" if failed else None,
+                error_message="Too many requests" if failed else None,
+                latency_ms=40 + index,
+            )
+        )
+    first = await browser.get("/console/message-log")
+    assert "25 entries" in first.text
+    assert "SM24" in first.text
+    assert "SM01" not in first.text
+    assert "Page 1 of 2" in first.text
+    second = await browser.get("/console/message-log?page=2")
+    assert "SM01" in second.text
+    assert "SM24" not in second.text
+    failed = await browser.get("/console/message-log?status=failed")
+    assert "5 entries" in failed.text
+    assert "connector.rate_limit_exceeded" in failed.text
+    assert "SM" not in re.sub(r"<[^>]+>", "", failed.text).split("Provider message id")[1]
+    assert "Twilio" in failed.text

@@ -30,5 +30,6 @@ async def message_log_page(
         "pages": pages,
         "status": chosen.value if chosen else "",
         "statuses": [s.value for s in MessageStatus],
+        "provider_names": {f.id: f.name for f in console.services.connectors.factories()},
     }
     return render(request, "console/message_log.html", context, console=console)
