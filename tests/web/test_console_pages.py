@@ -216,3 +216,16 @@ async def test_the_message_log_filters_by_status_and_pages(
     assert "connector.rate_limit_exceeded" in failed.text
     assert "SM" not in re.sub(r"<[^>]+>", "", failed.text).split("Provider message id")[1]
     assert "Twilio" in failed.text
+
+
+async def test_every_installed_provider_has_a_set_up_page(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    kinds: set[str] = set()
+    for factory in services.connectors.factories():
+        page = await browser.get(f"/console/connectors/new/{factory.id}")
+        assert page.status_code == 200, factory.id
+        assert "Parameter configuration" in page.text
+        assert "<script>" not in page.text.split("</header>", 1)[1]  # README HTML is escaped
+        kinds |= set(re.findall(r'data-kind="(\w+)"', page.text))
+    assert {"Text", "Json", "Switch", "Select"} <= kinds

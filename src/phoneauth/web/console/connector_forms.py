@@ -41,6 +41,8 @@ class FormField:
     value: Any = None
     saved_secret: bool = False
     errors: list[str] = field(default_factory=list)
+    raw: str | None = None
+    """What was typed into a JSON field that does not parse, shown again as typed."""
 
     @property
     def key(self) -> str:
@@ -66,7 +68,11 @@ class FormField:
     @property
     def text(self) -> str:
         """The value as the input shows it; a secret always shows nothing."""
-        if self.secret or self.value is None:
+        if self.secret:
+            return ""
+        if self.raw is not None:
+            return self.raw
+        if self.value is None:
             return ""
         if self.kind == "Json":
             return json.dumps(self.value, indent=2, ensure_ascii=False)
@@ -108,11 +114,12 @@ def config_from_form(
             if chosen:
                 config[f.key] = chosen
         elif f.kind == "Json":
-            f.value = text
+            f.value = None
             if text.strip():
                 try:
                     config[f.key] = f.value = json.loads(text)
                 except ValueError as error:
+                    f.raw = text
                     problems[f.key] = f"This is not valid JSON: {error}."
         elif f.kind == "Number":
             f.value = text.strip()
