@@ -16,6 +16,7 @@ from phoneauth.domain.console_admins import (
     InvalidCredentialsError,
     InvalidUsernameError,
     NotSignedInError,
+    TooManyAttemptsError,
 )
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.storage.database import open_database
@@ -141,3 +142,22 @@ def test_forms_before_sign_in_carry_a_double_submit_token() -> None:
     for cookie_value, given in ((None, token), (cookie, "other"), ("forged", token)):
         with pytest.raises(CsrfError):
             admins.check_anonymous_csrf(cookie_value, given)
+
+
+async def test_guessing_passwords_pauses_sign_in_for_that_username(
+    store: SqlConsoleAdminStore,
+) -> None:
+    clock = Clock()
+    admins = ConsoleAdmins(store, KEY, clock=clock)
+    await admins.create_first_admin("admin", PASSWORD)
+    for _ in range(10):
+        with pytest.raises(InvalidCredentialsError):
+            await admins.sign_in("admin", "guess", "default")
+    with pytest.raises(TooManyAttemptsError) as paused:
+        await admins.sign_in("admin", PASSWORD, "default")
+    assert paused.value.status == 429
+    assert "15 minute" in paused.value.message
+    clock.now += timedelta(minutes=15, seconds=1)
+    await admins.sign_in("admin", PASSWORD, "default")
+    with pytest.raises(InvalidCredentialsError):  # a success forgets the failures
+        await admins.sign_in("admin", "guess", "default")

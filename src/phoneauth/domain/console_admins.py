@@ -29,6 +29,10 @@ FIRST_ADMIN_ID = "owner"
 
 SESSION_COOKIE = "phoneauth_console"
 SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+"""Wrong passwords per username and window before sign-in pauses (per process: enough to make
+guessing slow; several instances each allow as many)."""
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
 # Compared against when the username is unknown, so both failures take the same time.
@@ -54,6 +58,13 @@ class InvalidCredentialsError(PhoneauthError):
 
     code = "console.invalid_credentials"
     status = 401
+
+
+class TooManyAttemptsError(PhoneauthError):
+    """Too many wrong passwords for this username; wait a few minutes and try again."""
+
+    code = "console.too_many_attempts"
+    status = 429
 
 
 class NotSignedInError(PhoneauthError):
@@ -131,6 +142,7 @@ class ConsoleAdmins:
         self.signer = Signer(cookie_key, salt="phoneauth-console-session")
         self.clock = clock
         self.lifetime = lifetime
+        self._failures: dict[str, list[datetime]] = {}
 
     async def needs_first_admin(self) -> bool:
         return await self.store.count() == 0
@@ -149,12 +161,24 @@ class ConsoleAdmins:
         self, username: str, password: str, tenant_id: str
     ) -> tuple[ConsoleSession, str]:
         """A new session and the cookie value that names it."""
+        now = self.clock()
+        recent = [t for t in self._failures.get(username, []) if t > now - FAILURE_WINDOW]
+        if len(recent) >= MAX_FAILURES:
+            wait = recent[0] + FAILURE_WINDOW - now
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))
+            raise TooManyAttemptsError(
+                f"Too many wrong passwords; try again in {minutes} minute(s).",
+                retry_after=int(wait.total_seconds()) + 1,
+            )
         admin = await self.store.find(username)
         if not verify_password(admin.password_hash if admin else _DUMMY_HASH, password):
+            if len(self._failures) > 10_000:  # a flood of made-up names: forget the oldest
+                self._failures.pop(next(iter(self._failures)))
+            self._failures[username] = [*recent, now]
             raise InvalidCredentialsError()
+        self._failures.pop(username, None)
         assert admin is not None  # noqa: S101 - the dummy hash never verifies
         token = secrets.token_urlsafe(32)
-        now = self.clock()
         session = ConsoleSession(
             token_hash=_token_hash(token),
             admin_id=admin.id,

@@ -13,6 +13,7 @@ from phoneauth.domain.console_admins import (
     AdminExistsError,
     InvalidCredentialsError,
     InvalidUsernameError,
+    TooManyAttemptsError,
 )
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID
@@ -118,9 +119,9 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
         _, cookie = await services.console.sign_in(
             username, form.get("password", ""), DEFAULT_TENANT_ID
         )
-    except InvalidCredentialsError as error:
+    except (InvalidCredentialsError, TooManyAttemptsError) as error:
         context = {"username": username, "error": error.message}
-        return _door(request, services, "console/sign_in.html", context, status_code=401)
+        return _door(request, services, "console/sign_in.html", context, status_code=error.status)
     return _signed_in(cookie, request.url.scheme == "https")
 
 
