@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,8 +21,11 @@ from phoneauth.connectors import (
     build_http_client,
     load_registry,
 )
+from phoneauth.domain.tenant_migration import TenantMigration
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="phoneauth: phone-number sign-in with one-time SMS codes.", no_args_is_help=True
@@ -32,6 +36,10 @@ admin_app = typer.Typer(help="Management API keys.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 keys_app = typer.Typer(help="Signing keys of access tokens.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+tenants_app = typer.Typer(
+    help="Export a tenant's configuration, import it into another.", no_args_is_help=True
+)
+app.add_typer(tenants_app, name="tenants")
 
 out = Console()
 err = Console(stderr=True)
@@ -252,6 +260,63 @@ def rotate_keys(
     except PhoneauthError as error:
         raise _fail(error) from None
     out.print(f"New signing key {kid} for tenant {tenant}.")
+
+
+def _with_migration(work: Callable[[TenantMigration], Awaitable[T]]) -> T:
+    """Run `work` over the service's own domain services (same database and secret key)."""
+    from phoneauth.web.services import build_services
+
+    settings = Settings()
+
+    async def run() -> T:
+        services = await build_services(settings, load_registry())
+        try:
+            migration = TenantMigration(
+                services.tenants, services.connectors, services.sign_in_experience
+            )
+            return await work(migration)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(run())
+    except PhoneauthError as error:
+        raise _fail(error) from None
+
+
+@tenants_app.command("export")
+def export_tenant(
+    tenant: Annotated[str, typer.Argument(help="The tenant id, e.g. default.")],
+    include_secrets: Annotated[
+        bool, typer.Option("--include-secrets", help="Put the connector's secrets in clear.")
+    ] = False,
+) -> None:
+    """Print the tenant's connector, templates and sign-in experience as JSON."""
+    document = _with_migration(lambda m: m.export(tenant, include_secrets=include_secrets))
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@tenants_app.command("import")
+def import_tenant(
+    tenant: Annotated[str, typer.Argument(help="The tenant to change.")],
+    file: Annotated[Path, typer.Argument(help="A file written by `phoneauth tenants export`.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only print what would change.")
+    ] = False,
+) -> None:
+    """Apply an export to a tenant; print each change (before → after)."""
+    data = _read_config(file)
+    result = _with_migration(lambda m: m.import_(tenant, data, dry_run=dry_run))
+    for change in result.changes:
+        before = json.dumps(change.before, ensure_ascii=False)
+        after = json.dumps(change.after, ensure_ascii=False)
+        out.print(
+            f"{change.path}: {before} → {after}", markup=False, highlight=False, soft_wrap=True
+        )
+    if not result.changes:
+        out.print("Nothing to change.")
+    verb = "Applied" if result.applied else "Dry run, nothing changed:"
+    out.print(f"{verb} {len(result.changes)} change(s) to tenant {tenant}.")
 
 
 def main() -> None:

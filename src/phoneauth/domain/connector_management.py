@@ -24,6 +24,7 @@ from phoneauth.connectors import (
     ConnectorFactoryNotFoundError,
     ConnectorRegistry,
     InvalidConfigError,
+    SendResult,
     SmsMessage,
     UsageType,
     dump_config,
@@ -238,6 +239,29 @@ class ConnectorManagement:
         self._forget_built(tenant.id)
         return self._managed(row)
 
+    async def check(self, tenant: Tenant, factory_id: str, config: Mapping[str, Any]) -> None:
+        """What `create` checks, saving nothing: a tenant import's dry run."""
+        if factory_id not in self.registry:
+            raise UnknownFactoryError(
+                f"No connector factory with id {factory_id!r}.", connector_id=factory_id
+            )
+        factory = self.registry.get(factory_id)
+        self._check_allowed(tenant, factory)
+        self._validate(factory, config, await self._saved_config(tenant.id, factory, config))
+
+    async def saved_config(
+        self, tenant_id: str, *, reveal_secrets: bool
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The factory id and config of the tenant's SMS connector, secrets masked unless
+        `reveal_secrets` (an operator's export that opts in); `None` without one."""
+        row = await self.store.get_by_type(tenant_id, SMS)
+        if row is None or row.factory_id not in self.registry:
+            return None
+        config = self._decrypt(row)
+        if not reveal_secrets:
+            config = mask_secrets(self.registry.get(row.factory_id).config_model, config)
+        return row.factory_id, config
+
     async def update(
         self, tenant: Tenant, connector_id: str, config: Mapping[str, Any]
     ) -> ManagedConnector:
@@ -272,7 +296,7 @@ class ConnectorManagement:
         config: Mapping[str, Any],
         *,
         locale: str | None = None,
-    ) -> None:
+    ) -> SendResult:
         """Send `000000` (Generic) through the unsaved config; save nothing."""
         if factory_id not in self.registry:
             raise ConnectorNotFoundError(
@@ -283,7 +307,9 @@ class ConnectorManagement:
         stored = await self._saved_config(tenant.id, factory, config)
         connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
         payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
-        await connector.send(SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload))
+        return await connector.send(
+            SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
+        )
 
     async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None:
         """The tenant's SMS connector, read from the store on every call (every instance agrees)."""

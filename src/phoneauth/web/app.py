@@ -17,6 +17,7 @@ from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
+from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
@@ -111,6 +112,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    install_console(app)
     app.include_router(oidc_router)
     app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])
 

@@ -13,6 +13,7 @@ from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
 from phoneauth.domain.account import Account
 from phoneauth.domain.admin_keys import AdminKeys
 from phoneauth.domain.connector_management import ConnectorManagement
+from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
@@ -28,6 +29,7 @@ from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
@@ -69,6 +71,7 @@ class Services:
     experience: Experience = field(init=False)
     account: Account = field(init=False)
     organizations: Organizations = field(init=False)
+    console: ConsoleAdmins = field(init=False)
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
@@ -151,6 +154,9 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         sessions=services.sessions,
         sign_in_experience=services.sign_in_experience,
         codes=services.codes,
+    )
+    services.console = ConsoleAdmins(
+        SqlConsoleAdminStore(database), derive_key(master, "console-session")
     )
     await services.tenants.ensure_default()
     first_key = await services.admin_keys.bootstrap()

@@ -3,6 +3,7 @@
 from phoneauth.storage.models.admin_keys import AdminKeyRow
 from phoneauth.storage.models.base import Base
 from phoneauth.storage.models.connectors import ConnectorRow
+from phoneauth.storage.models.console import ConsoleAdminRow, ConsoleSessionRow
 from phoneauth.storage.models.interactions import (
     InteractionRow,
     SessionRow,
@@ -24,6 +25,8 @@ __all__ = [
     "AdminKeyRow",
     "Base",
     "ConnectorRow",
+    "ConsoleAdminRow",
+    "ConsoleSessionRow",
     "InteractionRow",
     "MessageLogRow",
     "OrganizationInvitationRow",

@@ -24,9 +24,9 @@ from phoneauth.connectors import (
 )
 from phoneauth.connectors.errors import InvalidCertificateError, UnexpectedTypeError
 from phoneauth.connectors.forms import form_items
+from phoneauth.domain import connector_removal
 from phoneauth.domain.connector_management import (
     SERVER_LOCAL_KEYS,
-    SMS,
     ConnectorConflictError,
     ConnectorNotFoundError,
     DevelopmentOnlyError,
@@ -319,10 +319,9 @@ async def delete_connector(
         bool, Query(description="Delete even though phone sign-up, sign-in or MFA needs it.")
     ] = False,
 ) -> Response:
-    active = await services.connectors.store.get_by_type(tenant.id, SMS)
-    if not force and active is not None and active.id == connector_id:
-        await services.sign_in_experience.ensure_sms_connector_removable(tenant.id)
-    await services.connectors.delete(tenant.id, connector_id)
+    await connector_removal.delete_connector(
+        services.connectors, services.sign_in_experience, tenant.id, connector_id, force=force
+    )
     return Response(status_code=204)
 
 

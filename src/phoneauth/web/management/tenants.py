@@ -1,16 +1,27 @@
-"""Tenants and their settings (code policy, rate limits, retention)."""
+"""Tenants, their settings (code policy, rate limits, retention), export and import."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field, ValidationError
 
-from phoneauth.domain.admin_keys import ForbiddenError
-from phoneauth.domain.tenants import Tenant, TenantExistsError, TenantKind, TenantSettings
+from phoneauth.connectors import InvalidConfigError
+from phoneauth.domain.admin_keys import AdminKey, ForbiddenError
+from phoneauth.domain.connector_management import DevelopmentOnlyError, UnknownFactoryError
+from phoneauth.domain.sign_in_experience_rules import RULE_ERRORS
+from phoneauth.domain.tenant_migration import InvalidExportError, TenantMigration
+from phoneauth.domain.tenants import (
+    Tenant,
+    TenantExistsError,
+    TenantKind,
+    TenantNotFoundError,
+    TenantSettings,
+)
 from phoneauth.web.deps import AdminDep, ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import InvalidInputError, error_responses
+from phoneauth.web.services import Services
 
 router = APIRouter(tags=["tenants"])
 
@@ -90,3 +101,73 @@ async def create_tenant(admin: AdminDep, services: ServicesDep, body: TenantCrea
     if admin.tenant_id is not None:
         raise ForbiddenError("Only a global admin key may create tenants.")
     return TenantRead.of(await services.tenants.create(body.id, body.name, body.kind))
+
+
+class FieldChangeRead(BaseModel):
+    path: str = Field(examples=["connector.config.accountSID"])
+    before: Any = None
+    after: Any = None
+
+
+class ImportRead(BaseModel):
+    applied: bool = Field(description="False for `?dryRun=true`: nothing was changed.")
+    changes: list[FieldChangeRead]
+
+
+def _migration(services: Services) -> TenantMigration:
+    return TenantMigration(services.tenants, services.connectors, services.sign_in_experience)
+
+
+async def _managed(admin: AdminKey, services: Services, target_id: str) -> str:
+    if not admin.may_manage(target_id):
+        raise ForbiddenError(tenant_id=target_id)
+    return (await services.tenants.get(target_id)).id
+
+
+@router.get(
+    "/tenants/{target_id}/export",
+    summary="A tenant's connector, templates and sign-in experience as one JSON document",
+    responses=error_responses(TenantNotFoundError, ForbiddenError),
+)
+async def export_tenant(
+    target_id: str,
+    admin: AdminDep,
+    services: ServicesDep,
+    include_secrets: Annotated[
+        bool,
+        Query(alias="includeSecrets", description="Put the connector's secrets in clear."),
+    ] = False,
+) -> dict[str, Any]:
+    tenant_id = await _managed(admin, services, target_id)
+    return await _migration(services).export(tenant_id, include_secrets=include_secrets)
+
+
+@router.post(
+    "/tenants/{target_id}/import",
+    response_model=ImportRead,
+    summary="Apply an export to a tenant; `?dryRun=true` only answers the changes",
+    responses=error_responses(
+        TenantNotFoundError,
+        ForbiddenError,
+        InvalidExportError,
+        InvalidConfigError,
+        UnknownFactoryError,
+        DevelopmentOnlyError,
+        *RULE_ERRORS,
+    ),
+)
+async def import_tenant(
+    target_id: str,
+    admin: AdminDep,
+    services: ServicesDep,
+    body: Annotated[dict[str, Any], Body(description="What `GET .../export` answered.")],
+    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+) -> ImportRead:
+    tenant_id = await _managed(admin, services, target_id)
+    result = await _migration(services).import_(tenant_id, body, dry_run=dry_run)
+    return ImportRead(
+        applied=result.applied,
+        changes=[
+            FieldChangeRead(path=c.path, before=c.before, after=c.after) for c in result.changes
+        ],
+    )

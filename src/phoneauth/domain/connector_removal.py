@@ -1,0 +1,40 @@
+"""Deleting a connector the sign-in experience may depend on: one rule for the API and console."""
+
+from __future__ import annotations
+
+from phoneauth.domain.connector_management import SMS, ConnectorManagement
+from phoneauth.domain.sign_in_experience import SignInExperiences
+
+
+async def sms_dependents(
+    connectors: ConnectorManagement,
+    experiences: SignInExperiences,
+    tenant_id: str,
+    connector_id: str,
+) -> list[str]:
+    """The sign-in settings that stop working if this connector goes; empty if it is not the
+    tenant's active SMS connector."""
+    active = await connectors.store.get_by_type(tenant_id, SMS)
+    if active is None or active.id != connector_id:
+        return []
+    return (await experiences.current(tenant_id)).sms_dependents()
+
+
+async def delete_connector(
+    connectors: ConnectorManagement,
+    experiences: SignInExperiences,
+    tenant_id: str,
+    connector_id: str,
+    *,
+    force: bool = False,
+) -> None:
+    """Delete; unless `force`, refused with `ConnectorInUseError` while settings depend on it.
+
+    Raises:
+        ConnectorInUseError: `details.dependents` names each dependent setting.
+        ConnectorNotFoundError: no such connector in this tenant.
+    """
+    active = await connectors.store.get_by_type(tenant_id, SMS)
+    if not force and active is not None and active.id == connector_id:
+        await experiences.ensure_sms_connector_removable(tenant_id)
+    await connectors.delete(tenant_id, connector_id)

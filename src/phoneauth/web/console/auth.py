@@ -1,0 +1,143 @@
+"""The console's door: create the first admin, sign in, sign out, switch tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from phoneauth.domain.console_admins import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    AdminExistsError,
+    InvalidCredentialsError,
+    InvalidUsernameError,
+    TooManyAttemptsError,
+)
+from phoneauth.domain.passwords import PasswordRejectedError
+from phoneauth.domain.tenants import DEFAULT_TENANT_ID
+from phoneauth.web.console.support import (
+    ANONYMOUS_CSRF_COOKIE,
+    PREFIX,
+    ConsoleDep,
+    ConsoleRoute,
+    FormDep,
+    error_page,
+    render,
+)
+from phoneauth.web.deps import ServicesDep
+from phoneauth.web.services import Services
+
+router = APIRouter(route_class=ConsoleRoute)
+
+
+def _door(
+    request: Request,
+    services: Services,
+    template: str,
+    context: Mapping[str, object],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page shown before sign-in, with its double-submit CSRF token."""
+    token, cookie = services.console.anonymous_csrf(request.cookies.get(ANONYMOUS_CSRF_COOKIE))
+    response = render(request, template, {**context, "csrf": token}, status_code=status_code)
+    response.set_cookie(ANONYMOUS_CSRF_COOKIE, cookie, path=PREFIX, httponly=True, samesite="lax")
+    return response
+
+
+async def _anonymous_form(request: Request, services: Services) -> dict[str, str]:
+    form = await request.form()
+    services.console.check_anonymous_csrf(
+        request.cookies.get(ANONYMOUS_CSRF_COOKIE), form.get("csrf")
+    )
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _signed_in(cookie: str, secure: bool) -> RedirectResponse:
+    response = RedirectResponse(f"{PREFIX}/connectors", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path=PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    return response
+
+
+@router.get("")
+@router.get("/")
+async def console_home() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/connectors", status_code=303)
+
+
+@router.get("/setup", response_model=None)
+async def setup_page(request: Request, services: ServicesDep) -> Response:
+    if not await services.console.needs_first_admin():
+        return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
+    return _door(request, services, "console/setup.html", {"username": ""})
+
+
+@router.post("/setup", response_model=None)
+async def setup(request: Request, services: ServicesDep) -> Response:
+    form = await _anonymous_form(request, services)
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    try:
+        if password != form.get("password_again", ""):
+            raise PasswordRejectedError("The two passwords are not the same.")
+        await services.console.create_first_admin(username, password)
+    except AdminExistsError:
+        return error_page(
+            request,
+            409,
+            "The admin account exists",
+            "Someone created the console's admin account already. Sign in with it.",
+        )
+    except (InvalidUsernameError, PasswordRejectedError) as error:
+        context = {"username": username, "error": error.message}
+        return _door(request, services, "console/setup.html", context, status_code=422)
+    _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
+    return _signed_in(cookie, request.url.scheme == "https")
+
+
+@router.get("/sign-in", response_model=None)
+async def sign_in_page(request: Request, services: ServicesDep) -> Response:
+    if await services.console.needs_first_admin():
+        return RedirectResponse(f"{PREFIX}/setup", status_code=303)
+    return _door(request, services, "console/sign_in.html", {"username": ""})
+
+
+@router.post("/sign-in", response_model=None)
+async def sign_in(request: Request, services: ServicesDep) -> Response:
+    form = await _anonymous_form(request, services)
+    username = form.get("username", "").strip()
+    try:
+        _, cookie = await services.console.sign_in(
+            username, form.get("password", ""), DEFAULT_TENANT_ID
+        )
+    except (InvalidCredentialsError, TooManyAttemptsError) as error:
+        context = {"username": username, "error": error.message}
+        return _door(request, services, "console/sign_in.html", context, status_code=error.status)
+    return _signed_in(cookie, request.url.scheme == "https")
+
+
+@router.post("/sign-out")
+async def sign_out(console: ConsoleDep, _form: FormDep) -> RedirectResponse:
+    await console.services.console.sign_out(console.session)
+    response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/tenant")
+async def switch_tenant(console: ConsoleDep, form: FormDep) -> RedirectResponse:
+    """Remember the tenant in the session; come back to the page the switch was made on."""
+    tenant = await console.services.tenants.get(str(form.get("tenant", "")))
+    await console.services.console.select_tenant(console.session, tenant.id)
+    back = str(form.get("back", ""))
+    target = back if back.startswith(f"{PREFIX}/") and "//" not in back else f"{PREFIX}/connectors"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,159 @@
+"""The connector set-up form: Logto's `formItems` to fields, posted fields back to a config.
+
+The items come from `connectors/forms.py` through the Management API's factory answer, so the
+console and the API show the same form. A secret is never written into the page: editing a saved
+connector shows it empty, and an empty secret is sent to the domain as the API's mask, which
+keeps the stored value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from markdown_it import MarkdownIt
+from starlette.datastructures import FormData
+
+from phoneauth.connectors import ConnectorFactory
+from phoneauth.domain.connector_configs import SECRET_MASK
+from phoneauth.web.management.connectors import factory_read
+
+# `html=False` escapes raw HTML: a third-party README is shown as its text, never run.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+FIELD_PREFIX = "cfg."
+
+
+def readme_html(factory: ConnectorFactory[Any]) -> str:
+    """The README as HTML, without its top heading: the page shows the provider's name."""
+    text = factory.readme.lstrip()
+    if text.startswith("# "):
+        text = text.partition("\n")[2]
+    return str(_MARKDOWN.render(text))
+
+
+@dataclass
+class FormField:
+    """One rendered form item: Logto's item plus the value to show and its inline error."""
+
+    item: dict[str, Any]
+    value: Any = None
+    saved_secret: bool = False
+    errors: list[str] = field(default_factory=list)
+    raw: str | None = None
+    """What was typed into a JSON field that does not parse, shown again as typed."""
+
+    @property
+    def key(self) -> str:
+        return str(self.item["key"])
+
+    @property
+    def name(self) -> str:
+        return FIELD_PREFIX + self.key
+
+    @property
+    def kind(self) -> str:
+        return str(self.item["type"])
+
+    @property
+    def secret(self) -> bool:
+        return bool(self.item.get("isConfidential"))
+
+    @property
+    def help_html(self) -> str:
+        """The description as inline Markdown (`code`, **bold**); raw HTML is escaped."""
+        return str(_MARKDOWN.renderInline(str(self.item.get("description", ""))))
+
+    @property
+    def text(self) -> str:
+        """The value as the input shows it; a secret always shows nothing."""
+        if self.secret:
+            return ""
+        if self.raw is not None:
+            return self.raw
+        if self.value is None:
+            return ""
+        if self.kind == "Json":
+            return json.dumps(self.value, indent=2, ensure_ascii=False)
+        return str(self.value)
+
+
+def form_fields(
+    factory: ConnectorFactory[Any], values: Mapping[str, Any] | None
+) -> list[FormField]:
+    """The fields of a new connector (`values` None: the items' defaults) or a saved one."""
+    fields = []
+    for item in factory_read(factory).formItems:
+        key = item["key"]
+        if values is None:
+            value = item.get("defaultValue")
+            saved = False
+        else:
+            value = values.get(key)
+            saved = value == SECRET_MASK
+        fields.append(FormField(item=item, value=value, saved_secret=saved))
+    return fields
+
+
+def config_from_form(
+    fields: list[FormField], form: FormData
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The config the form describes, Logto's way (empty values dropped), and the fields that
+    could not even be read (bad JSON, not a number). Field values are updated for re-display."""
+    config: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for f in fields:
+        raw = form.get(f.name)
+        text = raw if isinstance(raw, str) else ""
+        if f.kind == "Switch":
+            config[f.key] = f.value = text == "on"
+        elif f.kind == "MultiSelect":
+            chosen = [v for v in form.getlist(f.name) if isinstance(v, str)]
+            f.value = chosen
+            if chosen:
+                config[f.key] = chosen
+        elif f.kind == "Json":
+            f.value = None
+            if text.strip():
+                try:
+                    config[f.key] = f.value = json.loads(text)
+                except ValueError as error:
+                    f.raw = text
+                    problems[f.key] = f"This is not valid JSON: {error}."
+        elif f.kind == "Number":
+            f.value = text.strip()
+            if f.value:
+                try:
+                    config[f.key] = int(f.value)
+                except ValueError:
+                    try:
+                        config[f.key] = float(f.value)
+                    except ValueError:
+                        problems[f.key] = "Enter a number."
+        elif f.secret:
+            if text:
+                config[f.key] = text
+            elif f.saved_secret:
+                config[f.key] = SECRET_MASK  # the API's mask: keep the stored secret
+        else:
+            f.value = text
+            if text.strip():
+                config[f.key] = text.strip() if f.kind == "Text" else text
+    return config, problems
+
+
+def attach_errors(fields: list[FormField], problems: list[dict[str, Any]]) -> list[str]:
+    """Put the domain's field errors under their fields; answer the ones no field shows."""
+    by_key = {f.key: f for f in fields}
+    unplaced = []
+    for problem in problems:
+        path = str(problem.get("field", ""))
+        message = str(problem.get("message", "is invalid"))
+        key, _, rest = path.partition(".")
+        target = by_key.get(key)
+        if target is None:
+            unplaced.append(f"{path}: {message}" if path else message)
+        else:
+            target.errors.append(f"{rest}: {message}" if rest else message)
+    return unplaced

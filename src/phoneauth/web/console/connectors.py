@@ -1,0 +1,323 @@
+"""Console: Connectors: the active SMS connector, set up, test, change and delete it.
+
+Every change goes through the same domain calls as the Management API: `create` (which replaces
+the tenant's SMS connector atomically), `update`, `test` (the unsaved config, Generic template,
+code 000000) and `connector_removal.delete_connector` (the sign-in experience guard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
+from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
+from phoneauth.domain import connector_removal
+from phoneauth.domain.connector_management import DEVELOPMENT_TAG, ManagedConnector
+from phoneauth.domain.sign_in_experience import ConnectorInUseError
+from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.connector_forms import (
+    FormField,
+    attach_errors,
+    config_from_form,
+    form_fields,
+    readme_html,
+)
+from phoneauth.web.console.support import (
+    PREFIX,
+    Console,
+    ConsoleDep,
+    ConsoleRoute,
+    FormDep,
+    render,
+    wants_fragment,
+)
+
+router = APIRouter(route_class=ConsoleRoute)
+
+NOTICES = {
+    "saved": "Saved. The connector sends the next code.",
+    "deleted": "The connector was deleted.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcome:
+    ok: bool
+    message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    provider: str | None = None
+    outbox_text: str | None = None
+
+
+@router.get("/connectors")
+async def connectors_page(request: Request, console: ConsoleDep, done: str = "") -> HTMLResponse:
+    services, tenant = console.services, console.tenant
+    saved = await services.connectors.list(tenant.id)
+    active = saved[0] if saved else None
+    last = (await services.message_log.query(tenant.id, page_size=1)).entries
+    outbox = []
+    if active is not None and active.factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
+        outbox = services.connectors.outbox_messages(tenant)[:5]
+    context = {
+        "active": "connectors",
+        "connector": active,
+        "last_send": last[0] if last else None,
+        "outbox": outbox,
+        "notice": NOTICES.get(done),
+    }
+    return render(request, "console/connectors/list.html", context, console=console)
+
+
+@router.get("/connectors/new")
+async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse:
+    services = console.services
+    current = await services.connectors.list(console.tenant.id)
+    cards = [
+        {
+            "factory": factory,
+            "development_only": DEVELOPMENT_TAG in factory.tags,
+            "allowed": not (console.tenant.is_production and DEVELOPMENT_TAG in factory.tags),
+        }
+        for factory in services.connectors.factories()
+    ]
+    context = {
+        "active": "connectors",
+        "cards": cards,
+        "unavailable": services.registry.unavailable,
+        "replacing": current[0] if current else None,
+    }
+    return render(request, "console/connectors/choose.html", context, console=console)
+
+
+def _setup_page(
+    request: Request,
+    console: Console,
+    factory: ConnectorFactory[Any],
+    fields: list[FormField],
+    *,
+    connector: ManagedConnector | None = None,
+    status_code: int = 200,
+    error: str | None = None,
+    problems: list[str] | None = None,
+    test: TestOutcome | None = None,
+    test_phone: str = "",
+    secrets_dropped: bool = False,
+) -> HTMLResponse:
+    context = {
+        "active": "connectors",
+        "factory": factory,
+        "connector": connector,
+        "readme": readme_html(factory),
+        "fields": fields,
+        "usage_types": [usage.value for usage in UsageType],
+        "error": error,
+        "problems": problems or [],
+        "test": test,
+        "test_phone": test_phone,
+        "secrets_dropped": secrets_dropped,
+        "action": f"{PREFIX}/connectors/{connector.id}"
+        if connector
+        else f"{PREFIX}/connectors/new/{factory.id}",
+    }
+    return render(
+        request, "console/connectors/setup.html", context, console=console, status_code=status_code
+    )
+
+
+@router.get("/connectors/new/{factory_id}")
+async def setup_page(factory_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
+    factory = console.services.connectors.factory(factory_id)
+    return _setup_page(request, console, factory, form_fields(factory, None))
+
+
+@router.post("/connectors/new/{factory_id}", response_model=None)
+async def setup(factory_id: str, request: Request, console: ConsoleDep, form: FormDep) -> Response:
+    factory = console.services.connectors.factory(factory_id)
+    return await _submit(request, console, form, factory, form_fields(factory, None), None)
+
+
+@router.get("/connectors/{connector_id}")
+async def details_page(connector_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
+    connector = await console.services.connectors.get(console.tenant.id, connector_id)
+    fields = form_fields(connector.factory, connector.config)
+    return _setup_page(request, console, connector.factory, fields, connector=connector)
+
+
+@router.post("/connectors/{connector_id}", response_model=None)
+async def update(
+    connector_id: str, request: Request, console: ConsoleDep, form: FormDep
+) -> Response:
+    connector = await console.services.connectors.get(console.tenant.id, connector_id)
+    fields = form_fields(connector.factory, connector.config)
+    return await _submit(request, console, form, connector.factory, fields, connector)
+
+
+async def _submit(
+    request: Request,
+    console: Console,
+    form: Any,
+    factory: ConnectorFactory[Any],
+    fields: list[FormField],
+    connector: ManagedConnector | None,
+) -> Response:
+    """ "Test" or "Save and done" of the set-up form; invalid fields come back inline."""
+    config, unreadable = config_from_form(fields, form)
+    for key, message in unreadable.items():
+        next(f for f in fields if f.key == key).errors.append(message)
+    services, tenant = console.services, console.tenant
+    typed_secret = any(f.secret and form.get(f.name) for f in fields)
+    if form.get("action") == "test":
+        phone = str(form.get("test_phone", "")).strip()
+        outcome = await _test(console, factory, config, phone, bool(unreadable))
+        if wants_fragment(request):
+            return render(
+                request, "console/connectors/_test_result.html", {"test": outcome}, console=console
+            )
+        return _setup_page(
+            request,
+            console,
+            factory,
+            fields,
+            connector=connector,
+            test=outcome,
+            test_phone=phone,
+            secrets_dropped=typed_secret,
+        )
+    if unreadable:
+        return _setup_page(
+            request,
+            console,
+            factory,
+            fields,
+            connector=connector,
+            status_code=422,
+            error="Some fields need your attention.",
+            secrets_dropped=typed_secret,
+        )
+    try:
+        if connector is None:
+            await services.connectors.create(tenant, factory.id, config)
+        else:
+            await services.connectors.update(tenant, connector.id, config)
+    except InvalidConfigError as error:
+        found = error.details.get("errors")
+        unplaced = attach_errors(fields, list(found) if isinstance(found, list) else [])
+        return _setup_page(
+            request,
+            console,
+            factory,
+            fields,
+            connector=connector,
+            status_code=422,
+            error="Some fields need your attention.",
+            problems=unplaced,
+            secrets_dropped=typed_secret,
+        )
+    except PhoneauthError as error:
+        return _setup_page(
+            request,
+            console,
+            factory,
+            fields,
+            connector=connector,
+            status_code=error.status,
+            error=error.message,
+            secrets_dropped=typed_secret,
+        )
+    return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
+
+
+async def _test(
+    console: Console,
+    factory: ConnectorFactory[Any],
+    config: dict[str, Any],
+    phone: str,
+    unreadable: bool,
+) -> TestOutcome:
+    if not phone:
+        return TestOutcome(False, error_message="Enter the phone number to send the test to.")
+    if unreadable:
+        return TestOutcome(False, error_message="Fix the fields marked below first.")
+    services, tenant = console.services, console.tenant
+    try:
+        result = await services.connectors.test(tenant, factory.id, phone, config)
+    except PhoneauthError as error:
+        provider = ", ".join(
+            f"{value}"
+            for key, value in error.details.items()
+            if key in ("provider_code", "provider_message") and value is not None
+        )
+        found = error.details.get("errors")
+        message = error.message
+        if isinstance(found, list) and found:
+            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+        return TestOutcome(False, error_code=error.code, error_message=message, provider=provider)
+    outbox_text = None
+    if factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
+        outbox_text = next(
+            (
+                m.text
+                for m in services.connectors.outbox_messages(tenant)
+                if m.id == result.provider_message_id
+            ),
+            None,
+        )
+    return TestOutcome(True, message_id=result.provider_message_id, outbox_text=outbox_text)
+
+
+@router.get("/connectors/{connector_id}/delete")
+async def delete_page(connector_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
+    return await _delete_page(request, console, connector_id)
+
+
+async def _delete_page(
+    request: Request,
+    console: Console,
+    connector_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    services = console.services
+    connector = await services.connectors.get(console.tenant.id, connector_id)
+    dependents = await connector_removal.sms_dependents(
+        services.connectors, services.sign_in_experience, console.tenant.id, connector.id
+    )
+    context = {
+        "active": "connectors",
+        "connector": connector,
+        "dependents": dependents,
+        "error": error,
+    }
+    return render(
+        request,
+        "console/connectors/delete.html",
+        context,
+        console=console,
+        status_code=status_code,
+    )
+
+
+@router.post("/connectors/{connector_id}/delete", response_model=None)
+async def delete(
+    connector_id: str, request: Request, console: ConsoleDep, form: FormDep
+) -> Response:
+    services = console.services
+    try:
+        await connector_removal.delete_connector(
+            services.connectors,
+            services.sign_in_experience,
+            console.tenant.id,
+            connector_id,
+            force=form.get("force") == "true",
+        )
+    except ConnectorInUseError as error:
+        return await _delete_page(
+            request, console, connector_id, error=error.message, status_code=409
+        )
+    return RedirectResponse(f"{PREFIX}/connectors?done=deleted", status_code=303)

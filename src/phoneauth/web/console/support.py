@@ -1,0 +1,167 @@
+"""What every console page shares: templates, the signed-in admin and tenant, CSRF, error pages.
+
+Console routes use `ConsoleRoute`, which turns what a handler raises into a page in words: a
+`PhoneauthError` into an error page with its status, a missing session into a redirect to sign in,
+bad input into a 400 page. The console never answers the JSON envelope or a stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from phoneauth import __version__
+from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
+from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
+from phoneauth.errors import PhoneauthError
+from phoneauth.web.deps import ServicesDep
+from phoneauth.web.pages import SECURITY_HEADERS, WEB
+from phoneauth.web.services import Services
+
+log = logging.getLogger("phoneauth.console")
+
+PREFIX = "/console"
+ANONYMOUS_CSRF_COOKIE = "phoneauth_console_csrf"
+
+templates = Jinja2Templates(directory=WEB / "templates")
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+NAV = (
+    ("connectors", "Connectors", f"{PREFIX}/connectors"),
+    ("sign-in-experience", "Sign-in experience", f"{PREFIX}/sign-in-experience"),
+    ("message-log", "Message log", f"{PREFIX}/message-log"),
+    ("tenants", "Tenants", f"{PREFIX}/tenants"),
+)
+
+
+class ConsoleRedirect(Exception):
+    """Leave this page for `url` (303): sign-in needed, or the first admin still missing."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """The signed-in admin's view: the session, the selected tenant and every tenant."""
+
+    services: Services
+    session: ConsoleSession
+    tenant: Tenant
+    tenants: list[Tenant]
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    console: Console | None = None,
+) -> HTMLResponse:
+    base: dict[str, Any] = {"version": __version__, "nav": NAV, "prefix": PREFIX}
+    if console is not None:
+        base |= {
+            "csrf": console.csrf,
+            "username": console.session.username,
+            "tenant": console.tenant,
+            "tenants": console.tenants,
+        }
+    return templates.TemplateResponse(
+        request, template, base | context, status_code=status_code, headers=SECURITY_HEADERS
+    )
+
+
+def error_page(request: Request, status: int, title: str, text: str) -> HTMLResponse:
+    context = {"heading": title, "text": text, "signed_in": False}
+    return render(request, "console/error.html", context, status_code=status)
+
+
+_TITLES = {400: "Check your input", 401: "Sign in again", 403: "Not allowed", 404: "Not found"}
+
+
+class ConsoleRoute(APIRoute):
+    """Every console answer is HTML: errors become a page in words, never JSON or a stack."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ConsoleRedirect as redirect:
+                return RedirectResponse(redirect.url, status_code=303)
+            except RequestValidationError:
+                return error_page(
+                    request,
+                    400,
+                    "Check your input",
+                    "This address or form is not one the "
+                    "console understands. Go back and try again.",
+                )
+            except PhoneauthError as error:
+                status = error.status if 400 <= error.status < 600 else 500
+                title = _TITLES.get(status, "Something went wrong")
+                return error_page(request, status, title, error.message)
+            except Exception:
+                correlation_id = uuid.uuid4().hex
+                log.exception("console page failed %s", correlation_id)
+                return error_page(
+                    request,
+                    500,
+                    "Something went wrong",
+                    "The page could not be shown. The administrator can find the cause in the "
+                    f"server log by its correlation id {correlation_id}.",
+                )
+
+        return console_handler
+
+
+async def get_console(request: Request, services: ServicesDep) -> Console:
+    """The signed-in admin, or a redirect to sign in (or to create the first admin)."""
+    try:
+        session = await services.console.authenticate(request.cookies.get(SESSION_COOKIE))
+    except NotSignedInError:
+        if await services.console.needs_first_admin():
+            raise ConsoleRedirect(f"{PREFIX}/setup") from None
+        raise ConsoleRedirect(f"{PREFIX}/sign-in") from None
+    try:
+        tenant = await services.tenants.get(session.tenant_id)
+    except TenantNotFoundError:
+        tenant = await services.tenants.get(DEFAULT_TENANT_ID)
+    tenants = await services.tenants.store.list()
+    return Console(services=services, session=session, tenant=tenant, tenants=tenants)
+
+
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+async def checked_form(request: Request, console: ConsoleDep) -> FormData:
+    """The posted form, once its CSRF token matched the session's."""
+    form = await request.form()
+    console.services.console.check_csrf(console.csrf, form.get("csrf"))
+    return form
+
+
+FormDep = Annotated[FormData, Depends(checked_form)]
+
+
+def wants_fragment(request: Request) -> bool:
+    """console.js posts some forms itself and asks for the part of the page that changes."""
+    return request.headers.get("x-console-fetch") == "1"

@@ -1,0 +1,155 @@
+"""Console: Tenants: list, create, switch, and migrate one tenant's configuration into another.
+
+The migration is `domain/tenant_migration.py`, the same export and import the CLI and the
+Management API run: a preview shows the diff, "Apply" imports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from phoneauth.domain.tenant_migration import FieldChange, TenantMigration
+from phoneauth.domain.tenants import TenantExistsError, TenantKind
+from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
+from phoneauth.web.services import Services
+
+router = APIRouter(route_class=ConsoleRoute)
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,20}$")
+"""The Management API's rule for tenant ids (`TenantCreate`)."""
+
+
+def migration(services: Services) -> TenantMigration:
+    return TenantMigration(services.tenants, services.connectors, services.sign_in_experience)
+
+
+def _tenants_page(
+    request: Request,
+    console: Console,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "active": "tenants",
+        "error": error,
+        "notice": notice,
+        "form": form or {"id": "", "name": "", "kind": "development"},
+    }
+    return render(
+        request, "console/tenants/list.html", context, console=console, status_code=status_code
+    )
+
+
+@router.get("/tenants")
+async def tenants_page(request: Request, console: ConsoleDep, done: str = "") -> HTMLResponse:
+    notices = {
+        "created": "Tenant created; the console now shows it.",
+        "migrated": "Migrated. The target tenant uses the new configuration now.",
+    }
+    return _tenants_page(request, console, notice=notices.get(done))
+
+
+@router.post("/tenants", response_model=None)
+async def create_tenant(request: Request, console: ConsoleDep, form: FormDep) -> Response:
+    values = {key: str(form.get(key, "")).strip() for key in ("id", "name", "kind")}
+    error = None
+    if not TENANT_ID.fullmatch(values["id"]):
+        error = (
+            "Use 2 to 21 lower-case letters, digits or dashes for the id, "
+            "starting with a letter or digit."
+        )
+    elif not 1 <= len(values["name"]) <= 128:
+        error = "Give the tenant a name (up to 128 characters)."
+    elif values["kind"] not in {k.value for k in TenantKind}:
+        error = "Choose development or production."
+    if error:
+        return _tenants_page(request, console, error=error, form=values, status_code=422)
+    try:
+        tenant = await console.services.tenants.create(
+            values["id"], values["name"], TenantKind(values["kind"])
+        )
+    except TenantExistsError:
+        return _tenants_page(
+            request,
+            console,
+            error=f"A tenant with id {values['id']} exists already.",
+            form=values,
+            status_code=409,
+        )
+    await console.services.console.select_tenant(console.session, tenant.id)
+    return RedirectResponse(f"{PREFIX}/tenants?done=created", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    source: str
+    target: str
+    include_secrets: bool
+
+
+def _migrate_page(
+    request: Request,
+    console: Console,
+    choice: _Choice,
+    *,
+    changes: list[FieldChange] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "active": "tenants",
+        "source": choice.source,
+        "target": choice.target,
+        "include_secrets": choice.include_secrets,
+        "changes": changes,
+        "error": error,
+    }
+    return render(
+        request, "console/tenants/migrate.html", context, console=console, status_code=status_code
+    )
+
+
+@router.get("/tenants/migrate")
+async def migrate_page(request: Request, console: ConsoleDep) -> HTMLResponse:
+    source = next((t.id for t in console.tenants if t.kind is TenantKind.DEVELOPMENT), "")
+    target = next((t.id for t in console.tenants if t.is_production), "")
+    return _migrate_page(request, console, _Choice(source, target, include_secrets=False))
+
+
+@router.post("/tenants/migrate", response_model=None)
+async def migrate(request: Request, console: ConsoleDep, form: FormDep) -> Response:
+    source, target = str(form.get("source", "")), str(form.get("target", ""))
+    include_secrets = form.get("include_secrets") == "on"
+    apply = form.get("action") == "apply"
+    page = _Choice(source, target, include_secrets)
+    if source == target:
+        return _migrate_page(
+            request, console, page, error="Choose two different tenants.", status_code=422
+        )
+    tool = migration(console.services)
+    try:
+        export = await tool.export(source, include_secrets=include_secrets)
+        result = await tool.import_(target, export, dry_run=not apply)
+    except PhoneauthError as error:
+        message = error.message
+        found = error.details.get("errors")
+        if isinstance(found, list) and found:
+            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+        return _migrate_page(
+            request,
+            console,
+            page,
+            error=f"The migration cannot be applied: {message}",
+            status_code=error.status,
+        )
+    if result.applied:
+        return RedirectResponse(f"{PREFIX}/tenants?done=migrated", status_code=303)
+    return _migrate_page(request, console, page, changes=result.changes)

@@ -1,0 +1,433 @@
+"""The console in a real browser: Debian's headless Chromium, driven by Playwright.
+
+phoneauth runs under uvicorn on an SQLite file, as in test_pages.py. Each test works in its own
+tenant, chosen with the console's tenant switcher, so the tests do not depend on each other's
+order. Every page is photographed to tests/artifacts/console-*.png (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pydantic import SecretStr
+from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio, deploy
+from tests.e2e.test_pages import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LAPTOP,
+    PHONE_SCREEN,
+    enter_code,
+    enter_phone,
+    send_code,
+)
+
+from phoneauth.domain.console_admins import CsrfError
+from phoneauth.settings import Settings
+
+USERNAME = "operator"
+PASSWORD = "console password 1"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("console")
+    with pytest.MonkeyPatch.context() as environment:
+        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
+            environment.delenv(key)
+        settings = Settings(
+            data_dir=folder / "data",
+            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
+            secret_key=SecretStr("console-test-secret"),
+        )
+        with deploy(settings) as deployed:
+            yield deployed
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-US", viewport=LAPTOP)
+    yield context.new_page()
+    context.close()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def api(site: Deployment) -> httpx.Client:
+    return httpx.Client(base_url=site.url, headers=site.auth, timeout=10)
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header belongs at the top
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+
+
+def sign_in(site: Deployment, page: Page) -> None:
+    """Into the console; the first caller creates the admin account."""
+    page.goto(f"{site.url}/console")
+    if page.get_by_role("heading", name="Create the admin account").is_visible():
+        create_admin(page)
+        return
+    page.locator("#username").fill(USERNAME)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Email and SMS connectors")).to_be_visible()
+
+
+def create_admin(page: Page) -> None:
+    page.locator("#username").fill(USERNAME)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password_again").fill(PASSWORD)
+    page.get_by_role("button", name="Create the admin account").click()
+    expect(page.get_by_role("heading", name="Email and SMS connectors")).to_be_visible()
+
+
+def new_tenant(site: Deployment, tenant_id: str, kind: str = "development") -> None:
+    with api(site) as client:
+        made = client.post("/api/tenants", json={"id": tenant_id, "name": tenant_id, "kind": kind})
+        assert made.status_code == 201, made.text
+
+
+def use_outbox(site: Deployment, tenant_id: str) -> None:
+    with api(site) as client:
+        made = client.post(f"/t/{tenant_id}/api/connectors", json={"connectorId": "outbox-sms"})
+        assert made.status_code == 200, made.text
+
+
+def switch_to(page: Page, tenant_id: str) -> None:
+    """The header's tenant switcher (its select submits itself)."""
+    page.locator("#tenant-select").select_option(tenant_id)
+    expect(page.locator(".tenant-line")).to_have_attribute("data-tenant", tenant_id)
+
+
+def outbox(site: Deployment, tenant_id: str) -> list[dict[str, Any]]:
+    with api(site) as client:
+        messages: list[dict[str, Any]] = client.get(f"/t/{tenant_id}/api/outbox").json()
+    return messages
+
+
+# --- the flows ---------------------------------------------------------------------------------
+
+
+def test_first_visit_creates_the_admin_then_sign_in_and_out(
+    site: Deployment, browser: Browser, page: Page
+) -> None:
+    page.goto(f"{site.url}/console/connectors")
+    expect(page).to_have_url(f"{site.url}/console/setup")
+    expect(page.get_by_role("heading", name="Create the admin account")).to_be_visible()
+    page.locator("#username").fill(USERNAME)
+    page.locator("#password").fill("short")
+    page.locator("#password_again").fill("short")
+    page.get_by_role("button", name="Create the admin account").click()
+    expect(page.locator("[data-error]")).to_have_text("Use 8 to 256 characters.")
+    shoot(page, "setup")
+    create_admin(page)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "phoneauth_console")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
+    shoot(page, "connectors-empty")
+
+    # The admin exists now: the setup page only leads to sign-in.
+    other = browser.new_context(viewport=PHONE_SCREEN).new_page()
+    other.goto(f"{site.url}/console/setup")
+    expect(other).to_have_url(f"{site.url}/console/sign-in")
+    other.locator("#username").fill(USERNAME)
+    other.locator("#password").fill("wrong password")
+    other.get_by_role("button", name="Sign in").click()
+    expect(other.locator("[data-error]")).to_have_text("The username or password is wrong.")
+    shoot(other, "sign-in-phone-screen")
+    other.context.close()
+
+    # A form without this session's CSRF token is refused with a page in words.
+    with httpx.Client(base_url=site.url, cookies={cookie["name"]: cookie["value"]}) as client:
+        forged = client.post("/console/tenants", data={"id": "evil", "name": "Evil"})
+    assert forged.status_code == 403
+    assert CsrfError().message.split(":")[0] in forged.text
+    assert "Traceback" not in forged.text
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{site.url}/console/sign-in")
+    page.goto(f"{site.url}/console/tenants")
+    expect(page).to_have_url(f"{site.url}/console/sign-in")
+    shoot(page, "sign-in")
+
+
+def test_set_up_the_outbox_test_send_shows_the_code_then_save(site: Deployment, page: Page) -> None:
+    new_tenant(site, "setup")
+    sign_in(site, page)
+    switch_to(page, "setup")
+    expect(page.locator("[data-empty-state]")).to_be_visible()
+    page.get_by_role("link", name="Set up").click()
+    expect(page.get_by_role("heading", name="Set up the SMS connector")).to_be_visible()
+    expect(page.locator("[data-provider]")).to_have_count(9)  # 8 built-ins + the example plugin
+    shoot(page, "choose-provider")
+    page.locator('[data-provider="outbox-sms"]').click()
+
+    expect(page.get_by_role("heading", name="Development outbox", exact=True)).to_be_visible()
+    expect(page.locator(".readme")).to_contain_text("The outbox sends nothing.")
+    templates = page.locator('textarea[name="cfg.templates"]')
+    expect(templates).to_contain_text('"usageType": "Generic"')
+    expect(page.locator(".usage-types")).to_contain_text("MfaVerification")
+    templates.fill('[{"usageType": "Generic", "content": "Code {{code}} for Rocket"')
+    expect(page.locator("[data-json-status]")).to_contain_text("Not valid JSON")
+    templates.fill('[{"usageType": "Generic", "content": "Code {{code}} for Rocket"}]')
+    expect(page.locator("[data-json-status]")).to_have_text("Valid JSON.")
+
+    page.locator("#test_phone").fill("+4915112345678")
+    page.get_by_role("button", name="Send test").click()
+    result = page.locator("[data-test-ok]")
+    expect(result).to_contain_text("Sent. Provider message id: outbox-")
+    expect(result.locator("[data-outbox-text]")).to_have_text("Code 000000 for Rocket")
+    assert outbox(site, "setup")[0]["code"] == "000000"
+    shoot(page, "setup-outbox-tested")
+
+    # A test to a number that is not one is answered in words, not saved.
+    page.locator("#test_phone").fill("12")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("[data-test-error]")).to_contain_text("connector.")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator("[data-notice]")).to_have_text("Saved. The connector sends the next code.")
+    expect(page.locator("[data-active-connector]")).to_contain_text("Development outbox")
+    expect(page.locator("[data-outbox]")).to_contain_text("Code 000000 for Rocket")
+    shoot(page, "connectors-outbox")
+
+
+def test_invalid_fields_come_back_inline_and_secrets_are_never_echoed(
+    site: Deployment, page: Page
+) -> None:
+    new_tenant(site, "fields")
+    sign_in(site, page)
+    switch_to(page, "fields")
+    page.goto(f"{site.url}/console/connectors/new/twilio-short-message-service")
+    page.locator('input[name="cfg.authToken"]').fill("typed-secret-value")
+    page.locator('input[name="cfg.endpoint"]').fill("not a url")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator('[data-field="accountSID"] [data-field-error]')).to_have_text(
+        "Field required"
+    )
+    expect(page.locator('[data-field="endpoint"] [data-field-error]')).to_be_visible()
+    expect(page.locator("[data-error]")).to_have_text("Some fields need your attention.")
+    assert "typed-secret-value" not in page.content()
+    expect(page.locator('input[name="cfg.authToken"]')).to_have_value("")
+    shoot(page, "setup-twilio-invalid")
+
+
+def test_change_connector_to_twilio_then_delete_guard(
+    site: Deployment, page: Page, twilio: FakeTwilio
+) -> None:
+    new_tenant(site, "change")
+    use_outbox(site, "change")
+    sign_in(site, page)
+    switch_to(page, "change")
+    page.get_by_role("link", name="Change connector").click()
+    expect(page.get_by_role("heading", name="Change connector")).to_be_visible()
+    page.locator('[data-provider="twilio-short-message-service"]').click()
+    page.locator('input[name="cfg.accountSID"]').fill(ACCOUNT_SID)
+    page.locator('input[name="cfg.authToken"]').fill("wrong-token")
+    page.locator('input[name="cfg.fromMessagingServiceSID"]').fill(SERVICE_SID)
+    page.locator('input[name="cfg.endpoint"]').fill(twilio.url)
+    page.locator("#test_phone").fill("+4915112345678")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("[data-test-error]")).to_contain_text("connector.authorization_failed")
+    expect(page.locator("[data-test-error]")).to_contain_text("Authenticate")
+    shoot(page, "setup-twilio-test-error")
+
+    page.locator('input[name="cfg.authToken"]').fill(AUTH_TOKEN)
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("[data-test-ok]")).to_be_visible()
+    sent = twilio.messages[-1]
+    expect(page.locator("[data-message-id]")).to_have_text(sent.sid)
+    assert sent.code == "000000"
+    shoot(page, "setup-twilio-tested")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator("[data-active-connector]")).to_contain_text("Twilio")
+
+    # The swap is effective at once: the next code goes to Twilio, and the log says so.
+    with api(site) as client:
+        asked = client.post("/t/change/api/verification-codes", json={"phone": "+4915122223333"})
+        assert asked.status_code == 204, asked.text
+    assert twilio.messages[-1].to == "+4915122223333"
+    page.reload()
+    expect(page.locator("[data-active-connector]")).to_contain_text("Last send: sent")
+    shoot(page, "connectors-twilio")
+    page.get_by_role("link", name="Message log").click()
+    expect(page.locator("[data-message-log]")).to_contain_text(twilio.messages[-1].sid)
+    shoot(page, "message-log")
+    page.locator("#status").select_option("failed")
+    expect(page.get_by_role("heading", name="No messages with status failed")).to_be_visible()
+
+    # Details keep the secret without showing it; saving an edit keeps it.
+    page.get_by_role("link", name="Connectors").click()
+    page.get_by_role("link", name="Details").click()
+    token = page.locator('input[name="cfg.authToken"]')
+    expect(token).to_have_value("")
+    expect(token).to_have_attribute("placeholder", "Saved; leave empty to keep it")
+    assert AUTH_TOKEN not in page.content()
+    shoot(page, "connector-details")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator("[data-notice]")).to_be_visible()
+    with api(site) as client:
+        assert client.post(
+            "/t/change/api/verification-codes", json={"phone": "+4915122223333"}
+        ).status_code in (204, 429)
+
+    # The delete guard names the sign-in settings that need the connector.
+    page.get_by_role("link", name="Details").click()
+    page.get_by_role("link", name="Delete").click()
+    dependents = page.locator("[data-dependents]")
+    expect(dependents).to_contain_text("signUp.identifiers: phone")
+    expect(dependents).to_contain_text("signIn.methods: phone + verification code")
+    shoot(page, "connector-delete-guard")
+    page.get_by_role("button", name="Delete anyway").click()
+    expect(page.locator("[data-notice]")).to_have_text("The connector was deleted.")
+    expect(page.locator("[data-empty-state]")).to_be_visible()
+
+
+def test_sign_in_experience_change_then_sign_in_on_the_live_preview(
+    site: Deployment, browser: Browser, page: Page
+) -> None:
+    new_tenant(site, "sie")
+    use_outbox(site, "sie")
+    sign_in(site, page)
+    switch_to(page, "sie")
+    page.get_by_role("link", name="Sign-in experience").click()
+    expect(page.locator("#sign_up_identifier")).to_have_value("phone")
+
+    # A rule broken is said in words and nothing is saved.
+    page.locator('input[name="method-0-code"]').uncheck()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("[data-error]")).to_contain_text("authentication factor")
+    shoot(page, "sign-in-experience-rule-error")
+
+    page.get_by_role("button", name="+ Add another").click()
+    expect(page.locator("fieldset.method")).to_have_count(2)
+    page.locator("fieldset.method").nth(1).get_by_role("button", name="Remove").click()
+    expect(page.locator("fieldset.method")).to_have_count(1)
+    page.locator('input[name="method-0-code"]').check()
+    page.locator('input[name="method-0-password"]').check()
+    page.locator('input[name="sign_up_password"]').check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("[data-notice]")).to_contain_text("Saved.")
+    shoot(page, "sign-in-experience")
+    with api(site) as client:
+        document = client.get("/t/sie/api/sign-in-exp").json()
+    assert document["signUp"]["password"] is True
+    assert document["signIn"]["methods"][0]["password"] is True
+
+    preview = page.locator("[data-live-preview]")
+    expect(preview).to_have_attribute("href", "/t/sie/sign-in")
+    with page.context.expect_page() as opened:
+        preview.click()
+    live = opened.value
+    expect(live.get_by_role("button", name="Sign in with a password instead")).to_be_visible()
+    live.locator("#country").select_option("DE")
+    enter_phone(live, "015133334444", "01513 3334444")
+    send_code(live)
+    code = next(m["code"] for m in outbox(site, "sie") if m["to"] == "+4915133334444")
+    enter_code(live, code)
+    live.get_by_role("button", name="Create account").click()
+    expect(live.locator('form[data-step="password"]')).to_be_visible()
+    live.locator("#new-password").fill("live preview password")
+    live.locator("#confirm-password").fill("live preview password")
+    live.locator('form[data-step="password"] button[type="submit"]').click()
+    expect(live.locator("[data-account-phone]")).to_have_text("+49 1513 3334444")
+
+
+def test_tenant_migration_shows_the_diff_then_applies(
+    site: Deployment, page: Page, twilio: FakeTwilio
+) -> None:
+    sign_in(site, page)
+    page.get_by_role("link", name="Tenants").click()
+    page.locator("#tenant-id").fill("shop-dev")
+    page.locator("#tenant-name").fill("Shop (dev)")
+    page.get_by_role("button", name="Create tenant").click()
+    expect(page.locator("[data-notice]")).to_contain_text("Tenant created")
+    expect(page.locator(".tenant-line")).to_contain_text("Shop (dev)")
+    page.locator("#tenant-id").fill("shop")
+    page.locator("#tenant-name").fill("Shop")
+    page.locator("#tenant-kind").select_option("production")
+    page.get_by_role("button", name="Create tenant").click()
+    page.locator("#tenant-id").fill("shop")
+    page.locator("#tenant-name").fill("Again")
+    page.get_by_role("button", name="Create tenant").click()
+    expect(page.locator("[data-error]")).to_have_text("A tenant with id shop exists already.")
+    shoot(page, "tenants")
+
+    # The dev tenant on the outbox: production refuses it, in words.
+    use_outbox(site, "shop-dev")
+    page.get_by_role("link", name="Migrate configuration").click()
+    page.locator("#source").select_option("shop-dev")
+    page.locator("#target").select_option("shop")
+    page.get_by_role("button", name="Show changes").click()
+    expect(page.locator("[data-error]")).to_contain_text("for development tenants only")
+    shoot(page, "migrate-refused")
+
+    with api(site) as client:
+        config = {
+            "accountSID": ACCOUNT_SID,
+            "authToken": AUTH_TOKEN,
+            "fromMessagingServiceSID": SERVICE_SID,
+            "endpoint": twilio.url,
+            "templates": [{"usageType": "Generic", "content": "Shop code {{code}}"}],
+        }
+        made = client.post(
+            "/t/shop-dev/api/connectors",
+            json={"connectorId": "twilio-short-message-service", "config": config},
+        )
+        assert made.status_code == 200, made.text
+    page.locator('input[name="include_secrets"]').check()
+    page.get_by_role("button", name="Show changes").click()
+    diff = page.locator("[data-diff]")
+    expect(diff).to_contain_text("connector.connectorId")
+    expect(diff).to_contain_text('"twilio-short-message-service"')
+    expect(diff).to_contain_text("connector.templates.Generic")
+    assert AUTH_TOKEN not in page.content()
+    shoot(page, "migrate-diff")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("[data-notice]")).to_contain_text("Migrated")
+    switch_to(page, "shop")
+    page.get_by_role("link", name="Connectors").click()
+    expect(page.locator("[data-active-connector]")).to_contain_text("Twilio")
+    with api(site) as client:
+        asked = client.post("/t/shop/api/verification-codes", json={"phone": "+4915144445555"})
+        assert asked.status_code == 204, asked.text
+    assert re.fullmatch(r"Shop code \d{6}", twilio.messages[-1].body)
+
+
+def test_every_page_reads_on_a_phone(site: Deployment, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE_SCREEN)
+    page = context.new_page()
+    sign_in(site, page)
+    for name, path in (
+        ("connectors", "/console/connectors"),
+        ("choose-provider", "/console/connectors/new"),
+        ("setup-twilio", "/console/connectors/new/twilio-short-message-service"),
+        ("sign-in-experience", "/console/sign-in-experience"),
+        ("message-log", "/console/message-log"),
+        ("tenants", "/console/tenants"),
+        ("migrate", "/console/tenants/migrate"),
+    ):
+        page.goto(f"{site.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_SCREEN["width"], f"{path} scrolls sideways ({width}px)"
+        shoot(page, f"{name}-phone")
+    page.goto(f"{site.url}/console/no-such-page")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    shoot(page, "not-found-phone")
+    context.close()

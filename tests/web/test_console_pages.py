@@ -1,0 +1,231 @@
+"""Console pages over ASGI on both databases: every error path is a page in words, never JSON,
+a stack or a secret."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
+from phoneauth.web.services import Services
+
+PASSWORD = "console password 1"
+TWILIO = "twilio-short-message-service"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+@pytest.fixture
+async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def signed_in(browser: httpx.AsyncClient) -> str:
+    """The browser with the first admin created and signed in; answers its CSRF token."""
+    setup = await browser.get("/console/setup")
+    created = await browser.post(
+        "/console/setup",
+        data={
+            "csrf": csrf_of(setup.text),
+            "username": "admin",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
+    assert created.status_code == 303
+    return csrf_of((await browser.get("/console/connectors")).text)
+
+
+def assert_page_in_words(response: httpx.Response, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text
+    assert "Traceback" not in response.text
+    assert '"code"' not in response.text
+
+
+async def test_the_console_sends_everyone_to_setup_then_to_sign_in(
+    browser: httpx.AsyncClient,
+) -> None:
+    first = await browser.get("/console/message-log")
+    assert (first.status_code, first.headers["location"]) == (303, "/console/setup")
+    signed_in_check = await browser.get("/console/sign-in")
+    assert signed_in_check.headers["location"] == "/console/setup"
+    page = await browser.get("/console/setup")
+    missing = await browser.post("/console/setup", data={"username": "a", "password": "b"})
+    assert_page_in_words(missing, 403, "reload the page")
+    mismatch = await browser.post(
+        "/console/setup",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "admin",
+            "password": PASSWORD,
+            "password_again": "other",
+        },
+    )
+    assert_page_in_words(mismatch, 422, "The two passwords are not the same.")
+
+
+async def test_a_second_admin_cannot_be_created(
+    browser: httpx.AsyncClient, signed_in: str, app: FastAPI
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
+    ) as other:
+        assert (await other.get("/console/setup")).headers["location"] == "/console/sign-in"
+        page = await other.get("/console/sign-in")
+        again = await other.post(
+            "/console/setup",
+            data={
+                "csrf": csrf_of(page.text),
+                "username": "intruder",
+                "password": PASSWORD,
+                "password_again": PASSWORD,
+            },
+        )
+        assert_page_in_words(again, 409, "Sign in with it.")
+
+
+async def test_errors_are_pages_in_words(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    assert_page_in_words(
+        await browser.get("/console/connectors/new/no-such-provider"), 404, "no-such-provider"
+    )
+    assert_page_in_words(await browser.get("/console/connectors/nope"), 404, "Not found")
+    assert_page_in_words(await browser.get("/console/nowhere"), 404, "no page at this address")
+    assert_page_in_words(
+        await browser.get("/console/message-log?page=abc"), 400, "Check your input"
+    )
+    assert_page_in_words(
+        await browser.post("/console/tenant", data={"csrf": signed_in, "tenant": "nope"}),
+        404,
+        "No tenant with id",
+    )
+    assert_page_in_words(
+        await browser.post("/console/tenant", data={"tenant": "default"}), 403, "reload the page"
+    )
+    assert_page_in_words(
+        await browser.post(
+            "/console/sign-in-experience",
+            data={"csrf": signed_in, "action": "save", "method-0-identifier": "fax"},
+        ),
+        400,
+        "does not offer",
+    )
+
+
+async def test_secrets_never_reach_the_page_and_invalid_fields_are_named(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    form = {
+        "csrf": signed_in,
+        "action": "save",
+        "cfg.accountSID": "AC1",
+        "cfg.authToken": "very-secret-token",
+        "cfg.fromMessagingServiceSID": "MG1",
+        "cfg.templates": "[{not json",
+    }
+    bad_json = await browser.post(f"/console/connectors/new/{TWILIO}", data=form)
+    assert_page_in_words(bad_json, 422, "This is not valid JSON")
+    assert "very-secret-token" not in bad_json.text
+    form["cfg.templates"] = '[{"usageType": "Nope", "content": "x"}]'
+    invalid = await browser.post(f"/console/connectors/new/{TWILIO}", data=form)
+    assert_page_in_words(invalid, 422, "data-field-error")
+    assert "very-secret-token" not in invalid.text
+    form["cfg.templates"] = '[{"usageType": "Generic", "content": "Code {{code}}"}]'
+    saved = await browser.post(f"/console/connectors/new/{TWILIO}", data=form)
+    assert saved.status_code == 303
+    [connector] = await services.connectors.list("default")
+    details = await browser.get(f"/console/connectors/{connector.id}")
+    assert "very-secret-token" not in details.text
+    assert "**********" not in details.text
+    # An edit without the secret keeps it (the API's mask semantics).
+    form["cfg.authToken"] = ""
+    form["cfg.accountSID"] = "AC2"
+    edited = await browser.post(f"/console/connectors/{connector.id}", data=form)
+    assert edited.status_code == 303
+    stored = await services.connectors.saved_config("default", reveal_secrets=True)
+    assert stored is not None
+    assert stored[1]["authToken"] == "very-secret-token"
+    assert stored[1]["accountSID"] == "AC2"
+
+
+async def test_a_production_tenant_cannot_pick_the_outbox(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    created = await browser.post(
+        "/console/tenants",
+        data={"csrf": signed_in, "id": "live", "name": "Live", "kind": "production"},
+    )
+    assert created.status_code == 303
+    choose = await browser.get("/console/connectors/new")
+    assert 'aria-disabled="true"' in choose.text
+    refused = await browser.post(
+        "/console/connectors/new/outbox-sms", data={"csrf": signed_in, "action": "save"}
+    )
+    assert_page_in_words(refused, 422, "for development tenants only")
+    assert await services.connectors.list("live") == []
+
+
+async def test_the_message_log_filters_by_status_and_pages(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    start = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    for index in range(25):
+        failed = index % 5 == 0
+        await services.message_log.record(
+            MessageLogEntry(
+                id=f"m{index:02d}",
+                tenant_id="default",
+                created_at=start + timedelta(minutes=index),
+                connector_id="c1",
+                factory_id=TWILIO,
+                usage_type="SignIn",
+                phone_masked="+4915*****5678",
+                status=MessageStatus.FAILED if failed else MessageStatus.SENT,
+                provider_message_id=None if failed else f"SM{index:02d}",
+                error_code="connector.rate_limit_exceeded" if failed else None,
+                error_message="Too many requests" if failed else None,
+                latency_ms=40 + index,
+            )
+        )
+    first = await browser.get("/console/message-log")
+    assert "25 entries" in first.text
+    assert "SM24" in first.text
+    assert "SM01" not in first.text
+    assert "Page 1 of 2" in first.text
+    second = await browser.get("/console/message-log?page=2")
+    assert "SM01" in second.text
+    assert "SM24" not in second.text
+    failed = await browser.get("/console/message-log?status=failed")
+    assert "5 entries" in failed.text
+    assert "connector.rate_limit_exceeded" in failed.text
+    assert "SM" not in re.sub(r"<[^>]+>", "", failed.text).split("Provider message id")[1]
+    assert "Twilio" in failed.text
+
+
+async def test_every_installed_provider_has_a_set_up_page(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    kinds: set[str] = set()
+    for factory in services.connectors.factories():
+        page = await browser.get(f"/console/connectors/new/{factory.id}")
+        assert page.status_code == 200, factory.id
+        assert "Parameter configuration" in page.text
+        assert "<script>" not in page.text.split("</header>", 1)[1]  # README HTML is escaped
+        kinds |= set(re.findall(r'data-kind="(\w+)"', page.text))
+    assert {"Text", "Json", "Switch", "Select"} <= kinds
