@@ -32,8 +32,10 @@ run: install-runtime
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# Two workers (one per core here): the suite is mostly CPU-bound and took ~20 min in one process
+# on a slow day; whole files go to one worker, so module-scoped servers start once.
 test: install browser
-	$(RUN) pytest --cov --cov-report=term
+	$(RUN) pytest -n auto --dist loadfile --cov --cov-report=term
 
 check: install
 	$(RUN) ruff format --check src tests bench
