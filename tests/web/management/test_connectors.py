@@ -291,11 +291,13 @@ async def test_patch_replaces_the_config_and_the_mask_keeps_the_stored_secret(
     [row] = await _raw_rows(services)
     assert services.cipher.decrypt(row.config_encrypted)["disableRiskCheck"] is False
     new_secret = await api.patch(
-        f"/api/connectors/{created['id']}", json={"config": read_back | {"authToken": "t2"}}
+        f"/api/connectors/{created['id']}",
+        json={"config": read_back | {"authToken": "rotated-token-t2"}},
     )
-    assert "t2" not in new_secret.text
+    # A distinctive value: "t2" alone also turned up inside random connector ids.
+    assert "rotated-token-t2" not in new_secret.text
     [row] = await _raw_rows(services)
-    assert services.cipher.decrypt(row.config_encrypted)["authToken"] == "t2"
+    assert services.cipher.decrypt(row.config_encrypted)["authToken"] == "rotated-token-t2"
     unchanged = await api.patch(f"/api/connectors/{created['id']}", json={})
     assert unchanged.status_code == 200
     assert unchanged.json()["config"] == new_secret.json()["config"]
