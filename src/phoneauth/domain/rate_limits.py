@@ -7,14 +7,11 @@ keyed hash. Every limit comes from the tenant's `RateLimitPolicy`.
 
 from __future__ import annotations
 
-import asyncio
-import bisect
 import functools
 import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -23,6 +20,7 @@ from limits.errors import StorageError
 
 from phoneauth.crypto import keyed_hash
 from phoneauth.domain.phone_numbers import country_calling_code
+from phoneauth.domain.rate_limit_memory import CompactMemoryStorage
 from phoneauth.domain.tenants import RateLimitPolicy, Tenant
 from phoneauth.errors import PhoneauthError
 
@@ -66,80 +64,12 @@ class VerificationBlockedError(RateLimitedError):
     code = "session.verification_blocked_too_many_attempts"
 
 
-class _Entry:
-    """limits' moving-window entry with slots: 56 bytes instead of about 150."""
-
-    __slots__ = ("atime", "expiry")
-
-    def __init__(self, expiry: int) -> None:
-        self.atime = time.time()
-        self.expiry = self.atime + expiry
-
-
-class SweptMemoryStorage(MemoryStorage):
-    """`limits`' memory storage, its expired entries swept at most every `sweep_seconds`, and
-    its moving-window entries small.
-
-    limits (5.8) starts a new sweep on every hit once the previous one has ended, and the sweep
-    hands each key to a worker thread: with a key per phone number that is a busy loop, which
-    took about half the server's CPU under `make bench`. Counting ignores expired entries anyway;
-    the sweep only frees their memory, so once in a while is enough, and it runs in place.
-
-    Memory: limits keeps an `asyncio.Lock` and an entry with a `__dict__` per key, about 550
-    bytes per phone number (55 MB after 100,000 numbers). Its critical section never awaits, so
-    on one event loop the lock guards nothing; `acquire_entry` below is limits' own without it,
-    with slotted entries.
-    """
-
-    # Each sweep walks every key (~8 µs each): every 5 s, with a key per number sent to in the
-    # last ten minutes, that was a sixth of the server's CPU (`make bench`, after 100,000 codes).
-    # Entries expire after their window (ten minutes for a number) anyway.
-    sweep_seconds = 60.0
-    _next_sweep = 0.0
-
-    async def _MemoryStorage__schedule_expiry(self) -> None:  # replaces limits' private hook
-        now = time.monotonic()
-        if now >= self._next_sweep and (self.timer is None or self.timer.done()):
-            self._next_sweep = now + self.sweep_seconds
-            self.timer = asyncio.create_task(self.sweep())
-
-    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        if amount > limit:
-            return False
-        await self._MemoryStorage__schedule_expiry()
-        events: list[Any] = self.events.setdefault(key, [])
-        timestamp = time.time()
-        oldest_counted = events[limit - amount] if len(events) > limit - amount else None
-        if oldest_counted is not None and oldest_counted.atime >= timestamp - expiry:
-            return False
-        events[:0] = [_Entry(expiry)] * amount
-        return True
-
-    async def sweep(self, now: float | None = None) -> None:
-        """Drop entries expired at `now`, and empty keys; yields to other tasks every 1,000 keys."""
-        now = time.time() if now is None else now
-        for index, key in enumerate(list(self.events)):
-            events = self.events.get(key)
-            if events:  # newest first, one window length per key: the expired ones trail
-                del events[bisect.bisect_left(events, -now, key=lambda e: -e.expiry) :]
-            if not events:
-                self.events.pop(key, None)
-                self.locks.pop(key, None)
-            if index % 1000 == 999:
-                await asyncio.sleep(0)
-        for key, expiry in list(self.expirations.items()):
-            if expiry <= now:
-                self.storage.pop(key, None)
-                self.expirations.pop(key, None)
-                self.locks.pop(key, None)
-
-
 def build_rate_limit_storage(
     redis_url: str | None, *, key_prefix: str = DEFAULT_KEY_PREFIX
 ) -> Storage:
     """Memory for one instance; Redis (`redis://` or `rediss://`) for several."""
     if not redis_url:
-        return SweptMemoryStorage(wrap_exceptions=True)
+        return CompactMemoryStorage(wrap_exceptions=True)
     uri = redis_url if redis_url.startswith("async+") else "async+" + redis_url
     return RedisStorage(uri, wrap_exceptions=True, key_prefix=key_prefix)
 
