@@ -21,6 +21,7 @@ from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
+from phoneauth.web.hot_routes import PhoneauthApp
 from phoneauth.web.management import HOT_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.openapi import install_openapi
@@ -66,10 +67,11 @@ def create_app(
                 await retention
             await services.close()
 
-    app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
+    app = PhoneauthApp(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_openapi(app)
     for hot in HOT_ROUTERS:
+        app.add_hot_routes(hot, "/api")  # served ahead of FastAPI's router (`hot_routes`)
         app.include_router(hot, prefix="/api", responses=MANAGEMENT_RESPONSES)
         app.include_router(
             hot,
