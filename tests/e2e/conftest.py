@@ -19,11 +19,13 @@ from urllib.parse import parse_qsl
 
 import pytest
 from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from tests.e2e.browsers import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -178,3 +180,12 @@ def twilio() -> Iterator[FakeTwilio]:
     with serve_in_thread(fake.asgi()) as url:
         fake.url = url
         yield fake
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for one test module (the console and the end-user pages)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

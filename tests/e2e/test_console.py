@@ -14,15 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pydantic import SecretStr
+from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio, deploy
 from tests.e2e.test_pages import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    LAPTOP,
-    PHONE_SCREEN,
     enter_code,
     enter_phone,
     send_code,
@@ -48,14 +44,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         )
         with deploy(settings) as deployed:
             yield deployed
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

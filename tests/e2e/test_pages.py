@@ -10,34 +10,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect
 from pydantic import SecretStr
+from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
 from tests.e2e.conftest import Deployment, deploy
 
 from phoneauth.domain.experience_errors import InvalidCredentialsError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.verification_codes import CodeMismatchError
 from phoneauth.settings import Settings
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE_SCREEN = {"width": 390, "height": 844}
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another horse battery"
@@ -62,14 +47,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             with admin(deployed) as client:
                 use_outbox(client, "")
             yield deployed
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
