@@ -7,6 +7,7 @@ code 000000) and `connector_removal.delete_connector` (the sign-in experience gu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,16 @@ async def _submit(
         next(f for f in fields if f.key == key).errors.append(message)
     services, tenant = console.services, console.tenant
     typed_secret = any(f.secret and form.get(f.name) for f in fields)
+    # The form again, as posted, with what the answer adds (a test result, errors...).
+    again = functools.partial(
+        _setup_page,
+        request,
+        console,
+        factory,
+        fields,
+        connector=connector,
+        secrets_dropped=typed_secret,
+    )
     if form.get("action") == "test":
         phone = str(form.get("test_phone", "")).strip()
         outcome = await _test(console, factory, config, phone, bool(unreadable))
@@ -178,27 +189,9 @@ async def _submit(
             return render(
                 request, "console/connectors/_test_result.html", {"test": outcome}, console=console
             )
-        return _setup_page(
-            request,
-            console,
-            factory,
-            fields,
-            connector=connector,
-            test=outcome,
-            test_phone=phone,
-            secrets_dropped=typed_secret,
-        )
+        return again(test=outcome, test_phone=phone)
     if unreadable:
-        return _setup_page(
-            request,
-            console,
-            factory,
-            fields,
-            connector=connector,
-            status_code=422,
-            error="Some fields need your attention.",
-            secrets_dropped=typed_secret,
-        )
+        return again(status_code=422, error="Some fields need your attention.")
     try:
         if connector is None:
             await services.connectors.create(tenant, factory.id, config)
@@ -207,28 +200,9 @@ async def _submit(
     except InvalidConfigError as error:
         found = error.details.get("errors")
         unplaced = attach_errors(fields, list(found) if isinstance(found, list) else [])
-        return _setup_page(
-            request,
-            console,
-            factory,
-            fields,
-            connector=connector,
-            status_code=422,
-            error="Some fields need your attention.",
-            problems=unplaced,
-            secrets_dropped=typed_secret,
-        )
+        return again(status_code=422, error="Some fields need your attention.", problems=unplaced)
     except PhoneauthError as error:
-        return _setup_page(
-            request,
-            console,
-            factory,
-            fields,
-            connector=connector,
-            status_code=error.status,
-            error=error.message,
-            secrets_dropped=typed_secret,
-        )
+        return again(status_code=error.status, error=error.message)
     return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
 
 
