@@ -417,6 +417,32 @@ async def test_v2_sign_in_request_is_exact() -> None:
     )
 
 
+async def test_headers_keep_their_wire_order() -> None:
+    # The V3 headers are assembled in one dict: names, spelling and order on the wire stay what
+    # httpx produced when the signed headers were added to a built request.
+    v3, v2 = await build(CONFIG, GENERIC), await build(V2_CONFIG, GENERIC)
+    client_headers = ["Accept", "Accept-Encoding", "Connection", "User-Agent"]
+    assert [name.decode() for name, _ in v3.headers.raw] == [
+        *client_headers,
+        "Content-Length",
+        "host",
+        "content-type",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "Authorization",
+    ]
+    assert v3.headers["content-length"] == str(len(v3.content))
+    assert [name.decode() for name, _ in v2.headers.raw] == [
+        "Host",
+        *client_headers,
+        "Content-Type",
+        "Content-Length",
+    ]
+
+
 async def test_numeric_code_is_sent_as_a_json_string() -> None:
     message = SmsMessage(to="+8613800138000", payload={"code": 123456})
     _, seen = await send(CONFIG, message)
