@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
@@ -337,6 +337,13 @@ def test_percent_encoding_is_rfc3986() -> None:
     assert signing.acs_timestamp(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)) == (
         "2024-01-02T03:04:05Z"
     )
+
+
+def test_percent_encoding_skips_quote_only_for_unreserved_text() -> None:
+    # Unreserved text comes back as it is, without quote(); everything else is quote()'s.
+    samples = ["", "SMS_154950909", "2017-05-25", "a.b~c-d_e", "x\n", "Ä", "阿里", "😀", "%41"]
+    for text in [*samples, *map(chr, range(128))]:
+        assert signing.percent_encode(text) == quote(text, safe="~", encoding="utf-8")
 
 
 # --- the exact requests ------------------------------------------------------------------------
