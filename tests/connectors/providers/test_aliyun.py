@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
@@ -339,6 +339,13 @@ def test_percent_encoding_is_rfc3986() -> None:
     )
 
 
+def test_percent_encoding_skips_quote_only_for_unreserved_text() -> None:
+    # Unreserved text comes back as it is, without quote(); everything else is quote()'s.
+    samples = ["", "SMS_154950909", "2017-05-25", "a.b~c-d_e", "x\n", "Ä", "阿里", "😀", "%41"]
+    for text in [*samples, *map(chr, range(128))]:
+        assert signing.percent_encode(text) == quote(text, safe="~", encoding="utf-8")
+
+
 # --- the exact requests ------------------------------------------------------------------------
 
 
@@ -415,6 +422,32 @@ async def test_v2_sign_in_request_is_exact() -> None:
     assert seen[0].content == v2_body(
         "4915112345678", "SMS_100000002", "864209", "yvrl0m4uAC23QstRQ38O%2B31ccsg%3D"
     )
+
+
+async def test_headers_keep_their_wire_order() -> None:
+    # The V3 headers are assembled in one dict: names, spelling and order on the wire stay what
+    # httpx produced when the signed headers were added to a built request.
+    v3, v2 = await build(CONFIG, GENERIC), await build(V2_CONFIG, GENERIC)
+    client_headers = ["Accept", "Accept-Encoding", "Connection", "User-Agent"]
+    assert [name.decode() for name, _ in v3.headers.raw] == [
+        *client_headers,
+        "Content-Length",
+        "host",
+        "content-type",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "Authorization",
+    ]
+    assert v3.headers["content-length"] == str(len(v3.content))
+    assert [name.decode() for name, _ in v2.headers.raw] == [
+        "Host",
+        *client_headers,
+        "Content-Type",
+        "Content-Length",
+    ]
 
 
 async def test_numeric_code_is_sent_as_a_json_string() -> None:

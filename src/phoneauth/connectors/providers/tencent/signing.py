@@ -35,7 +35,8 @@ def canonical_request(
 
 def request_date(timestamp: int) -> str:
     """The credential scope's date: the UTC day of `X-TC-Timestamp`, never the local day."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    # isoformat() takes a third of strftime()'s time, and one signature needs the date 3 times.
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat()
 
 
 def credential_scope(timestamp: int, service: str) -> str:
@@ -49,7 +50,7 @@ def string_to_sign(*, timestamp: int, service: str, canonical: str) -> str:
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 def signing_key(secret_key: str, date: str, service: str) -> bytes:
@@ -60,7 +61,7 @@ def signing_key(secret_key: str, date: str, service: str) -> bytes:
 
 
 def signature(key: bytes, to_sign: str) -> str:
-    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return _hmac(key, to_sign).hex()
 
 
 def authorization(*, secret_id: str, timestamp: int, service: str, signature_hex: str) -> str:
