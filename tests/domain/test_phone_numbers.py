@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
+from phonenumbers import PhoneMetadata, PhoneNumberType
 
 from phoneauth.domain.phone_numbers import (
     InvalidPhoneNumberError,
+    _plain_e164,
     country_calling_code,
     parse_phone,
 )
@@ -41,3 +46,82 @@ def test_invalid_numbers_have_a_stable_code_and_a_message(raw: str) -> None:
 )
 def test_the_country_calling_code(e164: str, code: int) -> None:
     assert country_calling_code(e164) == code
+
+
+def _by_the_library(raw: str) -> str:
+    """What `phonenumbers` alone makes of `raw`: parse, validate, format."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _ours(raw: str) -> str:
+    try:
+        return parse_phone.__wrapped__(raw)  # uncached: every call decides afresh
+    except InvalidPhoneNumberError:
+        return "invalid"
+
+
+def _e164_samples() -> list[str]:
+    """Every region's example numbers of every type in E.164, each changed a few ways (a digit
+    replaced, added or dropped, a 0 or the region's national prefix after the calling code),
+    and random `+digits`."""
+    examples: set[str] = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in PhoneNumberType.values():
+            found = phonenumbers.example_number_for_type(region, kind)
+            if found is not None:
+                examples.add(phonenumbers.format_number(found, phonenumbers.PhoneNumberFormat.E164))
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        found = phonenumbers.example_number_for_non_geo_entity(code)
+        if found is not None:
+            examples.add(phonenumbers.format_number(found, phonenumbers.PhoneNumberFormat.E164))
+    randomness = random.Random(20261125)
+    samples = set(examples)
+    for example in sorted(examples):
+        digits = example[1:]
+        code = str(country_calling_code(example))
+        national = digits[len(code) :]
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+            int(code), phonenumbers.region_code_for_country_code(int(code))
+        )
+        prefix = metadata.national_prefix if metadata is not None else None
+        samples.add(f"+{code}0{national}")
+        if prefix:
+            samples.add(f"+{code}{prefix}{national}")
+        for _ in range(6):
+            changed = list(digits)
+            at = randomness.randrange(1, len(changed))
+            what = randomness.random()
+            if what < 0.4:
+                changed[at] = str(randomness.randrange(10))
+            elif what < 0.7:
+                changed.insert(at, str(randomness.randrange(10)))
+            else:
+                del changed[at]
+            samples.add("+" + "".join(changed))
+    for _ in range(20_000):
+        length = randomness.randrange(6, 18)
+        samples.add(
+            "+" + str(randomness.randrange(1, 10) * 10**length + randomness.randrange(10**length))
+        )
+    return sorted(samples)
+
+
+def test_e164_input_gives_exactly_what_the_library_gives() -> None:
+    """`parse_phone` answers E.164 input without the library's full parse when it can; the
+    answers must be the library's, number for number (valid, invalid, rewritten)."""
+    samples = _e164_samples()
+    assert len(samples) > 25_000
+    differences = [raw for raw in samples if _ours(raw) != _by_the_library(raw)]
+    assert differences == []
+    valid = [raw for raw in samples if _by_the_library(raw) != "invalid"]
+    rewritten = [raw for raw in valid if _by_the_library(raw) != raw]
+    shortcut = [raw for raw in samples if _plain_e164(raw) is not None]
+    assert len(valid) > 3_000
+    assert rewritten  # the national-prefix and leading-zero variants take the full parse
+    assert len(shortcut) > 0.75 * len(valid)

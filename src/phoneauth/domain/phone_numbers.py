@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumber
 
 from phoneauth.errors import PhoneauthError
 
 # Longer input is not a phone number; refuse it before the parser spends time on it.
 _MAX_INPUT = 64
 _CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+_PLAIN_E164 = re.compile(r"\+[1-9][0-9]{6,17}")
 
 
 class InvalidPhoneNumberError(PhoneauthError):
@@ -18,6 +21,40 @@ class InvalidPhoneNumberError(PhoneauthError):
 
     code = "phone_number.invalid"
     status = 400
+
+
+def _plain_e164(text: str) -> str | None:
+    """`text` itself when it is a valid number already in E.164 that the library's parser
+    would return unchanged; None when the parser must decide.
+
+    Nearly every API call sends E.164, and in the server `phonenumbers.parse` took about an
+    eighth of a send-code request (`make bench`), normalising text that needs none. Its rules
+    are kept: the calling code is the one it would extract (codes are prefix-free), and any
+    number it could treat differently goes to it: a national part starting with 0 (leading
+    zeros) or with the region's national prefix (which it may strip). Validity is the
+    library's own `is_valid_number`. A test compares this with the full parse on every
+    region's example numbers and many random ones."""
+    if not _PLAIN_E164.fullmatch(text):
+        return None
+    digits = text[1:]
+    for length in (1, 2, 3):
+        code = _CALLING_CODES.get(digits[:length])
+        if code is not None:
+            break
+    else:
+        return None
+    national = digits[length:]
+    if len(national) < 2 or national[0] == "0":
+        return None
+    region = phonenumbers.region_code_for_country_code(code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    if prefix and re.match(prefix, national):
+        return None
+    number = PhoneNumber(country_code=code, national_number=int(national))
+    return text if phonenumbers.is_valid_number(number) else None
 
 
 def _parsed(raw: str) -> phonenumbers.PhoneNumber:
@@ -48,6 +85,9 @@ def parse_phone(raw: str) -> str:
     Raises:
         InvalidPhoneNumberError: not a valid number in any country's numbering plan.
     """
+    plain = _plain_e164(raw)
+    if plain is not None:
+        return plain
     return phonenumbers.format_number(_parsed(raw), phonenumbers.PhoneNumberFormat.E164)
 
 
