@@ -119,9 +119,15 @@ class CompactMemoryStorage(MemoryStorage):
         else:
             window[key] = _stored(times[first:] + (now,) * amount)
 
+    def count(self, key: str, expiry: int) -> int:
+        """Hits in the window now, as `get_moving_window` counts them."""
+        return self._window_now(key, expiry, self.clock())[1]
+
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(time of the oldest hit in the window, hits in the window); (now, 0) when none."""
-        now = self.clock()
+        return self._window_now(key, expiry, self.clock())
+
+    def _window_now(self, key: str, expiry: int, now: float) -> tuple[float, int]:
         held = self.windows.get(expiry, {}).get(key)
         if held is None:
             return now, 0
