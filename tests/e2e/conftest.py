@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -14,12 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -189,3 +192,18 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@contextmanager
+def deploy_on_sqlite(folder: Path, secret: str) -> Iterator[Deployment]:
+    """A server on a fresh SQLite file in `folder`, whatever PHONEAUTH_* the shell has set."""
+    with pytest.MonkeyPatch.context() as environment:
+        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
+            environment.delenv(key)
+        settings = Settings(
+            data_dir=folder / "data",
+            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
+            secret_key=SecretStr(secret),
+        )
+        with deploy(settings) as deployed:
+            yield deployed

@@ -47,18 +47,6 @@ TEMPLATES = [
 ]
 TEXT = re.compile(r"\[(?P<usage>\w+)\] Your phoneauth code is (?P<code>\d{6})\.( (?P<link>\S+))?")
 
-PHONE_CODE_SIGN_IN = {
-    "identifier": "phone",
-    "password": False,
-    "verificationCode": True,
-    "isPasswordPrimary": False,
-}
-PHONE_PASSWORD_SIGN_IN = {
-    "identifier": "phone",
-    "password": True,
-    "verificationCode": False,
-    "isPasswordPrimary": True,
-}
 PHONE_PASSWORD_SIGN_UP = {"identifiers": ["phone"], "password": True, "verify": True}
 PHONE_MFA = {"factors": ["PhoneVerificationCode"], "policy": "UserControlled"}
 

@@ -7,7 +7,6 @@ order. Every page is photographed to tests/artifacts/console-*.png (gitignored).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from pydantic import SecretStr
 from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
-from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio, deploy
+from tests.e2e.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    SERVICE_SID,
+    Deployment,
+    FakeTwilio,
+    deploy_on_sqlite,
+)
 from tests.e2e.test_pages import (
     enter_code,
     enter_phone,
@@ -25,7 +30,6 @@ from tests.e2e.test_pages import (
 )
 
 from phoneauth.domain.console_admins import CsrfError
-from phoneauth.settings import Settings
 
 USERNAME = "operator"
 PASSWORD = "console password 1"
@@ -33,17 +37,8 @@ PASSWORD = "console password 1"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("console")
-    with pytest.MonkeyPatch.context() as environment:
-        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
-            environment.delenv(key)
-        settings = Settings(
-            data_dir=folder / "data",
-            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
-            secret_key=SecretStr("console-test-secret"),
-        )
-        with deploy(settings) as deployed:
-            yield deployed
+    with deploy_on_sqlite(tmp_path_factory.mktemp("console"), "console-test-secret") as deployed:
+        yield deployed
 
 
 @pytest.fixture

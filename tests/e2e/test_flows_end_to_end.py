@@ -20,9 +20,7 @@ from tests.e2e.flows_support import (
     NEW_PHONE,
     PASSWORD,
     PHONE,
-    PHONE_CODE_SIGN_IN,
     PHONE_MFA,
-    PHONE_PASSWORD_SIGN_IN,
     PHONE_PASSWORD_SIGN_UP,
     PUBLIC_URL,
     THIRD_PHONE,
@@ -32,6 +30,7 @@ from tests.e2e.flows_support import (
     patch_experience,
 )
 from tests.servers import serve_in_thread
+from tests.web.experience.support import PHONE_CODE_SIGN_IN, PHONE_PASSWORD_SIGN_IN
 
 from phoneauth.settings import Settings
 

@@ -7,7 +7,6 @@ Every page is photographed to tests/artifacts/ (gitignored) for a person to look
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,14 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
-from pydantic import SecretStr
 from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
-from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
 from phoneauth.domain.experience_errors import InvalidCredentialsError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.verification_codes import CodeMismatchError
-from phoneauth.settings import Settings
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another horse battery"
@@ -34,19 +31,10 @@ INVALID_NUMBER = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """One server for the module, on an SQLite file; each test uses its own phone or tenant."""
-    folder = tmp_path_factory.mktemp("pages")
-    with pytest.MonkeyPatch.context() as environment:
-        for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
-            environment.delenv(key)
-        settings = Settings(
-            data_dir=folder / "data",
-            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
-            secret_key=SecretStr("pages-test-secret"),
-        )
-        with deploy(settings) as deployed:
-            with admin(deployed) as client:
-                use_outbox(client, "")
-            yield deployed
+    with deploy_on_sqlite(tmp_path_factory.mktemp("pages"), "pages-test-secret") as deployed:
+        with admin(deployed) as client:
+            use_outbox(client, "")
+        yield deployed
 
 
 @pytest.fixture
