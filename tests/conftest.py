@@ -24,7 +24,7 @@ from phoneauth.settings import Settings
 from phoneauth.storage.engine import create_engine
 from phoneauth.storage.migrate import upgrade
 from phoneauth.web.app import create_app
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 @pytest.fixture(autouse=True)

@@ -179,7 +179,7 @@ def create_key(
     from phoneauth.storage.database import open_database
     from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
     from phoneauth.storage.repositories.tenants import SqlTenantStore
-    from phoneauth.web.services import prepare_schema
+    from phoneauth.wiring import prepare_schema
 
     settings = Settings()
 
@@ -214,7 +214,7 @@ def prune() -> None:
     from phoneauth.storage.repositories.message_log import SqlMessageLogStore
     from phoneauth.storage.repositories.tenants import SqlTenantStore
     from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
-    from phoneauth.web.services import prepare_schema
+    from phoneauth.wiring import prepare_schema
 
     settings = Settings()
 
@@ -243,7 +243,7 @@ def rotate_keys(
     tenant: Annotated[str, typer.Option(help="The tenant whose key to rotate.")] = "default",
 ) -> None:
     """Add a new ES256 signing key; tokens signed by the old one stay valid for a grace period."""
-    from phoneauth.web.services import build_services
+    from phoneauth.wiring import build_services
 
     settings = Settings()
 
@@ -264,7 +264,7 @@ def rotate_keys(
 
 def _with_migration(work: Callable[[TenantMigration], Awaitable[T]]) -> T:
     """Run `work` over the service's own domain services (same database and secret key)."""
-    from phoneauth.web.services import build_services
+    from phoneauth.wiring import build_services
 
     settings = Settings()
 

@@ -9,7 +9,7 @@ from jwt.algorithms import ECAlgorithm
 
 from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.tenants import TenantKind
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 class Clock:

@@ -19,7 +19,7 @@ from phoneauth.domain.sign_in_experience_rules import ConnectorRequiredError
 from phoneauth.domain.tenant_migration import InvalidExportError, TenantMigration, parse_export
 from phoneauth.domain.tenants import TenantKind
 from phoneauth.settings import Settings
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 TWILIO = "twilio-short-message-service"
 TWILIO_CONFIG: dict[str, Any] = {

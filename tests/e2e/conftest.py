@@ -33,7 +33,7 @@ from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 class LoopRecorder:

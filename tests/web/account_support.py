@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from phoneauth.domain.users import User
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
 NEW_PHONE = "+4915187654321"

@@ -28,7 +28,7 @@ from phoneauth.domain.sign_in_experience import SignInExperience
 from phoneauth.domain.tenants import TenantKind
 from phoneauth.domain.users import User
 from phoneauth.storage.models import UserRow
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 SEND = "/api/verifications/verification-code"
 VERIFY = "/api/verifications/verification-code/verify"

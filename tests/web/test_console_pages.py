@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PASSWORD = "console password 1"
 TWILIO = "twilio-short-message-service"

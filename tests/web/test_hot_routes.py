@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
 from phoneauth.web.hot_routes import PhoneauthApp
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
 SEND, VERIFY = "/api/verification-codes", "/api/verification-codes/verify"

@@ -24,7 +24,7 @@ from tests.web.account_support import (
 )
 
 from phoneauth.settings import Settings
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 INVITATIONS = "/api/organization-invitations"
 PUBLIC_URL = "https://id.example.com"

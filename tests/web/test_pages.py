@@ -23,7 +23,7 @@ from tests.web.experience.support import (
 from phoneauth.domain.sessions import SESSION_COOKIE
 from phoneauth.web.pages import display_phone
 from phoneauth.web.phone_input import countries, default_region, format_as_typed
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
 BOTH_METHODS = {**PHONE_CODE_SIGN_IN, "password": True, "isPasswordPrimary": False}

@@ -28,8 +28,8 @@ from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
 from phoneauth.web.phone_input import phone_format_router
-from phoneauth.web.services import Services, build_services
 from phoneauth.web.well_known import well_known_router
+from phoneauth.wiring import Services, build_services
 
 
 async def tenant_path(

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from phoneauth.domain.admin_keys import AdminKey
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 async def get_services(request: Request) -> Services:

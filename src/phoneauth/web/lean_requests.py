@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from phoneauth.domain.tenants import Tenant
 from phoneauth.web.deps import tenant_id_of
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 M = TypeVar("M", bound=BaseModel)
 

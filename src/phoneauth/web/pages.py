@@ -30,7 +30,7 @@ from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
 from phoneauth.domain.tenants import Tenant, TenantKind, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.phone_input import countries, default_region
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 WEB = Path(__file__).parent
 STATIC_DIR = WEB / "static"

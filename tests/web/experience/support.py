@@ -9,7 +9,7 @@ import jwt
 from jwt.algorithms import ECAlgorithm
 
 from phoneauth.domain.sign_in_experience import SignInExperience
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
 OTHER_PHONE = "+4915187654321"

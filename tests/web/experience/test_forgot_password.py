@@ -21,7 +21,7 @@ from tests.web.experience.support import (
 
 from phoneauth.domain.passwords import hash_password, verify_password
 from phoneauth.domain.sessions import SESSION_COOKIE, IssuedSession
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 async def password_tenant(services: Services) -> None:

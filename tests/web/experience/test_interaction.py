@@ -22,7 +22,7 @@ from tests.web.experience.support import (
 
 from phoneauth.domain.interactions import InteractionStore
 from phoneauth.storage.models import InteractionRow, SessionRow
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 class Clock:

@@ -19,7 +19,7 @@ from tests.web.experience.support import (
 
 from phoneauth.domain.passwords import hash_password
 from phoneauth.domain.users import User
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE_MFA = {"factors": ["PhoneVerificationCode"], "policy": "UserControlled"}
 MANDATORY_MFA = {"factors": ["PhoneVerificationCode"], "policy": "Mandatory"}

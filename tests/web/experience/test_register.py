@@ -16,7 +16,7 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.passwords import verify_password
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 async def test_register_with_phone_and_code_signs_the_user_in(

@@ -20,7 +20,7 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.passwords import hash_password
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 async def test_sign_in_with_phone_and_code(

@@ -20,7 +20,7 @@ from tests.web.management.test_sign_in_experience import (
     patch,
 )
 
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 IN_USE = "connector.in_use_by_sign_in_experience"
 

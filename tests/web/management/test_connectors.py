@@ -16,7 +16,7 @@ from tests.servers import serve_in_thread
 
 from phoneauth.connectors import SmsMessage, UsageType, load_registry
 from phoneauth.storage.models import ConnectorRow
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 TWILIO = "twilio-short-message-service"
 TEMPLATES = [

@@ -11,7 +11,7 @@ from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, outbox_connec
 from phoneauth.connectors import SendResult, SmsMessage, UsageLimitExceededError, UsageType
 from phoneauth.connectors.providers import outbox
 from phoneauth.domain.ports import ActiveConnector
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 @pytest.fixture

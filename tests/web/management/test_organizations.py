@@ -21,7 +21,7 @@ from tests.web.account_support import (
 )
 
 from phoneauth.domain.tenants import TenantKind
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 INVITATIONS = "/api/organization-invitations"
 

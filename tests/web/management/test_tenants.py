@@ -4,7 +4,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 def _client(app: FastAPI, key: str | None = None) -> httpx.AsyncClient:

@@ -10,7 +10,7 @@ from tests.web.account_support import anonymous
 from phoneauth.domain.passwords import hash_password
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError
 from phoneauth.domain.users import User
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
 KEYS = {"id", "primaryPhone", "username", "hasPassword", "mfaFactors", "createdAt"}

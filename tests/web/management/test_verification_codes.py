@@ -19,7 +19,7 @@ from phoneauth.connectors.providers import outbox, twilio
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from phoneauth.web.console.support import (
     render,
 )
 from phoneauth.web.deps import ServicesDep
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
 

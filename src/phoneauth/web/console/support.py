@@ -26,7 +26,7 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundEr
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 log = logging.getLogger("phoneauth.console")
 

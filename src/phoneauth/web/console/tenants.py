@@ -16,7 +16,7 @@ from phoneauth.domain.tenant_migration import FieldChange, TenantMigration
 from phoneauth.domain.tenants import TenantExistsError, TenantKind
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
 

@@ -23,7 +23,7 @@ from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.errors import error_responses
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 INTERACTION_COOKIE = "phoneauth_interaction"
 _SALT = "phoneauth.interaction-cookie"

@@ -21,7 +21,7 @@ from phoneauth.domain.tenants import (
 )
 from phoneauth.web.deps import AdminDep, ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import InvalidInputError, error_responses
-from phoneauth.web.services import Services
+from phoneauth.wiring import Services
 
 router = APIRouter(tags=["tenants"])
 

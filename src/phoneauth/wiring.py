@@ -1,4 +1,4 @@
-"""Everything a request handler may need, built once per app in its lifespan."""
+"""The wiring: every service built once from settings, for the app and every CLI command."""
 
 from __future__ import annotations
 
