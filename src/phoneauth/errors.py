@@ -38,3 +38,25 @@ class PhoneauthError(Exception):
     def to_dict(self) -> dict[str, object]:
         """The error envelope shared by the API and the CLI."""
         return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class DatabaseBusyError(PhoneauthError):
+    """The server is busy; try again in a moment."""
+
+    code = "server.busy"
+    status = 503
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__(None, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class DatabaseUnavailableError(PhoneauthError):
+    """The database cannot be reached right now; try again in a moment."""
+
+    code = "server.unavailable"
+    status = 503
+
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__(None, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -29,6 +29,12 @@ class Database:
             raise RuntimeError("no change watch without an SQLite writer")
         return self.writer.change_token()
 
+    async def ping(self) -> None:
+        """One round trip; raises when the database cannot be reached."""
+        from phoneauth.storage.engine import ping
+
+        await ping(self.engine)
+
     async def dispose(self) -> None:
         if self.writer is not None:
             self.writer.close()
