@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from phoneauth.settings import Settings
-from phoneauth.storage.engine import create_engine
+from phoneauth.storage.database import open_database
 from phoneauth.storage.migrate import upgrade
 from phoneauth.web.app import create_app
 from phoneauth.wiring import Services
@@ -99,9 +99,9 @@ async def test_database(
         await admin.dispose()
         pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for this test: {error}")
     database = DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
-    engine = create_engine(database.url, schema=schema)
-    await upgrade(engine)
-    await engine.dispose()
+    migrated = open_database(database.url, schema=schema)
+    await upgrade(migrated.engine)
+    await migrated.dispose()
     try:
         yield database
     finally:

@@ -31,12 +31,13 @@ from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
+from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
-from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
+from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 from phoneauth.storage.repositories.verification_records import SqlVerificationRecordStore
 from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.storage.versioned_cache import cache_for
@@ -110,7 +111,9 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     )
     # Later services are attached here (services.<name> = ...), before the first request.
     services.users = SqlUserStore(database)
-    services.sign_in_experience = SignInExperiences(SqlSignInExperienceStore(database))
+    services.sign_in_experience = SignInExperiences(
+        SqlSignInExperienceStore(database, cache=cache_for(database))
+    )
     services.sessions = Sessions(
         SqlSigningKeyStore(database),
         SqlSessionStore(database),
@@ -124,10 +127,9 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.http_client,
         services.cipher,
     )
-    hot_store, log_store = code_and_log_stores(database)
-    services.message_log = MessageLog(log_store)
+    services.message_log = MessageLog(SqlMessageLogStore(database))
     services.codes = VerificationCodes(
-        store=hot_store,
+        store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
         rate_limits=RateLimits(
             build_rate_limit_storage(settings.redis_url), hash_key=services.code_hash_key

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import (
     OTHER_PHONE,
@@ -71,7 +72,7 @@ async def test_a_test_number_gets_its_fixed_code_without_any_connector(
     with pytest.raises(NoSmsConnectorError):
         await codes.send(tenant, OTHER_PHONE, UsageType.SIGN_IN)
 
-    async with database.sessions() as session:
+    async with AsyncSession(database.engine) as session:
         rows = list(await session.scalars(select(MessageLogRow)))
         stored = list(await session.scalars(select(VerificationCodeRow)))
     test_entry = next(row for row in rows if row.status == MessageStatus.TEST.value)

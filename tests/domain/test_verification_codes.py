@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import (
     OTHER_PHONE,
@@ -98,12 +99,12 @@ def delivered(box: outbox.Outbox, phone: str = PHONE) -> str:
 
 
 async def code_rows(database: Database) -> list[VerificationCodeRow]:
-    async with database.sessions() as session:
+    async with AsyncSession(database.engine) as session:
         return list(await session.scalars(select(VerificationCodeRow)))
 
 
 async def log_rows(database: Database) -> list[MessageLogRow]:
-    async with database.sessions() as session:
+    async with AsyncSession(database.engine) as session:
         return list(await session.scalars(select(MessageLogRow)))
 
 

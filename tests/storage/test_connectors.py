@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.connector_management import ConnectorConflictError
 from phoneauth.domain.tenants import TenantKind, TenantNotFoundError
@@ -38,7 +39,7 @@ def store(database: Database) -> SqlConnectorStore:
 
 
 async def _rows(database: Database) -> list[tuple[str, str, str]]:
-    async with database.sessions() as session:
+    async with AsyncSession(database.engine) as session:
         rows = await session.execute(
             select(ConnectorRow.tenant_id, ConnectorRow.id, ConnectorRow.connector_id).order_by(
                 ConnectorRow.tenant_id
@@ -139,7 +140,7 @@ async def test_twenty_concurrent_replaces_leave_exactly_one_row(
     rows = await _rows(database)
     assert len(rows) == 1
     assert rows[0][1] in {row.id for row in saved}
-    async with database.sessions() as session:
+    async with AsyncSession(database.engine) as session:
         count = await session.scalar(select(func.count()).select_from(ConnectorRow))
     assert count == 1
 
@@ -151,7 +152,7 @@ class CollidingStore(SqlConnectorStore):
         super().__init__(database, attempts=attempts)
         self.collisions = collisions
 
-    async def _replace_in(self, session: AsyncSession, row: ConnectorRow) -> None:
+    def _replace_in(self, session: Session, row: ConnectorRow) -> None:
         if self.collisions > 0:
             self.collisions -= 1
             intruder = ConnectorRow(
@@ -164,8 +165,8 @@ class CollidingStore(SqlConnectorStore):
                 updated_at=NOW,
             )
             session.add_all([intruder, row])
-            await session.flush()
-        await super()._replace_in(session, row)
+            session.flush()
+        super()._replace_in(session, row)
 
 
 async def test_a_collision_is_retried_in_a_fresh_transaction(database: Database) -> None:

@@ -17,7 +17,7 @@ from phoneauth.domain.message_log import (
     MessageStatus,
 )
 from phoneauth.storage.database import Database
-from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
+from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -27,8 +27,7 @@ async def log(test_database: DatabaseUnderTest) -> AsyncIterator[MessageLog]:
     database: Database = await migrated(test_database)
     await make_tenant(database, "default")
     await make_tenant(database, "other")
-    # On SQLite, entries are appended in plain SQL and read back through the ORM.
-    yield MessageLog(code_and_log_stores(database)[1])
+    yield MessageLog(SqlMessageLogStore(database))
     await database.dispose()
 
 

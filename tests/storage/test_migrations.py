@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from tests.conftest import DatabaseUnderTest
 
-from phoneauth.storage.engine import create_engine
+from phoneauth.storage.database import open_database
 from phoneauth.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from phoneauth.storage.models import Base
 
@@ -16,7 +16,7 @@ from phoneauth.storage.models import Base
 async def test_upgrade_head_matches_the_models_and_is_idempotent(
     test_database: DatabaseUnderTest,
 ) -> None:
-    engine = create_engine(test_database.url, schema=test_database.schema)
+    engine = open_database(test_database.url, schema=test_database.schema).engine
     await upgrade(engine)
     await upgrade(engine)
     assert await current_revision(engine) == head_revision()
@@ -34,7 +34,7 @@ async def test_interactions_in_progress_survive_the_version_column(
     test_database: DatabaseUnderTest,
 ) -> None:
     """0003 adds `interactions.version`: a row saved before the upgrade reads as version 1."""
-    engine = create_engine(test_database.url, schema=test_database.schema)
+    engine = open_database(test_database.url, schema=test_database.schema).engine
 
     def to(revision: str) -> Callable[[Connection], None]:
         return lambda connection: command.upgrade(alembic_config(connection), revision)

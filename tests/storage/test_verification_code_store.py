@@ -3,9 +3,9 @@ writes, and no call reaches another tenant's rows."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from tests.conftest import DatabaseUnderTest
@@ -13,10 +13,6 @@ from tests.domain.codes_support import PHONE, make_tenant, migrated
 
 from phoneauth.domain.verification_codes import StoredCode, VerificationCodeStore
 from phoneauth.storage.database import Database
-from phoneauth.storage.repositories.sqlite_hot_path import (
-    SqliteVerificationCodeStore,
-    code_and_log_stores,
-)
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -32,13 +28,8 @@ async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def store(database: Database, test_database: DatabaseUnderTest) -> VerificationCodeStore:
-    chosen, _log = code_and_log_stores(database)
-    expected = (
-        SqliteVerificationCodeStore if test_database.name == "sqlite" else SqlVerificationCodeStore
-    )
-    assert type(chosen) is expected
-    return chosen
+def store(database: Database) -> VerificationCodeStore:
+    return SqlVerificationCodeStore(database)
 
 
 def code(code_id: str, tenant_id: str = "default", **changes: object) -> StoredCode:
@@ -105,22 +96,27 @@ async def test_delete_finished_keeps_live_codes(store: VerificationCodeStore) ->
     assert await store.get("default", "live") is not None
 
 
-async def test_rows_written_in_plain_sql_and_through_the_orm_read_alike(tmp_path: Path) -> None:
-    """SQLite only (PostgreSQL has one store): each store reads what the other wrote."""
-    database = await migrated(DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{tmp_path}/p.db"))
-    await make_tenant(database, "default")
-    assert database.writer is not None
-    fast = SqliteVerificationCodeStore(database, database.writer)
-    orm = SqlVerificationCodeStore(database)
-    consumed = code("c2", phone="+4915100000002", consumed_at=NOW + timedelta(seconds=1))
-    await fast.replace(code("c1", scope="s", created_at=NOW.replace(microsecond=0)))
-    await fast.replace(consumed)
-    await orm.replace(code("c3", phone="+4915100000003", try_count=4))
-    assert await orm.get("default", "c1") == code(
-        "c1", scope="s", created_at=NOW.replace(microsecond=0)
-    )
-    assert await orm.get("default", "c2") == consumed
-    assert await fast.get("default", "c3") == code("c3", phone="+4915100000003", try_count=4)
-    # And the ORM's time comparisons work on the plain-SQL text.
-    assert await orm.delete_finished("default", NOW + timedelta(minutes=5)) == 1  # c2, consumed
-    await database.dispose()
+async def test_a_new_code_takes_the_place_of_the_waiting_one(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("first"))
+    assert await store.claim_attempt("default", "first", 10)
+    await store.replace(code("second", code_hash="g" * 64, created_at=NOW + timedelta(1)))
+    live = await store.find_live("default", PHONE, "SignIn", "")
+    assert live == code("second", code_hash="g" * 64, created_at=NOW + timedelta(1))
+    assert await store.get("default", "first") is None
+    # A consumed code is history: it never blocks or is replaced by a new one.
+    assert await store.consume("default", "second", NOW, 10)
+    await store.replace(code("third"))
+    assert await store.get("default", "second") is not None
+    assert (await store.find_live("default", PHONE, "SignIn", "")) == code("third")
+
+
+async def test_concurrent_sends_leave_exactly_one_waiting_code(
+    store: VerificationCodeStore,
+) -> None:
+    await asyncio.gather(*(store.replace(code(f"c{n}")) for n in range(50)))
+    live = await store.find_live("default", PHONE, "SignIn", "")
+    assert live is not None
+    assert await store.delete_finished("default", NOW + timedelta(hours=1)) == 1
+    assert await store.find_live("default", PHONE, "SignIn", "") is None

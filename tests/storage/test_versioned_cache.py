@@ -1,13 +1,14 @@
-"""Read caches on SQLite: a change committed by another instance is seen by the next lookup."""
+"""Read caches on both databases: a change committed by another instance (another worker, another
+machine, a hand-written UPDATE) is seen by the next lookup."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
 
@@ -17,20 +18,21 @@ from phoneauth.domain.verification_codes import StoredCode
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
-from phoneauth.storage.repositories.sqlite_hot_path import code_and_log_stores
 from phoneauth.storage.repositories.tenants import SqlTenantStore
+from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 from phoneauth.storage.versioned_cache import VersionedCache, cache_for
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def two_instances(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two processes' worth of storage on one SQLite file."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/phoneauth.db"
-    one = await migrated(DatabaseUnderTest("sqlite", url))
+async def two_instances(
+    test_database: DatabaseUnderTest,
+) -> AsyncIterator[tuple[Database, Database]]:
+    """Two processes' worth of storage on one database (SQLite file or PostgreSQL schema)."""
+    one = await migrated(test_database)
     await make_tenant(one, "default")
-    two = open_database(url)
+    two = open_database(test_database.url, schema=test_database.schema)
     yield one, two
     await two.dispose()
     await one.dispose()
@@ -59,14 +61,26 @@ async def test_a_hit_does_not_load_again_until_someone_else_commits(
     assert load.loads == 2
 
 
-async def test_the_hot_path_writes_do_not_empty_the_caches(
+async def test_a_hand_written_update_elsewhere_empties_the_caches(
     two_instances: tuple[Database, Database],
 ) -> None:
-    one, _two = two_instances
+    one, two = two_instances
     cache: VersionedCache[str, str] = VersionedCache(one)
     load = CountingLoads()
     await cache.get("k", load)
-    codes, _log = code_and_log_stores(one)
+    await two.write(lambda session: session.execute(text("UPDATE tenants SET name = 'Renamed'")))
+    await cache.get("k", load)
+    assert load.loads == 2
+
+
+async def test_codes_and_message_log_writes_do_not_empty_the_caches(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    cache: VersionedCache[str, str] = VersionedCache(one)
+    load = CountingLoads()
+    await cache.get("k", load)
+    codes = SqlVerificationCodeStore(two)
     await codes.replace(
         StoredCode(
             "c1",
@@ -139,8 +153,3 @@ async def test_the_active_connector_changed_elsewhere_is_the_next_one_read(
     assert (found.id, found.factory_id) == (second.id, "http-sms")
     await writer.delete("default", second.id)
     assert await reader.get_by_type("default", "Sms") is None
-
-
-def test_postgresql_has_no_cache() -> None:
-    database = open_database("postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-    assert cache_for(database) is None

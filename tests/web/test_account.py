@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.web.account_support import (
     NEW_PHONE,
     PHONE,
@@ -366,7 +367,7 @@ async def _username_sign_in(services: Services) -> None:
 
 
 async def _give_username_and_password(services: Services, user: User) -> None:
-    async with services.database.sessions.begin() as session:
+    async with AsyncSession(services.database.engine) as session, session.begin():
         await session.execute(
             update(UserRow)
             .where(UserRow.id == user.id)

@@ -1,56 +1,279 @@
-"""The engine plus a session factory, opened once per process; for an SQLite file also the
-group-commit writer of the hot path and the change watch that keeps read caches honest."""
+"""The database, reached in short units of work that never hold a connection across foreign awaits.
+
+Every store states a unit as a plain function of an ORM `Session` and hands it to `read` or
+`write`. The same function runs on both databases:
+
+- **SQLite** (the default): a synchronous engine over the standard `sqlite3` driver; the unit
+  runs at once on the event loop, from `BEGIN` to `COMMIT`, with no await in between, so no
+  other request ever waits for a connection held by one that is waiting for something else (the
+  old design queued every request behind one pooled connection that ORM sessions held across
+  awaits). A statement on a local file in WAL mode takes microseconds. SQLite never waits
+  inside for a lock (`busy_timeout=0`): when another process holds the write lock, the unit is
+  rolled back and tried again after an asynchronous sleep, for up to `BUSY_TIMEOUT_S`, then
+  answered `503 server.busy`.
+- **PostgreSQL**: an asyncpg pool; the unit runs through SQLAlchemy's public `run_sync` on one
+  pooled connection. Reads run in autocommit (no BEGIN/COMMIT round trips: a read-committed
+  transaction gives no more consistency than that); writes run in one transaction. No pre-ping
+  on checkout: a dead connection is found by the statement itself, the pool is refreshed and
+  the unit answered `503 server.unavailable` (see `outage`).
+
+`engine` stays an `AsyncEngine` on both databases for migrations, the schema check and tests
+(aiosqlite on SQLite: those are rare and may wait in a thread).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import event
+from sqlalchemy import Connection, CursorResult, Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
-from phoneauth.storage.engine import create_engine
-from phoneauth.storage.sqlite_writer import GroupCommitWriter
+from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
+from phoneauth.storage.outage import OutageLog
+
+T = TypeVar("T")
+Unit = Callable[[Session], T]
+
+BUSY_TIMEOUT_S = 5.0
+CHECKPOINT_EVERY = 500  # SQLite write commits between two background WAL checkpoints
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
-@dataclass(frozen=True, slots=True)
+def is_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY or SQLITE_LOCKED, extended codes too)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "database is locked" in str(error)
+    return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers and the writer proceed together. synchronous=NORMAL, SQLite's advice for
+    # WAL: a commit does not wait for an fsync; a power cut may lose the last commits, never the
+    # database, and an application crash loses nothing. The WAL is copied back by a background
+    # checkpoint, never inside a COMMIT on the event loop.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def _sqlite_pragmas_waiting(dbapi_connection: Any, record: Any) -> None:
+    """The same, for aiosqlite's connections, whose calls run in a thread and may wait."""
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.close()
+
+
+def _in_transaction(connection: Connection, unit: Unit[T], begin: str | None) -> T:
+    """Run `unit` on `connection` and commit; everything is rolled back if it raises."""
+    if begin is not None:
+        connection.exec_driver_sql(begin)
+    with Session(bind=connection, expire_on_commit=False) as session:
+        result = unit(session)
+        # Commits what the session began (PostgreSQL); on SQLite, where the unit joined the
+        # transaction that BEGIN started, only flushes, and the connection commits below.
+        session.commit()
+    connection.commit()
+    return result
+
+
 class Database:
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    writer: GroupCommitWriter | None = None
+    """One per process and database URL; see the module docstring."""
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.outages = OutageLog()
+        self._sqlite: Engine | None = None
+        self._sqlite_path: str | None = None
+        self._commits = 0
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._version: int | None = None
+        if self.is_sqlite:
+            path = parsed.database or ":memory:"
+            if path == ":memory:":
+                raise ValueError("phoneauth needs an SQLite file, not an in-memory database")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite_path = path
+            self._sqlite = create_sync_engine(
+                parsed.set(drivername="sqlite+pysqlite"),
+                # The driver's own transaction handling is off: units say BEGIN themselves.
+                connect_args={"check_same_thread": False, "isolation_level": None},
+                pool_size=2,
+                max_overflow=8,
+                pool_use_lifo=True,
+            )
+            event.listen(self._sqlite, "connect", _sqlite_pragmas)
+            # Migrations, the schema check and tests: aiosqlite, whose calls may wait in a thread.
+            self.engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas_waiting)
+        else:
+            connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=10, connect_args=connect_args
+            )
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    def token(self) -> int:
-        """The `ChangeWatch` of the caches (only with a writer): moves when others commit."""
-        if self.writer is None:
-            raise RuntimeError("no change watch without an SQLite writer")
-        return self.writer.change_token()
+    async def read(self, unit: Unit[T]) -> T:
+        """`unit` in a read-only unit of work; sees everything committed before it started."""
+        if self._sqlite is not None:
+            return await self._run_sqlite(unit, "BEGIN")
+        return await self._run_async(self._autocommit, unit)
+
+    async def write(self, unit: Unit[T], *, single_statement: bool = False) -> T:
+        """`unit` in one transaction: all of it is committed, or nothing.
+
+        `single_statement`: the unit makes one statement, atomic by itself, so PostgreSQL runs
+        it without BEGIN and COMMIT (one round trip instead of three)."""
+        self._version = None  # this process's own changes count from now on
+        if self._sqlite is not None:
+            try:
+                return await self._run_sqlite(unit, "BEGIN IMMEDIATE")
+            finally:
+                self._version = None
+                self._after_sqlite_write()
+        try:
+            return await self._run_async(
+                self._autocommit if single_statement else self.engine, unit
+            )
+        finally:
+            self._version = None
+
+    async def change_version(self) -> int:
+        """The counter that triggers move on every change to the cached tables (see migration
+        0005). On PostgreSQL read at most once per turn of the event loop (and again after each
+        own write): one round trip serves every request of that turn."""
+        if self._sqlite is not None:  # microseconds: read every time, with no turn to wait for
+            return await self.read(_read_change_version)
+        if self._version is None:
+            version = await self.read(_read_change_version)
+            if self._version is None:
+                self._version = version
+                asyncio.get_running_loop().call_soon(self._forget_version)
+            return version
+        return self._version
+
+    def _forget_version(self) -> None:
+        self._version = None
+
+    async def _run_sqlite(self, unit: Unit[T], begin: str) -> T:
+        assert self._sqlite is not None  # noqa: S101 - only called on SQLite
+        deadline: float | None = None
+        delay = 0.0005
+        while True:
+            try:
+                with self._sqlite.connect() as connection:
+                    return _in_transaction(connection, unit, begin)
+            except OperationalError as error:
+                if error.orig is None or not is_busy(error.orig):
+                    raise
+                now = time.monotonic()
+                deadline = now + BUSY_TIMEOUT_S if deadline is None else deadline
+                if now >= deadline:
+                    raise DatabaseBusyError() from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    async def _run_async(self, engine: AsyncEngine, unit: Unit[T]) -> T:
+        try:
+            # Not `async with`: its exit closes in a task of its own, a loop turn later.
+            connection = await engine.connect()
+        except (OSError, DBAPIError, TimeoutError) as error:
+            self.outages.failed(error)
+            raise DatabaseUnavailableError() from None
+        try:
+            result = await connection.run_sync(_in_transaction, unit, None)
+        except (InterfaceError, OperationalError, OSError) as error:
+            if not _is_disconnect(error):
+                raise
+            self.outages.failed(error)
+            raise DatabaseUnavailableError() from None
+        finally:
+            await connection.close()
+        self.outages.succeeded()
+        return result
+
+    def _after_sqlite_write(self) -> None:
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and (
+            self._checkpointing is None or self._checkpointing.done()
+        ):
+            self._commits = 0
+            loop = asyncio.get_running_loop()
+            self._checkpointing = loop.run_in_executor(None, checkpoint, self._sqlite_path)
+
+    async def wait_for_checkpoint(self) -> None:
+        """Until the background checkpoint (if one runs) is done."""
+        if self._checkpointing is not None:
+            await self._checkpointing
 
     async def ping(self) -> None:
-        """One round trip; raises when the database cannot be reached."""
-        from phoneauth.storage.engine import ping
-
-        await ping(self.engine)
+        """One round trip; raises `DatabaseUnavailableError` when the database is down."""
+        await self.read(lambda session: session.execute(text("SELECT 1")).scalar())
 
     async def dispose(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        if self._sqlite is not None:
+            self._sqlite.dispose()
         await self.engine.dispose()
 
 
-def open_database(url: str, *, schema: str | None = None) -> Database:
-    engine = create_engine(url, schema=schema)
-    parsed = make_url(url)
-    path = parsed.database
-    writer = (
-        GroupCommitWriter(path)
-        if parsed.get_backend_name() == "sqlite" and path and path != ":memory:"
-        else None
+def changed_rows(statement: UpdateBase) -> Unit[int]:
+    """A unit running one INSERT, UPDATE or DELETE; its result is how many rows it changed."""
+
+    def unit(session: Session) -> int:
+        return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
+
+    return unit
+
+
+def _read_change_version(session: Session) -> int:
+    return int(
+        session.execute(text("SELECT version FROM change_versions WHERE id = 1")).scalar_one()
     )
-    if writer is not None:
-        # This process's own changes count at once, not from the next turn of the loop.
-        event.listen(engine.sync_engine, "commit", lambda _connection: writer.forget_token())
-    return Database(engine, async_sessionmaker(engine, expire_on_commit=False), writer)
+
+
+def _is_disconnect(error: BaseException) -> bool:
+    """The connection broke or could not be made, or the server is shutting down or starting
+    (SQLSTATE classes 08 and 57P), as opposed to a bad statement."""
+    if not isinstance(error, DBAPIError):
+        return isinstance(error, OSError)
+    if error.connection_invalidated or isinstance(error.orig, OSError):
+        return True
+    state = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", "") or "")
+    return state.startswith(("08", "57P"))
+
+
+def checkpoint(path: str | None) -> None:
+    """Copy what the WAL holds into the database file without blocking writers (PASSIVE)."""
+    if path is None:
+        return
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA busy_timeout=1000")  # a worker thread may wait
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()
+
+
+def open_database(url: str, *, schema: str | None = None) -> Database:
+    return Database(url, schema=schema)

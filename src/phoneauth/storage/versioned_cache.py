@@ -1,12 +1,11 @@
-"""Caches for rows read on every request (admin keys, tenants, the active connector).
+"""Caches for rows read on every request (admin keys, tenants, connectors, sign-in experiences).
 
-An entry is good only while the database has not changed under it: a `ChangeWatch` gives a token
-that moves on every commit made by anyone else, and a moved token empties the cache. On SQLite the
-token is the group-commit writer's `PRAGMA data_version`, which moves on every commit of another
-connection (the engine's, or another process's), so a "change connector" is seen by the very next
-send on every process sharing the file. The hot-path writes (codes, message log) go through the
-writer itself and do not move it. Where no cheap token exists (PostgreSQL shared by several
-instances) `watch` is None and every lookup reads the database, as before.
+An entry is good only while the configuration has not changed under it: database triggers move
+one counter (`change_versions`, migration 0005) on every change to the cached tables, by this
+process, another worker, another instance or a hand-written UPDATE, and a moved counter empties
+the cache. The counter is read at most once per turn of the event loop (and after each write of
+this process), so a "change connector" is used by the very next send on every process; that one
+small read replaces several larger ones per request.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ V = TypeVar("V")
 
 
 class ChangeWatch(Protocol):
-    def token(self) -> int:
-        """Differs from the last answer after someone else committed a change."""
+    async def change_version(self) -> int:
+        """Differs from the last answer after anyone changed a cached table."""
         ...
 
 
@@ -36,7 +35,7 @@ class VersionedCache(Generic[K, V]):
         self._entries: dict[K, V] = {}
 
     async def get(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
-        token = self._watch.token()
+        token = await self._watch.change_version()
         if token != self._token:
             self._entries.clear()
             self._token = token
@@ -45,7 +44,7 @@ class VersionedCache(Generic[K, V]):
             return found
         loaded = await load()
         # Stored under the token read before loading: a change committed meanwhile moves the
-        # token again and empties the cache at the next lookup.
+        # counter again and empties the cache at the next lookup.
         if loaded is not None and self._token == token:
             if len(self._entries) >= self._size:
                 del self._entries[next(iter(self._entries))]
@@ -56,6 +55,6 @@ class VersionedCache(Generic[K, V]):
         self._entries.clear()
 
 
-def cache_for(database: Database) -> VersionedCache[Any, Any] | None:
-    """A cache where the database offers a change watch (an SQLite file), else None."""
-    return None if database.writer is None else VersionedCache(database)
+def cache_for(database: Database) -> VersionedCache[Any, Any]:
+    """A cache kept honest by the database's change counter (both databases)."""
+    return VersionedCache(database)

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
@@ -121,8 +120,7 @@ def create_app(
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         services: Services = app.state.services
-        async with services.database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await services.database.ping()
         return {"status": "ok", "database": "ok", "version": __version__}
 
     return app

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.web.experience.support import (
     PASSWORD,
     PHONE,
@@ -124,7 +125,7 @@ async def test_a_cookie_signed_with_another_key_is_refused(
 
 
 async def _interaction_ids(services: Services) -> list[str]:
-    async with services.database.sessions() as session:
+    async with AsyncSession(services.database.engine) as session:
         return list(await session.scalars(select(InteractionRow.id)))
 
 
@@ -328,7 +329,7 @@ async def test_a_lost_update_is_409_and_the_step_can_be_repeated(
 
 
 async def stored_rows(services: Services) -> list[InteractionRow]:
-    async with services.database.sessions() as session:
+    async with AsyncSession(services.database.engine) as session:
         return list(await session.scalars(select(InteractionRow)))
 
 
@@ -346,5 +347,5 @@ async def test_of_two_concurrent_submits_one_opens_a_session(
         (409, "session.interaction_conflict"),
         (404, "session.interaction_not_found"),
     }
-    async with services.database.sessions() as session:
+    async with AsyncSession(services.database.engine) as session:
         assert len(list(await session.scalars(select(SessionRow)))) == 1

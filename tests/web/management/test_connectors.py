@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.servers import serve_in_thread
 
 from phoneauth.connectors import SmsMessage, UsageType, load_registry
@@ -85,7 +86,7 @@ def fake_twilio() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 async def _raw_rows(services: Services) -> list[ConnectorRow]:
-    async with services.database.sessions() as session:
+    async with AsyncSession(services.database.engine) as session:
         return list(await session.scalars(select(ConnectorRow)))
 
 

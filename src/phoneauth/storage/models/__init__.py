@@ -2,6 +2,7 @@
 
 from phoneauth.storage.models.admin_keys import AdminKeyRow
 from phoneauth.storage.models.base import Base
+from phoneauth.storage.models.change_versions import ChangeVersionRow
 from phoneauth.storage.models.connectors import ConnectorRow
 from phoneauth.storage.models.console import ConsoleAdminRow, ConsoleSessionRow
 from phoneauth.storage.models.interactions import (
@@ -24,6 +25,7 @@ from phoneauth.storage.models.verification_codes import VerificationCodeRow
 __all__ = [
     "AdminKeyRow",
     "Base",
+    "ChangeVersionRow",
     "ConnectorRow",
     "ConsoleAdminRow",
     "ConsoleSessionRow",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phoneauth.storage.models.base import Base, UtcDateTime
@@ -15,6 +15,17 @@ class VerificationCodeRow(Base):
     __table_args__ = (
         Index("ix_verification_codes_lookup", "tenant_id", "phone", "usage_type", "scope"),
         Index("ix_verification_codes_expires_at", "expires_at"),
+        # One waiting code per phone, use and scope: a new code replaces it in one upsert.
+        Index(
+            "uq_verification_codes_live",
+            "tenant_id",
+            "phone",
+            "usage_type",
+            "scope",
+            unique=True,
+            sqlite_where=text("consumed_at IS NULL"),
+            postgresql_where=text("consumed_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(21), primary_key=True)

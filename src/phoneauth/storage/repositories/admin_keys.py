@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.admin_keys import AdminKey
 from phoneauth.storage.database import Database
@@ -32,9 +33,9 @@ class SqlAdminKeyStore:
             key_hash=key_hash,
             created_at=datetime.now(UTC),
         )
-        async with self.db.sessions.begin() as session:
-            session.add(row)
-        return _key(row)
+        key = _key(row)
+        await self.db.write(lambda session: session.add(row), single_statement=True)
+        return key
 
     async def find(self, key_hash: str) -> AdminKey | None:
         # Every Management API request authenticates; only keys that exist are cached.
@@ -43,10 +44,13 @@ class SqlAdminKeyStore:
         return await self.cache.get(key_hash, lambda: self._find(key_hash))
 
     async def _find(self, key_hash: str) -> AdminKey | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(select(AdminKeyRow).where(AdminKeyRow.key_hash == key_hash))
+        def unit(session: Session) -> AdminKey | None:
+            row = session.scalar(select(AdminKeyRow).where(AdminKeyRow.key_hash == key_hash))
             return None if row is None else _key(row)
 
+        return await self.db.read(unit)
+
     async def count(self) -> int:
-        async with self.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(AdminKeyRow)) or 0)
+        return await self.db.read(
+            lambda session: int(session.scalar(select(func.count()).select_from(AdminKeyRow)) or 0)
+        )

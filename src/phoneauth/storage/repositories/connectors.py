@@ -9,17 +9,18 @@ SQLite the database's single writer does the same. A collision that still happen
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.connector_management import ConnectorConflictError, StoredConnector
 from phoneauth.domain.tenants import TenantNotFoundError
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import ConnectorRow, TenantRow
 from phoneauth.storage.models.base import new_id
 from phoneauth.storage.versioned_cache import VersionedCache
@@ -37,6 +38,14 @@ def _stored(row: ConnectorRow) -> StoredConnector:
     )
 
 
+def _one(query: Any) -> Any:
+    def unit(session: Session) -> StoredConnector | None:
+        row = session.scalar(query)
+        return None if row is None else _stored(row)
+
+    return unit
+
+
 class SqlConnectorStore:
     def __init__(
         self,
@@ -50,22 +59,24 @@ class SqlConnectorStore:
         self.cache = cache
 
     async def list(self, tenant_id: str) -> list[StoredConnector]:
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+        def unit(session: Session) -> list[StoredConnector]:
+            rows = session.scalars(
                 select(ConnectorRow)
                 .where(ConnectorRow.tenant_id == tenant_id)
                 .order_by(ConnectorRow.created_at, ConnectorRow.id)
             )
             return [_stored(row) for row in rows]
 
+        return await self.db.read(unit)
+
     async def get(self, tenant_id: str, connector_id: str) -> StoredConnector | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        return await self.db.read(
+            _one(
                 select(ConnectorRow).where(
                     ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
                 )
             )
-            return None if row is None else _stored(row)
+        )
 
     async def get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
         # Every send reads the active connector; the cache empties on any committed change.
@@ -76,13 +87,13 @@ class SqlConnectorStore:
         )
 
     async def _get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        return await self.db.read(
+            _one(
                 select(ConnectorRow).where(
                     ConnectorRow.tenant_id == tenant_id, ConnectorRow.type == connector_type
                 )
             )
-            return None if row is None else _stored(row)
+        )
 
     async def replace(
         self,
@@ -104,50 +115,48 @@ class SqlConnectorStore:
                 created_at=now,
                 updated_at=now,
             )
+            stored = _stored(row)
             try:
-                async with self.db.sessions.begin() as session:
-                    await self._replace_in(session, row)
-                return _stored(row)
+                await self.db.write(functools.partial(self._replace_in, row=row))
+                return stored
             except IntegrityError:
                 # A concurrent replace committed first (retry: it is deleted next time), the
                 # proposed id belongs to a connector we would not replace, or the tenant is gone.
                 await self._explain_collision(tenant_id, connector_type, connector_id)
-            except OperationalError:
-                if not self.db.is_sqlite:  # SQLite: still locked after busy_timeout; else a bug
-                    raise
             await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter
         raise ConnectorConflictError(
             "Other changes to this tenant's connectors kept winning; try again."
         )
 
-    async def _replace_in(self, session: AsyncSession, row: ConnectorRow) -> None:
+    def _replace_in(self, session: Session, row: ConnectorRow) -> None:
         if not self.db.is_sqlite:
-            # Queue concurrent replaces of this tenant. (Not on SQLite: a read before the first
-            # write would turn a wait for the writer lock into an immediate "database is locked".)
-            locked = await session.scalar(
+            # Queue concurrent replaces of this tenant. (SQLite: BEGIN IMMEDIATE already holds
+            # the one write lock.)
+            locked = session.scalar(
                 select(TenantRow.id).where(TenantRow.id == row.tenant_id).with_for_update()
             )
             if locked is None:
                 raise TenantNotFoundError(tenant_id=row.tenant_id)
-        await session.execute(
+        session.execute(
             delete(ConnectorRow).where(
                 ConnectorRow.tenant_id == row.tenant_id, ConnectorRow.type == row.type
             )
         )
         session.add(row)
-        await session.flush()
+        session.flush()
 
     async def _explain_collision(
         self, tenant_id: str, connector_type: str, connector_id: str | None
     ) -> None:
         """Raise for a collision that no retry can resolve; return for one that a retry may."""
-        async with self.db.sessions() as session:
-            if await session.get(TenantRow, tenant_id) is None:
+
+        def unit(session: Session) -> str | None:
+            if session.get(TenantRow, tenant_id) is None:
                 raise TenantNotFoundError(tenant_id=tenant_id)
             if connector_id is None:
-                return
+                return None
             # Ids are unique across tenants: only existence is read here, never the row.
-            taken = await session.scalar(
+            return session.scalar(
                 select(ConnectorRow.id).where(
                     ConnectorRow.id == connector_id,
                     or_(
@@ -156,6 +165,8 @@ class SqlConnectorStore:
                     ),
                 )
             )
+
+        taken = await self.db.read(unit)
         if taken is not None:
             raise ConnectorConflictError(
                 "A connector with this id already exists.", connector_id=connector_id
@@ -170,10 +181,10 @@ class SqlConnectorStore:
         *,
         now: datetime,
     ) -> StoredConnector | None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> StoredConnector | None:
             result = cast(
                 CursorResult[Any],
-                await session.execute(
+                session.execute(
                     update(ConnectorRow)
                     .where(
                         ConnectorRow.tenant_id == tenant_id,
@@ -185,21 +196,17 @@ class SqlConnectorStore:
             )
             if result.rowcount == 0:
                 return None
-            row = await session.scalar(
+            row = session.scalar(
                 select(ConnectorRow).where(
                     ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
                 )
             )
             return None if row is None else _stored(row)
 
+        return await self.db.write(unit)
+
     async def delete(self, tenant_id: str, connector_id: str) -> bool:
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    delete(ConnectorRow).where(
-                        ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
-                    )
-                ),
-            )
-            return bool(result.rowcount)
+        statement = delete(ConnectorRow).where(
+            ConnectorRow.tenant_id == tenant_id, ConnectorRow.id == connector_id
+        )
+        return bool(await self.db.write(changed_rows(statement), single_statement=True))

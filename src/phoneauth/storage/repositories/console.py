@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.console_admins import AdminExistsError, ConsoleAdmin, ConsoleSession
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models.console import ConsoleAdminRow, ConsoleSessionRow
 
 
@@ -21,33 +22,40 @@ class SqlConsoleAdminStore:
         self.db = database
 
     async def count(self) -> int:
-        async with self.db.sessions() as session:
-            found = await session.scalar(select(func.count()).select_from(ConsoleAdminRow))
+        def unit(session: Session) -> int:
+            found = session.scalar(select(func.count()).select_from(ConsoleAdminRow))
             return int(found or 0)
 
+        return await self.db.read(unit)
+
     async def create(self, admin: ConsoleAdmin) -> ConsoleAdmin:
-        row = ConsoleAdminRow(
-            id=admin.id,
-            username=admin.username,
-            password_hash=admin.password_hash,
-            created_at=admin.created_at,
-        )
+        def unit(session: Session) -> None:
+            session.add(
+                ConsoleAdminRow(
+                    id=admin.id,
+                    username=admin.username,
+                    password_hash=admin.password_hash,
+                    created_at=admin.created_at,
+                )
+            )
+
         try:
-            async with self.db.sessions.begin() as session:
-                session.add(row)
+            await self.db.write(unit, single_statement=True)
         except IntegrityError:
             raise AdminExistsError() from None
         return admin
 
     async def find(self, username: str) -> ConsoleAdmin | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> ConsoleAdmin | None:
+            row = session.scalar(
                 select(ConsoleAdminRow).where(ConsoleAdminRow.username == username)
             )
             return None if row is None else _admin(row)
 
+        return await self.db.read(unit)
+
     async def add_session(self, console_session: ConsoleSession) -> None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> None:
             session.add(
                 ConsoleSessionRow(
                     token_hash=console_session.token_hash,
@@ -59,45 +67,42 @@ class SqlConsoleAdminStore:
                 )
             )
 
+        await self.db.write(unit, single_statement=True)
+
     async def get_session(self, token_hash: str) -> ConsoleSession | None:
-        async with self.db.sessions() as session:
-            found = (
-                await session.execute(
-                    select(ConsoleSessionRow, ConsoleAdminRow.username)
-                    .join(ConsoleAdminRow, ConsoleAdminRow.id == ConsoleSessionRow.admin_id)
-                    .where(ConsoleSessionRow.token_hash == token_hash)
-                )
+        def unit(session: Session) -> ConsoleSession | None:
+            found = session.execute(
+                select(ConsoleSessionRow, ConsoleAdminRow.username)
+                .join(ConsoleAdminRow, ConsoleAdminRow.id == ConsoleSessionRow.admin_id)
+                .where(ConsoleSessionRow.token_hash == token_hash)
             ).first()
-        if found is None:
-            return None
-        row, username = found
-        return ConsoleSession(
-            token_hash=row.token_hash,
-            admin_id=row.admin_id,
-            username=username,
-            csrf_token=row.csrf_token,
-            tenant_id=row.tenant_id,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-        )
+            if found is None:
+                return None
+            row, username = found
+            return ConsoleSession(
+                token_hash=row.token_hash,
+                admin_id=row.admin_id,
+                username=username,
+                csrf_token=row.csrf_token,
+                tenant_id=row.tenant_id,
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+            )
+
+        return await self.db.read(unit)
 
     async def set_session_tenant(self, token_hash: str, tenant_id: str) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                update(ConsoleSessionRow)
-                .where(ConsoleSessionRow.token_hash == token_hash)
-                .values(tenant_id=tenant_id)
-            )
+        statement = (
+            update(ConsoleSessionRow)
+            .where(ConsoleSessionRow.token_hash == token_hash)
+            .values(tenant_id=tenant_id)
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def delete_session(self, token_hash: str) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                delete(ConsoleSessionRow).where(ConsoleSessionRow.token_hash == token_hash)
-            )
+        statement = delete(ConsoleSessionRow).where(ConsoleSessionRow.token_hash == token_hash)
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def delete_sessions_before(self, moment: datetime) -> int:
-        async with self.db.sessions.begin() as session:
-            result = await session.execute(
-                delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= moment)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        statement = delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= moment)
+        return await self.db.write(changed_rows(statement), single_statement=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.interactions import StoredInteraction
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import InteractionRow
 
 
@@ -17,7 +18,7 @@ class SqlInteractionStore:
         self.db = database
 
     async def create(self, interaction: StoredInteraction) -> None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> None:
             session.add(
                 InteractionRow(
                     id=interaction.id,
@@ -29,9 +30,11 @@ class SqlInteractionStore:
                 )
             )
 
+        await self.db.write(unit, single_statement=True)
+
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> StoredInteraction | None:
+            row = session.scalar(
                 select(InteractionRow).where(
                     InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
                 )
@@ -47,24 +50,22 @@ class SqlInteractionStore:
                 row.version,
             )
 
+        return await self.db.read(unit)
+
     async def update(
         self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int
     ) -> bool:
         # One conditional statement: of two writers that read the same version, one matches.
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    update(InteractionRow)
-                    .where(
-                        InteractionRow.tenant_id == tenant_id,
-                        InteractionRow.id == interaction_id,
-                        InteractionRow.version == expected_version,
-                    )
-                    .values(data=data, version=InteractionRow.version + 1)
-                ),
+        statement = (
+            update(InteractionRow)
+            .where(
+                InteractionRow.tenant_id == tenant_id,
+                InteractionRow.id == interaction_id,
+                InteractionRow.version == expected_version,
             )
-            return bool(result.rowcount)
+            .values(data=data, version=InteractionRow.version + 1)
+        )
+        return bool(await self.db.write(changed_rows(statement), single_statement=True))
 
     async def delete(
         self, tenant_id: str, interaction_id: str, *, expected_version: int | None = None
@@ -74,18 +75,10 @@ class SqlInteractionStore:
         )
         if expected_version is not None:
             query = query.where(InteractionRow.version == expected_version)
-        async with self.db.sessions.begin() as session:
-            result = cast(CursorResult[Any], await session.execute(query))
-            return bool(result.rowcount)
+        return bool(await self.db.write(changed_rows(query), single_statement=True))
 
     async def delete_expired(self, tenant_id: str, now: datetime) -> int:
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    delete(InteractionRow).where(
-                        InteractionRow.tenant_id == tenant_id, InteractionRow.expires_at <= now
-                    )
-                ),
-            )
-            return int(result.rowcount)
+        query = delete(InteractionRow).where(
+            InteractionRow.tenant_id == tenant_id, InteractionRow.expires_at <= now
+        )
+        return await self.db.write(changed_rows(query), single_statement=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.message_log import (
     MessageLogEntry,
@@ -13,7 +13,7 @@ from phoneauth.domain.message_log import (
     MessageLogQuery,
     MessageStatus,
 )
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import MessageLogRow
 
 
@@ -50,31 +50,32 @@ class SqlMessageLogStore:
         self.db = database
 
     async def add(self, entry: MessageLogEntry) -> None:
-        async with self.db.sessions.begin() as session:
-            session.add(
-                MessageLogRow(
-                    id=entry.id,
-                    tenant_id=entry.tenant_id,
-                    created_at=entry.created_at,
-                    connector_id=entry.connector_id,
-                    factory_id=entry.factory_id,
-                    usage_type=entry.usage_type,
-                    phone_masked=entry.phone_masked,
-                    status=entry.status.value,
-                    provider_message_id=entry.provider_message_id,
-                    error_code=entry.error_code,
-                    error_message=entry.error_message,
-                    latency_ms=entry.latency_ms,
-                )
-            )
+        # A Core INSERT: every send writes one row, and the ORM's unit of work would cost
+        # several times the statement itself.
+        statement = insert(MessageLogRow).values(
+            id=entry.id,
+            tenant_id=entry.tenant_id,
+            created_at=entry.created_at,
+            connector_id=entry.connector_id,
+            factory_id=entry.factory_id,
+            usage_type=entry.usage_type,
+            phone_masked=entry.phone_masked,
+            status=entry.status.value,
+            provider_message_id=entry.provider_message_id,
+            error_code=entry.error_code,
+            error_message=entry.error_message,
+            latency_ms=entry.latency_ms,
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def query(self, tenant_id: str, query: MessageLogQuery) -> MessageLogPage:
         conditions = _filters(tenant_id, query)
-        async with self.db.sessions() as session:
-            total = await session.scalar(
+
+        def unit(session: Session) -> MessageLogPage:
+            total = session.scalar(
                 select(func.count()).select_from(MessageLogRow).where(*conditions)
             )
-            rows = await session.scalars(
+            rows = session.scalars(
                 select(MessageLogRow)
                 .where(*conditions)
                 .order_by(MessageLogRow.created_at.desc(), MessageLogRow.id.desc())
@@ -83,14 +84,10 @@ class SqlMessageLogStore:
             )
             return MessageLogPage([_entry(row) for row in rows], int(total or 0))
 
+        return await self.db.read(unit)
+
     async def delete_before(self, tenant_id: str, before: datetime) -> int:
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    delete(MessageLogRow).where(
-                        MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before
-                    )
-                ),
-            )
-            return int(result.rowcount)
+        statement = delete(MessageLogRow).where(
+            MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before
+        )
+        return await self.db.write(changed_rows(statement), single_statement=True)

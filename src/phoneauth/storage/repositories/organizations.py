@@ -8,17 +8,18 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.organizations import Invitation, InvitationStatus, Organization, Page
 from phoneauth.domain.users import User
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import (
     OrganizationInvitationRow,
     OrganizationMemberRow,
     OrganizationRow,
     UserRow,
 )
-from phoneauth.storage.repositories.users import _user as user_of_row
+from phoneauth.storage.repositories.users import user_from_row
 
 
 def _organization(row: OrganizationRow) -> Organization:
@@ -44,14 +45,16 @@ class SqlOrganizationStore:
         self.db = database
 
     async def _count(self, query: Select[Any]) -> int:
-        async with self.db.sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        def unit(session: Session) -> int:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
             return int(total or 0)
+
+        return await self.db.read(unit)
 
     # --- organizations ------------------------------------------------------------------------
 
     async def create(self, organization: Organization) -> None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> None:
             session.add(
                 OrganizationRow(
                     id=organization.id,
@@ -62,26 +65,33 @@ class SqlOrganizationStore:
                 )
             )
 
+        await self.db.write(unit, single_statement=True)
+
     async def get(self, tenant_id: str, organization_id: str) -> Organization | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> Organization | None:
+            row = session.scalar(
                 select(OrganizationRow).where(
                     OrganizationRow.tenant_id == tenant_id, OrganizationRow.id == organization_id
                 )
             )
             return None if row is None else _organization(row)
 
+        return await self.db.read(unit)
+
     async def list_organizations(
         self, tenant_id: str, *, offset: int, limit: int
     ) -> Page[Organization]:
         query = select(OrganizationRow).where(OrganizationRow.tenant_id == tenant_id)
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+
+        def unit(session: Session) -> list[Organization]:
+            rows = session.scalars(
                 query.order_by(OrganizationRow.created_at.desc(), OrganizationRow.id)
                 .offset(offset)
                 .limit(limit)
             )
-            items = [_organization(row) for row in rows]
+            return [_organization(row) for row in rows]
+
+        items = await self.db.read(unit)
         return Page(items, await self._count(query))
 
     # --- members ------------------------------------------------------------------------------
@@ -98,18 +108,21 @@ class SqlOrganizationStore:
                 UserRow.tenant_id == tenant_id,
             )
         )
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+
+        def unit(session: Session) -> list[User]:
+            rows = session.scalars(
                 query.order_by(OrganizationMemberRow.created_at, UserRow.id)
                 .offset(offset)
                 .limit(limit)
             )
-            items = [user_of_row(row) for row in rows]
+            return [user_from_row(row) for row in rows]
+
+        items = await self.db.read(unit)
         return Page(items, await self._count(query))
 
     async def is_member(self, tenant_id: str, organization_id: str, user_id: str) -> bool:
-        async with self.db.sessions() as session:
-            found = await session.scalar(
+        def unit(session: Session) -> bool:
+            found = session.scalar(
                 select(OrganizationMemberRow.user_id).where(
                     OrganizationMemberRow.tenant_id == tenant_id,
                     OrganizationMemberRow.organization_id == organization_id,
@@ -118,10 +131,12 @@ class SqlOrganizationStore:
             )
             return found is not None
 
+        return await self.db.read(unit)
+
     # --- invitations --------------------------------------------------------------------------
 
     async def add_invitation(self, invitation: Invitation) -> None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> None:
             session.add(
                 OrganizationInvitationRow(
                     id=invitation.id,
@@ -136,15 +151,19 @@ class SqlOrganizationStore:
                 )
             )
 
+        await self.db.write(unit, single_statement=True)
+
     async def get_invitation(self, tenant_id: str, invitation_id: str) -> Invitation | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> Invitation | None:
+            row = session.scalar(
                 select(OrganizationInvitationRow).where(
                     OrganizationInvitationRow.tenant_id == tenant_id,
                     OrganizationInvitationRow.id == invitation_id,
                 )
             )
             return None if row is None else _invitation(row)
+
+        return await self.db.read(unit)
 
     async def list_invitations(
         self, tenant_id: str, *, organization_id: str | None, phone: str | None
@@ -156,22 +175,23 @@ class SqlOrganizationStore:
             query = query.where(OrganizationInvitationRow.organization_id == organization_id)
         if phone is not None:
             query = query.where(OrganizationInvitationRow.phone == phone)
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+
+        def unit(session: Session) -> list[Invitation]:
+            rows = session.scalars(
                 query.order_by(
                     OrganizationInvitationRow.created_at.desc(), OrganizationInvitationRow.id
                 )
             )
             return [_invitation(row) for row in rows]
 
+        return await self.db.read(unit)
+
     async def delete_invitation(self, tenant_id: str, invitation_id: str) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                delete(OrganizationInvitationRow).where(
-                    OrganizationInvitationRow.tenant_id == tenant_id,
-                    OrganizationInvitationRow.id == invitation_id,
-                )
-            )
+        statement = delete(OrganizationInvitationRow).where(
+            OrganizationInvitationRow.tenant_id == tenant_id,
+            OrganizationInvitationRow.id == invitation_id,
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     def _pending(self, tenant_id: str, invitation_id: str) -> Any:
         return update(OrganizationInvitationRow).where(
@@ -181,45 +201,38 @@ class SqlOrganizationStore:
         )
 
     async def revoke_invitation(self, tenant_id: str, invitation_id: str, now: datetime) -> bool:
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    self._pending(tenant_id, invitation_id).values(
-                        status=InvitationStatus.REVOKED.value, updated_at=now
-                    )
-                ),
-            )
-            return result.rowcount == 1
+        statement = self._pending(tenant_id, invitation_id).values(
+            status=InvitationStatus.REVOKED.value, updated_at=now
+        )
+        return await self.db.write(changed_rows(statement), single_statement=True) == 1
 
     async def accept_invitation(
         self, tenant_id: str, invitation_id: str, user_id: str, now: datetime
     ) -> bool:
-        async with self.db.sessions.begin() as session:
-            # The conditional update decides the one winner; the loser changes nothing.
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    self._pending(tenant_id, invitation_id)
-                    .where(OrganizationInvitationRow.expires_at > now)
-                    .values(
-                        status=InvitationStatus.ACCEPTED.value,
-                        accepted_user_id=user_id,
-                        updated_at=now,
-                    )
-                ),
+        accept = (
+            self._pending(tenant_id, invitation_id)
+            .where(OrganizationInvitationRow.expires_at > now)
+            .values(
+                status=InvitationStatus.ACCEPTED.value,
+                accepted_user_id=user_id,
+                updated_at=now,
             )
+        )
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+
+        def unit(session: Session) -> bool:
+            # The conditional update decides the one winner; the loser changes nothing.
+            result = cast(CursorResult[Any], session.execute(accept))
             if result.rowcount != 1:
                 return False
-            organization_id = await session.scalar(
+            organization_id = session.scalar(
                 select(OrganizationInvitationRow.organization_id).where(
                     OrganizationInvitationRow.tenant_id == tenant_id,
                     OrganizationInvitationRow.id == invitation_id,
                 )
             )
-            insert = sqlite_insert if self.db.is_sqlite else pg_insert
             # Already a member (say, through another invitation): membership is kept as it is.
-            await session.execute(
+            session.execute(
                 insert(OrganizationMemberRow)
                 .values(
                     organization_id=organization_id,
@@ -230,3 +243,5 @@ class SqlOrganizationStore:
                 .on_conflict_do_nothing()
             )
             return True
+
+        return await self.db.write(unit)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.sessions import StoredKey, StoredSession
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import SessionRow, SigningKeyRow
 from phoneauth.storage.models.base import new_id
 
@@ -18,8 +18,8 @@ class SqlSigningKeyStore:
         self.db = database
 
     async def keys(self, tenant_id: str) -> list[StoredKey]:
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+        def unit(session: Session) -> list[StoredKey]:
+            rows = session.scalars(
                 select(SigningKeyRow)
                 .where(SigningKeyRow.tenant_id == tenant_id)
                 .order_by(SigningKeyRow.created_at.desc())
@@ -31,8 +31,10 @@ class SqlSigningKeyStore:
                 for r in rows
             ]
 
+        return await self.db.read(unit)
+
     async def add(self, tenant_id: str, key: StoredKey) -> None:
-        async with self.db.sessions.begin() as session:
+        def unit(session: Session) -> None:
             session.add(
                 SigningKeyRow(
                     id=key.kid,
@@ -44,13 +46,15 @@ class SqlSigningKeyStore:
                 )
             )
 
+        await self.db.write(unit, single_statement=True)
+
     async def retire(self, tenant_id: str, kid: str, when: datetime) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                update(SigningKeyRow)
-                .where(SigningKeyRow.tenant_id == tenant_id, SigningKeyRow.id == kid)
-                .values(retired_at=when)
-            )
+        statement = (
+            update(SigningKeyRow)
+            .where(SigningKeyRow.tenant_id == tenant_id, SigningKeyRow.id == kid)
+            .values(retired_at=when)
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
 
 class SqlSessionStore:
@@ -61,7 +65,8 @@ class SqlSessionStore:
         self, tenant_id: str, user_id: str, token_hash: str, now: datetime, expires_at: datetime
     ) -> str:
         session_id = new_id()
-        async with self.db.sessions.begin() as session:
+
+        def unit(session: Session) -> None:
             session.add(
                 SessionRow(
                     id=session_id,
@@ -72,49 +77,51 @@ class SqlSessionStore:
                     expires_at=expires_at,
                 )
             )
+
+        await self.db.write(unit, single_statement=True)
         return session_id
 
     async def find(self, tenant_id: str, token_hash: str) -> StoredSession | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> StoredSession | None:
+            row = session.scalar(
                 select(SessionRow).where(
                     SessionRow.tenant_id == tenant_id, SessionRow.token_hash == token_hash
                 )
             )
             return None if row is None else _session(row)
 
+        return await self.db.read(unit)
+
     async def get(self, tenant_id: str, session_id: str) -> StoredSession | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> StoredSession | None:
+            row = session.scalar(
                 select(SessionRow).where(
                     SessionRow.tenant_id == tenant_id, SessionRow.id == session_id
                 )
             )
             return None if row is None else _session(row)
 
+        return await self.db.read(unit)
+
     async def revoke(self, tenant_id: str, session_id: str, when: datetime) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                update(SessionRow)
-                .where(SessionRow.tenant_id == tenant_id, SessionRow.id == session_id)
-                .values(revoked_at=when)
-            )
+        statement = (
+            update(SessionRow)
+            .where(SessionRow.tenant_id == tenant_id, SessionRow.id == session_id)
+            .values(revoked_at=when)
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def revoke_user(self, tenant_id: str, user_id: str, when: datetime) -> int:
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    update(SessionRow)
-                    .where(
-                        SessionRow.tenant_id == tenant_id,
-                        SessionRow.user_id == user_id,
-                        SessionRow.revoked_at.is_(None),
-                    )
-                    .values(revoked_at=when)
-                ),
+        statement = (
+            update(SessionRow)
+            .where(
+                SessionRow.tenant_id == tenant_id,
+                SessionRow.user_id == user_id,
+                SessionRow.revoked_at.is_(None),
             )
-            return int(result.rowcount)
+            .values(revoked_at=when)
+        )
+        return await self.db.write(changed_rows(statement), single_statement=True)
 
 
 def _session(row: SessionRow) -> StoredSession:

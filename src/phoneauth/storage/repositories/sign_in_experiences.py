@@ -4,24 +4,39 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from phoneauth.domain.sign_in_experience import SignInExperience
 from phoneauth.storage.database import Database
 from phoneauth.storage.models import SignInExperienceRow
+from phoneauth.storage.versioned_cache import VersionedCache
 
 
 class SqlSignInExperienceStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, cache: VersionedCache[str, SignInExperience] | None = None
+    ) -> None:
         self.db = database
+        self.cache = cache
 
     async def get(self, tenant_id: str) -> SignInExperience | None:
-        async with self.db.sessions() as session:
-            row = await session.get(SignInExperienceRow, tenant_id)
+        # Every Experience API request reads it; the cache empties on any change (triggers).
+        if self.cache is None:
+            return await self._get(tenant_id)
+        return await self.cache.get(tenant_id, lambda: self._get(tenant_id))
+
+    async def _get(self, tenant_id: str) -> SignInExperience | None:
+        def unit(session: Session) -> SignInExperience | None:
+            row = session.get(SignInExperienceRow, tenant_id)
             return None if row is None else SignInExperience.model_validate(row.document)
+
+        return await self.db.read(unit)
 
     async def save(self, tenant_id: str, document: SignInExperience) -> SignInExperience:
         data = document.model_dump(mode="json", by_alias=True)
-        async with self.db.sessions.begin() as session:
-            row = await session.get(SignInExperienceRow, tenant_id)
+
+        def unit(session: Session) -> None:
+            row = session.get(SignInExperienceRow, tenant_id)
             if row is None:
                 session.add(
                     SignInExperienceRow(
@@ -31,4 +46,6 @@ class SqlSignInExperienceStore:
             else:
                 row.document = data
                 row.updated_at = datetime.now(UTC)
+
+        await self.db.write(unit)
         return document

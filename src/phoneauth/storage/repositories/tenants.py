@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.tenants import Tenant, TenantExistsError, TenantKind, TenantSettings
 from phoneauth.storage.database import Database
@@ -37,28 +38,35 @@ class SqlTenantStore:
         return await self.cache.get(tenant_id, lambda: self._get(tenant_id))
 
     async def _get(self, tenant_id: str) -> Tenant | None:
-        async with self.db.sessions() as session:
-            row = await session.get(TenantRow, tenant_id)
+        def unit(session: Session) -> Tenant | None:
+            row = session.get(TenantRow, tenant_id)
             return None if row is None else _tenant(row)
 
+        return await self.db.read(unit)
+
     async def list(self) -> list[Tenant]:
-        async with self.db.sessions() as session:
-            rows = await session.scalars(select(TenantRow).order_by(TenantRow.created_at))
+        def unit(session: Session) -> list[Tenant]:
+            rows = session.scalars(select(TenantRow).order_by(TenantRow.created_at))
             return [_tenant(row) for row in rows]
+
+        return await self.db.read(unit)
 
     async def create(self, tenant_id: str, name: str, kind: TenantKind) -> Tenant:
         row = TenantRow(
             id=tenant_id, name=name, kind=kind.value, settings={}, created_at=datetime.now(UTC)
         )
+        tenant = _tenant(row)
         try:
-            async with self.db.sessions.begin() as session:
-                session.add(row)
+            await self.db.write(lambda session: session.add(row), single_statement=True)
         except IntegrityError:
             raise TenantExistsError(tenant_id=tenant_id) from None
-        return _tenant(row)
+        return tenant
 
     async def save_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:
-        async with self.db.sessions.begin() as session:
-            row = await session.get_one(TenantRow, tenant_id)
+        def unit(session: Session) -> Tenant:
+            row = session.get_one(TenantRow, tenant_id)
             row.settings = settings.model_dump(mode="json", by_alias=True)
-        return _tenant(row)
+            session.flush()
+            return _tenant(row)
+
+        return await self.db.write(unit)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import UserRow
 from phoneauth.storage.models.base import new_id
 
 
-def _user(row: UserRow) -> User:
+def user_from_row(row: UserRow) -> User:
+    """The domain `User` of a row; call it inside the unit of work that loaded the row."""
     return User(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -32,54 +33,63 @@ class SqlUserStore:
         self.db = database
 
     async def get(self, tenant_id: str, user_id: str) -> User | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> User | None:
+            row = session.scalar(
                 select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
             )
-            return None if row is None else _user(row)
+            return None if row is None else user_from_row(row)
+
+        return await self.db.read(unit)
 
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> User | None:
+            row = session.scalar(
                 select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.phone == phone)
             )
-            return None if row is None else _user(row)
+            return None if row is None else user_from_row(row)
+
+        return await self.db.read(unit)
 
     async def create(
         self, tenant_id: str, *, phone: str | None, password_hash: str | None = None
     ) -> User:
         now = datetime.now(UTC)
-        row = UserRow(
-            id=new_id(),
-            tenant_id=tenant_id,
-            phone=phone,
-            password_hash=password_hash,
-            mfa_factors=[],
-            profile={},
-            created_at=now,
-            updated_at=now,
-        )
+
+        def unit(session: Session) -> User:
+            row = UserRow(
+                id=new_id(),
+                tenant_id=tenant_id,
+                phone=phone,
+                password_hash=password_hash,
+                mfa_factors=[],
+                profile={},
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            return user_from_row(row)
+
         try:
-            async with self.db.sessions.begin() as session:
-                session.add(row)
+            return await self.db.write(unit, single_statement=True)
         except IntegrityError:
             raise PhoneInUseError() from None
-        return _user(row)
 
     async def _update(self, tenant_id: str, user_id: str, **values: object) -> User:
+        def unit(session: Session) -> User:
+            row = session.scalar(
+                select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
+            )
+            if row is None:
+                raise UserNotFoundError(user_id=user_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = datetime.now(UTC)
+            return user_from_row(row)
+
         try:
-            async with self.db.sessions.begin() as session:
-                row = await session.scalar(
-                    select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
-                )
-                if row is None:
-                    raise UserNotFoundError(user_id=user_id)
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.updated_at = datetime.now(UTC)
+            return await self.db.write(unit)
         except IntegrityError:
             raise PhoneInUseError() from None
-        return _user(row)
 
     async def set_phone(self, tenant_id: str, user_id: str, phone: str | None) -> User:
         return await self._update(tenant_id, user_id, phone=phone)
@@ -91,30 +101,28 @@ class SqlUserStore:
         return await self._update(tenant_id, user_id, mfa_factors=list(factors))
 
     async def list(self, tenant_id: str, *, offset: int = 0, limit: int = 50) -> list[User]:
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
+        def unit(session: Session) -> list[User]:
+            rows = session.scalars(
                 select(UserRow)
                 .where(UserRow.tenant_id == tenant_id)
                 .order_by(UserRow.created_at.desc())
                 .offset(offset)
                 .limit(limit)
             )
-            return [_user(row) for row in rows]
+            return [user_from_row(row) for row in rows]
+
+        return await self.db.read(unit)
 
     async def count(self, tenant_id: str) -> int:
-        async with self.db.sessions() as session:
-            found = await session.scalar(
+        def unit(session: Session) -> int:
+            found = session.scalar(
                 select(func.count()).select_from(UserRow).where(UserRow.tenant_id == tenant_id)
             )
             return int(found or 0)
 
+        return await self.db.read(unit)
+
     async def delete(self, tenant_id: str, user_id: str) -> bool:
         # Sessions, verification records and memberships go with the row (ON DELETE CASCADE).
-        async with self.db.sessions.begin() as session:
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    delete(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
-                ),
-            )
-            return bool(result.rowcount)
+        statement = delete(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
+        return bool(await self.db.write(changed_rows(statement), single_statement=True))

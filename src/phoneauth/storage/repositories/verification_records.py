@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from phoneauth.connectors import UsageType
 from phoneauth.domain.account import PHONE_CODE_RECORD, VerificationRecord
-from phoneauth.storage.database import Database
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import VerificationRecordRow
 
 
@@ -42,8 +43,8 @@ class SqlVerificationRecordStore:
         self.db = database
 
     async def insert(self, record: VerificationRecord) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
+        def unit(session: Session) -> None:
+            session.execute(
                 delete(VerificationRecordRow).where(
                     VerificationRecordRow.tenant_id == record.tenant_id,
                     VerificationRecordRow.expires_at < record.created_at,
@@ -60,9 +61,11 @@ class SqlVerificationRecordStore:
                 )
             )
 
+        await self.db.write(unit)
+
     async def get(self, tenant_id: str, record_id: str) -> VerificationRecord | None:
-        async with self.db.sessions() as session:
-            row = await session.scalar(
+        def unit(session: Session) -> VerificationRecord | None:
+            row = session.scalar(
                 select(VerificationRecordRow).where(
                     VerificationRecordRow.tenant_id == tenant_id,
                     VerificationRecordRow.id == record_id,
@@ -70,27 +73,27 @@ class SqlVerificationRecordStore:
             )
             return None if row is None else _record(row)
 
+        return await self.db.read(unit)
+
     async def mark_verified(self, tenant_id: str, record_id: str) -> None:
         # Only one caller gets here per record: the code behind it is consumed atomically.
         found = await self.get(tenant_id, record_id)
         if found is None:
             return
         data = _data(found) | {"verified": True}
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                update(VerificationRecordRow)
-                .where(
-                    VerificationRecordRow.tenant_id == tenant_id,
-                    VerificationRecordRow.id == record_id,
-                )
-                .values(data=data)
+        statement = (
+            update(VerificationRecordRow)
+            .where(
+                VerificationRecordRow.tenant_id == tenant_id,
+                VerificationRecordRow.id == record_id,
             )
+            .values(data=data)
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def delete(self, tenant_id: str, record_id: str) -> None:
-        async with self.db.sessions.begin() as session:
-            await session.execute(
-                delete(VerificationRecordRow).where(
-                    VerificationRecordRow.tenant_id == tenant_id,
-                    VerificationRecordRow.id == record_id,
-                )
-            )
+        statement = delete(VerificationRecordRow).where(
+            VerificationRecordRow.tenant_id == tenant_id,
+            VerificationRecordRow.id == record_id,
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
