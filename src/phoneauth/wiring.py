@@ -18,7 +18,8 @@ from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.organizations import Organizations
-from phoneauth.domain.rate_limits import RateLimits, build_rate_limit_storage
+from phoneauth.domain.rate_limit_memory import MemoryCounters
+from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
 from phoneauth.domain.tenants import Tenants
@@ -27,6 +28,7 @@ from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.rate_limit_redis import RedisCounters
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
@@ -132,7 +134,8 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
         rate_limits=RateLimits(
-            build_rate_limit_storage(settings.redis_url), hash_key=services.code_hash_key
+            RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters(),
+            hash_key=services.code_hash_key,
         ),
         hash_key=services.code_hash_key,
         connectors=services.connectors,

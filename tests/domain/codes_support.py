@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from limits.aio.storage import MemoryStorage, Storage
 from tests.conftest import DatabaseUnderTest
 
 from phoneauth.connectors import Connector
 from phoneauth.connectors.providers import outbox
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.ports import ActiveConnector
+from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.tenants import Tenant, TenantKind, Tenants, TenantSettings
 from phoneauth.domain.verification_codes import VerificationCodes
@@ -71,12 +72,12 @@ async def make_tenant(database: Database, tenant_id: str, **settings: object) ->
 
 
 def make_codes(
-    database: Database, source: Source, clock: Clock, storage: Storage | None = None
+    database: Database, source: Source, clock: Clock, counters: RateLimitCounters | None = None
 ) -> VerificationCodes:
     return VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=MessageLog(SqlMessageLogStore(database)),
-        rate_limits=RateLimits(storage or MemoryStorage(), hash_key=HASH_KEY),
+        rate_limits=RateLimits(counters or MemoryCounters(), hash_key=HASH_KEY),
         hash_key=HASH_KEY,
         connectors=source,
         tenants=SqlTenantStore(database),

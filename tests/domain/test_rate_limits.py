@@ -1,21 +1,27 @@
-"""Send budgets and the verification lock, on memory storage and on the real Redis."""
+"""Send budgets and the verification lock, on memory counters and on the real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import random
 import time
 import uuid
 from array import array
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import coredis
 import pytest
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.storage import memory as limits_memory
+from limits.aio.strategies import MovingWindowRateLimiter
+from tests.domain.conftest import REDIS_URL
 
-from phoneauth.domain.rate_limit_memory import CompactMemoryStorage
+from phoneauth.crypto import keyed_hash
+from phoneauth.domain.rate_limit_counters import RateLimitCounters, Window
+from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
     IpRateLimitedError,
@@ -23,13 +29,13 @@ from phoneauth.domain.rate_limits import (
     RateLimitedError,
     RateLimits,
     VerificationBlockedError,
-    build_rate_limit_storage,
 )
 from phoneauth.domain.tenants import Tenant, TenantKind, TenantSettings
+from phoneauth.storage.rate_limit_redis import RedisCounters
 
-REDIS_URL = "redis://127.0.0.1:6379"
 DE_1, DE_2, DE_3 = "+4915112345678", "+4915187654321", "+4915100000001"
 US = "+14155550100"
+HASH_KEY = b"k" * 32
 
 
 def tenant(tenant_id: str = "t1", **limits: int) -> Tenant:
@@ -37,23 +43,9 @@ def tenant(tenant_id: str = "t1", **limits: int) -> Tenant:
     return Tenant(tenant_id, tenant_id, TenantKind.DEVELOPMENT, settings, datetime.now(UTC))
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
-    """Each test runs on both; Redis keys get a prefix of their own, deleted afterwards."""
-    if request.param == "memory":
-        yield build_rate_limit_storage(None)
-        return
-    prefix = "phoneauth-test-" + uuid.uuid4().hex
-    redis = build_rate_limit_storage(REDIS_URL, key_prefix=prefix)
-    assert isinstance(redis, RedisStorage)
-    yield redis
-    await redis.reset()
-    await RateLimits(redis, hash_key=b"k").close()
-
-
 @pytest.fixture
-def limits(storage: Storage) -> RateLimits:
-    return RateLimits(storage, hash_key=b"k" * 32)
+def limits(counters: RateLimitCounters) -> RateLimits:
+    return RateLimits(counters, hash_key=HASH_KEY)
 
 
 async def refused(call: object) -> RateLimitedError:
@@ -62,101 +54,159 @@ async def refused(call: object) -> RateLimitedError:
     return info.value
 
 
-def test_the_url_picks_the_storage() -> None:
-    assert isinstance(build_rate_limit_storage(None), MemoryStorage)
-    assert isinstance(build_rate_limit_storage("redis://127.0.0.1:6379/0"), RedisStorage)
+# --- the memory counters ------------------------------------------------------------------------
 
 
 async def test_memory_counters_are_swept_once_in_a_while_not_after_every_hit() -> None:
-    storage = build_rate_limit_storage(None)
-    assert isinstance(storage, CompactMemoryStorage)
-    limits = RateLimits(storage, hash_key=b"k" * 32)
+    counters = MemoryCounters()
+    limits = RateLimits(counters, hash_key=HASH_KEY)
     try:
         for number in range(100):
             await limits.acquire_send(tenant(), f"+49151{number:08d}")
-        sweep = storage.timer
+        sweep = counters.sweeping
         assert sweep is not None
         await sweep
         await limits.acquire_send(tenant(), DE_1)
-        assert storage.timer is sweep  # no new sweep after every hit: a busy loop with many keys
-        assert sum(len(window) for window in storage.windows.values()) > 100
-        assert not storage.locks  # no lock per key (nothing in there awaits)
+        assert counters.sweeping is sweep  # no new sweep after every hit: a busy loop, many keys
+        assert sum(len(window) for window in counters.windows.values()) > 100
 
-        await storage.sweep(now=time.time() + 86_400)
+        await counters.sweep(now=time.time() + 86_400)
 
-        assert all(window == {} for window in storage.windows.values())
+        assert all(window == {} for window in counters.windows.values())
         await limits.acquire_send(tenant(), DE_1)  # counting starts afresh
     finally:
         await limits.close()
 
 
+async def test_a_sweep_hands_the_loop_back_between_batches() -> None:
+    counters = MemoryCounters()
+    counters.sweep_batch = 10
+    for number in range(100):
+        await counters.acquire([Window(f"k{number}", 5, 60)])
+    await counters.close()  # the sweep the first hit started; this test runs its own
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counting = asyncio.create_task(count_turns())
+    await counters.sweep(now=time.time() + 3_600)
+    counting.cancel()
+    assert counters.windows[60, 5] == {}
+    assert turns >= 100 // 10 - 1  # other tasks ran while the 100 keys were swept
+
+
 async def test_memory_counters_hold_nothing_the_garbage_collector_walks() -> None:
     """Full GC passes over a few hundred thousand entry objects set verify's p99 (`make bench`):
     a key with a few hits holds floats and tuples of floats, which the collector does not track."""
-    storage = CompactMemoryStorage()
-    limits = RateLimits(storage, hash_key=b"k" * 32)
+    counters = MemoryCounters()
+    limits = RateLimits(counters, hash_key=HASH_KEY)
     busy = tenant(ipLimit=1000, countryLimit=1000)
     for number in range(20):
         await limits.acquire_send(busy, f"+49151{number:08d}", "203.0.113.9")
     await limits.acquire_send(busy, f"+49151{0:08d}", "203.0.113.9")  # that number's 2nd code
+    await limits.close()
     gc.collect()
-    held = [value for window in storage.windows.values() for value in window.values()]
+    held = [value for window in counters.windows.values() for value in window.values()]
     assert len(held) == 20 + 1 + 1  # a key per number, the address and the calling code
     assert sorted(1 if isinstance(value, float) else len(value) for value in held) == (
         [1] * 19 + [2, 21, 21]
     )
     assert not any(gc.is_tracked(value) for value in held)
-    assert not any(gc.is_tracked(window) for window in storage.windows.values())
-    assert storage.timer is not None
-    storage.timer.cancel()
+    assert not any(gc.is_tracked(window) for window in counters.windows.values())
 
 
 async def test_a_busy_key_keeps_only_the_times_inside_its_window() -> None:
-    storage = CompactMemoryStorage()
     now = [1_000.25]
-    storage.clock = lambda: now[0]
+    counters = MemoryCounters(clock=lambda: now[0])
+    busy = Window("ip", 1_000, 1)
     for _ in range(10_000):  # ten thousand hits, one every 10 ms, on a 1 s window
-        assert await storage.acquire_entry("ip", 1_000, 1)
+        assert await counters.acquire([busy]) is None
         now[0] += 0.01
-    held = storage.windows[1]["ip"]
+    await counters.close()
+    held = counters.windows[1, 1_000]["ip"]
     assert isinstance(held, array)
     assert len(held) <= 2 * 100  # the window holds 100; expired times are cut as it is used
-    assert await storage.get_moving_window("ip", 1_000, 1) == (pytest.approx(now[0] - 1), 100)
+    hits, frees_at = await counters.usage(busy)
+    assert (hits, frees_at) == (100, pytest.approx(now[0]))
 
-    await storage.sweep()
+    await counters.sweep()
 
-    assert len(storage.windows[1]["ip"]) == 100
-    assert storage.timer is not None
-    storage.timer.cancel()
+    assert len(counters.windows[1, 1_000]["ip"]) == 100
 
 
 async def test_memory_counters_agree_with_limits_own_memory_storage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The same random hits and tests, on a fake clock, give the same answers."""
+    """The same random hits and questions, on a fake clock, get the same answers from limits'
+    moving window on its memory storage (public API; only its clock is replaced)."""
     now = [5_000.123]
     monkeypatch.setattr(limits_memory.time, "time", lambda: now[0])
-    ours, theirs = CompactMemoryStorage(), MemoryStorage()
-    ours.clock = lambda: now[0]
+    ours, theirs = MemoryCounters(clock=lambda: now[0]), MemoryStorage()
+    oracle = MovingWindowRateLimiter(theirs)
     randomness = random.Random(7)
     for _ in range(3_000):
         key = randomness.choice(["a", "b", "c"])
-        limit, expiry = randomness.choice([(3, 10), (5, 30), (40, 3000)])  # 40: arrays too
-        amount = randomness.choice([1, 1, 2])
+        limit, seconds = randomness.choice([(3, 10), (5, 30), (40, 3000)])  # 40: arrays too
+        window, item = Window(key, limit, seconds), RateLimitItemPerSecond(limit, seconds)
         if randomness.random() < 0.5:
-            assert await ours.acquire_entry(key, limit, expiry, amount) == (
-                await theirs.acquire_entry(f"{key}/{expiry}", limit, expiry, amount)
-            )
+            assert (await ours.acquire([window]) is None) == await oracle.hit(item, key)
         else:
-            mine = await ours.get_moving_window(key, limit, expiry)
-            reference = await theirs.get_moving_window(f"{key}/{expiry}", limit, expiry)
-            assert mine[1] == reference[1]
-            if mine[1]:
-                assert mine[0] == reference[0]
+            hits, frees_at = await ours.usage(window)
+            stats = await oracle.get_window_stats(item, key)
+            assert hits == limit - stats.remaining
+            if hits:  # with none, limits' reset time is that of some long-expired hit
+                assert frees_at == stats.reset_time
         now[0] += randomness.choice([0.013, 0.5, 1.7, 6.1])
-    for storage in (ours, theirs):
-        if storage.timer is not None:
-            storage.timer.cancel()
+    await ours.close()
+    await theirs.reset()
+
+
+async def test_a_lock_runs_out_and_the_failure_count_starts_over() -> None:
+    now = [10_000.0]
+    counters = MemoryCounters(clock=lambda: now[0])
+    failures, lock = Window("failures", 3, 300), Window("lock", 1, 300)
+    assert [await counters.record_failure(failures, lock) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]
+    assert (await counters.usage(lock))[0] == 1
+    assert (await counters.usage(failures))[0] == 0  # cleared by the lock
+    now[0] += 301
+    assert (await counters.usage(lock))[0] == 0
+    assert not await counters.record_failure(failures, lock)
+    assert not await counters.record_failure(failures, lock)
+    await counters.close()
+
+
+# --- the same rules over every implementation ---------------------------------------------------
+
+
+async def test_counters_report_that_they_can_be_reached(limits: RateLimits) -> None:
+    assert await limits.check()
+
+
+async def test_a_concurrent_burst_of_sends_never_overshoots_a_budget(limits: RateLimits) -> None:
+    small = tenant(recipientLimit=5)
+    results = await asyncio.gather(
+        *(limits.acquire_send(small, DE_1) for _ in range(20)), return_exceptions=True
+    )
+    assert results.count(None) == 5
+    assert all(isinstance(r, MessageRateLimitedError) for r in results if r is not None)
+
+
+async def test_a_refused_send_tells_when_the_oldest_hit_leaves_the_window(
+    limits: RateLimits,
+) -> None:
+    small = tenant(recipientLimit=1, recipientWindowSeconds=60)
+    await limits.acquire_send(small, DE_1)
+    await asyncio.sleep(1.1)
+    error = await refused(limits.acquire_send(small, DE_1))
+    assert 58 <= error.retry_after <= 59
 
 
 async def test_the_recipient_budget_is_logtos_ten_per_ten_minutes_by_default(
@@ -239,10 +289,13 @@ async def test_wrong_codes_lock_the_number_for_the_lockout_time(limits: RateLimi
     await limits.ensure_not_locked(tenant("t2", failedVerificationLimit=3), DE_1)
 
 
+# --- Redis only: sharing, faults, keys ----------------------------------------------------------
+
+
 async def test_instances_sharing_redis_share_their_counters() -> None:
     prefix = "phoneauth-test-" + uuid.uuid4().hex
-    first = RateLimits(build_rate_limit_storage(REDIS_URL, key_prefix=prefix), hash_key=b"k")
-    second = RateLimits(build_rate_limit_storage(REDIS_URL, key_prefix=prefix), hash_key=b"k")
+    first = RateLimits(RedisCounters(REDIS_URL, key_prefix=prefix), hash_key=HASH_KEY)
+    second = RateLimits(RedisCounters(REDIS_URL, key_prefix=prefix), hash_key=HASH_KEY)
     small = tenant(recipientLimit=2)
     try:
         await first.acquire_send(small, DE_1)
@@ -250,7 +303,7 @@ async def test_instances_sharing_redis_share_their_counters() -> None:
         assert isinstance(await refused(first.acquire_send(small, DE_1)), MessageRateLimitedError)
         assert isinstance(await refused(second.acquire_send(small, DE_1)), MessageRateLimitedError)
     finally:
-        await first.storage.reset()
+        await first.counters.reset()
         await first.close()
         await second.close()
 
@@ -258,32 +311,59 @@ async def test_instances_sharing_redis_share_their_counters() -> None:
 async def test_when_redis_is_down_requests_pass_with_a_warning(
     closed_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    down = RateLimits(build_rate_limit_storage(f"redis://127.0.0.1:{closed_port}"), hash_key=b"k")
+    down = RateLimits(RedisCounters(f"redis://127.0.0.1:{closed_port}"), hash_key=HASH_KEY)
     small = tenant(recipientLimit=1, failedVerificationLimit=1)
     for _ in range(3):
         await down.acquire_send(small, DE_1, "203.0.113.9")
     await down.record_failed_verification(small, DE_1)
     await down.ensure_not_locked(small, DE_1)
+    assert not await down.check()
     await down.close()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings
+    assert len(warnings) == 5
     assert all("rate-limit storage failed" in r.getMessage() for r in warnings)
     assert all(DE_1 not in r.getMessage() for r in caplog.records)
 
 
-async def test_redis_keys_name_the_tenant_and_never_the_phone_number() -> None:
+async def _redis_keys(prefix: str) -> list[str]:
+    client = coredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    return sorted(await client.keys(f"{prefix}:*"))
+
+
+async def test_redis_keys_are_limits_own_naming_the_tenant_and_never_the_phone_number() -> None:
+    """The key scheme of every earlier release, so an upgraded deployment keeps its counters."""
     prefix = "phoneauth-test-" + uuid.uuid4().hex
-    storage = build_rate_limit_storage(REDIS_URL, key_prefix=prefix)
-    assert isinstance(storage, RedisStorage)
-    limits = RateLimits(storage, hash_key=b"k" * 32)
+    limits = RateLimits(RedisCounters(REDIS_URL, key_prefix=prefix), hash_key=HASH_KEY)
     try:
         await limits.acquire_send(tenant("acme"), DE_1, "203.0.113.9")
-        keys = sorted(str(k) for k in await storage.bridge.storage.keys(f"{prefix}:*"))  # type: ignore[attr-defined]
+        keys = await _redis_keys(prefix)
     finally:
-        await storage.reset()
+        await limits.counters.reset()
         await limits.close()
-    assert len(keys) == 3
-    assert all("/acme/" in key for key in keys)
+    number = keyed_hash(HASH_KEY, DE_1)[:32]
+    assert keys == [
+        f"{prefix}:LIMITER/send-country/acme/49/1000/3600/second",
+        f"{prefix}:LIMITER/send-ip/acme/203.0.113.9/30/600/second",
+        f"{prefix}:LIMITER/send-recipient/acme/{number}/10/600/second",
+    ]
     assert not any(DE_1.lstrip("+") in key for key in keys)
-    assert any("/send-ip/acme/203.0.113.9/" in key for key in keys)
-    assert any("/send-country/acme/49/" in key for key in keys)
+
+
+async def test_counters_written_before_this_release_still_count() -> None:
+    """Hits made the old way (limits' strategy, the key parts as identifiers) spend the budget."""
+    prefix = "phoneauth-test-" + uuid.uuid4().hex
+    pool = coredis.ConnectionPool.from_url(REDIS_URL)
+    old = MovingWindowRateLimiter(
+        RedisStorage(f"async+{REDIS_URL}", key_prefix=prefix, connection_pool=pool)  # type: ignore[arg-type]
+    )
+    number = keyed_hash(HASH_KEY, DE_1)[:32]
+    limits = RateLimits(RedisCounters(REDIS_URL, key_prefix=prefix), hash_key=HASH_KEY)
+    try:
+        for _ in range(2):
+            assert await old.hit(RateLimitItemPerSecond(2, 600), "send-recipient", "acme", number)
+        error = await refused(limits.acquire_send(tenant("acme", recipientLimit=2), DE_1))
+        assert isinstance(error, MessageRateLimitedError)
+    finally:
+        await limits.counters.reset()
+        await limits.close()
+        pool.disconnect()

@@ -36,6 +36,7 @@ from phoneauth.connectors.providers import outbox, twilio
 from phoneauth.domain.message_log import MessageStatus
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.ports import ActiveConnector
+from phoneauth.domain.rate_limit_counters import RateLimitCounters
 from phoneauth.domain.rate_limits import MessageRateLimitedError, VerificationBlockedError
 from phoneauth.domain.tenants import Tenant
 from phoneauth.domain.verification_codes import (
@@ -443,12 +444,17 @@ async def test_expired_is_checked_before_max_tries_and_not_found_before_expired(
 
 
 async def test_repeated_wrong_codes_lock_the_number_even_for_the_right_code(
-    database: Database, client: httpx.AsyncClient, box: outbox.Outbox, clock: Clock
+    database: Database,
+    client: httpx.AsyncClient,
+    box: outbox.Outbox,
+    clock: Clock,
+    counters: RateLimitCounters,
 ) -> None:
     tenant = await make_tenant(
         database, "locking", rateLimits={"failedVerificationLimit": 3, "lockoutSeconds": 900}
     )
-    codes = make_codes(database, Source({tenant.id: outbox_connector(client, box)}), clock)
+    source = Source({tenant.id: outbox_connector(client, box)})
+    codes = make_codes(database, source, clock, counters)
     await codes.send(tenant, PHONE, UsageType.SIGN_IN)
     first = delivered(box)
     for _ in range(2):
@@ -474,8 +480,14 @@ async def _race(calls: list[Any]) -> list[BaseException | None]:
 
 
 async def test_a_hundred_concurrent_right_codes_give_exactly_one_success(
-    codes: VerificationCodes, tenant: Tenant, box: outbox.Outbox, database: Database
+    source: Source,
+    clock: Clock,
+    counters: RateLimitCounters,
+    tenant: Tenant,
+    box: outbox.Outbox,
+    database: Database,
 ) -> None:
+    codes = make_codes(database, source, clock, counters)
     await codes.send(tenant, PHONE, UsageType.SIGN_IN)
     code = delivered(box)
     results = await _race(
@@ -503,8 +515,14 @@ async def test_with_enough_tries_every_concurrent_loser_is_told_not_found(
 
 
 async def test_a_burst_of_wrong_guesses_compares_at_most_max_tries_times(
-    codes: VerificationCodes, tenant: Tenant, box: outbox.Outbox, database: Database
+    source: Source,
+    clock: Clock,
+    counters: RateLimitCounters,
+    tenant: Tenant,
+    box: outbox.Outbox,
+    database: Database,
 ) -> None:
+    codes = make_codes(database, source, clock, counters)
     await codes.send(tenant, PHONE, UsageType.SIGN_IN)
     code = delivered(box)
     wrong = other_code(code)

@@ -1,4 +1,4 @@
-"""Moving-window counters in process memory: the default rate-limit storage, kept small.
+"""Moving-window counters in process memory: the default rate-limit counters, kept small.
 
 limits' own memory storage (5.8) keeps, per key, a list of entry objects newest first: each hit
 inserts at the front (it moves the whole list) and expired entries stay until a sweep. Under
@@ -6,12 +6,10 @@ inserts at the front (it moves the whole list) and expired entries stay until a 
 tens of thousands of entries, and a few hundred thousand objects for the garbage collector:
 its full passes took 100-190 ms each and set verify's p99.
 
-Here a key holds the times of its hits, oldest first, grouped by window length: a float for one
-hit, a tuple for a few, an `array` for many (see `Times`). Only the arrays, a handful of busy
-keys, are tracked by the garbage collector. Expired times are cut off as a key is used and by a
-sweep once a minute. The
-contract is limits' (`MovingWindowSupport`), so limits' moving-window strategy runs on it as on
-Redis; fixed-window counting is limits' own.
+Here a key holds the times of its hits, oldest first: a float for one hit, a tuple for a few, an
+`array` for many (see `Times`). Only the arrays, a handful of busy keys, are tracked by the
+garbage collector. Expired times are cut off as a key is used and by a sweep at most once a
+minute. The answers are a moving window's, as limits counts it (tests compare the two).
 """
 
 from __future__ import annotations
@@ -23,12 +21,13 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
-from limits.aio.storage import MemoryStorage
+from phoneauth.domain.rate_limit_counters import Window
 
 # One hit: a float. A few: a tuple of floats, which the garbage collector stops tracking. Many
 # (a busy address or country): an array("d"), appended to in place.
 Times: TypeAlias = "float | tuple[float, ...] | array[float]"
 SMALL = 32
+_NONE: dict[str, Times] = {}
 
 
 def _stored(times: tuple[float, ...] | array[float]) -> Times:
@@ -37,121 +36,112 @@ def _stored(times: tuple[float, ...] | array[float]) -> Times:
     return times if isinstance(times, array) else array("d", times)
 
 
-class CompactMemoryStorage(MemoryStorage):
-    """limits' memory storage with compact moving windows, swept at most every `sweep_seconds`.
+class MemoryCounters:
+    """`RateLimitCounters` for one process, swept at most every `sweep_seconds`.
 
-    limits starts a new sweep on every hit once the previous one has ended, walking every key:
-    with a key per phone number that was half the server's CPU. Counting ignores expired times
-    anyway; the sweep only frees memory, so once a minute is enough.
+    Nothing but the sweep awaits, so on one event loop every test-and-count is atomic. Counting
+    ignores expired times anyway; the sweep only frees memory, so once a minute is enough
+    (limits swept after every hit, walking every key: half the server's CPU with a key per
+    phone number).
     """
 
     sweep_seconds = 60.0
     sweep_batch = 10_000  # keys per loop turn: about 2 ms here, then other tasks run
-    clock: Callable[[], float] = staticmethod(time.time)
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        # Window length (s) -> key -> hit times, oldest first.
-        self.windows: dict[int, dict[str, Times]] = {}
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        # (window length, limit) -> key -> hit times, oldest first.
+        self.windows: dict[tuple[int, int], dict[str, Times]] = {}
+        self.sweeping: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
 
-    async def _MemoryStorage__schedule_expiry(self) -> None:  # limits' hook for fixed windows
+    async def acquire(self, windows: Sequence[Window]) -> int | None:
+        """One hit in every window, or none: the index of the first full one; one clock reading."""
         self._schedule_sweep()
+        now = self.clock()
+        for index, (key, limit, seconds) in enumerate(windows):
+            if not self._room(key, limit, seconds, now):
+                return index
+        for key, limit, seconds in windows:
+            self._record(key, limit, seconds, now)
+        return None
+
+    async def usage(self, window: Window) -> tuple[int, float]:
+        """(hits in the window, when the oldest of them leaves it); (0, now + length) if none."""
+        return self._usage(window, self.clock())
+
+    async def record_failure(self, failures: Window, lock: Window) -> bool:
+        """Count a failure; the one that fills `failures` locks and clears them (True)."""
+        self._schedule_sweep()
+        now = self.clock()
+        if self._room(*failures, now):
+            self._record(*failures, now)
+            if self._usage(failures, now)[0] < failures.limit:
+                return False
+        if self._room(*lock, now):
+            self._record(*lock, now)
+        self.windows.get((failures.seconds, failures.limit), _NONE).pop(failures.key, None)
+        return True
+
+    async def reset(self) -> None:
+        self.windows.clear()
+
+    async def check(self) -> bool:
+        return True  # process memory is always there
+
+    async def close(self) -> None:
+        if self.sweeping is not None:
+            self.sweeping.cancel()
 
     def _schedule_sweep(self) -> None:
         now = time.monotonic()
-        if now >= self._next_sweep and (self.timer is None or self.timer.done()):
+        if now >= self._next_sweep and (self.sweeping is None or self.sweeping.done()):
             self._next_sweep = now + self.sweep_seconds
-            self.timer = asyncio.create_task(self.sweep())
+            self.sweeping = asyncio.create_task(self.sweep())
 
-    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        """Record `amount` hits now unless that would put more than `limit` in the window.
-
-        Nothing here awaits, so on one event loop the test and the append are atomic."""
-        if amount > limit:
-            return False
-        self._schedule_sweep()
-        now = self.clock()
-        if self._room(key, limit, expiry, amount, now):
-            self._record(key, expiry, amount, now)
-            return True
-        return False
-
-    def acquire_together(self, budgets: Sequence[tuple[str, int, int]]) -> int | None:
-        """One hit in each of `budgets` (key, limit, window length), or none: the index of the
-        first budget without room. What limits' strategy does in two calls per budget (test,
-        then hit), in one step with one clock reading."""
-        self._schedule_sweep()
-        now = self.clock()
-        for index, (key, limit, expiry) in enumerate(budgets):
-            if not self._room(key, limit, expiry, 1, now):
-                return index
-        for key, _limit, expiry in budgets:
-            self._record(key, expiry, 1, now)
-        return None
-
-    def _room(self, key: str, limit: int, expiry: int, amount: int, now: float) -> bool:
-        held = self.windows.get(expiry, {}).get(key)
+    def _room(self, key: str, limit: int, seconds: int, now: float) -> bool:
+        held = self.windows.get((seconds, limit), _NONE).get(key)
         if held is None:
-            return amount <= limit
+            return True
         times = (held,) if isinstance(held, float) else held
-        # As in limits, a hit exactly `expiry` old still counts here (not in get_moving_window).
-        return len(times) - bisect_left(times, now - expiry) + amount <= limit
+        # As in limits, a hit exactly `seconds` old still counts here (not in `usage`).
+        return len(times) - bisect_left(times, now - seconds) < limit
 
-    def _record(self, key: str, expiry: int, amount: int, now: float) -> None:
-        window = self.windows.get(expiry)
+    def _record(self, key: str, limit: int, seconds: int, now: float) -> None:
+        window = self.windows.get((seconds, limit))
         if window is None:
-            window = self.windows[expiry] = {}
+            window = self.windows[seconds, limit] = {}
         held = window.get(key)
         if held is None:
-            window[key] = now if amount == 1 else _stored((now,) * amount)
+            window[key] = now
             return
         times = (held,) if isinstance(held, float) else held
-        first = bisect_left(times, now - expiry)  # the oldest hit still in the window
-        if first == len(times) and amount == 1:
+        first = bisect_left(times, now - seconds)  # the oldest hit still in the window
+        if first == len(times):
             window[key] = now
             return
         now = max(now, times[-1])  # the times stay sorted if the clock steps back
         if isinstance(times, array):
             if first * 2 > len(times):  # cut expired times once they are half: amortised O(1)
                 del times[:first]
-            times.extend([now] * amount)
+            times.append(now)
         else:
-            window[key] = _stored(times[first:] + (now,) * amount)
+            window[key] = _stored((*times[first:], now))
 
-    def count(self, key: str, expiry: int) -> int:
-        """Hits in the window now, as `get_moving_window` counts them."""
-        return self._window_now(key, expiry, self.clock())[1]
-
-    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        """(time of the oldest hit in the window, hits in the window); (now, 0) when none."""
-        return self._window_now(key, expiry, self.clock())
-
-    def _window_now(self, key: str, expiry: int, now: float) -> tuple[float, int]:
-        held = self.windows.get(expiry, {}).get(key)
+    def _usage(self, window: Window, now: float) -> tuple[int, float]:
+        held = self.windows.get((window.seconds, window.limit), _NONE).get(window.key)
         if held is None:
-            return now, 0
+            return 0, now + window.seconds
         times = (held,) if isinstance(held, float) else held
-        first = bisect_right(times, now - expiry)
+        first = bisect_right(times, now - window.seconds)
         count = len(times) - first
-        return (times[first], count) if count else (now, 0)
-
-    async def clear(self, key: str) -> None:
-        await super().clear(key)
-        for window in self.windows.values():
-            window.pop(key, None)
-
-    async def reset(self) -> int | None:
-        cleared = sum(len(window) for window in self.windows.values())
-        self.windows.clear()
-        return max(cleared, await super().reset() or 0)
+        return (count, times[first] + window.seconds) if count else (0, now + window.seconds)
 
     async def sweep(self, now: float | None = None) -> None:
-        """Forget keys whose every hit has expired by `now` and trim the others; then limits'
-        fixed-window counters past their expiry."""
+        """Forget keys whose every hit has expired by `now` and trim the others."""
         now = self.clock() if now is None else now
-        for expiry, window in list(self.windows.items()):
-            cutoff = now - expiry
+        for (seconds, _limit), window in list(self.windows.items()):
+            cutoff = now - seconds
             for index, key in enumerate(list(window)):
                 held = window.get(key)
                 if held is not None:
@@ -162,8 +152,3 @@ class CompactMemoryStorage(MemoryStorage):
                         window[key] = _stored(held[bisect_right(held, cutoff) :])
                 if index % self.sweep_batch == self.sweep_batch - 1:
                     await asyncio.sleep(0)
-        for key, expires in list(self.expirations.items()):
-            if expires <= now:
-                self.storage.pop(key, None)
-                self.expirations.pop(key, None)
-                self.locks.pop(key, None)

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from limits.aio.storage import RedisStorage
 from pydantic import SecretStr
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, other_code, outbox_connector
@@ -18,6 +17,7 @@ from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, other_code, o
 from phoneauth.connectors.providers import outbox, twilio
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.settings import Settings
+from phoneauth.storage.rate_limit_redis import RedisCounters
 from phoneauth.web.app import create_app
 from phoneauth.wiring import Services
 
@@ -291,7 +291,7 @@ async def test_with_a_redis_url_two_instances_share_the_send_budget(
     ):
         one: Services = first.state.services
         two: Services = second.state.services
-        assert isinstance(one.codes.rate_limits.storage, RedisStorage)
+        assert isinstance(one.codes.rate_limits.counters, RedisCounters)
         _, key = await one.admin_keys.create("tests")
         for services in (one, two):
             services.codes.connectors = Source({tenant_id: outbox_connector(sms_client, box)})

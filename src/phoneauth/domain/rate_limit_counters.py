@@ -1,0 +1,62 @@
+"""What the rate limits need from a counter store: moving windows, in memory or shared.
+
+The domain states it here and imports no counting library or Redis client; the process-memory
+counters (`rate_limit_memory`) and the shared Redis ones (`phoneauth.storage.rate_limit_redis`)
+implement it, and the same domain tests run on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+
+class Window(NamedTuple):
+    """A moving-window budget: at most `limit` hits in any `seconds`, counted under `key`.
+
+    Counters with the same key but another limit or length are separate, so a changed tenant
+    setting starts afresh instead of judging old hits by the new rule (as limits' keys do).
+    """
+
+    key: str
+    limit: int
+    seconds: int
+
+
+class CountersUnavailableError(Exception):
+    """The counter store cannot be reached (Redis down); the caller decides what to let through."""
+
+
+class RateLimitCounters(Protocol):
+    """Moving-window counters. Every method may raise `CountersUnavailableError`."""
+
+    async def acquire(self, windows: Sequence[Window]) -> int | None:
+        """One hit in every window, or none: the index of the first window that is full.
+
+        Concurrent callers never push a window past its limit.
+        """
+        ...
+
+    async def usage(self, window: Window) -> tuple[int, float]:
+        """(hits in the window now, epoch time at which its oldest hit leaves it).
+
+        With no hits, the second is now plus the window length.
+        """
+        ...
+
+    async def record_failure(self, failures: Window, lock: Window) -> bool:
+        """Count one failure. The one that fills `failures` takes a hit in `lock` and clears
+        `failures`, so counting starts over once the lock has run; True when it locked."""
+        ...
+
+    async def reset(self) -> None:
+        """Forget every counter (tests and tools; never on the request path)."""
+        ...
+
+    async def check(self) -> bool:
+        """True when the counters can be reached now (for /health)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and background work; the counters are not used afterwards."""
+        ...

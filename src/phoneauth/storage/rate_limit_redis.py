@@ -1,0 +1,96 @@
+"""Rate-limit counters in Redis, shared by every instance, through limits' public API.
+
+Keys are limits' own (`<prefix>:LIMITER/send-recipient/<tenant>/<hash>/10/600/second`), as
+before this module existed, so a deployment that upgrades keeps its counters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import coredis
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+from phoneauth.domain.rate_limit_counters import CountersUnavailableError, Window
+
+DEFAULT_KEY_PREFIX = "phoneauth"
+
+
+@functools.lru_cache(maxsize=256)
+def _item(limit: int, seconds: int) -> RateLimitItem:
+    """limits' item for `limit` per `seconds`, shared by every request that uses it."""
+    return RateLimitItemPerSecond(limit, seconds)
+
+
+@contextmanager
+def _unavailable_on_storage_error() -> Iterator[None]:
+    try:
+        yield
+    except StorageError as error:
+        raise CountersUnavailableError(str(error.storage_error)) from error
+
+
+class RedisCounters:
+    """`RateLimitCounters` on Redis (`redis://` or `rediss://`), limits' moving-window strategy.
+
+    We hand limits a connection pool of our own (its documented `connection_pool` option) so
+    that `close` can release it without reaching into limits' objects.
+    """
+
+    def __init__(self, redis_url: str, *, key_prefix: str = DEFAULT_KEY_PREFIX) -> None:
+        url = redis_url.removeprefix("async+")
+        self._pool: coredis.ConnectionPool = coredis.ConnectionPool.from_url(url)
+        self.storage = RedisStorage(
+            "async+" + url,
+            wrap_exceptions=True,
+            key_prefix=key_prefix,
+            connection_pool=self._pool,  # type: ignore[arg-type]  # limits types options as scalars
+        )
+        self._limiter = MovingWindowRateLimiter(self.storage)
+
+    async def acquire(self, windows: Sequence[Window]) -> int | None:
+        """Test every window, then hit each: `hit` re-checks atomically in Redis, so a
+        concurrent burst cannot overshoot a budget (it may count a refused send in an earlier
+        window, as limits always has)."""
+        with _unavailable_on_storage_error():
+            for index, (key, limit, seconds) in enumerate(windows):
+                if not await self._limiter.test(_item(limit, seconds), key):
+                    return index
+            for index, (key, limit, seconds) in enumerate(windows):
+                if not await self._limiter.hit(_item(limit, seconds), key):
+                    return index
+        return None
+
+    async def usage(self, window: Window) -> tuple[int, float]:
+        item = _item(window.limit, window.seconds)
+        with _unavailable_on_storage_error():
+            stats = await self._limiter.get_window_stats(item, window.key)
+        return window.limit - stats.remaining, stats.reset_time
+
+    async def record_failure(self, failures: Window, lock: Window) -> bool:
+        counted, locking = _item(failures.limit, failures.seconds), _item(lock.limit, lock.seconds)
+        with _unavailable_on_storage_error():
+            if await self._limiter.hit(counted, failures.key) and await self._limiter.test(
+                counted, failures.key
+            ):
+                return False
+            await self._limiter.hit(locking, lock.key)
+            await self._limiter.clear(counted, failures.key)
+        return True
+
+    async def reset(self) -> None:
+        """Delete every key under this prefix."""
+        with _unavailable_on_storage_error():
+            await self.storage.reset()
+
+    async def check(self) -> bool:
+        with _unavailable_on_storage_error():
+            return await self.storage.check()
+
+    async def close(self) -> None:
+        self._pool.disconnect()

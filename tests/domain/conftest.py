@@ -1,0 +1,35 @@
+"""Fixtures for domain tests: rate-limit counters in memory and on the real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_memory import MemoryCounters
+from phoneauth.storage.rate_limit_redis import RedisCounters
+
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+def redis_counters() -> RedisCounters:
+    """Counters under a key prefix of their own, so tests never see each other's keys."""
+    return RedisCounters(REDIS_URL, key_prefix="phoneauth-test-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def counters(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitCounters]:
+    """A test that asks runs twice: on process memory and on Redis (its keys deleted after)."""
+    counters: RateLimitCounters = (
+        MemoryCounters() if request.param == "memory" else redis_counters()
+    )
+    if not await counters.check():
+        await counters.close()
+        pytest.fail(f"Redis at {REDIS_URL} is required for this test")
+    try:
+        yield counters
+    finally:
+        await counters.reset()
+        await counters.close()
