@@ -45,6 +45,9 @@ def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]
     return conditions
 
 
+_INSERT = insert(MessageLogRow.metadata.tables["message_log"])  # built once; every send appends a row
+
+
 class SqlMessageLogStore:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -52,21 +55,21 @@ class SqlMessageLogStore:
     async def add(self, entry: MessageLogEntry) -> None:
         # A Core INSERT: every send writes one row, and the ORM's unit of work would cost
         # several times the statement itself.
-        statement = insert(MessageLogRow).values(
-            id=entry.id,
-            tenant_id=entry.tenant_id,
-            created_at=entry.created_at,
-            connector_id=entry.connector_id,
-            factory_id=entry.factory_id,
-            usage_type=entry.usage_type,
-            phone_masked=entry.phone_masked,
-            status=entry.status.value,
-            provider_message_id=entry.provider_message_id,
-            error_code=entry.error_code,
-            error_message=entry.error_message,
-            latency_ms=entry.latency_ms,
-        )
-        await self.db.write(changed_rows(statement), single_statement=True)
+        row = {
+            "id": entry.id,
+            "tenant_id": entry.tenant_id,
+            "created_at": entry.created_at,
+            "connector_id": entry.connector_id,
+            "factory_id": entry.factory_id,
+            "usage_type": entry.usage_type,
+            "phone_masked": entry.phone_masked,
+            "status": entry.status.value,
+            "provider_message_id": entry.provider_message_id,
+            "error_code": entry.error_code,
+            "error_message": entry.error_message,
+            "latency_ms": entry.latency_ms,
+        }
+        await self.db.write(changed_rows(_INSERT, row), single_statement=True)
 
     async def query(self, tenant_id: str, query: MessageLogQuery) -> MessageLogPage:
         conditions = _filters(tenant_id, query)

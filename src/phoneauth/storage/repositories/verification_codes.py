@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.verification_codes import StoredCode
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import VerificationCodeRow
+from phoneauth.storage.models.base import UtcDateTime
 
 _LIVE_KEY = ["tenant_id", "phone", "usage_type", "scope"]
 _REPLACED = ["id", "code_hash", "try_count", "created_at", "expires_at"]
@@ -32,85 +33,103 @@ def _code(row: VerificationCodeRow) -> StoredCode:
     )
 
 
+def _upsert(insert: Any) -> Any:
+    statement = insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=_LIVE_KEY,
+        index_where=_TABLE.c.consumed_at.is_(None),
+        set_={name: statement.excluded[name] for name in _REPLACED},
+    )
+
+
+# Built once: constructing these per request cost more than running them (`make bench`).
+_TABLE = VerificationCodeRow.metadata.tables["verification_codes"]
+_UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_OF_CODE = (_TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id"))
+_FIND_LIVE = (
+    select(VerificationCodeRow)
+    .where(
+        VerificationCodeRow.tenant_id == bindparam("b_tenant"),
+        VerificationCodeRow.phone == bindparam("b_phone"),
+        VerificationCodeRow.usage_type == bindparam("b_usage"),
+        VerificationCodeRow.scope == bindparam("b_scope"),
+        VerificationCodeRow.consumed_at.is_(None),
+    )
+    .order_by(VerificationCodeRow.created_at.desc(), VerificationCodeRow.id)
+    .limit(1)
+)
+_GET = select(VerificationCodeRow).where(
+    VerificationCodeRow.tenant_id == bindparam("b_tenant"),
+    VerificationCodeRow.id == bindparam("b_id"),
+)
+# The WHERE clauses are re-checked on the locked row: concurrent claims cannot overshoot.
+_CLAIM = (
+    update(_TABLE)
+    .where(
+        *_OF_CODE,
+        _TABLE.c.consumed_at.is_(None),
+        _TABLE.c.try_count < bindparam("b_max"),
+    )
+    .values(try_count=_TABLE.c.try_count + 1)
+)
+_CONSUME = (
+    update(_TABLE)
+    .where(
+        *_OF_CODE,
+        _TABLE.c.consumed_at.is_(None),
+        _TABLE.c.expires_at >= bindparam("b_now", type_=UtcDateTime()),
+        _TABLE.c.try_count < bindparam("b_max"),
+    )
+    .values(consumed_at=bindparam("b_now", type_=UtcDateTime()))
+)
+
+
 class SqlVerificationCodeStore:
     def __init__(self, database: Database) -> None:
         self.db = database
-        self._insert: Any = sqlite.insert if database.is_sqlite else postgresql.insert
+        self._upsert = _UPSERT["sqlite" if database.is_sqlite else "postgresql"]
 
     async def replace(self, code: StoredCode) -> None:
         # One upsert on the unique index of waiting codes (migration 0005): the waiting code of
         # this phone, use and scope becomes the new one, with a fresh id and no tries. One
         # statement is atomic on its own, so concurrent sends leave exactly one waiting code.
-        statement = self._insert(VerificationCodeRow).values(
-            id=code.id,
-            tenant_id=code.tenant_id,
-            phone=code.phone,
-            usage_type=code.usage_type,
-            scope=code.scope,
-            code_hash=code.code_hash,
-            try_count=code.try_count,
-            created_at=code.created_at,
-            expires_at=code.expires_at,
-            consumed_at=code.consumed_at,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=_LIVE_KEY,
-            index_where=VerificationCodeRow.consumed_at.is_(None),
-            set_={name: getattr(statement.excluded, name) for name in _REPLACED},
-        )
-        await self.db.write(changed_rows(statement), single_statement=True)
+        row = {
+            "id": code.id,
+            "tenant_id": code.tenant_id,
+            "phone": code.phone,
+            "usage_type": code.usage_type,
+            "scope": code.scope,
+            "code_hash": code.code_hash,
+            "try_count": code.try_count,
+            "created_at": code.created_at,
+            "expires_at": code.expires_at,
+            "consumed_at": code.consumed_at,
+        }
+        await self.db.write(changed_rows(self._upsert, row), single_statement=True)
 
     async def find_live(
         self, tenant_id: str, phone: str, usage_type: str, scope: str
     ) -> StoredCode | None:
-        query = (
-            select(VerificationCodeRow)
-            .where(
-                VerificationCodeRow.tenant_id == tenant_id,
-                VerificationCodeRow.phone == phone,
-                VerificationCodeRow.usage_type == usage_type,
-                VerificationCodeRow.scope == scope,
-                VerificationCodeRow.consumed_at.is_(None),
-            )
-            .order_by(VerificationCodeRow.created_at.desc(), VerificationCodeRow.id)
-            .limit(1)
-        )
-        return await self.db.read(_one_code(query))
+        parameters = {
+            "b_tenant": tenant_id,
+            "b_phone": phone,
+            "b_usage": usage_type,
+            "b_scope": scope,
+        }
+        return await self.db.read(_one_code(_FIND_LIVE, parameters))
 
     async def get(self, tenant_id: str, code_id: str) -> StoredCode | None:
-        query = select(VerificationCodeRow).where(
-            VerificationCodeRow.tenant_id == tenant_id, VerificationCodeRow.id == code_id
-        )
-        return await self.db.read(_one_code(query))
-
-    async def _changed_one_row(self, statement: Update) -> bool:
-        return await self.db.write(changed_rows(statement), single_statement=True) == 1
+        return await self.db.read(_one_code(_GET, {"b_tenant": tenant_id, "b_id": code_id}))
 
     async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
-        # The WHERE clause is re-checked on the locked row: concurrent claims cannot overshoot.
-        return await self._changed_one_row(
-            update(VerificationCodeRow)
-            .where(
-                VerificationCodeRow.tenant_id == tenant_id,
-                VerificationCodeRow.id == code_id,
-                VerificationCodeRow.consumed_at.is_(None),
-                VerificationCodeRow.try_count < max_attempts,
-            )
-            .values(try_count=VerificationCodeRow.try_count + 1)
-        )
+        parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_max": max_attempts}
+        changed = await self.db.write(changed_rows(_CLAIM, parameters), single_statement=True)
+        return changed == 1
 
     async def consume(self, tenant_id: str, code_id: str, now: datetime, max_attempts: int) -> bool:
-        return await self._changed_one_row(
-            update(VerificationCodeRow)
-            .where(
-                VerificationCodeRow.tenant_id == tenant_id,
-                VerificationCodeRow.id == code_id,
-                VerificationCodeRow.consumed_at.is_(None),
-                VerificationCodeRow.expires_at >= now,
-                VerificationCodeRow.try_count < max_attempts,
-            )
-            .values(consumed_at=now)
-        )
+        parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_now": now, "b_max": max_attempts}
+        changed = await self.db.write(changed_rows(_CONSUME, parameters), single_statement=True)
+        return changed == 1
 
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
         statement = delete(VerificationCodeRow).where(
@@ -123,9 +142,9 @@ class SqlVerificationCodeStore:
         return await self.db.write(changed_rows(statement), single_statement=True)
 
 
-def _one_code(query: Any) -> Any:
+def _one_code(query: Any, parameters: dict[str, Any]) -> Any:
     def unit(session: Session) -> StoredCode | None:
-        row = session.scalar(query)
+        row = session.scalar(query, parameters)
         return None if row is None else _code(row)
 
     return unit
