@@ -45,7 +45,8 @@ def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]
     return conditions
 
 
-_INSERT = insert(MessageLogRow.metadata.tables["message_log"])  # built once; every send appends a row
+# Built once: every send appends a row.
+_INSERT = insert(MessageLogRow.metadata.tables["message_log"])
 
 
 class SqlMessageLogStore:
