@@ -71,11 +71,18 @@ async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
     return envelope(error.status, error.code, error.message, error.details, headers)
 
 
+def _field(issue: Mapping[str, Any]) -> str:
+    """The dotted location; a body that is not JSON at all is `body` (FastAPI appends the
+    character offset where decoding failed, which names no field)."""
+    if issue.get("type") == "json_invalid":
+        return str(issue["loc"][0])
+    return ".".join(str(part) for part in issue["loc"])
+
+
 async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
     problems = [
-        {"field": ".".join(str(part) for part in issue["loc"]), "message": issue["msg"]}
-        for issue in error.errors()
+        {"field": _field(issue), "message": issue["msg"]} for issue in error.errors()
     ]
     return envelope(400, InvalidInputError.code, "The request is invalid.", {"errors": problems})
 
