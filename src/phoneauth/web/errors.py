@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -81,20 +82,29 @@ def _field(issue: Mapping[str, Any]) -> str:
 
 async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
-    problems = [
-        {"field": _field(issue), "message": issue["msg"]} for issue in error.errors()
-    ]
+    problems = [{"field": _field(issue), "message": issue["msg"]} for issue in error.errors()]
     return envelope(400, InvalidInputError.code, "The request is invalid.", {"errors": problems})
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+_ALLOWED_CACHE_SIZE = 1024
+_allowed_by_router: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+"""`Allow` by path, per router (weakly: a router that is gone takes its entries with it)."""
 
 
 def _allowed_methods(request: Request) -> str | None:
     """Every method the path answers, asked of the router itself. Starlette's `Allow` names
     only the first route matching the path, and FastAPI has one route per method, so the
-    header it builds for TRACE /connectors would hide POST."""
-    routes = request.app.router.routes
+    header it builds for TRACE /connectors would hide POST. Asking walks every route once per
+    method (2 ms here), so the answer is kept per path, a bounded number of them."""
+    router = request.app.router
+    known = _allowed_by_router.setdefault(router, {})
+    path = request.scope["path"]
+    if path in known:
+        return known[path]
+    routes = router.routes
     allowed = [
         method
         for method in _METHODS
@@ -102,7 +112,10 @@ def _allowed_methods(request: Request) -> str | None:
             route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
         )
     ]
-    return ", ".join(allowed) if allowed else None
+    if len(known) >= _ALLOWED_CACHE_SIZE:
+        known.clear()
+    known[path] = answer = ", ".join(allowed) if allowed else None
+    return answer
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
