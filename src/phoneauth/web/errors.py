@@ -88,10 +88,8 @@ async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _ALLOWED_CACHE_SIZE = 1024
-_allowed_by_router: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = (
-    weakref.WeakKeyDictionary()
-)
-"""`Allow` by path, per router (weakly: a router that is gone takes its entries with it)."""
+_allowed_by_app: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
+"""`Allow` by path, per app (weakly: an app that is gone takes its entries with it)."""
 
 
 def _allowed_methods(request: Request) -> str | None:
@@ -99,12 +97,11 @@ def _allowed_methods(request: Request) -> str | None:
     only the first route matching the path, and FastAPI has one route per method, so the
     header it builds for TRACE /connectors would hide POST. Asking walks every route once per
     method (2 ms here), so the answer is kept per path, a bounded number of them."""
-    router = request.app.router
-    known = _allowed_by_router.setdefault(router, {})
+    known = _allowed_by_app.setdefault(request.app, {})
     path = request.scope["path"]
     if path in known:
         return known[path]
-    routes = router.routes
+    routes = request.app.router.routes
     allowed = [
         method
         for method in _METHODS
