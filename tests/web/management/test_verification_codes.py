@@ -129,10 +129,12 @@ async def test_a_bad_body_names_the_bad_field(
 
 
 async def test_the_body_is_checked_only_after_the_admin_key(api: httpx.AsyncClient) -> None:
-    """A body not declared as JSON is validated after the dependencies, the admin key first;
-    one declared as JSON that does not parse is refused before (as on every other route)."""
+    """The body is validated after the dependencies, the admin key first. (A body that is not
+    JSON at all is refused before them, as on every other route.)"""
     response = await api.post(
-        "/api/verification-codes", content=b"{", headers={"authorization": "Bearer nope"}
+        "/api/verification-codes",
+        content=b'{"phone": 1}',
+        headers={"authorization": "Bearer nope", "content-type": "application/json"},
     )
     assert response.status_code == 401
 
