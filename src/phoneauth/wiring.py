@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from dataclasses import dataclass, field
 
@@ -44,6 +46,11 @@ from phoneauth.storage.repositories.verification_records import SqlVerificationR
 from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.storage.versioned_cache import cache_for
 
+log = logging.getLogger("phoneauth.wiring")
+
+DEPENDENCY_TIMEOUT_S = 5.0
+"""How long `/health` waits for one dependency before calling it unavailable."""
+
 
 class SchemaOutdatedError(PhoneauthError):
     """The database schema is older than this version of phoneauth: run `phoneauth migrate`."""
@@ -75,6 +82,27 @@ class Services:
     account: Account = field(init=False)
     organizations: Organizations = field(init=False)
     console: ConsoleAdmins = field(init=False)
+
+    async def dependency_status(self) -> dict[str, str]:
+        """`{"database": ..., "redis": ...}`, each `ok` or `unavailable` (Redis: `not configured`
+        when the counters live in process memory). Failures are logged, never raised."""
+        status = {"database": "ok", "redis": "ok" if self.settings.redis_url else "not configured"}
+        try:
+            async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
+                await self.database.ping()
+        except Exception as error:  # any failure to reach it means unavailable
+            log.warning("health: database unavailable (%s)", type(error).__name__)
+            status["database"] = "unavailable"
+        if self.settings.redis_url:
+            try:
+                async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
+                    reachable = await self.codes.rate_limits.check()
+            except Exception as error:
+                log.warning("health: Redis check failed (%s)", type(error).__name__)
+                reachable = False
+            if not reachable:
+                status["redis"] = "unavailable"
+        return status
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Path
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from phoneauth import __version__
@@ -20,8 +21,7 @@ from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
-from phoneauth.web.hot_routes import PhoneauthApp
-from phoneauth.web.management import HOT_ROUTERS, management_router
+from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
@@ -36,6 +36,17 @@ async def tenant_path(
 ) -> str:
     """Declares `{tenant_id}` so the OpenAPI document lists it on every tenant route."""
     return tenant_id
+
+
+# `200 {"status": "ok", ...}`, or `503 {"status": "unavailable", ...}` naming the dependency that
+# is down (`database`, `redis`). Module level, reading the app from the request: FastAPI caches
+# keyed by endpoint function live as long as the process, and would keep a closure's app alive.
+async def health(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    dependencies = await services.dependency_status()
+    healthy = all(state in ("ok", "not configured") for state in dependencies.values())
+    body = {"status": "ok" if healthy else "unavailable", **dependencies, "version": __version__}
+    return JSONResponse(body, status_code=200 if healthy else 503)
 
 
 def create_app(
@@ -66,14 +77,13 @@ def create_app(
                 await retention
             await services.close()
 
-    app = PhoneauthApp(title="phoneauth", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_openapi(app)
-    for hot in HOT_ROUTERS:
-        app.add_hot_routes(hot, "/api")  # served ahead of FastAPI's router (`hot_routes`)
-        app.include_router(hot, prefix="/api", responses=MANAGEMENT_RESPONSES)
+    for codes in CODE_ROUTERS:
+        app.include_router(codes, prefix="/api", responses=MANAGEMENT_RESPONSES)
         app.include_router(
-            hot,
+            codes,
             prefix="/t/{tenant_id}/api",
             responses=MANAGEMENT_RESPONSES,
             dependencies=[Depends(tenant_path)],
@@ -117,10 +127,7 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])
 
-    @app.get("/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        services: Services = app.state.services
-        await services.database.ping()
-        return {"status": "ok", "database": "ok", "version": __version__}
-
+    app.add_api_route(
+        "/health", health, methods=["GET"], tags=["health"], response_model=dict[str, str]
+    )
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -71,22 +72,35 @@ async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
     return envelope(error.status, error.code, error.message, error.details, headers)
 
 
+def _field(issue: Mapping[str, Any]) -> str:
+    """The dotted location; a body that is not JSON at all is `body` (FastAPI appends the
+    character offset where decoding failed, which names no field)."""
+    if issue.get("type") == "json_invalid":
+        return str(issue["loc"][0])
+    return ".".join(str(part) for part in issue["loc"])
+
+
 async def _invalid_input(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
-    problems = [
-        {"field": ".".join(str(part) for part in issue["loc"]), "message": issue["msg"]}
-        for issue in error.errors()
-    ]
+    problems = [{"field": _field(issue), "message": issue["msg"]} for issue in error.errors()]
     return envelope(400, InvalidInputError.code, "The request is invalid.", {"errors": problems})
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+_ALLOWED_CACHE_SIZE = 1024
+_allowed_by_app: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
+"""`Allow` by path, per app (weakly: an app that is gone takes its entries with it)."""
 
 
 def _allowed_methods(request: Request) -> str | None:
     """Every method the path answers, asked of the router itself. Starlette's `Allow` names
     only the first route matching the path, and FastAPI has one route per method, so the
-    header it builds for TRACE /connectors would hide POST."""
+    header it builds for TRACE /connectors would hide POST. Asking walks every route once per
+    method (2 ms here), so the answer is kept per path, a bounded number of them."""
+    known = _allowed_by_app.setdefault(request.app, {})
+    path = request.scope["path"]
+    if path in known:
+        return known[path]
     routes = request.app.router.routes
     allowed = [
         method
@@ -95,7 +109,10 @@ def _allowed_methods(request: Request) -> str | None:
             route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
         )
     ]
-    return ", ".join(allowed) if allowed else None
+    if len(known) >= _ALLOWED_CACHE_SIZE:
+        known.clear()
+    known[path] = answer = ", ".join(allowed) if allowed else None
+    return answer
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

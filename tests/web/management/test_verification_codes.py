@@ -115,10 +115,10 @@ async def test_malformed_bodies_are_400_invalid_input(
         (b'{"phone": "+4915112345678", "extra": 1}', "body.extra"),
     ],
 )
-async def test_the_routes_that_read_their_own_body_name_the_bad_field(
+async def test_a_bad_body_names_the_bad_field(
     api: httpx.AsyncClient, content: bytes, field: str
 ) -> None:
-    """send-code and verify parse the body themselves (lean_requests), in FastAPI's words."""
+    """A body that is not JSON at all is `body`, not FastAPI's `body.<offset>`."""
     response = await api.post(
         "/api/verification-codes", content=content, headers={"content-type": "application/json"}
     )
@@ -129,21 +129,32 @@ async def test_the_routes_that_read_their_own_body_name_the_bad_field(
 
 
 async def test_the_body_is_checked_only_after_the_admin_key(api: httpx.AsyncClient) -> None:
+    """The body is validated after the dependencies, the admin key first. (A body that is not
+    JSON at all is refused before them, as on every other route.)"""
     response = await api.post(
-        "/api/verification-codes", content=b"{", headers={"authorization": "Bearer nope"}
+        "/api/verification-codes",
+        content=b'{"phone": 1}',
+        headers={"authorization": "Bearer nope", "content-type": "application/json"},
     )
     assert response.status_code == 401
 
 
-async def test_the_openapi_document_still_declares_both_bodies(api: httpx.AsyncClient) -> None:
-    paths = (await api.get("/openapi.json")).json()["paths"]
-    send = paths["/api/verification-codes"]["post"]["requestBody"]
-    verify = paths["/api/verification-codes/verify"]["post"]["requestBody"]
-    assert send["required"] is True
-    assert send["content"]["application/json"]["schema"]["required"] == ["phone"]
-    schema = verify["content"]["application/json"]["schema"]
+async def test_the_openapi_document_declares_both_bodies(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+
+    def body_schema(path: str) -> dict[str, Any]:
+        body = paths[path]["post"]["requestBody"]
+        assert body["required"] is True
+        name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        schema: dict[str, Any] = schemas[name]
+        return schema
+
+    assert body_schema("/api/verification-codes")["required"] == ["phone"]
+    schema = body_schema("/api/verification-codes/verify")
     assert sorted(schema["required"]) == ["phone", "verificationCode"]
     assert schema["additionalProperties"] is False
+    assert body_schema("/t/{tenant_id}/api/verification-codes")["required"] == ["phone"]
 
 
 async def test_without_an_sms_connector_sending_is_501(

@@ -17,8 +17,8 @@ from phoneauth.web.management import (
     verification_codes,
 )
 
-HOT_ROUTERS = [verification_codes.router]
-"""Matched first, right under the app: FastAPI tries routes in order, through every level of
+CODE_ROUTERS = [verification_codes.router]
+"""Included first, right under the app: FastAPI tries routes in order, through every level of
 included routers, and that walk cost a send-code request more than its rate limits."""
 
 ROUTERS = [
@@ -36,7 +36,7 @@ RESPONSES = error_responses(UnauthorizedError, ForbiddenError, TenantNotFoundErr
 
 
 def management_router() -> APIRouter:
-    """The Management API but its `HOT_ROUTERS`, which the app includes on their own."""
+    """The Management API but its `CODE_ROUTERS`, which the app includes on their own."""
     router = APIRouter(responses=RESPONSES)
     for resource in ROUTERS:
         router.include_router(resource)

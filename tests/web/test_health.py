@@ -1,0 +1,110 @@
+"""`/health` names each dependency; 503 when one is down, in plain JSON, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from phoneauth import __version__
+from phoneauth.settings import Settings
+from phoneauth.storage.database import open_database
+from phoneauth.web.app import create_app
+from phoneauth.wiring import Services
+
+
+@asynccontextmanager
+async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
+        ) as client,
+    ):
+        yield app, client
+
+
+def settings_for(tmp_path: Path, redis_url: str | None = None) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", secret_key=SecretStr("test-secret-key"), redis_url=redis_url
+    )
+
+
+async def test_all_up_without_redis(tmp_path: Path) -> None:
+    async with started(settings_for(tmp_path)) as (_app, client):
+        response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not configured",
+        "version": __version__,
+    }
+
+
+async def test_all_up_with_redis(tmp_path: Path) -> None:
+    async with started(settings_for(tmp_path, "redis://127.0.0.1:6379")) as (_app, client):
+        response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["redis"] == "ok"
+
+
+async def test_database_down_is_503_naming_it(tmp_path: Path, closed_port: int) -> None:
+    async with started(settings_for(tmp_path)) as (app, client):
+        services: Services = app.state.services
+        working = services.database
+        services.database = open_database(
+            f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test"
+        )
+        try:
+            response = await client.get("/health")
+        finally:
+            await services.database.dispose()
+            services.database = working
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "redis": "not configured",
+        "version": __version__,
+    }
+
+
+async def test_redis_down_is_503_naming_it(tmp_path: Path, closed_port: int) -> None:
+    settings = settings_for(tmp_path, f"redis://127.0.0.1:{closed_port}")
+    async with started(settings) as (_app, client):
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["redis"] == "unavailable"
+    assert response.json()["database"] == "ok"
+
+
+@pytest.mark.parametrize("failure", ["false", "raises"])
+async def test_a_failed_counter_check_is_503_naming_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """How `/health` reads `RateLimits.check()`: False or an error both mean unavailable."""
+
+    async def check() -> bool:
+        if failure == "raises":
+            raise ConnectionError("refused")
+        return False
+
+    async with started(settings_for(tmp_path, "redis://127.0.0.1:6379")) as (app, client):
+        services: Services = app.state.services
+        monkeypatch.setattr(services.codes.rate_limits, "check", check, raising=False)
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "redis": "unavailable",
+        "version": __version__,
+    }
