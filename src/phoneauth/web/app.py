@@ -6,9 +6,10 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -49,6 +50,53 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
+@dataclass(frozen=True)
+class MountedRouter:
+    """One API router as the app includes it: at `prefix`, and again per tenant."""
+
+    router: APIRouter
+    prefix: str
+    rank: int  # matching order: lower is tried first
+    per_tenant: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        if not self.per_tenant:
+            return {"prefix": self.prefix, **self.extra}
+        return {
+            "prefix": "/t/{tenant_id}" + self.prefix,
+            "dependencies": [Depends(tenant_path)],
+            **self.extra,
+        }
+
+
+def api_routers() -> list[MountedRouter]:
+    """Every router of the API, in the order the OpenAPI document lists them; `rank` is the
+    order they are tried in (the sign-in paths first)."""
+    codes = {"responses": MANAGEMENT_RESPONSES}
+    table: list[tuple[APIRouter, str, int, dict[str, Any]]] = [
+        *((router, "/api", 0, codes) for router in CODE_ROUTERS),
+        (management_router(), "/api", 5, {}),
+        (well_known_router, "/api", 3, {}),
+        (account_router, "/api", 4, {}),
+        (experience_router(), "/api", 1, {}),
+        (phone_format_router, "/api", 2, {}),
+        (oidc_router, "", 6, {}),
+    ]
+    mounted = [
+        MountedRouter(router, prefix, rank, per_tenant, extra)
+        for router, prefix, rank, extra in table
+        for per_tenant in (False, True)
+    ]
+    return [*mounted, MountedRouter(health_router, "", 7)]
+
+
+health_router = APIRouter()
+health_router.add_api_route(
+    "/health", health, methods=["GET"], tags=["health"], response_model=dict[str, str]
+)
+
+
 def create_app(
     settings: Settings, registry: ConnectorRegistry | None = None, *, serving: bool = False
 ) -> FastAPI:
@@ -79,40 +127,13 @@ def create_app(
 
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    install_openapi(app)
-    for codes in CODE_ROUTERS:
-        app.include_router(codes, prefix="/api", responses=MANAGEMENT_RESPONSES)
-        app.include_router(
-            codes,
-            prefix="/t/{tenant_id}/api",
-            responses=MANAGEMENT_RESPONSES,
-            dependencies=[Depends(tenant_path)],
-        )
-    app.include_router(management_router(), prefix="/api")
-    app.include_router(
-        management_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
-    )
-
-    app.include_router(well_known_router, prefix="/api")
-    app.include_router(
-        well_known_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
-    )
-
-    app.include_router(account_router, prefix="/api")
-    app.include_router(
-        account_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
-    )
-
-    app.include_router(experience_router(), prefix="/api")
-    app.include_router(
-        experience_router(), prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
-    )
-
-    app.include_router(phone_format_router, prefix="/api")
-    app.include_router(
-        phone_format_router, prefix="/t/{tenant_id}/api", dependencies=[Depends(tenant_path)]
-    )
-
+    mounted = api_routers()
+    install_openapi(app, documented=mounted)
+    # FastAPI tries routes in the order they were included, walking every route of every included
+    # router on the way: the routes every sign-in takes come first, at /api before their tenant
+    # copies. The OpenAPI document keeps its own order (`api_routers`).
+    for mount in sorted(mounted, key=lambda mount: (mount.per_tenant, mount.rank)):
+        app.include_router(mount.router, **mount.options())
     # The end-user pages: HTML, so not in the OpenAPI document.
     app.include_router(pages_router, include_in_schema=False)
     app.include_router(
@@ -122,12 +143,5 @@ def create_app(
         include_in_schema=False,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
     install_console(app)
-    app.include_router(oidc_router)
-    app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])
-
-    app.add_api_route(
-        "/health", health, methods=["GET"], tags=["health"], response_model=dict[str, str]
-    )
     return app
