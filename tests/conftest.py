@@ -149,3 +149,30 @@ async def api(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
         headers={"Authorization": f"Bearer {admin_key}"},
     ) as client:
         yield client
+
+
+# --- the test process's own memory -------------------------------------------------------------
+
+PEAK_RSS_DIR = Path(__file__).parent / "artifacts" / "peak-rss"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Each process (xdist worker or the only one) records its peak resident memory."""
+    import resource
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    PEAK_RSS_DIR.mkdir(parents=True, exist_ok=True)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    (PEAK_RSS_DIR / f"{worker}.txt").write_text(str(peak_kib))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line with every process's peak RSS: the suite must stay under 1 GB per worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    found = sorted(PEAK_RSS_DIR.glob("*.txt")) if PEAK_RSS_DIR.exists() else []
+    peaks = [f"{path.stem} {int(path.read_text()) // 1024} MB" for path in found]
+    if peaks:
+        terminalreporter.write_line("peak RSS per test process: " + ", ".join(peaks))
+    for path in found:
+        path.unlink()
