@@ -4,6 +4,7 @@
 --   MODE "phones": {"phone": ...}, a new German mobile number per request; ARG is the first
 --                  number of the range (each thread takes its own 5,000,000 numbers after it)
 --   MODE "file":   the lines of the file ARG, split between the threads, used in turn
+--   MODE "once":   as "file", but each line once: a thread that has used all its lines stops
 --   MODE "fixed":  the same small body every time
 --   MODE "experience": Experience API send-code, a new number per request (ARG as in "phones")
 --                  with a fresh interaction: the cookies, one per request, are the lines of the
@@ -43,7 +44,7 @@ function init(args)
       i = i + 1
     end
     headers = {["Content-Type"] = "application/json"}
-  elseif mode == "file" then
+  elseif mode == "file" or mode == "once" then
     bodies = {}
     local i = 0
     for line in io.lines(args[3]) do
@@ -71,7 +72,11 @@ function request()
       first + sent
     )
     return wrk.format(nil, nil, headers, body)
-  elseif mode == "file" then
+  elseif mode == "file" or mode == "once" then
+    if mode == "once" and sent > #bodies then
+      wrk.thread:stop()  -- this last request may not be answered; no line is sent twice
+      sent = #bodies
+    end
     body = bodies[(sent - 1) % #bodies + 1]
   else
     body = '{"phone":"+4915112345678"}'
