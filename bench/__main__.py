@@ -10,6 +10,7 @@ the CPU per message of building the request alone (rendering, signing, encoding)
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -171,6 +172,22 @@ async def bench_connectors() -> tuple[str, bool]:
     return section, all(row.ok for row in rows)
 
 
+def commit() -> str:
+    def git(*args: str) -> str:
+        command = ["git", *args]  # git from PATH, as make finds it
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "src") else ""
+    return f"`{git('rev-parse', '--short', 'HEAD') or 'unknown'}`{dirty}"
+
+
+def machine() -> str:
+    import platform
+
+    return f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}"
+
+
 def main() -> int:
     connectors, connectors_ok = asyncio.run(bench_connectors())
     print(connectors)
@@ -178,7 +195,7 @@ def main() -> int:
     print(under_load)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.write_text(
-        f"# Benchmark results\n\n`make bench`, {stamp}, on this project's 2-core machine.\n\n"
+        f"# Benchmark results\n\n`make bench`, {stamp}, commit {commit()}, on {machine()}.\n\n"
         + connectors
         + "\n"
         + under_load

@@ -4,7 +4,12 @@
 --   MODE "phones": {"phone": ...}, a new German mobile number per request; ARG is the first
 --                  number of the range (each thread takes its own 5,000,000 numbers after it)
 --   MODE "file":   the lines of the file ARG, split between the threads, used in turn
+--   MODE "once":   as "file", but each line once: a thread that has used all its lines stops
 --   MODE "fixed":  the same small body every time
+--   MODE "experience": Experience API send-code, a new number per request (ARG as in "phones")
+--                  with a fresh interaction: the cookies, one per request, are the lines of the
+--                  file named by the 5th argument (made beforehand by PUT /api/experience); a
+--                  thread that has used all its cookies stops, so none is used twice
 --   KEY: a Management API key, or "-" for none
 
 local threads = {}
@@ -26,9 +31,20 @@ function init(args)
   local nthreads = tonumber(args[4])
   statuses = {}
   sent = 0
-  if mode == "phones" then
+  if mode == "phones" or mode == "experience" then
     first = tonumber(args[3]) + tid * 5000000
-  elseif mode == "file" then
+  end
+  if mode == "experience" then
+    cookies = {}
+    local i = 0
+    for line in io.lines(args[5]) do
+      if i % nthreads == tid then
+        table.insert(cookies, line)
+      end
+      i = i + 1
+    end
+    headers = {["Content-Type"] = "application/json"}
+  elseif mode == "file" or mode == "once" then
     bodies = {}
     local i = 0
     for line in io.lines(args[3]) do
@@ -45,7 +61,22 @@ function request()
   local body
   if mode == "phones" then
     body = string.format('{"phone":"+49151%08d"}', first + sent)
-  elseif mode == "file" then
+  elseif mode == "experience" then
+    if sent > #cookies then
+      wrk.thread:stop()  -- this last request may not be answered; none reuses an interaction
+      sent = #cookies
+    end
+    headers["Cookie"] = "phoneauth_interaction=" .. cookies[(sent - 1) % #cookies + 1]
+    body = string.format(
+      '{"identifier":{"type":"phone","value":"+49151%08d"},"interactionEvent":"SignIn"}',
+      first + sent
+    )
+    return wrk.format(nil, nil, headers, body)
+  elseif mode == "file" or mode == "once" then
+    if mode == "once" and sent > #bodies then
+      wrk.thread:stop()  -- this last request may not be answered; no line is sent twice
+      sent = #bodies
+    end
     body = bodies[(sent - 1) % #bodies + 1]
   else
     body = '{"phone":"+4915112345678"}'

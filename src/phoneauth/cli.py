@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -52,14 +51,31 @@ def _fail(error: PhoneauthError) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _positive_workers(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} workers cannot serve anything: give 1 or more.")
+    return value
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            callback=_positive_workers,
+            help="Worker processes. Default: 1 on SQLite, one per CPU on PostgreSQL.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the service (SQLite in ./data unless PHONEAUTH_DATABASE_URL says otherwise)."""
+    import os
+
     import uvicorn
 
+    from phoneauth.web import serving
     from phoneauth.web.app import create_app
 
     settings = Settings()
@@ -67,15 +83,34 @@ def serve(
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    uvicorn.run(
-        create_app(settings, serving=True),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    serving.configure_logging(settings)
+    count = workers if workers is not None else serving.default_workers(settings)
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        **serving.server_options(),
+    }
+    if count == 1:
+        uvicorn.run(create_app(settings, serving=True), **options)
+        return
+    if serving.is_sqlite(settings):
+        err.print(
+            f"[yellow]note[/yellow]: {count} workers share one SQLite file and its one write "
+            "lock; PostgreSQL is the database for several workers."
+        )
+    if not settings.redis_url:
+        err.print(
+            f"[yellow]note[/yellow]: without PHONEAUTH_REDIS_URL each of the {count} workers "
+            "counts rate limits on its own, so a client may get up to that many times each limit."
+        )
+    try:
+        asyncio.run(serving.first_start(settings))
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    # Each worker builds its own app from the environment (uvicorn spawns fresh interpreters).
+    os.environ.update(serving.worker_environment(settings))
+    uvicorn.run(serving.FACTORY, factory=True, workers=count, **options)
 
 
 @connectors_app.command("list")

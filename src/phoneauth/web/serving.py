@@ -1,0 +1,71 @@
+"""How `phoneauth serve` runs the app under uvicorn: one process, or several worker processes.
+
+One worker serves an app object built in the serving process. Several workers each build their
+own app from the environment (`app_factory`, uvicorn's `factory=True`): `phoneauth serve` puts
+every setting its flags change into `PHONEAUTH_*` before the workers start, and does the first
+start's work once (SQLite migrations, the default tenant, the first admin key printed once), so
+that the workers never race for it.
+
+`server_options()` is the one place that picks uvicorn's event loop and HTTP parser; `make bench`
+serves its reference endpoint with the same options.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from phoneauth.connectors import load_registry
+from phoneauth.settings import Settings
+from phoneauth.web.app import create_app
+from phoneauth.wiring import build_services
+
+FACTORY = "phoneauth.web.serving:app_factory"
+
+
+def is_sqlite(settings: Settings) -> bool:
+    return settings.resolved_database_url.startswith("sqlite")
+
+
+def default_workers(settings: Settings) -> int:
+    """One process per SQLite file (its write lock is the limit); a worker per CPU otherwise."""
+    return 1 if is_sqlite(settings) else max(os.cpu_count() or 1, 1)
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn's loop and HTTP parser: uvloop and httptools (`uvicorn[standard]`) when they are
+    installed, else the pure-Python ones; uvicorn's `auto`, made explicit so it can be reported."""
+    return {
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The settings the workers must see that the environment may not hold yet (the flags)."""
+    return {"PHONEAUTH_HOST": settings.host, "PHONEAUTH_PORT": str(settings.port)}
+
+
+async def first_start(settings: Settings) -> None:
+    """The first start's work, done once before the workers start: schema (SQLite), the default
+    tenant, the first Management API key (printed here, once). Raises `PhoneauthError` when the
+    database is not ready (PostgreSQL not migrated)."""
+    services = await build_services(settings, load_registry())
+    await services.close()
+
+
+def app_factory() -> FastAPI:
+    """One worker's app: its settings from the environment, as `phoneauth serve` left it."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings, serving=True)

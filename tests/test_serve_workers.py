@@ -1,0 +1,370 @@
+"""`phoneauth serve --workers N`: real worker processes on 127.0.0.1, on SQLite and PostgreSQL.
+
+The server runs as users start it (`python -m phoneauth serve`, a subprocess). Each request goes
+over a new connection, and the test finds which worker accepted it from /proc (the socket's
+inode among the worker's open files), so it can require that both workers served and that a
+connector change made through one worker is used by the very next send on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.conftest import POSTGRES_URL
+from tests.servers import serve_in_thread
+from typer.testing import CliRunner
+
+from phoneauth.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60
+KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
+BENCH_LIMITS = {"ipLimit": 10_000, "ipWindowSeconds": 1}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """uvicorn's workers: the parent's spawned children (not multiprocessing's resource tracker)."""
+    workers = []
+    for child in _children(parent):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(child)
+    return workers
+
+
+def _owner(server_port: int, client_port: int, pids: list[int]) -> int | None:
+    """The process holding the server end of the connection from `client_port`, if any."""
+    wanted = (f"{server_port:04X}", f"{client_port:04X}")
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+        if (local, remote) == wanted:
+            inode = fields[9]
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except FileNotFoundError:
+                continue
+    return None
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    worker: int | None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Served:
+    port: int
+    process: subprocess.Popen[str]
+    workers: list[int]
+    key: str
+
+    def request(self, method: str, path: str, body: Any = None) -> Answer:
+        """One request over a new connection; which worker answered it."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.connect()
+            assert connection.sock is not None
+            client_port = connection.sock.getsockname()[1]
+            headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+            payload = None if body is None else json.dumps(body)
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            worker = _owner(self.port, client_port, self.workers)  # still open: keep-alive
+            return Answer(response.status, data, worker)
+        finally:
+            connection.close()
+
+
+def _environment(folder: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHONEAUTH_")}
+    env.update(
+        PHONEAUTH_DATA_DIR=str(folder / "data"),
+        PHONEAUTH_SECRET_KEY="serve-workers-test",
+        PHONEAUTH_LOG_LEVEL="WARNING",
+        **settings,
+    )
+    return env
+
+
+@contextmanager
+def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Served]:
+    port = _free_port()
+    stdout = (folder / "stdout.txt").open("w+")
+    command = [sys.executable, "-m", "phoneauth", "serve", "--workers", str(workers)]
+    process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [*command, "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        pids: list[int] = []
+        key = None
+        while time.monotonic() < deadline and process.poll() is None:
+            pids = _worker_pids(process.pid)
+            found = KEY.search((folder / "stdout.txt").read_text())
+            key = found.group(1) if found else None
+            if len(pids) == workers and key and _all_serve(port, pids):
+                break
+            time.sleep(0.2)
+        else:
+            output = (folder / "stdout.txt").read_text()
+            raise AssertionError(f"the server did not start with {workers} workers:\n{output}")
+        yield Served(port, process, pids, key)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            stdout.close()
+
+
+def _all_serve(port: int, pids: list[int]) -> bool:
+    """Every worker answered a health check (new connections until each was seen, bounded)."""
+    seen: set[int] = set()
+    for _ in range(40):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.connect()
+            assert connection.sock is not None
+            client_port = connection.sock.getsockname()[1]
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                return False
+            owner = _owner(port, client_port, pids)
+            if owner is not None:
+                seen.add(owner)
+        except OSError:
+            return False
+        finally:
+            connection.close()
+        if seen == set(pids):
+            return True
+    return False
+
+
+# --- a fake SMS gateway for the http-sms connector ---------------------------------------------
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            event = await receive()
+            body += event.get("body", b"")
+            if not event.get("more_body"):
+                break
+        self.received.append(json.loads(body))
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"id": "gw-1"}'})
+
+
+# --- the servers under test ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return _environment(tmp_path)
+
+
+@pytest.fixture
+def postgresql_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fresh schema, migrated with `phoneauth migrate` as the README asks."""
+    schema = "w_" + uuid.uuid4().hex[:16]
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    env = _environment(
+        tmp_path, PHONEAUTH_DATABASE_URL=POSTGRES_URL, PHONEAUTH_DATABASE_SCHEMA=schema
+    )
+    try:
+        migrated = subprocess.run(
+            [sys.executable, "-m", "phoneauth", "migrate"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        yield env
+    finally:
+        asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    env = request.getfixturevalue(f"{request.param}_env")
+    with serve_workers(env, tmp_path) as server:
+        yield server
+
+
+def _phones() -> Iterator[str]:
+    for n in range(10**6):
+        yield f"+49151{5_000_000 + n:08d}"
+
+
+def _send(server: Served, phone: str) -> Answer:
+    answer = server.request("POST", "/api/verification-codes", {"phone": phone})
+    assert answer.status == 204, answer.body
+    return answer
+
+
+def _factories(server: Served) -> list[str]:
+    """The connector of every logged send, newest first (the log is in the shared database)."""
+    answer = server.request("GET", "/api/message-logs?page_size=100")
+    assert answer.status == 200, answer.body
+    return [entry["factoryId"] for entry in answer.json()]
+
+
+def test_two_workers_serve_and_a_connector_change_reaches_every_worker(served: Served) -> None:
+    assert len(served.workers) == 2
+    limits = {"rateLimits": BENCH_LIMITS}
+    assert served.request("PATCH", "/api/tenant/settings", limits).status == 200
+    connector = {"connectorId": "outbox-sms", "config": {}}
+    assert served.request("POST", "/api/connectors", connector).status == 200
+    phones = _phones()
+
+    # The outbox serves sends on both workers (each has read, and may cache, the connector).
+    before: dict[int | None, int] = {}
+    for _ in range(30):
+        answer = _send(served, next(phones))
+        before[answer.worker] = before.get(answer.worker, 0) + 1
+        if all(before.get(pid) for pid in served.workers):
+            break
+    assert set(before) == set(served.workers), before
+    assert _factories(served) == ["outbox-sms"] * sum(before.values())
+
+    gateway = Gateway()
+    with serve_in_thread(gateway) as url:
+        change = {"connectorId": "http-sms", "config": {"endpoint": url + "/send"}}
+        changed = served.request("POST", "/api/connectors", change)
+        assert changed.status == 200, changed.body
+        assert changed.worker in served.workers
+        other = next(pid for pid in served.workers if pid != changed.worker)
+
+        # At least 20 sends, on new connections until the other worker has served some.
+        sent: list[tuple[str, int | None]] = []
+        while len(sent) < 60 and (len(sent) < 20 or other not in {w for _, w in sent}):
+            phone = next(phones)
+            sent.append((phone, _send(served, phone).worker))
+    on_other = [phone for phone, worker in sent if worker == other]
+    assert on_other, "the worker that did not make the change served no send"
+    assert [message["to"] for message in gateway.received] == [
+        phone.removeprefix("+") for phone, _ in sent
+    ]
+    assert _factories(served) == ["http-sms"] * len(sent) + ["outbox-sms"] * sum(before.values())
+
+
+# --- the command line, without a server ---------------------------------------------------------
+
+
+def test_zero_workers_is_refused_with_exit_status_2() -> None:
+    result = CliRunner().invoke(app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2
+    assert "0 workers cannot serve anything" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [(None, 1), (POSTGRES_URL, os.cpu_count() or 1)],
+    ids=["sqlite", "postgresql"],
+)
+def test_default_workers_one_on_sqlite_one_per_cpu_on_postgresql(
+    url: str | None, expected: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    import phoneauth.web.app as web_app
+    from phoneauth.web import serving
+
+    seen: dict[str, Any] = {}
+
+    async def no_first_start(settings: Any) -> None:
+        seen["first_start"] = settings
+
+    monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+    if url:
+        monkeypatch.setenv("PHONEAUTH_DATABASE_URL", url)
+    monkeypatch.setattr(serving, "first_start", no_first_start)
+    monkeypatch.setattr(web_app, "create_app", lambda settings, **kw: object())
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the workers' settings stay here
+    result = CliRunner().invoke(app, ["serve", "--port", "3912"])
+    assert result.exit_code == 0, result.output
+    assert seen.get("workers", 1) == expected
+    assert seen["port"] == 3912
+    assert seen["loop"] == "uvloop"
+    assert seen["http"] == "httptools"
+    if expected > 1:
+        assert seen["app"] == serving.FACTORY
+        assert seen["factory"] is True
+        assert os.environ["PHONEAUTH_PORT"] == "3912"  # the workers' public URL follows --port
