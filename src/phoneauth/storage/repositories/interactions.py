@@ -5,12 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.interactions import StoredInteraction
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import InteractionRow
+
+# Built once: every Experience request reads its interaction, and most save it.
+_TABLE = InteractionRow.metadata.tables["interactions"]
+_GET = select(InteractionRow).where(
+    InteractionRow.tenant_id == bindparam("b_tenant"), InteractionRow.id == bindparam("b_id")
+)
+_UPDATE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.tenant_id == bindparam("b_tenant"),
+        _TABLE.c.id == bindparam("b_id"),
+        _TABLE.c.version == bindparam("b_version"),
+    )
+    .values(version=_TABLE.c.version + 1)
+)
 
 
 class SqlInteractionStore:
@@ -34,11 +49,7 @@ class SqlInteractionStore:
 
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
         def unit(session: Session) -> StoredInteraction | None:
-            row = session.scalar(
-                select(InteractionRow).where(
-                    InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
-                )
-            )
+            row = session.scalar(_GET, {"b_tenant": tenant_id, "b_id": interaction_id})
             if row is None:
                 return None
             return StoredInteraction(
@@ -56,16 +67,13 @@ class SqlInteractionStore:
         self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int
     ) -> bool:
         # One conditional statement: of two writers that read the same version, one matches.
-        statement = (
-            update(InteractionRow)
-            .where(
-                InteractionRow.tenant_id == tenant_id,
-                InteractionRow.id == interaction_id,
-                InteractionRow.version == expected_version,
-            )
-            .values(data=data, version=InteractionRow.version + 1)
-        )
-        return bool(await self.db.write(changed_rows(statement), single_statement=True))
+        parameters = {
+            "b_tenant": tenant_id,
+            "b_id": interaction_id,
+            "b_version": expected_version,
+            "data": data,
+        }
+        return bool(await self.db.write(changed_rows(_UPDATE, parameters), single_statement=True))
 
     async def delete(
         self, tenant_id: str, interaction_id: str, *, expected_version: int | None = None

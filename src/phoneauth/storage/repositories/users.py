@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,12 @@ def user_from_row(row: UserRow) -> User:
     )
 
 
+# Built once: every sign-in by code looks its number up.
+_BY_PHONE = select(UserRow).where(
+    UserRow.tenant_id == bindparam("b_tenant"), UserRow.phone == bindparam("b_phone")
+)
+
+
 class SqlUserStore:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -43,9 +49,7 @@ class SqlUserStore:
 
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None:
         def unit(session: Session) -> User | None:
-            row = session.scalar(
-                select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.phone == phone)
-            )
+            row = session.scalar(_BY_PHONE, {"b_tenant": tenant_id, "b_phone": phone})
             return None if row is None else user_from_row(row)
 
         return await self.db.read(unit)
