@@ -6,14 +6,17 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Path
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
+from phoneauth.errors import DatabaseUnavailableError
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
 from phoneauth.web.console import install_console
@@ -117,10 +120,36 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(oidc_router, prefix="/t/{tenant_id}", dependencies=[Depends(tenant_path)])
 
-    @app.get("/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        services: Services = app.state.services
-        await services.database.ping()
-        return {"status": "ok", "database": "ok", "version": __version__}
-
+    app.add_api_route(
+        "/health",
+        health,
+        methods=["GET"],
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": HealthUnavailable, "description": "The database is down."}},
+    )
     return app
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    version: str
+
+
+class HealthUnavailable(BaseModel):
+    status: Literal["unavailable"]
+    database: Literal["unavailable"]
+
+
+async def health(request: Request) -> Health | JSONResponse:
+    """200 while the database answers a round trip; 503 naming it while it cannot be reached
+    (a load balancer takes the instance out of rotation until it is back)."""
+    services: Services = request.app.state.services
+    try:
+        await services.database.ping()
+    except DatabaseUnavailableError as error:
+        down = HealthUnavailable(status="unavailable", database="unavailable")
+        headers = {"Retry-After": str(error.retry_after)}
+        return JSONResponse(down.model_dump(), status_code=503, headers=headers)
+    return Health(status="ok", database="ok", version=__version__)
