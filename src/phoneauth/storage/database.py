@@ -194,6 +194,7 @@ class Database:
                 delay = min(delay * 2, 0.05)
 
     async def _run_async(self, engine: AsyncEngine, unit: Unit[T]) -> T:
+        started = time.monotonic()
         try:
             # Not `async with`: its exit closes in a task of its own, a loop turn later.
             connection = await engine.connect()
@@ -209,7 +210,7 @@ class Database:
             raise DatabaseUnavailableError() from None
         finally:
             await connection.close()
-        self.outages.succeeded()
+        self.outages.succeeded(started)
         return result
 
     def _after_sqlite_write(self) -> None:
