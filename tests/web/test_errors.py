@@ -50,20 +50,25 @@ async def test_an_http_exceptions_own_headers_reach_the_client() -> None:
     assert response.json()["code"] == "request.general"
 
 
-async def test_a_locked_sqlite_database_is_a_retryable_503_not_a_500() -> None:
+async def test_database_trouble_is_a_retryable_503_and_anything_else_a_500() -> None:
     import sqlite3
 
     from fastapi import FastAPI
     from sqlalchemy.exc import OperationalError
 
+    from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
     from phoneauth.web.errors import install_error_handlers
 
     app = FastAPI()
     install_error_handlers(app)
 
-    @app.get("/locked")
-    async def locked() -> None:
-        raise OperationalError("DELETE ...", {}, sqlite3.OperationalError("database is locked"))
+    @app.get("/busy")
+    async def busy() -> None:
+        raise DatabaseBusyError()
+
+    @app.get("/down")
+    async def down() -> None:
+        raise DatabaseUnavailableError()
 
     @app.get("/broken")
     async def broken() -> None:
@@ -71,10 +76,17 @@ async def test_a_locked_sqlite_database_is_a_retryable_503_not_a_500() -> None:
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        busy = await client.get("/locked")
+        locked = await client.get("/busy")
+        unavailable = await client.get("/down")
         other = await client.get("/broken")
-    assert busy.status_code == 503
-    assert busy.headers["retry-after"] == "1"
-    assert busy.json()["code"] == "server.busy"
+    assert (locked.status_code, locked.headers["retry-after"]) == (503, "1")
+    assert locked.json() == {
+        "code": "server.busy",
+        "message": "The server is busy; try again in a moment.",
+        "details": {"retry_after": 1},
+    }
+    assert (unavailable.status_code, unavailable.headers["retry-after"]) == (503, "5")
+    assert unavailable.json()["code"] == "server.unavailable"
+    assert unavailable.json()["details"] == {"retry_after": 5}
     assert other.status_code == 500
     assert other.json()["code"] == "unknown"

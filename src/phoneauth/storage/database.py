@@ -32,8 +32,8 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
@@ -135,6 +135,7 @@ class Database:
             self.engine = create_async_engine(
                 url, pool_size=10, max_overflow=10, connect_args=connect_args
             )
+            event.listen(self.engine.sync_engine, "handle_error", _mark_disconnect)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def read(self, unit: Unit[T]) -> T:
@@ -208,6 +209,7 @@ class Database:
                 delay = min(delay * 2, 0.05)
 
     async def _run_async(self, engine: AsyncEngine, unit: Unit[T], *, write: bool) -> T:
+        started = time.monotonic()
         try:
             # Not `async with`: its exit closes in a task of its own, a loop turn later.
             connection = await engine.connect()
@@ -216,14 +218,14 @@ class Database:
             raise DatabaseUnavailableError() from None
         try:
             result = await connection.run_sync(_in_transaction, unit, None, write)
-        except (InterfaceError, OperationalError, OSError) as error:
+        except (DBAPIError, OSError) as error:
             if not _is_disconnect(error):
                 raise
             self.outages.failed(error)
             raise DatabaseUnavailableError() from None
         finally:
             await connection.close()
-        self.outages.succeeded()
+        self.outages.succeeded(started)
         return result
 
     def _after_sqlite_write(self) -> None:
@@ -271,15 +273,48 @@ def _read_change_version(session: Session) -> int:
     return int(session.execute(text(_CHANGE_VERSION)).scalar_one())
 
 
+# asyncpg's errors, raised on the client with no SQLSTATE, for a connection that is gone or
+# whose protocol is out of step: "connection is closed", and "cannot switch to state 12;
+# another operation (2) is in progress" when an idle pooled connection has received the
+# server's FATAL shutdown message. The connection is of no further use either way.
+_BROKEN_CONNECTION_ERRORS = frozenset({"InternalClientError", "ConnectionDoesNotExistError"})
+
+
 def _is_disconnect(error: BaseException) -> bool:
     """The connection broke or could not be made, or the server is shutting down or starting
     (SQLSTATE classes 08 and 57P), as opposed to a bad statement."""
     if not isinstance(error, DBAPIError):
         return isinstance(error, OSError)
-    if error.connection_invalidated or isinstance(error.orig, OSError):
-        return True
-    state = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", "") or "")
-    return state.startswith(("08", "57P"))
+    return error.connection_invalidated or _is_broken_connection(error.orig)
+
+
+def _is_broken_connection(orig: BaseException | None) -> bool:
+    """`orig` (the driver's error, as SQLAlchemy wraps it) says the connection is unusable."""
+    # SQLAlchemy's adapter of the driver's error, and the driver's (asyncpg's) own under it.
+    for error in (orig, orig.__cause__ if orig is not None else None):
+        if error is None:
+            continue
+        if isinstance(error, OSError):
+            return True
+        state = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", "") or "")
+        name = type(error).__name__
+        if (
+            state.startswith(("08", "57P"))
+            or name in _BROKEN_CONNECTION_ERRORS
+            or (name == "InterfaceError" and "connection is closed" in str(error))
+        ):
+            return True
+    return False
+
+
+def _mark_disconnect(context: ExceptionContext) -> None:
+    """SQLAlchemy's `handle_error` hook: what `_is_broken_connection` recognises counts as a
+    disconnect, so SQLAlchemy invalidates the connection and, with it, every connection the
+    pool held before (they were made to the same server, which went away): the first request
+    once the server is back gets a fresh connection instead of a stale pooled one. asyncpg's
+    dialect only recognises a connection it already sees closed."""
+    if not context.is_disconnect and _is_broken_connection(context.original_exception):
+        context.is_disconnect = True
 
 
 def checkpoint(path: str | None) -> None:

@@ -29,8 +29,12 @@ class OutageLog:
                 type(error).__name__,
             )
 
-    def succeeded(self) -> None:
-        if self.down_since is not None:
+    def succeeded(self, started: float | None = None) -> None:
+        """A unit of work succeeded; `started` (`time.monotonic()`) is when it began. One that
+        began before the outage was noticed (it was under way as the server stopped, and a
+        concurrent one failed first) proves nothing about the database now: only a unit begun
+        since says it is back, or the outage would be logged as over and begun again."""
+        if self.down_since is not None and (started is None or started >= self.down_since):
             seconds = time.monotonic() - self.down_since
             log.warning(
                 "database is back after %.1f s (%d requests answered 503 meanwhile)",

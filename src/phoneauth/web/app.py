@@ -47,7 +47,9 @@ async def health(request: Request) -> JSONResponse:
     dependencies = await services.dependency_status()
     healthy = all(state in ("ok", "not configured") for state in dependencies.values())
     body = {"status": "ok" if healthy else "unavailable", **dependencies, "version": __version__}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    if healthy:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -67,7 +66,8 @@ def envelope(
 async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, PhoneauthError)  # noqa: S101 - registered for this type only
     retry_after = error.details.get("retry_after")
-    # Rate limits and lockouts say when to come back, in the header HTTP clients understand.
+    # Rate limits, lockouts and database trouble (503 server.busy, server.unavailable) say when
+    # to come back, in the header HTTP clients understand.
     headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
     return envelope(error.status, error.code, error.message, error.details, headers)
 
@@ -128,21 +128,6 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return envelope(error.status_code, code, str(error.detail), headers=headers or None)
 
 
-async def _database_busy(request: Request, error: Exception) -> JSONResponse:
-    # SQLite lets one writer in at a time; when its busy timeout runs out the request can be
-    # retried, so it is a 503 with Retry-After, not a bug. Anything else is unexpected.
-    if "database is locked" not in str(error):
-        return await _unexpected(request, error)
-    log.warning("database busy: a request gave up waiting for the SQLite write lock")
-    return envelope(
-        503,
-        "server.busy",
-        "The server is busy; try again in a moment.",
-        {"retry_after": 1},
-        headers={"Retry-After": "1"},
-    )
-
-
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     correlation_id = uuid.uuid4().hex
     log.error("unexpected error %s", correlation_id, exc_info=error)
@@ -158,5 +143,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PhoneauthError, _phoneauth_error)
     app.add_exception_handler(RequestValidationError, _invalid_input)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)
