@@ -191,10 +191,6 @@ async def test_console_form_posts_are_busy_while_locked_then_succeed(
     )
 
 
-@pytest.mark.xfail(
-    reason="the console's ConsoleRoute (web/console/support.py) renders a PhoneauthError as a "
-    "page without the error's Retry-After header"
-)
 async def test_a_busy_console_page_says_when_to_come_back(
     browser: httpx.AsyncClient, database_file: str
 ) -> None:

@@ -24,7 +24,7 @@ from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.tenants import Tenant, TenantStore
-from phoneauth.errors import PhoneauthError
+from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
 from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.codes")
@@ -273,8 +273,11 @@ class VerificationCodes:
         )
         try:
             await self.message_log.record(entry)
+        except (DatabaseBusyError, DatabaseUnavailableError) as error:
+            # The SMS is already out (or already failed); the answer must not change. The
+            # database's trouble is logged once where it is noticed: no traceback here.
+            log.warning("could not write the message log (%s)", error.code)
         except Exception:
-            # The SMS is already out (or already failed); the answer must not change.
             log.exception("could not write the message log")
 
     async def verify(

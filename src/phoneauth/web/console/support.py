@@ -118,7 +118,11 @@ class ConsoleRoute(APIRoute):
             except PhoneauthError as error:
                 status = error.status if 400 <= error.status < 600 else 500
                 title = _TITLES.get(status, "Something went wrong")
-                return error_page(request, status, title, error.message)
+                page = error_page(request, status, title, error.message)
+                retry_after = error.details.get("retry_after")
+                if isinstance(retry_after, int):  # 429 and 503: when to try again
+                    page.headers["Retry-After"] = str(retry_after)
+                return page
             except Exception:
                 correlation_id = uuid.uuid4().hex
                 log.exception("console page failed %s", correlation_id)
