@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: browser install install-runtime run test check bench format lock clean
+.PHONY: browser services install install-runtime run test check bench format lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,11 +32,15 @@ run: install-runtime
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# PostgreSQL and Redis on 127.0.0.1, started when installed but down (scripts/start-services.sh).
+services:
+	@bash scripts/start-services.sh
+
 # Two workers (one per core here): the suite is mostly CPU-bound and took ~23 min in one process
 # on a slow day; whole files go to one worker, so module-scoped servers start once. The
 # schemathesis module runs on its own afterwards: under xdist its generated cases are not
 # reported back, so a failure there could go unseen.
-test: install browser
+test: install browser services
 	$(RUN) pytest -n auto --dist loadfile --cov --cov-report= --ignore=tests/e2e/test_openapi_fuzz.py
 	$(RUN) pytest --cov --cov-append --cov-report=term tests/e2e/test_openapi_fuzz.py
 
@@ -53,7 +57,7 @@ format: install
 # The service benchmark drives the servers with wrk (Debian's package; root, as here and on CI),
 # on SQLite and on PostgreSQL (BENCH_POSTGRES_URL, default postgres@127.0.0.1:5432/test: a fresh
 # schema, dropped afterwards). About 10 minutes; exits 1 when a target is missed.
-bench: install
+bench: install services
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(RUN) python -m bench
 
