@@ -40,23 +40,26 @@ class PhoneauthError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-class DatabaseBusyError(PhoneauthError):
+class DatabaseTroubleError(PhoneauthError):
+    """The database cannot take the request now; it may be sent again after `retry_after` s."""
+
+    status = 503
+    default_retry_after = 1
+
+    def __init__(self, retry_after: int | None = None) -> None:
+        seconds = self.default_retry_after if retry_after is None else retry_after
+        super().__init__(None, retry_after=seconds)
+        self.retry_after = seconds
+
+
+class DatabaseBusyError(DatabaseTroubleError):
     """The server is busy; try again in a moment."""
 
     code = "server.busy"
-    status = 503
-
-    def __init__(self, retry_after: int = 1) -> None:
-        super().__init__(None, retry_after=retry_after)
-        self.retry_after = retry_after
 
 
-class DatabaseUnavailableError(PhoneauthError):
+class DatabaseUnavailableError(DatabaseTroubleError):
     """The database cannot be reached right now; try again in a moment."""
 
     code = "server.unavailable"
-    status = 503
-
-    def __init__(self, retry_after: int = 5) -> None:
-        super().__init__(None, retry_after=retry_after)
-        self.retry_after = retry_after
+    default_retry_after = 5

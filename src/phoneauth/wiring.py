@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import httpx
@@ -86,28 +87,32 @@ class Services:
     async def dependency_status(self) -> dict[str, str]:
         """`{"database": ..., "redis": ...}`, each `ok` or `unavailable` (Redis: `not configured`
         when the counters live in process memory). Failures are logged, never raised."""
-        status = {"database": "ok", "redis": "ok" if self.settings.redis_url else "not configured"}
-        try:
-            async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
-                await self.database.ping()
-        except Exception as error:  # any failure to reach it means unavailable
-            log.warning("health: database unavailable (%s)", type(error).__name__)
-            status["database"] = "unavailable"
+        status = {"database": "ok", "redis": "not configured"}
+        status["database"] = await _reachable("database", self._database_answers())
         if self.settings.redis_url:
-            try:
-                async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
-                    reachable = await self.codes.rate_limits.check()
-            except Exception as error:
-                log.warning("health: Redis check failed (%s)", type(error).__name__)
-                reachable = False
-            if not reachable:
-                status["redis"] = "unavailable"
+            status["redis"] = await _reachable("Redis", self.codes.rate_limits.check())
         return status
+
+    async def _database_answers(self) -> bool:
+        await self.database.ping()
+        return True
 
     async def close(self) -> None:
         await self.codes.rate_limits.close()
         await self.http_client.aclose()
         await self.database.dispose()
+
+
+async def _reachable(name: str, check: Awaitable[bool]) -> str:
+    """`ok` when `check` answers True within the timeout, else `unavailable` (logged)."""
+    try:
+        async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
+            if await check:
+                return "ok"
+        log.warning("health: %s unavailable", name)
+    except Exception as error:  # any failure to reach it means unavailable
+        log.warning("health: %s unavailable (%s)", name, type(error).__name__)
+    return "unavailable"
 
 
 async def prepare_schema(database: Database) -> None:
