@@ -28,9 +28,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -85,17 +85,47 @@ def _in_transaction(connection: Connection, unit: Unit[T], begin: str | None, wr
     """Run `unit` on `connection`; a write is committed, and rolled back whole if it raises."""
     if begin is not None:
         connection.exec_driver_sql(begin)
-    with Session(bind=connection, expire_on_commit=False) as session:
-        result = unit(session)
-        if write:
-            # Commits what the session began (PostgreSQL); on SQLite, where the unit joined
-            # the transaction that BEGIN started, only flushes: the connection commits below.
-            session.commit()
+    result: T
+    if isinstance(unit, Statement):
+        result = cast(T, unit.on_connection(connection))
+    else:
+        with Session(bind=connection, expire_on_commit=False) as session:
+            result = unit(session)
+            if write:
+                # Commits what the session began (PostgreSQL); on SQLite, where the unit joined
+                # the transaction that BEGIN started, only flushes: the connection commits below.
+                session.commit()
     if write:
         connection.commit()
     else:
         connection.rollback()  # a read ends its snapshot; nothing to keep
     return result
+
+
+class Statement(Generic[T]):
+    """A unit of one Core statement, run on the connection itself: an ORM session costs more
+    than the statement on the paths every sign-in takes. `result` reads the cursor's answer
+    (plain rows, not ORM objects)."""
+
+    __slots__ = ("parameters", "result", "statement")
+
+    def __init__(
+        self,
+        statement: Executable,
+        parameters: dict[str, Any] | None,
+        result: Callable[[CursorResult[Any]], T],
+    ) -> None:
+        self.statement = statement
+        self.parameters = parameters
+        self.result = result
+
+    def on_connection(self, connection: Connection) -> T:
+        return self.result(
+            cast(CursorResult[Any], connection.execute(self.statement, self.parameters))
+        )
+
+    def __call__(self, session: Session) -> T:
+        return self.on_connection(session.connection())
 
 
 class Database:
@@ -170,7 +200,7 @@ class Database:
         if self._sqlite is not None:  # a few microseconds: read on every lookup
             return self._sqlite_change_version()
         if self._version is None:
-            version = await self.read(_read_change_version)
+            version = await self.read(Statement(text(_CHANGE_VERSION), None, _version_of))
             if self._version is None:
                 self._version = version
                 asyncio.get_running_loop().call_soon(self._forget_version)
@@ -257,20 +287,32 @@ class Database:
         await self.engine.dispose()
 
 
-def changed_rows(statement: UpdateBase, parameters: dict[str, Any] | None = None) -> Unit[int]:
+def changed_rows(statement: UpdateBase, parameters: dict[str, Any] | None = None) -> Statement[int]:
     """A unit running one INSERT, UPDATE or DELETE; its result is how many rows it changed."""
+    return Statement(statement, parameters, _rowcount)
 
-    def unit(session: Session) -> int:
-        return int(cast(CursorResult[Any], session.execute(statement, parameters)).rowcount)
 
-    return unit
+def _rowcount(result: CursorResult[Any]) -> int:
+    return int(result.rowcount)
+
+
+def first_row(
+    query: Executable, parameters: dict[str, Any], convert: Callable[[Row[Any]], T]
+) -> Statement[T | None]:
+    """A unit running one query; `convert` of its first row, None when there is none."""
+
+    def first(result: CursorResult[Any]) -> T | None:
+        row = result.first()
+        return None if row is None else convert(row)
+
+    return Statement(query, parameters, first)
 
 
 _CHANGE_VERSION = "SELECT version FROM change_versions WHERE id = 1"
 
 
-def _read_change_version(session: Session) -> int:
-    return int(session.execute(text(_CHANGE_VERSION)).scalar_one())
+def _version_of(result: CursorResult[Any]) -> int:
+    return int(result.scalar_one())
 
 
 # asyncpg's errors, raised on the client with no SQLSTATE, for a connection that is gone or

@@ -9,12 +9,12 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.interactions import StoredInteraction
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import InteractionRow
 
 # Built once: every Experience request reads its interaction, and most save it.
 _TABLE = InteractionRow.metadata.tables["interactions"]
-_GET = select(InteractionRow).where(
+_GET = select(_TABLE).where(
     InteractionRow.tenant_id == bindparam("b_tenant"), InteractionRow.id == bindparam("b_id")
 )
 _UPDATE = (
@@ -26,6 +26,12 @@ _UPDATE = (
     )
     .values(version=_TABLE.c.version + 1)
 )
+
+
+def _stored(row: Any) -> StoredInteraction:
+    return StoredInteraction(
+        row.id, row.tenant_id, dict(row.data or {}), row.created_at, row.expires_at, row.version
+    )
 
 
 class SqlInteractionStore:
@@ -48,20 +54,8 @@ class SqlInteractionStore:
         await self.db.write(unit, single_statement=True)
 
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
-        def unit(session: Session) -> StoredInteraction | None:
-            row = session.scalar(_GET, {"b_tenant": tenant_id, "b_id": interaction_id})
-            if row is None:
-                return None
-            return StoredInteraction(
-                row.id,
-                row.tenant_id,
-                dict(row.data or {}),
-                row.created_at,
-                row.expires_at,
-                row.version,
-            )
-
-        return await self.db.read(unit)
+        parameters = {"b_tenant": tenant_id, "b_id": interaction_id}
+        return await self.db.read(first_row(_GET, parameters, _stored))
 
     async def update(
         self, tenant_id: str, interaction_id: str, data: dict[str, Any], *, expected_version: int

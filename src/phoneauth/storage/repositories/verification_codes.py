@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from phoneauth.domain.verification_codes import StoredCode
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import VerificationCodeRow
 from phoneauth.storage.models.base import UtcDateTime
 
@@ -18,7 +17,8 @@ _LIVE_KEY = ["tenant_id", "phone", "usage_type", "scope"]
 _REPLACED = ["id", "code_hash", "try_count", "created_at", "expires_at"]
 
 
-def _code(row: VerificationCodeRow) -> StoredCode:
+def _code(row: Any) -> StoredCode:
+    """From a row of the table's columns (a Core row; an ORM row has the same names)."""
     return StoredCode(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -47,7 +47,7 @@ _TABLE = VerificationCodeRow.metadata.tables["verification_codes"]
 _UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 _OF_CODE = (_TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id"))
 _FIND_LIVE = (
-    select(VerificationCodeRow)
+    select(_TABLE)
     .where(
         VerificationCodeRow.tenant_id == bindparam("b_tenant"),
         VerificationCodeRow.phone == bindparam("b_phone"),
@@ -58,7 +58,7 @@ _FIND_LIVE = (
     .order_by(VerificationCodeRow.created_at.desc(), VerificationCodeRow.id)
     .limit(1)
 )
-_GET = select(VerificationCodeRow).where(
+_GET = select(_TABLE).where(
     VerificationCodeRow.tenant_id == bindparam("b_tenant"),
     VerificationCodeRow.id == bindparam("b_id"),
 )
@@ -116,10 +116,11 @@ class SqlVerificationCodeStore:
             "b_usage": usage_type,
             "b_scope": scope,
         }
-        return await self.db.read(_one_code(_FIND_LIVE, parameters))
+        return await self.db.read(first_row(_FIND_LIVE, parameters, _code))
 
     async def get(self, tenant_id: str, code_id: str) -> StoredCode | None:
-        return await self.db.read(_one_code(_GET, {"b_tenant": tenant_id, "b_id": code_id}))
+        parameters = {"b_tenant": tenant_id, "b_id": code_id}
+        return await self.db.read(first_row(_GET, parameters, _code))
 
     async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
         parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_max": max_attempts}
@@ -140,11 +141,3 @@ class SqlVerificationCodeStore:
             ),
         )
         return await self.db.write(changed_rows(statement), single_statement=True)
-
-
-def _one_code(query: Any, parameters: dict[str, Any]) -> Any:
-    def unit(session: Session) -> StoredCode | None:
-        row = session.scalar(query, parameters)
-        return None if row is None else _code(row)
-
-    return unit
