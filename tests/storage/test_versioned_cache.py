@@ -13,11 +13,13 @@ from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
 
 from phoneauth.domain.admin_keys import AdminKeys, hash_key
+from phoneauth.domain.sign_in_experience import default_sign_in_experience
 from phoneauth.domain.tenants import TenantKind, Tenants, TenantSettings
 from phoneauth.domain.verification_codes import StoredCode
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 from phoneauth.storage.versioned_cache import VersionedCache, cache_for
@@ -153,3 +155,15 @@ async def test_the_active_connector_changed_elsewhere_is_the_next_one_read(
     assert (found.id, found.factory_id) == (second.id, "http-sms")
     await writer.delete("default", second.id)
     assert await reader.get_by_type("default", "Sms") is None
+
+
+async def test_a_tenant_without_its_own_sign_in_experience_is_remembered_until_one_is_saved(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    reader = SqlSignInExperienceStore(one, cache=cache_for(one))
+    assert await reader.get("default") is None
+    assert await reader.get("default") is None
+    saved = default_sign_in_experience()
+    await SqlSignInExperienceStore(two).save("default", saved)
+    assert await reader.get("default") == saved

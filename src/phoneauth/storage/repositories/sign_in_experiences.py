@@ -14,16 +14,23 @@ from phoneauth.storage.versioned_cache import VersionedCache
 
 class SqlSignInExperienceStore:
     def __init__(
-        self, database: Database, cache: VersionedCache[str, SignInExperience] | None = None
+        self, database: Database, cache: VersionedCache[str, SignInExperience | bool] | None = None
     ) -> None:
         self.db = database
         self.cache = cache
 
     async def get(self, tenant_id: str) -> SignInExperience | None:
-        # Every Experience API request reads it; the cache empties on any change (triggers).
+        # Every Experience API request reads it; the cache empties on any change (triggers). A
+        # tenant that never saved one (the default applies) is remembered too, as False: the
+        # tenant exists (it was looked up first), so such entries cannot fill the cache.
         if self.cache is None:
             return await self._get(tenant_id)
-        return await self.cache.get(tenant_id, lambda: self._get(tenant_id))
+        found = await self.cache.get(tenant_id, lambda: self._found(tenant_id))
+        return found if isinstance(found, SignInExperience) else None
+
+    async def _found(self, tenant_id: str) -> SignInExperience | bool:
+        document = await self._get(tenant_id)
+        return False if document is None else document
 
     async def _get(self, tenant_id: str) -> SignInExperience | None:
         def unit(session: Session) -> SignInExperience | None:
