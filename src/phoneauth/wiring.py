@@ -21,6 +21,7 @@ from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.organizations import Organizations
+from phoneauth.domain.rate_limit_counters import RateLimitCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sessions import Sessions
@@ -31,7 +32,6 @@ from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.rate_limit_redis import RedisCounters
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
@@ -103,6 +103,14 @@ class Services:
         await self.database.dispose()
 
 
+def redis_counters(url: str) -> RateLimitCounters:
+    """Counters in Redis, imported only when configured: its client library costs every process
+    several MB of memory."""
+    from phoneauth.storage.rate_limit_redis import RedisCounters
+
+    return RedisCounters(url)
+
+
 async def _reachable(name: str, check: Awaitable[bool]) -> str:
     """`ok` when `check` answers True within the timeout, else `unavailable` (logged)."""
     try:
@@ -167,7 +175,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
         rate_limits=RateLimits(
-            RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters(),
+            redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters(),
             hash_key=services.code_hash_key,
         ),
         hash_key=services.code_hash_key,

@@ -37,11 +37,14 @@ def default_workers(settings: Settings) -> int:
 
 
 def server_options() -> dict[str, Any]:
-    """uvicorn's loop and HTTP parser: uvloop and httptools (`uvicorn[standard]`) when they are
-    installed, else the pure-Python ones; uvicorn's `auto`, made explicit so it can be reported."""
+    """uvicorn's loop and HTTP parser: uvloop and httptools (dependencies of phoneauth) when they
+    are installed, else the pure-Python ones; uvicorn's `auto`, made explicit so it can be
+    reported. No websockets: phoneauth serves none, and loading a websockets library costs every
+    process memory."""
     return {
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "ws": "none",
     }
 
 
