@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from phoneauth.web.errors import install_error_handlers
 
@@ -90,3 +93,20 @@ async def test_database_trouble_is_a_retryable_503_and_anything_else_a_500() -> 
     assert unavailable.json()["details"] == {"retry_after": 5}
     assert other.status_code == 500
     assert other.json()["code"] == "unknown"
+
+
+async def test_a_client_gone_mid_request_is_no_error_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/upload")
+    async def upload() -> None:
+        raise ClientDisconnect()
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/upload", content=b"{}")
+    assert response.status_code == 400
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

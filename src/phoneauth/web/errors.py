@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from phoneauth.errors import PhoneauthError
@@ -129,6 +130,11 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, ClientDisconnect):
+        # The client went away while its body was read (a closed tab, a load generator
+        # stopping): nobody reads this answer, and it is no bug of ours.
+        log.info("client disconnected before its request was read")
+        return envelope(400, "request.client_disconnected", "The client disconnected.")
     correlation_id = uuid.uuid4().hex
     log.error("unexpected error %s", correlation_id, exc_info=error)
     return envelope(
