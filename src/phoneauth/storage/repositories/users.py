@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import UserRow
 from phoneauth.storage.models.base import new_id
 
 
-def user_from_row(row: UserRow) -> User:
-    """The domain `User` of a row; call it inside the unit of work that loaded the row."""
+def user_from_row(row: Any) -> User:
+    """The domain `User` of a row (an ORM row, or a Core row of the table's columns); call it
+    inside the unit of work that loaded the row."""
     return User(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -29,7 +31,7 @@ def user_from_row(row: UserRow) -> User:
 
 
 # Built once: every sign-in by code looks its number up.
-_BY_PHONE = select(UserRow).where(
+_BY_PHONE = select(UserRow.metadata.tables["users"]).where(
     UserRow.tenant_id == bindparam("b_tenant"), UserRow.phone == bindparam("b_phone")
 )
 
@@ -48,11 +50,8 @@ class SqlUserStore:
         return await self.db.read(unit)
 
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None:
-        def unit(session: Session) -> User | None:
-            row = session.scalar(_BY_PHONE, {"b_tenant": tenant_id, "b_phone": phone})
-            return None if row is None else user_from_row(row)
-
-        return await self.db.read(unit)
+        parameters = {"b_tenant": tenant_id, "b_phone": phone}
+        return await self.db.read(first_row(_BY_PHONE, parameters, user_from_row))
 
     async def create(
         self, tenant_id: str, *, phone: str | None, password_hash: str | None = None
