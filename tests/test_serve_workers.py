@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import POSTGRES_URL
@@ -201,22 +203,16 @@ def _all_serve(port: int, pids: list[int]) -> bool:
 
 
 class Gateway:
+    """Records every message the http-sms connector sends it, and answers with an id."""
+
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.app = FastAPI()
+        self.app.post("/{path:path}")(self.receive)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            event = await receive()
-            body += event.get("body", b"")
-            if not event.get("more_body"):
-                break
-        self.received.append(json.loads(body))
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b'{"id": "gw-1"}'})
+    async def receive(self, request: Request) -> JSONResponse:
+        self.received.append(await request.json())
+        return JSONResponse({"id": "gw-1"})
 
 
 # --- the servers under test ---------------------------------------------------------------------
@@ -303,7 +299,7 @@ def test_two_workers_serve_and_a_connector_change_reaches_every_worker(served: S
     assert _factories(served) == ["outbox-sms"] * sum(before.values())
 
     gateway = Gateway()
-    with serve_in_thread(gateway) as url:
+    with serve_in_thread(gateway.app) as url:
         change = {"connectorId": "http-sms", "config": {"endpoint": url + "/send"}}
         changed = served.request("POST", "/api/connectors", change)
         assert changed.status == 200, changed.body
