@@ -3,14 +3,16 @@
 Every store states a unit as a plain function of an ORM `Session` and hands it to `read` or
 `write`. The same function runs on both databases:
 
-- **SQLite** (the default): a synchronous engine over the standard `sqlite3` driver; the unit
-  runs at once on the event loop, from `BEGIN` to `COMMIT`, with no await in between, so no
-  other request ever waits for a connection held by one that is waiting for something else (the
-  old design queued every request behind one pooled connection that ORM sessions held across
-  awaits). A statement on a local file in WAL mode takes microseconds. SQLite never waits
-  inside for a lock (`busy_timeout=0`): when another process holds the write lock, the unit is
-  rolled back and tried again after an asynchronous sleep, for up to `BUSY_TIMEOUT_S`, then
-  answered `503 server.busy`.
+- **SQLite** (the default): one synchronous connection over the standard `sqlite3` driver,
+  opened once per process; the unit runs at once on the event loop, from `BEGIN` to `COMMIT`,
+  with no await in between, so no other request ever waits for a connection held by one that is
+  waiting for something else (the old design queued every request behind one pooled connection
+  that ORM sessions held across awaits), and one connection is all a process needs. A
+  `Statement` unit (one statement, atomic by itself) runs in SQLite's autocommit mode, without
+  `BEGIN` and `COMMIT`: on the paths every sign-in takes those cost more than the statement.
+  SQLite never waits inside for a lock (`busy_timeout=0`): when another process holds the write
+  lock, the unit is rolled back and tried again after an asynchronous sleep, for up to
+  `BUSY_TIMEOUT_S`, then answered `503 server.busy`.
 - **PostgreSQL**: an asyncpg pool; the unit runs through SQLAlchemy's public `run_sync` on one
   pooled connection. Reads run in autocommit (no BEGIN/COMMIT round trips: a read-committed
   transaction gives no more consistency than that); writes run in one transaction. No pre-ping
@@ -82,19 +84,22 @@ def _sqlite_pragmas_waiting(dbapi_connection: Any, record: Any) -> None:
 
 
 def _in_transaction(connection: Connection, unit: Unit[T], begin: str | None, write: bool) -> T:
-    """Run `unit` on `connection`; a write is committed, and rolled back whole if it raises."""
-    if begin is not None:
-        connection.exec_driver_sql(begin)
+    """Run `unit` on `connection`; a write is committed. The caller rolls back on an error."""
     result: T
     if isinstance(unit, Statement):
+        # One statement, atomic by itself: on SQLite it runs in the driver's autocommit mode
+        # (no BEGIN), and the commit only closes SQLAlchemy's bookkeeping of the connection.
         result = cast(T, unit.on_connection(connection))
-    else:
-        with Session(bind=connection, expire_on_commit=False) as session:
-            result = unit(session)
-            if write:
-                # Commits what the session began (PostgreSQL); on SQLite, where the unit joined
-                # the transaction that BEGIN started, only flushes: the connection commits below.
-                session.commit()
+        connection.commit()
+        return result
+    if begin is not None:
+        connection.exec_driver_sql(begin)
+    with Session(bind=connection, expire_on_commit=False) as session:
+        result = unit(session)
+        if write:
+            # Commits what the session began (PostgreSQL); on SQLite, where the unit joined the
+            # transaction that BEGIN started, only flushes: the connection commits below.
+            session.commit()
     if write:
         connection.commit()
     else:
@@ -137,6 +142,7 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.outages = OutageLog()
         self._sqlite: Engine | None = None
+        self._sqlite_connection: Connection | None = None
         self._sqlite_path: str | None = None
         self._commits = 0
         self._checkpointing: asyncio.Future[None] | None = None
@@ -152,9 +158,8 @@ class Database:
                 parsed.set(drivername="sqlite+pysqlite"),
                 # The driver's own transaction handling is off: units say BEGIN themselves.
                 connect_args={"check_same_thread": False, "isolation_level": None},
-                pool_size=2,
-                max_overflow=8,
-                pool_use_lifo=True,
+                pool_size=1,
+                max_overflow=0,
             )
             event.listen(self._sqlite, "connect", _sqlite_pragmas)
             # Migrations, the schema check and tests: aiosqlite, whose calls may wait in a thread.
@@ -225,9 +230,16 @@ class Database:
         deadline: float | None = None
         delay = 0.0005
         while True:
+            if self._sqlite_connection is None:
+                self._sqlite_connection = self._sqlite.connect()
+            connection = self._sqlite_connection
             try:
-                with self._sqlite.connect() as connection:
+                try:
                     return _in_transaction(connection, unit, begin, write)
+                except BaseException:
+                    # The unit is undone whole; the connection is ready for the next one.
+                    connection.rollback()
+                    raise
             except OperationalError as error:
                 if error.orig is None or not is_busy(error.orig):
                     raise
@@ -282,6 +294,9 @@ class Database:
         if self._watch is not None:
             self._watch.close()
             self._watch = None
+        if self._sqlite_connection is not None:
+            self._sqlite_connection.close()
+            self._sqlite_connection = None
         if self._sqlite is not None:
             self._sqlite.dispose()
         await self.engine.dispose()
