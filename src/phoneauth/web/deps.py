@@ -12,6 +12,10 @@ from phoneauth.wiring import Services
 
 
 async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -24,9 +28,13 @@ def tenant_id_of(request: Request) -> str:
     return str(request.path_params.get("tenant_id", DEFAULT_TENANT_ID))
 
 
-async def get_admin(request: Request, services: ServicesDep) -> AdminKey:
+# The dependencies below take only the request: each dependency FastAPI resolves costs it more
+# per request than the lookup itself (a tenant from the cache, a key from the cache).
+
+
+async def get_admin(request: Request) -> AdminKey:
     # Authenticate before looking the tenant up, so unknown tenants are not revealed.
-    return await services.admin_keys.authenticate(
+    return await services_of(request).admin_keys.authenticate(
         request.headers.get("authorization"), tenant_id_of(request)
     )
 
@@ -34,8 +42,9 @@ async def get_admin(request: Request, services: ServicesDep) -> AdminKey:
 AdminDep = Annotated[AdminKey, Depends(get_admin)]
 
 
-async def get_managed_tenant(request: Request, services: ServicesDep, _admin: AdminDep) -> Tenant:
-    return await services.tenants.get(tenant_id_of(request))
+async def get_managed_tenant(request: Request) -> Tenant:
+    await get_admin(request)
+    return await services_of(request).tenants.get(tenant_id_of(request))
 
 
 ManagedTenantDep = Annotated[Tenant, Depends(get_managed_tenant)]

@@ -7,6 +7,7 @@ tenants; the state itself stays in the database.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -21,7 +22,7 @@ from phoneauth.domain.interactions import (
 from phoneauth.domain.sessions import SESSION_COOKIE, SESSION_TTL, IssuedSession
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.errors import PhoneauthError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.wiring import Services
 
@@ -31,7 +32,13 @@ _MAX_LOCALE = 35
 
 
 def _signer(services: Services) -> URLSafeSerializer:
-    return URLSafeSerializer(services.interaction_cookie_key, salt=_SALT)
+    return _serializer(services.interaction_cookie_key)
+
+
+@lru_cache(maxsize=8)
+def _serializer(key: bytes) -> URLSafeSerializer:
+    # Built once per key: building one (key derivation, JSON set-up) cost more than a check.
+    return URLSafeSerializer(key, salt=_SALT)
 
 
 def interaction_id_from_cookie(request: Request, services: Services) -> str | None:
@@ -50,7 +57,9 @@ def interaction_id_from_cookie(request: Request, services: Services) -> str | No
             return None
 
 
-async def get_interaction(request: Request, services: ServicesDep) -> Interaction:
+async def get_interaction(request: Request) -> Interaction:
+    # Only the request: see `phoneauth.web.deps` on what each resolved dependency costs.
+    services = services_of(request)
     tenant_id = tenant_id_of(request)
     await services.tenants.get(tenant_id)
     return await services.interactions.load(
