@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
@@ -133,6 +135,29 @@ class Statement(Generic[T]):
         return self.on_connection(session.connection())
 
 
+class RequestScope:
+    """What one request remembers of the database: the change counter it read."""
+
+    __slots__ = ("version",)
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+
+
+_request: ContextVar[RequestScope | None] = ContextVar("phoneauth_request", default=None)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Around one request: lookups within it read the change counter once (on PostgreSQL a
+    round trip saved per cached lookup after the first)."""
+    token = _request.set(RequestScope())
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
 class Database:
     """One per process and database URL; see the module docstring."""
 
@@ -185,6 +210,9 @@ class Database:
         `single_statement`: the unit makes one statement, atomic by itself, so PostgreSQL runs
         it without BEGIN and COMMIT (one round trip instead of three)."""
         self._version = None  # this process's own changes count from now on
+        scope = _request.get()
+        if scope is not None:
+            scope.version = None  # and this request's, within the request
         if self._sqlite is not None:
             try:
                 return await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
@@ -200,9 +228,21 @@ class Database:
 
     async def change_version(self) -> int:
         """The counter that triggers move on every change to the cached tables (see migration
-        0005). On PostgreSQL read at most once per turn of the event loop (and again after each
-        own write): one round trip serves every request of that turn."""
-        if self._sqlite is not None:  # a few microseconds: read on every lookup
+        0005). Read once per request (`request_scope`; again after the request's own writes):
+        a request sees the configuration as it was when it first looked, as if it had run
+        before any change committed meanwhile. Outside a request, on PostgreSQL, read at most
+        once per turn of the event loop (and again after each own write); on SQLite, a few
+        microseconds, at every lookup."""
+        scope = _request.get()
+        if scope is not None and scope.version is not None:
+            return scope.version
+        version = await self._read_change_version()
+        if scope is not None:
+            scope.version = version
+        return version
+
+    async def _read_change_version(self) -> int:
+        if self._sqlite is not None:
             return self._sqlite_change_version()
         if self._version is None:
             version = await self.read(Statement(text(_CHANGE_VERSION), None, _version_of))

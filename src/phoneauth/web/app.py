@@ -28,6 +28,7 @@ from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
 from phoneauth.web.phone_input import phone_format_router
+from phoneauth.web.request_scope import RequestScopeMiddleware
 from phoneauth.web.well_known import well_known_router
 from phoneauth.wiring import Services, build_services
 
@@ -129,6 +130,7 @@ def create_app(
 
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(RequestScopeMiddleware)
     mounted = api_routers()
     install_openapi(app, documented=mounted)
     # FastAPI tries routes in the order they were included, walking every route of every included
