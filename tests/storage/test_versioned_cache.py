@@ -16,7 +16,7 @@ from phoneauth.domain.admin_keys import AdminKeys, hash_key
 from phoneauth.domain.sign_in_experience import default_sign_in_experience
 from phoneauth.domain.tenants import TenantKind, Tenants, TenantSettings
 from phoneauth.domain.verification_codes import StoredCode
-from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.database import Database, open_database, request_scope
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
@@ -167,3 +167,22 @@ async def test_a_tenant_without_its_own_sign_in_experience_is_remembered_until_o
     saved = default_sign_in_experience()
     await SqlSignInExperienceStore(two).save("default", saved)
     assert await reader.get("default") == saved
+
+
+async def test_a_request_reads_the_counter_once_and_again_after_its_own_write(
+    two_instances: tuple[Database, Database],
+) -> None:
+    one, two = two_instances
+    rename = "UPDATE tenants SET name = 'Renamed'"
+    with request_scope():
+        first = await one.change_version()
+        await two.write(lambda session: session.execute(text(rename)))
+        # Another instance's change during the request: the request keeps what it first saw.
+        assert await one.change_version() == first
+        await one.write(lambda session: session.execute(text(rename + " || ''")))
+        # Its own write counts at once, with the other instance's change before it.
+        assert await one.change_version() == first + 2
+    # A new request (or work outside any request) reads the counter afresh.
+    await two.write(lambda session: session.execute(text(rename)))
+    with request_scope():
+        assert await one.change_version() == first + 3

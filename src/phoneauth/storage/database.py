@@ -136,12 +136,12 @@ class Statement(Generic[T]):
 
 
 class RequestScope:
-    """What one request remembers of the database: the change counter it read."""
+    """What one request remembers of each database: the change counter it read."""
 
-    __slots__ = ("version",)
+    __slots__ = ("versions",)
 
     def __init__(self) -> None:
-        self.version: int | None = None
+        self.versions: dict[Database, int] = {}
 
 
 _request: ContextVar[RequestScope | None] = ContextVar("phoneauth_request", default=None)
@@ -212,7 +212,7 @@ class Database:
         self._version = None  # this process's own changes count from now on
         scope = _request.get()
         if scope is not None:
-            scope.version = None  # and this request's, within the request
+            scope.versions.pop(self, None)  # and this request's, within the request
         if self._sqlite is not None:
             try:
                 return await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
@@ -234,11 +234,11 @@ class Database:
         once per turn of the event loop (and again after each own write); on SQLite, a few
         microseconds, at every lookup."""
         scope = _request.get()
-        if scope is not None and scope.version is not None:
-            return scope.version
-        version = await self._read_change_version()
-        if scope is not None:
-            scope.version = version
+        if scope is None:
+            return await self._read_change_version()
+        version = scope.versions.get(self)
+        if version is None:
+            version = scope.versions[self] = await self._read_change_version()
         return version
 
     async def _read_change_version(self) -> int:
