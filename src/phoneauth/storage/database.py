@@ -172,7 +172,6 @@ class Database:
         self._commits = 0
         self._checkpointing: asyncio.Future[None] | None = None
         self._version: int | None = None
-        self._watch: sqlite3.Connection | None = None
         if self.is_sqlite:
             path = parsed.database or ":memory:"
             if path == ":memory:":
@@ -256,23 +255,28 @@ class Database:
         self._version = None
 
     def _sqlite_change_version(self) -> int:
-        # A plain driver connection of its own, outside any transaction: it sees every commit,
-        # and one SELECT on it costs a few microseconds (a whole unit costs a hundred).
-        if self._watch is None:
-            self._watch = sqlite3.connect(
-                str(self._sqlite_path), isolation_level=None, check_same_thread=False
-            )
-        row = self._watch.execute(_CHANGE_VERSION).fetchone()
+        # On the process's own connection, through the driver: between units it is outside any
+        # transaction, so it sees every commit, and its page cache stays warm after its own
+        # writes (a second connection re-read the changed pages after each of them).
+        row = self._sqlite_driver_connection().execute(_CHANGE_VERSION).fetchone()
         return int(row[0])
+
+    def _sqlite_process_connection(self) -> Connection:
+        assert self._sqlite is not None  # noqa: S101 - only called on SQLite
+        if self._sqlite_connection is None:
+            self._sqlite_connection = self._sqlite.connect()
+        return self._sqlite_connection
+
+    def _sqlite_driver_connection(self) -> sqlite3.Connection:
+        driver = self._sqlite_process_connection().connection.driver_connection
+        return cast(sqlite3.Connection, driver)
 
     async def _run_sqlite(self, unit: Unit[T], begin: str, *, write: bool) -> T:
         assert self._sqlite is not None  # noqa: S101 - only called on SQLite
         deadline: float | None = None
         delay = 0.0005
         while True:
-            if self._sqlite_connection is None:
-                self._sqlite_connection = self._sqlite.connect()
-            connection = self._sqlite_connection
+            connection = self._sqlite_process_connection()
             try:
                 try:
                     return _in_transaction(connection, unit, begin, write)
@@ -331,9 +335,6 @@ class Database:
     async def dispose(self) -> None:
         if self._checkpointing is not None:
             await asyncio.gather(self._checkpointing, return_exceptions=True)
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
         if self._sqlite_connection is not None:
             self._sqlite_connection.close()
             self._sqlite_connection = None
