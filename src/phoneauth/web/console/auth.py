@@ -1,4 +1,5 @@
-"""The console's door: create the first admin, sign in, sign out, switch tenant."""
+"""The console's door: create the first admin (with the setup token), sign in, sign out, switch
+tenant."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from phoneauth.domain.console_admins import (
     InvalidUsernameError,
     TooManyAttemptsError,
 )
+from phoneauth.domain.console_setup import InvalidSetupTokenError
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID
 from phoneauth.web.console.support import (
@@ -89,7 +91,7 @@ async def setup(request: Request, services: ServicesDep) -> Response:
     try:
         if password != form.get("password_again", ""):
             raise PasswordRejectedError("The two passwords are not the same.")
-        await services.console.create_first_admin(username, password)
+        await services.console.create_first_admin(username, password, form.get("setup_token"))
     except AdminExistsError:
         return error_page(
             request,
@@ -97,9 +99,11 @@ async def setup(request: Request, services: ServicesDep) -> Response:
             "The admin account exists",
             "Someone created the console's admin account already. Sign in with it.",
         )
-    except (InvalidUsernameError, PasswordRejectedError) as error:
+    except (InvalidSetupTokenError, InvalidUsernameError, PasswordRejectedError) as error:
+        # The token is never sent back: a wrong one is typed again, a right one is still valid.
         context = {"username": username, "error": error.message}
-        return _door(request, services, "console/setup.html", context, status_code=422)
+        status = 403 if isinstance(error, InvalidSetupTokenError) else 422
+        return _door(request, services, "console/setup.html", context, status_code=status)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")
 
