@@ -81,17 +81,18 @@ async def console_home() -> RedirectResponse:
 async def setup_page(request: Request, services: ServicesDep) -> Response:
     if not await services.console.needs_first_admin():
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    return _door(request, services, "console/setup.html", {"username": ""})
+    return _door(request, services, "console/setup.html", {"username": "", "setup_token": ""})
 
 
 @router.post("/setup", response_model=None)
 async def setup(request: Request, services: ServicesDep) -> Response:
     form = await _anonymous_form(request, services)
     username, password = form.get("username", "").strip(), form.get("password", "")
+    token = form.get("setup_token", "").strip()
     try:
         if password != form.get("password_again", ""):
             raise PasswordRejectedError("The two passwords are not the same.")
-        await services.console.create_first_admin(username, password, form.get("setup_token"))
+        await services.console.create_first_admin(username, password, token)
     except AdminExistsError:
         return error_page(
             request,
@@ -99,11 +100,13 @@ async def setup(request: Request, services: ServicesDep) -> Response:
             "The admin account exists",
             "Someone created the console's admin account already. Sign in with it.",
         )
-    except (InvalidSetupTokenError, InvalidUsernameError, PasswordRejectedError) as error:
-        # The token is never sent back: a wrong one is typed again, a right one is still valid.
-        context = {"username": username, "error": error.message}
-        status = 403 if isinstance(error, InvalidSetupTokenError) else 422
-        return _door(request, services, "console/setup.html", context, status_code=status)
+    except InvalidSetupTokenError as error:
+        context = {"username": username, "setup_token": "", "error": error.message}
+        return _door(request, services, "console/setup.html", context, status_code=403)
+    except (InvalidUsernameError, PasswordRejectedError) as error:
+        # The token was not used up: keep it in the form (a no-store page) with the username.
+        context = {"username": username, "setup_token": token, "error": error.message}
+        return _door(request, services, "console/setup.html", context, status_code=422)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")
 
