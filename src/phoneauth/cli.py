@@ -31,7 +31,9 @@ app = typer.Typer(
 )
 connectors_app = typer.Typer(help="List SMS connectors and send a test code.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
-admin_app = typer.Typer(help="Management API keys.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Management API keys and the console's setup token.", no_args_is_help=True
+)
 app.add_typer(admin_app, name="admin")
 keys_app = typer.Typer(help="Signing keys of access tokens.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -236,6 +238,32 @@ def create_key(
     except PhoneauthError as error:
         raise _fail(error) from None
     out.print(key)
+
+
+@admin_app.command("setup-token")
+def setup_token() -> None:
+    """Print a new one-time token that creates the console's first admin (the previous one stops
+    working); refused once the console has an admin."""
+    from phoneauth.domain.console_setup import SetupTokens
+    from phoneauth.storage.database import open_database
+    from phoneauth.storage.repositories.console import SqlConsoleAdminStore
+    from phoneauth.wiring import prepare_schema
+
+    settings = Settings()
+
+    async def run() -> str:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            await prepare_schema(database)
+            return await SetupTokens(SqlConsoleAdminStore(database)).issue()
+        finally:
+            await database.dispose()
+
+    try:
+        token = asyncio.run(run())
+    except PhoneauthError as error:
+        raise _fail(error) from None
+    out.print(token, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

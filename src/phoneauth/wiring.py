@@ -214,4 +214,28 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
             "\n"
         )
         sys.stdout.flush()
+    await _announce_console_setup(services)
     return services
+
+
+async def _announce_console_setup(services: Services) -> None:
+    """While the console has no admin: print its setup token once, when it is made (the one
+    secret printed on purpose, like the first key above); later starts only say how to get one."""
+    setup = services.console.setup_tokens
+    token = await setup.at_first_start()
+    setup_url = f"{services.settings.resolved_public_url}/console/setup"
+    if token is not None:
+        sys.stdout.write(
+            "\n  phoneauth first start: the console's one-time setup token (creates its first "
+            "admin):\n"
+            f"    {token}\n"
+            f"  Open {setup_url} and enter it; `phoneauth admin setup-token` prints a new one.\n"
+            "\n"
+        )
+        sys.stdout.flush()
+    elif await services.console.needs_first_admin():
+        log.info(
+            "the console has no admin yet: create it at %s with the setup token printed at the "
+            "first start, or a new one from `phoneauth admin setup-token`",
+            setup_url,
+        )

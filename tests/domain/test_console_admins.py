@@ -1,4 +1,5 @@
-"""The console's admin rules on both databases: first admin once, sessions, expiry, CSRF."""
+"""The console's admin rules on both databases: first admin once and only with the setup token,
+sessions, expiry, CSRF."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from phoneauth.domain.console_admins import (
     NotSignedInError,
     TooManyAttemptsError,
 )
+from phoneauth.domain.console_setup import SETUP_TOKEN_PREFIX, InvalidSetupTokenError
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.storage.database import open_database
 from phoneauth.storage.migrate import upgrade
@@ -50,8 +52,9 @@ async def test_the_first_admin_is_created_once_even_by_racing_browsers(
 ) -> None:
     admins = ConsoleAdmins(store, KEY)
     assert await admins.needs_first_admin()
+    token = await admins.setup_tokens.issue()
     results = await asyncio.gather(
-        *(admins.create_first_admin(f"admin{i}", PASSWORD) for i in range(5)),
+        *(admins.create_first_admin(f"admin{i}", PASSWORD, token) for i in range(5)),
         return_exceptions=True,
     )
     created = [r for r in results if not isinstance(r, BaseException)]
@@ -59,7 +62,7 @@ async def test_the_first_admin_is_created_once_even_by_racing_browsers(
     assert all(isinstance(r, AdminExistsError) for r in results if r not in created)
     assert not await admins.needs_first_admin()
     with pytest.raises(AdminExistsError):
-        await admins.create_first_admin("another", PASSWORD)
+        await admins.create_first_admin("another", PASSWORD, token)
     stored = await store.find(created[0].username)
     assert stored is not None
     assert stored.password_hash.startswith("$argon2id$")
@@ -70,19 +73,60 @@ async def test_the_first_admin_needs_a_username_and_a_real_password(
     store: SqlConsoleAdminStore,
 ) -> None:
     admins = ConsoleAdmins(store, KEY)
+    token = await admins.setup_tokens.issue()
     with pytest.raises(InvalidUsernameError):
-        await admins.create_first_admin("a b", PASSWORD)
+        await admins.create_first_admin("a b", PASSWORD, token)
     with pytest.raises(PasswordRejectedError):
-        await admins.create_first_admin("admin", "short")
+        await admins.create_first_admin("admin", "short", token)
     with pytest.raises(PasswordRejectedError):
-        await admins.create_first_admin("admin", "12345678")
+        await admins.create_first_admin("admin", "12345678", token)
     assert await admins.needs_first_admin()
+    assert await admins.setup_tokens.waiting()  # refused input does not use up the token
+
+
+async def test_the_first_admin_needs_the_setup_token_which_it_consumes(
+    store: SqlConsoleAdminStore,
+) -> None:
+    admins = ConsoleAdmins(store, KEY)
+    for given in (None, "", "setup_guess", 42):  # no token has been made yet
+        with pytest.raises(InvalidSetupTokenError):
+            await admins.create_first_admin("admin", PASSWORD, given)
+    token = await admins.setup_tokens.issue()
+    assert token.startswith(SETUP_TOKEN_PREFIX)
+    assert len(token) >= len(SETUP_TOKEN_PREFIX) + 32  # 192 random bits, URL-safe base64
+    assert await store.setup_token_hash() not in (None, token)  # only its hash is stored
+    for given in (None, "", token[:-1], token + "x", token.upper()):
+        with pytest.raises(InvalidSetupTokenError):
+            await admins.create_first_admin("admin", PASSWORD, given)
+    assert await admins.needs_first_admin()
+    await admins.create_first_admin("admin", PASSWORD, f"  {token}\n")  # as pasted
+    assert not await admins.setup_tokens.waiting()
+    with pytest.raises(AdminExistsError):
+        await admins.create_first_admin("admin2", PASSWORD, token)
+    with pytest.raises(AdminExistsError):  # no new token once the admin exists
+        await admins.setup_tokens.issue()
+    assert await admins.setup_tokens.at_first_start() is None
+
+
+async def test_the_first_start_makes_one_token_and_a_new_one_replaces_it(
+    store: SqlConsoleAdminStore,
+) -> None:
+    admins = ConsoleAdmins(store, KEY)
+    starts = await asyncio.gather(*(admins.setup_tokens.at_first_start() for _ in range(4)))
+    printed = [token for token in starts if token is not None]
+    assert len(printed) == 1  # processes starting at once print one token between them
+    assert await admins.setup_tokens.at_first_start() is None  # a restart prints none
+    fresh = await admins.setup_tokens.issue()
+    assert fresh != printed[0]
+    with pytest.raises(InvalidSetupTokenError):  # the replaced token no longer works
+        await admins.create_first_admin("admin", PASSWORD, printed[0])
+    await admins.create_first_admin("admin", PASSWORD, fresh)
 
 
 async def test_sign_in_session_expiry_tenant_and_sign_out(store: SqlConsoleAdminStore) -> None:
     clock = Clock()
     admins = ConsoleAdmins(store, KEY, clock=clock, lifetime=timedelta(hours=1))
-    await admins.create_first_admin("admin", PASSWORD)
+    await admins.create_first_admin("admin", PASSWORD, await admins.setup_tokens.issue())
     with pytest.raises(InvalidCredentialsError):
         await admins.sign_in("admin", "wrong password", "default")
     with pytest.raises(InvalidCredentialsError):
@@ -109,7 +153,7 @@ async def test_sign_in_session_expiry_tenant_and_sign_out(store: SqlConsoleAdmin
 
 async def test_forged_or_missing_session_cookies_are_refused(store: SqlConsoleAdminStore) -> None:
     admins = ConsoleAdmins(store, KEY)
-    await admins.create_first_admin("admin", PASSWORD)
+    await admins.create_first_admin("admin", PASSWORD, await admins.setup_tokens.issue())
     _, cookie = await admins.sign_in("admin", PASSWORD, "default")
     token = cookie.rsplit(".", 1)[0]
     other_key = ConsoleAdmins(store, b"x" * 32)
@@ -122,7 +166,7 @@ async def test_forged_or_missing_session_cookies_are_refused(store: SqlConsoleAd
 
 async def test_csrf_tokens_are_per_session_and_checked(store: SqlConsoleAdminStore) -> None:
     admins = ConsoleAdmins(store, KEY)
-    await admins.create_first_admin("admin", PASSWORD)
+    await admins.create_first_admin("admin", PASSWORD, await admins.setup_tokens.issue())
     first, _ = await admins.sign_in("admin", PASSWORD, "default")
     second, _ = await admins.sign_in("admin", PASSWORD, "default")
     assert first.csrf_token != second.csrf_token
@@ -149,7 +193,7 @@ async def test_guessing_passwords_pauses_sign_in_for_that_username(
 ) -> None:
     clock = Clock()
     admins = ConsoleAdmins(store, KEY, clock=clock)
-    await admins.create_first_admin("admin", PASSWORD)
+    await admins.create_first_admin("admin", PASSWORD, await admins.setup_tokens.issue())
     for _ in range(10):
         with pytest.raises(InvalidCredentialsError):
             await admins.sign_in("admin", "guess", "default")

@@ -7,8 +7,10 @@ order. Every page is photographed to tests/artifacts/console-*.png (gitignored).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -30,6 +32,9 @@ from tests.e2e.test_pages import (
 )
 
 from phoneauth.domain.console_admins import CsrfError
+from phoneauth.domain.console_setup import InvalidSetupTokenError, SetupTokens
+from phoneauth.storage.database import open_database
+from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 
 USERNAME = "operator"
 PASSWORD = "console password 1"
@@ -61,11 +66,27 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
 
 
+def setup_token(site: Deployment) -> str:
+    """A fresh setup token on the site's database, as `phoneauth admin setup-token` makes one
+    (in a thread of its own: Playwright's loop owns this one)."""
+    settings = site.services.settings
+
+    async def issue() -> str:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            return await SetupTokens(SqlConsoleAdminStore(database)).issue()
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, issue()).result(timeout=30)
+
+
 def sign_in(site: Deployment, page: Page) -> None:
     """Into the console; the first caller creates the admin account."""
     page.goto(f"{site.url}/console")
     if page.get_by_role("heading", name="Create the admin account").is_visible():
-        create_admin(page)
+        create_admin(page, setup_token(site))
         return
     page.locator("#username").fill(USERNAME)
     page.locator("#password").fill(PASSWORD)
@@ -73,7 +94,8 @@ def sign_in(site: Deployment, page: Page) -> None:
     expect(page.get_by_role("heading", name="Email and SMS connectors")).to_be_visible()
 
 
-def create_admin(page: Page) -> None:
+def create_admin(page: Page, token: str) -> None:
+    page.locator("#setup_token").fill(token)
     page.locator("#username").fill(USERNAME)
     page.locator("#password").fill(PASSWORD)
     page.locator("#password_again").fill(PASSWORD)
@@ -108,19 +130,32 @@ def outbox(site: Deployment, tenant_id: str) -> list[dict[str, Any]]:
 # --- the flows ---------------------------------------------------------------------------------
 
 
-def test_first_visit_creates_the_admin_then_sign_in_and_out(
+def test_first_visit_needs_the_setup_token_then_sign_in_and_out(
     site: Deployment, browser: Browser, page: Page
 ) -> None:
     page.goto(f"{site.url}/console/connectors")
     expect(page).to_have_url(f"{site.url}/console/setup")
     expect(page.get_by_role("heading", name="Create the admin account")).to_be_visible()
+    token = setup_token(site)
     page.locator("#username").fill(USERNAME)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password_again").fill(PASSWORD)
+    page.get_by_role("button", name="Create the admin account").click()
+    expect(page.locator("[data-error]")).to_have_text(InvalidSetupTokenError().message)
+    page.locator("#setup_token").fill(token[:-2])
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password_again").fill(PASSWORD)
+    page.get_by_role("button", name="Create the admin account").click()
+    expect(page.locator("[data-error]")).to_have_text(InvalidSetupTokenError().message)
+    expect(page.locator("#setup_token")).to_have_value("")  # a wrong token is not kept
+    page.locator("#setup_token").fill(token)
     page.locator("#password").fill("short")
     page.locator("#password_again").fill("short")
     page.get_by_role("button", name="Create the admin account").click()
     expect(page.locator("[data-error]")).to_have_text("Use 8 to 256 characters.")
+    expect(page.locator("#setup_token")).to_have_value(token)  # still valid: kept
     shoot(page, "setup")
-    create_admin(page)
+    create_admin(page, token)
     cookie = next(c for c in page.context.cookies() if c["name"] == "phoneauth_console")
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Lax"

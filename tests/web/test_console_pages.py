@@ -33,13 +33,14 @@ async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def signed_in(browser: httpx.AsyncClient) -> str:
+async def signed_in(browser: httpx.AsyncClient, services: Services) -> str:
     """The browser with the first admin created and signed in; answers its CSRF token."""
     setup = await browser.get("/console/setup")
     created = await browser.post(
         "/console/setup",
         data={
             "csrf": csrf_of(setup.text),
+            "setup_token": await services.console.setup_tokens.issue(),
             "username": "admin",
             "password": PASSWORD,
             "password_again": PASSWORD,
@@ -58,7 +59,7 @@ def assert_page_in_words(response: httpx.Response, status: int, words: str) -> N
 
 
 async def test_the_console_sends_everyone_to_setup_then_to_sign_in(
-    browser: httpx.AsyncClient,
+    browser: httpx.AsyncClient, services: Services
 ) -> None:
     first = await browser.get("/console/message-log")
     assert (first.status_code, first.headers["location"]) == (303, "/console/setup")
@@ -67,16 +68,24 @@ async def test_the_console_sends_everyone_to_setup_then_to_sign_in(
     page = await browser.get("/console/setup")
     missing = await browser.post("/console/setup", data={"username": "a", "password": "b"})
     assert_page_in_words(missing, 403, "reload the page")
-    mismatch = await browser.post(
-        "/console/setup",
-        data={
-            "csrf": csrf_of(page.text),
-            "username": "admin",
-            "password": PASSWORD,
-            "password_again": "other",
-        },
-    )
+    token = await services.console.setup_tokens.issue()
+    form = {
+        "csrf": csrf_of(page.text),
+        "setup_token": token,
+        "username": "admin",
+        "password": PASSWORD,
+        "password_again": "other",
+    }
+    mismatch = await browser.post("/console/setup", data=form)
     assert_page_in_words(mismatch, 422, "The two passwords are not the same.")
+    form["password_again"] = PASSWORD
+    for wrong in ("", token[:-1]):
+        refused = await browser.post("/console/setup", data={**form, "setup_token": wrong})
+        assert_page_in_words(refused, 403, "The setup token is missing or wrong.")
+        assert 'id="setup_token"' in refused.text  # the form again, to type the token anew
+        assert await services.console.needs_first_admin()
+    created = await browser.post("/console/setup", data=form)
+    assert (created.status_code, created.headers["location"]) == (303, "/console/connectors")
 
 
 async def test_a_second_admin_cannot_be_created(
@@ -229,3 +238,21 @@ async def test_every_installed_provider_has_a_set_up_page(
         assert "<script>" not in page.text.split("</header>", 1)[1]  # README HTML is escaped
         kinds |= set(re.findall(r'data-kind="(\w+)"', page.text))
     assert {"Text", "Json", "Switch", "Select"} <= kinds
+
+
+async def test_a_form_posted_from_another_site_is_a_403_page_and_changes_nothing(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    form = {"csrf": signed_in, "id": "evil", "name": "Evil", "kind": "development"}
+    for foreign in (
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+        {"Referer": "https://attacker.example/phoneauth.test/console"},
+    ):
+        refused = await browser.post("/console/tenants", data=form, headers=foreign)
+        assert_page_in_words(refused, 403, "sent from another site")
+    assert "evil" not in {tenant.id for tenant in await services.tenants.store.list()}
+    own = {"Origin": "http://phoneauth.test", "Referer": "http://phoneauth.test/console/tenants"}
+    created = await browser.post("/console/tenants", data=form, headers=own)
+    assert created.status_code == 303
+    assert "evil" in {tenant.id for tenant in await services.tenants.store.list()}

@@ -167,12 +167,13 @@ async def test_experience_writes_are_busy_while_locked_then_succeed(
 
 
 async def test_console_form_posts_are_busy_while_locked_then_succeed(
-    browser: httpx.AsyncClient, database_file: str
+    browser: httpx.AsyncClient, database_file: str, services: Services
 ) -> None:
     path = database_file
     page = await browser.get("/console/setup")
     form = {
         "csrf": csrf_of(page.text),
+        "setup_token": await services.console.setup_tokens.issue(),
         "username": "admin",
         "password": PASSWORD,
         "password_again": PASSWORD,
@@ -192,10 +193,11 @@ async def test_console_form_posts_are_busy_while_locked_then_succeed(
 
 
 async def test_a_busy_console_page_says_when_to_come_back(
-    browser: httpx.AsyncClient, database_file: str
+    browser: httpx.AsyncClient, database_file: str, services: Services
 ) -> None:
     page = await browser.get("/console/setup")
     form = {"csrf": csrf_of(page.text), "username": "admin", "password": PASSWORD}
+    form["setup_token"] = await services.console.setup_tokens.issue()
     form["password_again"] = PASSWORD
     with write_lock(database_file):
         busy = await browser.post("/console/setup", data=form)

@@ -1,10 +1,11 @@
 """The console's admin accounts and browser sessions: the first admin, sign-in, CSRF, expiry.
 
 The console is a browser app, so it has its own credential next to the Management API keys: a
-username and an Argon2id password. The first visit creates the only bootstrap admin (once: a
-fixed row id makes a second creation fail even when two browsers race). A session is a random
-token in an HTTP-only cookie, stored only as SHA-256, signed so a forged cookie is refused
-before any lookup, and it expires. Every session has its own CSRF token that each form carries.
+username and an Argon2id password. The first admin needs the one-time setup token that the first
+start printed (`console_setup`); creating it consumes the token, and a fixed row id makes a second
+creation fail even when two browsers race. A session is a random token in an HTTP-only cookie,
+stored only as SHA-256, signed so a forged cookie is refused before any lookup, and it expires.
+Every session has its own CSRF token that each form carries.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from typing import Protocol
 from itsdangerous import BadSignature, Signer
 
 from phoneauth.connectors.http import utc_now
+from phoneauth.domain.console_setup import AdminExistsError as AdminExistsError
+from phoneauth.domain.console_setup import (
+    InvalidSetupTokenError,
+    SetupTokens,
+    SetupTokenStore,
+)
 from phoneauth.domain.passwords import check_policy, hash_password, verify_password
 from phoneauth.errors import PhoneauthError
 
 FIRST_ADMIN_ID = "owner"
-"""The row id of the admin made on the first visit; the primary key makes it a one-time act."""
+"""The row id of the first admin; the primary key makes its creation a one-time act."""
 
 SESSION_COOKIE = "phoneauth_console"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -37,13 +44,6 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
 # Compared against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = hash_password("not-a-real-password")
-
-
-class AdminExistsError(PhoneauthError):
-    """The console admin account already exists; sign in instead."""
-
-    code = "console.admin_exists"
-    status = 409
 
 
 class InvalidUsernameError(PhoneauthError):
@@ -103,11 +103,11 @@ class ConsoleSession:
     expires_at: datetime
 
 
-class ConsoleAdminStore(Protocol):
-    async def count(self) -> int: ...
-
-    async def create(self, admin: ConsoleAdmin) -> ConsoleAdmin:
-        """Raises `AdminExistsError` when the id or the username is taken."""
+class ConsoleAdminStore(SetupTokenStore, Protocol):
+    async def create_first(self, admin: ConsoleAdmin, setup_token_hash: str) -> ConsoleAdmin:
+        """Store `admin` and delete the setup token with this hash, in one transaction. Raises
+        `AdminExistsError` when an admin exists, `InvalidSetupTokenError` when no such token is
+        stored (another request consumed it)."""
         ...
 
     async def find(self, username: str) -> ConsoleAdmin | None: ...
@@ -139,6 +139,7 @@ class ConsoleAdmins:
         lifetime: timedelta = SESSION_LIFETIME,
     ) -> None:
         self.store = store
+        self.setup_tokens = SetupTokens(store, clock=clock)
         self.signer = Signer(cookie_key, salt="phoneauth-console-session")
         self.clock = clock
         self.lifetime = lifetime
@@ -147,15 +148,27 @@ class ConsoleAdmins:
     async def needs_first_admin(self) -> bool:
         return await self.store.count() == 0
 
-    async def create_first_admin(self, username: str, password: str) -> ConsoleAdmin:
-        """The bootstrap admin; refused once any admin exists."""
-        if not USERNAME.fullmatch(username):
-            raise InvalidUsernameError()
-        check_policy(password)
+    async def create_first_admin(
+        self, username: str, password: str, setup_token: object
+    ) -> ConsoleAdmin:
+        """The bootstrap admin, with the setup token (consumed); refused once any admin exists.
+
+        The token is checked before the password is hashed: a visitor without it costs no
+        Argon2 work."""
         if not await self.needs_first_admin():
             raise AdminExistsError()
-        admin = ConsoleAdmin(FIRST_ADMIN_ID, username, hash_password(password), self.clock())
-        return await self.store.create(admin)
+        try:
+            token_hash = await self.setup_tokens.check(setup_token)
+            if not USERNAME.fullmatch(username):
+                raise InvalidUsernameError()
+            check_policy(password)
+            admin = ConsoleAdmin(FIRST_ADMIN_ID, username, hash_password(password), self.clock())
+            return await self.store.create_first(admin, token_hash)
+        except InvalidSetupTokenError:
+            # A racing request may have used the token up meanwhile: say what happened.
+            if not await self.needs_first_admin():
+                raise AdminExistsError() from None
+            raise
 
     async def sign_in(
         self, username: str, password: str, tenant_id: str

@@ -4,7 +4,11 @@ from phoneauth.storage.models.admin_keys import AdminKeyRow
 from phoneauth.storage.models.base import Base
 from phoneauth.storage.models.change_versions import ChangeVersionRow
 from phoneauth.storage.models.connectors import ConnectorRow
-from phoneauth.storage.models.console import ConsoleAdminRow, ConsoleSessionRow
+from phoneauth.storage.models.console import (
+    ConsoleAdminRow,
+    ConsoleSessionRow,
+    ConsoleSetupTokenRow,
+)
 from phoneauth.storage.models.interactions import (
     InteractionRow,
     SessionRow,
@@ -29,6 +33,7 @@ __all__ = [
     "ConnectorRow",
     "ConsoleAdminRow",
     "ConsoleSessionRow",
+    "ConsoleSetupTokenRow",
     "InteractionRow",
     "MessageLogRow",
     "OrganizationInvitationRow",

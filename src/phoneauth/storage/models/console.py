@@ -1,4 +1,5 @@
-"""Console admins (Argon2id hashes) and their browser sessions (token hashes only)."""
+"""Console admins (Argon2id hashes), their browser sessions (token hashes only) and the one-time
+setup token of the first admin (its hash only)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ class ConsoleSessionRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(21))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class ConsoleSetupTokenRow(Base):
+    """At most one row (a fixed id): the token that creates the first admin, deleted by it."""
+
+    __tablename__ = "console_setup_tokens"
+
+    id: Mapped[str] = mapped_column(String(21), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

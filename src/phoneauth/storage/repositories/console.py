@@ -1,16 +1,26 @@
-"""Console admins and sessions in SQL."""
+"""Console admins, sessions and the first admin's setup token in SQL."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.console_admins import AdminExistsError, ConsoleAdmin, ConsoleSession
+from phoneauth.domain.console_setup import InvalidSetupTokenError
 from phoneauth.storage.database import Database, changed_rows
-from phoneauth.storage.models.console import ConsoleAdminRow, ConsoleSessionRow
+from phoneauth.storage.models.console import (
+    ConsoleAdminRow,
+    ConsoleSessionRow,
+    ConsoleSetupTokenRow,
+)
+
+SETUP_TOKEN_ID = "first-admin"
+"""The setup token's fixed row id: at most one token exists, and a second insert fails."""
 
 
 def _admin(row: ConsoleAdminRow) -> ConsoleAdmin:
@@ -28,8 +38,18 @@ class SqlConsoleAdminStore:
 
         return await self.db.read(unit)
 
-    async def create(self, admin: ConsoleAdmin) -> ConsoleAdmin:
+    async def create_first(self, admin: ConsoleAdmin, setup_token_hash: str) -> ConsoleAdmin:
+        consume = delete(ConsoleSetupTokenRow).where(
+            ConsoleSetupTokenRow.id == SETUP_TOKEN_ID,
+            ConsoleSetupTokenRow.token_hash == setup_token_hash,
+        )
+
         def unit(session: Session) -> None:
+            # The token's delete decides the one winner; PostgreSQL makes a racing request wait
+            # on the row, then find it gone and the admin made.
+            if cast(CursorResult[Any], session.execute(consume)).rowcount != 1:
+                admins = session.scalar(select(func.count()).select_from(ConsoleAdminRow))
+                raise AdminExistsError() if admins else InvalidSetupTokenError()
             session.add(
                 ConsoleAdminRow(
                     id=admin.id,
@@ -40,10 +60,47 @@ class SqlConsoleAdminStore:
             )
 
         try:
-            await self.db.write(unit, single_statement=True)
+            await self.db.write(unit)
         except IntegrityError:
             raise AdminExistsError() from None
         return admin
+
+    async def setup_token_hash(self) -> str | None:
+        statement = select(ConsoleSetupTokenRow.token_hash).where(
+            ConsoleSetupTokenRow.id == SETUP_TOKEN_ID
+        )
+
+        def unit(session: Session) -> str | None:
+            return session.scalar(statement)
+
+        return await self.db.read(unit)
+
+    async def add_setup_token(self, token_hash: str, created_at: datetime) -> bool:
+        def unit(session: Session) -> None:
+            session.add(
+                ConsoleSetupTokenRow(
+                    id=SETUP_TOKEN_ID, token_hash=token_hash, created_at=created_at
+                )
+            )
+
+        try:
+            await self.db.write(unit, single_statement=True)
+        except IntegrityError:  # another process stored one first
+            return False
+        return True
+
+    async def replace_setup_token(self, token_hash: str, created_at: datetime) -> None:
+        insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        values = {"id": SETUP_TOKEN_ID, "token_hash": token_hash, "created_at": created_at}
+        statement = (
+            insert(ConsoleSetupTokenRow)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=[ConsoleSetupTokenRow.id],
+                set_={"token_hash": token_hash, "created_at": created_at},
+            )
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def find(self, username: str) -> ConsoleAdmin | None:
         def unit(session: Session) -> ConsoleAdmin | None:

@@ -1,4 +1,5 @@
-"""The console's door: create the first admin, sign in, sign out, switch tenant."""
+"""The console's door: create the first admin (with the setup token), sign in, sign out, switch
+tenant."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from phoneauth.domain.console_admins import (
     InvalidUsernameError,
     TooManyAttemptsError,
 )
+from phoneauth.domain.console_setup import InvalidSetupTokenError
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID
 from phoneauth.web.console.support import (
@@ -79,17 +81,18 @@ async def console_home() -> RedirectResponse:
 async def setup_page(request: Request, services: ServicesDep) -> Response:
     if not await services.console.needs_first_admin():
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    return _door(request, services, "console/setup.html", {"username": ""})
+    return _door(request, services, "console/setup.html", {"username": "", "setup_token": ""})
 
 
 @router.post("/setup", response_model=None)
 async def setup(request: Request, services: ServicesDep) -> Response:
     form = await _anonymous_form(request, services)
     username, password = form.get("username", "").strip(), form.get("password", "")
+    token = form.get("setup_token", "").strip()
     try:
         if password != form.get("password_again", ""):
             raise PasswordRejectedError("The two passwords are not the same.")
-        await services.console.create_first_admin(username, password)
+        await services.console.create_first_admin(username, password, token)
     except AdminExistsError:
         return error_page(
             request,
@@ -97,8 +100,12 @@ async def setup(request: Request, services: ServicesDep) -> Response:
             "The admin account exists",
             "Someone created the console's admin account already. Sign in with it.",
         )
+    except InvalidSetupTokenError as error:
+        context = {"username": username, "setup_token": "", "error": error.message}
+        return _door(request, services, "console/setup.html", context, status_code=403)
     except (InvalidUsernameError, PasswordRejectedError) as error:
-        context = {"username": username, "error": error.message}
+        # The token was not used up: keep it in the form (a no-store page) with the username.
+        context = {"username": username, "setup_token": token, "error": error.message}
         return _door(request, services, "console/setup.html", context, status_code=422)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")

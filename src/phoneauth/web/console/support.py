@@ -1,8 +1,9 @@
 """What every console page shares: templates, the signed-in admin and tenant, CSRF, error pages.
 
-Console routes use `ConsoleRoute`, which turns what a handler raises into a page in words: a
-`PhoneauthError` into an error page with its status, a missing session into a redirect to sign in,
-bad input into a 400 page. The console never answers the JSON envelope or a stack.
+Console routes use `ConsoleRoute`, which first refuses a form posted from another site (`origin`),
+then turns what a handler raises into a page in words: a `PhoneauthError` into an error page with
+its status, a missing session into a redirect to sign in, bad input into a 400 page. The console
+never answers the JSON envelope or a stack.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.origin import check_same_origin
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
 from phoneauth.wiring import Services
@@ -104,6 +106,9 @@ class ConsoleRoute(APIRoute):
 
         async def console_handler(request: Request) -> Response:
             try:
+                # Before the handler reads the body or changes anything.
+                services: Services = request.app.state.services
+                check_same_origin(request, services.settings.public_url)
                 return await handler(request)
             except ConsoleRedirect as redirect:
                 return RedirectResponse(redirect.url, status_code=303)
