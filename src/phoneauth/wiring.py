@@ -102,6 +102,9 @@ class Services:
         return True
 
     async def close(self) -> None:
+        # SMS still on their way (answered in the background) need the client and the
+        # message log: they end, or are cancelled and logged, first.
+        await self.codes.background.drain(grace=self.settings.http_timeout + 1.0)
         await self.codes.rate_limits.close()
         await self.http_client.aclose()
         await self.database.dispose()
