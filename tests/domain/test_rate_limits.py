@@ -454,6 +454,25 @@ async def test_what_memory_counted_during_an_outage_still_counts_once_redis_is_b
     await counters.close()
 
 
+async def test_outage_era_counts_are_swept_once_their_windows_end() -> None:
+    now = [1_000.0]
+    shared = Switchable()
+    local = MemoryCounters(clock=lambda: now[0])
+    local.sweep_seconds = 0.0
+    counters = FallbackCounters(shared, local, retry_seconds=1.0, clock=lambda: now[0])
+    shared.down = True
+    await counters.acquire([Window("k", 5, 60)])
+    assert local.sweeping is not None
+    await local.sweeping
+    shared.down = False
+    now[0] += 61
+    assert await counters.acquire([Window("k", 5, 60)]) is None  # shared again
+    assert local.sweeping is not None
+    await local.sweeping
+    assert not any(local.windows.values())
+    await counters.close()
+
+
 async def test_one_line_when_redis_goes_and_one_when_it_is_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -118,8 +118,9 @@ class FallbackCounters:
 
     async def _full_locally(self, windows: Sequence[Window]) -> int | None:
         """The first window that memory already holds full (only after an outage)."""
-        if not self.local.windows:
+        if not any(self.local.windows.values()):
             return None
+        self.local.schedule_sweep()  # outage-era keys are forgotten as their windows end
         for index, window in enumerate(windows):
             hits, _frees_at = await self.local.usage(window)
             if hits >= window.limit:
