@@ -22,6 +22,7 @@ from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sessions import Sessions
@@ -85,12 +86,15 @@ class Services:
     console: ConsoleAdmins = field(init=False)
 
     async def dependency_status(self) -> dict[str, str]:
-        """`{"database": ..., "redis": ...}`, each `ok` or `unavailable` (Redis: `not configured`
-        when the counters live in process memory). Failures are logged, never raised."""
+        """`{"database": ..., "redis": ...}`: the database `ok` or `unavailable`; Redis `ok`,
+        `degraded` (unreachable: each process counts rate limits in its own memory meanwhile)
+        or `not configured`. Failures are logged, never raised."""
         status = {"database": "ok", "redis": "not configured"}
         status["database"] = await _reachable("database", self._database_answers())
         if self.settings.redis_url:
-            status["redis"] = await _reachable("Redis", self.codes.rate_limits.check())
+            status["redis"] = await _reachable(
+                "Redis", self.codes.rate_limits.check(), down="degraded"
+            )
         return status
 
     async def _database_answers(self) -> bool:
@@ -98,29 +102,33 @@ class Services:
         return True
 
     async def close(self) -> None:
+        # SMS still on their way (answered in the background) need the client and the
+        # message log: they end, or are cancelled and logged, first.
+        await self.codes.background.drain(grace=self.settings.http_timeout + 1.0)
         await self.codes.rate_limits.close()
         await self.http_client.aclose()
         await self.database.dispose()
 
 
 def redis_counters(url: str) -> RateLimitCounters:
-    """Counters in Redis, imported only when configured: its client library costs every process
-    several MB of memory."""
+    """Counters in Redis with process memory behind them for its outages (degraded, never
+    unlimited). Imported only when configured: its client library costs every process several
+    MB of memory."""
     from phoneauth.storage.rate_limit_redis import RedisCounters
 
-    return RedisCounters(url)
+    return FallbackCounters(RedisCounters(url))
 
 
-async def _reachable(name: str, check: Awaitable[bool]) -> str:
-    """`ok` when `check` answers True within the timeout, else `unavailable` (logged)."""
+async def _reachable(name: str, check: Awaitable[bool], *, down: str = "unavailable") -> str:
+    """`ok` when `check` answers True within the timeout, else `down` (logged)."""
     try:
         async with asyncio.timeout(DEPENDENCY_TIMEOUT_S):
             if await check:
                 return "ok"
-        log.warning("health: %s unavailable", name)
-    except Exception as error:  # any failure to reach it means unavailable
-        log.warning("health: %s unavailable (%s)", name, type(error).__name__)
-    return "unavailable"
+        log.warning("health: %s %s", name, down)
+    except Exception as error:  # any failure to reach it is the same
+        log.warning("health: %s %s (%s)", name, down, type(error).__name__)
+    return down
 
 
 async def prepare_schema(database: Database) -> None:

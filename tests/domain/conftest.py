@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.storage.rate_limit_redis import RedisCounters
 
@@ -19,12 +20,17 @@ def redis_counters() -> RedisCounters:
     return RedisCounters(REDIS_URL, key_prefix="phoneauth-test-" + uuid.uuid4().hex)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-with-fallback"])
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitCounters]:
-    """A test that asks runs twice: on process memory and on Redis (its keys deleted after)."""
-    counters: RateLimitCounters = (
-        MemoryCounters() if request.param == "memory" else redis_counters()
-    )
+    """A test that asks runs three times: on process memory, on Redis (its keys deleted after),
+    and on Redis with memory behind it, as the service runs (`FallbackCounters`)."""
+    counters: RateLimitCounters
+    if request.param == "memory":
+        counters = MemoryCounters()
+    elif request.param == "redis":
+        counters = redis_counters()
+    else:
+        counters = FallbackCounters(redis_counters())
     if not await counters.check():
         await counters.close()
         pytest.fail(f"Redis at {REDIS_URL} is required for this test")

@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 from array import array
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import coredis
@@ -20,9 +21,15 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from tests.domain.conftest import REDIS_URL
 
 from phoneauth.crypto import keyed_hash
-from phoneauth.domain.rate_limit_counters import RateLimitCounters, Window
+from phoneauth.domain.rate_limit_counters import (
+    CountersUnavailableError,
+    RateLimitCounters,
+    Window,
+)
+from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import (
+    CountersUnreachableError,
     CountryRateLimitedError,
     IpRateLimitedError,
     MessageRateLimitedError,
@@ -274,19 +281,32 @@ async def test_budgets_are_per_tenant(limits: RateLimits) -> None:
     await limits.acquire_send(two, DE_1)
 
 
-async def test_wrong_codes_lock_the_number_for_the_lockout_time(limits: RateLimits) -> None:
+async def test_the_limit_th_wrong_code_locks_the_number_for_the_lockout_time(
+    limits: RateLimits,
+) -> None:
     strict = tenant(failedVerificationLimit=3, lockoutSeconds=300)
     await limits.ensure_not_locked(strict, DE_1)
-    await limits.record_failed_verification(strict, DE_1)
-    await limits.record_failed_verification(strict, DE_1)
-    error = await refused(limits.record_failed_verification(strict, DE_1))
+    assert [await limits.record_failed_verification(strict, DE_1) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]
+    error = await refused(limits.ensure_not_locked(strict, DE_1))
     assert isinstance(error, VerificationBlockedError)
     assert error.code == "session.verification_blocked_too_many_attempts"
     assert 295 <= error.retry_after <= 300
-    again = await refused(limits.ensure_not_locked(strict, DE_1))
-    assert isinstance(again, VerificationBlockedError)
     await limits.ensure_not_locked(strict, DE_2)
     await limits.ensure_not_locked(tenant("t2", failedVerificationLimit=3), DE_1)
+
+
+async def test_a_locked_number_gets_no_send_and_spends_no_budget(limits: RateLimits) -> None:
+    strict = tenant(failedVerificationLimit=1, lockoutSeconds=300, recipientLimit=1, ipLimit=1)
+    assert await limits.record_failed_verification(strict, DE_1)
+    for _ in range(3):
+        error = await refused(limits.acquire_send(strict, DE_1, "203.0.113.9"))
+        assert isinstance(error, VerificationBlockedError)
+        assert 295 <= error.retry_after <= 300
+    await limits.acquire_send(strict, DE_2, "203.0.113.9")  # the address's one send was unspent
 
 
 # --- Redis only: sharing, faults, keys ----------------------------------------------------------
@@ -308,21 +328,194 @@ async def test_instances_sharing_redis_share_their_counters() -> None:
         await second.close()
 
 
-async def test_when_redis_is_down_requests_pass_with_a_warning(
+async def test_unreachable_counters_without_a_fallback_refuse_with_503_never_let_through(
     closed_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     down = RateLimits(RedisCounters(f"redis://127.0.0.1:{closed_port}"), hash_key=HASH_KEY)
     small = tenant(recipientLimit=1, failedVerificationLimit=1)
-    for _ in range(3):
-        await down.acquire_send(small, DE_1, "203.0.113.9")
-    await down.record_failed_verification(small, DE_1)
-    await down.ensure_not_locked(small, DE_1)
-    assert not await down.check()
-    await down.close()
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 5
-    assert all("rate-limit storage failed" in r.getMessage() for r in warnings)
+    try:
+        for call in (
+            down.acquire_send(small, DE_1, "203.0.113.9"),
+            down.record_failed_verification(small, DE_1),
+            down.ensure_not_locked(small, DE_1),
+        ):
+            with pytest.raises(CountersUnreachableError) as info:
+                await call
+            assert (info.value.status, info.value.code) == (503, "server.unavailable")
+            assert info.value.details == {"retry_after": 5}
+        assert not await down.check()
+    finally:
+        await down.close()
     assert all(DE_1 not in r.getMessage() for r in caplog.records)
+
+
+# --- Redis down: the fallback to process memory -------------------------------------------------
+
+
+class Switchable(MemoryCounters):
+    """Counters standing in for Redis: `down` makes every call fail as an outage does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls = 0
+
+    def _reach(self) -> None:
+        self.calls += 1
+        if self.down:
+            raise CountersUnavailableError("Error 111 connecting to 127.0.0.1:6390")
+
+    async def acquire(self, windows: Sequence[Window]) -> int | None:
+        self._reach()
+        return await super().acquire(windows)
+
+    async def usage(self, window: Window) -> tuple[int, float]:
+        self._reach()
+        return await super().usage(window)
+
+    async def record_failure(self, failures: Window, lock: Window) -> bool:
+        self._reach()
+        return await super().record_failure(failures, lock)
+
+    async def check(self) -> bool:
+        self._reach()
+        return True
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+async def test_with_redis_unreachable_a_burst_is_counted_in_memory_with_one_warning(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    counters = FallbackCounters(RedisCounters(f"redis://127.0.0.1:{closed_port}"))
+    limits = RateLimits(counters, hash_key=HASH_KEY)
+    small = tenant(recipientLimit=3, failedVerificationLimit=2, lockoutSeconds=60)
+    try:
+        results = await asyncio.gather(
+            *(limits.acquire_send(small, DE_1) for _ in range(200)), return_exceptions=True
+        )
+        assert results.count(None) == 3
+        assert all(isinstance(r, MessageRateLimitedError) for r in results if r is not None)
+        assert [await limits.record_failed_verification(small, DE_2) for _ in range(2)] == [
+            False,
+            True,
+        ]
+        assert isinstance(
+            await refused(limits.ensure_not_locked(small, DE_2)), VerificationBlockedError
+        )
+        assert counters.degraded
+        assert not await limits.check()
+    finally:
+        await limits.close()
+    [warning] = warnings_of(caplog)
+    assert "counting in this process's memory" in warning
+    assert "127.0.0.1" not in warning  # the store's error text (its URL) is not logged
+
+
+async def test_the_shared_counters_are_retried_once_per_interval_then_shared_again() -> None:
+    now = [100.0]
+    shared = Switchable()
+    counters = FallbackCounters(shared, retry_seconds=1.0, clock=lambda: now[0])
+    window = Window("k", 2, 600)
+    shared.down = True
+    assert await counters.acquire([window]) is None  # tried, failed: memory
+    calls = shared.calls
+    for _ in range(5):
+        await counters.acquire([window])
+    assert shared.calls == calls  # not asked again within the interval
+    now[0] += 1.0
+    shared.down = False
+    assert await counters.acquire([Window("other", 2, 600)]) is None  # asked: back
+    assert not counters.degraded
+    assert shared.calls == calls + 1
+    assert (await counters.usage(Window("other", 2, 600)))[0] == 1  # counted where it is shared
+    await counters.close()
+
+
+async def test_what_memory_counted_during_an_outage_still_counts_once_redis_is_back() -> None:
+    now = [100.0]
+    shared = Switchable()
+    counters = FallbackCounters(shared, retry_seconds=1.0, clock=lambda: now[0])
+    failures, lock, budget = Window("f", 1, 600), Window("lock", 1, 600), Window("b", 2, 600)
+    shared.down = True
+    assert await counters.record_failure(failures, lock)  # locked during the outage
+    assert await counters.acquire([budget]) is None
+    assert await counters.acquire([budget]) is None
+    assert await counters.acquire([budget]) == 0  # full, in memory
+    now[0] += 1.0
+    shared.down = False
+    assert await counters.check()
+    assert not counters.degraded
+    assert (await counters.usage(lock))[0] == 1  # the lock outlives the outage
+    assert await counters.acquire([budget]) == 0  # so does the spent budget
+    assert await shared.usage(budget) == (0, pytest.approx(time.time() + 600, abs=5))
+    await counters.close()
+
+
+async def test_outage_era_counts_are_swept_once_their_windows_end() -> None:
+    now = [1_000.0]
+    shared = Switchable()
+    local = MemoryCounters(clock=lambda: now[0])
+    local.sweep_seconds = 0.0
+    counters = FallbackCounters(shared, local, retry_seconds=1.0, clock=lambda: now[0])
+    shared.down = True
+    await counters.acquire([Window("k", 5, 60)])
+    assert local.sweeping is not None
+    await local.sweeping
+    shared.down = False
+    now[0] += 61
+    assert await counters.acquire([Window("k", 5, 60)]) is None  # shared again
+    assert local.sweeping is not None
+    await local.sweeping
+    assert not any(local.windows.values())
+    await counters.close()
+
+
+async def test_one_line_when_redis_goes_and_one_when_it_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [100.0]
+    shared = Switchable()
+    counters = FallbackCounters(shared, retry_seconds=1.0, clock=lambda: now[0])
+    shared.down = True
+    for _ in range(3):
+        for _ in range(10):
+            await counters.acquire([Window("k", 1000, 600)])
+        now[0] += 1.0
+    assert counters.counted_locally == 30
+    shared.down = False
+    await counters.acquire([Window("k", 1000, 600)])
+    await counters.acquire([Window("k", 1000, 600)])
+    await counters.close()
+    went, back = warnings_of(caplog)
+    assert "unreachable (CountersUnavailableError)" in went
+    assert "back after 3.0 s (30 calls counted in memory" in back
+    assert all("6390" not in line for line in (went, back))
+
+
+async def test_a_call_begun_before_the_outage_was_noticed_does_not_end_it() -> None:
+    now = [100.0]
+    entered, finish = asyncio.Event(), asyncio.Event()
+
+    class Slow(Switchable):
+        async def usage(self, window: Window) -> tuple[int, float]:
+            entered.set()
+            await finish.wait()
+            return (0, 0.0)
+
+    shared = Slow()
+    counters = FallbackCounters(shared, retry_seconds=1.0, clock=lambda: now[0])
+    slow = asyncio.create_task(counters.usage(Window("k", 1, 60)))
+    await entered.wait()
+    now[0] += 0.5
+    shared.down = True
+    await counters.acquire([Window("k", 1, 60)])  # fails: the outage starts now
+    finish.set()
+    await slow  # began before the outage: its success says nothing about Redis now
+    assert counters.degraded
+    await counters.close()
 
 
 async def _redis_keys(prefix: str) -> list[str]:

@@ -44,6 +44,7 @@ from phoneauth.domain.verification_codes import (
     CodeMaxTriesError,
     CodeMismatchError,
     CodeNotFoundError,
+    Delivery,
     NoSmsConnectorError,
     PruneResult,
     VerificationCodeError,
@@ -270,6 +271,101 @@ async def test_a_provider_failure_reaches_the_caller_and_is_logged_as_failed(
     assert row.provider_message_id is None
 
 
+async def test_a_send_the_provider_refused_keeps_the_waiting_code(
+    codes: VerificationCodes, tenant: Tenant, source: Source, box: outbox.Outbox
+) -> None:
+    await codes.send(tenant, PHONE, UsageType.SIGN_IN)
+    waiting = delivered(box)
+    working = source.active[tenant.id]
+    seen: list[httpx.Request] = []
+    body = {"code": 20429, "message": "Service unavailable", "status": 503}
+    async with httpx.AsyncClient(transport=twilio_answering(503, body, seen)) as client:
+        connector = twilio.FACTORY.build(twilio.FACTORY.sample_config, client)
+        source.active[tenant.id] = ActiveConnector("row-tw", twilio.FACTORY.id, connector)
+        with pytest.raises(ConnectorError):
+            await codes.send(tenant, PHONE, UsageType.SIGN_IN)
+    assert len(seen) == 1
+    source.active[tenant.id] = working
+    await codes.verify(tenant, PHONE, UsageType.SIGN_IN, waiting)
+
+
+class HeldConnector:
+    """Takes each SMS, then waits until the test lets the provider answer (or fail)."""
+
+    def __init__(self, error: ConnectorError | None = None) -> None:
+        self.release = asyncio.Event()
+        self.messages: list[SmsMessage] = []
+        self.error = error
+
+    async def send(self, message: SmsMessage) -> SendResult:
+        self.messages.append(message)
+        await self.release.wait()
+        if self.error is not None:
+            raise self.error
+        return SendResult(provider_message_id="held-1")
+
+
+async def test_a_background_send_answers_with_the_code_stored_before_the_provider_answers(
+    codes: VerificationCodes, tenant: Tenant, source: Source, database: Database
+) -> None:
+    held = HeldConnector()
+    source.active[tenant.id] = ActiveConnector("row-held", "held", held)
+    sent = await codes.send(tenant, PHONE, UsageType.FORGOT_PASSWORD, delivery=Delivery.BACKGROUND)
+    assert sent.provider_message_id is None
+    await asyncio.sleep(0)  # the send starts
+    [message] = held.messages
+    assert await log_rows(database) == []  # the provider has not answered yet
+    # The code was stored before the answer: it works before the SMS has even left.
+    await codes.verify(tenant, PHONE, UsageType.FORGOT_PASSWORD, message.payload["code"])
+    held.release.set()
+    await codes.background.wait()
+    [row] = await log_rows(database)
+    assert (row.status, row.provider_message_id, row.factory_id) == ("sent", "held-1", "held")
+
+
+async def test_a_failed_background_send_is_logged_without_the_number_or_the_code(
+    codes: VerificationCodes,
+    tenant: Tenant,
+    source: Source,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    held = HeldConnector(AuthorizationFailedError())
+    held.release.set()
+    source.active[tenant.id] = ActiveConnector("row-held", "held", held)
+    await codes.send(tenant, PHONE, UsageType.SIGN_IN, delivery=Delivery.BACKGROUND)
+    await codes.background.wait()
+    [row] = await log_rows(database)
+    assert (row.status, row.error_code) == ("failed", "connector.authorization_failed")
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "connector.authorization_failed" in warning.getMessage()
+    code = held.messages[0].payload["code"]
+    assert all(PHONE not in r.getMessage() and code not in r.getMessage() for r in caplog.records)
+
+
+async def test_shutdown_cancels_a_background_send_that_outlives_the_grace_and_logs_it(
+    codes: VerificationCodes, tenant: Tenant, source: Source, database: Database
+) -> None:
+    held = HeldConnector()  # never released: a provider that does not answer
+    source.active[tenant.id] = ActiveConnector("row-held", "held", held)
+    await codes.send(tenant, PHONE, UsageType.SIGN_IN, delivery=Delivery.BACKGROUND)
+    await asyncio.sleep(0)
+    await codes.background.drain(grace=0.1)
+    assert codes.background.tasks == set()
+    [row] = await log_rows(database)
+    assert (row.status, row.error_code) == ("failed", "connector.general")
+    assert "stopped" in (row.error_message or "")
+
+
+async def test_a_send_without_delivery_stores_the_code_and_sends_nothing(
+    codes: VerificationCodes, tenant: Tenant, box: outbox.Outbox, database: Database
+) -> None:
+    await codes.send(tenant, PHONE, UsageType.FORGOT_PASSWORD, delivery=Delivery.NONE)
+    assert box.messages(PHONE) == []
+    assert len(await code_rows(database)) == 1
+    assert await log_rows(database) == []
+
+
 async def test_a_connector_breaking_the_contract_becomes_a_connector_error(
     codes: VerificationCodes, tenant: Tenant, source: Source, database: Database
 ) -> None:
@@ -443,13 +539,15 @@ async def test_expired_is_checked_before_max_tries_and_not_found_before_expired(
     assert isinstance(error, CodeNotFoundError)
 
 
-async def test_repeated_wrong_codes_lock_the_number_even_for_the_right_code(
+async def test_the_limit_th_wrong_code_is_a_mismatch_that_locks_the_number_for_codes_and_sends(
     database: Database,
     client: httpx.AsyncClient,
     box: outbox.Outbox,
     clock: Clock,
     counters: RateLimitCounters,
 ) -> None:
+    """`failedVerificationLimit` 3: three wrong codes are each answered as mismatches (the
+    third locks), and the fourth attempt, right code or new send, is the one refused."""
     tenant = await make_tenant(
         database, "locking", rateLimits={"failedVerificationLimit": 3, "lockoutSeconds": 900}
     )
@@ -461,13 +559,17 @@ async def test_repeated_wrong_codes_lock_the_number_even_for_the_right_code(
         await error_of(codes.verify(tenant, PHONE, UsageType.SIGN_IN, other_code(first)))
     await codes.send(tenant, PHONE, UsageType.SIGN_IN)  # a new code does not reset the count
     code = delivered(box)
+    third = await error_of(codes.verify(tenant, PHONE, UsageType.SIGN_IN, other_code(code)))
+    assert isinstance(third, CodeMismatchError)
     with pytest.raises(VerificationBlockedError) as info:
-        await codes.verify(tenant, PHONE, UsageType.SIGN_IN, other_code(code))
+        await codes.verify(tenant, PHONE, UsageType.SIGN_IN, code)
     assert info.value.code == "session.verification_blocked_too_many_attempts"
     assert info.value.status == 429
     assert 890 <= info.value.retry_after <= 900
+    sent_before = len(box.messages(PHONE))
     with pytest.raises(VerificationBlockedError):
-        await codes.verify(tenant, PHONE, UsageType.SIGN_IN, code)
+        await codes.send(tenant, PHONE, UsageType.SIGN_IN)
+    assert len(box.messages(PHONE)) == sent_before  # no SMS to a locked number
     await codes.send(tenant, OTHER_PHONE, UsageType.SIGN_IN)
     await codes.verify(tenant, OTHER_PHONE, UsageType.SIGN_IN, delivered(box, OTHER_PHONE))
 

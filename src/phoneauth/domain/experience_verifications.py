@@ -3,7 +3,10 @@
 Each step leaves a verification record in the interaction (one per type); the identification,
 profile and submit steps in `experience` read them. Logto's anti-enumeration is here: a
 forgot-password code to an unknown phone, or a sign-in code to an unknown phone while registration
-is closed, is created and counted but never sent, and the answer is the same.
+is closed, is created and counted but never sent, and the answer is the same. In those two flows
+the answer never waits for the provider, for known phones either: a known phone's SMS goes out in
+the background, so the answer's timing cannot tell a registered number (213 ms against 8 ms with
+a provider taking 200 ms, before). The price: a provider failure there is logged, not answered.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource, SignInMode
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import User, UserStore
-from phoneauth.domain.verification_codes import VerificationCodes
+from phoneauth.domain.verification_codes import Delivery, VerificationCodes
 from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.experience")
@@ -116,31 +119,33 @@ class ExperienceVerifications:
             identifier=PhoneIdentifier(value=phone),
             template_type=template.value,
         )
-        deliver = not await self._suppressed(interaction, experience, event, phone)
+        delivery = await self._delivery(interaction, experience, event, phone)
         await self.codes.send(
-            tenant, phone, template, ip=ip, locale=locale, scope=record.id, deliver=deliver
+            tenant, phone, template, ip=ip, locale=locale, scope=record.id, delivery=delivery
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
         return record.id
 
-    async def _suppressed(
+    async def _delivery(
         self,
         interaction: Interaction,
         experience: SignInExperience,
         event: InteractionEvent,
         phone: str,
-    ) -> bool:
+    ) -> Delivery:
         """Logto's `shouldSkipDelivery`: no SMS that would only tell whether a phone has an
-        account."""
+        account; and, where it applies, no waiting that would tell it either."""
         closed_sign_in = (
             event is InteractionEvent.SIGN_IN
             and interaction.user_id is None
             and experience.sign_in_mode is SignInMode.SIGN_IN
         )
         if event is not InteractionEvent.FORGOT_PASSWORD and not closed_sign_in:
-            return False
-        return await self.users.find_by_phone(interaction.tenant_id, phone) is None
+            return Delivery.NOW
+        # One indexed lookup, the same work for either answer.
+        known = await self.users.find_by_phone(interaction.tenant_id, phone) is not None
+        return Delivery.BACKGROUND if known else Delivery.NONE
 
     async def verify_code(
         self,
@@ -186,6 +191,7 @@ class ExperienceVerifications:
         stored = user.password_hash if user is not None and user.password_hash else _decoy_hash()
         matches = await asyncio.to_thread(verify_password, stored, password)
         if user is None or not user.password_hash or not matches:
+            # The limit-th wrong password locks the number and is still answered as wrong.
             await limits.record_failed_verification(tenant, phone)
             log.info("wrong password for %s", mask_phone(phone))
             raise InvalidCredentialsError()

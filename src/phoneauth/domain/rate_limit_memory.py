@@ -60,7 +60,7 @@ class MemoryCounters:
 
     async def acquire(self, windows: Sequence[Window]) -> int | None:
         """One hit in every window, or none: the index of the first full one; one clock reading."""
-        self._schedule_sweep()
+        self.schedule_sweep()
         now = self.clock()
         for index, (key, limit, seconds) in enumerate(windows):
             if not self._room(key, limit, seconds, now):
@@ -75,7 +75,7 @@ class MemoryCounters:
 
     async def record_failure(self, failures: Window, lock: Window) -> bool:
         """Count a failure; the one that fills `failures` locks and clears them (True)."""
-        self._schedule_sweep()
+        self.schedule_sweep()
         now = self.clock()
         if self._room(*failures, now):
             self._record(*failures, now)
@@ -96,7 +96,8 @@ class MemoryCounters:
         if self.sweeping is not None:
             self.sweeping.cancel()
 
-    def _schedule_sweep(self) -> None:
+    def schedule_sweep(self) -> None:
+        """Start a sweep if none ran for `sweep_seconds` (every count calls this)."""
         now = time.monotonic()
         if now >= self._next_sweep and (self.sweeping is None or self.sweeping.done()):
             self._next_sweep = now + self.sweep_seconds

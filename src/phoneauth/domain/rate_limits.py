@@ -1,9 +1,9 @@
 """Send budgets and the failed-verification lock, on moving-window counters.
 
 Counters live in process memory by default and in Redis when `PHONEAUTH_REDIS_URL` is set, so
-several instances share them (`RateLimitCounters`; the wiring picks one). Every key holds the
-tenant id; phone numbers enter keys only as a keyed hash. Every limit comes from the tenant's
-`RateLimitPolicy`.
+several instances share them (`RateLimitCounters`; the wiring picks one, and puts process memory
+behind Redis for its outages: `rate_limit_fallback`). Every key holds the tenant id; phone
+numbers enter keys only as a keyed hash. Every limit comes from the tenant's `RateLimitPolicy`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import functools
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from phoneauth.crypto import keyed_hash
 from phoneauth.domain.phone_numbers import country_calling_code
@@ -57,6 +59,27 @@ class VerificationBlockedError(RateLimitedError):
     code = "session.verification_blocked_too_many_attempts"
 
 
+class CountersUnreachableError(PhoneauthError):
+    """The rate-limit counters cannot be reached right now; try again in a moment."""
+
+    code = "server.unavailable"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(None, retry_after=5)
+
+
+@contextmanager
+def _refused_when_unreachable() -> Iterator[None]:
+    """Counters without a fallback that cannot be reached: refuse (503), never count nothing."""
+    try:
+        yield
+    except CountersUnavailableError:
+        # No error text: a store's message may quote its URL, credentials included.
+        log.warning("rate-limit counters unreachable; request refused with 503")
+        raise CountersUnreachableError() from None
+
+
 # The error for each send window, in the order `_send_windows` lists them.
 _SEND_ERRORS_WITH_IP = (MessageRateLimitedError, IpRateLimitedError, CountryRateLimitedError)
 _SEND_ERRORS = (MessageRateLimitedError, CountryRateLimitedError)
@@ -65,8 +88,10 @@ _SEND_ERRORS = (MessageRateLimitedError, CountryRateLimitedError)
 class RateLimits:
     """Checks and counts the send budgets and the verification lock of one tenant at a time.
 
-    A counter failure (Redis down) lets the request through and logs a warning, as Logto's
-    guard does: losing SMS sign-in entirely would hurt more than a short unguarded spell.
+    Never unlimited: the wiring keeps Redis's outages to itself (process-memory counters take
+    over, `rate_limit_fallback`); counters that fail all the same refuse the request with a
+    retryable 503 rather than let it through uncounted, which let a burst send 200 SMS where 3
+    were allowed.
     """
 
     def __init__(self, counters: RateLimitCounters, *, hash_key: bytes) -> None:
@@ -102,16 +127,17 @@ class RateLimits:
     async def acquire_send(self, tenant: Tenant, phone: str, ip: str | None = None) -> None:
         """Count one send against every budget, or raise without counting anything.
 
-        All budgets are tested before any is counted, so a refused request costs nothing.
+        A number locked after wrong codes gets no new code either: a fresh code would only give
+        whoever is guessing a fresh set of tries. All budgets are tested before any is counted,
+        so a refused request costs nothing.
         """
+        await self.ensure_not_locked(tenant, phone)
         windows = self._send_windows(tenant, phone, ip)
-        try:
+        with _refused_when_unreachable():
             full = await self.counters.acquire(windows)
             if full is not None:
                 errors = _SEND_ERRORS_WITH_IP if ip else _SEND_ERRORS
                 raise await self._refuse(windows[full], errors[full])
-        except CountersUnavailableError as error:
-            log.warning("rate-limit storage failed, send allowed: %s", error)
 
     def _lock(self, tenant: Tenant, phone: str) -> Window:
         policy = tenant.settings.rate_limits
@@ -128,29 +154,32 @@ class RateLimits:
         )
 
     async def ensure_not_locked(self, tenant: Tenant, phone: str) -> None:
-        """Raise while the phone number is locked after too many wrong codes."""
+        """Raise while the phone number is locked after too many wrong codes (or passwords)."""
         lock = self._lock(tenant, phone)
-        try:
+        with _refused_when_unreachable():
             hits, frees_at = await self.counters.usage(lock)
-        except CountersUnavailableError as error:
-            log.warning("rate-limit storage failed, verification allowed: %s", error)
-            return
         if hits >= lock.limit:
             raise VerificationBlockedError(max(1, math.ceil(frees_at - time.time())))
 
-    async def record_failed_verification(self, tenant: Tenant, phone: str) -> None:
-        """Count a wrong code; the one that reaches the limit locks the number and raises."""
+    async def record_failed_verification(self, tenant: Tenant, phone: str) -> bool:
+        """Count a wrong code; True when it was the `failedVerificationLimit`-th, which locks
+        the number for `lockoutSeconds` from now.
+
+        The caller still answers this attempt for what it was (a mismatch): the limit is the
+        number of wrong codes a number may have, and the next attempt, send or verify, is the
+        one refused, as `maxRetryAttempts` is per code (Logto's sentinel answers the last wrong
+        code itself as blocked; either way exactly that many codes are compared).
+        """
         lock = self._lock(tenant, phone)
-        try:
+        with _refused_when_unreachable():
             locked = await self.counters.record_failure(self._failures(tenant, phone), lock)
-        except CountersUnavailableError as error:
-            log.warning("rate-limit storage failed, failure not counted: %s", error)
-            return
-        if locked:  # the lock starts now: it runs its whole length
-            raise VerificationBlockedError(lock.seconds)
+        if locked:
+            log.info("a phone number is locked for %d s after repeated wrong codes", lock.seconds)
+        return locked
 
     async def check(self) -> bool:
-        """True when the counters answer (the /health endpoint asks)."""
+        """True when the counters answer; behind a fallback, when the shared ones answer (the
+        /health endpoint asks)."""
         try:
             return await self.counters.check()
         except CountersUnavailableError:

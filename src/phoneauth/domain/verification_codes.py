@@ -3,7 +3,9 @@
 A code is 6 random digits, stored only as a keyed hash bound to its tenant, phone number, usage
 type and scope. Verification follows Logto's order of checks and codes; each comparison first
 claims one of the code's attempts atomically, so no burst of concurrent guesses compares more
-often than `maxRetryAttempts`, and success consumes the code atomically: one winner, ever.
+often than `maxRetryAttempts`, and success consumes the code atomically: one winner, ever. A new
+code replaces the waiting one only once the provider has taken its SMS, so a failed send never
+costs the user the code already on their phone.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Protocol
 
-from phoneauth.connectors import ConnectorError, SmsMessage, UsageType, mask_phone
+from phoneauth.connectors import ConnectorError, SendResult, SmsMessage, UsageType, mask_phone
 from phoneauth.crypto import keyed_hash, same_hash
+from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
 from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
@@ -122,6 +126,18 @@ class VerificationCodeStore(Protocol):
         ...
 
 
+class Delivery(Enum):
+    """How a send reaches the phone, and whether the answer waits for it."""
+
+    NOW = "now"
+    """The answer waits for the provider and reports its failure (the code is stored after)."""
+    BACKGROUND = "background"
+    """The code is stored, the answer given, the SMS sent after: the answer takes the same time
+    as `NONE`, and a provider failure is only logged."""
+    NONE = "none"
+    """Stored and counted, never sent: Logto's anti-enumeration for numbers without account."""
+
+
 @dataclass(frozen=True, slots=True)
 class CodeSent:
     """What a caller may know after a send: never the code."""
@@ -151,6 +167,7 @@ class VerificationCodes:
         self.connectors = connectors
         self.tenants = tenants
         self.clock = clock
+        self.background = BackgroundSends()
         self._hash_key = hash_key
 
     def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
@@ -165,7 +182,7 @@ class VerificationCodes:
         ip: str | None = None,
         locale: str | None = None,
         scope: str = "",
-        deliver: bool = True,
+        delivery: Delivery = Delivery.NOW,
         variables: Mapping[str, str] | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
@@ -176,13 +193,16 @@ class VerificationCodes:
         `variables` are more template variables (`{"link": ...}` renders `{{link}}`), sent in
         the payload beside the code; they can never replace `code` or `locale`.
 
-        `deliver=False` does everything but the SMS (rate budgets counted, code stored, connector
-        required): the Experience API's anti-enumeration answers exactly as for a real send.
+        `delivery` (see `Delivery`): `NOW` stores the code only once the provider has taken
+        the SMS, so a refused send leaves the waiting code valid; `BACKGROUND` and `NONE` store
+        it first and answer without waiting for any provider.
 
         Raises:
-            InvalidPhoneNumberError, RateLimitedError: before anything is created or deleted.
+            InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
+                included): before anything is created or deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays).
-            ConnectorError: the provider failed; the attempt is in the message log.
+            ConnectorError: the provider failed (`NOW` only); the attempt is in the message log
+                and the waiting code stays.
         """
         e164 = parse_phone(phone)
         usage = UsageType(usage_type)
@@ -198,22 +218,22 @@ class VerificationCodes:
         now = self.clock()
         policy = tenant.settings.verification_code_policy
         expires_at = now + timedelta(seconds=policy.expiration_duration)
-        await self.store.replace(
-            StoredCode(
-                id=new_id(),
-                tenant_id=tenant.id,
-                phone=e164,
-                usage_type=usage.value,
-                scope=scope,
-                code_hash=self._hash(tenant.id, e164, usage, scope, code),
-                try_count=0,
-                created_at=now,
-                expires_at=expires_at,
-            )
+        stored = StoredCode(
+            id=new_id(),
+            tenant_id=tenant.id,
+            phone=e164,
+            usage_type=usage.value,
+            scope=scope,
+            code_hash=self._hash(tenant.id, e164, usage, scope, code),
+            try_count=0,
+            created_at=now,
+            expires_at=expires_at,
         )
-        if not deliver:
+        if delivery is Delivery.NONE:
+            await self.store.replace(stored)
             return CodeSent(e164, expires_at, None)
         if active is None:
+            await self.store.replace(stored)
             await self._log(tenant.id, None, usage, e164, test=True)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
@@ -223,11 +243,30 @@ class VerificationCodes:
         if locale:
             payload["locale"] = locale
         message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
+        if delivery is Delivery.BACKGROUND:
+            # Stored before the answer (an acknowledged code is a stored code); the SMS after.
+            await self.store.replace(stored)
+            self.background.start(self._deliver_later(tenant.id, active, message))
+            return CodeSent(e164, expires_at, None)
+        result = await self._deliver(tenant.id, active, message)
+        # Only now does the new code replace the waiting one: a send the provider refused
+        # (or that timed out) must not cost the user the code already on their phone. One
+        # upsert, after the SMS and before the answer: concurrent sends still leave exactly
+        # one waiting code (the last stored), and nothing is acknowledged before it is stored.
+        await self.store.replace(stored)
+        return CodeSent(e164, expires_at, result.provider_message_id)
+
+    async def _deliver(
+        self, tenant_id: str, active: ActiveConnector, message: SmsMessage
+    ) -> SendResult:
+        """Send through the connector and log the attempt; the connector's error, or
+        `ConnectorError` for one that broke the contract."""
+        usage, e164 = message.usage_type, message.to
         started = time.perf_counter()
         try:
             result = await active.connector.send(message)
         except ConnectorError as error:
-            await self._log(tenant.id, active, usage, e164, error=error, started=started)
+            await self._log(tenant_id, active, usage, e164, error=error, started=started)
             raise
         except Exception as error:
             # A third-party connector broke the contract; its text may quote the payload.
@@ -235,13 +274,33 @@ class VerificationCodes:
             wrapped = ConnectorError(
                 "The SMS connector failed unexpectedly.", factory_id=active.factory_id
             )
-            await self._log(tenant.id, active, usage, e164, error=wrapped, started=started)
+            await self._log(tenant_id, active, usage, e164, error=wrapped, started=started)
             raise wrapped from None
         await self._log(
-            tenant.id, active, usage, e164, message_id=result.provider_message_id, started=started
+            tenant_id, active, usage, e164, message_id=result.provider_message_id, started=started
         )
         log.info("code sent to %s via %s", mask_phone(e164), active.factory_id)
-        return CodeSent(e164, expires_at, result.provider_message_id)
+        return result
+
+    async def _deliver_later(
+        self, tenant_id: str, active: ActiveConnector, message: SmsMessage
+    ) -> None:
+        """A background send: the caller has its answer, so failures go to the logs only."""
+        try:
+            await self._deliver(tenant_id, active, message)
+        except ConnectorError as error:
+            log.warning(
+                "background SMS to %s via %s failed (%s)",
+                mask_phone(message.to),
+                active.factory_id,
+                error.code,
+            )
+        except asyncio.CancelledError:
+            stopped = ConnectorError(
+                "The server stopped before the provider answered; the SMS may not have been sent."
+            )
+            await self._log(tenant_id, active, message.usage_type, message.to, error=stopped)
+            raise
 
     async def _log(
         self,
@@ -318,6 +377,8 @@ class VerificationCodes:
             return
         if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
             raise await self._why_refused(tenant.id, found.id, now)
+        # The `failedVerificationLimit`-th wrong code locks the number and is still answered
+        # as the mismatch it is; the next send or verify is refused (see `RateLimits`).
         await self.rate_limits.record_failed_verification(tenant, e164)
         raise CodeMismatchError()
 

@@ -27,12 +27,20 @@ def _item(limit: int, seconds: int) -> RateLimitItem:
     return RateLimitItemPerSecond(limit, seconds)
 
 
+CONNECT_TIMEOUT_S = 1.0
+COMMAND_TIMEOUT_S = 1.0
+"""Defaults for the pool (the URL's `connect_timeout` and `stream_timeout` win): an unreachable
+Redis must fail fast, so the fallback counters take over instead of every request waiting."""
+
+
 @contextmanager
 def _unavailable_on_storage_error() -> Iterator[None]:
     try:
         yield
     except StorageError as error:
         raise CountersUnavailableError(str(error.storage_error)) from error
+    except OSError as error:  # a socket fault limits did not wrap (timeouts are OSErrors too)
+        raise CountersUnavailableError(type(error).__name__) from error
 
 
 class RedisCounters:
@@ -44,7 +52,9 @@ class RedisCounters:
 
     def __init__(self, redis_url: str, *, key_prefix: str = DEFAULT_KEY_PREFIX) -> None:
         url = redis_url.removeprefix("async+")
-        self._pool: coredis.ConnectionPool = coredis.ConnectionPool.from_url(url)
+        self._pool: coredis.ConnectionPool = coredis.ConnectionPool.from_url(
+            url, connect_timeout=CONNECT_TIMEOUT_S, stream_timeout=COMMAND_TIMEOUT_S
+        )
         self.storage = RedisStorage(
             "async+" + url,
             wrap_exceptions=True,

@@ -58,6 +58,7 @@ VERIFICATION_HEADER = "logto-verification-id"
 
 SEND_ERRORS = (
     InvalidPhoneNumberError,
+    VerificationBlockedError,
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,
@@ -297,6 +298,7 @@ async def accept_invitation(
     summary="The invitee asks for a new code; the same answer whether or not one was sent",
     responses=error_responses(
         TenantNotFoundError,
+        VerificationBlockedError,
         MessageRateLimitedError,
         IpRateLimitedError,
         CountryRateLimitedError,

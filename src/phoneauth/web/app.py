@@ -40,17 +40,21 @@ async def tenant_path(
     return tenant_id
 
 
-# `200 {"status": "ok", ...}`, or `503 {"status": "unavailable", ...}` naming the dependency that
-# is down (`database`, `redis`). Module level, reading the app from the request: FastAPI caches
-# keyed by endpoint function live as long as the process, and would keep a closure's app alive.
+# `200 {"status": "ok", ...}`; `200 {"status": "degraded", "redis": "degraded", ...}` while Redis
+# is unreachable (every instance would fail the probe at once, yet each still serves, counting
+# rate limits in its own memory); `503 {"status": "unavailable", ...}` naming the dependency
+# without which nothing works (`database`). Module level, reading the app from the request:
+# FastAPI caches keyed by endpoint function live as long as the process, and would keep a
+# closure's app alive.
 async def health(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     dependencies = await services.dependency_status()
-    healthy = all(state in ("ok", "not configured") for state in dependencies.values())
-    body = {"status": "ok" if healthy else "unavailable", **dependencies, "version": __version__}
-    if healthy:
-        return JSONResponse(body)
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    states = set(dependencies.values())
+    if "unavailable" in states:
+        body = {"status": "unavailable", **dependencies, "version": __version__}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    status = "degraded" if "degraded" in states else "ok"
+    return JSONResponse({"status": status, **dependencies, "version": __version__})
 
 
 @dataclass(frozen=True)

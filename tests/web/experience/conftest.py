@@ -9,6 +9,8 @@ import pytest
 from fastapi import FastAPI
 from tests.web.experience.support import EndUser
 
+from phoneauth.wiring import Services
+
 
 @pytest.fixture
 async def outbox(api: httpx.AsyncClient) -> None:
@@ -27,5 +29,7 @@ async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def user(browser: httpx.AsyncClient, api: httpx.AsyncClient, outbox: None) -> EndUser:
-    return EndUser(browser, api)
+def user(
+    browser: httpx.AsyncClient, api: httpx.AsyncClient, outbox: None, services: Services
+) -> EndUser:
+    return EndUser(browser, api, delivered=services.codes.background.wait)

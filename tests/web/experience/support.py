@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -72,10 +73,19 @@ class EndUser:
     `api` (the admin client) only reads the development outbox, as a phone would.
     """
 
-    def __init__(self, client: httpx.AsyncClient, api: httpx.AsyncClient, prefix: str = "") -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        api: httpx.AsyncClient,
+        prefix: str = "",
+        delivered: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.client = client
         self.api = api
         self.prefix = prefix
+        # Forgot-password codes (and sign-in codes while registration is closed) are sent after
+        # the answer; `delivered` waits for such sends, as a phone waits for the SMS.
+        self.delivered = delivered
 
     def url(self, path: str) -> str:
         return f"{self.prefix}/api/experience{path}"
@@ -102,10 +112,13 @@ class EndUser:
         return str(messages[0]["code"])
 
     async def send_code(self, phone: str, event: str = "SignIn") -> httpx.Response:
-        return await self.post(
+        sent = await self.post(
             "/verification/verification-code",
             {"identifier": {"type": "phone", "value": phone}, "interactionEvent": event},
         )
+        if self.delivered is not None:
+            await self.delivered()
+        return sent
 
     async def verify(self, phone: str, verification_id: str, code: str) -> httpx.Response:
         return await self.post(

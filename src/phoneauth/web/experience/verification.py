@@ -44,6 +44,7 @@ router = APIRouter(tags=["experience"])
 
 SEND_ERRORS = (
     InvalidPhoneNumberError,
+    VerificationBlockedError,
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,

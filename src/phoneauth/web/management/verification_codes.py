@@ -62,6 +62,7 @@ def client_ip(request: Request) -> str | None:
     summary="Send a Generic verification code by SMS",
     responses=error_responses(
         InvalidPhoneNumberError,
+        VerificationBlockedError,
         MessageRateLimitedError,
         IpRateLimitedError,
         CountryRateLimitedError,

@@ -1,0 +1,123 @@
+"""D1: whether a phone number has an account must not show in how long a code send takes.
+
+In the two flows where phoneauth sends no SMS to a number without account (forgot password, and
+sign-in while registration is closed), a registered number's answer used to wait for the SMS
+provider and an unknown number's came at once: 213 ms against 8 ms with a provider taking 200 ms,
+with the same status, body and counters. The attack here is that measurement, over real HTTP, with
+a real gateway on its own socket that takes 200 ms for every SMS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from tests.e2e.conftest import Deployment
+from tests.security.sms_gateway import (
+    Gateway,
+    allowing_local_gateways,
+    register,
+    send_experience_code,
+    serve_gateway,
+    use_gateway,
+)
+
+from phoneauth.settings import Settings
+
+KNOWN = "+4915112345678"
+UNKNOWN = "+4915187654321"
+PROVIDER_DELAY_S = 0.2
+ROUNDS = 20
+WITHIN_S = 0.010
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return allowing_local_gateways(settings)
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    with serve_gateway(delay=PROVIDER_DELAY_S) as slow:
+        yield slow
+
+
+@pytest.fixture
+async def admin(deployment: Deployment, gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    """The Management API, the slow gateway as the SMS connector, and budgets wide enough for
+    the measurement (every request comes from 127.0.0.1)."""
+    async with httpx.AsyncClient(
+        base_url=deployment.url, headers=deployment.auth, timeout=30
+    ) as client:
+        await use_gateway(client, gateway, recipientLimit=1000, ipLimit=1000, countryLimit=10_000)
+        yield client
+
+
+async def timed_send(client: httpx.AsyncClient, phone: str, event: str) -> float:
+    started = time.perf_counter()
+    response = await send_experience_code(client, phone, event)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()) == ["verificationId"]
+    return elapsed
+
+
+@pytest.mark.parametrize(
+    ("event", "mode"),
+    [("ForgotPassword", "SignInAndRegister"), ("SignIn", "SignIn")],
+    ids=["forgot-password", "sign-in-while-registration-is-closed"],
+)
+async def test_a_send_takes_as_long_for_a_registered_number_as_for_an_unknown_one(
+    deployment: Deployment,
+    admin: httpx.AsyncClient,
+    gateway: Gateway,
+    event: str,
+    mode: str,
+) -> None:
+    await register(deployment.url, gateway, KNOWN)
+    gateway.received.clear()
+    changed = await admin.patch("/api/sign-in-exp", json={"signInMode": mode})
+    assert changed.status_code == 200, changed.text
+    known: list[float] = []
+    unknown: list[float] = []
+    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as client:
+        started = await client.put("/api/experience", json={"interactionEvent": event})
+        assert started.status_code == 204, started.text
+        for _ in range(2):  # warm-up: first-use costs (pools, caches) for both numbers
+            await timed_send(client, KNOWN, event)
+            await timed_send(client, UNKNOWN, event)
+        for round_ in range(ROUNDS):
+            # Alternating, and each pair in both orders, so drift hits both numbers alike.
+            pair = [(KNOWN, known), (UNKNOWN, unknown)]
+            for phone, times in pair if round_ % 2 == 0 else reversed(pair):
+                times.append(await timed_send(client, phone, event))
+
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    assert abs(known_median - unknown_median) < WITHIN_S, (known_median, unknown_median)
+    assert known_median < PROVIDER_DELAY_S / 2  # nobody waits for the provider
+    # The registered number still gets every SMS (after the answer); the unknown one none.
+    await gateway.wait_for(KNOWN, ROUNDS + 2)
+    assert len(gateway.to(KNOWN)) == ROUNDS + 2
+    assert all(message["type"] == event for message in gateway.to(KNOWN))
+    assert gateway.to(UNKNOWN) == []
+    # Each background SMS is in the message log, as a waited-for one would be.
+    assert await logged_statuses(admin, event, ROUNDS + 2) == ["sent"] * (ROUNDS + 2)
+
+
+async def logged_statuses(admin: httpx.AsyncClient, usage_type: str, count: int) -> list[str]:
+    """The message log's statuses for `usage_type`, once `count` entries are there (the last
+    background send writes its entry just after the gateway has answered)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = await admin.get(
+            "/api/message-logs", params={"usageType": usage_type, "page_size": 100}
+        )
+        assert found.status_code == 200, found.text
+        statuses = [entry["status"] for entry in found.json()]
+        if len(statuses) >= count or time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.05)
