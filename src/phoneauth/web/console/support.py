@@ -19,12 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import ServicesDep
+from phoneauth.web.errors import refused_body
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
 from phoneauth.wiring import Services
 
@@ -93,7 +95,13 @@ def error_page(request: Request, status: int, title: str, text: str) -> HTMLResp
     return render(request, "console/error.html", context, status_code=status)
 
 
-_TITLES = {400: "Check your input", 401: "Sign in again", 403: "Not allowed", 404: "Not found"}
+_TITLES = {
+    400: "Check your input",
+    401: "Sign in again",
+    403: "Not allowed",
+    404: "Not found",
+    413: "Too large",
+}
 
 
 class ConsoleRoute(APIRoute):
@@ -115,6 +123,12 @@ class ConsoleRoute(APIRoute):
                     "This address or form is not one the "
                     "console understands. Go back and try again.",
                 )
+            except HTTPException as error:
+                # Reading the form: the body limit (413) or Starlette's form parser (400).
+                status = error.status_code
+                text = refused_body(request).message if status == 413 else str(error.detail)
+                title = _TITLES.get(status, "Something went wrong")
+                return error_page(request, status, title, text)
             except PhoneauthError as error:
                 status = error.status if 400 <= error.status < 600 else 500
                 title = _TITLES.get(status, "Something went wrong")
