@@ -87,12 +87,7 @@ def serve(
     )
     serving.configure_logging(settings)
     count = workers if workers is not None else serving.default_workers(settings)
-    options = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level.lower(),
-        **serving.server_options(),
-    }
+    options = serving.uvicorn_options(settings)
     if count == 1:
         uvicorn.run(create_app(settings, serving=True), **options)
         return

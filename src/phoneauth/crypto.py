@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from phoneauth.errors import PhoneauthError
+from phoneauth.files import create_private_file, private_folder
 
 log = logging.getLogger("phoneauth")
 
@@ -39,10 +40,11 @@ def load_master_secret(configured: str | None, data_dir: Path) -> bytes:
     path = data_dir / SECRET_FILE
     if path.exists():
         return path.read_text(encoding="utf-8").strip().encode()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    if not create_private_file(path, secret + "\n"):
+        # Another process generated it since we looked: theirs is the one every process uses.
+        return path.read_text(encoding="utf-8").strip().encode()
     log.warning(
         "PHONEAUTH_SECRET_KEY is not set: generated one in %s. Keep that file (it decrypts "
         "connector secrets) or set PHONEAUTH_SECRET_KEY in production.",

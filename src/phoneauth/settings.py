@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TRUST_EVERY_PEER = "*"
 
 
 class Settings(BaseSettings):
@@ -34,6 +38,49 @@ class Settings(BaseSettings):
         description="Where users reach the service, e.g. https://id.example.com; links in SMS "
         "(invitations) start with it. Default: http://<host>:<port>.",
     )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="The largest request body of the JSON APIs; a larger one is refused with "
+        "413 request.body_too_large before it is read.",
+    )
+    max_form_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest form the console accepts (connector configs with templates, "
+        "tenant imports).",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated IPs and networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed; `*` trusts every peer. "
+        "Default: none, the peer address is the client.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: object) -> object:
+        # uvicorn keeps an entry it cannot parse as a host name that no peer address ever
+        # matches, so a typo would silently trust nobody: refuse it at start instead.
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        entries = [str(entry).strip() for entry in value if str(entry).strip()]
+        if entries == [TRUST_EVERY_PEER]:
+            return (TRUST_EVERY_PEER,)
+        proxies = []
+        for entry in entries:
+            try:
+                network = ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (like 10.0.0.0/8); "
+                    "`*` alone trusts every peer"
+                ) from None
+            single = network.num_addresses == 1 and "/" not in entry
+            proxies.append(str(network.network_address) if single else str(network))
+        return tuple(proxies)
 
     @field_validator("public_url")
     @classmethod

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
+from phoneauth.files import create_private_file, private_folder
 from phoneauth.storage.outage import OutageLog
 
 T = TypeVar("T")
@@ -176,7 +177,10 @@ class Database:
             path = parsed.database or ":memory:"
             if path == ":memory:":
                 raise ValueError("phoneauth needs an SQLite file, not an in-memory database")
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # It holds phone numbers and password hashes: the folder 0700, the file 0600 before
+            # SQLite opens it, and SQLite gives the -wal and -shm files it makes the same mode.
+            private_folder(Path(path).parent)
+            create_private_file(Path(path))
             self._sqlite_path = path
             self._sqlite = create_sync_engine(
                 parsed.set(drivername="sqlite+pysqlite"),

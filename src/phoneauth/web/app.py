@@ -18,6 +18,7 @@ from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
+from phoneauth.web.body_limit import BodyLimits, DeclaredBodyLimitMiddleware
 from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
@@ -135,21 +136,27 @@ def create_app(
     app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(RequestScopeMiddleware)
+    # A body is refused (413) once its declared or counted size passes the limit, never read
+    # whole first; the console's forms get a larger limit. Set per router, not on the app: see
+    # `phoneauth.web.body_limit`.
+    limits = BodyLimits(api=settings.max_body_bytes, console=settings.max_form_bytes)
+    app.add_middleware(DeclaredBodyLimitMiddleware, limits=limits)
     mounted = api_routers()
     install_openapi(app, documented=mounted)
     # FastAPI tries routes in the order they were included, walking every route of every included
     # router on the way: the routes every sign-in takes come first, at /api before their tenant
     # copies. The OpenAPI document keeps its own order (`api_routers`).
     for mount in sorted(mounted, key=lambda mount: (mount.per_tenant, mount.rank)):
-        app.include_router(mount.router, **mount.options())
+        app.include_router(mount.router, max_body_size=limits.api, **mount.options())
     # The end-user pages: HTML, so not in the OpenAPI document.
-    app.include_router(pages_router, include_in_schema=False)
+    app.include_router(pages_router, include_in_schema=False, max_body_size=limits.api)
     app.include_router(
         pages_router,
         prefix="/t/{tenant_id}",
         dependencies=[Depends(tenant_path)],
         include_in_schema=False,
+        max_body_size=limits.api,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    install_console(app)
+    install_console(app, max_body_size=limits.console)
     return app

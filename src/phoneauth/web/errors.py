@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
@@ -35,6 +36,30 @@ class InvalidInputError(PhoneauthError):
 
     code = "guard.invalid_input"
     status = 400
+
+
+class BodyTooLargeError(PhoneauthError):
+    """The request body is larger than this server accepts; `details.max_bytes` says how large
+    it may be."""
+
+    code = "request.body_too_large"
+    status = 413
+
+
+def body_too_large(limit: object) -> BodyTooLargeError:
+    """The error for a body past `limit` bytes (see `phoneauth.web.body_limit`)."""
+    if not isinstance(limit, int):
+        return BodyTooLargeError()
+    return BodyTooLargeError(
+        f"The request body is larger than this server accepts (at most {limit} bytes).",
+        max_bytes=limit,
+    )
+
+
+def refused_body(request: Request) -> BodyTooLargeError:
+    """The error for the body FastAPI's limit refused (Starlette's bare 413) while it streamed in,
+    naming the limit in force for the route that refused it."""
+    return body_too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
 
 
 def error_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, Any]]:
@@ -118,6 +143,10 @@ def _allowed_methods(request: Request) -> str | None:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
+    if error.status_code == BodyTooLargeError.status:
+        # FastAPI's body limit, raised while the body streams in, as soon as the count passes
+        # the limit in force for this route: the rest is never read.
+        return await _phoneauth_error(request, refused_body(request))
     code = {404: "entity.not_found", 405: "request.method_not_allowed"}.get(
         error.status_code, "request.general"
     )

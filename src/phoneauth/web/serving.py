@@ -7,20 +7,24 @@ start's work once (SQLite migrations, the default tenant, the first admin key pr
 that the workers never race for it.
 
 `server_options()` is the one place that picks uvicorn's event loop and HTTP parser; `make bench`
-serves its reference endpoint with the same options.
+serves its reference endpoint with the same options. `uvicorn_options()` adds what the settings
+decide: where to listen, the access log's masking, and which peers' proxy headers to believe.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 import os
 from typing import Any
 
+import uvicorn.config
 from fastapi import FastAPI
 
 from phoneauth.connectors import load_registry
 from phoneauth.settings import Settings
+from phoneauth.web.access_log import AccessLogFilter
 from phoneauth.web.app import create_app
 from phoneauth.wiring import build_services
 
@@ -45,6 +49,38 @@ def server_options() -> dict[str, Any]:
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
         "ws": "none",
+    }
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, with the access log's target masked (no phone
+    number or code in a query string reaches the log; `phoneauth.web.access_log`)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["mask_targets"] = {"()": AccessLogFilter}
+    config["loggers"]["uvicorn.access"]["filters"] = ["mask_targets"]
+    return config
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Believe X-Forwarded-For and X-Forwarded-Proto only from PHONEAUTH_TRUSTED_PROXIES.
+
+    uvicorn believes them from 127.0.0.1 unless told otherwise (or FORWARDED_ALLOW_IPS says
+    more), so behind no proxy a local client could name any address and escape the per-IP
+    limits. With no trusted proxy the headers are not read at all."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Everything `phoneauth serve` passes to `uvicorn.run` but the app and the workers."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "log_config": log_config(),
+        **proxy_options(settings),
+        **server_options(),
     }
 
 

@@ -21,5 +21,6 @@ def console_router() -> APIRouter:
     return router
 
 
-def install_console(app: FastAPI) -> None:
-    app.include_router(console_router())
+def install_console(app: FastAPI, *, max_body_size: int | None = None) -> None:
+    """`max_body_size`: the console's forms (templates, tenant imports) may outgrow the API's."""
+    app.include_router(console_router(), max_body_size=max_body_size)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
@@ -27,6 +28,7 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundEr
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
 from phoneauth.web.deps import ServicesDep
+from phoneauth.web.errors import refused_body
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
 from phoneauth.wiring import Services
 
@@ -95,7 +97,13 @@ def error_page(request: Request, status: int, title: str, text: str) -> HTMLResp
     return render(request, "console/error.html", context, status_code=status)
 
 
-_TITLES = {400: "Check your input", 401: "Sign in again", 403: "Not allowed", 404: "Not found"}
+_TITLES = {
+    400: "Check your input",
+    401: "Sign in again",
+    403: "Not allowed",
+    404: "Not found",
+    413: "Too large",
+}
 
 
 class ConsoleRoute(APIRoute):
@@ -120,6 +128,12 @@ class ConsoleRoute(APIRoute):
                     "This address or form is not one the "
                     "console understands. Go back and try again.",
                 )
+            except HTTPException as error:
+                # Reading the form: the body limit (413) or Starlette's form parser (400).
+                status = error.status_code
+                text = refused_body(request).message if status == 413 else str(error.detail)
+                title = _TITLES.get(status, "Something went wrong")
+                return error_page(request, status, title, text)
             except PhoneauthError as error:
                 status = error.status if 400 <= error.status < 600 else 500
                 title = _TITLES.get(status, "Something went wrong")

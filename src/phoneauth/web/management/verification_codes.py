@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
@@ -36,10 +39,31 @@ _PHONE = Field(
 )
 
 
+def _ip_address(value: str) -> str:
+    """An IPv4 or IPv6 address, written the standard way (only text: pydantic's own IP types
+    would also take a number)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address, like 203.0.113.7") from None
+
+
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+
+
 class GenericCodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", title="CodeRequest")
 
     phone: str = _PHONE
+    # A backend calls this route for its end users: counting the backend's own address would
+    # put all of them in one per-IP budget. The admin key vouches for the address given.
+    ip: IpAddress | None = Field(
+        default=None,
+        max_length=45,
+        description="The end user's IP address (IPv4 or IPv6), counted by the per-IP send limit "
+        "instead of the caller's and passed to the connector. Default: the caller's address.",
+        examples=["203.0.113.7"],
+    )
 
 
 class GenericCodeVerification(BaseModel):
@@ -52,7 +76,8 @@ class GenericCodeVerification(BaseModel):
 
 
 def client_ip(request: Request) -> str | None:
-    """The peer address (behind a proxy, run uvicorn with `--proxy-headers`)."""
+    """The peer address; behind a reverse proxy listed in PHONEAUTH_TRUSTED_PROXIES, the client
+    that proxy names in X-Forwarded-For (see `phoneauth.web.serving`)."""
     return request.client.host if request.client else None
 
 
@@ -73,7 +98,8 @@ def client_ip(request: Request) -> str | None:
 async def send_code(
     body: GenericCodeRequest, tenant: ManagedTenantDep, services: ServicesDep, request: Request
 ) -> Response:
-    await services.codes.send(tenant, body.phone, UsageType.GENERIC, ip=client_ip(request))
+    ip = body.ip or client_ip(request)
+    await services.codes.send(tenant, body.phone, UsageType.GENERIC, ip=ip)
     return Response(status_code=204)
 
 
