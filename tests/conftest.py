@@ -117,6 +117,7 @@ def settings(test_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
         database_url=test_database.url,
         database_schema=test_database.schema,
         secret_key=SecretStr("test-secret-key"),
+        connector_allow_private_hosts=True,  # the fake providers listen on 127.0.0.1
     )
 
 

@@ -130,6 +130,7 @@ def _environment(folder: Path, **settings: str) -> dict[str, str]:
         PHONEAUTH_DATA_DIR=str(folder / "data"),
         PHONEAUTH_SECRET_KEY="serve-workers-test",
         PHONEAUTH_LOG_LEVEL="WARNING",
+        PHONEAUTH_CONNECTOR_ALLOW_PRIVATE_HOSTS="true",  # the fake gateway listens on 127.0.0.1
         **settings,
     )
     return env

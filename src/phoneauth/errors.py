@@ -3,6 +3,7 @@
 PhoneauthError                       code "general"
 └── ConnectorError                   code "connector.general" (phoneauth.connectors.errors)
     ├── InvalidConfigError               connector.invalid_config
+    │   └── DestinationForbiddenError        connector.destination_forbidden
     ├── InvalidRequestParametersError    connector.invalid_request_parameters
     ├── TemplateNotFoundError            connector.template_not_found
     ├── RateLimitExceededError           connector.rate_limit_exceeded

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     port: int = Field(default=3001, ge=1, le=65535)
     log_level: str = "INFO"
     http_timeout: float = Field(default=10.0, gt=0, description="Seconds one SMS send may take.")
+    connector_allow_private_hosts: bool = Field(
+        default=False,
+        description="Let connectors send to loopback, private, link-local and other non-public "
+        "addresses (a gateway on your own network, local fakes). Off: a connector's endpoint "
+        "must resolve to public addresses only, so a tenant's admin cannot reach internal "
+        "services through it.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Where users reach the service, e.g. https://id.example.com; links in SMS "

@@ -154,7 +154,10 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         settings=settings,
         database=database,
         registry=registry,
-        http_client=build_http_client(timeout=settings.http_timeout),
+        http_client=build_http_client(
+            timeout=settings.http_timeout,
+            allow_private_hosts=settings.connector_allow_private_hosts,
+        ),
         cipher=ConfigCipher(derive_key(master, "connector-config")),
         code_hash_key=derive_key(master, "verification-code"),
         tenants=Tenants(SqlTenantStore(database, cache=cache_for(database))),
@@ -177,6 +180,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         registry,
         services.http_client,
         services.cipher,
+        allow_private_hosts=settings.connector_allow_private_hosts,
     )
     services.message_log = MessageLog(SqlMessageLogStore(database))
     services.codes = VerificationCodes(

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from pydantic import Field, SecretStr
 
 from phoneauth.connectors import (
     ConnectorConfig,
+    HeaderSafe,
     InvalidConfigError,
     dump_config,
     parse_config,
@@ -99,3 +102,94 @@ class Coded(ConnectorConfig):
 def test_code_templates_use_logtos_template_code_key() -> None:
     config = parse_config(Coded, {"templates": [{"usageType": "Generic", "templateCode": "SMS_1"}]})
     assert config.templates[0].template_code == "SMS_1"
+
+
+def _fields(error: InvalidConfigError) -> list[str]:
+    return [problem["field"] for problem in error.details["errors"]]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://gw.example.com/\r\nX-Injected: 1",  # urlsplit alone would drop the CRLF
+        "https://gw.exa mple.com",
+        "https://gw.example.com\x00/",
+        "https://gw.example.com:99999",
+        "https://:443/",
+    ],
+)
+def test_an_endpoint_the_client_could_not_send_to_is_refused(endpoint: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        parse_config(Sample, {**GOOD, "endpoint": endpoint})
+    assert _fields(info.value) == ["endpoint"]
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:3001/send",
+        "http://0.0.0.0",
+        "http://[::1]:80",
+        "http://[::ffff:127.0.0.1]",
+        "http://10.0.0.7",
+        "http://192.168.1.20/sms",
+        "http://169.254.169.254/latest/meta-data",
+        "http://2130706433",
+    ],
+)
+def test_a_private_literal_endpoint_is_refused_when_private_hosts_are_not_allowed(
+    endpoint: str,
+) -> None:
+    assert parse_config(Sample, {**GOOD, "endpoint": endpoint}).endpoint  # the library default
+    with pytest.raises(InvalidConfigError) as info:
+        parse_config(Sample, {**GOOD, "endpoint": endpoint}, allow_private_hosts=False)
+    assert _fields(info.value) == ["endpoint"]
+    assert "PHONEAUTH_CONNECTOR_ALLOW_PRIVATE_HOSTS" in info.value.details["errors"][0]["message"]  # type: ignore[index]
+
+
+def test_a_public_endpoint_is_kept_when_private_hosts_are_not_allowed() -> None:
+    config = parse_config(
+        Sample, {**GOOD, "endpoint": "https://api.example.com/v2/"}, allow_private_hosts=False
+    )
+    assert config.endpoint == "https://api.example.com/v2"
+
+
+def _template(content: str) -> dict[str, object]:
+    return {**GOOD, "templates": [{"usageType": "Generic", "content": content}]}
+
+
+def test_template_content_is_at_most_1600_characters() -> None:
+    assert len(parse_config(Sample, _template("x" * 1600)).templates[0].content) == 1600
+    with pytest.raises(InvalidConfigError) as info:
+        parse_config(Sample, _template("x" * 1601))
+    assert _fields(info.value) == ["templates.0.content"]
+
+
+@pytest.mark.parametrize("control", ["\x00", "\t", "\r", "\x1b", "\x7f", "\x85", "\ud800"])
+def test_template_content_has_no_control_character_but_line_breaks(control: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        parse_config(Sample, _template(f"Code{control}{{{{code}}}}"))
+    assert _fields(info.value) == ["templates.0.content"]
+
+
+def test_template_line_breaks_are_kept_and_crlf_is_read_as_lf() -> None:
+    config = parse_config(Sample, _template("Your code:\r\n{{code}}\nBye"))
+    assert config.templates[0].content == "Your code:\n{{code}}\nBye"
+    schema = Sample.model_json_schema(by_alias=True)["$defs"]["ContentTemplate"]
+    assert schema["properties"]["content"]["maxLength"] == 1600
+
+
+class Headers(ConnectorConfig):
+    token: Annotated[SecretStr | None, HeaderSafe] = None
+    key_id: Annotated[str, HeaderSafe] = Field(alias="keyId")
+
+
+@pytest.mark.parametrize("value", ["a\r\nb", "a\nb", "a\x00", "a\tb", "é", "中", "a\x7f"])
+def test_header_safe_fields_take_printable_ascii_only(value: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        parse_config(Headers, {"token": value, "keyId": value})
+    assert sorted(_fields(info.value)) == ["keyId", "token"]
+    assert secret_fields(Headers) == ["token"]  # the marker keeps the field a secret
+    config = parse_config(Headers, {"token": "Bearer abc-._~+/=", "keyId": "AKID 1"})
+    assert config.key_id == "AKID 1"

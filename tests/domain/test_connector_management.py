@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from phoneauth.connectors import (
     AuthorizationFailedError,
+    ConnectorError,
     ConnectorFactoryNotFoundError,
     ConnectorRegistry,
     InvalidConfigError,
@@ -380,3 +382,59 @@ async def test_the_outbox_file_cannot_be_set_over_the_api(
         assert [p["field"] for p in info.value.details["errors"]] == ["filePath"]  # type: ignore[attr-defined]
     assert not target.exists()
     assert await service.list("dev") == []
+
+
+# --- private hosts and connectors that break the contract ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:9/x", "http://localhost:9", "http://[::1]", "http://10.0.0.7"]
+)
+async def test_a_private_literal_endpoint_is_refused_unless_the_operator_allows_it(
+    database: Database,
+    client: httpx.AsyncClient,
+    tenants: dict[str, Tenant],
+    provider: Provider,
+    endpoint: str,
+) -> None:
+    config = TWILIO_CONFIG | {"endpoint": endpoint}
+    strict = _service(database, client)
+    for attempt in (
+        strict.test(tenants["dev"], TWILIO, "+4915112345678", config),
+        strict.create(tenants["dev"], TWILIO, config),
+        strict.check(tenants["dev"], TWILIO, config),
+    ):
+        with pytest.raises(InvalidConfigError) as info:
+            await attempt
+        assert [p["field"] for p in info.value.details["errors"]] == ["endpoint"]  # type: ignore[attr-defined]
+    assert provider.requests == []
+    allowing = ConnectorManagement(
+        SqlConnectorStore(database),
+        load_registry(),
+        client,
+        ConfigCipher(b"k" * 32),
+        allow_private_hosts=True,
+    )
+    await allowing.test(tenants["dev"], TWILIO, "+4915112345678", config)
+    assert len(provider.requests) == 1
+
+
+class Broken:
+    """A third-party connector that breaks the contract: it raises a plain exception."""
+
+    def __init__(self, config: Any, client: httpx.AsyncClient, **options: Any) -> None:
+        pass
+
+    async def send(self, message: SmsMessage) -> Any:
+        raise ValueError("Invalid header value b'Bearer X\\r\\nX-Injected: 1'")
+
+
+async def test_a_test_send_through_a_connector_that_raises_anything_is_a_coded_error(
+    database: Database, client: httpx.AsyncClient, tenants: dict[str, Tenant]
+) -> None:
+    broken = dataclasses.replace(outbox.FACTORY, id="broken-sms", create=Broken, tags=())
+    service = _service(database, client, ConnectorRegistry([broken]))
+    with pytest.raises(ConnectorError) as info:
+        await service.test(tenants["dev"], "broken-sms", "+4915112345678", {})
+    assert info.value.code == "connector.general"
+    assert "X-Injected" not in str(info.value.to_dict())

@@ -204,6 +204,7 @@ def deploy_on_sqlite(folder: Path, secret: str) -> Iterator[Deployment]:
             data_dir=folder / "data",
             database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
             secret_key=SecretStr(secret),
+            connector_allow_private_hosts=True,  # the fake providers listen on 127.0.0.1
         )
         with deploy(settings) as deployed:
             yield deployed

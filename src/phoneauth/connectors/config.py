@@ -3,19 +3,48 @@
 Config JSON keys are Logto's (`accountSID`, `authToken`, …) through pydantic aliases, so a Logto
 connector config validates unchanged. Secrets are `SecretStr`: masked in `repr`, in
 `model_dump_json()` and in the JSON schema (`writeOnly`), revealed only by `dump_config`.
+
+Field rules shared by every connector, third-party ones included: `EndpointUrl` (an http(s) URL
+the client can send to), `HeaderSafe` (a value sent in an HTTP header as is) and the template
+text limits of `ContentTemplate`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+import httpx
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+)
 
 from phoneauth.connectors.base import UsageType
+from phoneauth.connectors.destinations import is_private_literal
 from phoneauth.connectors.errors import InvalidConfigError
+
+MAX_TEMPLATE_LENGTH = 1600
+"""Characters in a template's content: ten SMS segments of 160 GSM-7 characters."""
+
+ALLOW_PRIVATE_HOSTS = "allow_private_hosts"
+"""The validation-context key that lets `EndpointUrl` name a loopback or private host."""
+
+# Python's urlsplit silently drops CR, LF and tab, so they are refused before it sees them.
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+# Template text: line breaks only. Tab, a lone CR, NUL, the other C0/C1 controls and lone
+# surrogates (no encoder can send them) are refused.
+_TEMPLATE_UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class ConnectorConfig(BaseModel):
@@ -24,15 +53,77 @@ class ConnectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _check_endpoint(value: str) -> str:
+def _check_endpoint(value: str, info: ValidationInfo) -> str:
+    if _URL_UNSAFE.search(value):
+        raise ValueError("must not contain spaces, line breaks or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http:// or https:// URL")
+    try:  # the parser the client sends with: what it refuses would fail every send
+        url = httpx.URL(value)
+        port = url.port
+    except httpx.InvalidURL:
+        raise ValueError("is not a valid URL") from None
+    if not url.host:
+        raise ValueError("must name a host")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("must have a port between 1 and 65535")
+    context = info.context if isinstance(info.context, Mapping) else {}
+    if not context.get(ALLOW_PRIVATE_HOSTS, True) and is_private_literal(
+        url.raw_host.decode("ascii")
+    ):
+        raise ValueError(
+            "must name a public host, not a loopback, private or link-local address "
+            "(the operator can allow those with PHONEAUTH_CONNECTOR_ALLOW_PRIVATE_HOSTS)"
+        )
     return value.rstrip("/")
 
 
 EndpointUrl = Annotated[str, AfterValidator(_check_endpoint)]
-"""An absolute http(s) URL without a trailing slash (http is allowed for local gateways)."""
+"""An absolute http(s) URL without a trailing slash (http is allowed for local gateways).
+
+When `parse_config` is given `allow_private_hosts=False`, a literal loopback, private or
+link-local host (`127.0.0.1`, `[::1]`, `localhost`, `10.0.0.7`) is refused; the shared client
+checks host names again on every send, against the addresses they resolve to.
+"""
+
+
+def header_safe(value: str | SecretStr | None) -> str | SecretStr | None:
+    """Refuse a value that a connector puts into an HTTP header as is.
+
+    Only visible ASCII and spaces: a line break would inject a header, servers refuse control
+    characters, and the HTTP client encodes header values as ASCII.
+    """
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if text is not None and _HEADER_UNSAFE.search(text):
+        raise ValueError(
+            "is sent in an HTTP header, so it must be printable ASCII: no line breaks, "
+            "control characters or non-ASCII letters"
+        )
+    return value
+
+
+HeaderSafe = AfterValidator(header_safe)
+"""Marks a field sent in a header as is: `Annotated[SecretStr | None, HeaderSafe]`."""
+
+
+def _unify_line_breaks(value: object) -> object:
+    """CRLF becomes LF: browsers send a textarea's line breaks as CRLF."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _check_template_text(value: str) -> str:
+    found = _TEMPLATE_UNSAFE.search(value)
+    if found:
+        code = f"U+{ord(found.group()):04X}"
+        raise ValueError(f"must not contain control characters but line breaks (found {code})")
+    return value
+
+
+TemplateText = Annotated[
+    str, BeforeValidator(_unify_line_breaks), AfterValidator(_check_template_text)
+]
+"""SMS text: CRLF read as LF; no other control character."""
 
 
 class _Template(BaseModel):
@@ -53,10 +144,12 @@ class _Template(BaseModel):
 class ContentTemplate(_Template):
     """A template whose text phoneauth renders: `{{code}}` and other payload variables."""
 
-    content: str = Field(
+    content: TemplateText = Field(
         min_length=1,
+        max_length=MAX_TEMPLATE_LENGTH,
         title="Content",
-        description="Message text; `{{code}}` is replaced by the verification code.",
+        description="Message text; `{{code}}` is replaced by the verification code. At most "
+        f"{MAX_TEMPLATE_LENGTH} characters (ten SMS); no control characters but line breaks.",
     )
 
 
@@ -100,15 +193,22 @@ CodeTemplates = Annotated[
 C = TypeVar("C", bound=ConnectorConfig)
 
 
-def parse_config(model: type[C], raw: Mapping[str, Any] | BaseModel) -> C:
-    """Validate a Logto-shaped JSON object, naming every invalid or missing field."""
+def parse_config(
+    model: type[C], raw: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True
+) -> C:
+    """Validate a Logto-shaped JSON object, naming every invalid or missing field.
+
+    `allow_private_hosts=False` also refuses an endpoint whose host is a literal loopback,
+    private or link-local address, as the service does with the configs tenants' admins send.
+    """
     if isinstance(raw, model):
         return raw
     data = raw.model_dump(by_alias=True) if isinstance(raw, BaseModel) else raw
     if not isinstance(data, Mapping):
         raise InvalidConfigError("The connector's config must be a JSON object.", errors=[])
+    context = {ALLOW_PRIVATE_HOSTS: allow_private_hosts}
     try:
-        return model.model_validate(dict(data))
+        return model.model_validate(dict(data), context=context)
     except ValidationError as error:
         problems = [
             {

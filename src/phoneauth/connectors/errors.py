@@ -61,6 +61,13 @@ class InvalidConfigError(ConnectorError):
     status = 400
 
 
+class DestinationForbiddenError(InvalidConfigError):
+    """The connector's endpoint is not a public address; connectors do not send there."""
+
+    code = "connector.destination_forbidden"
+    status = 400
+
+
 class InvalidCertificateError(ConnectorError):
     """The provider's certificate could not be verified."""
 
@@ -153,6 +160,7 @@ ALL_CONNECTOR_ERRORS: tuple[type[ConnectorError], ...] = (
     InvalidRequestParametersError,
     InsufficientRequestParametersError,
     InvalidConfigError,
+    DestinationForbiddenError,
     InvalidCertificateError,
     InvalidResponseError,
     TemplateNotFoundError,

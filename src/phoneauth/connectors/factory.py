@@ -54,9 +54,14 @@ class ConnectorFactory(Generic[C]):
     provider_fake: ProviderFake | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
 
-    def parse_config(self, config: Mapping[str, Any] | BaseModel) -> C:
-        """Validate a config; `InvalidConfigError` names every bad or missing field."""
-        return parse_config(self.config_model, config)
+    def parse_config(
+        self, config: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True
+    ) -> C:
+        """Validate a config; `InvalidConfigError` names every bad or missing field.
+
+        `allow_private_hosts=False` refuses endpoints on literal loopback or private addresses.
+        """
+        return parse_config(self.config_model, config, allow_private_hosts=allow_private_hosts)
 
     def build(
         self,

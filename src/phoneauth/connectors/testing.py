@@ -268,7 +268,7 @@ async def check_timeout_against_a_silent_server(factory: ConnectorFactory[Any]) 
     port = server.sockets[0].getsockname()[1]
     config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
     try:
-        async with build_http_client() as client:
+        async with build_http_client(allow_private_hosts=True) as client:
             connector = factory.build(config, client, timeout=0.2)
             try:
                 await connector.send(SAMPLE_MESSAGE)
@@ -289,7 +289,7 @@ async def check_refused_connection(factory: ConnectorFactory[Any]) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
-    async with build_http_client() as client:
+    async with build_http_client(allow_private_hosts=True) as client:
         try:
             await factory.build(config, client).send(SAMPLE_MESSAGE)
         except ConnectorUnreachableError:

@@ -4,7 +4,9 @@ Logto's rules (reference/logto.md §3): one SMS connector per tenant, and creati
 old one in a single transaction; the config is validated against the factory's model on create
 and update; the test endpoint sends `000000` with the Generic template through the unsaved
 config. Ours on top: secrets are encrypted at rest and answered as `**********`, and a client
-may send that mask back to keep the stored secret.
+may send that mask back to keep the stored secret; an endpoint on a literal loopback or private
+address is refused unless the operator allows private hosts (the shared HTTP client checks the
+resolved address again on every send).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 
 from phoneauth.connectors import (
     Connector,
+    ConnectorError,
     ConnectorFactory,
     ConnectorFactoryNotFoundError,
     ConnectorRegistry,
@@ -176,12 +179,14 @@ class ConnectorManagement:
         clock: Callable[[], datetime] = utc_now,
         outbox_size: int = 1000,
         built_cache_size: int = 1024,
+        allow_private_hosts: bool = False,
     ) -> None:
         self.store = store
         self.registry = registry
         self.client = client
         self.cipher = cipher
         self.clock = clock
+        self.allow_private_hosts = allow_private_hosts
         self._outbox_size = outbox_size
         self._outboxes: dict[str, Outbox] = {}
         # Built connectors by (tenant, row, ciphertext): the store is still read on every send,
@@ -307,9 +312,17 @@ class ConnectorManagement:
         stored = await self._saved_config(tenant.id, factory, config)
         connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
         payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
-        return await connector.send(
-            SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
-        )
+        message = SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
+        try:
+            return await connector.send(message)
+        except ConnectorError:
+            raise
+        except Exception as error:
+            # A third-party connector broke the contract: a coded error, as the codes engine does.
+            log.error("connector %s raised %s on a test send", factory.id, type(error).__name__)
+            raise ConnectorError(
+                "The SMS connector failed unexpectedly.", factory_id=factory.id
+            ) from None
 
     async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None:
         """The tenant's SMS connector, read from the store on every call (every instance agrees)."""
@@ -389,7 +402,7 @@ class ConnectorManagement:
         problems: list[Any] = []
         parsed = None
         try:
-            parsed = factory.parse_config(restored)
+            parsed = factory.parse_config(restored, allow_private_hosts=self.allow_private_hosts)
         except InvalidConfigError as error:
             found = error.details.get("errors")
             problems = list(found) if isinstance(found, list) else []

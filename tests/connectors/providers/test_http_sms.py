@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from phoneauth.connectors import (
     ConnectorError,
@@ -102,12 +103,12 @@ async def test_any_2xx_is_accepted_and_an_id_is_kept(
 @pytest.mark.parametrize(
     ("answer", "error", "status"),
     [
-        (httpx.Response(429, text="slow down"), RateLimitExceededError, 429),
-        (httpx.Response(400, text="unknown number"), ConnectorError, 502),
-        (httpx.Response(503, text="maintenance"), ConnectorError, 502),
+        (httpx.Response(429, json={"message": "slow down"}), RateLimitExceededError, 429),
+        (httpx.Response(400, json={"error": "unknown number"}), ConnectorError, 502),
+        (httpx.Response(503, json={"message": "maintenance"}), ConnectorError, 502),
     ],
 )
-async def test_gateway_refusals_carry_its_answer(
+async def test_gateway_refusals_carry_its_json_message(
     answer: httpx.Response, error: type[ConnectorError], status: int
 ) -> None:
     client, _ = recording_client(lambda request: answer)
@@ -116,8 +117,76 @@ async def test_gateway_refusals_carry_its_answer(
             await FACTORY.build({"endpoint": "https://gw.example.com"}, client).send(GENERIC)
     assert type(info.value) is error
     assert info.value.status == status
-    assert info.value.details["provider_message"] == answer.text
+    said = answer.json()
+    assert info.value.details["provider_message"] == said.get("message", said.get("error"))
     assert info.value.details["http_status"] == answer.status_code
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(500, text="root:x:0:0:root:/root:/bin/bash"),
+        httpx.Response(401, html="<html><body>internal admin panel</body></html>"),
+        httpx.Response(400, json={"token": "internal-token", "detail": "x"}),
+        httpx.Response(400, json=["internal", "list"]),
+    ],
+)
+async def test_a_body_that_is_not_a_json_message_is_never_passed_on(
+    answer: httpx.Response,
+) -> None:
+    client, _ = recording_client(lambda request: answer)
+    async with client:
+        with pytest.raises(ConnectorError) as info:
+            await FACTORY.build({"endpoint": "https://gw.example.com"}, client).send(GENERIC)
+    assert "provider_message" not in info.value.details
+    assert info.value.details["http_status"] == answer.status_code
+    for secret in ("root:x", "admin panel", "internal"):
+        assert secret not in str(info.value.to_dict())
+
+
+async def test_a_json_message_is_cut_and_loses_its_control_characters() -> None:
+    answer = httpx.Response(400, json={"message": "bad\r\nX-Injected: 1 " + "y" * 500})
+    client, _ = recording_client(lambda request: answer)
+    async with client:
+        with pytest.raises(ConnectorError) as info:
+            await FACTORY.build({"endpoint": "https://gw.example.com"}, client).send(GENERIC)
+    said = info.value.details["provider_message"]
+    assert isinstance(said, str)
+    assert said.startswith("badX-Injected: 1 y")
+    assert len(said) == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer X\r\nX-Injected: 1",
+        "Bearer X\n",
+        "Bearer \x00",
+        "Bearer\tX",
+        "Bearer é",
+        "Bearer 中",
+    ],
+)
+def test_an_authorization_that_is_not_printable_ascii_is_refused(authorization: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        FACTORY.parse_config({"endpoint": "https://gw.example.com", "authorization": authorization})
+    assert [problem["field"] for problem in info.value.details["errors"]] == ["authorization"]  # type: ignore[attr-defined]
+    assert authorization not in str(info.value.to_dict())
+
+
+async def test_an_unsafe_authorization_that_reaches_a_send_is_a_coded_error() -> None:
+    """A config stored before the check (built here without validation) never reaches the wire."""
+    for value in ("Bearer X\r\nX-Injected: 1", "Bearer \x00", "Bearer é中"):
+        config = FACTORY.config_model.model_construct(
+            endpoint="https://gw.example.com", authorization=SecretStr(value), signing_secret=None
+        )
+        client, seen = recording_client(lambda request: httpx.Response(200, json={"id": "x"}))
+        async with client:
+            with pytest.raises(InvalidConfigError) as info:
+                await FACTORY.build(config, client).send(GENERIC)
+        assert info.value.status == 400
+        assert value not in str(info.value.to_dict())
+        assert seen == []
 
 
 def test_endpoint_is_required() -> None:

@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from phoneauth.connectors.config import CodeTemplate, ConnectorConfig, EndpointUrl, unique_templates
+from phoneauth.connectors.config import (
+    CodeTemplate,
+    ConnectorConfig,
+    EndpointUrl,
+    HeaderSafe,
+    unique_templates,
+)
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 INTERNATIONAL_ENDPOINT = "https://dysmsapi.ap-southeast-1.aliyuncs.com"
@@ -84,7 +90,7 @@ def is_china_number(digits: str, *, strict: bool) -> bool:
 
 
 class AliyunSmsConfig(ConnectorConfig):
-    access_key_id: str = Field(
+    access_key_id: Annotated[str, HeaderSafe] = Field(  # in v3's `Authorization` as is
         alias="accessKeyId",
         min_length=1,
         title="AccessKey ID",

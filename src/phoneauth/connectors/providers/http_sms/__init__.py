@@ -11,17 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from pydantic import Field, SecretStr
 
 from phoneauth.connectors.base import SendResult, SmsMessage
-from phoneauth.connectors.config import ConnectorConfig, EndpointUrl
+from phoneauth.connectors.config import ConnectorConfig, EndpointUrl, HeaderSafe
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, response_json
 
 SIGNATURE_HEADER = "X-Phoneauth-Signature"
+MAX_ERROR_MESSAGE = 200
+"""Characters of the gateway's error `message` passed on to the caller."""
 
 
 class HttpSmsConfig(ConnectorConfig):
@@ -29,7 +31,7 @@ class HttpSmsConfig(ConnectorConfig):
         title="Endpoint",
         description="Your gateway's URL; phoneauth POSTs one JSON request per message.",
     )
-    authorization: SecretStr | None = Field(
+    authorization: Annotated[SecretStr | None, HeaderSafe] = Field(
         default=None,
         title="Authorization header",
         description="Sent as is in `Authorization`, e.g. `Bearer <token>`.",
@@ -87,8 +89,7 @@ class HttpSmsConnector(HttpConnector[HttpSmsConfig]):
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         if not response.is_success:
-            text = response.text.strip()[:200] or None
-            raise self.fallback_error(response, provider_message=text)
+            raise self.fallback_error(response, provider_message=error_message(response))
         message_id = None
         if response.content:
             try:
@@ -99,6 +100,23 @@ class HttpSmsConnector(HttpConnector[HttpSmsConfig]):
                 found = body.get("id", body.get("messageId"))
                 message_id = None if found is None else str(found)
         return SendResult(provider_message_id=message_id)
+
+
+def error_message(response: httpx.Response) -> str | None:
+    """The `message` (or `error`) string of a JSON error answer, else `None`.
+
+    Never the raw body: the endpoint may not be the operator's gateway at all, and its answer must
+    not be read out to whoever set the endpoint.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    found = body.get("message", body.get("error")) if isinstance(body, dict) else None
+    if not isinstance(found, str):
+        return None
+    text = "".join(char for char in found if char.isprintable()).strip()
+    return text[:MAX_ERROR_MESSAGE] or None
 
 
 def _fake(request: httpx.Request) -> httpx.Response:

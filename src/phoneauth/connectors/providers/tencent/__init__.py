@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
+from typing import Annotated
 
 import httpx
 from pydantic import Field, SecretStr
 
 from phoneauth.connectors.base import SendResult, SmsMessage, UsageType
-from phoneauth.connectors.config import CodeTemplates, ConnectorConfig, EndpointUrl
+from phoneauth.connectors.config import CodeTemplates, ConnectorConfig, EndpointUrl, HeaderSafe
 from phoneauth.connectors.errors import InsufficientRequestParametersError, InvalidResponseError
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector
@@ -27,7 +28,7 @@ _compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).enco
 
 
 class TencentSmsConfig(ConnectorConfig):
-    access_key_id: str = Field(
+    access_key_id: Annotated[str, HeaderSafe] = Field(  # in `Authorization` as is
         alias="accessKeyId",
         min_length=1,
         title="SecretId",
