@@ -574,6 +574,13 @@ async def test_the_outbox_shows_codes_newest_first_per_tenant(
     assert (await api.get("/t/other/api/outbox")).json() == []
     bad = await api.get("/api/outbox", params={"phone": "nope"})
     assert bad.status_code == 400
+    # The same with the number in the body, out of the URL and the access log.
+    searched = await api.post("/api/outbox/search", json={"phone": "4915112345678"})
+    assert (
+        searched.json() == (await api.get("/api/outbox", params={"phone": "4915112345678"})).json()
+    )
+    assert (await api.post("/api/outbox/search", json={})).json() == everything
+    assert (await api.post("/api/outbox/search", json={"phone": "nope"})).status_code == 400
 
 
 async def test_every_connector_route_lists_its_error_codes(api: httpx.AsyncClient) -> None:

@@ -147,3 +147,43 @@ async def test_a_tenant_sees_only_its_own_log(
 async def test_the_log_needs_an_admin_key(api: httpx.AsyncClient) -> None:
     response = await api.get("/api/message-logs", headers={"Authorization": ""})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "failed"},
+        {"phone": PHONE},
+        {"phone": "4915112345678", "usageType": "SignIn"},
+        {"page": 2, "pageSize": 3},
+    ],
+)
+async def test_the_search_by_body_answers_as_the_query_does_keeping_numbers_out_of_urls(
+    api: httpx.AsyncClient, services: Services, box: outbox.Outbox, filters: dict[str, object]
+) -> None:
+    await _fill(services, box)
+    query = {("page_size" if key == "pageSize" else key): value for key, value in filters.items()}
+    by_query = await api.get("/api/message-logs", params=query)
+    by_body = await api.post("/api/message-logs/search", json=filters)
+    assert by_body.status_code == 200
+    assert by_body.json() == by_query.json()
+    assert by_body.headers["total-number"] == by_query.headers["total-number"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"page": 0}, "guard.invalid_input"),
+        ({"pageSize": 101}, "guard.invalid_input"),
+        ({"status": "lost"}, "guard.invalid_input"),
+        ({"phone": "123"}, "phone_number.invalid"),
+        ({"phone": PHONE, "unknown": 1}, "guard.invalid_input"),
+    ],
+)
+async def test_bad_search_bodies_are_400(
+    api: httpx.AsyncClient, body: dict[str, object], code: str
+) -> None:
+    response = await api.post("/api/message-logs/search", json=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == code

@@ -37,9 +37,11 @@ from phoneauth.domain.connector_management import (
     UnknownFactoryError,
 )
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
+from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
+from phoneauth.wiring import Services
 
 router = APIRouter(tags=["connectors"])
 
@@ -356,6 +358,30 @@ async def read_outbox(
     services: ServicesDep,
     phone: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> list[OutboxMessageRead]:
+    return _outbox(tenant, services, phone)
+
+
+class OutboxSearch(BaseModel):
+    """`GET /outbox?phone=` as a body: the number stays out of URLs and access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+@router.post(
+    "/outbox/search",
+    response_model=list[OutboxMessageRead],
+    summary="`GET /outbox` with the number in the body, so it is not in the URL",
+    responses=error_responses(OutboxForbiddenError, InvalidRequestParametersError),
+)
+async def search_outbox(
+    tenant: ManagedTenantDep, services: ServicesDep, body: OutboxSearch
+) -> list[OutboxMessageRead]:
+    return _outbox(tenant, services, body.phone)
+
+
+def _outbox(tenant: Tenant, services: Services, phone: str | None) -> list[OutboxMessageRead]:
     return [
         OutboxMessageRead(
             id=message.id,

@@ -13,6 +13,7 @@ from phoneauth.domain.message_log import MAX_PAGE_SIZE, MessageLogEntry, Message
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
+from phoneauth.wiring import Services
 
 router = APIRouter(tags=["message logs"])
 
@@ -69,13 +70,49 @@ async def list_message_logs(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> list[MessageLogRead]:
+    search = MessageLogSearch(
+        status=status, phone=phone, usage_type=usage_type, page=page, page_size=page_size
+    )
+    return await _search(tenant.id, services, response, search)
+
+
+class MessageLogSearch(BaseModel):
+    """The filters of `GET /message-logs`, as a body: a number searched for stays out of URLs
+    (and so out of access logs and proxies' logs)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    status: MessageStatus | None = None
+    phone: str | None = Field(
+        default=None, max_length=64, description="A full number; matched by its mask."
+    )
+    usage_type: UsageType | None = Field(default=None, alias="usageType")
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
+
+
+@router.post(
+    "/message-logs/search",
+    response_model=list[MessageLogRead],
+    summary="`GET /message-logs` with its filters in the body, so no number is in the URL",
+    responses=error_responses(InvalidPhoneNumberError),
+)
+async def search_message_logs(
+    tenant: ManagedTenantDep, services: ServicesDep, response: Response, body: MessageLogSearch
+) -> list[MessageLogRead]:
+    return await _search(tenant.id, services, response, body)
+
+
+async def _search(
+    tenant_id: str, services: Services, response: Response, search: MessageLogSearch
+) -> list[MessageLogRead]:
     found = await services.message_log.query(
-        tenant.id,
-        status=status,
-        phone=None if phone is None else parse_phone(phone),
-        usage_type=usage_type,
-        page=page,
-        page_size=page_size,
+        tenant_id,
+        status=search.status,
+        phone=None if search.phone is None else parse_phone(search.phone),
+        usage_type=search.usage_type,
+        page=search.page,
+        page_size=search.page_size,
     )
     response.headers["Total-Number"] = str(found.total)
     return [MessageLogRead.of(entry) for entry in found.entries]
