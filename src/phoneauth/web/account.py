@@ -46,7 +46,7 @@ from phoneauth.domain.verification_codes import (
     CodeNotFoundError,
     NoSmsConnectorError,
 )
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import ServicesDep, client_ip, tenant_id_of
 from phoneauth.web.end_users import PrincipalDep
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import set_session_cookie
@@ -100,11 +100,6 @@ VerificationIdHeader = Annotated[
 ]
 
 _AUTH = (NotSignedInError, TenantNotFoundError)
-
-
-def client_ip(request: Request) -> str | None:
-    """The peer address, for the per-IP send budget (behind a proxy: `--proxy-headers`)."""
-    return request.client.host if request.client else None
 
 
 class PhoneIdentifier(BaseModel):

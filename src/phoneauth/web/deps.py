@@ -23,6 +23,13 @@ def services_of(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def client_ip(request: Request) -> str | None:
+    """The peer address, counted by the per-IP send budget; behind a reverse proxy listed in
+    PHONEAUTH_TRUSTED_PROXIES, the client that proxy names in X-Forwarded-For (`phoneauth serve`
+    sets uvicorn up so, see `phoneauth.web.serving`)."""
+    return request.client.host if request.client else None
+
+
 def tenant_id_of(request: Request) -> str:
     """`/t/{tenant_id}/...` names the tenant; the root paths serve the default one."""
     return str(request.path_params.get("tenant_id", DEFAULT_TENANT_ID))

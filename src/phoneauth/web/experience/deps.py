@@ -114,11 +114,6 @@ def set_session_cookie(response: Response, request: Request, session: IssuedSess
     )
 
 
-def client_ip(request: Request) -> str | None:
-    """The peer address (behind a proxy, run uvicorn with `--proxy-headers`)."""
-    return request.client.host if request.client else None
-
-
 def preferred_locale(request: Request) -> str | None:
     """The first `Accept-Language` tag, which picks the connector's localized template."""
     header = request.headers.get("accept-language", "")

@@ -32,13 +32,8 @@ from phoneauth.domain.verification_codes import (
     CodeNotFoundError,
     NoSmsConnectorError,
 )
-from phoneauth.web.deps import ServicesDep
-from phoneauth.web.experience.deps import (
-    InteractionDep,
-    client_ip,
-    preferred_locale,
-    step_responses,
-)
+from phoneauth.web.deps import ServicesDep, client_ip
+from phoneauth.web.experience.deps import InteractionDep, preferred_locale, step_responses
 
 router = APIRouter(tags=["experience"])
 

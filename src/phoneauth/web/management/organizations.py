@@ -28,10 +28,9 @@ from phoneauth.domain.organizations import (
 )
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.web.account import SEND_ERRORS
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
 from phoneauth.web.errors import error_responses
 from phoneauth.web.links import invitation_url
-from phoneauth.web.management.verification_codes import client_ip
 
 router = APIRouter(tags=["organizations"])
 

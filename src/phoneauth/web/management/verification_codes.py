@@ -24,7 +24,7 @@ from phoneauth.domain.verification_codes import (
     CodeNotFoundError,
     NoSmsConnectorError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
 from phoneauth.web.errors import error_responses
 
 # A body sent without a Content-Type is read as JSON here, as these two routes always did
@@ -73,12 +73,6 @@ class GenericCodeVerification(BaseModel):
     verification_code: str = Field(
         alias="verificationCode", min_length=1, max_length=64, examples=["123456"]
     )
-
-
-def client_ip(request: Request) -> str | None:
-    """The peer address; behind a reverse proxy listed in PHONEAUTH_TRUSTED_PROXIES, the client
-    that proxy names in X-Forwarded-For (see `phoneauth.web.serving`)."""
-    return request.client.host if request.client else None
 
 
 @router.post(
