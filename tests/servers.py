@@ -14,7 +14,11 @@ import uvicorn
 @contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve `app` on a free port until the block ends; yields the base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto")
+    # No proxy headers, as `phoneauth serve` without PHONEAUTH_TRUSTED_PROXIES: uvicorn's own
+    # default would believe X-Forwarded-For from 127.0.0.1, i.e. from every test client.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
