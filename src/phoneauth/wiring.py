@@ -165,9 +165,6 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     )
     # Later services are attached here (services.<name> = ...), before the first request.
     services.users = SqlUserStore(database)
-    services.sign_in_experience = SignInExperiences(
-        SqlSignInExperienceStore(database, cache=cache_for(database))
-    )
     services.sessions = Sessions(
         SqlSigningKeyStore(database),
         SqlSessionStore(database),
@@ -181,6 +178,10 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.http_client,
         services.cipher,
         allow_private_hosts=settings.connector_allow_private_hosts,
+    )
+    # The default sign-in experience follows the tenant's SMS connector (no phone sign-in without).
+    services.sign_in_experience = SignInExperiences(
+        SqlSignInExperienceStore(database, cache=cache_for(database)), services.connectors
     )
     services.message_log = MessageLog(SqlMessageLogStore(database))
     services.codes = VerificationCodes(

@@ -33,7 +33,7 @@ EMAIL_CODE = {"identifier": "email", "password": False, "verificationCode": True
 
 def document(**changes: Any) -> SignInExperience:
     """The default document with Logto-named top-level keys replaced."""
-    base = default_sign_in_experience().model_dump(by_alias=True)
+    base = default_sign_in_experience(has_sms=True).model_dump(by_alias=True)
     return SignInExperience.model_validate(base | changes)
 
 
@@ -49,7 +49,13 @@ def refused(doc: SignInExperience, *keys: str, has_sms: bool = True) -> SignInEx
 
 
 def test_the_default_document_passes_every_rule_with_an_sms_connector() -> None:
-    changed(default_sign_in_experience(), "sign_up", "sign_in", "mfa", "forgot_password_methods")
+    changed(
+        default_sign_in_experience(has_sms=True),
+        "sign_up",
+        "sign_in",
+        "mfa",
+        "forgot_password_methods",
+    )
 
 
 @pytest.mark.parametrize(
@@ -258,7 +264,12 @@ def test_forgot_password_methods_need_their_connector() -> None:
 
 def test_rules_run_only_for_the_changed_fields() -> None:
     """As in Logto: after a forced connector deletion, unrelated changes still save."""
-    changed(default_sign_in_experience(), "sign_in_mode", "forgot_password_methods", has_sms=False)
+    changed(
+        default_sign_in_experience(has_sms=True),
+        "sign_in_mode",
+        "forgot_password_methods",
+        has_sms=False,
+    )
 
 
 @pytest.mark.parametrize(

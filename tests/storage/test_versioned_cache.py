@@ -164,7 +164,7 @@ async def test_a_tenant_without_its_own_sign_in_experience_is_remembered_until_o
     reader = SqlSignInExperienceStore(one, cache=cache_for(one))
     assert await reader.get("default") is None
     assert await reader.get("default") is None
-    saved = default_sign_in_experience()
+    saved = default_sign_in_experience(has_sms=True)
     await SqlSignInExperienceStore(two).save("default", saved)
     assert await reader.get("default") == saved
 

@@ -7,11 +7,13 @@ live in `sign_in_experience_rules`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.ports import SmsConnectorSource
 from phoneauth.errors import PhoneauthError
@@ -140,6 +142,22 @@ class SignInExperience(_Shape):
         methods = self.forgot_password_methods
         return methods is None or ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods
 
+    def sms_features(self) -> tuple[str, ...]:
+        """What stops working without an SMS connector, in the words of the console's forms."""
+        found = []
+        if self.phone_sign_up():
+            found.append("sign-up with a phone number")
+        if self.phone_code_sign_in():
+            found.append("sign-in with a code by SMS")
+        methods = self.forgot_password_methods
+        if (methods is None and self.phone_password_sign_in()) or (
+            methods is not None and ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods
+        ):
+            found.append("password reset by SMS")
+        if self.phone_mfa():
+            found.append("two-step verification by SMS")
+        return tuple(found)
+
     def sms_dependents(self) -> list[str]:
         """The settings that stop working without an SMS connector, named for an admin."""
         found = [
@@ -165,8 +183,19 @@ class SignInExperience(_Shape):
         return found
 
 
-def default_sign_in_experience() -> SignInExperience:
-    """phoneauth's starting point: sign up and sign in with phone number and SMS code."""
+def default_sign_in_experience(*, has_sms: bool) -> SignInExperience:
+    """phoneauth's starting point: sign up and sign in with phone number and SMS code, once the
+    tenant can send an SMS.
+
+    Before that the default offers nothing that needs SMS (no sign-up identifier, no sign-in
+    method): Logto's rules refuse to save phone sign-in without an SMS connector, so the default
+    must not start in that state either. A tenant that never saved its document follows this
+    default, so its first SMS connector switches phone sign-in on and losing it switches it off.
+    """
+    if not has_sms:
+        return SignInExperience.model_validate(
+            {"signUp": {"identifiers": [], "password": False, "verify": True}, "signIn": {}}
+        )
     return SignInExperience.model_validate(
         {
             "signUp": {"identifiers": ["phone"], "password": False, "verify": True},
@@ -182,6 +211,15 @@ def default_sign_in_experience() -> SignInExperience:
             },
         }
     )
+
+
+async def sms_usable(connectors: SmsConnectorSource, tenant_id: str) -> bool:
+    """Whether the tenant has an SMS connector that can be built: one saved whose provider is
+    installed and whose stored settings the provider still accepts."""
+    try:
+        return await connectors.active_sms_connector(tenant_id) is not None
+    except ConnectorError:  # the stored config no longer parses (a provider upgrade)
+        return False
 
 
 class SignInExperienceStore(Protocol):
@@ -209,15 +247,46 @@ class ConnectorInUseError(PhoneauthError):
     status = 409
 
 
+@dataclass(frozen=True, slots=True)
+class SmsSetupProblem:
+    """End users cannot get a code on this tenant: it has no usable SMS connector.
+
+    `on_default`: the tenant never saved its document and the default waits for a connector.
+    `features` names, in an admin's words, what of the saved document needs SMS; empty with
+    `on_default` false, the saved document offers no way to sign in or sign up at all.
+    """
+
+    on_default: bool
+    features: tuple[str, ...] = ()
+
+
 class SignInExperiences:
     """Reads and saves the tenant's document; the default until the first save."""
 
-    def __init__(self, store: SignInExperienceStore) -> None:
+    def __init__(self, store: SignInExperienceStore, connectors: SmsConnectorSource) -> None:
         self.store = store
+        self.connectors = connectors
 
     async def current(self, tenant_id: str) -> SignInExperience:
         found = await self.store.get(tenant_id)
-        return found if found is not None else default_sign_in_experience()
+        if found is not None:
+            return found
+        return default_sign_in_experience(has_sms=await sms_usable(self.connectors, tenant_id))
+
+    async def sms_setup_problem(self, tenant_id: str) -> SmsSetupProblem | None:
+        """Why end users cannot sign in by SMS here, or None when nothing is broken: the tenant
+        has a usable SMS connector, or its saved document asks for no SMS at all."""
+        if await sms_usable(self.connectors, tenant_id):
+            return None
+        saved = await self.store.get(tenant_id)
+        if saved is None:
+            return SmsSetupProblem(on_default=True)
+        features = saved.sms_features()
+        # Saved while waiting for a connector (a PATCH of signInMode, say): it offers no way in.
+        offers_nothing = not saved.sign_in.methods and not saved.sign_up.identifiers
+        if features or offers_nothing:
+            return SmsSetupProblem(on_default=False, features=features)
+        return None
 
     async def update(
         self, tenant_id: str, changes: dict[str, Any], connectors: SmsConnectorSource

@@ -158,6 +158,8 @@ class Tenants:
         return found
 
     async def create(self, tenant_id: str, name: str, kind: TenantKind) -> Tenant:
+        """A new tenant saves no sign-in experience: it follows the default, which offers phone
+        sign-in only once the tenant has an SMS connector (`default_sign_in_experience`)."""
         return await self.store.create(tenant_id, name, kind)
 
     async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:

@@ -40,6 +40,13 @@ DEFAULT = {
     "mfa": {"factors": [], "policy": "UserControlled", "organizationRequiredMfaPolicy": None},
     "verificationCodePolicy": {"expirationDuration": 600, "maxRetryAttempts": 10},
 }
+"""A tenant's default once it has an SMS connector."""
+WAITING = {
+    **DEFAULT,
+    "signUp": {"identifiers": [], "password": False, "verify": True, "secondaryIdentifiers": []},
+    "signIn": {"methods": []},
+}
+"""A tenant's default before it has an SMS connector: nothing that needs one."""
 
 
 def public_client(app: FastAPI) -> httpx.AsyncClient:
@@ -68,11 +75,55 @@ def refused(response: httpx.Response, code: str) -> dict[str, Any]:
     return details
 
 
-async def test_the_default_document_until_the_first_save(api: httpx.AsyncClient) -> None:
+async def test_the_default_document_follows_the_sms_connector_until_the_first_save(
+    api: httpx.AsyncClient,
+) -> None:
     for path in ("/api/sign-in-exp", "/t/default/api/sign-in-exp"):
         response = await api.get(path)
         assert response.status_code == 200
-        assert response.json() == DEFAULT
+        assert response.json() == WAITING
+    connector_id = await add_sms_connector(api)
+    assert (await api.get("/api/sign-in-exp")).json() == DEFAULT
+    # Phone sign-in depends on the connector now: deleting it is guarded, then forced.
+    guarded = await api.delete(f"/api/connectors/{connector_id}")
+    assert guarded.status_code == 409
+    assert guarded.json()["code"] == "connector.in_use_by_sign_in_experience"
+    assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
+    assert (await api.get("/api/sign-in-exp")).json() == WAITING
+
+
+async def test_the_default_without_a_connector_is_a_state_patch_accepts(
+    api: httpx.AsyncClient,
+) -> None:
+    """The fresh document is one Logto's rules save: sent back as read, it is accepted as is
+    (the phone default without a connector was refused with `enabled_connector_not_found`)."""
+    fresh = (await api.get("/api/sign-in-exp")).json()
+    keys = ("signUp", "signIn", "signInMode", "mfa", "forgotPasswordMethods")
+    saved = await patch(api, {key: fresh[key] for key in keys})
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == fresh
+
+
+async def test_a_new_tenant_starts_without_phone_sign_in_until_its_own_connector(
+    api: httpx.AsyncClient,
+) -> None:
+    created = await api.post("/api/tenants", json={"id": "acme", "name": "Acme"})
+    assert created.status_code == 201, created.text
+    await add_sms_connector(api)  # the default tenant's connector is not acme's
+    acme = (await api.get("/t/acme/api/sign-in-exp")).json()
+    assert acme == {**WAITING, "id": "acme", "tenantId": "acme"}
+    await add_sms_connector(api, "/t/acme/api")
+    acme = (await api.get("/t/acme/api/sign-in-exp")).json()
+    assert acme == {**DEFAULT, "id": "acme", "tenantId": "acme"}
+
+
+async def test_a_saved_document_no_longer_follows_the_connector(api: httpx.AsyncClient) -> None:
+    connector_id = await add_sms_connector(api)
+    saved = await patch(api, {"signInMode": "SignIn"})
+    assert saved.json() == {**DEFAULT, "signInMode": "SignIn"}
+    assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
+    # What the admin saved stays; the console warns that it cannot work (test_console_pages).
+    assert (await api.get("/api/sign-in-exp")).json() == {**DEFAULT, "signInMode": "SignIn"}
 
 
 async def test_the_management_routes_need_an_admin_key(app: FastAPI) -> None:
@@ -120,7 +171,7 @@ async def test_phone_sign_up_and_code_sign_in_need_an_active_sms_connector(
         "sign_in_experiences.enabled_connector_not_found",
     )
     assert details["type"] == "Sms"
-    assert (await api.get("/api/sign-in-exp")).json() == DEFAULT  # nothing was saved
+    assert (await api.get("/api/sign-in-exp")).json() == WAITING  # nothing was saved
     await add_sms_connector(api)
     assert (await patch(api, {"signUp": PHONE_SIGN_UP})).status_code == 200
 
@@ -237,7 +288,7 @@ async def test_verification_code_policy_is_kept_in_the_tenant_settings(
     policy = {"expirationDuration": 300, "maxRetryAttempts": 3}
     saved = await patch(api, {"verificationCodePolicy": policy})
     assert saved.status_code == 200, saved.text
-    assert saved.json() == {**DEFAULT, "verificationCodePolicy": policy}
+    assert saved.json() == {**WAITING, "verificationCodePolicy": policy}
     assert (await api.get("/api/sign-in-exp")).json()["verificationCodePolicy"] == policy
     settings = (await api.get("/api/tenant")).json()["settings"]
     assert settings["verificationCodePolicy"] == policy
@@ -254,7 +305,7 @@ async def test_the_code_policy_is_not_saved_when_a_rule_refuses_the_document(
 ) -> None:
     body = {"signUp": PHONE_SIGN_UP, "verificationCodePolicy": {"maxRetryAttempts": 3}}
     refused(await patch(api, body), "sign_in_experiences.enabled_connector_not_found")
-    assert (await api.get("/api/sign-in-exp")).json() == DEFAULT
+    assert (await api.get("/api/sign-in-exp")).json() == WAITING
 
 
 @pytest.mark.parametrize(
@@ -282,7 +333,7 @@ async def test_malformed_bodies_are_400_guard_invalid_input(
     response = await api.patch("/api/sign-in-exp", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "guard.invalid_input"
-    assert (await api.get("/api/sign-in-exp")).json() == DEFAULT
+    assert (await api.get("/api/sign-in-exp")).json() == WAITING
 
 
 async def test_each_tenant_has_its_own_document(api: httpx.AsyncClient) -> None:
@@ -310,7 +361,7 @@ async def test_the_public_document_needs_no_key_and_tells_forgot_password_availa
         before = await client.get("/api/.well-known/sign-in-exp")
         assert before.status_code == 200
         assert before.json() == {
-            **DEFAULT,
+            **WAITING,
             "forgotPassword": {"phone": False, "email": False},
             "isDevelopmentTenant": True,
         }
