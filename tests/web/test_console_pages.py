@@ -256,3 +256,62 @@ async def test_a_form_posted_from_another_site_is_a_403_page_and_changes_nothing
     created = await browser.post("/console/tenants", data=form, headers=own)
     assert created.status_code == 303
     assert "evil" in {tenant.id for tenant in await services.tenants.store.list()}
+
+
+CONSOLE_PAGES = (
+    "/console/connectors",
+    "/console/sign-in-experience",
+    "/console/message-log",
+    "/console/tenants",
+)
+
+
+def sms_warning(html: str) -> str | None:
+    found = re.search(r"<div[^>]*data-sms-warning>(.*?)</div>", html, re.DOTALL)
+    return None if found is None else " ".join(found.group(1).split())
+
+
+async def test_every_page_warns_while_end_users_cannot_get_a_code(
+    browser: httpx.AsyncClient, signed_in: str, api: httpx.AsyncClient
+) -> None:
+    for path in CONSOLE_PAGES:  # a fresh install: no SMS connector yet
+        warning = sms_warning((await browser.get(path)).text)
+        assert warning is not None, path
+        assert warning.startswith("<strong>End users cannot sign in yet.</strong>")
+        assert '<a href="/console/connectors" data-fix-connector>' in warning
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-sms"})
+    assert created.status_code == 200, created.text
+    for path in CONSOLE_PAGES:
+        assert sms_warning((await browser.get(path)).text) is None, path
+
+    # A saved phone-code experience, then "Delete anyway": the warning names what broke.
+    assert (await api.patch("/api/sign-in-exp", json={"signInMode": "SignIn"})).status_code == 200
+    deleted = await api.delete(f"/api/connectors/{created.json()['id']}?force=true")
+    assert deleted.status_code == 204
+    for path in CONSOLE_PAGES:
+        warning = sms_warning((await browser.get(path)).text)
+        assert warning is not None, path
+        assert "End users cannot sign in by SMS." in warning
+        assert "(sign-up with a phone number, sign-in with a code by SMS)" in warning
+        assert '<a href="/console/sign-in-experience" data-fix-experience>' in warning
+        assert "signUp.identifiers" not in warning  # words, not config paths
+    again = await api.post("/api/connectors", json={"connectorId": "outbox-sms"})
+    assert again.status_code == 200, again.text
+    assert sms_warning((await browser.get("/console/connectors")).text) is None
+
+
+async def test_a_tenant_without_a_connector_is_warned_about_in_its_own_console(
+    browser: httpx.AsyncClient, signed_in: str, api: httpx.AsyncClient
+) -> None:
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-sms"})
+    assert created.status_code == 200, created.text
+    assert sms_warning((await browser.get("/console/connectors")).text) is None
+    made = await api.post("/api/tenants", json={"id": "acme", "name": "Acme"})
+    assert made.status_code == 201, made.text
+    switched = await browser.post(
+        "/console/tenant", data={"csrf": signed_in, "tenant": "acme", "back": "/console/tenants"}
+    )
+    assert switched.status_code == 303
+    warning = sms_warning((await browser.get("/console/tenants")).text)
+    assert warning is not None
+    assert "End users cannot sign in yet." in warning

@@ -30,6 +30,7 @@ SIGN_UP_CHOICES = {
     "email": ("Email address", ["email"]),
     "phone": ("Phone number", ["phone"]),
     "emailOrPhone": ("Email address or phone number", ["email", "phone"]),
+    "none": ("None (the default until an SMS connector exists)", []),
 }
 MODES = {
     SignInMode.SIGN_IN_AND_REGISTER: "Sign in and create accounts",

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
+from phoneauth.domain.sign_in_experience import SmsSetupProblem
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
@@ -65,6 +66,7 @@ class Console:
     session: ConsoleSession
     tenant: Tenant
     tenants: list[Tenant]
+    sms_problem: SmsSetupProblem | None = None
 
     @property
     def csrf(self) -> str:
@@ -86,6 +88,7 @@ def render(
             "username": console.session.username,
             "tenant": console.tenant,
             "tenants": console.tenants,
+            "sms_problem": console.sms_problem,
         }
     return templates.TemplateResponse(
         request, template, base | context, status_code=status_code, headers=SECURITY_HEADERS
@@ -169,7 +172,11 @@ async def get_console(request: Request, services: ServicesDep) -> Console:
     except TenantNotFoundError:
         tenant = await services.tenants.get(DEFAULT_TENANT_ID)
     tenants = await services.tenants.store.list()
-    return Console(services=services, session=session, tenant=tenant, tenants=tenants)
+    # Read on every page, so the warning stays until the admin has fixed it.
+    problem = await services.sign_in_experience.sms_setup_problem(tenant.id)
+    return Console(
+        services=services, session=session, tenant=tenant, tenants=tenants, sms_problem=problem
+    )
 
 
 ConsoleDep = Annotated[Console, Depends(get_console)]
