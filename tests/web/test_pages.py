@@ -21,11 +21,20 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.sessions import SESSION_COOKIE
-from phoneauth.web.pages import display_phone
+from phoneauth.web.pages import SMS_UNAVAILABLE, display_phone
 from phoneauth.web.phone_input import countries, default_region, format_as_typed
 from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
+TWILIO = {  # a production tenant's connector; these pages send nothing
+    "connectorId": "twilio-short-message-service",
+    "config": {
+        "accountSID": "AC" + "0" * 32,
+        "authToken": "auth-token",
+        "fromMessagingServiceSID": "+15005550006",
+        "templates": [{"usageType": "Generic", "content": "Code {{code}}"}],
+    },
+}
 BOTH_METHODS = {**PHONE_CODE_SIGN_IN, "password": True, "isPasswordPrimary": False}
 
 
@@ -61,7 +70,7 @@ def selected_region(page: str) -> str:
 
 
 async def test_the_default_sign_in_page_offers_a_code_and_registration(
-    visitor: httpx.AsyncClient,
+    visitor: httpx.AsyncClient, outbox: None
 ) -> None:
     response = await visitor.get("/sign-in", headers={"accept-language": "de-DE,de;q=0.9"})
     page = response.text
@@ -120,7 +129,7 @@ async def test_no_forgot_password_when_the_methods_leave_out_phone(
 
 
 async def test_sign_in_only_hides_registration(
-    services: Services, visitor: httpx.AsyncClient
+    services: Services, visitor: httpx.AsyncClient, outbox: None
 ) -> None:
     await use_experience(services, experience(mode="SignIn"))
     assert 'href="/register"' not in await html(visitor, "/sign-in")
@@ -130,19 +139,93 @@ async def test_sign_in_only_hides_registration(
     assert "data-flow" not in closed
 
 
-async def test_register_only_closes_sign_in(services: Services, visitor: httpx.AsyncClient) -> None:
+async def test_register_only_closes_sign_in(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
     await use_experience(services, experience(mode="Register"))
     closed = await html(visitor, "/sign-in")
     assert "Sign-in is not available" in closed
+    assert "Signing in with a phone number is turned off here." in closed
     assert 'href="/register"' in closed
     assert 'href="/sign-in"' not in await html(visitor, "/register")
 
 
 async def test_no_phone_sign_up_means_no_registration(
-    services: Services, visitor: httpx.AsyncClient
+    services: Services, visitor: httpx.AsyncClient, outbox: None
 ) -> None:
     await use_experience(services, experience(identifiers=["username"]))
-    assert "Registration is closed" in await html(visitor, "/register")
+    closed = await html(visitor, "/register")
+    assert "Registration is closed" in closed
+    assert "New accounts cannot be created here." in closed
+
+
+# --- without an SMS connector -------------------------------------------------------------------
+
+RAW_TEXTS = ("connector", "Cannot find any available", "Sms", "turned off here")
+
+
+def says_sms_is_unavailable(page: str) -> None:
+    """The friendly sentence, no form to fill in, and nothing of the configuration."""
+    assert SMS_UNAVAILABLE == "Sign-in by text message is not available right now."
+    assert SMS_UNAVAILABLE in page
+    assert "data-flow" not in page
+    for raw in RAW_TEXTS:
+        assert raw not in page
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/register", "/forgot-password"])
+async def test_a_fresh_install_says_sign_in_by_text_is_not_available(
+    visitor: httpx.AsyncClient, path: str
+) -> None:
+    says_sms_is_unavailable(await html(visitor, path))
+
+
+async def test_a_new_tenant_says_so_until_its_connector_is_saved(
+    api: httpx.AsyncClient, visitor: httpx.AsyncClient
+) -> None:
+    created = await api.post("/api/tenants", json={"id": "fresh", "name": "Fresh"})
+    assert created.status_code == 201, created.text
+    says_sms_is_unavailable(await html(visitor, "/t/fresh/sign-in"))
+    saved = await api.post("/t/fresh/api/connectors", json={"connectorId": "outbox-sms"})
+    assert saved.status_code == 200, saved.text
+    page = await html(visitor, "/t/fresh/sign-in")
+    assert 'data-flow="sign-in"' in page
+    assert 'data-code-sign-in="true"' in page
+    assert SMS_UNAVAILABLE not in page
+
+
+async def test_a_deleted_connector_closes_code_pages_in_words(
+    api: httpx.AsyncClient, services: Services, visitor: httpx.AsyncClient
+) -> None:
+    """ "Delete anyway" under a saved phone-code experience: the pages say it, never the error."""
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-sms"})
+    assert created.status_code == 200, created.text
+    await use_experience(services, experience())
+    deleted = await api.delete(f"/api/connectors/{created.json()['id']}?force=true")
+    assert deleted.status_code == 204
+    for path in ("/sign-in", "/register"):
+        says_sms_is_unavailable(await html(visitor, path))
+
+
+async def test_without_sms_a_password_method_still_signs_in_but_offers_no_code(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    await use_experience(services, experience(password=True, methods=[BOTH_METHODS]))
+    page = await html(visitor, "/sign-in")
+    assert 'data-code-sign-in="false"' in page
+    assert 'data-password-first="true"' in page
+    assert "Sign in with a code instead" not in page
+    assert 'href="/register"' not in page  # registering verifies the number by SMS
+
+
+async def test_the_page_script_shows_connector_errors_in_words(
+    visitor: httpx.AsyncClient,
+) -> None:
+    """The Experience API keeps Logto's `connector.*` codes; the pages' script says the sentence
+    instead of the API's message (the browser test sees it happen)."""
+    script = (await visitor.get("/static/experience.js")).text
+    assert f'"{SMS_UNAVAILABLE}"' in script
+    assert 'indexOf("connector.") === 0' in script
 
 
 # --- tenants ------------------------------------------------------------------------------------
@@ -155,6 +238,8 @@ async def test_a_tenant_has_its_own_pages_and_production_has_no_banner(
         "/api/tenants", json={"id": "shop", "name": "<b>Shop</b>", "kind": "production"}
     )
     assert created.status_code == 201, created.text
+    connector = await api.post("/t/shop/api/connectors", json=TWILIO)
+    assert connector.status_code == 200, connector.text
     page = await html(visitor, "/t/shop/sign-in")
     assert 'data-api="/t/shop/api"' in page
     assert 'data-base="/t/shop"' in page

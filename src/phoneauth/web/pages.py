@@ -26,7 +26,7 @@ from phoneauth.domain.organizations import (
     OrganizationNotFoundError,
 )
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
-from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
+from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode, sms_usable
 from phoneauth.domain.tenants import Tenant, TenantKind, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.phone_input import countries, default_region
@@ -63,10 +63,12 @@ class PageOptions:
     password_first: bool
     sign_up_password: bool
     forgot_password: bool
+    sms_available: bool
 
     @classmethod
     def of(cls, experience: SignInExperience, has_sms: bool) -> PageOptions:
-        code = experience.phone_code_sign_in()
+        # Without SMS a code never arrives: the pages offer only what still works.
+        code = has_sms and experience.phone_code_sign_in()
         password = experience.phone_password_sign_in()
         password_primary = any(
             method.identifier == "phone" and method.password and method.is_password_primary
@@ -74,7 +76,9 @@ class PageOptions:
         )
         return cls(
             sign_in_open=experience.sign_in_mode is not SignInMode.REGISTER and (code or password),
-            register_open=experience.sign_in_mode is not SignInMode.SIGN_IN
+            # Phone sign-up always verifies the number with a code.
+            register_open=has_sms
+            and experience.sign_in_mode is not SignInMode.SIGN_IN
             and experience.phone_sign_up(),
             code_sign_in=code,
             password_sign_in=password,
@@ -82,7 +86,17 @@ class PageOptions:
             sign_up_password=experience.sign_up.password,
             # Logto's getForgotPasswordAvailability: the methods allow it and SMS can be sent.
             forgot_password=has_sms and experience.phone_forgot_password(),
+            sms_available=has_sms,
         )
+
+
+SMS_UNAVAILABLE = "Sign-in by text message is not available right now."
+"""What end users read while the tenant cannot send a code; the console says why."""
+
+
+def _waits_for_sms(context: dict[str, Any]) -> bool:
+    """A page is closed because no code can be sent, not because the admin closed it."""
+    return not context["sms_available"]
 
 
 def tenant_prefix(request: Request) -> str:
@@ -130,7 +144,7 @@ def _base_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
 
 async def _context(request: Request, services: Services, tenant: Tenant) -> dict[str, Any]:
     experience = await services.sign_in_experience.current(tenant.id)
-    has_sms = await services.connectors.active_sms_connector(tenant.id) is not None
+    has_sms = await sms_usable(services.connectors, tenant.id)
     region = default_region(request.headers.get("accept-language"))
     return (
         _base_context(request, tenant)
@@ -168,7 +182,9 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
         return _message_page(
             request,
             "Sign-in is not available",
-            "Signing in with a phone number is turned off here.",
+            SMS_UNAVAILABLE
+            if _waits_for_sms(context)
+            else "Signing in with a phone number is turned off here.",
             tenant=tenant,
             link=link if context["register_open"] else None,
         )
@@ -186,7 +202,9 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
         return _message_page(
             request,
             "Registration is closed",
-            "New accounts cannot be created here. If you have an account, sign in.",
+            SMS_UNAVAILABLE
+            if _waits_for_sms(context)
+            else "New accounts cannot be created here. If you have an account, sign in.",
             tenant=tenant,
             link=link if context["sign_in_open"] else None,
         )
@@ -203,7 +221,9 @@ async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLR
         return _message_page(
             request,
             "Password reset is not available",
-            "Passwords cannot be reset by SMS here. Contact the service's support.",
+            SMS_UNAVAILABLE
+            if _waits_for_sms(context)
+            else "Passwords cannot be reset by SMS here. Contact the service's support.",
             tenant=tenant,
             link=(f"{context['base']}/sign-in", "Back to sign-in"),
         )

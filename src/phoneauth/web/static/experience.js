@@ -76,9 +76,19 @@
     box.hidden = false;
   }
 
+  /* A missing or failing SMS connector is the operator's to fix (the console says how); the
+   * person at the page learns only that codes cannot be sent now. The API keeps Logto's code. */
+  var SMS_UNAVAILABLE = "Sign-in by text message is not available right now.";
+  var NUMBER_PROBLEMS = ["connector.invalid_request_parameters"]; // the number: theirs to fix
+
+  function smsUnavailable(error) {
+    return error.code.indexOf("connector.") === 0 && NUMBER_PROBLEMS.indexOf(error.code) < 0;
+  }
+
   /* The API speaks to any client ("international format, e.g. +49..."); next to a country
    * picker the page can say what to do in its own terms. */
   function pageMessage(error) {
+    if (smsUnavailable(error)) return SMS_UNAVAILABLE;
     var input = $("[data-phone]");
     if (error.code === "phone_number.invalid" && input && input.hasAttribute("data-invalid-message")) {
       return input.getAttribute("data-invalid-message");
