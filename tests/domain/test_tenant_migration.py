@@ -149,8 +149,12 @@ async def test_a_production_tenant_refuses_the_outbox_and_nothing_changes(
 async def test_sign_in_rules_hold_for_the_target(services: Services) -> None:
     prod = await services.tenants.create("prod", "Production", TenantKind.PRODUCTION)
     tool = migration(services)
-    export = await tool.export("default")  # no connector, phone sign-in by default
-    assert export["connector"] is None
+    fresh = await tool.export("default")  # no connector: the default offers no phone sign-in
+    assert fresh["connector"] is None
+    await tool.import_(prod.id, fresh, dry_run=True)  # a consistent state imports anywhere
+    await services.connectors.create(await services.tenants.get("default"), "outbox-sms", {})
+    export = await tool.export("default")  # phone sign-in now
+    export["connector"] = None  # the target has no SMS connector of its own
     with pytest.raises(ConnectorRequiredError):
         await tool.import_(prod.id, export)
 

@@ -463,7 +463,9 @@ def test_the_country_comes_from_accept_language(header: str | None, region: str)
     assert default_region(header) == region
 
 
-async def test_the_page_preselects_the_visitors_country(visitor: httpx.AsyncClient) -> None:
+async def test_the_page_preselects_the_visitors_country(
+    visitor: httpx.AsyncClient, outbox: None
+) -> None:
     page = await html(visitor, "/register", **{"accept-language": "fr-CH, fr;q=0.9"})
     assert selected_region(page) == "CH"
     assert 'placeholder="078 123 45 67"' in page

@@ -144,7 +144,7 @@ class SignInExperience(_Shape):
 
     def sms_features(self) -> tuple[str, ...]:
         """What stops working without an SMS connector, in the words of the console's forms."""
-        found = []
+        found: list[str] = []
         if self.phone_sign_up():
             found.append("sign-up with a phone number")
         if self.phone_code_sign_in():

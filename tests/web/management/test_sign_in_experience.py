@@ -111,10 +111,10 @@ async def test_a_new_tenant_starts_without_phone_sign_in_until_its_own_connector
     assert created.status_code == 201, created.text
     await add_sms_connector(api)  # the default tenant's connector is not acme's
     acme = (await api.get("/t/acme/api/sign-in-exp")).json()
-    assert acme == {**WAITING, "id": "acme", "tenantId": "acme"}
+    assert acme == {**WAITING, "tenantId": "acme"}
     await add_sms_connector(api, "/t/acme/api")
     acme = (await api.get("/t/acme/api/sign-in-exp")).json()
-    assert acme == {**DEFAULT, "id": "acme", "tenantId": "acme"}
+    assert acme == {**DEFAULT, "tenantId": "acme"}
 
 
 async def test_a_saved_document_no_longer_follows_the_connector(api: httpx.AsyncClient) -> None:
