@@ -81,7 +81,7 @@ def test_fresh_tenant_warning_set_up_sign_in_then_delete_anyway(
     shoot(end_user, "2-sign-in-unavailable")
 
     # The warning's own link leads to the set-up; the outbox is saved.
-    warning.get_by_role("link", name="Set up an SMS connector").click()
+    warning.get_by_role("link", name="Add an SMS connector").click()
     console.locator("[data-empty-state]").get_by_role("link", name="Set up").click()
     console.locator('[data-provider="outbox-sms"]').click()
     console.get_by_role("button", name="Save and done").click()
