@@ -4,6 +4,7 @@ and the process helpers the tests and `make bench` share for servers they start 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -59,3 +60,13 @@ def child_pids(pid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return found
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, up to 30 s for a graceful end (workers, lifespan), then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import POSTGRES_URL
-from tests.servers import child_pids, free_port, serve_in_thread
+from tests.servers import child_pids, free_port, serve_in_thread, stop
 from typer.testing import CliRunner
 
 from phoneauth.cli import app
@@ -151,12 +151,9 @@ def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterat
             raise AssertionError(f"the server did not start with {workers} workers:\n{output}")
         yield Served(port, process, pids, key)
     finally:
-        process.terminate()
         try:
-            process.wait(timeout=30)
+            stop(process)
         finally:
-            if process.poll() is None:
-                process.kill()
             stdout.close()
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.servers import free_port
+from tests.servers import free_port, stop
 
 START_TIMEOUT_S = 60
 KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
@@ -70,12 +70,7 @@ def serve(folder: Path, **settings: str) -> Iterator[Served]:
         key = _wait_until_serving(url, process, output_file, first_start)
         yield Served(url, key, process, output_file, data_dir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        stop(process)
 
 
 def _wait_until_serving(
