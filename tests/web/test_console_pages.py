@@ -204,9 +204,14 @@ async def test_the_default_tenant_changes_kind_with_production_rules_in_words(
     assert_page_in_words(
         refused, 409, "Kind: a production tenant cannot send codes through the development outbox"
     )
-    assert 'data-tenant-kind' in refused.text  # the form again, to try after the change
+    assert "data-tenant-kind" in refused.text  # the form again, to try after the change
     assert (await services.tenants.get("default")).kind.value == "development"
-    twilio = {"accountSID": "AC1", "authToken": "token-1", "fromMessagingServiceSID": "MG1"}
+    twilio = {
+        "accountSID": "AC1",
+        "authToken": "token-1",
+        "fromMessagingServiceSID": "MG1",
+        "templates": [{"usageType": "Generic", "content": "Code {{code}}"}],
+    }
     await services.connectors.create(default, TWILIO, twilio)
     saved = await browser.post(
         "/console/tenants/default/kind", data={"csrf": signed_in, "kind": "production"}

@@ -26,9 +26,9 @@ from phoneauth.domain.organizations import (
     InvitationStatus,
     OrganizationNotFoundError,
 )
+from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
-from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.phone_input import countries, default_region

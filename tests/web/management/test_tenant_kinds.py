@@ -20,6 +20,7 @@ TWILIO: dict[str, Any] = {
         "accountSID": "AC123",
         "authToken": "tw-secret-kinds",
         "fromMessagingServiceSID": "MG123",
+        "templates": [{"usageType": "Generic", "content": "Code {{code}}"}],
         "endpoint": "http://127.0.0.1:9",  # never called: no code is sent here
     },
 }
