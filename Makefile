@@ -16,8 +16,12 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet "uv==0.13.9"
 
 # `make run` installs the service alone; `make test` and `make check` add the dev tools.
+# `--inexact`: the runtime install adds what the service needs and removes nothing, so the
+# test tools that `make test` installed stay while `make run` starts in another terminal (uv's
+# default exact sync would uninstall them mid-run). On a fresh clone it installs only the
+# service's packages, as before.
 install-runtime: $(UV)
-	$(UV) sync --frozen --no-dev
+	$(UV) sync --frozen --no-dev --inexact
 
 install: $(UV)
 	$(UV) sync --frozen --all-groups
