@@ -1,8 +1,8 @@
-"""The interactive API documentation (/docs, /redoc) needs nothing but this server.
+"""The interactive API documentation (/docs) needs nothing but this server.
 
-FastAPI's own pages load Swagger UI and ReDoc from a CDN: offline, /docs stayed blank. Here every
-URL the pages reference is local and answers with the right type; tests/e2e/test_api_docs.py
-opens /docs in Chromium with every other host blocked.
+FastAPI's own page loads Swagger UI from a CDN: offline, /docs stayed blank. Here every URL the
+page references is local and answers with the right type; tests/e2e/test_api_docs.py opens /docs
+in Chromium with every other host blocked.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from phoneauth.web.app import create_app
 
 # What each referenced file must be served as, by its extension.
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
-# The files each page loads: Swagger UI's script, styles and icon; ReDoc's script and icon.
-LOADED = {"/docs": {".js", ".css", ".png"}, "/redoc": {".js", ".png"}}
-REFERENCE = re.compile(r'\b(?:src|href|spec-url)="([^"]*)"')
+REFERENCE = re.compile(r'\b(?:src|href)="([^"]*)"')
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The pages need no database: the app is not even started."""
+    """The page needs no database: the app is not even started."""
     app = create_app(Settings(data_dir=tmp_path))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
@@ -34,18 +32,15 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def page(client: httpx.AsyncClient, path: str) -> str:
-    response = await client.get(path)
+async def docs_page(client: httpx.AsyncClient) -> str:
+    response = await client.get("/docs")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     return response.text
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc"])
-async def test_the_docs_pages_reference_only_this_server(
-    client: httpx.AsyncClient, path: str
-) -> None:
-    html = await page(client, path)
+async def test_the_docs_page_references_only_this_server(client: httpx.AsyncClient) -> None:
+    html = await docs_page(client)
     assert "http://" not in html
     assert "https://" not in html
     referenced = REFERENCE.findall(html)
@@ -55,12 +50,12 @@ async def test_the_docs_pages_reference_only_this_server(
         assert not url.startswith("//"), url  # a scheme-relative URL would reach another host
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc"])
-async def test_every_file_the_docs_pages_load_is_served_with_its_type(
-    client: httpx.AsyncClient, path: str
+async def test_every_file_the_docs_page_loads_is_served_with_its_type(
+    client: httpx.AsyncClient,
 ) -> None:
-    files = [url for url in REFERENCE.findall(await page(client, path)) if "." in url]
-    assert {Path(url).suffix for url in files} == LOADED[path]
+    files = REFERENCE.findall(await docs_page(client))
+    # Swagger UI's script, its styles and the page's icon.
+    assert sorted(Path(url).suffix for url in files) == [".css", ".js", ".png"]
     for url in files:
         response = await client.get(url)
         assert response.status_code == 200, url
@@ -70,10 +65,16 @@ async def test_every_file_the_docs_pages_load_is_served_with_its_type(
 
 
 async def test_swagger_ui_reads_this_servers_openapi_document(client: httpx.AsyncClient) -> None:
-    html = await page(client, "/docs")
+    html = await docs_page(client)
     assert "url: '/openapi.json'" in html
     assert '"validatorUrl": null' in html  # no badge fetched from validator.swagger.io
-    assert 'spec-url="/openapi.json"' in await page(client, "/redoc")
     document = await client.get("/openapi.json")
     assert document.status_code == 200
     assert document.json()["info"]["title"] == "phoneauth"
+
+
+async def test_there_is_no_redoc_page(client: httpx.AsyncClient) -> None:
+    """ReDoc loads Redocly's logo from their CDN even from local files; /docs is the one page."""
+    response = await client.get("/redoc")
+    assert response.status_code == 404
+    assert response.json()["code"] == "entity.not_found"

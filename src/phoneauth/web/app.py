@@ -134,15 +134,17 @@ def create_app(
                 await retention
             await services.close()
 
-    # /docs (Swagger UI) and /redoc load their scripts, styles and icon from DOCS_ASSETS_URL,
-    # served from fastapi-offline's copies: FastAPI's own pages load them from a CDN, and stay
-    # blank without the internet. No validator badge either: Swagger UI would send the
-    # document's public URL to validator.swagger.io.
+    # /docs (Swagger UI) loads its script, styles and icon from DOCS_ASSETS_URL, served from
+    # fastapi-offline's copies: FastAPI's own page loads them from a CDN, and stays blank without
+    # the internet. No validator badge either: Swagger UI would send the document's public URL
+    # to validator.swagger.io. No /redoc: even from local files, ReDoc loads Redocly's logo from
+    # their CDN on every visit, and /docs covers the same document.
     app = FastAPIOffline(
         title="phoneauth",
         version=__version__,
         lifespan=lifespan,
         static_url=DOCS_ASSETS_URL,
+        redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},
     )
     install_error_handlers(app)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 DOCS_ASSETS_URL = "/docs/assets"
-"""Where the files of the interactive documentation (/docs, /redoc) are served from."""
+"""Where the files of the interactive documentation (/docs) are served from."""
 
 
 class Documented(Protocol):
