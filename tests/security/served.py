@@ -81,7 +81,7 @@ def _wait_until_serving(
     while time.monotonic() < deadline and process.poll() is None:
         found = KEY.search(output.read_text(encoding="utf-8", errors="replace"))
         try:
-            healthy = httpx.get(f"{url}/health", timeout=5).status_code == 200
+            healthy = httpx.get(f"{url}/health", timeout=30).status_code == 200
         except httpx.HTTPError:
             healthy = False
         if healthy and (found or not first_start):
