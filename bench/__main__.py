@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.servers import free_port
 
 from bench import service
 from phoneauth.connectors import (
@@ -52,12 +52,6 @@ class Row:
     def ok(self) -> bool:
         build_ok = self.build_us is None or self.build_us <= BUILD_CPU_TARGET_US
         return self.errors == 0 and self.wall_s <= WALL_TARGET_S and build_ok
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_fake(port: int) -> subprocess.Popen[bytes]:

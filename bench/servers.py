@@ -7,7 +7,6 @@ loop and HTTP parser) and log level warning (no access log); the bare endpoint i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Response
 from pydantic import BaseModel
+from tests.servers import child_pids, free_port
 
 from phoneauth.web.serving import server_options
 
@@ -39,19 +39,6 @@ def bare_app() -> FastAPI:
         return Response(status_code=204)
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def _stat_cpu_s(pid: int) -> float:
@@ -74,7 +61,7 @@ class Server:
         """The processes serving requests: uvicorn's spawned workers, else the process itself."""
         spawned = [
             pid
-            for pid in _children(self.process.pid)
+            for pid in child_pids(self.process.pid)
             if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
         return spawned or [self.process.pid]

@@ -1,11 +1,15 @@
-"""Real HTTP servers on 127.0.0.1 for tests: any ASGI app under uvicorn, in a background thread."""
+"""Real HTTP servers on 127.0.0.1 for tests (any ASGI app under uvicorn, in a background thread),
+and the process helpers the tests and `make bench` share for servers they start themselves."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -22,7 +26,8 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    # Generous: a busy machine may take long to start the app, which still fails if it never does.
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
@@ -33,3 +38,36 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the server that takes it binds a moment later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_pids(pid: int) -> list[int]:
+    """The process's children, read from /proc; threads and children that end meanwhile are
+    skipped (a thread listed by `task/` may be gone when its `children` file is read)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, up to 30 s for a graceful end (workers, lifespan), then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import POSTGRES_URL
-from tests.servers import serve_in_thread
+from tests.servers import child_pids, free_port, serve_in_thread, stop
 from typer.testing import CliRunner
 
 from phoneauth.cli import app
@@ -41,23 +40,10 @@ KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
 BENCH_LIMITS = {"ipLimit": 10_000, "ipWindowSeconds": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
 def _worker_pids(parent: int) -> list[int]:
     """uvicorn's workers: the parent's spawned children (not multiprocessing's resource tracker)."""
     workers = []
-    for child in _children(parent):
+    for child in child_pids(parent):
         try:
             command = Path(f"/proc/{child}/cmdline").read_bytes()
         except FileNotFoundError:
@@ -138,7 +124,7 @@ def _environment(folder: Path, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     stdout = (folder / "stdout.txt").open("w+")
     command = [sys.executable, "-m", "phoneauth", "serve", "--workers", str(workers)]
     process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
@@ -165,12 +151,9 @@ def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterat
             raise AssertionError(f"the server did not start with {workers} workers:\n{output}")
         yield Served(port, process, pids, key)
     finally:
-        process.terminate()
         try:
-            process.wait(timeout=30)
+            stop(process)
         finally:
-            if process.poll() is None:
-                process.kill()
             stdout.close()
 
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -183,6 +183,11 @@ def twilio() -> Iterator[FakeTwilio]:
     with serve_in_thread(fake.asgi()) as url:
         fake.url = url
         yield fake
+
+
+# Playwright's `expect` gives up after 5 s, which a busy machine can miss (two test workers on two
+# cores); a page that never shows what is expected still fails, only later.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")

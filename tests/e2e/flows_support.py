@@ -121,8 +121,8 @@ class Handset:
 
     async def latest(self, usage_type: str, phone: str = PHONE) -> Text:
         # Forgot-password codes are sent after the answer (so its timing tells nobody whether
-        # the number has an account): give the SMS a moment to arrive.
-        deadline = time.monotonic() + 5
+        # the number has an account): wait for it, generously (a busy machine is slow).
+        deadline = time.monotonic() + 60
         texts = await self.texts(phone)
         while (not texts or texts[-1].usage_type != usage_type) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -232,7 +232,7 @@ class EndUser:
         assert "phoneauth_session" in self.client.cookies
         by_cookie = await self.client.get("/api/my-account")
         assert by_cookie.status_code == 200, by_cookie.text
-        async with httpx.AsyncClient(base_url=str(self.client.base_url)) as fresh:
+        async with httpx.AsyncClient(base_url=str(self.client.base_url), timeout=30) as fresh:
             by_token = await fresh.get(
                 "/api/my-account", headers={"Authorization": f"Bearer {body['accessToken']}"}
             )

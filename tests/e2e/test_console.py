@@ -57,7 +57,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def api(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=10)
+    return httpx.Client(base_url=site.url, headers=site.auth, timeout=60)
 
 
 def shoot(page: Page, name: str) -> None:
@@ -173,7 +173,9 @@ def test_first_visit_needs_the_setup_token_then_sign_in_and_out(
     other.context.close()
 
     # A form without this session's CSRF token is refused with a page in words.
-    with httpx.Client(base_url=site.url, cookies={cookie["name"]: cookie["value"]}) as client:
+    with httpx.Client(
+        base_url=site.url, cookies={cookie["name"]: cookie["value"]}, timeout=60
+    ) as client:
         forged = client.post("/console/tenants", data={"id": "evil", "name": "Evil"})
     assert forged.status_code == 403
     assert CsrfError().message.split(":")[0] in forged.text

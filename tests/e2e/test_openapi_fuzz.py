@@ -62,7 +62,9 @@ class Target:
     def keep_the_outbox(self) -> None:
         """Sends must reach the outbox (never the network): restore it if a DELETE, or a POST
         that replaced it, took it away. Without any connector a send answers 501 by design."""
-        with httpx.Client(base_url=self.deployment.url, headers=self.deployment.auth) as client:
+        with httpx.Client(
+            base_url=self.deployment.url, headers=self.deployment.auth, timeout=60
+        ) as client:
             saved = client.get("/api/connectors").json()
             if [connector["id"] for connector in saved] == [OUTBOX_ID]:
                 return
@@ -90,6 +92,7 @@ DOCUMENT: dict[str, Any] = create_app(settings_in(Path("unused"))).openapi()
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20261125,
+        "request-timeout": 60,  # schemathesis's default (10 s) is missed on a busy machine
         "generation": {
             "mode": "all",
             "max-examples": 20,
@@ -120,7 +123,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """One server for the whole module: the operations run one after the other against it."""
     with deploy(settings_in(tmp_path_factory.mktemp("fuzz"))) as deployment:
         served = Target(deployment)
-        with httpx.Client(base_url=deployment.url, headers=deployment.auth) as client:
+        with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
             assert client.get("/openapi.json").json() == DOCUMENT
             # Budgets wide enough that most sends reach the connector rather than the limiter.
             limits = {"recipientLimit": 10_000, "ipLimit": 100_000}

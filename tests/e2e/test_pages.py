@@ -49,7 +49,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def admin(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=10)
+    return httpx.Client(base_url=site.url, headers=site.auth, timeout=60)
 
 
 def use_outbox(client: httpx.Client, prefix: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.servers import free_port, stop
 
 START_TIMEOUT_S = 60
 KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -76,12 +70,7 @@ def serve(folder: Path, **settings: str) -> Iterator[Served]:
         key = _wait_until_serving(url, process, output_file, first_start)
         yield Served(url, key, process, output_file, data_dir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        stop(process)
 
 
 def _wait_until_serving(
@@ -92,7 +81,7 @@ def _wait_until_serving(
     while time.monotonic() < deadline and process.poll() is None:
         found = KEY.search(output.read_text(encoding="utf-8", errors="replace"))
         try:
-            healthy = httpx.get(f"{url}/health", timeout=5).status_code == 200
+            healthy = httpx.get(f"{url}/health", timeout=30).status_code == 200
         except httpx.HTTPError:
             healthy = False
         if healthy and (found or not first_start):

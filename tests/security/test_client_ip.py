@@ -138,7 +138,7 @@ def test_management_send_code_takes_an_ip_address_and_refuses_anything_else(
 
 
 def test_the_openapi_document_declares_the_optional_ip(deployment: Deployment) -> None:
-    document = httpx.get(f"{deployment.url}/openapi.json").json()
+    document = httpx.get(f"{deployment.url}/openapi.json", timeout=60).json()
     body = document["paths"]["/api/verification-codes"]["post"]["requestBody"]
     name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     schema = document["components"]["schemas"][name]

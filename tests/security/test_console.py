@@ -165,7 +165,7 @@ def signed_in(deployment: Deployment, settings: Settings) -> Iterator[tuple[http
 
 
 def tenant_ids(deployment: Deployment) -> set[str]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth) as api:
+    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
         return {tenant["id"] for tenant in api.get("/api/tenants").json()}
 
 
@@ -200,7 +200,8 @@ def test_a_console_form_from_another_site_is_refused(
         assert "evil" in tenant_ids(deployment)
         no_header = {"csrf": csrf, "id": "plain", "name": "Plain", "kind": "development"}
         assert client.post("/console/tenants", data=no_header).status_code == 303  # an old client
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth) as api:  # not the API's
+    # A foreign Origin is refused by the console's forms, not by the API (keys, not cookies):
+    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
         made = api.post(
             "/api/tenants",
             json={"id": "acme", "name": "Acme", "kind": "development"},

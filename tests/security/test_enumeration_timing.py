@@ -111,7 +111,7 @@ async def test_a_send_takes_as_long_for_a_registered_number_as_for_an_unknown_on
 async def logged_statuses(admin: httpx.AsyncClient, usage_type: str, count: int) -> list[str]:
     """The message log's statuses for `usage_type`, once `count` entries are there (the last
     background send writes its entry just after the gateway has answered)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while True:
         found = await admin.get(
             "/api/message-logs", params={"usageType": usage_type, "page_size": 100}

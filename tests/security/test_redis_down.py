@@ -51,7 +51,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not self._answers():
             assert time.monotonic() < deadline, "redis-server did not start"
             assert self.process.poll() is None, "redis-server exited"
@@ -147,7 +147,7 @@ async def health(client: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
 
 
 async def until_healthy(client: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while (await health(client))[1]["redis"] != "ok":
         assert time.monotonic() < deadline, "the instance never saw Redis come back"
         await asyncio.sleep(0.1)

@@ -137,7 +137,9 @@ def test_concurrent_50_mb_bodies_are_refused_unread_and_cost_no_memory(
 
     # Normal requests still work, on fresh connections and on the same server.
     response = httpx.post(
-        f"{deployment.url}/api/phone-format", json={"region": "DE", "digits": "01511"}
+        f"{deployment.url}/api/phone-format",
+        json={"region": "DE", "digits": "01511"},
+        timeout=60,
     )
     assert response.status_code == 200
     assert response.json()["formatted"]
@@ -184,6 +186,7 @@ def test_a_route_that_reads_no_body_still_answers_the_envelope(
         deployment.url + path,
         content=b"x" * (LIMIT + 1),
         headers={**deployment.auth, "Content-Type": "application/json"},
+        timeout=60,
     )
     assert response.status_code == 413
     assert response.json()["code"] == "request.body_too_large"
@@ -197,6 +200,7 @@ def test_the_limit_is_the_setting(settings: Settings) -> None:
             f"{deployment.url}/api/phone-format",
             content=body,
             headers={"Content-Type": "application/json"},
+            timeout=60,
         )
     assert response.status_code == 413
     assert response.json()["details"] == {"max_bytes": 2048}

@@ -190,6 +190,67 @@ async def test_a_production_tenant_cannot_pick_the_outbox(
     assert await services.connectors.list("live") == []
 
 
+async def test_the_default_tenant_changes_kind_with_production_rules_in_words(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    page = await browser.get("/console/tenants")
+    assert 'action="/console/tenants/default/kind"' in page.text
+    assert '<label for="current-kind">Kind</label>' in page.text
+    default = await services.tenants.get("default")
+    await services.connectors.create(default, "outbox-sms", {})
+    refused = await browser.post(
+        "/console/tenants/default/kind", data={"csrf": signed_in, "kind": "production"}
+    )
+    assert_page_in_words(
+        refused, 409, "Kind: a production tenant cannot send codes through the development outbox"
+    )
+    assert "data-tenant-kind" in refused.text  # the form again, to try after the change
+    assert (await services.tenants.get("default")).kind.value == "development"
+    twilio = {
+        "accountSID": "AC1",
+        "authToken": "token-1",
+        "fromMessagingServiceSID": "MG1",
+        "templates": [{"usageType": "Generic", "content": "Code {{code}}"}],
+    }
+    await services.connectors.create(default, TWILIO, twilio)
+    saved = await browser.post(
+        "/console/tenants/default/kind", data={"csrf": signed_in, "kind": "production"}
+    )
+    assert (saved.status_code, saved.headers["location"]) == (
+        303,
+        "/console/tenants?done=production",
+    )
+    assert (await services.tenants.get("default")).kind.value == "production"
+    shown = await browser.get(saved.headers["location"])
+    assert "Saved. The tenant is a production tenant now." in shown.text
+    assert '<option value="production" selected>' in shown.text
+    back = await browser.post(
+        "/console/tenants/default/kind", data={"csrf": signed_in, "kind": "development"}
+    )
+    assert back.status_code == 303
+    assert (await services.tenants.get("default")).kind.value == "development"
+    assert_page_in_words(
+        await browser.post(
+            "/console/tenants/default/kind", data={"csrf": signed_in, "kind": "staging"}
+        ),
+        422,
+        "Kind: choose development or production.",
+    )
+    assert_page_in_words(
+        await browser.post(
+            "/console/tenants/nowhere/kind", data={"csrf": signed_in, "kind": "production"}
+        ),
+        404,
+        "No tenant with id",
+    )
+    assert_page_in_words(
+        await browser.post("/console/tenants/default/kind", data={"kind": "production"}),
+        403,
+        "reload the page",
+    )
+    assert (await services.tenants.get("default")).kind.value == "development"
+
+
 async def test_the_message_log_filters_by_status_and_pages(
     browser: httpx.AsyncClient, signed_in: str, services: Services
 ) -> None:

@@ -78,7 +78,7 @@ async def test_the_default_sign_in_page_offers_a_code_and_registration(
     assert 'href="/register"' in page
     assert 'id="password"' not in page
     assert "Forgot password?" not in page
-    assert "Development tenant" in page
+    assert "data-outbox-banner" not in page  # no connector: no code goes to the outbox
     assert 'data-api="/api"' in page
     assert selected_region(page) == "DE"
     assert page.count("<option ") == len(countries())
@@ -244,7 +244,7 @@ async def test_a_tenant_has_its_own_pages_and_production_has_no_banner(
     assert 'data-api="/t/shop/api"' in page
     assert 'data-base="/t/shop"' in page
     assert 'href="/t/shop/register"' in page
-    assert "Development tenant" not in page
+    assert "data-outbox-banner" not in page
     assert "&lt;b&gt;Shop&lt;/b&gt;" in page
     assert "<b>Shop</b>" not in page
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
@@ -25,7 +26,7 @@ from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
-from phoneauth.web.openapi import install_openapi
+from phoneauth.web.openapi import DOCS_ASSETS_URL, install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
 from phoneauth.web.phone_input import phone_format_router
@@ -133,7 +134,19 @@ def create_app(
                 await retention
             await services.close()
 
-    app = FastAPI(title="phoneauth", version=__version__, lifespan=lifespan)
+    # /docs (Swagger UI) loads its script, styles and icon from DOCS_ASSETS_URL, served from
+    # fastapi-offline's copies: FastAPI's own page loads them from a CDN, and stays blank without
+    # the internet. No validator badge either: Swagger UI would send the document's public URL
+    # to validator.swagger.io. No /redoc: even from local files, ReDoc loads Redocly's logo from
+    # their CDN on every visit, and /docs covers the same document.
+    app = FastAPIOffline(
+        title="phoneauth",
+        version=__version__,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS_URL,
+        redoc_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     install_error_handlers(app)
     app.add_middleware(RequestScopeMiddleware)
     # A body is refused (413) once its declared or counted size passes the limit, never read

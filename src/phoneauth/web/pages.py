@@ -20,14 +20,16 @@ from fastapi.templating import Jinja2Templates
 
 from phoneauth import __version__
 from phoneauth.connectors import mask_phone
+from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.domain.organizations import (
     InvitationNotFoundError,
     InvitationStatus,
     OrganizationNotFoundError,
 )
+from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
-from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode, sms_usable
-from phoneauth.domain.tenants import Tenant, TenantKind, TenantNotFoundError
+from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
+from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.phone_input import countries, default_region
 from phoneauth.wiring import Services
@@ -117,8 +119,9 @@ def _render(
     )
 
 
-def _message_page(
+async def _message_page(
     request: Request,
+    services: Services,
     title: str,
     text: str,
     *,
@@ -127,28 +130,43 @@ def _message_page(
     link: tuple[str, str] | None = None,
 ) -> HTMLResponse:
     """A page that only says something: an unknown tenant, a used invitation, a closed door."""
-    context = _base_context(request, tenant) | {"heading": title, "text": text, "link": link}
+    active = await _active_sms(services, tenant)
+    context = _base_context(request, tenant, active) | {
+        "heading": title,
+        "text": text,
+        "link": link,
+    }
     return _render(request, "pages/message.html", context, status_code=status_code)
 
 
-def _base_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
+async def _active_sms(services: Services, tenant: Tenant | None) -> ActiveConnector | None:
+    if tenant is None:
+        return None
+    return await services.connectors.active_sms_connector(tenant.id)
+
+
+def _base_context(
+    request: Request, tenant: Tenant | None, active: ActiveConnector | None
+) -> dict[str, Any]:
     base = tenant_prefix(request)
     return {
         "base": base,
         "api": f"{base}/api",
         "version": __version__,
         "tenant_name": tenant.name if tenant is not None else "phoneauth",
-        "development": tenant is not None and tenant.kind is TenantKind.DEVELOPMENT,
+        # Whether codes really stay in the outbox, not the tenant's kind: a development tenant
+        # on a real provider sends real SMS, and its pages must not say otherwise.
+        "outbox_banner": active is not None and active.factory_id == OUTBOX_FACTORY.id,
     }
 
 
 async def _context(request: Request, services: Services, tenant: Tenant) -> dict[str, Any]:
     experience = await services.sign_in_experience.current(tenant.id)
-    has_sms = await sms_usable(services.connectors, tenant.id)
+    active = await _active_sms(services, tenant)
     region = default_region(request.headers.get("accept-language"))
     return (
-        _base_context(request, tenant)
-        | asdict(PageOptions.of(experience, has_sms))
+        _base_context(request, tenant, active)
+        | asdict(PageOptions.of(experience, active is not None))
         | {"countries": countries(), "region": region}
     )
 
@@ -157,8 +175,9 @@ async def _tenant(request: Request, services: Services) -> Tenant | HTMLResponse
     try:
         return await services.tenants.get(tenant_id_of(request))
     except TenantNotFoundError:
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             "Page not found",
             "There is no sign-in page at this address. Check the link you followed.",
             status_code=404,
@@ -179,8 +198,9 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
     context = await _context(request, services, tenant)
     if not context["sign_in_open"]:
         link = (f"{context['base']}/register", "Create an account")
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             "Sign-in is not available",
             SMS_UNAVAILABLE
             if _waits_for_sms(context)
@@ -199,8 +219,9 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
     context = await _context(request, services, tenant)
     if not context["register_open"]:
         link = (f"{context['base']}/sign-in", "Sign in")
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             "Registration is closed",
             SMS_UNAVAILABLE
             if _waits_for_sms(context)
@@ -218,8 +239,9 @@ async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLR
         return tenant
     context = await _context(request, services, tenant)
     if not context["forgot_password"]:
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             "Password reset is not available",
             SMS_UNAVAILABLE
             if _waits_for_sms(context)
@@ -248,8 +270,9 @@ async def invitation_page(
         invitation = await services.organizations.get_invitation(tenant.id, invitation_id)
         organization = await services.organizations.get(tenant.id, invitation.organization_id)
     except (InvitationNotFoundError, OrganizationNotFoundError):
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             "Invitation not found",
             "This invitation does not exist. Check the link you were sent.",
             status_code=404,
@@ -257,8 +280,9 @@ async def invitation_page(
         )
     status = invitation.status_at(services.organizations.clock())
     if status is not InvitationStatus.PENDING:
-        return _message_page(
+        return await _message_page(
             request,
+            services,
             f"Join {organization.name}",
             _CLOSED_INVITATION[status],
             tenant=tenant,
@@ -328,7 +352,7 @@ async def account_page(
             tenant.id, organization.id, user.id
         ):
             joined_name = organization.name
-    context = _base_context(request, tenant) | {
+    context = _base_context(request, tenant, await _active_sms(services, tenant)) | {
         "user": user,
         "phone": display_phone(user.phone),
         "joined": joined_name,

@@ -91,6 +91,14 @@ async def test_the_default_document_follows_the_sms_connector_until_the_first_sa
     assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
     assert (await api.get("/api/sign-in-exp")).json() == WAITING
 
+    # Once saved, the document is the admin's and no longer follows the connector.
+    connector_id = await add_sms_connector(api)
+    saved = await patch(api, {"signInMode": "SignIn"})
+    assert saved.json() == {**DEFAULT, "signInMode": "SignIn"}
+    assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
+    # What the admin saved stays; the console warns that it cannot work (test_console_pages).
+    assert (await api.get("/api/sign-in-exp")).json() == {**DEFAULT, "signInMode": "SignIn"}
+
 
 async def test_the_default_without_a_connector_is_a_state_patch_accepts(
     api: httpx.AsyncClient,
@@ -115,15 +123,6 @@ async def test_a_new_tenant_starts_without_phone_sign_in_until_its_own_connector
     await add_sms_connector(api, "/t/acme/api")
     acme = (await api.get("/t/acme/api/sign-in-exp")).json()
     assert acme == {**DEFAULT, "tenantId": "acme"}
-
-
-async def test_a_saved_document_no_longer_follows_the_connector(api: httpx.AsyncClient) -> None:
-    connector_id = await add_sms_connector(api)
-    saved = await patch(api, {"signInMode": "SignIn"})
-    assert saved.json() == {**DEFAULT, "signInMode": "SignIn"}
-    assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
-    # What the admin saved stays; the console warns that it cannot work (test_console_pages).
-    assert (await api.get("/api/sign-in-exp")).json() == {**DEFAULT, "signInMode": "SignIn"}
 
 
 async def test_the_management_routes_need_an_admin_key(app: FastAPI) -> None:

@@ -70,3 +70,12 @@ class SqlTenantStore:
             return _tenant(row)
 
         return await self.db.write(unit)
+
+    async def save_kind(self, tenant_id: str, kind: TenantKind) -> Tenant:
+        def unit(session: Session) -> Tenant:
+            row = session.get_one(TenantRow, tenant_id)
+            row.kind = kind.value
+            session.flush()
+            return _tenant(row)
+
+        return await self.db.write(unit)

@@ -1,4 +1,5 @@
-"""Console: Tenants: list, create, switch, and migrate one tenant's configuration into another.
+"""Console: Tenants: list, create, switch, change a tenant's kind, and migrate one tenant's
+configuration into another.
 
 The migration is `domain/tenant_migration.py`, the same export and import the CLI and the
 Management API run: a preview shows the diff, "Apply" imports.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
 from phoneauth.domain.tenant_migration import FieldChange, TenantMigration
 from phoneauth.domain.tenants import TenantExistsError, TenantKind
 from phoneauth.errors import PhoneauthError
@@ -53,8 +55,33 @@ async def tenants_page(request: Request, console: ConsoleDep, done: str = "") ->
     notices = {
         "created": "Tenant created; the console now shows it.",
         "migrated": "Migrated. The target tenant uses the new configuration now.",
+        "production": "Saved. The tenant is a production tenant now.",
+        "development": "Saved. The tenant is a development tenant now.",
     }
     return _tenants_page(request, console, notice=notices.get(done))
+
+
+@router.post("/tenants/{tenant_id}/kind", response_model=None)
+async def change_kind(
+    tenant_id: str, request: Request, console: ConsoleDep, form: FormDep
+) -> Response:
+    """The tenant named in the address, not the selected one: another tab may have switched."""
+    kind = str(form.get("kind", ""))
+    if kind not in {k.value for k in TenantKind}:
+        return _tenants_page(
+            request, console, error="Kind: choose development or production.", status_code=422
+        )
+    kinds = TenantKinds(console.services.tenants, console.services.connectors)
+    try:
+        await kinds.change(tenant_id, TenantKind(kind))
+    except DevelopmentConnectorInUseError:
+        error = (
+            "Kind: a production tenant cannot send codes through the development outbox. "
+            "Change the SMS connector to a real provider under Connectors first, then save "
+            "the kind again."
+        )
+        return _tenants_page(request, console, error=error, status_code=409)
+    return RedirectResponse(f"{PREFIX}/tenants?done={kind}", status_code=303)
 
 
 @router.post("/tenants", response_model=None)

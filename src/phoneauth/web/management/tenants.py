@@ -1,16 +1,17 @@
-"""Tenants, their settings (code policy, rate limits, retention), export and import."""
+"""Tenants, their kind and settings (code policy, rate limits, retention), export and import."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phoneauth.connectors import InvalidConfigError
 from phoneauth.domain.admin_keys import AdminKey, ForbiddenError
 from phoneauth.domain.connector_management import DevelopmentOnlyError, UnknownFactoryError
 from phoneauth.domain.sign_in_experience_rules import RULE_ERRORS
+from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
 from phoneauth.domain.tenant_migration import InvalidExportError, TenantMigration
 from phoneauth.domain.tenants import (
     Tenant,
@@ -44,6 +45,29 @@ class TenantCreate(BaseModel):
     kind: TenantKind = TenantKind.DEVELOPMENT
 
 
+class TenantUpdate(BaseModel):
+    """What a tenant update changes; an omitted key keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TenantKind | None = Field(
+        default=None,
+        description=(
+            "`development` or `production`, the `default` tenant's included. Switching to "
+            "production checks production's rules: a development-only SMS connector (the "
+            "outbox) refuses it with `409 tenant.development_connector_in_use`. Switching back "
+            "to development is always allowed."
+        ),
+        examples=["production"],
+    )
+
+
+async def _update(services: Services, tenant_id: str, body: TenantUpdate) -> Tenant:
+    if body.kind is None:
+        return await services.tenants.get(tenant_id)
+    return await TenantKinds(services.tenants, services.connectors).change(tenant_id, body.kind)
+
+
 def _both_objects(left: object, right: object) -> bool:
     return isinstance(left, dict) and isinstance(right, dict)
 
@@ -51,6 +75,18 @@ def _both_objects(left: object, right: object) -> bool:
 @router.get("/tenant", response_model=TenantRead, summary="This tenant and its settings")
 async def get_tenant(tenant: ManagedTenantDep) -> TenantRead:
     return TenantRead.of(tenant)
+
+
+@router.patch(
+    "/tenant",
+    response_model=TenantRead,
+    summary="Change this tenant's kind (development or production)",
+    responses=error_responses(DevelopmentConnectorInUseError),
+)
+async def patch_tenant(
+    tenant: ManagedTenantDep, services: ServicesDep, body: TenantUpdate
+) -> TenantRead:
+    return TenantRead.of(await _update(services, tenant.id, body))
 
 
 @router.patch(
@@ -122,6 +158,19 @@ async def _managed(admin: AdminKey, services: Services, target_id: str) -> str:
     if not admin.may_manage(target_id):
         raise ForbiddenError(tenant_id=target_id)
     return (await services.tenants.get(target_id)).id
+
+
+@router.patch(
+    "/tenants/{target_id}",
+    response_model=TenantRead,
+    summary="Change a tenant's kind (development or production)",
+    responses=error_responses(TenantNotFoundError, ForbiddenError, DevelopmentConnectorInUseError),
+)
+async def patch_other_tenant(
+    target_id: str, admin: AdminDep, services: ServicesDep, body: TenantUpdate
+) -> TenantRead:
+    tenant_id = await _managed(admin, services, target_id)
+    return TenantRead.of(await _update(services, tenant_id, body))
 
 
 @router.get(
