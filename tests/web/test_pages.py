@@ -78,7 +78,7 @@ async def test_the_default_sign_in_page_offers_a_code_and_registration(
     assert 'href="/register"' in page
     assert 'id="password"' not in page
     assert "Forgot password?" not in page
-    assert "data-outbox-banner" not in page  # no connector: no code goes to the outbox
+    assert "data-outbox-banner" in page  # the outbox is the connector: codes go there
     assert 'data-api="/api"' in page
     assert selected_region(page) == "DE"
     assert page.count("<option ") == len(countries())
