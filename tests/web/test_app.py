@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import gc
 import sqlite3
+import weakref
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -41,3 +44,24 @@ def test_settings_come_from_phoneauth_environment_variables(
     assert (
         settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path.as_posix()}/phoneauth.db"
     )
+
+
+async def _serve_a_little(settings: Settings) -> weakref.ref[FastAPI]:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert (await client.get("/docs")).status_code == 200
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.post("/api/phone-format", json={})).status_code == 400
+    return weakref.ref(app)
+
+
+async def test_an_app_is_freed_once_dropped(settings: Settings) -> None:
+    """No endpoint may close over the app: FastAPI caches keyed by endpoint function live as
+    long as the process, and kept every app a test process built (2.2 GB per test worker once,
+    through a docs page defined as a closure)."""
+    dropped = await _serve_a_little(settings)
+    gc.collect()
+    assert dropped() is None

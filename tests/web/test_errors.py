@@ -18,7 +18,7 @@ from phoneauth.web.errors import install_error_handlers
     [
         ("TRACE", "/api/connectors", "GET, POST"),
         ("PUT", "/api/connectors/some-id", "DELETE, GET, PATCH"),
-        ("DELETE", "/api/tenant", "GET"),
+        ("DELETE", "/api/tenant", "GET, PATCH"),
         ("GET", "/api/verification-codes", "POST"),
         ("PATCH", "/t/default/api/tenants", "GET, POST"),
     ],

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi_offline import FastAPIOffline
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
+from phoneauth.web.api_docs import install_api_docs
 from phoneauth.web.body_limit import BodyLimits, DeclaredBodyLimitMiddleware
 from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
@@ -26,7 +26,7 @@ from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
-from phoneauth.web.openapi import DOCS_ASSETS_URL, install_openapi
+from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
 from phoneauth.web.phone_input import phone_format_router
@@ -134,18 +134,8 @@ def create_app(
                 await retention
             await services.close()
 
-    # /docs (Swagger UI) loads its script, styles and icon from DOCS_ASSETS_URL, served from
-    # fastapi-offline's copies: FastAPI's own page loads them from a CDN, and stays blank without
-    # the internet. No validator badge either: Swagger UI would send the document's public URL
-    # to validator.swagger.io. No /redoc: even from local files, ReDoc loads Redocly's logo from
-    # their CDN on every visit, and /docs covers the same document.
-    app = FastAPIOffline(
-        title="phoneauth",
-        version=__version__,
-        lifespan=lifespan,
-        static_url=DOCS_ASSETS_URL,
-        redoc_url=None,
-        swagger_ui_parameters={"validatorUrl": None},
+    app = FastAPI(
+        title="phoneauth", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
     app.add_middleware(RequestScopeMiddleware)
@@ -172,4 +162,5 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_console(app, max_body_size=limits.console)
+    install_api_docs(app)  # last: no request of the API walks past its routes first
     return app

@@ -8,9 +8,6 @@ from typing import Any, Protocol
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-DOCS_ASSETS_URL = "/docs/assets"
-"""Where the files of the interactive documentation (/docs) are served from."""
-
 
 class Documented(Protocol):
     @property
