@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.e2e.browsers import ARTIFACTS, LAPTOP
+from tests.e2e.browsers import LAPTOP, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
 # Drawing several hundred operations takes a while on a busy machine; the limit only says when
@@ -64,8 +64,7 @@ def operations(site: Deployment) -> int:
 
 
 def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"api-docs-{name}.png"))
+    screenshot(page, f"api-docs-{name}", full_page=False)
 
 
 def test_swagger_ui_draws_every_operation_offline(

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
+from tests.e2e.browsers import PHONE_SCREEN, laptop_page, screenshot
 from tests.e2e.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -48,9 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport=LAPTOP)
-    yield context.new_page()
-    context.close()
+    with laptop_page(browser) as opened:
+        yield opened
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -61,9 +60,7 @@ def api(site: Deployment) -> httpx.Client:
 
 
 def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # the sticky header belongs at the top
-    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+    screenshot(page, f"console-{name}")
 
 
 def setup_token(site: Deployment) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
-from tests.e2e.browsers import ARTIFACTS, LAPTOP, PHONE_SCREEN
+from tests.e2e.browsers import LAPTOP, PHONE_SCREEN, laptop_page, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
 from phoneauth.domain.experience_errors import InvalidCredentialsError
@@ -40,9 +40,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser profile (no cookies) in German, as on a laptop."""
-    context = browser.new_context(locale="de-DE", viewport=LAPTOP)
-    yield context.new_page()
-    context.close()
+    with laptop_page(browser, "de-DE") as opened:
+        yield opened
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -77,8 +76,7 @@ def latest_code(site: Deployment, phone: str, prefix: str = "") -> str:
 
 
 def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, name)
 
 
 def enter_phone(page: Page, national: str, formatted: str) -> None:

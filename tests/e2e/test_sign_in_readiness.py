@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.browsers import ARTIFACTS, LAPTOP
+from tests.e2e.browsers import LAPTOP, laptop_page, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 from tests.e2e.test_console import new_tenant, outbox, sign_in, switch_to
 from tests.e2e.test_pages import enter_code, enter_phone, send_code
@@ -31,22 +31,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 
 @pytest.fixture
 def console(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport=LAPTOP)
-    yield context.new_page()
-    context.close()
+    with laptop_page(browser) as opened:
+        yield opened
 
 
 @pytest.fixture
 def end_user(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport=LAPTOP)
-    yield context.new_page()
-    context.close()
+    with laptop_page(browser) as opened:
+        yield opened
 
 
 def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / f"readiness-{name}.png"), full_page=True)
+    screenshot(page, f"readiness-{name}")
 
 
 def go(console: Page, name: str) -> None:

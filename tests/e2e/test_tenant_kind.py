@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.browsers import ARTIFACTS, LAPTOP
+from tests.e2e.browsers import laptop_page, screenshot
 from tests.e2e.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -39,9 +39,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport=LAPTOP)
-    yield context.new_page()
-    context.close()
+    with laptop_page(browser) as opened:
+        yield opened
 
 
 def api(site: Deployment) -> httpx.Client:
@@ -49,9 +48,7 @@ def api(site: Deployment) -> httpx.Client:
 
 
 def shoot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / f"tenant-kind-{name}.png"), full_page=True)
+    screenshot(page, f"tenant-kind-{name}")
 
 
 def save_kind(page: Page, site: Deployment, kind: str) -> None:
