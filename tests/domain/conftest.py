@@ -6,10 +6,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.conftest import DatabaseUnderTest
+from tests.domain.codes_support import migrated
 
 from phoneauth.domain.rate_limit_counters import RateLimitCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
+from phoneauth.storage.database import Database
 from phoneauth.storage.rate_limit_redis import RedisCounters
 
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -39,3 +42,11 @@ async def counters(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitCou
     finally:
         await counters.reset()
         await counters.close()
+
+
+@pytest.fixture
+async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    """The test's database (an SQLite file, then a PostgreSQL schema), migrated to the head."""
+    database = await migrated(test_database)
+    yield database
+    await database.dispose()

@@ -35,8 +35,7 @@ from phoneauth.domain.connector_management import (
     mask_secrets,
 )
 from phoneauth.domain.tenants import Tenant, TenantKind
-from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import upgrade
+from phoneauth.storage.database import Database
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 
@@ -76,15 +75,6 @@ class Provider:
         scheme, _, value = self.requests[index].headers["authorization"].partition(" ")
         assert scheme == "Basic"
         return base64.b64decode(value).decode().split(":", 1)[1]
-
-
-@pytest.fixture
-async def database(test_database: Any) -> AsyncIterator[Database]:
-    db = open_database(test_database.url, schema=test_database.schema)
-    if db.is_sqlite:
-        await upgrade(db.engine)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +14,7 @@ from phoneauth.crypto import ConfigCipher
 from phoneauth.domain.connector_management import SMS, ConnectorManagement, StoredConnector
 from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
 from phoneauth.domain.tenants import TenantKind, Tenants
-from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import upgrade
+from phoneauth.storage.database import Database
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 
@@ -35,15 +33,6 @@ class OutboxSavedMeanwhile(SqlConnectorStore):
         if self.looks == 1:
             await self.replace(tenant_id, SMS, "outbox-sms", "ciphertext", now=NOW)
         return found
-
-
-@pytest.fixture
-async def database(test_database: Any) -> AsyncIterator[Database]:
-    db = open_database(test_database.url, schema=test_database.schema)
-    if db.is_sqlite:
-        await upgrade(db.engine)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import (
     OTHER_PHONE,
     PHONE,
@@ -18,7 +16,6 @@ from tests.domain.codes_support import (
     Source,
     make_codes,
     make_tenant,
-    migrated,
     outbox_connector,
 )
 
@@ -37,13 +34,6 @@ from phoneauth.storage.database import Database
 from phoneauth.storage.models import MessageLogRow, VerificationCodeRow
 
 FIXED = "424242"
-
-
-@pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = await migrated(test_database)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import (
     OTHER_PHONE,
     PHONE,
@@ -20,7 +19,6 @@ from tests.domain.codes_support import (
     Source,
     make_codes,
     make_tenant,
-    migrated,
     other_code,
     outbox_connector,
 )
@@ -53,13 +51,6 @@ from phoneauth.domain.verification_codes import (
 )
 from phoneauth.storage.database import Database
 from phoneauth.storage.models import MessageLogRow, VerificationCodeRow
-
-
-@pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = await migrated(test_database)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
