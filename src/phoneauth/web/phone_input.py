@@ -155,6 +155,19 @@ def format_as_typed(region: str, typed: str) -> PhoneFormat:
     )
 
 
+def dialled_number(region: str, typed: str) -> str:
+    """What a person typed with the country they picked, as E.164 when it is a valid number.
+
+    `0612345678` with FR → `+33612345678`. Anything else comes back as typed, so the caller's
+    own check answers in words why it is not a phone number.
+    """
+    code = region.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        code = FALLBACK_REGION
+    answer = format_as_typed(code, typed[:32])
+    return answer.e164 or typed
+
+
 class UnknownRegionError(InvalidInputError):
     """`region` is not a country phonenumbers knows (ISO 3166 alpha-2, like `DE`)."""
 

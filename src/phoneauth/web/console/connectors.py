@@ -36,6 +36,7 @@ from phoneauth.web.console.support import (
     render,
     wants_fragment,
 )
+from phoneauth.web.phone_input import countries, default_region, dialled_number
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -107,6 +108,7 @@ def _setup_page(
     problems: list[str] | None = None,
     test: TestOutcome | None = None,
     test_phone: str = "",
+    test_region: str | None = None,
     secrets_dropped: bool = False,
 ) -> HTMLResponse:
     context = {
@@ -120,6 +122,9 @@ def _setup_page(
         "problems": problems or [],
         "test": test,
         "test_phone": test_phone,
+        "countries": countries(),
+        "test_region": _known_region(test_region)
+        or default_region(request.headers.get("accept-language")),
         "secrets_dropped": secrets_dropped,
         "action": f"{PREFIX}/connectors/{connector.id}"
         if connector
@@ -184,12 +189,14 @@ async def _submit(
     )
     if form.get("action") == "test":
         phone = str(form.get("test_phone", "")).strip()
-        outcome = await _test(console, factory, config, phone, bool(unreadable))
+        region = _known_region(str(form.get("test_country", "")))
+        dialled = dialled_number(region, phone) if region and phone else phone
+        outcome = await _test(console, factory, config, dialled, bool(unreadable))
         if wants_fragment(request):
             return render(
                 request, "console/connectors/_test_result.html", {"test": outcome}, console=console
             )
-        return again(test=outcome, test_phone=phone)
+        return again(test=outcome, test_phone=phone, test_region=region)
     if unreadable:
         return again(status_code=422, error="Some fields need your attention.")
     try:
@@ -204,6 +211,12 @@ async def _submit(
     except PhoneauthError as error:
         return again(status_code=error.status, error=error.message)
     return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
+
+
+def _known_region(region: str | None) -> str | None:
+    """The picked country when it is one phonenumbers knows (a form can post anything)."""
+    code = (region or "").upper()
+    return code if any(country.region == code for country in countries()) else None
 
 
 async def _test(

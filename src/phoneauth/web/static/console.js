@@ -29,6 +29,10 @@
     checkJson(area);
   });
 
+  // The test-send number: the end-user pages' country picker and as-you-type format.
+  var testPhone = document.querySelector("[data-test-phone]");
+  if (testPhone && window.phoneauthPhoneField) window.phoneauthPhoneField(testPhone, "/api");
+
   var form = document.querySelector("form[data-connector-form]");
   if (form) {
     var testButton = form.querySelector("[data-test-button]");
