@@ -138,18 +138,22 @@ def test_first_visit_needs_the_setup_token_then_sign_in_and_out(
     page.locator("#password").fill(PASSWORD)
     page.locator("#password_again").fill(PASSWORD)
     page.get_by_role("button", name="Create the admin account").click()
-    expect(page.locator("[data-error]")).to_have_text(InvalidSetupTokenError().message)
+    expect(page.locator('[data-field-error="setup_token"]')).to_have_text(
+        InvalidSetupTokenError().message
+    )
     page.locator("#setup_token").fill(token[:-2])
     page.locator("#password").fill(PASSWORD)
     page.locator("#password_again").fill(PASSWORD)
     page.get_by_role("button", name="Create the admin account").click()
-    expect(page.locator("[data-error]")).to_have_text(InvalidSetupTokenError().message)
+    expect(page.locator('[data-field-error="setup_token"]')).to_have_text(
+        InvalidSetupTokenError().message
+    )
     expect(page.locator("#setup_token")).to_have_value("")  # a wrong token is not kept
     page.locator("#setup_token").fill(token)
     page.locator("#password").fill("short")
     page.locator("#password_again").fill("short")
     page.get_by_role("button", name="Create the admin account").click()
-    expect(page.locator("[data-error]")).to_have_text("Use 8 to 256 characters.")
+    expect(page.locator('[data-field-error="password"]')).to_have_text("Use 8 to 256 characters.")
     expect(page.locator("#setup_token")).to_have_value(token)  # still valid: kept
     shoot(page, "setup")
     create_admin(page, token)

@@ -46,6 +46,10 @@ NOTICES = {
 }
 
 
+FIX_FIELDS_FIRST = "Fix the fields marked in red above first: the test uses this form's values."
+"""The test result sits under the fields, so it points up to them."""
+
+
 @dataclass(frozen=True, slots=True)
 class TestOutcome:
     ok: bool
@@ -229,7 +233,7 @@ async def _test(
     if not phone:
         return TestOutcome(False, error_message="Enter the phone number to send the test to.")
     if unreadable:
-        return TestOutcome(False, error_message="Fix the fields marked below first.")
+        return TestOutcome(False, error_message=FIX_FIELDS_FIRST)
     services, tenant = console.services, console.tenant
     try:
         result = await services.connectors.test(tenant, factory.id, phone, config)
