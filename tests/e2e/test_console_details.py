@@ -7,7 +7,11 @@ tests/artifacts/console-*.png.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -22,8 +26,13 @@ from tests.e2e.test_console import (
     switch_to,
 )
 
+from phoneauth.connectors import mask_phone
 from phoneauth.domain.console_admins import InvalidUsernameError
 from phoneauth.domain.console_setup import InvalidSetupTokenError
+from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
+from phoneauth.ids import new_id
+from phoneauth.storage.database import open_database
+from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +129,116 @@ def test_a_test_send_with_a_broken_field_points_up_to_it(site: Deployment, page:
     expect(result).to_contain_text("above")
     assert top(page.locator('[data-field="templates"]')) < top(result)
     shoot(page, "test-send-broken-field")
+
+
+def add_log_entries(site: Deployment, entries: list[MessageLogEntry]) -> None:
+    """Write message-log rows into the site's database, as sends would have (a thread of its
+    own: Playwright's loop owns this one)."""
+    settings = site.services.settings
+
+    async def write() -> None:
+        database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            store = SqlMessageLogStore(database)
+            for entry in entries:
+                await store.add(entry)
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, write()).result(timeout=30)
+
+
+def entry(tenant_id: str, minute: int, phone: str, usage: str, **more: Any) -> MessageLogEntry:
+    values: dict[str, Any] = {
+        "connector_id": None,
+        "factory_id": "twilio-short-message-service",
+        "status": MessageStatus.SENT,
+        "provider_message_id": "SM" + "0123456789abcdef" * 2,
+        "latency_ms": 212,
+    } | more
+    return MessageLogEntry(
+        id=new_id(),
+        tenant_id=tenant_id,
+        created_at=datetime(2026, 12, 1, 9, minute, tzinfo=UTC),
+        usage_type=usage,
+        phone_masked=mask_phone(phone),
+        **values,
+    )
+
+
+def test_the_message_log_fits_a_laptop_filters_by_post_and_names_test_sends(
+    site: Deployment, page: Page
+) -> None:
+    new_tenant(site, "log")
+    long_error = "The 'To' number +4915112344321 is not a valid phone number. " * 4
+    add_log_entries(
+        site,
+        [
+            entry("log", 1, "+4915112341111", "SignIn"),
+            entry("log", 2, "+4915112342222", "Register"),
+            entry(
+                "log",
+                3,
+                "+4915112341111",
+                "ForgotPassword",
+                status=MessageStatus.FAILED,
+                provider_message_id=None,
+                error_code="connector.invalid_phone_number",
+                error_message=long_error.strip(),
+            ),
+            entry("log", 4, "+4915112343333", "SignIn", factory_id="vonage-sms"),
+        ],
+    )
+    sign_in(site, page)
+    switch_to(page, "log")
+    # A console test send: the newest entry, labelled as such here and on the connectors page.
+    page.goto(f"{site.url}/console/connectors/new/outbox-sms")
+    page.locator("#test_country").select_option("DE")
+    page.locator("#test_phone").fill("015112349999")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("[data-test-ok]")).to_contain_text("Sent.")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator("[data-last-send-test]")).to_have_text("connector test send")
+    expect(page.locator("[data-last-send]")).to_contain_text("+4915*****9999")
+    shoot(page, "connectors-last-send-test")
+
+    page.get_by_role("link", name="Message log").click()
+    rows = page.locator("[data-message-log] tbody tr")
+    expect(rows).to_have_count(5)
+    expect(rows.first.locator("[data-test-send-label]")).to_have_text("Connector test send")
+    expect(page.locator("[data-test-send]")).to_have_count(1)
+    # Fits 1,280 px: neither the page nor the table's container scrolls sideways.
+    widths = page.evaluate(
+        """() => { const wrap = document.querySelector('.table-wrap');
+        return [document.documentElement.scrollWidth, wrap.scrollWidth, wrap.clientWidth]; }"""
+    )
+    assert widths[0] <= 1280, widths
+    assert widths[1] <= widths[2], widths
+    shoot(page, "message-log-laptop")
+
+    # By phone: the number goes in the body, never in the address.
+    page.locator("#phone").fill("+49 1511 2341111")
+    page.locator("[data-filter]").click()
+    expect(rows).to_have_count(2)
+    assert "1111" not in page.url
+    assert "phone" not in page.url
+    expect(page.locator("[data-total]")).to_have_text("2 entries")
+    page.locator("#usage_type").select_option("ForgotPassword")  # a select submits itself
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("connector.invalid_phone_number")
+    shoot(page, "message-log-filtered")
+
+    page.get_by_role("link", name="Clear filters").click()
+    page.locator("#connector").select_option("vonage-sms")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("+4915*****3333")
+    page.locator("#connector").select_option("outbox-sms")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-test-send", "")
+
+    page.locator("#connector").select_option("")
+    expect(rows).to_have_count(5)
+    page.locator("#phone").fill("12")
+    page.locator("[data-filter]").click()
+    expect(page.locator('[data-field-error="phone"]')).to_contain_text("not a phone number")
