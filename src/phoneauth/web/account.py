@@ -29,6 +29,7 @@ from phoneauth.domain.organizations import (
     InvitationNotFoundError,
     InvitationRevokedError,
 )
+from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
@@ -231,6 +232,33 @@ async def set_primary_phone(
         body.phone,
         body.newIdentifierVerificationRecordId,
         verification_id=verification_id,
+    )
+    return Response(status_code=204)
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post(
+    "/my-account/password",
+    status_code=204,
+    response_class=Response,
+    summary="Set a new password (needs `logto-verification-id` once the account has a phone)",
+    responses=error_responses(
+        *_AUTH, PermissionDeniedError, PasswordRejectedError, SamePasswordError
+    ),
+)
+async def set_password(
+    signed_in: SignedInDep,
+    services: ServicesDep,
+    body: NewPassword,
+    verification_id: VerificationIdHeader = None,
+) -> Response:
+    await services.account.set_password(
+        signed_in.tenant.id, signed_in.user_id, body.password, verification_id=verification_id
     )
     return Response(status_code=204)
 
