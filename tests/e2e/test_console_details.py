@@ -12,9 +12,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 from tests.e2e.browsers import laptop_page
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 from tests.e2e.test_console import (
@@ -24,7 +30,9 @@ from tests.e2e.test_console import (
     shoot,
     sign_in,
     switch_to,
+    use_outbox,
 )
+from tests.servers import serve_in_thread
 
 from phoneauth.connectors import mask_phone
 from phoneauth.domain.console_admins import InvalidUsernameError
@@ -242,3 +250,52 @@ def test_the_message_log_fits_a_laptop_filters_by_post_and_names_test_sends(
     page.locator("#phone").fill("12")
     page.locator("[data-filter]").click()
     expect(page.locator('[data-field-error="phone"]')).to_contain_text("not a phone number")
+
+
+def framing_page(target: str) -> Starlette:
+    """Another origin that tries to frame `target`."""
+
+    async def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(f'<!doctype html><iframe src="{target}" id="framed"></iframe>')
+
+    return Starlette(routes=[Route("/", home)])
+
+
+def test_the_sign_in_experience_page_embeds_a_same_origin_live_preview(
+    site: Deployment, page: Page
+) -> None:
+    new_tenant(site, "preview")
+    use_outbox(site, "preview")
+    sign_in(site, page)
+    switch_to(page, "preview")
+    page.get_by_role("link", name="Sign-in experience").click()
+    frame_element = page.locator("[data-preview-frame]")
+    expect(frame_element).to_have_attribute("src", "/t/preview/sign-in")
+    preview = page.frame_locator("[data-preview-frame]")
+    expect(preview.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(preview.locator("#phone")).to_be_visible()
+    # Side by side with the form on a laptop.
+    assert top(frame_element) < top(page.get_by_role("button", name="Save changes"))
+    shoot(page, "sign-in-experience-preview")
+
+    # A change saved shows in the preview, which reloads with the page.
+    page.locator('input[name="method-0-password"]').check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("[data-notice]")).to_be_visible()
+    expect(preview.get_by_role("button", name="Sign in with a password instead")).to_be_visible()
+
+    # The sign-in page may be framed by its own origin only.
+    with httpx.Client(base_url=site.url, timeout=60) as client:
+        headers = client.get("/t/preview/sign-in").headers
+    assert headers["x-frame-options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in headers["content-security-policy"]
+    with serve_in_thread(framing_page(f"{site.url}/t/preview/sign-in")) as other:
+        assert urlsplit(other).port != urlsplit(site.url).port  # another origin
+        page.goto(other, wait_until="load")
+        child = page.locator("#framed").element_handle()
+        assert child is not None
+        framed = child.content_frame()
+        assert framed is not None
+        # Chromium puts its own error page in place of the blocked document.
+        assert framed.url.startswith("chrome-error://"), framed.url
+        assert framed.locator("#phone").count() == 0
