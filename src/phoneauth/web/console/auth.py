@@ -29,6 +29,7 @@ from phoneauth.web.console.support import (
     render,
 )
 from phoneauth.web.deps import ServicesDep
+from phoneauth.web.human_messages import admin_sentence
 from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -101,11 +102,19 @@ async def setup(request: Request, services: ServicesDep) -> Response:
             "Someone created the console's admin account already. Sign in with it.",
         )
     except InvalidSetupTokenError as error:
-        context = {"username": username, "setup_token": "", "error": error.message}
+        context = {
+            "username": username,
+            "setup_token": "",
+            "error": admin_sentence(error.code, error.details),
+        }
         return _door(request, services, "console/setup.html", context, status_code=403)
     except (InvalidUsernameError, PasswordRejectedError) as error:
         # The token was not used up: keep it in the form (a no-store page) with the username.
-        context = {"username": username, "setup_token": token, "error": error.message}
+        context = {
+            "username": username,
+            "setup_token": token,
+            "error": admin_sentence(error.code, error.details),
+        }
         return _door(request, services, "console/setup.html", context, status_code=422)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")
@@ -127,7 +136,7 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
             username, form.get("password", ""), DEFAULT_TENANT_ID
         )
     except (InvalidCredentialsError, TooManyAttemptsError) as error:
-        context = {"username": username, "error": error.message}
+        context = {"username": username, "error": admin_sentence(error.code, error.details)}
         return _door(request, services, "console/sign_in.html", context, status_code=error.status)
     return _signed_in(cookie, request.url.scheme == "https")
 

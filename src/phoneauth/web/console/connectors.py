@@ -25,6 +25,7 @@ from phoneauth.web.console.connector_forms import (
     attach_errors,
     config_from_form,
     form_fields,
+    labels_of,
     readme_html,
 )
 from phoneauth.web.console.support import (
@@ -36,6 +37,7 @@ from phoneauth.web.console.support import (
     render,
     wants_fragment,
 )
+from phoneauth.web.human_messages import admin_sentence, describe, setting_in_words
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -202,7 +204,7 @@ async def _submit(
         unplaced = attach_errors(fields, list(found) if isinstance(found, list) else [])
         return again(status_code=422, error="Some fields need your attention.", problems=unplaced)
     except PhoneauthError as error:
-        return again(status_code=error.status, error=error.message)
+        return again(status_code=error.status, error=admin_sentence(error.code, error.details))
     return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
 
 
@@ -221,15 +223,17 @@ async def _test(
     try:
         result = await services.connectors.test(tenant, factory.id, phone, config)
     except PhoneauthError as error:
+        # The provider's own words stay: they are what its support and docs search for.
         provider = ", ".join(
             f"{value}"
             for key, value in error.details.items()
             if key in ("provider_code", "provider_message") and value is not None
         )
         found = error.details.get("errors")
-        message = error.message
+        message = admin_sentence(error.code, error.details)
         if isinstance(found, list) and found:
-            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+            labels = labels_of(form_fields(factory, None))
+            message += " " + " ".join(describe(p, labels) for p in found if isinstance(p, dict))
         return TestOutcome(False, error_code=error.code, error_message=message, provider=provider)
     outbox_text = None
     if factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
@@ -265,7 +269,7 @@ async def _delete_page(
     context = {
         "active": "connectors",
         "connector": connector,
-        "dependents": dependents,
+        "dependents": [setting_in_words(path) for path in dependents],
         "error": error,
     }
     return render(
@@ -291,7 +295,6 @@ async def delete(
             force=form.get("force") == "true",
         )
     except ConnectorInUseError as error:
-        return await _delete_page(
-            request, console, connector_id, error=error.message, status_code=409
-        )
+        message = admin_sentence(error.code, error.details)
+        return await _delete_page(request, console, connector_id, error=message, status_code=409)
     return RedirectResponse(f"{PREFIX}/connectors?done=deleted", status_code=303)

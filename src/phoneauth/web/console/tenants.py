@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from phoneauth.domain.connector_management import MASKED_SECRET_PROBLEM
 from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
 from phoneauth.domain.tenant_migration import FieldChange, TenantMigration
 from phoneauth.domain.tenants import TenantExistsError, TenantKind
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.connector_forms import form_fields, labels_of
 from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
+from phoneauth.web.human_messages import admin_sentence, describe, subject_of
 from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -144,6 +148,34 @@ def _migrate_page(
     )
 
 
+def _labels(services: Services, factory_id: str | None) -> dict[str, str]:
+    """The connector form's labels, to name a refused field as the admin sees it."""
+    if factory_id is None:
+        return {}
+    try:
+        factory = services.connectors.factory(factory_id)
+    except PhoneauthError:
+        return {}
+    return labels_of(form_fields(factory, None))
+
+
+def _refusal(error: PhoneauthError, page: _Choice, labels: dict[str, str]) -> str:
+    """Why the import was refused, in words; a secret left behind says how to bring it."""
+    found = error.details.get("errors")
+    problems = [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+    secrets = [p for p in problems if p.get("message") == MASKED_SECRET_PROBLEM]
+    others = [describe(p, labels) for p in problems if p not in secrets]
+    sentences = [] if secrets and not others else [admin_sentence(error.code, error.details)]
+    if secrets:
+        names = " and ".join(subject_of(str(p.get("field", "")), labels) for p in secrets)
+        sentences.append(
+            f"{page.target} has no saved {names} of its own to keep, and secrets were not "
+            "copied. Tick “Include secrets” to copy them from "
+            f"{page.source}, or set up the connector on {page.target} first."
+        )
+    return "The migration cannot be applied. " + " ".join(sentences + others)
+
+
 @router.get("/tenants/migrate")
 async def migrate_page(request: Request, console: ConsoleDep) -> HTMLResponse:
     source = next((t.id for t in console.tenants if t.kind is TenantKind.DEVELOPMENT), "")
@@ -162,19 +194,18 @@ async def migrate(request: Request, console: ConsoleDep, form: FormDep) -> Respo
             request, console, page, error="Choose two different tenants.", status_code=422
         )
     tool = migration(console.services)
+    export: dict[str, Any] = {}
     try:
         export = await tool.export(source, include_secrets=include_secrets)
         result = await tool.import_(target, export, dry_run=not apply)
     except PhoneauthError as error:
-        message = error.message
-        found = error.details.get("errors")
-        if isinstance(found, list) and found:
-            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+        connector = export.get("connector") or {}
+        labels = _labels(console.services, connector.get("connectorId"))
         return _migrate_page(
             request,
             console,
             page,
-            error=f"The migration cannot be applied: {message}",
+            error=_refusal(error, page, labels),
             status_code=error.status,
         )
     if result.applied:
