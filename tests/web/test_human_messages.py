@@ -140,13 +140,15 @@ def test_admin_sentences_say_the_setting_and_what_depends_in_words() -> None:
         "sign_in_experiences.enabled_connector_not_found",
         {"type": "Sms", "setting": "signIn.methods: phone + verification code"},
     )
-    assert sms.startswith("Sign-in by phone number and verification code needs a connector")
+    assert sms.startswith(
+        "Sign-in by phone number and verification code: this needs an SMS connector"
+    )
     assert "Enabled Sms connector not found" not in sms
     email = admin_sentence(
         "sign_in_experiences.enabled_connector_not_found",
         {"type": "Email", "setting": "signUp.identifiers: email"},
     )
-    assert email.startswith("Sign-up asks for an email address needs an email connector")
+    assert email.startswith("Sign-up asks for an email address: this needs an email connector")
     in_use = admin_sentence(
         "connector.in_use_by_sign_in_experience",
         {"dependents": ["signUp.identifiers: phone", "mfa.factors: PhoneVerificationCode"]},

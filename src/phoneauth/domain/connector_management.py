@@ -410,10 +410,7 @@ class ConnectorManagement:
         except InvalidConfigError as error:
             found = error.details.get("errors")
             problems = list(found) if isinstance(found, list) else []
-        problems += [
-            {"field": key, "message": MASKED_SECRET_PROBLEM}
-            for key in unrestorable
-        ]
+        problems += [{"field": key, "message": MASKED_SECRET_PROBLEM} for key in unrestorable]
         problems += [
             {"field": key, "message": SERVER_FILE_PROBLEM}
             for key in SERVER_LOCAL_KEYS.get(factory.id, ())

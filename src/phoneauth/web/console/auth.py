@@ -110,11 +110,8 @@ async def setup(request: Request, services: ServicesDep) -> Response:
         return _door(request, services, "console/setup.html", context, status_code=403)
     except (InvalidUsernameError, PasswordRejectedError) as error:
         # The token was not used up: keep it in the form (a no-store page) with the username.
-        context = {
-            "username": username,
-            "setup_token": token,
-            "error": admin_sentence(error.code, error.details),
-        }
+        # The message is this form's own sentence ("The two passwords are not the same.").
+        context = {"username": username, "setup_token": token, "error": error.message}
         return _door(request, services, "console/setup.html", context, status_code=422)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")

@@ -17,7 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.domain import connector_removal
-from phoneauth.domain.connector_management import DEVELOPMENT_TAG, ManagedConnector
+from phoneauth.domain.connector_management import (
+    DEVELOPMENT_TAG,
+    FactoryNotFoundError,
+    ManagedConnector,
+)
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.connector_forms import (
@@ -132,15 +136,24 @@ def _setup_page(
     )
 
 
+def _factory(console: Console, factory_id: str) -> ConnectorFactory[Any]:
+    """The provider; an unknown id is named on the error page (the API's error has no field
+    for it, so the console raises its own with the id in `details`)."""
+    try:
+        return console.services.connectors.factory(factory_id)
+    except FactoryNotFoundError:
+        raise FactoryNotFoundError(factory_id=factory_id) from None
+
+
 @router.get("/connectors/new/{factory_id}")
 async def setup_page(factory_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
-    factory = console.services.connectors.factory(factory_id)
+    factory = _factory(console, factory_id)
     return _setup_page(request, console, factory, form_fields(factory, None))
 
 
 @router.post("/connectors/new/{factory_id}", response_model=None)
 async def setup(factory_id: str, request: Request, console: ConsoleDep, form: FormDep) -> Response:
-    factory = console.services.connectors.factory(factory_id)
+    factory = _factory(console, factory_id)
     return await _submit(request, console, form, factory, form_fields(factory, None), None)
 
 

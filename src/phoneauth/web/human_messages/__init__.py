@@ -14,6 +14,7 @@ from phoneauth.web.human_messages.field_problems import describe, problem_senten
 from phoneauth.web.human_messages.setting_words import SETTING_WORDS, setting_in_words
 from phoneauth.web.human_messages.table import (
     ADMIN_FALLBACK,
+    ADMIN_NAMED,
     ADMIN_VARIANTS,
     END_USER_FALLBACK,
     MESSAGES,
@@ -68,6 +69,9 @@ def admin_sentence(code: str, details: Mapping[str, object] | None = None) -> st
     kind = str(facts.get("type") or facts.get("method") or "")
     found = MESSAGES.get(code)
     text = ADMIN_VARIANTS.get((code, kind)) or (found.admin if found else ADMIN_FALLBACK)
+    key, naming = ADMIN_NAMED.get(code, ("", ""))
+    if key and isinstance(facts.get(key), str):
+        text = naming.replace("{value}", str(facts[key]))
     setting = facts.get("setting")
     retry_after = facts.get("retry_after")
     fills = {

@@ -109,7 +109,7 @@ MESSAGES: dict[str, Sentences] = {
         "The SMS template needs a value the message does not have. Check the templates.",
     ),
     "connector.invalid_config": Sentences(
-        SMS_UNAVAILABLE, "Some connector settings are not valid. Check the fields marked below."
+        SMS_UNAVAILABLE, "Some connector settings are not valid."
     ),
     "connector.destination_forbidden": Sentences(
         SMS_UNAVAILABLE,
@@ -352,8 +352,8 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "sign_in_experiences.enabled_connector_not_found": Sentences(
         _NOT_ALLOWED,
-        "{setting} needs a connector that sends the codes. Set up an SMS connector under "
-        "Connectors first, or choose another setting.",
+        "{setting}: this needs an SMS connector to send the codes. Set one up under "
+        "Connectors first, or change this setting.",
     ),
     "sign_in_experiences.forgot_password_method_requires_connector": Sentences(
         _NOT_ALLOWED,
@@ -436,8 +436,8 @@ MESSAGES: dict[str, Sentences] = {
 
 ADMIN_VARIANTS: dict[tuple[str, str], str] = {
     ("sign_in_experiences.enabled_connector_not_found", "Email"): (
-        "{setting} needs an email connector, and phoneauth sends text messages only. Choose "
-        "a phone number or a username instead."
+        "{setting}: this needs an email connector, and phoneauth sends text messages only. "
+        "Choose a phone number or a username instead."
     ),
     ("sign_in_experiences.forgot_password_method_requires_connector", "email"): (
         "Password reset by email needs an email connector, and phoneauth sends text messages "
@@ -446,3 +446,16 @@ ADMIN_VARIANTS: dict[tuple[str, str], str] = {
 }
 """(code, `details.type` or `details.method`) → the admin sentence where one sentence for the
 code would say the wrong thing."""
+
+ADMIN_NAMED: dict[str, tuple[str, str]] = {
+    "entity.not_found": (
+        "factory_id",
+        "No SMS provider with the id “{value}” is installed on this server.",
+    ),
+    "tenant.not_found": ("tenant_id", "There is no tenant with the id “{value}”."),
+    "connector.not_found": (
+        "connector_id",
+        "There is no connector with the id “{value}” in this tenant.",
+    ),
+}
+"""code → (a `details` key, the admin sentence naming its value) for when `details` has it."""
