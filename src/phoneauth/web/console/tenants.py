@@ -169,9 +169,9 @@ def _refusal(error: PhoneauthError, page: _Choice, labels: dict[str, str]) -> st
     if secrets:
         names = " and ".join(subject_of(str(p.get("field", "")), labels) for p in secrets)
         sentences.append(
-            f"{page.target} has no saved {names} of its own to keep, and secrets were not "
-            "copied. Tick “Include secrets” to copy them from "
-            f"{page.source}, or set up the connector on {page.target} first."
+            f"The tenant “{page.target}” has no saved {names} of its own to keep, and secrets "
+            f"were not copied. Tick “Include secrets” to copy them from “{page.source}”, or "
+            f"set up the connector on “{page.target}” first."
         )
     return "The migration cannot be applied. " + " ".join(sentences + others)
 
