@@ -78,9 +78,9 @@ MESSAGES: dict[str, Sentences] = {
         "Too many wrong codes were entered for this phone number; it is locked for a while.",
     ),
     # --- the server ---------------------------------------------------------------------------
-    "server.busy": Sentences(_BUSY, "The database is busy. Try again in a moment."),
+    "server.busy": Sentences(_BUSY, "The database is busy; try again in a moment."),
     "server.unavailable": Sentences(
-        _BUSY, "The database or the rate-limit counters cannot be reached. Try again shortly."
+        _BUSY, "The database or the rate-limit counters cannot be reached; try again in a moment."
     ),
     "server.schema_outdated": Sentences(
         _BUSY, "The database is older than this version of phoneauth: run `phoneauth migrate`."
