@@ -29,6 +29,31 @@
     checkJson(area);
   });
 
+  // Migration: a preview is of one selection; once it changes, Apply waits for a new preview
+  // (the server refuses a changed pair anyway, this only says so before the click).
+  var migrate = document.querySelector("form[data-migrate-form]");
+  if (migrate) {
+    var apply = migrate.querySelector("[data-apply]");
+    var staleNote = migrate.querySelector("[data-stale-note]");
+    var previewed = {
+      source: migrate.querySelector('input[name="previewed_source"]'),
+      target: migrate.querySelector('input[name="previewed_target"]'),
+      secrets: migrate.querySelector('input[name="previewed_secrets"]')
+    };
+    var markStale = function () {
+      if (!apply || !previewed.source) { return; }
+      var same = migrate.elements.source.value === previewed.source.value &&
+        migrate.elements.target.value === previewed.target.value &&
+        (migrate.elements.include_secrets.checked ? "on" : "") === previewed.secrets.value;
+      apply.disabled = !same;
+      staleNote.hidden = same;
+      var diff = document.querySelector("[data-diff]");
+      if (diff) { diff.classList.toggle("stale", !same); }
+    };
+    migrate.addEventListener("change", markStale);
+    markStale();
+  }
+
   var form = document.querySelector("form[data-connector-form]");
   if (form) {
     var testButton = form.querySelector("[data-test-button]");
