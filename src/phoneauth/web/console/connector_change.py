@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from pydantic import TypeAdapter, ValidationError
 
 from phoneauth.connectors import ConnectorFactory
@@ -48,6 +50,12 @@ class Replacement:
     keepable: bool
     reason: str
     """Why the templates can or cannot be kept, in a sentence."""
+
+    @property
+    def templates_json(self) -> Markup:
+        """The saved templates for the page's script tag, keys in their saved order (Jinja's
+        `tojson` sorts them, and the editor shows this text)."""
+        return htmlsafe_json_dumps(self.current.config.get(TEMPLATES_KEY), dumps=json.dumps)
 
 
 def _labels(factory: ConnectorFactory[Any]) -> dict[str, str]:

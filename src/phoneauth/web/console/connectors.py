@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
@@ -131,7 +132,8 @@ def _setup_page(
         "test": test,
         "test_phone": test_phone,
         "secrets_dropped": secrets_dropped,
-        "template_rules": None if rules is None else rules.as_json(),
+        # Not `tojson`, which sorts keys: the checks name fields in the model's order.
+        "template_rules": None if rules is None else htmlsafe_json_dumps(rules.as_json()),
         "template_shape": None if rules is None else rules.shape,
         "replacement": replacement,
         "keep_templates": keep_templates,

@@ -27,11 +27,9 @@ class FieldRow:
 
 @dataclass(frozen=True, slots=True)
 class ChangeGroup:
-    """One changed setting; `fields` is empty when it is a single value (shown as one row)."""
+    """The fields of one changed object, or the changed single values under one parent."""
 
     path: str
-    before: str
-    after: str
     fields: list[FieldRow]
 
 
@@ -60,22 +58,31 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict) and bool(value)
 
 
-def change_groups(changes: list[FieldChange]) -> list[ChangeGroup]:
-    groups = []
-    for change in changes:
-        if not (_is_object(change.before) or _is_object(change.after)):
-            groups.append(
-                ChangeGroup(change.path, _shown(change.before), _shown(change.after), fields=[])
-            )
+def _object_rows(before: Any, after: Any) -> list[FieldRow]:
+    old = _leaves(before) if _is_object(before) else {}
+    new = _leaves(after) if _is_object(after) else {}
+    names = list(dict.fromkeys([*old, *new]))
+    rows = []
+    for name in names:
+        left, right = old.get(name, _MISSING), new.get(name, _MISSING)
+        # `methods: []` on one side, `methods[0].password` on the other: the fields say it.
+        side = right if left is _MISSING else left if right is _MISSING else None
+        nested = any(other.startswith((f"{name}[", f"{name}.")) for other in names)
+        if side is not None and side in ([], {}) and nested:
             continue
-        before = _leaves(change.before) if _is_object(change.before) else {}
-        after = _leaves(change.after) if _is_object(change.after) else {}
-        rows = []
-        for name in dict.fromkeys([*before, *after]):
-            old, new = before.get(name, _MISSING), after.get(name, _MISSING)
-            changed = _shown(old) != _shown(new)
-            rows.append(FieldRow(name, _shown(old), _shown(new), changed))
-        groups.append(
-            ChangeGroup(change.path, _shown(change.before), _shown(change.after), fields=rows)
-        )
-    return groups
+        rows.append(FieldRow(name, _shown(left), _shown(right), _shown(left) != _shown(right)))
+    return rows
+
+
+def change_groups(changes: list[FieldChange]) -> list[ChangeGroup]:
+    """An object is one group of its fields; single values are grouped by their parent path
+    (`connector.config`), so every row reads under a heading."""
+    groups: dict[str, list[FieldRow]] = {}
+    for change in changes:
+        if _is_object(change.before) or _is_object(change.after):
+            groups.setdefault(change.path, []).extend(_object_rows(change.before, change.after))
+            continue
+        parent, _, name = change.path.rpartition(".")
+        row = FieldRow(name, _shown(change.before), _shown(change.after), changed=True)
+        groups.setdefault(parent or change.path, []).append(row)
+    return [ChangeGroup(path, rows) for path, rows in groups.items()]

@@ -154,13 +154,22 @@
     checkJson(area);
   });
 
-  // Changing connector: while the current templates are kept, the editor is not used.
+  // Changing connector: while the current templates are kept, the editor shows them, read-only
+  // (the server saves the stored ones); unticked, it gives back what was there.
   var keep = document.querySelector("[data-keep-templates]");
   if (keep) {
     var editor = document.querySelector('textarea[name="cfg.templates"]');
     var keptNote = document.querySelector("[data-kept-note]");
+    var keptScript = document.getElementById("kept-templates");
+    var kept = keptScript ? JSON.stringify(JSON.parse(keptScript.textContent), null, 2) : null;
+    var ownText = editor ? editor.value : "";
     var showKeep = function () {
-      if (editor) { editor.disabled = keep.checked; checkJson(editor); }
+      if (editor) {
+        if (keep.checked && kept !== null) { ownText = editor.value; editor.value = kept; }
+        else if (!keep.checked && editor.disabled) { editor.value = ownText; }
+        editor.disabled = keep.checked;
+        checkJson(editor);
+      }
       if (keptNote) { keptNote.hidden = !keep.checked; }
     };
     keep.addEventListener("change", showKeep);
