@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.e2e.browsers import laptop_page
+from tests.e2e.browsers import PHONE_SCREEN, laptop_page
 from tests.e2e.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -220,3 +220,33 @@ def test_the_template_editor_checks_the_rules_as_one_types(site: Deployment, pag
     shoot(page, "template-editor-aliyun")
     editor.fill(json.dumps([{"usageType": "Generic", "templateCode": "SMS_15305"}]))
     expect(status).to_have_text("1 template, as the connector expects them.")
+
+
+def test_the_new_panels_read_on_a_phone(site: Deployment, browser: Browser) -> None:
+    new_tenant(site, "narrow")
+    new_tenant(site, "narrow-prod", "production")
+    config = {
+        "accountSID": ACCOUNT_SID,
+        "authToken": AUTH_TOKEN,
+        "fromMessagingServiceSID": SERVICE_SID,
+        "templates": ROCKET,
+    }
+    save_connector(site, "narrow", TWILIO, config)
+    context = browser.new_context(viewport=PHONE_SCREEN)
+    try:
+        page = context.new_page()
+        sign_in(site, page)
+        switch_to(page, "narrow")
+        page.goto(f"{site.url}/console/connectors/new/{TWILIO}")
+        expect(page.locator("[data-replacing]")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
+        shoot(page, "change-connector-phone")
+        page.goto(f"{site.url}/console/tenants/migrate")
+        page.locator("#target").select_option("narrow-prod")
+        page.locator('input[name="include_secrets"]').check()
+        page.get_by_role("button", name="Show changes").click()
+        expect(page.locator("[data-diff]")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SCREEN["width"]
+        shoot(page, "migrate-diff-phone")
+    finally:
+        context.close()

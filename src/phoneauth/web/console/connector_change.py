@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError, create_model
 
 from phoneauth.connectors import ConnectorFactory
 from phoneauth.domain.connector_configs import SECRET_MASK
@@ -103,12 +103,16 @@ def _fit_problem(factory: ConnectorFactory[Any], templates: list[Any]) -> str | 
     info = next((i for n, i in fields.items() if (i.alias or n) == TEMPLATES_KEY), None)
     if info is None:
         return "it has no templates"
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+    # The field alone, with its constraints and validators (`unique_templates`) as declared.
+    model = create_model("Templates", templates=(info.annotation, info))
     try:
-        adapter.validate_python(templates)
+        model.model_validate({TEMPLATES_KEY: templates})
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = " ".join(
+            f"template {part + 1}" if isinstance(part, int) else str(part)
+            for part in first["loc"][1:]
+        )
         return f"{where}: {first['msg']}" if where else str(first["msg"])
     return None
 
