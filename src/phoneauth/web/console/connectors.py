@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
@@ -24,6 +25,12 @@ from phoneauth.domain.connector_management import (
 )
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.connector_change import (
+    KEEP_FIELD,
+    Replacement,
+    describe_replacement,
+    kept_templates,
+)
 from phoneauth.web.console.connector_forms import (
     FormField,
     attach_errors,
@@ -41,6 +48,7 @@ from phoneauth.web.console.support import (
     render,
     wants_fragment,
 )
+from phoneauth.web.console.template_rules import TEMPLATES_KEY, template_rules
 from phoneauth.web.human_messages import admin_sentence, describe, setting_in_words
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -114,7 +122,10 @@ def _setup_page(
     test: TestOutcome | None = None,
     test_phone: str = "",
     secrets_dropped: bool = False,
+    replacement: Replacement | None = None,
+    keep_templates: bool = False,
 ) -> HTMLResponse:
+    rules = template_rules(factory)
     context = {
         "active": "connectors",
         "factory": factory,
@@ -127,6 +138,12 @@ def _setup_page(
         "test": test,
         "test_phone": test_phone,
         "secrets_dropped": secrets_dropped,
+        # Not `tojson`, which sorts keys: the checks name fields in the model's order.
+        "template_rules": None if rules is None else htmlsafe_json_dumps(rules.as_json()),
+        "template_shape": None if rules is None else rules.shape,
+        "replacement": replacement,
+        "keep_templates": keep_templates,
+        "keep_field": KEEP_FIELD,
         "action": f"{PREFIX}/connectors/{connector.id}"
         if connector
         else f"{PREFIX}/connectors/new/{factory.id}",
@@ -145,16 +162,49 @@ def _factory(console: Console, factory_id: str) -> ConnectorFactory[Any]:
         raise FactoryNotFoundError(factory_id=factory_id) from None
 
 
+def _new_fields(factory: ConnectorFactory[Any]) -> list[FormField]:
+    """A new connector's fields. Template codes are the admin's own (approved at the provider):
+    the editor starts empty with a placeholder rather than a made-up code that would save."""
+    fields = form_fields(factory, None)
+    rules = template_rules(factory)
+    if rules is not None and rules.shape == "code":
+        for f in fields:
+            if f.key == TEMPLATES_KEY:
+                f.value = None
+                f.item = f.item | {"placeholder": CODE_TEMPLATES_PLACEHOLDER}
+    return fields
+
+
+CODE_TEMPLATES_PLACEHOLDER = (
+    '[\n  {"usageType": "Generic", "templateCode": "the code of a template you had approved"}\n]'
+)
+
+
+async def _replacement(console: Console, factory: ConnectorFactory[Any]) -> Replacement | None:
+    """The active SMS connector a new one would replace, if any."""
+    current = await console.services.connectors.list(console.tenant.id)
+    return describe_replacement(current[0], factory) if current else None
+
+
 @router.get("/connectors/new/{factory_id}")
 async def setup_page(factory_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
     factory = _factory(console, factory_id)
-    return _setup_page(request, console, factory, form_fields(factory, None))
+    replacement = await _replacement(console, factory)
+    return _setup_page(
+        request,
+        console,
+        factory,
+        _new_fields(factory),
+        replacement=replacement,
+        keep_templates=replacement is not None and replacement.keepable,
+    )
 
 
 @router.post("/connectors/new/{factory_id}", response_model=None)
 async def setup(factory_id: str, request: Request, console: ConsoleDep, form: FormDep) -> Response:
     factory = _factory(console, factory_id)
-    return await _submit(request, console, form, factory, form_fields(factory, None), None)
+    replacement = await _replacement(console, factory)
+    return await _submit(request, console, form, factory, _new_fields(factory), None, replacement)
 
 
 @router.get("/connectors/{connector_id}")
@@ -180,9 +230,17 @@ async def _submit(
     factory: ConnectorFactory[Any],
     fields: list[FormField],
     connector: ManagedConnector | None,
+    replacement: Replacement | None = None,
 ) -> Response:
-    """ "Test" or "Save and done" of the set-up form; invalid fields come back inline."""
+    """ "Test" or "Save and done" of the set-up form; invalid fields come back inline.
+
+    Kept templates are read from the saved connector, not from the page: the editor is
+    ignored while "Keep my current templates" is ticked."""
+    kept = kept_templates(replacement, form)
     config, unreadable = config_from_form(fields, form)
+    if kept is not None:
+        unreadable.pop(TEMPLATES_KEY, None)
+        config[TEMPLATES_KEY] = kept
     for key, message in unreadable.items():
         next(f for f in fields if f.key == key).errors.append(message)
     services, tenant = console.services, console.tenant
@@ -196,6 +254,8 @@ async def _submit(
         fields,
         connector=connector,
         secrets_dropped=typed_secret,
+        replacement=replacement,
+        keep_templates=kept is not None,
     )
     if form.get("action") == "test":
         phone = str(form.get("test_phone", "")).strip()
