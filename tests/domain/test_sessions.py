@@ -142,3 +142,20 @@ async def test_ending_all_sessions_spares_other_users(services: Services) -> Non
             await services.sessions.authenticate("default", cookie=issued.cookie_token)
     assert (await services.sessions.authenticate("default", bearer=theirs.access_token)).user_id
     assert (await services.sessions.authenticate("default", cookie=theirs.cookie_token)).user_id
+
+
+async def test_after_rotation_new_tokens_are_signed_with_the_new_key(services: Services) -> None:
+    user = await services.users.create("default", phone="+4915112345679")
+    before = await services.sessions.sign_in(user)
+    await services.sessions.rotate("default")
+    after = await services.sessions.sign_in(user)
+
+    old_kid = jwt.get_unverified_header(before.access_token)["kid"]
+    new_kid = jwt.get_unverified_header(after.access_token)["kid"]
+    assert new_kid != old_kid
+    jwks = (await services.sessions.jwks("default"))["keys"]
+    assert {key["kid"] for key in jwks} == {old_kid, new_kid}
+    for issued in (before, after):
+        claims = jwt.decode(issued.access_token, options={"verify_signature": False})
+        assert issued.access_token_expires_at == datetime.fromtimestamp(claims["exp"], UTC)
+        assert (await services.sessions.authenticate("default", bearer=issued.access_token)).user_id

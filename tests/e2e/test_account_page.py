@@ -27,6 +27,7 @@ from tests.e2e.test_pages import (
 )
 
 from phoneauth.domain.passwords import SamePasswordError
+from phoneauth.web.human_messages import end_user_sentence
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_change_the_password_then_the_phone_number(site: Deployment, page: Page)
     page.locator("#new-password").fill(PASSWORD)
     page.locator("#confirm-password").fill(PASSWORD)
     page.get_by_role("button", name="Save password").click()
-    expect_error(page, SamePasswordError().message)
+    expect_error(page, end_user_sentence(SamePasswordError.code))
     shoot(page, "account-same-password")
     page.locator("#new-password").fill(NEW_PASSWORD)
     page.locator("#confirm-password").fill(NEW_PASSWORD)

@@ -74,15 +74,21 @@ def test_unreadable_values_are_named_and_kept_for_correction() -> None:
 
 
 def test_server_errors_go_under_their_fields() -> None:
-    fields = [field("templates", "Json"), field("accountSID", "Text")]
+    fields = [field("templates", "Json"), field("accountSID", "Text", label="Account SID")]
     unplaced = attach_errors(
         fields,
         [
             {"field": "templates.0.usageType", "message": "Input should be 'SignIn'"},
             {"field": "accountSID", "message": "Field required"},
+            {"field": "accountSID", "message": "Value error, must not contain spaces"},
             {"field": "(config)", "message": "Template with UsageType (Generic) is required"},
+            {"field": "sender", "message": "Extra inputs are not permitted"},
         ],
     )
-    assert fields[0].errors == ["0.usageType: Input should be 'SignIn'"]
-    assert fields[1].errors == ["Field required"]
-    assert unplaced == ["(config): Template with UsageType (Generic) is required"]
+    # pydantic's texts as sentences; the field's label, never its dotted path.
+    assert fields[0].errors == ["The usage type of template 1 must be one of: SignIn."]
+    assert fields[1].errors == ["This field is required.", "This field must not contain spaces."]
+    assert unplaced == [
+        "Template with UsageType (Generic) is required.",
+        "The setting “sender” is not a setting of this provider.",
+    ]

@@ -122,7 +122,7 @@ async def test_errors_are_pages_in_words(
     assert_page_in_words(
         await browser.post("/console/tenant", data={"csrf": signed_in, "tenant": "nope"}),
         404,
-        "No tenant with id",
+        "There is no tenant with the id",
     )
     assert_page_in_words(
         await browser.post("/console/tenant", data={"tenant": "default"}), 403, "reload the page"
@@ -241,7 +241,7 @@ async def test_the_default_tenant_changes_kind_with_production_rules_in_words(
             "/console/tenants/nowhere/kind", data={"csrf": signed_in, "kind": "production"}
         ),
         404,
-        "No tenant with id",
+        "There is no tenant with the id",
     )
     assert_page_in_words(
         await browser.post("/console/tenants/default/kind", data={"kind": "production"}),
@@ -284,7 +284,10 @@ async def test_the_message_log_filters_by_status_and_pages(
     failed = await browser.get("/console/message-log?status=failed")
     assert "5 entries" in failed.text
     assert "connector.rate_limit_exceeded" in failed.text
-    assert "SM" not in re.sub(r"<[^>]+>", "", failed.text).split("Provider message id")[1]
+    assert not re.search(
+        r"SM\d", re.sub(r"<[^>]+>", "", failed.text).split("Provider message id")[1]
+    )
+    assert "The SMS provider is throttling the messages." in failed.text  # the code in words
     assert "Twilio" in failed.text
 
 

@@ -59,6 +59,10 @@ SERVER_LOCAL_KEYS: dict[str, tuple[str, ...]] = {OUTBOX_FACTORY.id: ("filePath",
 """Config keys that act on the server's own files: fine for the library and CLI, but a tenant's
 admin must not make the service append to any path it can write."""
 
+MASKED_SECRET_PROBLEM = "the mask is not a secret; send the secret itself"
+SERVER_FILE_PROBLEM = "names a file on the server; not settable over the API"
+"""The API's `details.errors` texts for those two refusals (the console words them itself)."""
+
 DEVELOPMENT_TAG = "development"
 """A factory with this tag (the outbox) is refused by production tenants."""
 
@@ -451,12 +455,9 @@ class ConnectorManagement:
         except InvalidConfigError as error:
             found = error.details.get("errors")
             problems = list(found) if isinstance(found, list) else []
+        problems += [{"field": key, "message": MASKED_SECRET_PROBLEM} for key in unrestorable]
         problems += [
-            {"field": key, "message": "the mask is not a secret; send the secret itself"}
-            for key in unrestorable
-        ]
-        problems += [
-            {"field": key, "message": "names a file on the server; not settable over the API"}
+            {"field": key, "message": SERVER_FILE_PROBLEM}
             for key in SERVER_LOCAL_KEYS.get(factory.id, ())
             if restored.get(key) is not None
         ]

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
@@ -32,6 +32,7 @@ ACCESS_TOKEN_TTL = timedelta(hours=1)
 SESSION_TTL = timedelta(days=14)
 RETIRED_KEY_GRACE = timedelta(hours=2)
 SESSION_COOKIE = "phoneauth_session"
+MAX_CACHED_KEYS = 256  # parsed signing keys kept per process, over all tenants
 
 
 class NotSignedInError(PhoneauthError):
@@ -95,6 +96,7 @@ class IssuedSession:
     cookie_token: str
     access_token: str
     expires_at: datetime
+    access_token_expires_at: datetime
 
 
 def _token_hash(token: str) -> str:
@@ -115,6 +117,9 @@ class Sessions:
         self.users = users
         self.cipher = cipher
         self.clock = clock
+        # A kid's private key never changes: decrypted and parsed once per process, not on
+        # every sign-in (the retirement check still reads the store each time).
+        self._private_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
 
     @staticmethod
     def issuer(tenant_id: str) -> str:
@@ -139,13 +144,22 @@ class Sessions:
         await self.keys.add(tenant_id, StoredKey(kid, encrypted, jwk, now, None))
         return kid
 
-    async def _signing_key(self, tenant_id: str) -> tuple[str, str]:
+    async def _signing_key(self, tenant_id: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
         active = [k for k in await self.keys.keys(tenant_id) if k.retired_at is None]
         if not active:
             await self.rotate(tenant_id)
             active = [k for k in await self.keys.keys(tenant_id) if k.retired_at is None]
         key = active[0]
-        return key.kid, str(self.cipher.decrypt(key.private_key_encrypted)["pem"])
+        private = self._private_keys.get(key.kid)
+        if private is None:
+            if len(self._private_keys) >= MAX_CACHED_KEYS:
+                self._private_keys.clear()
+            pem = str(self.cipher.decrypt(key.private_key_encrypted)["pem"]).encode()
+            loaded = serialization.load_pem_private_key(pem, password=None)
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise TypeError("a signing key is not an EC private key")
+            private = self._private_keys[key.kid] = loaded
+        return key.kid, private
 
     async def jwks(self, tenant_id: str) -> dict[str, list[dict[str, Any]]]:
         """Public keys that may have signed a live token: active ones and those in their grace."""
@@ -160,19 +174,27 @@ class Sessions:
         return {"keys": usable}
 
     async def access_token(self, user: User, session_id: str) -> str:
-        kid, pem = await self._signing_key(user.tenant_id)
-        now = self.clock()
+        token, _ = await self._access_token(user, session_id, self.clock())
+        return token
+
+    async def _access_token(
+        self, user: User, session_id: str, now: datetime
+    ) -> tuple[str, datetime]:
+        """The signed token and its `exp`, as a datetime (whole seconds, as in the token)."""
+        kid, private = await self._signing_key(user.tenant_id)
+        expires = int((now + ACCESS_TOKEN_TTL).timestamp())
         claims: dict[str, Any] = {
             "iss": self.issuer(user.tenant_id),
             "sub": user.id,
             "tenant": user.tenant_id,
             "phone": user.phone,
             "iat": int(now.timestamp()),
-            "exp": int((now + ACCESS_TOKEN_TTL).timestamp()),
+            "exp": expires,
             "jti": uuid.uuid4().hex,
             "sid": session_id,
         }
-        return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid})
+        token = jwt.encode(claims, private, algorithm="ES256", headers={"kid": kid})
+        return token, datetime.fromtimestamp(expires, UTC)
 
     async def sign_in(self, user: User) -> IssuedSession:
         """A new session for the user: the cookie token (shown once) and an access token."""
@@ -182,8 +204,8 @@ class Sessions:
         session_id = await self.sessions.create(
             user.tenant_id, user.id, _token_hash(token), now, expires_at
         )
-        access = await self.access_token(user, session_id)
-        return IssuedSession(session_id, token, access, expires_at)
+        access, access_expires_at = await self._access_token(user, session_id, now)
+        return IssuedSession(session_id, token, access, expires_at, access_expires_at)
 
     async def authenticate(
         self, tenant_id: str, *, bearer: str | None = None, cookie: str | None = None

@@ -10,6 +10,8 @@ changes anything, and a dry run stops there and answers the diff.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -110,6 +112,14 @@ def _flatten_connector(connector: ExportedConnector | None) -> dict[str, Any]:
         else:
             flat[f"connector.config.{key}"] = value
     return flat
+
+
+def fingerprint(document: object, key: bytes) -> str:
+    """A keyed digest of an export: equal documents, equal fingerprints. A preview carries it
+    so that "apply" can refuse a configuration that changed since; the key keeps the secrets in
+    the document from being guessed from a digest shown in a page."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _same(left: Any, right: Any) -> bool:

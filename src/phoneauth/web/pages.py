@@ -3,8 +3,9 @@
 Served at the root for the default tenant and under `/t/{tenant_id}`. Plain server-rendered
 HTML (Jinja2) that shows only what the tenant's sign-in experience allows; the small scripts in
 `static/` drive the Experience API from the browser, so the pages hold no state of their own.
-Errors of the API are shown in words (the envelope's `message`); the pages themselves answer
-HTML, never the JSON envelope.
+Errors of the API are shown in words: the page embeds the end-user sentence of every error code
+(`human_messages`), never the envelope's `message`; the pages themselves answer HTML, never the
+JSON envelope.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principa
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
+from phoneauth.web.human_messages import end_user_table
 from phoneauth.web.phone_input import countries, default_region
 from phoneauth.wiring import Services
 
@@ -39,6 +42,8 @@ STATIC_DIR = WEB / "static"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+# Read by static/experience.js from a JSON block (not run as a script, so the CSP holds).
+templates.env.globals["end_user_messages"] = end_user_table()
 
 # Scripts and styles come only from /static: no inline code, so a strict policy holds.
 SECURITY_HEADERS = {
@@ -92,10 +97,6 @@ class PageOptions:
             forgot_password=has_sms and experience.phone_forgot_password(),
             sms_available=has_sms,
         )
-
-
-SMS_UNAVAILABLE = "Sign-in by text message is not available right now."
-"""What end users read while the tenant cannot send a code; the console says why."""
 
 
 def _waits_for_sms(context: dict[str, Any]) -> bool:

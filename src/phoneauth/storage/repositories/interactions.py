@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from phoneauth.domain.interactions import StoredInteraction
 from phoneauth.storage.database import Database, changed_rows, first_row
@@ -17,6 +16,11 @@ _TABLE = InteractionRow.metadata.tables["interactions"]
 _GET = select(_TABLE).where(
     InteractionRow.tenant_id == bindparam("b_tenant"), InteractionRow.id == bindparam("b_id")
 )
+_INSERT = insert(_TABLE)
+_DELETE = delete(_TABLE).where(
+    _TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id")
+)
+_DELETE_VERSION = _DELETE.where(_TABLE.c.version == bindparam("b_version"))
 _UPDATE = (
     update(_TABLE)
     .where(
@@ -39,19 +43,15 @@ class SqlInteractionStore:
         self.db = database
 
     async def create(self, interaction: StoredInteraction) -> None:
-        def unit(session: Session) -> None:
-            session.add(
-                InteractionRow(
-                    id=interaction.id,
-                    tenant_id=interaction.tenant_id,
-                    data=interaction.data,
-                    version=interaction.version,
-                    created_at=interaction.created_at,
-                    expires_at=interaction.expires_at,
-                )
-            )
-
-        await self.db.write(unit, single_statement=True)
+        parameters = {
+            "id": interaction.id,
+            "tenant_id": interaction.tenant_id,
+            "data": interaction.data,
+            "version": interaction.version,
+            "created_at": interaction.created_at,
+            "expires_at": interaction.expires_at,
+        }
+        await self.db.write(changed_rows(_INSERT, parameters), single_statement=True)
 
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
         parameters = {"b_tenant": tenant_id, "b_id": interaction_id}
@@ -72,12 +72,11 @@ class SqlInteractionStore:
     async def delete(
         self, tenant_id: str, interaction_id: str, *, expected_version: int | None = None
     ) -> bool:
-        query = delete(InteractionRow).where(
-            InteractionRow.tenant_id == tenant_id, InteractionRow.id == interaction_id
-        )
+        parameters: dict[str, Any] = {"b_tenant": tenant_id, "b_id": interaction_id}
+        query = _DELETE
         if expected_version is not None:
-            query = query.where(InteractionRow.version == expected_version)
-        return bool(await self.db.write(changed_rows(query), single_statement=True))
+            query, parameters["b_version"] = _DELETE_VERSION, expected_version
+        return bool(await self.db.write(changed_rows(query, parameters), single_statement=True))
 
     async def delete_expired(self, tenant_id: str, now: datetime) -> int:
         query = delete(InteractionRow).where(

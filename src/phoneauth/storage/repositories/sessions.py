@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.sessions import StoredKey, StoredSession
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, Statement, changed_rows
 from phoneauth.storage.models import SessionRow, SigningKeyRow
 from phoneauth.storage.models.base import new_id
+
+# Built once: every sign-in reads the keys and creates a session.
+_KEYS = (
+    select(SigningKeyRow.metadata.tables["signing_keys"])
+    .where(SigningKeyRow.tenant_id == bindparam("b_tenant"))
+    .order_by(SigningKeyRow.created_at.desc())
+)
+_NEW_SESSION = insert(SessionRow.metadata.tables["sessions"])
+
+
+def _keys_of(result: CursorResult[Any]) -> list[StoredKey]:
+    return [
+        StoredKey(r.id, r.private_key_encrypted, dict(r.public_jwk), r.created_at, r.retired_at)
+        for r in result
+    ]
 
 
 class SqlSigningKeyStore:
@@ -18,20 +34,7 @@ class SqlSigningKeyStore:
         self.db = database
 
     async def keys(self, tenant_id: str) -> list[StoredKey]:
-        def unit(session: Session) -> list[StoredKey]:
-            rows = session.scalars(
-                select(SigningKeyRow)
-                .where(SigningKeyRow.tenant_id == tenant_id)
-                .order_by(SigningKeyRow.created_at.desc())
-            )
-            return [
-                StoredKey(
-                    r.id, r.private_key_encrypted, dict(r.public_jwk), r.created_at, r.retired_at
-                )
-                for r in rows
-            ]
-
-        return await self.db.read(unit)
+        return await self.db.read(Statement(_KEYS, {"b_tenant": tenant_id}, _keys_of))
 
     async def add(self, tenant_id: str, key: StoredKey) -> None:
         def unit(session: Session) -> None:
@@ -65,20 +68,15 @@ class SqlSessionStore:
         self, tenant_id: str, user_id: str, token_hash: str, now: datetime, expires_at: datetime
     ) -> str:
         session_id = new_id()
-
-        def unit(session: Session) -> None:
-            session.add(
-                SessionRow(
-                    id=session_id,
-                    tenant_id=tenant_id,
-                    user_id=user_id,
-                    token_hash=token_hash,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
-
-        await self.db.write(unit, single_statement=True)
+        parameters = {
+            "id": session_id,
+            "tenant_id": tenant_id,
+            "user_id": user_id,
+            "token_hash": token_hash,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        await self.db.write(changed_rows(_NEW_SESSION, parameters), single_statement=True)
         return session_id
 
     async def find(self, tenant_id: str, token_hash: str) -> StoredSession | None:

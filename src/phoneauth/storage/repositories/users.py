@@ -36,18 +36,18 @@ _BY_PHONE = select(UserRow.metadata.tables["users"]).where(
 )
 
 
+_BY_ID = select(UserRow.metadata.tables["users"]).where(
+    UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id")
+)
+
+
 class SqlUserStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
     async def get(self, tenant_id: str, user_id: str) -> User | None:
-        def unit(session: Session) -> User | None:
-            row = session.scalar(
-                select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
-            )
-            return None if row is None else user_from_row(row)
-
-        return await self.db.read(unit)
+        parameters = {"b_tenant": tenant_id, "b_id": user_id}
+        return await self.db.read(first_row(_BY_ID, parameters, user_from_row))
 
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None:
         parameters = {"b_tenant": tenant_id, "b_phone": phone}

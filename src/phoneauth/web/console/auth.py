@@ -29,6 +29,7 @@ from phoneauth.web.console.support import (
     render,
 )
 from phoneauth.web.deps import ServicesDep
+from phoneauth.web.human_messages import admin_sentence
 from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -93,7 +94,13 @@ async def setup(request: Request, services: ServicesDep) -> Response:
         return _admin_exists(request)
     # Every field's problem at once, not the first one only.
     found = await services.console.first_admin_problems(username, password, token)
-    problems = {field: error.message for field, error in found.items()}
+    # The token's sentence is the console's own; username and password say their rule.
+    problems = {
+        field: admin_sentence(error.code, error.details)
+        if isinstance(error, InvalidSetupTokenError)
+        else error.message
+        for field, error in found.items()
+    }
     if "password" not in problems and password != form.get("password_again", ""):
         problems["password_again"] = "The two passwords are not the same."
     try:
@@ -102,7 +109,7 @@ async def setup(request: Request, services: ServicesDep) -> Response:
     except AdminExistsError:
         return _admin_exists(request)
     except InvalidSetupTokenError as error:  # another browser used the token meanwhile
-        problems["setup_token"] = error.message
+        problems["setup_token"] = admin_sentence(error.code, error.details)
     except (InvalidUsernameError, PasswordRejectedError) as error:
         problems["username" if isinstance(error, InvalidUsernameError) else "password"] = (
             error.message
@@ -153,7 +160,7 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
             username, form.get("password", ""), DEFAULT_TENANT_ID
         )
     except (InvalidCredentialsError, TooManyAttemptsError) as error:
-        context = {"username": username, "error": error.message}
+        context = {"username": username, "error": admin_sentence(error.code, error.details)}
         return _door(request, services, "console/sign_in.html", context, status_code=error.status)
     return _signed_in(cookie, request.url.scheme == "https")
 

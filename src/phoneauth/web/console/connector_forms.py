@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from phoneauth.connectors import ConnectorFactory
 from phoneauth.domain.connector_configs import SECRET_MASK
+from phoneauth.web.human_messages import problem_sentence, subject_of
 from phoneauth.web.management.connectors import factory_read
 
 if TYPE_CHECKING:
@@ -156,17 +157,24 @@ def config_from_form(
     return config, problems
 
 
+def labels_of(fields: list[FormField]) -> dict[str, str]:
+    """Config key → the label the form shows for it."""
+    return {f.key: str(f.item.get("label") or f.key) for f in fields}
+
+
 def attach_errors(fields: list[FormField], problems: list[dict[str, Any]]) -> list[str]:
-    """Put the domain's field errors under their fields; answer the ones no field shows."""
+    """Put the domain's field errors under their fields, as sentences that name the field by
+    its label; answer the ones no field shows."""
     by_key = {f.key: f for f in fields}
+    labels = labels_of(fields)
     unplaced = []
     for problem in problems:
         path = str(problem.get("field", ""))
-        message = str(problem.get("message", "is invalid"))
-        key, _, rest = path.partition(".")
-        target = by_key.get(key)
+        message = str(problem.get("message", "is not valid"))
+        target = by_key.get(path.partition(".")[0])
         if target is None:
-            unplaced.append(f"{path}: {message}" if path else message)
+            unplaced.append(problem_sentence(message, subject_of(path, labels)))
         else:
-            target.errors.append(f"{rest}: {message}" if rest else message)
+            subject = subject_of(path, labels, under_field=True)
+            target.errors.append(problem_sentence(message, subject))
     return unplaced

@@ -13,18 +13,30 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.domain import connector_removal
-from phoneauth.domain.connector_management import DEVELOPMENT_TAG, ManagedConnector
+from phoneauth.domain.connector_management import (
+    DEVELOPMENT_TAG,
+    FactoryNotFoundError,
+    ManagedConnector,
+)
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.connector_change import (
+    KEEP_FIELD,
+    Replacement,
+    describe_replacement,
+    kept_templates,
+)
 from phoneauth.web.console.connector_forms import (
     FormField,
     attach_errors,
     config_from_form,
     form_fields,
+    labels_of,
     readme_html,
 )
 from phoneauth.web.console.support import (
@@ -36,6 +48,8 @@ from phoneauth.web.console.support import (
     render,
     wants_fragment,
 )
+from phoneauth.web.console.template_rules import TEMPLATES_KEY, template_rules
+from phoneauth.web.human_messages import admin_sentence, describe, setting_in_words
 from phoneauth.web.phone_input import countries, default_region, dialled_number
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -114,7 +128,10 @@ def _setup_page(
     test_phone: str = "",
     test_region: str | None = None,
     secrets_dropped: bool = False,
+    replacement: Replacement | None = None,
+    keep_templates: bool = False,
 ) -> HTMLResponse:
+    rules = template_rules(factory)
     context = {
         "active": "connectors",
         "factory": factory,
@@ -130,6 +147,12 @@ def _setup_page(
         "test_region": _known_region(test_region)
         or default_region(request.headers.get("accept-language")),
         "secrets_dropped": secrets_dropped,
+        # Not `tojson`, which sorts keys: the checks name fields in the model's order.
+        "template_rules": None if rules is None else htmlsafe_json_dumps(rules.as_json()),
+        "template_shape": None if rules is None else rules.shape,
+        "replacement": replacement,
+        "keep_templates": keep_templates,
+        "keep_field": KEEP_FIELD,
         "action": f"{PREFIX}/connectors/{connector.id}"
         if connector
         else f"{PREFIX}/connectors/new/{factory.id}",
@@ -139,16 +162,58 @@ def _setup_page(
     )
 
 
+def _factory(console: Console, factory_id: str) -> ConnectorFactory[Any]:
+    """The provider; an unknown id is named on the error page (the API's error has no field
+    for it, so the console raises its own with the id in `details`)."""
+    try:
+        return console.services.connectors.factory(factory_id)
+    except FactoryNotFoundError:
+        raise FactoryNotFoundError(factory_id=factory_id) from None
+
+
+def _new_fields(factory: ConnectorFactory[Any]) -> list[FormField]:
+    """A new connector's fields. Template codes are the admin's own (approved at the provider):
+    the editor starts empty with a placeholder rather than a made-up code that would save."""
+    fields = form_fields(factory, None)
+    rules = template_rules(factory)
+    if rules is not None and rules.shape == "code":
+        for f in fields:
+            if f.key == TEMPLATES_KEY:
+                f.value = None
+                f.item = f.item | {"placeholder": CODE_TEMPLATES_PLACEHOLDER}
+    return fields
+
+
+CODE_TEMPLATES_PLACEHOLDER = (
+    '[\n  {"usageType": "Generic", "templateCode": "the code of a template you had approved"}\n]'
+)
+
+
+async def _replacement(console: Console, factory: ConnectorFactory[Any]) -> Replacement | None:
+    """The active SMS connector a new one would replace, if any."""
+    current = await console.services.connectors.list(console.tenant.id)
+    return describe_replacement(current[0], factory) if current else None
+
+
 @router.get("/connectors/new/{factory_id}")
 async def setup_page(factory_id: str, request: Request, console: ConsoleDep) -> HTMLResponse:
-    factory = console.services.connectors.factory(factory_id)
-    return _setup_page(request, console, factory, form_fields(factory, None))
+    factory = _factory(console, factory_id)
+    replacement = await _replacement(console, factory)
+    return _setup_page(
+        request,
+        console,
+        factory,
+        _new_fields(factory),
+        replacement=replacement,
+        keep_templates=replacement is not None and replacement.keepable,
+    )
 
 
 @router.post("/connectors/new/{factory_id}", response_model=None)
 async def setup(factory_id: str, request: Request, console: ConsoleDep, form: FormDep) -> Response:
-    factory = console.services.connectors.factory(factory_id)
-    return await _submit(request, console, form, factory, form_fields(factory, None), None)
+    factory = _factory(console, factory_id)
+    replacement = await _replacement(console, factory)
+    return await _submit(request, console, form, factory, _new_fields(factory), None, replacement)
 
 
 @router.get("/connectors/{connector_id}")
@@ -174,9 +239,17 @@ async def _submit(
     factory: ConnectorFactory[Any],
     fields: list[FormField],
     connector: ManagedConnector | None,
+    replacement: Replacement | None = None,
 ) -> Response:
-    """ "Test" or "Save and done" of the set-up form; invalid fields come back inline."""
+    """ "Test" or "Save and done" of the set-up form; invalid fields come back inline.
+
+    Kept templates are read from the saved connector, not from the page: the editor is
+    ignored while "Keep my current templates" is ticked."""
+    kept = kept_templates(replacement, form)
     config, unreadable = config_from_form(fields, form)
+    if kept is not None:
+        unreadable.pop(TEMPLATES_KEY, None)
+        config[TEMPLATES_KEY] = kept
     for key, message in unreadable.items():
         next(f for f in fields if f.key == key).errors.append(message)
     services, tenant = console.services, console.tenant
@@ -190,6 +263,8 @@ async def _submit(
         fields,
         connector=connector,
         secrets_dropped=typed_secret,
+        replacement=replacement,
+        keep_templates=kept is not None,
     )
     if form.get("action") == "test":
         phone = str(form.get("test_phone", "")).strip()
@@ -213,7 +288,7 @@ async def _submit(
         unplaced = attach_errors(fields, list(found) if isinstance(found, list) else [])
         return again(status_code=422, error="Some fields need your attention.", problems=unplaced)
     except PhoneauthError as error:
-        return again(status_code=error.status, error=error.message)
+        return again(status_code=error.status, error=admin_sentence(error.code, error.details))
     return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
 
 
@@ -238,15 +313,17 @@ async def _test(
     try:
         result = await services.connectors.test(tenant, factory.id, phone, config)
     except PhoneauthError as error:
+        # The provider's own words stay: they are what its support and docs search for.
         provider = ", ".join(
             f"{value}"
             for key, value in error.details.items()
             if key in ("provider_code", "provider_message") and value is not None
         )
         found = error.details.get("errors")
-        message = error.message
+        message = admin_sentence(error.code, error.details)
         if isinstance(found, list) and found:
-            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+            labels = labels_of(form_fields(factory, None))
+            message += " " + " ".join(describe(p, labels) for p in found if isinstance(p, dict))
         return TestOutcome(False, error_code=error.code, error_message=message, provider=provider)
     outbox_text = None
     if factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
@@ -282,7 +359,7 @@ async def _delete_page(
     context = {
         "active": "connectors",
         "connector": connector,
-        "dependents": dependents,
+        "dependents": [setting_in_words(path) for path in dependents],
         "error": error,
     }
     return render(
@@ -308,7 +385,6 @@ async def delete(
             force=form.get("force") == "true",
         )
     except ConnectorInUseError as error:
-        return await _delete_page(
-            request, console, connector_id, error=error.message, status_code=409
-        )
+        message = admin_sentence(error.code, error.details)
+        return await _delete_page(request, console, connector_id, error=message, status_code=409)
     return RedirectResponse(f"{PREFIX}/connectors?done=deleted", status_code=303)

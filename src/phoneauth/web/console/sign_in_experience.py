@@ -1,7 +1,7 @@
 """Console: Sign-in experience: sign-up identifier, verification, sign-in methods.
 
 Saved through `SignInExperiences.update`, the service behind `PATCH /api/sign-in-exp`, so
-Logto's rules answer here with the same words.
+Logto's rules hold here too; a refusal is said in the admin's words (`human_messages`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from phoneauth.domain.sign_in_experience import (
 )
 from phoneauth.domain.sign_in_experience_rules import SignInExperienceRuleError
 from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
+from phoneauth.web.human_messages import admin_sentence
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -151,5 +152,5 @@ async def save_sign_in_experience(request: Request, console: ConsoleDep, form: F
 
 
 def _in_words(error: SignInExperienceRuleError) -> str:
-    setting = error.details.get("setting")
-    return f"{error.message} ({setting})" if setting else error.message
+    """The admin's sentence for Logto's rule, naming the setting as this form does."""
+    return admin_sentence(error.code, error.details)

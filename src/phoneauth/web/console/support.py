@@ -30,6 +30,7 @@ from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.errors import refused_body
+from phoneauth.web.human_messages import admin_sentence
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
 from phoneauth.wiring import Services
 
@@ -41,6 +42,7 @@ ANONYMOUS_CSRF_COOKIE = "phoneauth_console_csrf"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+templates.env.globals["admin_sentence"] = admin_sentence
 
 NAV = (
     ("connectors", "Connectors", f"{PREFIX}/connectors"),
@@ -140,7 +142,8 @@ class ConsoleRoute(APIRoute):
             except PhoneauthError as error:
                 status = error.status if 400 <= error.status < 600 else 500
                 title = _TITLES.get(status, "Something went wrong")
-                page = error_page(request, status, title, error.message)
+                text = admin_sentence(error.code, error.details)
+                page = error_page(request, status, title, text)
                 retry_after = error.details.get("retry_after")
                 if isinstance(retry_after, int):  # 429 and 503: when to try again
                     page.headers["Retry-After"] = str(retry_after)

@@ -2,22 +2,29 @@
 configuration into another.
 
 The migration is `domain/tenant_migration.py`, the same export and import the CLI and the
-Management API run: a preview shows the diff, "Apply" imports.
+Management API run: a preview shows the diff, "Apply" imports. The preview carries the pair it
+showed and keyed fingerprints of both configurations; "Apply" refuses (and shows the new diff)
+when the selection or either configuration changed since.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from phoneauth.domain.connector_management import MASKED_SECRET_PROBLEM
 from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
-from phoneauth.domain.tenant_migration import FieldChange, TenantMigration
+from phoneauth.domain.tenant_migration import FieldChange, TenantMigration, fingerprint
 from phoneauth.domain.tenants import TenantExistsError, TenantKind
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.console.connector_forms import form_fields, labels_of
+from phoneauth.web.console.migration_diff import change_groups
 from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
+from phoneauth.web.human_messages import admin_sentence, describe, subject_of
 from phoneauth.wiring import Services
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -122,12 +129,22 @@ class _Choice:
     include_secrets: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Preview:
+    """What a preview showed, carried in the form so that "Apply" applies exactly that."""
+
+    choice: _Choice
+    source_fingerprint: str
+    target_fingerprint: str
+
+
 def _migrate_page(
     request: Request,
     console: Console,
     choice: _Choice,
     *,
     changes: list[FieldChange] | None = None,
+    preview: _Preview | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -136,7 +153,8 @@ def _migrate_page(
         "source": choice.source,
         "target": choice.target,
         "include_secrets": choice.include_secrets,
-        "changes": changes,
+        "changes": None if changes is None else change_groups(changes),
+        "preview": preview,
         "error": error,
     }
     return render(
@@ -144,11 +162,84 @@ def _migrate_page(
     )
 
 
+def _labels(services: Services, factory_id: str | None) -> dict[str, str]:
+    """The connector form's labels, to name a refused field as the admin sees it."""
+    if factory_id is None:
+        return {}
+    try:
+        factory = services.connectors.factory(factory_id)
+    except PhoneauthError:
+        return {}
+    return labels_of(form_fields(factory, None))
+
+
+def _refusal(error: PhoneauthError, page: _Choice, labels: dict[str, str]) -> str:
+    """Why the import was refused, in words; a secret left behind says how to bring it."""
+    found = error.details.get("errors")
+    problems = [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+    secrets = [p for p in problems if p.get("message") == MASKED_SECRET_PROBLEM]
+    others = [describe(p, labels) for p in problems if p not in secrets]
+    sentences = [] if secrets and not others else [admin_sentence(error.code, error.details)]
+    if secrets:
+        names = " and ".join(subject_of(str(p.get("field", "")), labels) for p in secrets)
+        sentences.append(
+            f"The tenant “{page.target}” has no saved {names} of its own to keep, and secrets "
+            f"were not copied. Tick “Include secrets” to copy them from “{page.source}”, or "
+            f"set up the connector on “{page.target}” first."
+        )
+    return "The migration cannot be applied. " + " ".join(sentences + others)
+
+
 @router.get("/tenants/migrate")
 async def migrate_page(request: Request, console: ConsoleDep) -> HTMLResponse:
-    source = next((t.id for t in console.tenants if t.kind is TenantKind.DEVELOPMENT), "")
-    target = next((t.id for t in console.tenants if t.is_production), "")
+    """From the tenant the admin is looking at, into a production tenant (another one first)."""
+    source = console.tenant.id
+    others = [t for t in console.tenants if t.id != source]
+    target = next((t.id for t in others if t.is_production), others[0].id if others else "")
     return _migrate_page(request, console, _Choice(source, target, include_secrets=False))
+
+
+async def _export_and_fingerprints(
+    console: Console, choice: _Choice
+) -> tuple[dict[str, Any], tuple[str, str]]:
+    """The source's export to import, and fingerprints of it and of the target as the diff
+    compares it (secrets included). Keyed with the session's hash, which no page shows."""
+    tool, key = migration(console.services), console.session.token_hash.encode()
+    source = await tool.export(choice.source, include_secrets=choice.include_secrets)
+    target = await tool.export(choice.target, include_secrets=True)
+    return source, (fingerprint(source, key), fingerprint(target, key))
+
+
+def _previewed(form: Any) -> _Preview | None:
+    values = [str(form.get(f"previewed_{name}", "")) for name in ("source", "target")]
+    prints = [str(form.get(f"{name}_fingerprint", "")) for name in ("source", "target")]
+    if not all(values) or not all(prints):
+        return None
+    choice = _Choice(values[0], values[1], form.get("previewed_secrets") == "on")
+    return _Preview(choice, prints[0], prints[1])
+
+
+def _stale(preview: _Preview | None, choice: _Choice, prints: tuple[str, str]) -> str | None:
+    """Why "Apply" must not apply this selection now; None when it is what the admin saw."""
+    if preview is None:
+        return "Show the changes first: Apply applies only what a preview showed you."
+    if preview.choice != choice:
+        return (
+            "The selection changed after the preview, so nothing was applied. The changes "
+            f"for {choice.source} into {choice.target} are shown below: check them, then "
+            "apply again."
+        )
+    if preview.source_fingerprint != prints[0]:
+        return (
+            f"The configuration of {choice.source} changed since the preview, so nothing was "
+            "applied. The changes below are the current ones: check them, then apply again."
+        )
+    if preview.target_fingerprint != prints[1]:
+        return (
+            f"The configuration of {choice.target} changed since the preview, so nothing was "
+            "applied. The changes below are the current ones: check them, then apply again."
+        )
+    return None
 
 
 @router.post("/tenants/migrate", response_model=None)
@@ -162,21 +253,30 @@ async def migrate(request: Request, console: ConsoleDep, form: FormDep) -> Respo
             request, console, page, error="Choose two different tenants.", status_code=422
         )
     tool = migration(console.services)
+    export: dict[str, Any] = {}
     try:
-        export = await tool.export(source, include_secrets=include_secrets)
-        result = await tool.import_(target, export, dry_run=not apply)
+        export, prints = await _export_and_fingerprints(console, page)
+        stale = _stale(_previewed(form), page, prints) if apply else None
+        result = await tool.import_(target, export, dry_run=not apply or stale is not None)
     except PhoneauthError as error:
-        message = error.message
-        found = error.details.get("errors")
-        if isinstance(found, list) and found:
-            message += " " + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in found)
+        connector = export.get("connector") or {}
+        labels = _labels(console.services, connector.get("connectorId"))
         return _migrate_page(
             request,
             console,
             page,
-            error=f"The migration cannot be applied: {message}",
+            error=_refusal(error, page, labels),
             status_code=error.status,
         )
     if result.applied:
         return RedirectResponse(f"{PREFIX}/tenants?done=migrated", status_code=303)
-    return _migrate_page(request, console, page, changes=result.changes)
+    preview = _Preview(page, *prints)
+    return _migrate_page(
+        request,
+        console,
+        page,
+        changes=result.changes,
+        preview=preview,
+        error=stale,
+        status_code=409 if stale else 200,
+    )

@@ -1,6 +1,7 @@
 /* phoneauth: the account page drives Logto's Account API with fetch. A code to the current
  * phone proves it is you (a `UserPermissionValidation` record, sent as `logto-verification-id`);
- * a code to the new number proves you own it. Errors are the API's `message`, in words. */
+ * a code to the new number proves you own it. An error is shown as the sentence the page embeds
+ * for its `code` (#phoneauth-messages, from web/human_messages), as on the other pages. */
 (function () {
   "use strict";
   var card = document.querySelector("[data-account]");
@@ -11,6 +12,17 @@
   var state = { identity: null, identityRecord: null, newPhone: null, newRecord: null };
 
   function $(selector) { return card.querySelector(selector); }
+
+  var SENTENCES = (function () {
+    var block = document.getElementById("phoneauth-messages");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  })();
+
+  function sentenceFor(code) {
+    if (code && Object.prototype.hasOwnProperty.call(SENTENCES, code)) return SENTENCES[code];
+    if (code && code.indexOf("connector.") === 0 && SENTENCES["connector."]) return SENTENCES["connector."];
+    return SENTENCES[""] || "Something went wrong. Please try again.";
+  }
 
   function say(selector, text) {
     ["[data-error]", "[data-notice]"].forEach(function (s) { $(s).hidden = true; });
@@ -42,9 +54,7 @@
     var data = null;
     try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
     if (!response.ok) {
-      var problem = new Error((data && data.message) || "Something went wrong. Please try again.");
-      problem.code = data && data.code;
-      throw problem;
+      throw new Error(sentenceFor(data && data.code));
     }
     return data;
   }

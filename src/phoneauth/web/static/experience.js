@@ -1,7 +1,8 @@
 /* phoneauth: the end-user pages drive the Experience API (Logto's paths and shapes) with fetch.
  * The card names the flow (data-flow) and the API (data-api); the interaction and session
  * cookies are HTTP-only and flow with every same-origin request. Every error the API answers
- * is shown in words: its envelope's `message`. */
+ * is shown in words: the sentence the page embeds for its `code` (#phoneauth-messages, from
+ * web/human_messages), never the envelope's `message`, which is written for programs. */
 (function () {
   "use strict";
   var RESEND_SECONDS = 59; // Logto's client-side resend timer
@@ -29,16 +30,24 @@
 
   /* --- talking to the API -------------------------------------------------------------- */
 
+  /* Code -> sentence; "" is the fallback, "connector." the one for a connector's unknown code. */
+  var SENTENCES = (function () {
+    var block = document.getElementById("phoneauth-messages");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  })();
+  var FALLBACK = SENTENCES[""] || "Something went wrong. Please try again.";
+
+  function sentenceFor(code) {
+    if (Object.prototype.hasOwnProperty.call(SENTENCES, code)) return SENTENCES[code];
+    if (code.indexOf("connector.") === 0 && SENTENCES["connector."]) return SENTENCES["connector."];
+    return FALLBACK;
+  }
+
   function ApiError(status, body) {
     this.status = status;
     this.code = body.code || "unknown";
     this.details = body.details || {};
-    var text = body.message || "Something went wrong. Please try again.";
-    var problems = this.details.errors;
-    if (this.code === "guard.invalid_input" && problems && problems.length) {
-      text += " " + problems.map(function (p) { return p.field + ": " + p.message; }).join("; ");
-    }
-    this.message = text;
+    this.message = this.code === "page" ? body.message : sentenceFor(this.code);
   }
 
   function problem(message) { return new ApiError(0, { code: "page", message: message }); }
@@ -58,9 +67,7 @@
     var text = await response.text();
     var data = null;
     try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
-    if (!response.ok) {
-      throw new ApiError(response.status, data || { message: "The server answered " + response.status + ". Please try again." });
-    }
+    if (!response.ok) throw new ApiError(response.status, data || {});
     return data;
   }
 
@@ -77,18 +84,9 @@
   }
 
   /* A missing or failing SMS connector is the operator's to fix (the console says how); the
-   * person at the page learns only that codes cannot be sent now. The API keeps Logto's code. */
-  var SMS_UNAVAILABLE = "Sign-in by text message is not available right now.";
-  var NUMBER_PROBLEMS = ["connector.invalid_request_parameters"]; // the number: theirs to fix
-
-  function smsUnavailable(error) {
-    return error.code.indexOf("connector.") === 0 && NUMBER_PROBLEMS.indexOf(error.code) < 0;
-  }
-
-  /* The API speaks to any client ("international format, e.g. +49..."); next to a country
-   * picker the page can say what to do in its own terms. */
+   * table tells the person at the page only that codes cannot be sent now. Next to a country
+   * picker the page says what to do about a number in its own terms. */
   function pageMessage(error) {
-    if (smsUnavailable(error)) return SMS_UNAVAILABLE;
     var input = $("[data-phone]");
     if (error.code === "phone_number.invalid" && input && input.hasAttribute("data-invalid-message")) {
       return input.getAttribute("data-invalid-message");
