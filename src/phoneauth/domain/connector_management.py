@@ -34,6 +34,7 @@ from phoneauth.connectors import (
     secret_fields,
     to_e164,
 )
+from phoneauth.connectors.config import get_path, set_path
 from phoneauth.connectors.http import utc_now
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.connectors.providers.outbox import Outbox, OutboxMessage
@@ -398,9 +399,10 @@ class ConnectorManagement:
         restored = clean_deep(config)
         unrestorable = []
         for key in secret_fields(factory.config_model):
-            if restored.get(key) == SECRET_MASK:
-                if stored is not None and stored.get(key) not in (None, SECRET_MASK):
-                    restored[key] = stored[key]
+            if get_path(restored, key) == SECRET_MASK:
+                kept = None if stored is None else get_path(stored, key)
+                if kept not in (None, SECRET_MASK):
+                    restored = set_path(restored, key, kept)
                 else:
                     unrestorable.append(key)
         problems: list[Any] = []
