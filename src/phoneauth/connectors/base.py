@@ -1,4 +1,4 @@
-"""The value types every connector speaks: types, usage types, the messages, the result, protocols."""
+"""The value types every connector speaks: types, usage types, messages, results, protocols."""
 
 from __future__ import annotations
 

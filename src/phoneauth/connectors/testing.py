@@ -48,13 +48,17 @@ def sample_message(factory: ConnectorFactory[Any], usage_type: UsageType | None 
 
 
 def build_any(
-    factory: ConnectorFactory[Any], config: Mapping[str, Any], client: httpx.AsyncClient, **options: Any
+    factory: ConnectorFactory[Any],
+    config: Mapping[str, Any],
+    client: httpx.AsyncClient,
+    **options: Any,
 ) -> Any:
     """The connector of either type, with the factory's test options (an SMTP double)."""
     extra = dict(factory.test_options()) if factory.test_options else {}
     if factory.type is ConnectorType.EMAIL:
         return factory.build_email(config, client, **extra, **options)
     return factory.build(config, client, **extra, **options)
+
 
 TRANSPORT_FAULTS: tuple[httpx.TransportError, ...] = (
     httpx.ConnectTimeout("connect timed out"),

@@ -36,6 +36,4 @@ def mask_secrets(model: type[Any], config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def sends_a_mask(factory: ConnectorFactory[Any], config: Mapping[str, Any]) -> bool:
-    return any(
-        get_path(config, key) == SECRET_MASK for key in secret_fields(factory.config_model)
-    )
+    return any(get_path(config, key) == SECRET_MASK for key in secret_fields(factory.config_model))

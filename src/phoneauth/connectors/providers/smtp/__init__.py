@@ -88,13 +88,13 @@ class SmtpConnector:
             self._failed(error, message, started)
             raise
         except TimeoutError:
-            error = ConnectorTimeoutError(error="TimeoutError", timeout_s=self.timeout)
-            self._failed(error, message, started)
-            raise error from None
+            timed_out = ConnectorTimeoutError(error="TimeoutError", timeout_s=self.timeout)
+            self._failed(timed_out, message, started)
+            raise timed_out from None
         except Exception as raised:
-            error = smtp_error(raised, message.to)
-            self._failed(error, message, started)
-            raise error from None
+            mapped = smtp_error(raised, message.to)
+            self._failed(mapped, message, started)
+            raise mapped from None
         log.info(
             "email sent",
             extra={
@@ -124,7 +124,7 @@ class SmtpConnector:
         password = auth.password.get_secret_value() if auth.password else None
         token = auth.access_token.get_secret_value() if auth.access_token else None
 
-        async def access_token(_user: str, _current: str | None) -> str:
+        async def access_token() -> str:
             return token or ""
 
         smtp = aiosmtplib.SMTP(
@@ -159,7 +159,9 @@ class SmtpConnector:
                 "The SMTP host name does not resolve.", error="gaierror"
             ) from None
         usable = [
-            item for item in found if self.allow_private_hosts or is_public_host_address(item[4][0])
+            item
+            for item in found
+            if self.allow_private_hosts or is_public_host_address(str(item[4][0]))
         ]
         if not usable:
             raise forbidden_destination(config.host)
@@ -183,12 +185,16 @@ class SmtpConnector:
 
 def _one_line(text: str) -> str:
     """A rendered subject as one header line: payload values cannot add headers."""
-    return "".join(" " if char in "\r\n\t" else char for char in text if char.isprintable() or char in "\r\n\t")
+    return "".join(
+        " " if char in "\r\n\t" else char for char in text if char.isprintable() or char in "\r\n\t"
+    )
 
 
 def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cadata=config.tls.ca) if config.tls.ca else (
-        ssl.create_default_context()
+    context = (
+        ssl.create_default_context(cadata=config.tls.ca)
+        if config.tls.ca
+        else (ssl.create_default_context())
     )
     if not config.tls.reject_unauthorized:
         context.check_hostname = False
