@@ -127,23 +127,26 @@ class SmtpConnector:
         async def access_token() -> str:
             return token or ""
 
-        smtp = aiosmtplib.SMTP(
-            hostname=config.tls.servername or config.servername or config.host,
-            sock=sock,
-            local_hostname=config.name,
-            timeout=self._socket_timeout(config),
-            use_tls=mode == "implicit",
-            start_tls={"starttls-required": True, "none": False}.get(mode),
-            tls_context=_tls_context(config),
-            username=auth.user if token is None and password is not None else None,
-            password=password if token is None else None,
-            oauth_token_generator=access_token if token is not None else None,
-        )
         try:
-            async with smtp:
-                await smtp.send_message(mime)
-        finally:
+            smtp = aiosmtplib.SMTP(
+                hostname=config.tls.servername or config.servername or config.host,
+                sock=sock,
+                local_hostname=config.name,
+                timeout=self._socket_timeout(config),
+                use_tls=mode == "implicit",
+                start_tls={"starttls-required": True, "none": False}.get(mode),
+                tls_context=_tls_context(config),
+                username=auth.user if token is None and password is not None else None,
+                password=password if token is None else None,
+                oauth_token_generator=access_token if token is not None else None,
+            )
+        except BaseException:
             sock.close()
+            raise
+        # From here the client's transport owns the socket and closes it, also on failure
+        # (closing it here too would free the descriptor while the transport still watches it).
+        async with smtp:
+            await smtp.send_message(mime)
 
     def _socket_timeout(self, config: SmtpConfig) -> float:
         configured = config.socket_timeout or config.greeting_timeout
