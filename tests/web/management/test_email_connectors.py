@@ -219,3 +219,35 @@ def test_a_production_tenant_refuses_the_email_outbox(api: httpx.Client, tmp_pat
     refused = api.post("/t/prod/api/connectors", json={"connectorId": "outbox-email"})
     assert refused.status_code == 422
     assert refused.json()["code"] == "connector.development_only"
+
+
+EMAIL_CODE = {
+    "identifier": "email",
+    "password": False,
+    "verificationCode": True,
+    "isPasswordPrimary": False,
+}
+
+
+def test_email_sign_in_settings_need_and_accept_an_email_connector(api: httpx.Client) -> None:
+    body = {
+        "signUp": {"identifiers": ["email"], "password": False, "verify": True},
+        "signIn": {"methods": [EMAIL_CODE]},
+    }
+    refused = api.patch("/api/sign-in-exp", json=body)
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "sign_in_experiences.enabled_connector_not_found"
+    assert refused.json()["details"]["type"] == "Email"
+    assert api.post("/api/connectors", json={"connectorId": "outbox-email"}).status_code == 200
+    saved = api.patch("/api/sign-in-exp", json=body)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["signUp"]["identifiers"] == ["email"]
+    assert saved.json()["signIn"]["methods"][0]["identifier"] == "email"
+    forgot = api.patch(
+        "/api/sign-in-exp", json={"forgotPasswordMethods": ["EmailVerificationCode"]}
+    )
+    assert forgot.status_code == 200, forgot.text
+    # An SMS rule still needs the SMS connector.
+    phone = api.patch("/api/sign-in-exp", json={"forgotPasswordMethods": ["PhoneVerificationCode"]})
+    assert phone.status_code == 400
+    assert phone.json()["code"] == "sign_in_experiences.forgot_password_method_requires_connector"
