@@ -2,10 +2,11 @@
 
 As in Logto's `PATCH /api/sign-in-exp`, a rule runs for the fields a change carries, and reads
 the merged document for the other side of a cross-field rule. Whatever needs an email (SMS)
-connector is refused while the tenant has no Email (SMS) connector. Ours on top of Logto: every primary sign-up
-identifier is a sign-in method (Logto's leftover `miss_sign_up_identifier_in_sign_in`), sign-up
-changes re-check the sign-in rules that read them, and an SMS or email MFA factor needs its
-connector (Logto's console says so; its server does not check).
+connector is refused while the tenant has no Email (SMS) connector. Ours on top of Logto: every
+primary sign-up identifier is a sign-in method (Logto's leftover
+`miss_sign_up_identifier_in_sign_in`), sign-up changes re-check the sign-in rules that read them,
+and an SMS or email MFA factor needs its connector (Logto's console says so; its server does not
+check).
 """
 
 from __future__ import annotations
