@@ -23,7 +23,11 @@ BUILTIN_IDS = [
     "aliyun-short-message-service",
     "tencent-short-message-service",
     "vonage-sms",
+    "outbox-email",
+    "simple-mail-transfer-protocol",
+    "http-email",
 ]
+EMAIL_IDS = {"outbox-email", "simple-mail-transfer-protocol", "http-email"}
 
 
 def test_builtins_carry_logtos_factory_ids() -> None:
@@ -35,7 +39,7 @@ def test_builtins_carry_logtos_factory_ids() -> None:
 def test_every_builtin_has_metadata_for_the_console() -> None:
     for factory in list_factories():
         metadata = factory.metadata()
-        assert metadata["type"] == "Sms"
+        assert metadata["type"] == ("Email" if factory.id in EMAIL_IDS else "Sms")
         assert metadata["logo"].startswith("data:image/svg+xml;base64,")
         assert metadata["readme"].startswith("# ")
         assert factory.name

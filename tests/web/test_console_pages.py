@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from phoneauth.connectors import ConnectorType
 from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
 from phoneauth.wiring import Services
 
@@ -295,7 +296,9 @@ async def test_every_installed_provider_has_a_set_up_page(
     browser: httpx.AsyncClient, signed_in: str, services: Services
 ) -> None:
     kinds: set[str] = set()
-    for factory in services.connectors.factories():
+    # These pages set up SMS connectors; Email connectors are managed over the API for now.
+    sms = [f for f in services.connectors.factories() if f.type is ConnectorType.SMS]
+    for factory in sms:
         page = await browser.get(f"/console/connectors/new/{factory.id}")
         assert page.status_code == 200, factory.id
         assert "Parameter configuration" in page.text

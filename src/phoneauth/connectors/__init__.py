@@ -1,4 +1,4 @@
-"""The connector kit: one small interface every SMS provider implements.
+"""The connector kit: one small interface every SMS and email provider implements.
 
 factory = get_factory("twilio-short-message-service")
 connector = factory.build(config_json, client)
@@ -8,6 +8,9 @@ result = await connector.send(SmsMessage(to="+4915112345678", usage_type=UsageTy
 
 from phoneauth.connectors.base import (
     Connector,
+    ConnectorType,
+    EmailConnector,
+    EmailMessage,
     SendResult,
     SmsMessage,
     UsageType,
@@ -18,6 +21,7 @@ from phoneauth.connectors.config import (
     CodeTemplate,
     ConnectorConfig,
     ContentTemplate,
+    EmailTemplate,
     EndpointUrl,
     HeaderSafe,
     dump_config,
@@ -60,10 +64,14 @@ __all__ = [
     "ConnectorFactoryNotFoundError",
     "ConnectorRegistry",
     "ConnectorTimeoutError",
+    "ConnectorType",
     "ConnectorUnreachableError",
     "ContentTemplate",
     "DestinationForbiddenError",
     "DuplicateConnectorFactoryError",
+    "EmailConnector",
+    "EmailMessage",
+    "EmailTemplate",
     "EndpointUrl",
     "HeaderSafe",
     "HttpConnector",

@@ -1,4 +1,4 @@
-"""The value types every connector speaks: usage types, the message, the result, the protocol."""
+"""The value types every connector speaks: types, usage types, messages, results, protocols."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from email_validator import EmailNotValidError, validate_email
+
 from phoneauth.connectors.errors import InvalidRequestParametersError
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _SEPARATORS = re.compile(r"[\s().\-]")
+
+
+class ConnectorType(StrEnum):
+    """Logto's `ConnectorType` for message connectors: what a connector sends."""
+
+    SMS = "Sms"
+    EMAIL = "Email"
 
 
 class UsageType(StrEnum):
@@ -53,6 +62,26 @@ def mask_phone(phone: str) -> str:
     return phone[:5] + "*" * (len(phone) - 9) + phone[-4:]
 
 
+def normalize_email(address: str) -> str:
+    """The address with its domain lower-cased (IDNA-checked), or `InvalidRequestParametersError`.
+
+    Syntax only, through `email-validator`: no DNS lookup on the send path.
+    """
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except (EmailNotValidError, TypeError):
+        raise InvalidRequestParametersError(
+            "The email address is not valid, e.g. jane@example.com.", field="to"
+        ) from None
+    return f"{checked.local_part}@{checked.ascii_domain.lower()}"
+
+
+def mask_email(address: str) -> str:
+    """The first character of the local part and the domain: enough to correlate, not to read."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
 @dataclass(frozen=True, slots=True)
 class SmsMessage:
     """One SMS to send.
@@ -83,9 +112,51 @@ class SmsMessage:
         value = self.payload.get("locale")
         return value if isinstance(value, str) and value else None
 
+    @property
+    def masked_to(self) -> str:
+        return mask_phone(self.to)
+
     def __repr__(self) -> str:
         # The payload carries the code: never print it.
         return f"SmsMessage(to={mask_phone(self.to)!r}, usage_type={self.usage_type.value!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessage:
+    """One email to send.
+
+    Attributes:
+        to: the recipient; checked and its domain lower-cased on construction.
+        usage_type: why the message is sent; picks the template.
+        payload: template variables: `code`, optional `locale`, `link` and anything else.
+        ip: the end user's IP address, for gateways that check it.
+    """
+
+    to: str
+    usage_type: UsageType = UsageType.GENERIC
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    ip: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", normalize_email(self.to))
+        object.__setattr__(self, "usage_type", UsageType(self.usage_type))
+
+    @property
+    def locale(self) -> str | None:
+        value = self.payload.get("locale")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def masked_to(self) -> str:
+        return mask_email(self.to)
+
+    def __repr__(self) -> str:
+        # Neither the address nor the code (in the payload) is printed.
+        return f"EmailMessage(to={self.masked_to!r}, usage_type={self.usage_type.value!r})"
+
+
+Message = SmsMessage | EmailMessage
+"""What any message connector sends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,5 +177,14 @@ class Connector(Protocol):
     """Anything that can send an SMS; the domain depends on this alone."""
 
     async def send(self, message: SmsMessage) -> SendResult:
+        """Send the message, or raise a `ConnectorError`."""
+        ...
+
+
+@runtime_checkable
+class EmailConnector(Protocol):
+    """Anything that can send an email (Logto's `ConnectorType.Email`)."""
+
+    async def send(self, message: EmailMessage) -> SendResult:
         """Send the message, or raise a `ConnectorError`."""
         ...

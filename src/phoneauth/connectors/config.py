@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,6 +35,12 @@ from phoneauth.connectors.errors import InvalidConfigError
 
 MAX_TEMPLATE_LENGTH = 1600
 """Characters in a template's content: ten SMS segments of 160 GSM-7 characters."""
+
+MAX_EMAIL_CONTENT_LENGTH = 100_000
+"""Characters in an email template's content: room for an HTML mail with inline styles."""
+
+MAX_EMAIL_SUBJECT_LENGTH = 500
+"""Characters in an email subject; mail clients show far fewer."""
 
 ALLOW_PRIVATE_HOSTS = "allow_private_hosts"
 """The validation-context key that lets `EndpointUrl` name a loopback or private host."""
@@ -153,6 +159,38 @@ class ContentTemplate(_Template):
     )
 
 
+def _check_subject(value: str) -> str:
+    if _HEADER_LINE_UNSAFE.search(value):
+        raise ValueError("is an email header: one line, no control characters")
+    return value
+
+
+_HEADER_LINE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+EmailSubject = Annotated[str, AfterValidator(_check_subject)]
+
+
+class EmailTemplate(_Template):
+    """Logto's email template: `subject` and `content` with `{{code}}`, text or HTML."""
+
+    subject: EmailSubject = Field(
+        min_length=1,
+        max_length=MAX_EMAIL_SUBJECT_LENGTH,
+        title="Subject",
+        description="One line; `{{code}}` and other payload variables are replaced.",
+    )
+    content: TemplateText = Field(
+        min_length=1,
+        max_length=MAX_EMAIL_CONTENT_LENGTH,
+        title="Content",
+        description="The body; `{{code}}` is replaced by the verification code.",
+    )
+    content_type: Literal["text/plain", "text/html"] = Field(
+        alias="contentType",
+        title="Content type",
+        description="`text/plain` or `text/html`, as in Logto.",
+    )
+
+
 class CodeTemplate(_Template):
     """A template kept at the provider (Aliyun, Tencent); phoneauth sends the code to fill it."""
 
@@ -182,6 +220,11 @@ def unique_templates(templates: tuple[T, ...]) -> tuple[T, ...]:
 ContentTemplates = Annotated[
     tuple[ContentTemplate, ...],
     Field(min_length=1, title="SMS templates", description="One template per usage type."),
+    AfterValidator(unique_templates),
+]
+EmailTemplates = Annotated[
+    tuple[EmailTemplate, ...],
+    Field(min_length=1, title="Email templates", description="One template per usage type."),
     AfterValidator(unique_templates),
 ]
 CodeTemplates = Annotated[
@@ -249,10 +292,52 @@ def dump_config(config: ConnectorConfig, *, reveal_secrets: bool = False) -> dic
     return dict(_reveal(config.model_dump(by_alias=True, exclude_none=True)))
 
 
-def secret_fields(model: type[ConnectorConfig]) -> list[str]:
-    """The JSON keys that hold secrets, as the console and the masking code need them."""
-    return [
-        info.alias or name
-        for name, info in model.model_fields.items()
-        if info.annotation is SecretStr or info.annotation == (SecretStr | None)
-    ]
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or annotation == (SecretStr | None)
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a nested object field (`auth`), also when it is optional."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def secret_fields(model: type[BaseModel]) -> list[str]:
+    """The JSON keys that hold secrets, as the console and the masking code need them.
+
+    A secret inside a nested object is named by its dotted path (`auth.pass`).
+    """
+    found: list[str] = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if _is_secret(info.annotation):
+            found.append(key)
+            continue
+        nested = _nested_model(info.annotation)
+        if nested is not None:
+            found += [f"{key}.{inner}" for inner in secret_fields(nested)]
+    return found
+
+
+def get_path(config: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path such as `auth.pass`, or `None`."""
+    value: Any = config
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def set_path(config: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `config` with `value` at the dotted path; the objects on the way are copied."""
+    head, _, rest = path.partition(".")
+    copied = dict(config)
+    if not rest:
+        copied[head] = value
+        return copied
+    inner = copied.get(head)
+    copied[head] = set_path(inner if isinstance(inner, Mapping) else {}, rest, value)
+    return copied

@@ -27,7 +27,7 @@ class InvalidMetadataError(ConnectorError):
 
 
 class UnexpectedTypeError(ConnectorError):
-    """The connector is not an SMS connector."""
+    """The connector is not of the type the request needs (SMS for a phone, Email for email)."""
 
     code = "connector.unexpected_type"
     status = 400

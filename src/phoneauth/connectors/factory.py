@@ -6,13 +6,14 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
 
-from phoneauth.connectors.base import Connector
+from phoneauth.connectors.base import Connector, ConnectorType, EmailConnector
 from phoneauth.connectors.config import ConnectorConfig, parse_config
+from phoneauth.connectors.errors import UnexpectedTypeError
 
 C = TypeVar("C", bound=ConnectorConfig)
 
@@ -26,7 +27,7 @@ def package_text(package: str, name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ConnectorFactory(Generic[C]):
-    """Everything phoneauth needs to know about one SMS provider.
+    """Everything phoneauth needs to know about one SMS or email provider.
 
     Attributes:
         id: Logto's factory id (`twilio-short-message-service`), stable forever.
@@ -40,6 +41,9 @@ class ConnectorFactory(Generic[C]):
         create: builds the connector from a validated config, an HTTP client and options.
         provider_fake: answers a request as the provider does when it accepts a message; used by
             the conformance kit and the benchmarks. `None` for connectors that make no HTTP call.
+        type: `Sms` or `Email` (Logto's `ConnectorType`); a tenant has one active of each.
+        test_options: build options that make a connector which speaks no HTTP (SMTP) deliver
+            to an in-process double, for the conformance kit.
     """
 
     id: str
@@ -50,9 +54,11 @@ class ConnectorFactory(Generic[C]):
     readme: str
     logo_svg: str
     sample_config: Mapping[str, Any]
-    create: Callable[..., Connector]
+    create: Callable[..., Connector | EmailConnector]
     provider_fake: ProviderFake | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    type: ConnectorType = ConnectorType.SMS
+    test_options: Callable[[], Mapping[str, Any]] | None = None
 
     def parse_config(
         self, config: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True
@@ -69,8 +75,30 @@ class ConnectorFactory(Generic[C]):
         client: httpx.AsyncClient,
         **options: Any,
     ) -> Connector:
-        """A ready connector. Options: `timeout` (s); `clock`/`nonce` for signing tests."""
-        return self.create(self.parse_config(config), client, **options)
+        """A ready SMS connector. Options: `timeout` (s); `clock`/`nonce` for signing tests.
+
+        An Email factory raises `UnexpectedTypeError`: use `build_email`.
+        """
+        self._expect(ConnectorType.SMS)
+        return cast(Connector, self.create(self.parse_config(config), client, **options))
+
+    def build_email(
+        self,
+        config: Mapping[str, Any] | BaseModel,
+        client: httpx.AsyncClient,
+        **options: Any,
+    ) -> EmailConnector:
+        """A ready email connector; an SMS factory raises `UnexpectedTypeError`."""
+        self._expect(ConnectorType.EMAIL)
+        return cast(EmailConnector, self.create(self.parse_config(config), client, **options))
+
+    def _expect(self, wanted: ConnectorType) -> None:
+        if self.type is not wanted:
+            raise UnexpectedTypeError(
+                f"{self.name} is an {self.type.value} connector, not {wanted.value}.",
+                factory_id=self.id,
+                type=self.type.value,
+            )
 
     @property
     def logo(self) -> str:
@@ -83,7 +111,7 @@ class ConnectorFactory(Generic[C]):
         return {
             "id": self.id,
             "target": self.target,
-            "type": "Sms",
+            "type": self.type.value,
             "platform": None,
             "isDemo": False,
             "name": {"en": self.name},

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import aiohttp
 import httpx
 
-from phoneauth.connectors.base import SendResult, SmsMessage, mask_phone
+from phoneauth.connectors.base import EmailMessage, Message, SendResult, SmsMessage
 from phoneauth.connectors.config import ConnectorConfig
 from phoneauth.connectors.errors import (
     AuthorizationFailedError,
@@ -129,12 +129,15 @@ def _transport_error(error: Exception) -> ConnectorError:
 
 
 C = TypeVar("C", bound=ConnectorConfig)
+M = TypeVar("M", bound=Message)
 
 
-class HttpConnector(ABC, Generic[C]):
-    """Base of the connectors that make one HTTP request per message."""
+class HttpSender(ABC, Generic[C, M]):
+    """Base of the connectors that make one HTTP request per message, SMS or email."""
 
     factory_id: ClassVar[str]
+    kind: ClassVar[str] = "message"
+    """Names the message in log lines: `sms sent`, `email sent`."""
 
     def __init__(
         self,
@@ -152,14 +155,14 @@ class HttpConnector(ABC, Generic[C]):
         self.nonce = nonce
 
     @abstractmethod
-    def build_request(self, message: SmsMessage) -> httpx.Request:
+    def build_request(self, message: M) -> httpx.Request:
         """The exact request for this message: URL, headers, body, signature. No I/O."""
 
     @abstractmethod
     def parse_response(self, response: httpx.Response) -> SendResult:
         """The result, or the `ConnectorError` that the provider's answer means."""
 
-    async def send(self, message: SmsMessage) -> SendResult:
+    async def send(self, message: M) -> SendResult:
         """Send one message; every failure becomes a `ConnectorError`."""
         started = time.perf_counter()
         try:
@@ -169,27 +172,29 @@ class HttpConnector(ABC, Generic[C]):
         except ConnectorError as error:
             error.details.setdefault("provider", self.factory_id)
             log.warning(
-                "sms send failed",
+                "%s send failed",
+                self.kind,
                 extra={
                     "connector": self.factory_id,
-                    "to": mask_phone(message.to),
+                    "to": message.masked_to,
                     "error_code": error.code,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
             raise
         log.info(
-            "sms sent",
+            "%s sent",
+            self.kind,
             extra={
                 "connector": self.factory_id,
-                "to": mask_phone(message.to),
+                "to": message.masked_to,
                 "provider_message_id": result.provider_message_id,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
         return result
 
-    def _build(self, message: SmsMessage) -> httpx.Request:
+    def _build(self, message: M) -> httpx.Request:
         try:
             request = self.build_request(message)
         except (UnicodeEncodeError, httpx.InvalidURL) as error:
@@ -253,3 +258,15 @@ class HttpConnector(ABC, Generic[C]):
                 f"The provider failed (HTTP {response.status_code}){text}", **details
             )
         return ConnectorError(f"The provider refused the message{text}", **details)
+
+
+class HttpConnector(HttpSender[C, SmsMessage], Generic[C]):
+    """Base of the SMS connectors that make one HTTP request per message."""
+
+    kind = "sms"
+
+
+class HttpEmailConnector(HttpSender[C, EmailMessage], Generic[C]):
+    """Base of the email connectors that make one HTTP request per message."""
+
+    kind = "email"

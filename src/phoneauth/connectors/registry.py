@@ -28,6 +28,9 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "phoneauth.connectors.providers.aliyun",
     "phoneauth.connectors.providers.tencent",
     "phoneauth.connectors.providers.vonage",
+    "phoneauth.connectors.providers.outbox_email",
+    "phoneauth.connectors.providers.smtp",
+    "phoneauth.connectors.providers.http_email",
 )
 """Listed here, not discovered, so a source checkout works without package metadata."""
 

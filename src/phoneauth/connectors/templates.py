@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from phoneauth.connectors.base import SmsMessage, UsageType
+from phoneauth.connectors.base import Message, UsageType
 from phoneauth.connectors.errors import TemplateNotFoundError
 
 _HANDLEBAR = re.compile(r"{{\s*([\w.]+)\s*}}")
@@ -40,7 +40,7 @@ def _locale_keys(locale: str | None) -> list[str | None]:
     return keys
 
 
-def select_template(templates: Iterable[T], message: SmsMessage) -> T:
+def select_template(templates: Iterable[T], message: Message) -> T:
     """The best template for the message, or `TemplateNotFoundError`."""
     index: dict[tuple[UsageType, str | None], T] = {}
     for template in templates:
@@ -104,3 +104,29 @@ phoneauth's invitations send `link`, the absolute URL of the acceptance page, be
 def default_content_templates() -> list[dict[str, str]]:
     """The nine default templates in Logto's JSON shape, for sample configs and the console."""
     return [{"usageType": usage.value, "content": text} for usage, text in DEFAULT_TEXTS.items()]
+
+
+EMAIL_SUBJECTS: dict[UsageType, str] = {
+    UsageType.SIGN_IN: "Your sign-in verification code",
+    UsageType.REGISTER: "Your sign-up verification code",
+    UsageType.FORGOT_PASSWORD: "Your password reset verification code",
+    UsageType.ORGANIZATION_INVITATION: "You are invited to join an organization",
+    UsageType.GENERIC: "Your verification code",
+    UsageType.USER_PERMISSION_VALIDATION: "Your identity verification code",
+    UsageType.BIND_NEW_IDENTIFIER: "Your email linking code",
+    UsageType.MFA_VERIFICATION: "Your two-step verification code",
+    UsageType.BIND_MFA: "Your two-step verification setup code",
+}
+
+
+def default_email_templates() -> list[dict[str, str]]:
+    """The nine default email templates in Logto's JSON shape (plain text)."""
+    return [
+        {
+            "usageType": usage.value,
+            "contentType": "text/plain",
+            "subject": EMAIL_SUBJECTS[usage],
+            "content": text.replace("phone number", "email address"),
+        }
+        for usage, text in DEFAULT_TEXTS.items()
+    ]

@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 
-from phoneauth.connectors.base import SmsMessage, UsageType
-from phoneauth.connectors.config import dump_config, secret_fields
+from phoneauth.connectors.base import ConnectorType, EmailMessage, Message, SmsMessage, UsageType
+from phoneauth.connectors.config import dump_config, get_path, secret_fields, set_path
 from phoneauth.connectors.errors import (
     ConnectorError,
     ConnectorTimeoutError,
     ConnectorUnreachableError,
+    InvalidConfigError,
     TemplateNotFoundError,
 )
 from phoneauth.connectors.factory import ConnectorFactory
@@ -33,6 +34,31 @@ SAMPLE_CODE = "864209"
 SAMPLE_MESSAGE = SmsMessage(
     to="+4915112345678", usage_type=UsageType.SIGN_IN, payload={"code": SAMPLE_CODE}
 )
+SAMPLE_EMAIL = EmailMessage(
+    to="jane.roe@example.com", usage_type=UsageType.SIGN_IN, payload={"code": SAMPLE_CODE}
+)
+
+
+def sample_message(factory: ConnectorFactory[Any], usage_type: UsageType | None = None) -> Message:
+    """The sample message of the factory's type, optionally for another usage type."""
+    sample: Message = SAMPLE_EMAIL if factory.type is ConnectorType.EMAIL else SAMPLE_MESSAGE
+    if usage_type is None:
+        return sample
+    return type(sample)(to=sample.to, usage_type=usage_type, payload={"code": "1"})
+
+
+def build_any(
+    factory: ConnectorFactory[Any],
+    config: Mapping[str, Any],
+    client: httpx.AsyncClient,
+    **options: Any,
+) -> Any:
+    """The connector of either type, with the factory's test options (an SMTP double)."""
+    extra = dict(factory.test_options()) if factory.test_options else {}
+    if factory.type is ConnectorType.EMAIL:
+        return factory.build_email(config, client, **extra, **options)
+    return factory.build(config, client, **extra, **options)
+
 
 TRANSPORT_FAULTS: tuple[httpx.TransportError, ...] = (
     httpx.ConnectTimeout("connect timed out"),
@@ -125,11 +151,13 @@ def captured_logs() -> Iterator[list[str]]:
 
 def config_with_secrets(factory: ConnectorFactory[Any]) -> tuple[dict[str, Any], list[str]]:
     """The sample config with a recognisable value in every secret field."""
-    config = copy.deepcopy(dict(factory.sample_config))
+    config: dict[str, Any] = copy.deepcopy(dict(factory.sample_config))
     secrets = []
     for key in secret_fields(factory.config_model):
-        value = f"S3cr3t{key}Value42"
-        config[key] = value
+        if "." in key and get_path(config, key) is None:
+            continue  # a nested secret of an alternative the sample does not use (OAuth2)
+        value = f"S3cr3t{key.replace('.', '')}Value42"
+        config = set_path(config, key, value)
         secrets.append(value)
     return config, secrets
 
@@ -148,11 +176,12 @@ async def _send(
     factory: ConnectorFactory[Any],
     config: Mapping[str, Any],
     handler: Handler,
-    message: SmsMessage = SAMPLE_MESSAGE,
+    message: Message | None = None,
 ) -> tuple[Any, list[httpx.Request]]:
     client, seen = recording_client(handler)
     async with client:
-        result = await factory.build(config, client).send(message)
+        connector = build_any(factory, config, client)
+        result = await connector.send(message or sample_message(factory))
     return result, seen
 
 
@@ -177,7 +206,7 @@ async def check_config_round_trips(factory: ConnectorFactory[Any]) -> None:
     stored = dump_config(config, reveal_secrets=True)
     expect(factory.parse_config(stored) == config, "config changed through storage serialisation")
     for secret in secrets:
-        expect(secret in stored.values(), "a secret was lost through storage serialisation")
+        expect(secret in repr(stored), "a secret was lost through storage serialisation")
 
 
 async def check_secrets_masked(factory: ConnectorFactory[Any]) -> None:
@@ -195,7 +224,7 @@ async def check_success_against_fake(factory: ConnectorFactory[Any]) -> None:
         result, seen = await _send(factory, raw, _fake(factory))
     expect(len(seen) == 1, "one message must make exactly one request")
     expect(result.provider_message_id, "a successful send must return the provider's message id")
-    _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE], "the logs")
+    _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE, SAMPLE_EMAIL.to], "the logs")
 
 
 async def check_transport_faults(factory: ConnectorFactory[Any]) -> None:
@@ -204,13 +233,14 @@ async def check_transport_faults(factory: ConnectorFactory[Any]) -> None:
         with captured_logs() as logs:
             try:
                 async with client_raising(fault) as client:
-                    await factory.build(raw, client).send(SAMPLE_MESSAGE)
+                    await build_any(factory, raw, client).send(sample_message(factory))
             except ConnectorError as error:
                 expect(error.code.startswith("connector."), error.code)
-                _no_secret_in(repr(error.to_dict()), [*secrets, SAMPLE_CODE], "the error")
+                private = [*secrets, SAMPLE_CODE, SAMPLE_EMAIL.to]
+                _no_secret_in(repr(error.to_dict()), private, "the error")
             else:
                 raise AssertionError(f"{type(fault).__name__} did not raise a ConnectorError")
-        _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE], "the logs")
+        _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE, SAMPLE_EMAIL.to], "the logs")
 
 
 async def check_server_failures(factory: ConnectorFactory[Any]) -> None:
@@ -234,18 +264,30 @@ async def check_garbage_bodies(factory: ConnectorFactory[Any]) -> None:
 
 
 async def check_generic_fallback(factory: ConnectorFactory[Any]) -> None:
-    config = _templates_keeping(factory, lambda usage: usage == UsageType.GENERIC.value)
+    if factory.type is ConnectorType.EMAIL:
+        # Logto's email connectors require some usage types: drop the one sent instead.
+        config = copy.deepcopy(dict(factory.sample_config))
+        dropped = UsageType.MFA_VERIFICATION.value
+        config["templates"] = [t for t in config["templates"] if t["usageType"] != dropped]
+        message = sample_message(factory, UsageType.MFA_VERIFICATION)
+    else:
+        config = _templates_keeping(factory, lambda usage: usage == UsageType.GENERIC.value)
+        message = sample_message(factory)
     handler = factory.provider_fake or (lambda request: httpx.Response(500))
-    result, seen = await _send(factory, config, handler)
+    result, seen = await _send(factory, config, handler, message)
     expect(result.provider_message_id, "the Generic template was not used as the fallback")
     expect(len(seen) == (1 if factory.provider_fake else 0), "the fallback send made no request")
 
 
 async def check_template_not_found(factory: ConnectorFactory[Any]) -> None:
-    config = _templates_keeping(factory, lambda usage: usage == UsageType.SIGN_IN.value)
-    message = SmsMessage(to=SAMPLE_MESSAGE.to, usage_type=UsageType.REGISTER, payload={"code": "1"})
+    message = sample_message(factory, UsageType.REGISTER)
     try:
-        await _send(factory, config, lambda request: httpx.Response(500), message)
+        config = _templates_keeping(factory, lambda usage: usage == UsageType.SIGN_IN.value)
+        connector_config: Any = factory.parse_config(config)
+    except InvalidConfigError:
+        return  # the config refuses to lack templates (Logto's SMTP rule): nothing to send
+    try:
+        await _send(factory, connector_config, lambda request: httpx.Response(500), message)
     except TemplateNotFoundError:
         return
     raise AssertionError("a message with no matching template and no Generic one was sent")
@@ -269,9 +311,9 @@ async def check_timeout_against_a_silent_server(factory: ConnectorFactory[Any]) 
     config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
     try:
         async with build_http_client(allow_private_hosts=True) as client:
-            connector = factory.build(config, client, timeout=0.2)
+            connector = build_any(factory, config, client, timeout=0.2)
             try:
-                await connector.send(SAMPLE_MESSAGE)
+                await connector.send(sample_message(factory))
             except ConnectorTimeoutError as error:
                 expect(error.status == 504, "a timeout must answer 504")
             else:
@@ -291,10 +333,22 @@ async def check_refused_connection(factory: ConnectorFactory[Any]) -> None:
     config = {**factory.sample_config, "endpoint": f"http://127.0.0.1:{port}"}
     async with build_http_client(allow_private_hosts=True) as client:
         try:
-            await factory.build(config, client).send(SAMPLE_MESSAGE)
+            await build_any(factory, config, client).send(sample_message(factory))
         except ConnectorUnreachableError:
             return
     raise AssertionError("a refused connection did not raise ConnectorUnreachableError")
+
+
+async def check_email_not_logged(factory: ConnectorFactory[Any]) -> None:
+    """An email send logs neither the address nor the code, and the message's repr hides both."""
+    message = sample_message(factory)
+    expect(message.to not in repr(message), "repr(message) shows the address")
+    expect(SAMPLE_CODE not in repr(message), "repr(message) shows the code")
+    raw, secrets = config_with_secrets(factory)
+    handler = factory.provider_fake or (lambda request: httpx.Response(500))
+    with captured_logs() as logs:
+        await _send(factory, raw, handler)
+    _no_secret_in("\n".join(logs), [*secrets, SAMPLE_CODE, message.to], "the logs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +371,8 @@ def conformance_checks(factory: ConnectorFactory[Any]) -> list[Check]:
             Check("generic_fallback", check_generic_fallback),
             Check("template_not_found", check_template_not_found),
         ]
+    if factory.type is ConnectorType.EMAIL:
+        checks.append(Check("email_not_logged", check_email_not_logged))
     if factory.provider_fake is not None:
         checks += [
             Check("success_against_fake", check_success_against_fake),

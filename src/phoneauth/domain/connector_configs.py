@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from phoneauth.connectors import ConnectorFactory, secret_fields
+from phoneauth.connectors.config import get_path, set_path
 
 SECRET_MASK = "**********"
 """What every secret reads as in an answer; sent back, it means "keep the stored secret"."""
@@ -29,10 +30,10 @@ def mask_secrets(model: type[Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with every secret field that has a value replaced by `SECRET_MASK`."""
     masked = dict(config)
     for key in secret_fields(model):
-        if masked.get(key) is not None:
-            masked[key] = SECRET_MASK
+        if get_path(masked, key) is not None:
+            masked = set_path(masked, key, SECRET_MASK)
     return masked
 
 
 def sends_a_mask(factory: ConnectorFactory[Any], config: Mapping[str, Any]) -> bool:
-    return any(config.get(key) == SECRET_MASK for key in secret_fields(factory.config_model))
+    return any(get_path(config, key) == SECRET_MASK for key in secret_fields(factory.config_model))

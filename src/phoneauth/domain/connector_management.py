@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -27,6 +27,9 @@ from phoneauth.connectors import (
     ConnectorFactory,
     ConnectorFactoryNotFoundError,
     ConnectorRegistry,
+    ConnectorType,
+    EmailConnector,
+    EmailMessage,
     InvalidConfigError,
     SendResult,
     SmsMessage,
@@ -36,26 +39,35 @@ from phoneauth.connectors import (
     secret_fields,
     to_e164,
 )
+from phoneauth.connectors.base import normalize_email
+from phoneauth.connectors.config import get_path, set_path
+from phoneauth.connectors.errors import UnexpectedTypeError
 from phoneauth.connectors.http import utc_now
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.connectors.providers.outbox import Outbox, OutboxMessage
+from phoneauth.connectors.providers.outbox_email import FACTORY as EMAIL_OUTBOX_FACTORY
+from phoneauth.connectors.providers.smtp import FACTORY as SMTP_FACTORY
 from phoneauth.crypto import ConfigCipher
 from phoneauth.domain.connector_configs import SECRET_MASK, clean_deep, mask_secrets, sends_a_mask
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageStatus
-from phoneauth.domain.ports import ActiveConnector
+from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.connectors")
 
-SMS = "Sms"
-"""Logto's `ConnectorType.Sms`: the only type phoneauth's factories have."""
+SMS = ConnectorType.SMS.value
+EMAIL = ConnectorType.EMAIL.value
+"""Logto's `ConnectorType` values; a tenant has one active connector of each."""
 
 TEST_CODE = "000000"
 """Logto's test endpoint code."""
 
-SERVER_LOCAL_KEYS: dict[str, tuple[str, ...]] = {OUTBOX_FACTORY.id: ("filePath",)}
+SERVER_LOCAL_KEYS: dict[str, tuple[str, ...]] = {
+    OUTBOX_FACTORY.id: ("filePath",),
+    EMAIL_OUTBOX_FACTORY.id: ("filePath",),
+}
 """Config keys that act on the server's own files: fine for the library and CLI, but a tenant's
 admin must not make the service append to any path it can write."""
 
@@ -201,7 +213,7 @@ class ConnectorManagement:
         self._outboxes: dict[str, Outbox] = {}
         # Built connectors by (tenant, row, ciphertext): the store is still read on every send,
         # so a change is seen at once; only decryption and validation are saved.
-        self._built: dict[tuple[str, str, str], Connector] = {}
+        self._built: dict[tuple[str, str, str], Connector | EmailConnector] = {}
         self._built_cache_size = built_cache_size
 
     # --- factories ---------------------------------------------------------------------------
@@ -239,7 +251,8 @@ class ConnectorManagement:
         *,
         connector_id: str | None = None,
     ) -> ManagedConnector:
-        """Save a connector; it replaces the tenant's SMS connector in the same transaction."""
+        """Save a connector; it replaces the tenant's connector of its type (SMS or Email) in the
+        same transaction, as Logto's `replaceConnectorsByType` does."""
         if factory_id not in self.registry:
             raise UnknownFactoryError(
                 f"No connector factory with id {factory_id!r}.", connector_id=factory_id
@@ -249,7 +262,12 @@ class ConnectorManagement:
         stored = await self._saved_config(tenant.id, factory, config)
         encrypted = self._encrypt(self._validate(factory, config, stored))
         row = await self.store.replace(
-            tenant.id, SMS, factory.id, encrypted, now=self.clock(), connector_id=connector_id
+            tenant.id,
+            factory.type.value,
+            factory.id,
+            encrypted,
+            now=self.clock(),
+            connector_id=connector_id,
         )
         self._forget_built(tenant.id)
         return self._managed(row)
@@ -265,11 +283,11 @@ class ConnectorManagement:
         self._validate(factory, config, await self._saved_config(tenant.id, factory, config))
 
     async def saved_config(
-        self, tenant_id: str, *, reveal_secrets: bool
+        self, tenant_id: str, *, reveal_secrets: bool, connector_type: str = SMS
     ) -> tuple[str, dict[str, Any]] | None:
-        """The factory id and config of the tenant's SMS connector, secrets masked unless
-        `reveal_secrets` (an operator's export that opts in); `None` without one."""
-        row = await self.store.get_by_type(tenant_id, SMS)
+        """The factory id and config of the tenant's connector of this type, secrets masked
+        unless `reveal_secrets` (an operator's export that opts in); `None` without one."""
+        row = await self.store.get_by_type(tenant_id, connector_type)
         if row is None or row.factory_id not in self.registry:
             return None
         config = self._decrypt(row)
@@ -307,35 +325,55 @@ class ConnectorManagement:
         self,
         tenant: Tenant,
         factory_id: str,
-        phone: str,
+        phone: str | None,
         config: Mapping[str, Any],
         *,
         locale: str | None = None,
+        email: str | None = None,
     ) -> SendResult:
-        """Send `000000` (Generic) through the unsaved config; save nothing."""
+        """Send `000000` (Generic) through the unsaved config to `phone` (an SMS factory) or
+        `email` (an Email factory); save nothing. The other type is `connector.unexpected_type`,
+        as in Logto."""
+        expected = SMS if phone is not None else EMAIL
         if factory_id not in self.registry:
             raise ConnectorNotFoundError(
-                f"No connector factory with id {factory_id!r}.", type=SMS, factory_id=factory_id
+                f"No connector factory with id {factory_id!r}.",
+                type=expected,
+                factory_id=factory_id,
             )
         factory = self.registry.get(factory_id)
+        if factory.type.value != expected:
+            raise UnexpectedTypeError(
+                f"{factory.name} is an {factory.type.value} connector: give "
+                f"`{'phone' if factory.type is ConnectorType.SMS else 'email'}`.",
+                type=factory.type.value,
+                factory_id=factory.id,
+            )
         self._check_allowed(tenant, factory)
         stored = await self._saved_config(tenant.id, factory, config)
         connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
         payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
-        message = SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
         started = time.perf_counter()
         try:
-            result = await connector.send(message)
+            if phone is not None:
+                sms = SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
+                result = await cast(Connector, connector).send(sms)
+            else:
+                mail = EmailMessage(to=email or "", usage_type=UsageType.GENERIC, payload=payload)
+                return await cast(EmailConnector, connector).send(mail)
         except ConnectorError as error:
-            await self._log_test(tenant.id, factory, phone, started, error=error)
+            if phone is not None:
+                await self._log_test(tenant.id, factory, phone, started, error=error)
             raise
         except Exception as error:
             # A third-party connector broke the contract: a coded error, as the codes engine does.
             log.error("connector %s raised %s on a test send", factory.id, type(error).__name__)
-            broken = ConnectorError("The SMS connector failed unexpectedly.", factory_id=factory.id)
-            await self._log_test(tenant.id, factory, phone, started, error=broken)
+            broken = ConnectorError("The connector failed unexpectedly.", factory_id=factory.id)
+            if phone is not None:
+                await self._log_test(tenant.id, factory, phone, started, error=broken)
             raise broken from None
-        await self._log_test(tenant.id, factory, phone, started, result=result)
+        if phone is not None:  # the message log holds text messages only
+            await self._log_test(tenant.id, factory, phone, started, result=result)
         return result
 
     async def _log_test(
@@ -375,7 +413,28 @@ class ConnectorManagement:
 
     async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None:
         """The tenant's SMS connector, read from the store on every call (every instance agrees)."""
-        row = await self.store.get_by_type(tenant_id, SMS)
+        found = await self._active(tenant_id, SMS)
+        if found is None:
+            return None
+        row, connector = found
+        return ActiveConnector(
+            row_id=row.id, factory_id=row.factory_id, connector=cast(Connector, connector)
+        )
+
+    async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None:
+        """The tenant's Email connector, read from the store on every call."""
+        found = await self._active(tenant_id, EMAIL)
+        if found is None:
+            return None
+        row, connector = found
+        return ActiveEmailConnector(
+            row_id=row.id, factory_id=row.factory_id, connector=cast(EmailConnector, connector)
+        )
+
+    async def _active(
+        self, tenant_id: str, connector_type: str
+    ) -> tuple[StoredConnector, Connector | EmailConnector] | None:
+        row = await self.store.get_by_type(tenant_id, connector_type)
         if row is None:
             return None
         if row.factory_id not in self.registry:
@@ -393,7 +452,7 @@ class ConnectorManagement:
             if len(self._built) >= self._built_cache_size:
                 del self._built[next(iter(self._built))]
             self._built[key] = connector
-        return ActiveConnector(row_id=row.id, factory_id=row.factory_id, connector=connector)
+        return row, connector
 
     # --- the development outbox --------------------------------------------------------------
 
@@ -405,12 +464,15 @@ class ConnectorManagement:
         return found
 
     def outbox_messages(
-        self, tenant: Tenant, phone: str | None = None
+        self, tenant: Tenant, phone: str | None = None, *, email: str | None = None
     ) -> builtins.list[OutboxMessage]:
-        """What the outbox kept for this tenant, codes included, newest first."""
+        """What the outbox kept for this tenant (SMS and emails), codes included, newest first;
+        only those to `phone` or `email` when one is given."""
         if tenant.is_production:
             raise OutboxForbiddenError(tenant_id=tenant.id)
         to = None if phone is None else to_e164(phone)
+        if email is not None:
+            to = normalize_email(email)
         return list(reversed(self.outbox(tenant.id).messages(to)))
 
     # --- helpers -----------------------------------------------------------------------------
@@ -422,7 +484,7 @@ class ConnectorManagement:
         ("change connector" and "test" may resend what they read)."""
         if not sends_a_mask(factory, config):
             return None
-        current = await self.store.get_by_type(tenant_id, SMS)
+        current = await self.store.get_by_type(tenant_id, factory.type.value)
         if current is None or current.factory_id != factory.id:
             return None
         return self._decrypt(current)
@@ -443,9 +505,10 @@ class ConnectorManagement:
         restored = clean_deep(config)
         unrestorable = []
         for key in secret_fields(factory.config_model):
-            if restored.get(key) == SECRET_MASK:
-                if stored is not None and stored.get(key) not in (None, SECRET_MASK):
-                    restored[key] = stored[key]
+            if get_path(restored, key) == SECRET_MASK:
+                kept = None if stored is None else get_path(stored, key)
+                if kept not in (None, SECRET_MASK):
+                    restored = set_path(restored, key, kept)
                 else:
                     unrestorable.append(key)
         problems: list[Any] = []
@@ -468,12 +531,17 @@ class ConnectorManagement:
             )
         return parsed
 
-    def _build(self, tenant_id: str, factory: ConnectorFactory[Any], config: Any) -> Connector:
-        if factory.id == OUTBOX_FACTORY.id:  # each tenant reads only its own messages
-            return factory.build(
-                config, self.client, outbox=self.outbox(tenant_id), clock=self.clock
-            )
-        return factory.build(config, self.client)
+    def _build(
+        self, tenant_id: str, factory: ConnectorFactory[Any], config: Any
+    ) -> Connector | EmailConnector:
+        options: dict[str, Any] = {}
+        if factory.id in (OUTBOX_FACTORY.id, EMAIL_OUTBOX_FACTORY.id):
+            options = {"outbox": self.outbox(tenant_id), "clock": self.clock}  # own messages only
+        elif factory.id == SMTP_FACTORY.id:  # it connects itself: the same private-host policy
+            options = {"allow_private_hosts": self.allow_private_hosts}
+        if factory.type is ConnectorType.EMAIL:
+            return factory.build_email(config, self.client, **options)
+        return factory.build(config, self.client, **options)
 
     def _encrypt(self, config: Any) -> str:
         return self.cipher.encrypt(dump_config(config, reveal_secrets=True))

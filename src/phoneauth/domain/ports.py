@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from phoneauth.connectors import Connector
+from phoneauth.connectors import Connector, EmailConnector
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +17,24 @@ class ActiveConnector:
     connector: Connector
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveEmailConnector:
+    """The tenant's Email connector, ready to send, with the ids the message log records."""
+
+    row_id: str
+    factory_id: str
+    connector: EmailConnector
+
+
 class SmsConnectorSource(Protocol):
     """Where the codes engine finds the tenant's active SMS connector, read fresh for every send
     so a "change connector" takes effect at once on every instance."""
 
     async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None: ...
+
+
+@runtime_checkable
+class EmailConnectorSource(Protocol):
+    """Where email sends find the tenant's active Email connector, read fresh for every send."""
+
+    async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None: ...

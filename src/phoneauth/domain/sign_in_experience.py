@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
-from phoneauth.domain.ports import SmsConnectorSource
+from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
 from phoneauth.errors import PhoneauthError
 
 
@@ -303,7 +303,11 @@ class SignInExperiences:
         current = await self.current(tenant_id)
         document = SignInExperience.model_validate(current.model_dump() | changes)
         has_sms = await connectors.active_sms_connector(tenant_id) is not None
-        rules.check_changes(document, set(changes), has_sms=has_sms)
+        has_email = (
+            isinstance(connectors, EmailConnectorSource)
+            and await connectors.active_email_connector(tenant_id) is not None
+        )
+        rules.check_changes(document, set(changes), has_sms=has_sms, has_email=has_email)
         return await self.store.save(tenant_id, document)
 
     async def ensure_sms_connector_removable(self, tenant_id: str) -> None:

@@ -1,11 +1,12 @@
 """Logto's rules on a sign-in experience change (reference/logto.md §6.2), each with Logto's code.
 
 As in Logto's `PATCH /api/sign-in-exp`, a rule runs for the fields a change carries, and reads
-the merged document for the other side of a cross-field rule. phoneauth has SMS connectors only,
-so whatever needs an email connector is refused. Ours on top of Logto: every primary sign-up
-identifier is a sign-in method (Logto's leftover `miss_sign_up_identifier_in_sign_in`), sign-up
-changes re-check the sign-in rules that read them, and an SMS or email MFA factor needs its
-connector (Logto's console says so; its server does not check).
+the merged document for the other side of a cross-field rule. Whatever needs an email (SMS)
+connector is refused while the tenant has no Email (SMS) connector. Ours on top of Logto: every
+primary sign-up identifier is a sign-in method (Logto's leftover
+`miss_sign_up_identifier_in_sign_in`), sign-up changes re-check the sign-in rules that read them,
+and an SMS or email MFA factor needs its connector (Logto's console says so; its server does not
+check).
 """
 
 from __future__ import annotations
@@ -138,9 +139,11 @@ RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
 """Every code a change may be refused with (for the OpenAPI document)."""
 
 
-def check_changes(document: SignInExperience, changed: set[str], *, has_sms: bool) -> None:
+def check_changes(
+    document: SignInExperience, changed: set[str], *, has_sms: bool, has_email: bool = False
+) -> None:
     """Raise the first broken rule among those the changed fields (our field names) touch."""
-    connectors = {SMS} if has_sms else set()
+    connectors = ({SMS} if has_sms else set()) | ({EMAIL} if has_email else set())
     if "sign_up" in changed:
         _check_sign_up(document, connectors)
     if "sign_in" in changed:
@@ -226,7 +229,7 @@ def _check_forgot_password(
     methods: list[ForgotPasswordMethod] | None, connectors: set[str]
 ) -> None:
     for method in methods or ():
-        if method == "EmailVerificationCode":
+        if method == "EmailVerificationCode" and EMAIL not in connectors:
             raise ForgotPasswordConnectorError("email")
         if method == "PhoneVerificationCode" and SMS not in connectors:
             raise ForgotPasswordConnectorError("sms")

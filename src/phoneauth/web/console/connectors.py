@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2.utils import htmlsafe_json_dumps
 
-from phoneauth.connectors import ConnectorFactory, InvalidConfigError, UsageType
+from phoneauth.connectors import ConnectorFactory, ConnectorType, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.domain import connector_removal
 from phoneauth.domain.connector_management import (
@@ -77,7 +77,7 @@ class TestOutcome:
 @router.get("/connectors")
 async def connectors_page(request: Request, console: ConsoleDep, done: str = "") -> HTMLResponse:
     services, tenant = console.services, console.tenant
-    saved = await services.connectors.list(tenant.id)
+    saved = await _sms_connectors(console)
     active = saved[0] if saved else None
     last = (await services.message_log.query(tenant.id, page_size=1)).entries
     outbox = []
@@ -96,7 +96,7 @@ async def connectors_page(request: Request, console: ConsoleDep, done: str = "")
 @router.get("/connectors/new")
 async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse:
     services = console.services
-    current = await services.connectors.list(console.tenant.id)
+    current = await _sms_connectors(console)
     cards = [
         {
             "factory": factory,
@@ -104,6 +104,7 @@ async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse
             "allowed": not (console.tenant.is_production and DEVELOPMENT_TAG in factory.tags),
         }
         for factory in services.connectors.factories()
+        if factory.type is ConnectorType.SMS
     ]
     context = {
         "active": "connectors",
@@ -164,11 +165,21 @@ def _setup_page(
 
 def _factory(console: Console, factory_id: str) -> ConnectorFactory[Any]:
     """The provider; an unknown id is named on the error page (the API's error has no field
-    for it, so the console raises its own with the id in `details`)."""
+    for it, so the console raises its own with the id in `details`). These pages set up SMS
+    connectors; an Email factory is not offered here (yet)."""
     try:
-        return console.services.connectors.factory(factory_id)
+        factory = console.services.connectors.factory(factory_id)
     except FactoryNotFoundError:
         raise FactoryNotFoundError(factory_id=factory_id) from None
+    if factory.type is not ConnectorType.SMS:
+        raise FactoryNotFoundError(factory_id=factory_id)
+    return factory
+
+
+async def _sms_connectors(console: Console) -> list[ManagedConnector]:
+    """The tenant's saved SMS connector (at most one): these pages manage SMS connectors."""
+    saved = await console.services.connectors.list(console.tenant.id)
+    return [connector for connector in saved if connector.factory.type is ConnectorType.SMS]
 
 
 def _new_fields(factory: ConnectorFactory[Any]) -> list[FormField]:
@@ -191,7 +202,7 @@ CODE_TEMPLATES_PLACEHOLDER = (
 
 async def _replacement(console: Console, factory: ConnectorFactory[Any]) -> Replacement | None:
     """The active SMS connector a new one would replace, if any."""
-    current = await console.services.connectors.list(console.tenant.id)
+    current = await _sms_connectors(console)
     return describe_replacement(current[0], factory) if current else None
 
 

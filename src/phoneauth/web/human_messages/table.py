@@ -157,7 +157,11 @@ MESSAGES: dict[str, Sentences] = {
         "The SMS provider cannot be reached from the server (name lookup, connection or "
         "TLS failed). Check the address and the server's network.",
     ),
-    "connector.unexpected_type": Sentences(SMS_UNAVAILABLE, "This is not an SMS connector."),
+    "connector.unexpected_type": Sentences(
+        SMS_UNAVAILABLE,
+        "This connector sends another kind of message: an SMS connector needs a phone number, "
+        "an email connector an email address.",
+    ),
     "connector.invalid_metadata": Sentences(
         SMS_UNAVAILABLE, "An installed connector package is broken: its metadata is invalid."
     ),

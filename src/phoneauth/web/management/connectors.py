@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from phoneauth.connectors import (
     AuthorizationFailedError,
@@ -23,6 +31,7 @@ from phoneauth.connectors import (
     TemplateNotFoundError,
     UsageLimitExceededError,
 )
+from phoneauth.connectors.base import normalize_email
 from phoneauth.connectors.errors import InvalidCertificateError, UnexpectedTypeError
 from phoneauth.connectors.forms import form_items
 from phoneauth.domain import connector_removal
@@ -97,7 +106,7 @@ class FactoryRead(BaseModel):
 
     id: str
     target: str
-    type: Literal["Sms"]
+    type: Literal["Sms", "Email"]
     platform: None
     isDemo: bool
     name: dict[str, str]
@@ -115,7 +124,7 @@ class ConnectorRead(BaseModel):
 
     id: str
     connectorId: str
-    type: Literal["Sms"]
+    type: Literal["Sms", "Email"]
     config: dict[str, Any]
     metadata: dict[str, Any]
     syncProfile: bool
@@ -155,14 +164,26 @@ class TestSend(_Logto):
         max_length=32,
         description="E.164 (`+4915112345678`) or Logto's digits (`4915112345678`).",
     )
-    email: str | None = Field(default=None, description="Refused: phoneauth's factories are SMS.")
+    email: str | None = Field(
+        default=None, max_length=320, description="The address for an Email factory."
+    )
     config: dict[str, Any]
     locale: str | None = Field(default=None, max_length=64)
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_email(value)
+        except InvalidRequestParametersError:
+            raise ValueError("must be an email address") from None
 
     @model_validator(mode="after")
     def _phone_or_email(self) -> TestSend:
         if self.phone is None and self.email is None:
-            raise ValueError("phone is required")
+            raise ValueError("phone or email is required")
         return self
 
 
@@ -174,6 +195,8 @@ class OutboxMessageRead(BaseModel):
     code: str | None
     payload: dict[str, Any]
     sentAt: datetime
+    subject: str | None = Field(default=None, description="Emails only.")
+    contentType: str | None = Field(default=None, description="Emails only.")
 
 
 _FORMS: dict[tuple[str, type[Any]], tuple[list[dict[str, Any]], dict[str, Any]]] = {}
@@ -205,7 +228,7 @@ def connector_read(managed: ManagedConnector) -> ConnectorRead:
     return ConnectorRead(
         id=managed.id,
         connectorId=managed.factory.id,
-        type="Sms",
+        type=managed.factory.type.value,
         config=managed.config,
         metadata={},
         syncProfile=False,
@@ -223,7 +246,9 @@ def _check_logto_extras(metadata: dict[str, Any] | None, sync_profile: bool | No
 
 
 @router.get(
-    "/connector-factories", response_model=list[FactoryRead], summary="Installed SMS providers"
+    "/connector-factories",
+    response_model=list[FactoryRead],
+    summary="Installed SMS and email providers",
 )
 async def list_factories(_tenant: ManagedTenantDep, services: ServicesDep) -> list[FactoryRead]:
     return [factory_read(factory) for factory in services.connectors.factories()]
@@ -232,7 +257,7 @@ async def list_factories(_tenant: ManagedTenantDep, services: ServicesDep) -> li
 @router.get(
     "/connector-factories/{factory_id}",
     response_model=FactoryRead,
-    summary="One SMS provider",
+    summary="One SMS or email provider",
     responses=error_responses(FactoryNotFoundError),
 )
 async def get_factory(
@@ -254,7 +279,7 @@ async def list_connectors(
 @router.post(
     "/connectors",
     response_model=ConnectorRead,
-    summary="Save a connector; a new SMS connector replaces the old one",
+    summary="Save a connector; it replaces the tenant's connector of its type (SMS or Email)",
     responses=error_responses(
         InvalidConfigError,
         UnknownFactoryError,
@@ -341,24 +366,25 @@ async def delete_connector(
 async def test_connector(
     factory_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: TestSend
 ) -> Response:
-    if body.phone is None:
-        raise UnexpectedTypeError("phoneauth's connectors send SMS: give `phone`, not `email`.")
-    await services.connectors.test(tenant, factory_id, body.phone, body.config, locale=body.locale)
+    await services.connectors.test(
+        tenant, factory_id, body.phone, body.config, locale=body.locale, email=body.email
+    )
     return Response(status_code=204)
 
 
 @router.get(
     "/outbox",
     response_model=list[OutboxMessageRead],
-    summary="Messages the development outbox kept, codes included, newest first",
+    summary="Messages (SMS and emails) the development outbox kept, codes included, newest first",
     responses=error_responses(OutboxForbiddenError, InvalidRequestParametersError),
 )
 async def read_outbox(
     tenant: ManagedTenantDep,
     services: ServicesDep,
     phone: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
 ) -> list[OutboxMessageRead]:
-    return _outbox(tenant, services, phone)
+    return _outbox(tenant, services, phone, email)
 
 
 class OutboxSearch(BaseModel):
@@ -367,6 +393,7 @@ class OutboxSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str | None = Field(default=None, min_length=1, max_length=32)
+    email: str | None = Field(default=None, min_length=3, max_length=320)
 
 
 @router.post(
@@ -378,10 +405,12 @@ class OutboxSearch(BaseModel):
 async def search_outbox(
     tenant: ManagedTenantDep, services: ServicesDep, body: OutboxSearch
 ) -> list[OutboxMessageRead]:
-    return _outbox(tenant, services, body.phone)
+    return _outbox(tenant, services, body.phone, body.email)
 
 
-def _outbox(tenant: Tenant, services: Services, phone: str | None) -> list[OutboxMessageRead]:
+def _outbox(
+    tenant: Tenant, services: Services, phone: str | None, email: str | None = None
+) -> list[OutboxMessageRead]:
     return [
         OutboxMessageRead(
             id=message.id,
@@ -391,6 +420,8 @@ def _outbox(tenant: Tenant, services: Services, phone: str | None) -> list[Outbo
             code=message.code,
             payload=message.payload,
             sentAt=message.sent_at,
+            subject=message.subject,
+            contentType=message.content_type,
         )
-        for message in services.connectors.outbox_messages(tenant, phone)
+        for message in services.connectors.outbox_messages(tenant, phone, email=email)
     ]

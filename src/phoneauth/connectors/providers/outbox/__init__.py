@@ -52,6 +52,9 @@ class OutboxMessage:
     text: str
     payload: dict[str, Any]
     sent_at: datetime = field(default_factory=utc_now)
+    subject: str | None = None
+    """Emails only, as is `content_type` (`text/plain` or `text/html`)."""
+    content_type: str | None = None
 
     @property
     def code(self) -> str | None:
@@ -114,10 +117,15 @@ class OutboxConnector:
             payload=dict(message.payload),
             sent_at=self.clock(),
         )
-        self.outbox.add(kept)
-        if self.config.file_path:
-            await asyncio.to_thread(_append_line, Path(self.config.file_path), kept)
-        return SendResult(provider_message_id=kept.id)
+        return await keep(self.outbox, kept, self.config.file_path)
+
+
+async def keep(outbox: Outbox, kept: OutboxMessage, file_path: str | None) -> SendResult:
+    """Add the message to the outbox (and the file, when configured)."""
+    outbox.add(kept)
+    if file_path:
+        await asyncio.to_thread(_append_line, Path(file_path), kept)
+    return SendResult(provider_message_id=kept.id)
 
 
 def _append_line(path: Path, message: OutboxMessage) -> None:
