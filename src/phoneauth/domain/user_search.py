@@ -134,6 +134,8 @@ def parse_user_search(pairs: Iterable[tuple[str, str]]) -> UserSearch:
         mode = mode or SearchMode.LIKE
         if any(not value for value in values):
             raise InvalidSearchError(f"`{key}` is empty.")
+        if any("\x00" in value for value in values):
+            raise InvalidSearchError(f"`{key}` holds a NUL character.")
         if len(values) > 1 and mode is not SearchMode.EXACT:
             raise InvalidSearchError(f"`{key}` may be repeated only in `exact` mode.")
         if mode is SearchMode.SIMILAR_TO and not case_sensitive:

@@ -3,9 +3,10 @@ and the request bodies of `POST` and `PATCH /api/users`, with Logto's patterns."
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from phoneauth.domain.users import User
 
@@ -26,6 +27,37 @@ Url = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9+.\-]*://\S+$", max_length=2048)
 ]
 """Logto's `avatar`: a URL (kept exactly as sent), `''` or null; the column is varchar(2048)."""
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+"""NUL and lone surrogates: neither database stores them (PostgreSQL refuses NUL in text,
+and neither driver encodes a lone surrogate), so they are refused as invalid input."""
+
+
+def _refuse_unstorable(value: Any) -> Any:
+    """Every string in a body, keys and nested values included, must be storable."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise ValueError("text must not hold NUL characters or lone surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key)
+            _refuse_unstorable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_unstorable(item)
+    return value
+
+
+class StorableBody(BaseModel):
+    """A request body whose text can be stored as sent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return _refuse_unstorable(data)
 
 
 def _ms(moment: Any) -> int | None:
@@ -66,10 +98,8 @@ class Profile(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class UserCreate(BaseModel):
+class UserCreate(StorableBody):
     """`POST /api/users`: every key optional; `{}` makes a user with no identifier."""
-
-    model_config = ConfigDict(extra="ignore")
 
     username: Username | None = None
     primaryEmail: Email | None = None
@@ -81,10 +111,8 @@ class UserCreate(BaseModel):
     profile: Profile = Field(default_factory=Profile)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(StorableBody):
     """`PATCH /api/users/{userId}`: the keys sent are replaced; `''` or null clears one."""
-
-    model_config = ConfigDict(extra="ignore")
 
     username: Username | Empty | None = None
     primaryEmail: Email | Empty | None = None
@@ -116,7 +144,7 @@ class UserUpdate(BaseModel):
         return found
 
 
-class PasswordBody(BaseModel):
+class PasswordBody(StorableBody):
     password: Password
 
 
