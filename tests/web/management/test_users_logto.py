@@ -265,3 +265,215 @@ async def test_delete_frees_the_identifiers(admin: httpx.AsyncClient) -> None:
     assert (deleted.status_code, deleted.content) == (204, b"")
     refused(await admin.get(f"/api/users/{user['id']}"), 404, "user.user_not_exist")
     await create(admin, username="ada", primaryEmail=EMAIL, primaryPhone=PHONE)
+
+
+# --- list, paging, search --------------------------------------------------------------------
+
+
+async def _people(admin: httpx.AsyncClient) -> dict[str, str]:
+    """Five users, created oldest first; their ids by username."""
+    people = [
+        {"username": "ada", "primaryEmail": "ada@example.com", "name": "Ada Lovelace"},
+        {"username": "Alan", "primaryEmail": "alan@turing.org", "name": "Alan Turing"},
+        {"username": "grace", "primaryPhone": PHONE, "name": "Grace Hopper"},
+        {"username": "edsger", "primaryEmail": "ed@example.com", "name": "Edsger Dijkstra"},
+        {"username": "barbara", "name": "Barbara Liskov"},
+    ]
+    return {body["username"]: (await create(admin, **body))["id"] for body in people}
+
+
+async def _found(admin: httpx.AsyncClient, params: Any) -> list[str]:
+    response = await admin.get("/api/users", params=params)
+    assert response.status_code == 200, response.text
+    users = response.json()
+    assert response.headers["Total-Number"] == str(len(users))
+    return [user["username"] for user in users]
+
+
+async def test_the_list_pages_newest_first_with_logtos_headers(admin: httpx.AsyncClient) -> None:
+    await _people(admin)
+    first = await admin.get("/api/users", params={"page_size": 2})
+    assert first.headers["Total-Number"] == "5"
+    assert [user["username"] for user in first.json()] == ["barbara", "edsger"]
+    assert first.headers["Link"] == (
+        '</api/users?page=1&page_size=2>; rel="first", '
+        '</api/users?page=2&page_size=2>; rel="next", '
+        '</api/users?page=3&page_size=2>; rel="last"'
+    )
+    middle = await admin.get("/api/users", params={"page": 2, "page_size": 2})
+    assert [user["username"] for user in middle.json()] == ["grace", "Alan"]
+    assert 'rel="prev"' in middle.headers["Link"] and 'rel="next"' in middle.headers["Link"]
+    last = await admin.get("/api/users", params={"page": 3, "page_size": 2})
+    assert [user["username"] for user in last.json()] == ["ada"]
+    assert 'rel="next"' not in last.headers["Link"]
+    for bad in ({"page": 0}, {"page_size": 101}, {"page_size": "x"}):
+        refused(await admin.get("/api/users", params=bad), 400, "guard.invalid_input")
+
+
+async def test_search_with_logtos_parameters(admin: httpx.AsyncClient) -> None:
+    await _people(admin)
+    # `like` is the default mode and the caller writes the `%`; every field is searched.
+    assert await _found(admin, {"search": "%example.com"}) == ["edsger", "ada"]
+    assert await _found(admin, {"search": "example.com"}) == []
+    assert await _found(admin, {"search": "%LOVELACE%"}) == ["ada"]  # case-insensitive
+    assert await _found(admin, {"search.name": "%a%", "search.username": "a%"}) == [
+        "barbara",
+        "edsger",
+        "grace",
+        "Alan",
+        "ada",
+    ]
+    both = {"search.name": "%a%", "search.username": "a%", "joint": "and"}
+    assert await _found(admin, both) == ["Alan", "ada"]
+    assert await _found(admin, {**both, "isCaseSensitive": "true"}) == ["ada"]
+    assert await _found(admin, {**both, "jointMode": "and"}) == ["Alan", "ada"]
+    # `exact` takes repeated values; phones are found in Logto's digits-only form too.
+    exact = [("search.username", "ADA"), ("search.username", "grace"), ("mode", "exact")]
+    assert await _found(admin, exact) == ["grace", "ada"]
+    phone = {"search.primaryPhone": PHONE.lstrip("+"), "mode.primaryPhone": "exact"}
+    assert await _found(admin, phone) == ["grace"]
+    assert await _found(admin, {"search.primaryPhone": "%5112%"}) == ["grace"]
+    posix = {"search.username": "^(ada|edsger)$", "mode": "posix"}
+    assert await _found(admin, posix) == ["edsger", "ada"]
+    similar = {"search.username": "(A|g)%", "mode": "similar_to", "isCaseSensitive": "true"}
+    assert await _found(admin, similar) == ["grace", "Alan"]
+    paged = await admin.get("/api/users", params={"search.name": "%a%", "page_size": 2})
+    assert paged.headers["Total-Number"] == "5"
+    assert len(paged.json()) == 2
+    # The phoneauth filter by phone in any format still answers.
+    assert await _found(admin, {"phone": "0049" + PHONE[3:]}) == ["grace"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"search.password": "%x%"},  # not a searchable field
+        {"search": ""},
+        {"search": "a\u0000"},
+        [("search.name", "a"), ("search.name", "b")],  # repeated outside `exact`
+        {"search": "a", "mode": "fuzzy"},
+        {"search": "a", "mode.nope": "exact"},
+        {"search": "a", "joint": "xor"},
+        {"search": "a", "isCaseSensitive": "yes"},
+        {"search": "a%", "mode": "similar_to"},  # needs isCaseSensitive=true
+        {"search": "(", "mode": "posix"},
+    ],
+)
+async def test_bad_searches_are_400_request_invalid_input(
+    admin: httpx.AsyncClient, params: Any
+) -> None:
+    refused(await admin.get("/api/users", params=params), 400, "request.invalid_input")
+
+
+# --- suspension ------------------------------------------------------------------------------
+
+
+PHONE_CODE_AND_PASSWORD = {
+    "identifier": "phone",
+    "password": True,
+    "verificationCode": True,
+    "isPasswordPrimary": True,
+}
+
+
+@pytest.fixture
+async def sign_in_by_phone(admin: httpx.AsyncClient) -> None:
+    """The outbox as SMS connector, and sign-in by phone with a code or a password."""
+    created = await admin.post("/api/connectors", json={"connectorId": "outbox-sms", "config": {}})
+    assert created.status_code == 200, created.text
+    saved = await admin.patch(
+        "/api/sign-in-exp", json={"signIn": {"methods": [PHONE_CODE_AND_PASSWORD]}}
+    )
+    assert saved.status_code == 200, saved.text
+
+
+async def _password_verification(device: httpx.AsyncClient) -> httpx.Response:
+    started = await device.put("/api/experience", json={"interactionEvent": "SignIn"})
+    assert started.status_code == 204, started.text
+    return await device.post(
+        "/api/experience/verification/password",
+        json={"identifier": {"type": "phone", "value": PHONE}, "password": PASSWORD},
+    )
+
+
+async def _code_verification(device: httpx.AsyncClient, admin: httpx.AsyncClient) -> str:
+    started = await device.put("/api/experience", json={"interactionEvent": "SignIn"})
+    assert started.status_code == 204, started.text
+    identifier = {"type": "phone", "value": PHONE}
+    sent = await device.post(
+        "/api/experience/verification/verification-code",
+        json={"identifier": identifier, "interactionEvent": "SignIn"},
+    )
+    assert sent.status_code == 200, sent.text
+    verification_id = sent.json()["verificationId"]
+    messages = (await admin.get("/api/outbox", params={"phone": PHONE})).json()
+    verified = await device.post(
+        "/api/experience/verification/verification-code/verify",
+        json={
+            "identifier": identifier,
+            "verificationId": verification_id,
+            "code": messages[0]["code"],
+        },
+    )
+    assert verified.status_code == 200, verified.text
+    return str(verification_id)
+
+
+async def test_a_suspended_user_cannot_sign_in_and_loses_their_sessions(
+    admin: httpx.AsyncClient, deployment: Deployment, sign_in_by_phone: None
+) -> None:
+    user = await create(admin, primaryPhone=PHONE, password=PASSWORD)
+    path = f"/api/users/{user['id']}"
+    async with httpx.AsyncClient(base_url=deployment.url, timeout=60) as device:
+        verified = await _password_verification(device)
+        assert verified.status_code == 200, verified.text
+        identified = await device.post(
+            "/api/experience/identification",
+            json={"verificationId": verified.json()["verificationId"]},
+        )
+        assert identified.status_code == 204, identified.text
+        # Suspended between identification and submit: the submit refuses.
+        suspended = await admin.patch(f"{path}/is-suspended", json={"isSuspended": True})
+        assert (suspended.status_code, suspended.json()["isSuspended"]) == (200, True)
+        refused(await device.post("/api/experience/submit"), 401, "user.suspended")
+        # A password sign-in: refused after the password is checked (a wrong one stays 422).
+        refused(await _password_verification(device), 401, "user.suspended")
+        wrong = await device.post(
+            "/api/experience/verification/password",
+            json={"identifier": {"type": "phone", "value": PHONE}, "password": "wrong"},
+        )
+        refused(wrong, 422, "session.invalid_credentials")
+        # A code sign-in: refused at identification.
+        verification_id = await _code_verification(device, admin)
+        refused(
+            await device.post(
+                "/api/experience/identification", json={"verificationId": verification_id}
+            ),
+            401,
+            "user.suspended",
+        )
+        # Lifted: the user signs in, and `lastSignInAt` says when.
+        lifted = await admin.patch(f"{path}/is-suspended", json={"isSuspended": False})
+        assert lifted.json()["isSuspended"] is False
+        verified = await _password_verification(device)
+        assert verified.status_code == 200, verified.text
+        identified = await device.post(
+            "/api/experience/identification",
+            json={"verificationId": verified.json()["verificationId"]},
+        )
+        assert identified.status_code == 204, identified.text
+        submitted = await device.post("/api/experience/submit")
+        assert submitted.status_code == 200, submitted.text
+        token = {"Authorization": f"Bearer {submitted.json()['accessToken']}"}
+        assert (await device.get("/api/my-account", headers=token)).status_code == 200
+        signed_in = (await admin.get(path)).json()
+        assert isinstance(signed_in["lastSignInAt"], int)
+        assert signed_in["lastSignInAt"] >= signed_in["createdAt"]
+        # Suspending ends the sessions there are: the token stops working at once.
+        await admin.patch(f"{path}/is-suspended", json={"isSuspended": True})
+        refused(await device.get("/api/my-account", headers=token), 401, "auth.unauthorized")
+    refused(
+        await admin.patch(f"{path}/is-suspended", json={"isSuspended": "maybe"}),
+        400,
+        "guard.invalid_input",
+    )
