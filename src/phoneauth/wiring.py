@@ -28,6 +28,7 @@ from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
 from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.user_admin import UserAdmin
 from phoneauth.domain.users import UserStore
 from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.errors import PhoneauthError
@@ -76,6 +77,7 @@ class Services:
     message_log: MessageLog = field(init=False)
     codes: VerificationCodes = field(init=False)
     users: UserStore = field(init=False)
+    user_admin: UserAdmin = field(init=False)
     sessions: Sessions = field(init=False)
     sign_in_experience: SignInExperiences = field(init=False)
     interaction_cookie_key: bytes = field(init=False)
@@ -173,6 +175,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         utc_now,
     )
     services.message_log = MessageLog(SqlMessageLogStore(database))
+    services.user_admin = UserAdmin(services.users, services.sessions)
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database, cache=cache_for(database)),
         registry,

@@ -56,7 +56,13 @@ from phoneauth.domain.sign_in_experience import (
     SignInIdentifier,
 )
 from phoneauth.domain.tenants import Tenants
-from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError, UserStore
+from phoneauth.domain.users import (
+    PhoneInUseError,
+    User,
+    UserNotFoundError,
+    UserStore,
+    UserSuspendedError,
+)
 from phoneauth.domain.verification_codes import VerificationCodes
 from phoneauth.ids import new_id
 
@@ -172,6 +178,8 @@ class Experience:
         user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
         if user is None:
             raise UserNotFoundError()
+        if user.is_suspended:
+            raise UserSuspendedError()
         if interaction.user_id is not None and interaction.user_id != user.id:
             raise IdentityConflictError()
         interaction.data.user_id = user.id
@@ -341,6 +349,8 @@ class Experience:
     async def submit(self, interaction: Interaction) -> Submitted:
         """`POST /api/experience/submit`: write the profile, open a session, end the interaction."""
         user = await self.verifications.identified_user(interaction)
+        if user.is_suspended:  # suspended after identification
+            raise UserSuspendedError()
         profile = interaction.profile
         # Each branch ends the interaction (a versioned delete) after its checks and before any
         # effect: of two submits racing on it, the loser opens no second session.
@@ -369,6 +379,7 @@ class Experience:
         await self.interactions.finish(interaction)
         user = await self._apply_profile(user, interaction)
         issued = await self.sessions.sign_in(user)
+        await self.users.record_sign_in(user.tenant_id, user.id, self.sessions.clock())
         log.info("user %s signed in (%s)", user.id, interaction.event.value)
         signed_in = SignedIn(issued, issued.access_token_expires_at)
         return Submitted(user, signed_in, interaction.data.redirect_to)

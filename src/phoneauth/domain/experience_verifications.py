@@ -37,7 +37,7 @@ from phoneauth.domain.passwords import hash_password, verify_password
 from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource, SignInMode
 from phoneauth.domain.tenants import Tenants
-from phoneauth.domain.users import User, UserStore
+from phoneauth.domain.users import User, UserStore, UserSuspendedError
 from phoneauth.domain.verification_codes import Delivery, VerificationCodes
 from phoneauth.ids import new_id
 
@@ -195,6 +195,8 @@ class ExperienceVerifications:
             await limits.record_failed_verification(tenant, phone)
             log.info("wrong password for %s", mask_phone(phone))
             raise InvalidCredentialsError()
+        if user.is_suspended:  # after the password, as Logto: no oracle for strangers
+            raise UserSuspendedError()
         record = VerificationRecord(
             id=new_id(),
             type=VerificationType.PASSWORD,

@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 from phoneauth.connectors import UsageType
 from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.tenants import Tenant
-from phoneauth.domain.users import PhoneInUseError, User, UserStore
+from phoneauth.domain.users import PhoneInUseError, User, UserStore, UserSuspendedError
 from phoneauth.domain.verification_codes import VerificationCodes, utc_now
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
@@ -379,6 +379,8 @@ class Organizations:
             ip=ip,
         )
         user, created = await self._user_for(tenant.id, invitation.phone)
+        if user.is_suspended:  # no session for a suspended user, by invitation either
+            raise UserSuspendedError()
         if not await self.store.accept_invitation(tenant.id, invitation.id, user.id, self.clock()):
             # Revoked or expired between the code check and now.
             self._ensure_pending(await self.get_invitation(tenant.id, invitation.id))

@@ -39,6 +39,11 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+def hash_any_password(password: str) -> str:
+    """Without the policy: an admin may set any password, as in Logto's Management API."""
+    return _HASHER.hash(password)
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time by construction; False for users without a password."""
     if not password_hash:

@@ -13,7 +13,26 @@ from phoneauth.domain.users import User
 from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
-KEYS = {"id", "primaryPhone", "username", "hasPassword", "mfaFactors", "createdAt"}
+# Logto's user object (logto-parity §1.1) and phoneauth's `mfaFactors`.
+KEYS = {
+    "id",
+    "username",
+    "primaryEmail",
+    "primaryPhone",
+    "name",
+    "avatar",
+    "customData",
+    "identities",
+    "profile",
+    "lastSignInAt",
+    "createdAt",
+    "updatedAt",
+    "applicationId",
+    "cimdClientId",
+    "isSuspended",
+    "hasPassword",
+    "mfaFactors",
+}
 
 
 async def make_users(services: Services, count: int, tenant_id: str = "default") -> list[User]:

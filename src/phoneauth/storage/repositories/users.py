@@ -1,18 +1,32 @@
-"""Users in SQL; unique (tenant, phone) makes a concurrent double sign-up a clean error."""
+"""Users in SQL; unique (tenant, phone), (tenant, username) and (tenant, lower-cased email)
+make a concurrent double sign-up or double create a clean error."""
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from phoneauth.domain.users import PhoneInUseError, User, UserNotFoundError
+from phoneauth.domain.emails import email_key
+from phoneauth.domain.user_search import UserSearch
+from phoneauth.domain.users import (
+    UPDATABLE,
+    EmailInUseError,
+    NewUser,
+    PhoneInUseError,
+    User,
+    UsernameInUseError,
+    UserNotFoundError,
+)
+from phoneauth.errors import PhoneauthError
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import UserRow
 from phoneauth.storage.models.base import new_id
+from phoneauth.storage.repositories.user_search import run_search
 
 
 def user_from_row(row: Any) -> User:
@@ -27,6 +41,13 @@ def user_from_row(row: Any) -> User:
         created_at=row.created_at,
         mfa_factors=tuple(row.mfa_factors or ()),
         profile=dict(row.profile or {}),
+        primary_email=row.primary_email,
+        name=row.name,
+        avatar=row.avatar,
+        custom_data=dict(row.custom_data or {}),
+        is_suspended=bool(row.is_suspended),
+        last_sign_in_at=row.last_sign_in_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -39,6 +60,49 @@ _BY_PHONE = select(UserRow.metadata.tables["users"]).where(
 _BY_ID = select(UserRow.metadata.tables["users"]).where(
     UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id")
 )
+
+# Which identifier a unique violation is about, by a word of its constraint or column names
+# (PostgreSQL names the constraint, SQLite the columns); the email's is tested first.
+_CLASHES: tuple[tuple[str, type[PhoneauthError]], ...] = (
+    ("primary_email_key", EmailInUseError),
+    ("username", UsernameInUseError),
+    ("phone", PhoneInUseError),
+)
+
+
+def _clash(error: IntegrityError) -> PhoneauthError:
+    text = str(error.orig)
+    for word, kind in _CLASHES:
+        if word in text:
+            return kind()
+    return PhoneInUseError()  # the only other constraint a user write can break
+
+
+def _taken(
+    session: Session, tenant_id: str, values: dict[str, Any], order: tuple[str, ...], own: str
+) -> None:
+    """Logto's collision checks in Logto's order, so of several clashes the same one is
+    named; the unique constraints still decide a race between two writers."""
+    checks: dict[str, tuple[Any, Any, type[PhoneauthError]]] = {
+        "username": (UserRow.username, values.get("username"), UsernameInUseError),
+        "primary_email": (
+            UserRow.primary_email_key,
+            values.get("primary_email_key"),
+            EmailInUseError,
+        ),
+        "phone": (UserRow.phone, values.get("phone"), PhoneInUseError),
+    }
+    for name in order:
+        column, value, error = checks[name]
+        if value is None or name not in values:
+            continue
+        found = session.scalar(
+            select(UserRow.id).where(
+                UserRow.tenant_id == tenant_id, column == value, UserRow.id != own
+            )
+        )
+        if found is not None:
+            raise error()
 
 
 class SqlUserStore:
@@ -66,6 +130,8 @@ class SqlUserStore:
                 password_hash=password_hash,
                 mfa_factors=[],
                 profile={},
+                custom_data={},
+                is_suspended=False,
                 created_at=now,
                 updated_at=now,
             )
@@ -77,22 +143,84 @@ class SqlUserStore:
         except IntegrityError:
             raise PhoneInUseError() from None
 
-    async def _update(self, tenant_id: str, user_id: str, **values: object) -> User:
+    async def add(self, tenant_id: str, new: NewUser) -> User:
+        now = datetime.now(UTC)
+        key = email_key(new.primary_email) if new.primary_email is not None else None
+        values = {
+            "username": new.username,
+            "primary_email": new.primary_email,
+            "primary_email_key": key,
+            "phone": new.phone,
+        }
+
+        def unit(session: Session) -> User:
+            _taken(session, tenant_id, values, ("username", "primary_email", "phone"), own="")
+            row = UserRow(
+                id=new_id(),
+                tenant_id=tenant_id,
+                phone=new.phone,
+                username=new.username,
+                primary_email=new.primary_email,
+                primary_email_key=key,
+                name=new.name,
+                avatar=new.avatar,
+                password_hash=new.password_hash,
+                mfa_factors=[],
+                profile=dict(new.profile),
+                custom_data=dict(new.custom_data),
+                is_suspended=False,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return user_from_row(row)
+
+        try:
+            return await self.db.write(unit)
+        except IntegrityError as error:
+            raise _clash(error) from None
+
+    async def update(self, tenant_id: str, user_id: str, changes: dict[str, Any]) -> User:
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        values = dict(changes)
+        if "primary_email" in values:
+            email = values["primary_email"]
+            values["primary_email_key"] = email_key(email) if email is not None else None
+
+        def check(session: Session) -> None:
+            order = ("primary_email", "phone", "username")
+            _taken(session, tenant_id, values, order, own=user_id)
+
+        return await self._update(tenant_id, user_id, before=check, **values)
+
+    async def _update(
+        self,
+        tenant_id: str,
+        user_id: str,
+        before: Any = None,
+        **values: object,
+    ) -> User:
         def unit(session: Session) -> User:
             row = session.scalar(
                 select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
             )
             if row is None:
                 raise UserNotFoundError(user_id=user_id)
+            if before is not None:
+                before(session)
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = datetime.now(UTC)
+            session.flush()
             return user_from_row(row)
 
         try:
             return await self.db.write(unit)
-        except IntegrityError:
-            raise PhoneInUseError() from None
+        except IntegrityError as error:
+            raise _clash(error) from None
 
     async def set_phone(self, tenant_id: str, user_id: str, phone: str | None) -> User:
         return await self._update(tenant_id, user_id, phone=phone)
@@ -102,6 +230,17 @@ class SqlUserStore:
 
     async def set_mfa_factors(self, tenant_id: str, user_id: str, factors: list[str]) -> User:
         return await self._update(tenant_id, user_id, mfa_factors=list(factors))
+
+    async def set_suspended(self, tenant_id: str, user_id: str, suspended: bool) -> User:
+        return await self._update(tenant_id, user_id, is_suspended=suspended)
+
+    async def record_sign_in(self, tenant_id: str, user_id: str, at: datetime) -> None:
+        statement = (
+            update(UserRow)
+            .where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
+            .values(last_sign_in_at=at)
+        )
+        await self.db.write(changed_rows(statement), single_statement=True)
 
     async def list(self, tenant_id: str, *, offset: int = 0, limit: int = 50) -> list[User]:
         def unit(session: Session) -> list[User]:
@@ -122,6 +261,15 @@ class SqlUserStore:
                 select(func.count()).select_from(UserRow).where(UserRow.tenant_id == tenant_id)
             )
             return int(found or 0)
+
+        return await self.db.read(unit)
+
+    async def search(
+        self, tenant_id: str, search: UserSearch, *, offset: int, limit: int
+    ) -> tuple[builtins.list[User], int]:
+        def unit(session: Session) -> tuple[list[User], int]:
+            rows, total = run_search(session, tenant_id, search, offset=offset, limit=limit)
+            return [user_from_row(row) for row in rows], total
 
         return await self.db.read(unit)
 

@@ -47,6 +47,10 @@ MESSAGES: dict[str, Sentences] = {
         "Some of the values are not valid. Check the form and try again.",
     ),
     "entity.not_found": Sentences(_NOT_FOUND, "This page or item does not exist."),
+    "request.invalid_input": Sentences(
+        "The request is invalid. Please check your input.",
+        "The search or filter is invalid: check the search terms and their options.",
+    ),
     "request.general": Sentences(END_USER_FALLBACK, "The request could not be handled."),
     "request.method_not_allowed": Sentences(
         END_USER_FALLBACK, "This address does not accept this kind of request."
@@ -275,6 +279,18 @@ MESSAGES: dict[str, Sentences] = {
     "user.phone_already_in_use": Sentences(
         "This phone number already belongs to an account. Sign in instead.",
         "This phone number already belongs to another user.",
+    ),
+    "user.username_already_in_use": Sentences(
+        "This username is taken. Choose another one.",
+        "This username already belongs to another user.",
+    ),
+    "user.email_already_in_use": Sentences(
+        "This email address already belongs to an account. Sign in instead.",
+        "This email address already belongs to another user.",
+    ),
+    "user.suspended": Sentences(
+        "This account is suspended. Contact the service's support.",
+        "This user is suspended: lift the suspension to let them sign in again.",
     ),
     "user.sign_in_method_not_enabled": Sentences(
         "This way of signing in is not available here.",

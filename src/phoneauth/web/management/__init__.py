@@ -13,6 +13,7 @@ from phoneauth.web.management import (
     organizations,
     sign_in_experience,
     tenants,
+    user_changes,
     users,
     verification_codes,
 )
@@ -27,6 +28,7 @@ ROUTERS = [
     connectors.router,
     sign_in_experience.router,
     users.router,
+    user_changes.router,
     organizations.router,
 ]
 """Each resource module contributes one router; add new ones here."""

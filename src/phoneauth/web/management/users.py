@@ -1,47 +1,41 @@
-"""End users over the Management API: list, find by phone, read, delete; never a password hash."""
+"""End users over the Management API (Logto's `admin-user` routes): list and search, read,
+delete, has-password. Changes are in `user_changes`; never a password hash in an answer."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response
 
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
-from phoneauth.domain.users import User, UserNotFoundError
+from phoneauth.domain.user_search import InvalidSearchError, parse_user_search
+from phoneauth.domain.users import UserNotFoundError
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
+from phoneauth.web.management.paging import link_header
+from phoneauth.web.management.user_views import HasPassword, UserRead
 
 router = APIRouter(tags=["users"])
 
 MAX_PAGE_SIZE = 100
-
-
-class UserRead(BaseModel):
-    """`User.public()`: Logto's names where Logto has the field."""
-
-    id: str
-    primaryPhone: str | None
-    username: str | None
-    hasPassword: bool
-    mfaFactors: list[str]
-    createdAt: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserRead:
-        return cls.model_validate(user.public())
+SEARCH_HELP = (
+    "Logto's search: `search=<v>` (every field) or `search.<field>=<v>` (`id`, `primaryEmail`, "
+    "`primaryPhone`, `username`, `name`); `mode` / `mode.<field>` = `like` (default; write the "
+    "`%`), `exact`, `similar_to`, `posix`; `joint=or|and`; `isCaseSensitive=true`."
+)
 
 
 @router.get(
     "/users",
     response_model=list[UserRead],
     summary="Users, newest first; the total is in the `Total-Number` header",
-    responses=error_responses(InvalidPhoneNumberError),
+    description=SEARCH_HELP,
+    responses=error_responses(InvalidPhoneNumberError, InvalidSearchError),
 )
 async def list_users(
     tenant: ManagedTenantDep,
     services: ServicesDep,
+    request: Request,
     response: Response,
     phone: Annotated[
         str | None, Query(min_length=1, max_length=64, description="Exact number, any format.")
@@ -54,8 +48,12 @@ async def list_users(
         matches = [] if found is None else [found]
         response.headers["Total-Number"] = str(len(matches))
         return [UserRead.of(user) for user in matches[(page - 1) * page_size :][:page_size]]
-    users = await services.users.list(tenant.id, offset=(page - 1) * page_size, limit=page_size)
-    response.headers["Total-Number"] = str(await services.users.count(tenant.id))
+    search = parse_user_search(request.query_params.multi_items())
+    users, total = await services.users.search(
+        tenant.id, search, offset=(page - 1) * page_size, limit=page_size
+    )
+    response.headers["Total-Number"] = str(total)
+    response.headers["Link"] = link_header(request.url, page, page_size, total)
     return [UserRead.of(user) for user in users]
 
 
@@ -66,10 +64,20 @@ async def list_users(
     responses=error_responses(UserNotFoundError),
 )
 async def get_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep) -> UserRead:
-    found = await services.users.get(tenant.id, user_id)
-    if found is None:
-        raise UserNotFoundError(user_id=user_id)
-    return UserRead.of(found)
+    return UserRead.of(await services.user_admin.get(tenant.id, user_id))
+
+
+@router.get(
+    "/users/{user_id}/has-password",
+    response_model=HasPassword,
+    summary="Whether the user has a password",
+    responses=error_responses(UserNotFoundError),
+)
+async def has_password(
+    user_id: str, tenant: ManagedTenantDep, services: ServicesDep
+) -> HasPassword:
+    user = await services.user_admin.get(tenant.id, user_id)
+    return HasPassword(hasPassword=user.has_password)
 
 
 @router.delete(
