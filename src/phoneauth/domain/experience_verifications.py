@@ -22,7 +22,6 @@ from phoneauth.domain.experience_errors import (
     IdentifierNotFoundError,
     InvalidCredentialsError,
     MfaFactorNotEnabledError,
-    PhoneMismatchError,
     SignInMethodNotEnabledError,
 )
 from phoneauth.domain.interactions import (
@@ -102,7 +101,7 @@ class ExperienceVerifications:
     ) -> str:
         """`POST /verification/verification-code`: a PhoneVerificationCode record and its SMS."""
         tenant = await self.tenants.get(interaction.tenant_id)
-        phone = parse_phone(raw_phone)
+        phone = await self.codes.recipient(tenant, raw_phone)
         experience = await self.sign_in_experience.current(tenant.id)
         # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can use.
         guard_event(experience, event)
@@ -160,17 +159,24 @@ class ExperienceVerifications:
         record = interaction.record_of_type(
             VerificationType.PHONE_VERIFICATION_CODE, verification_id
         )
-        if parse_phone(raw_phone) != record.phone:
-            raise PhoneMismatchError()
-        await self._check_code(interaction, record, code, ip)
+        # Logto's order: record (404), lockout, code found, then the phone (`phone_mismatch`).
+        await self._check_code(interaction, record, code, ip, claimed=raw_phone)
         return record.id
 
     async def _check_code(
-        self, interaction: Interaction, record: VerificationRecord, code: str, ip: str | None
+        self,
+        interaction: Interaction,
+        record: VerificationRecord,
+        code: str,
+        ip: str | None,
+        *,
+        claimed: str | None = None,
     ) -> None:
         tenant = await self.tenants.get(interaction.tenant_id)
         usage = record.template_type or UsageType.GENERIC.value
-        await self.codes.verify(tenant, record.phone, usage, code, scope=record.id, ip=ip)
+        await self.codes.verify(
+            tenant, record.phone, usage, code, scope=record.id, ip=ip, claimed=claimed
+        )
         record.verified = True
         await self.interactions.save(interaction)
 

@@ -271,7 +271,7 @@ class Organizations:
             engine (RateLimitedError, NoSmsConnectorError, ConnectorError).
         """
         await self.get(tenant.id, organization_id)
-        e164 = parse_phone(phone)
+        e164 = await self.codes.recipient(tenant, phone)  # no connector: 501 before 400
         now = self.clock()
         expiry = expires_at if expires_at is not None else now + DEFAULT_INVITATION_TTL
         if expiry <= now:
