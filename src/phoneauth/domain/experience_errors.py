@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from phoneauth.domain.verification_codes import PhoneMismatchError as PhoneMismatchError
-from phoneauth.domain.verification_codes import VerificationCodeError
 from phoneauth.errors import PhoneauthError
 
 

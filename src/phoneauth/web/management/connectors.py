@@ -333,7 +333,9 @@ async def delete_connector(
     ] = False,
     force: Annotated[
         bool,
-        Query(description="Accepted for older scripts; deleting is the default now.", deprecated=True),
+        Query(
+            description="Accepted for older scripts; deleting is the default now.", deprecated=True
+        ),
     ] = False,
 ) -> Response:
     await connector_removal.delete_connector(
