@@ -68,8 +68,8 @@ def start(end_user: httpx.Client, event: str = "SignIn") -> None:
     assert started.status_code == 204, started.text
 
 
-def send(end_user: httpx.Client, phone: str) -> httpx.Response:
-    body = {"identifier": {"type": "phone", "value": phone}, "interactionEvent": "SignIn"}
+def send(end_user: httpx.Client, phone: str, event: str = "SignIn") -> httpx.Response:
+    body = {"identifier": {"type": "phone", "value": phone}, "interactionEvent": event}
     return end_user.post("/api/experience/verification/verification-code", json=body)
 
 
@@ -210,6 +210,19 @@ def test_management_verify_of_digits_no_code_was_sent_to_is_not_found(admin: htt
 def test_experience_send_to_digits_without_a_connector_is_501(end_user: httpx.Client) -> None:
     start(end_user)
     refused(send(end_user, NO_NUMBER), 501, "connector.not_found")
+
+
+def test_experience_send_answers_logtos_501_before_phoneauths_closed_event_refusal(
+    admin: httpx.Client, end_user: httpx.Client
+) -> None:
+    """Logto refuses a closed event only at identification; phoneauth refuses it at send time
+    too (no SMS nobody can use), but after Logto's connector lookup."""
+    assert admin.patch("/api/sign-in-exp", json={"signInMode": "SignIn"}).status_code == 200
+    start(end_user)
+    refused(send(end_user, PHONE, "Register"), 501, "connector.not_found")
+    add_outbox(admin)
+    refused(send(end_user, PHONE, "Register"), 403, "auth.forbidden")
+    assert admin.get("/api/outbox").json() == []
 
 
 def test_experience_verify_with_another_phone_is_phone_mismatch_in_logtos_order(

@@ -103,10 +103,14 @@ class ExperienceVerifications:
         tenant = await self.tenants.get(interaction.tenant_id)
         phone = await self.codes.recipient(tenant, raw_phone)
         experience = await self.sign_in_experience.current(tenant.id)
-        # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can use.
-        guard_event(experience, event)
-        if event is InteractionEvent.FORGOT_PASSWORD and not experience.phone_forgot_password():
-            raise ForgotPasswordNotEnabledError()
+
+        def usable() -> None:
+            # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can
+            # use; checked after Logto's send checks, so Logto's 429 and 501 come first.
+            guard_event(experience, event)
+            if event is InteractionEvent.FORGOT_PASSWORD and not experience.phone_forgot_password():
+                raise ForgotPasswordNotEnabledError()
+
         # An identified user adding a phone that is no sign-up identifier is binding MFA (Logto).
         if interaction.user_id is not None and not experience.phone_sign_up():
             template = UsageType.BIND_MFA
@@ -120,7 +124,14 @@ class ExperienceVerifications:
         )
         delivery = await self._delivery(interaction, experience, event, phone)
         await self.codes.send(
-            tenant, phone, template, ip=ip, locale=locale, scope=record.id, delivery=delivery
+            tenant,
+            phone,
+            template,
+            ip=ip,
+            locale=locale,
+            scope=record.id,
+            delivery=delivery,
+            precheck=usable,
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)

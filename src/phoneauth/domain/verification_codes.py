@@ -201,6 +201,7 @@ class VerificationCodes:
         scope: str = "",
         delivery: Delivery = Delivery.NOW,
         variables: Mapping[str, str] | None = None,
+        precheck: Callable[[], None] | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
@@ -209,6 +210,9 @@ class VerificationCodes:
 
         `variables` are more template variables (`{"link": ...}` renders `{{link}}`), sent in
         the payload beside the code; they can never replace `code` or `locale`.
+
+        `precheck` raises the caller's own refusals where Logto has none at send time: after
+        Logto's checks (rate guard 429, connector lookup 501), before any code exists.
 
         `delivery` (see `Delivery`): `NOW` stores the code only once the provider has taken
         the SMS, so a refused send leaves the waiting code valid; `BACKGROUND` and `NONE` store
@@ -232,6 +236,8 @@ class VerificationCodes:
             missing = NoSmsConnectorError()
             await self._log(tenant.id, None, usage, e164, error=missing)
             raise missing
+        if precheck is not None:
+            precheck()
         code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         now = self.clock()
         policy = tenant.settings.verification_code_policy
