@@ -135,7 +135,8 @@ class Account:
             InvalidPhoneNumberError, RateLimitedError, NoSmsConnectorError, ConnectorError.
         """
         user = await self.user(tenant.id, user_id)
-        e164 = await self.codes.recipient(tenant, phone)
+        # No valid number is never the user's own: it could only be a new identifier.
+        e164 = await self.codes.recipient(tenant, phone, UsageType.BIND_NEW_IDENTIFIER)
         if e164 == user.phone:
             usage = template_type or UsageType.USER_PERMISSION_VALIDATION
         else:

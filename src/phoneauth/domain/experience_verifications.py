@@ -101,7 +101,7 @@ class ExperienceVerifications:
     ) -> str:
         """`POST /verification/verification-code`: a PhoneVerificationCode record and its SMS."""
         tenant = await self.tenants.get(interaction.tenant_id)
-        phone = await self.codes.recipient(tenant, raw_phone)
+        phone = await self.codes.recipient(tenant, raw_phone, TEMPLATE_BY_EVENT[event])
         experience = await self.sign_in_experience.current(tenant.id)
 
         def usable() -> None:

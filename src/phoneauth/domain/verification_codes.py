@@ -226,7 +226,7 @@ class VerificationCodes:
             ConnectorError: the provider failed (`NOW` only); the attempt is in the message log
                 and the waiting code stays.
         """
-        e164 = await self.recipient(tenant, phone)
+        e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
@@ -280,12 +280,15 @@ class VerificationCodes:
         await self.store.replace(stored)
         return CodeSent(e164, expires_at, result.provider_message_id)
 
-    async def recipient(self, tenant: Tenant, raw: str) -> str:
+    async def recipient(
+        self, tenant: Tenant, raw: str, usage_type: UsageType | str = UsageType.GENERIC
+    ) -> str:
         """The number a code goes to, in E.164, with Logto's order of checks.
 
         Logto's guard only wants digits, and its connector lookup comes before any provider
         could refuse the number: on a tenant without an SMS connector, digits that are no valid
-        number answer 501 `connector.not_found` (reference/logto-parity.md 4), not 400.
+        number answer 501 `connector.not_found` (reference/logto-parity.md 4), not 400. The
+        refused send is in the message log under `usage_type`.
 
         Raises:
             InvalidPhoneNumberError: not a number, or no valid number while a connector exists.
@@ -299,7 +302,7 @@ class VerificationCodes:
             if await self.connectors.active_sms_connector(tenant.id) is not None:
                 raise
         missing = NoSmsConnectorError()
-        await self._log(tenant.id, None, UsageType.GENERIC, raw.strip(), error=missing)
+        await self._log(tenant.id, None, UsageType(usage_type), raw.strip(), error=missing)
         raise missing
 
     async def _deliver(
