@@ -58,7 +58,7 @@ async def test_the_first_connector_switches_phone_sign_in_on_and_losing_it_off(
     connector_id = await add_outbox(services)
     assert await experiences.current("default") == default_sign_in_experience(has_sms=True)
     assert await experiences.sms_setup_problem("default") is None
-    await delete_connector(services.connectors, experiences, "default", connector_id, force=True)
+    await delete_connector(services.connectors, experiences, "default", connector_id)
     assert await experiences.current("default") == default_sign_in_experience(has_sms=False)
     assert await experiences.sms_setup_problem("default") == SmsSetupProblem(on_default=True)
 
@@ -69,7 +69,7 @@ async def test_a_saved_document_stays_and_names_what_needs_the_lost_connector(
     experiences = services.sign_in_experience
     connector_id = await add_outbox(services)
     await experiences.update("default", {"sign_in_mode": SignInMode.SIGN_IN}, services.connectors)
-    await delete_connector(services.connectors, experiences, "default", connector_id, force=True)
+    await delete_connector(services.connectors, experiences, "default", connector_id)
     document = await experiences.current("default")
     assert document.phone_code_sign_in()  # the admin's choice is kept, not rewritten
     problem = await experiences.sms_setup_problem("default")

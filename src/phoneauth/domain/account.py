@@ -28,6 +28,7 @@ from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.sign_in_experience import MfaFactor, SignInExperienceSource, SignInIdentifier
 from phoneauth.domain.tenants import Tenant
 from phoneauth.domain.users import PhoneInUseError, User, UserStore
+from phoneauth.domain.verification_codes import PhoneMismatchError as PhoneMismatchError
 from phoneauth.domain.verification_codes import VerificationCodes, utc_now
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
@@ -52,13 +53,6 @@ class PermissionDeniedError(PhoneauthError):
 
     code = "verification_record.permission_denied"
     status = 401
-
-
-class PhoneMismatchError(PhoneauthError):
-    """The phone number is not the one the verification code was sent to."""
-
-    code = "verification_code.phone_mismatch"
-    status = 400
 
 
 class PhoneRequiredError(PhoneauthError):
@@ -148,7 +142,8 @@ class Account:
             InvalidPhoneNumberError, RateLimitedError, NoSmsConnectorError, ConnectorError.
         """
         user = await self.user(tenant.id, user_id)
-        e164 = parse_phone(phone)
+        # No valid number is never the user's own: it could only be a new identifier.
+        e164 = await self.codes.recipient(tenant, phone, UsageType.BIND_NEW_IDENTIFIER)
         if e164 == user.phone:
             usage = template_type or UsageType.USER_PERMISSION_VALIDATION
         else:
@@ -185,10 +180,9 @@ class Account:
             CodeNotFoundError, CodeExpiredError, CodeMaxTriesError, CodeMismatchError.
         """
         record = await self._record(tenant.id, user_id, record_id)
-        if parse_phone(phone) != record.phone:
-            raise PhoneMismatchError()
+        # Logto's order: record, lockout, code found, then the phone (`phone_mismatch`).
         await self.codes.verify(
-            tenant, record.phone, record.template_type, code, scope=record.id, ip=ip
+            tenant, record.phone, record.template_type, code, scope=record.id, ip=ip, claimed=phone
         )
         await self.records.mark_verified(tenant.id, record.id)
         return replace(record, verified=True)

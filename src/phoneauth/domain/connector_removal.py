@@ -1,4 +1,9 @@
-"""Deleting a connector the sign-in experience may depend on: one rule for the API and console."""
+"""Deleting a connector the sign-in experience may depend on: one rule for the API and console.
+
+Logto's `DELETE /api/connectors/:id` deletes whatever depends on it (reference/logto-parity.md
+7.1), and so does phoneauth's API by default; the guard is an opt-in (`?ifUnused=true`) that the
+console's "Delete" uses before its "Delete anyway".
+"""
 
 from __future__ import annotations
 
@@ -26,15 +31,15 @@ async def delete_connector(
     tenant_id: str,
     connector_id: str,
     *,
-    force: bool = False,
+    if_unused: bool = False,
 ) -> None:
-    """Delete; unless `force`, refused with `ConnectorInUseError` while settings depend on it.
+    """Delete; with `if_unused`, refused with `ConnectorInUseError` while settings depend on it.
 
     Raises:
         ConnectorInUseError: `details.dependents` names each dependent setting.
         ConnectorNotFoundError: no such connector in this tenant.
     """
     active = await connectors.store.get_by_type(tenant_id, SMS)
-    if not force and active is not None and active.id == connector_id:
+    if if_unused and active is not None and active.id == connector_id:
         await experiences.ensure_sms_connector_removable(tenant_id)
     await connectors.delete(tenant_id, connector_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoneauth.domain.verification_codes import VerificationCodeError
+from phoneauth.domain.verification_codes import PhoneMismatchError as PhoneMismatchError
 from phoneauth.errors import PhoneauthError
 
 
@@ -142,9 +142,3 @@ class MissingMfaError(PhoneauthError):
 
     def __init__(self) -> None:
         super().__init__(None, availableFactors=["PhoneVerificationCode"])
-
-
-class PhoneMismatchError(VerificationCodeError):
-    """Phone mismatch: this verification was started for another phone number."""
-
-    code = "verification_code.phone_mismatch"

@@ -22,7 +22,6 @@ from phoneauth.domain.experience_errors import (
     IdentifierNotFoundError,
     InvalidCredentialsError,
     MfaFactorNotEnabledError,
-    PhoneMismatchError,
     SignInMethodNotEnabledError,
 )
 from phoneauth.domain.interactions import (
@@ -102,12 +101,16 @@ class ExperienceVerifications:
     ) -> str:
         """`POST /verification/verification-code`: a PhoneVerificationCode record and its SMS."""
         tenant = await self.tenants.get(interaction.tenant_id)
-        phone = parse_phone(raw_phone)
+        phone = await self.codes.recipient(tenant, raw_phone, TEMPLATE_BY_EVENT[event])
         experience = await self.sign_in_experience.current(tenant.id)
-        # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can use.
-        guard_event(experience, event)
-        if event is InteractionEvent.FORGOT_PASSWORD and not experience.phone_forgot_password():
-            raise ForgotPasswordNotEnabledError()
+
+        def usable() -> None:
+            # Refusing a closed event here (Logto only refuses it later) saves an SMS nobody can
+            # use; checked after Logto's send checks, so Logto's 429 and 501 come first.
+            guard_event(experience, event)
+            if event is InteractionEvent.FORGOT_PASSWORD and not experience.phone_forgot_password():
+                raise ForgotPasswordNotEnabledError()
+
         # An identified user adding a phone that is no sign-up identifier is binding MFA (Logto).
         if interaction.user_id is not None and not experience.phone_sign_up():
             template = UsageType.BIND_MFA
@@ -121,7 +124,14 @@ class ExperienceVerifications:
         )
         delivery = await self._delivery(interaction, experience, event, phone)
         await self.codes.send(
-            tenant, phone, template, ip=ip, locale=locale, scope=record.id, delivery=delivery
+            tenant,
+            phone,
+            template,
+            ip=ip,
+            locale=locale,
+            scope=record.id,
+            delivery=delivery,
+            precheck=usable,
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -160,17 +170,24 @@ class ExperienceVerifications:
         record = interaction.record_of_type(
             VerificationType.PHONE_VERIFICATION_CODE, verification_id
         )
-        if parse_phone(raw_phone) != record.phone:
-            raise PhoneMismatchError()
-        await self._check_code(interaction, record, code, ip)
+        # Logto's order: record (404), lockout, code found, then the phone (`phone_mismatch`).
+        await self._check_code(interaction, record, code, ip, claimed=raw_phone)
         return record.id
 
     async def _check_code(
-        self, interaction: Interaction, record: VerificationRecord, code: str, ip: str | None
+        self,
+        interaction: Interaction,
+        record: VerificationRecord,
+        code: str,
+        ip: str | None,
+        *,
+        claimed: str | None = None,
     ) -> None:
         tenant = await self.tenants.get(interaction.tenant_id)
         usage = record.template_type or UsageType.GENERIC.value
-        await self.codes.verify(tenant, record.phone, usage, code, scope=record.id, ip=ip)
+        await self.codes.verify(
+            tenant, record.phone, usage, code, scope=record.id, ip=ip, claimed=claimed
+        )
         record.verified = True
         await self.interactions.save(interaction)
 

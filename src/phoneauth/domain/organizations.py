@@ -271,7 +271,8 @@ class Organizations:
             engine (RateLimitedError, NoSmsConnectorError, ConnectorError).
         """
         await self.get(tenant.id, organization_id)
-        e164 = parse_phone(phone)
+        # Digits that are no number, on a tenant without a connector: 501 before 400 (Logto).
+        e164 = await self.codes.recipient(tenant, phone, UsageType.ORGANIZATION_INVITATION)
         now = self.clock()
         expiry = expires_at if expires_at is not None else now + DEFAULT_INVITATION_TTL
         if expiry <= now:

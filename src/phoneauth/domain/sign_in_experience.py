@@ -241,7 +241,7 @@ DOCUMENT_KEYS = {field.alias or name: name for name, field in SignInExperience.m
 
 class ConnectorInUseError(PhoneauthError):
     """The sign-in experience depends on this connector: change those settings first, or delete
-    with `?force=true`."""
+    without `?ifUnused=true`."""
 
     code = "connector.in_use_by_sign_in_experience"
     status = 409
@@ -311,8 +311,8 @@ class SignInExperiences:
         return await self.store.save(tenant_id, document)
 
     async def ensure_sms_connector_removable(self, tenant_id: str) -> None:
-        """Refuse to lose the SMS connector while the document depends on it (Logto only warns
-        in its console, and sign-in breaks after the deletion).
+        """Refuse to lose the SMS connector while the document depends on it: the opt-in guard
+        (Logto has none; its console only warns, and sign-in breaks after the deletion).
 
         Raises:
             ConnectorInUseError: `details.dependents` names each dependent setting.
@@ -322,7 +322,7 @@ class SignInExperiences:
             raise ConnectorInUseError(
                 "The sign-in experience uses this SMS connector: "
                 + "; ".join(dependents)
-                + ". Change those settings first, or delete with ?force=true.",
+                + ". Change those settings first, or delete without ?ifUnused=true.",
                 type="Sms",
                 dependents=dependents,
             )

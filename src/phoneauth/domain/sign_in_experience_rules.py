@@ -1,12 +1,18 @@
-"""Logto's rules on a sign-in experience change (reference/logto.md §6.2), each with Logto's code.
+"""Logto's rules on a sign-in experience change (reference/logto-parity.md 6.2), each with Logto's
+code, in Logto's order.
 
 As in Logto's `PATCH /api/sign-in-exp`, a rule runs for the fields a change carries, and reads
-the merged document for the other side of a cross-field rule. Whatever needs an email (SMS)
-connector is refused while the tenant has no Email (SMS) connector. Ours on top of Logto: every
-primary sign-up identifier is a sign-in method (Logto's leftover
-`miss_sign_up_identifier_in_sign_in`), sign-up changes re-check the sign-in rules that read them,
-and an SMS or email MFA factor needs its connector (Logto's console says so; its server does not
-check).
+the merged document for the other side of a cross-field rule. Logto's order: the sign-up rules
+(`signUp` sent), the sign-in rules (`signIn` sent; they read the sent or stored sign-up and MFA),
+the MFA rules (`mfa` sent; they read the sent or stored sign-in), then the forgot-password
+methods. Whatever needs an email (SMS) connector is refused while the tenant has no Email (SMS)
+connector.
+
+Ours on top of Logto run after all of Logto's, so wherever Logto refuses a change its code is the
+one answered: every primary sign-up identifier is a sign-in method (Logto's leftover
+`miss_sign_up_identifier_in_sign_in`), a sign-up change re-checks the sign-in rule that reads it
+(`code_sign_in_must_be_enabled`), and an SMS or email MFA factor needs its connector (Logto's
+console says so; its server does not check).
 """
 
 from __future__ import annotations
@@ -148,14 +154,11 @@ def check_changes(
         _check_sign_up(document, connectors)
     if "sign_in" in changed:
         _check_sign_in(document, connectors)
-    if changed & {"sign_up", "sign_in"}:
-        _check_sign_up_against_sign_in(document)
-    if "sign_in" in changed and document.phone_mfa() and document.phone_code_sign_in():
-        raise PhoneCodeCannotBeUsedForSignInError(setting="signIn.methods")
     if "mfa" in changed:
-        _check_mfa(document, connectors)
+        _check_mfa(document)
     if "forgot_password_methods" in changed:
         _check_forgot_password(document.forgot_password_methods, connectors)
+    _check_ours(document, changed, connectors)
 
 
 def _require(needed: Iterable[str], connectors: set[str], setting: str) -> None:
@@ -165,6 +168,7 @@ def _require(needed: Iterable[str], connectors: set[str], setting: str) -> None:
 
 
 def _check_sign_up(document: SignInExperience, connectors: set[str]) -> None:
+    """Logto's `validateSignUp`: primary present, no duplicates, verify, then connectors."""
     sign_up = document.sign_up
     primaries = [str(identifier) for identifier in sign_up.identifiers]
     secondaries = [str(item.identifier) for item in sign_up.secondary_identifiers]
@@ -174,44 +178,52 @@ def _check_sign_up(document: SignInExperience, connectors: set[str]) -> None:
     either_clash = "emailOrPhone" in secondaries and bool({"email", "phone"} & set(everything))
     if len(set(everything)) != len(everything) or either_clash:
         raise DuplicatedSignUpIdentifiersError(identifiers=everything)
-    if not sign_up.verify and any(identifier != "username" for identifier in primaries):
+    if not sign_up.verify and any(identifier != "username" for identifier in everything):
         raise PasswordlessRequiresVerifyError(setting="signUp.verify")
     for item in sign_up.secondary_identifiers:
         if item.identifier != "username" and not item.verify:
             raise PasswordlessRequiresVerifyError(
                 setting="signUp.secondaryIdentifiers.verify", identifier=str(item.identifier)
             )
-    for identifier in primaries:
-        _require(_CONNECTORS_OF[identifier], connectors, f"signUp.identifiers: {identifier}")
-    for identifier in secondaries:
-        setting = f"signUp.secondaryIdentifiers: {identifier}"
-        _require(_CONNECTORS_OF[identifier], connectors, setting)
+    # Logto asks for the Email connector first, then the SMS one, whatever the list order.
+    for connector_type in (EMAIL, SMS):
+        for identifier in primaries:
+            if connector_type in _CONNECTORS_OF[identifier]:
+                _require((connector_type,), connectors, f"signUp.identifiers: {identifier}")
+        for identifier in secondaries:
+            if connector_type in _CONNECTORS_OF[identifier]:
+                setting = f"signUp.secondaryIdentifiers: {identifier}"
+                _require((connector_type,), connectors, setting)
 
 
 def _check_sign_in(document: SignInExperience, connectors: set[str]) -> None:
+    """Logto's `validateSignIn`: connectors (Email, then SMS), a factor per method, code sign-in
+    when sign-up sets no password, then no code sign-in that is also an MFA factor."""
     methods = document.sign_in.methods
-    for method in methods:
-        if method.verification_code and method.identifier != "username":
-            needed = _CONNECTORS_OF[str(method.identifier)]
-            _require(needed, connectors, f"signIn.methods: {method.identifier} + verification code")
+    for identifier, connector_type in (("email", EMAIL), ("phone", SMS)):
+        if any(m.identifier == identifier and m.verification_code for m in methods):
+            _require(
+                (connector_type,), connectors, f"signIn.methods: {identifier} + verification code"
+            )
     for method in methods:
         if not (method.password or method.verification_code):
             raise AuthenticationFactorRequiredError(identifier=str(method.identifier))
+    _check_code_sign_in(document)
+    if document.phone_mfa() and document.phone_code_sign_in():
+        raise PhoneCodeCannotBeUsedForSignInError(setting="signIn.methods")
 
 
-def _check_sign_up_against_sign_in(document: SignInExperience) -> None:
-    sign_up, methods = document.sign_up, document.sign_in.methods
+def _check_code_sign_in(document: SignInExperience) -> None:
+    sign_up = document.sign_up
     if sign_up.verify and not sign_up.password:
-        for method in methods:
+        for method in document.sign_in.methods:
             if not method.verification_code and method.identifier != "username":
                 raise CodeSignInRequiredError(identifier=str(method.identifier))
-    offered = {method.identifier for method in methods}
-    missing = [str(identifier) for identifier in sign_up.identifiers if identifier not in offered]
-    if missing:
-        raise SignUpIdentifierNotInSignInError(identifiers=missing)
 
 
-def _check_mfa(document: SignInExperience, connectors: set[str]) -> None:
+def _check_mfa(document: SignInExperience) -> None:
+    """Logto's `validateMfa`: duplicates, backup code alone, then no factor that is also a code
+    sign-in method."""
     factors = [str(factor) for factor in document.mfa.factors]
     if len(set(factors)) != len(factors):
         raise DuplicatedMfaFactorsError(factors=factors)
@@ -219,10 +231,6 @@ def _check_mfa(document: SignInExperience, connectors: set[str]) -> None:
         raise BackupCodeAloneError()
     if document.phone_mfa() and document.phone_code_sign_in():
         raise PhoneCodeCannotBeUsedForMfaError(setting="mfa.factors")
-    if "EmailVerificationCode" in factors:
-        _require((EMAIL,), connectors, "mfa.factors: EmailVerificationCode")
-    if "PhoneVerificationCode" in factors:
-        _require((SMS,), connectors, "mfa.factors: PhoneVerificationCode")
 
 
 def _check_forgot_password(
@@ -233,3 +241,20 @@ def _check_forgot_password(
             raise ForgotPasswordConnectorError("email")
         if method == "PhoneVerificationCode" and SMS not in connectors:
             raise ForgotPasswordConnectorError("sms")
+
+
+def _check_ours(document: SignInExperience, changed: set[str], connectors: set[str]) -> None:
+    """phoneauth's rules beyond Logto's, last, so they never hide one of Logto's codes."""
+    if "sign_up" in changed and "sign_in" not in changed:
+        _check_code_sign_in(document)  # Logto checks it only when `signIn` is sent
+    if changed & {"sign_up", "sign_in"}:
+        offered = {method.identifier for method in document.sign_in.methods}
+        missing = [str(i) for i in document.sign_up.identifiers if i not in offered]
+        if missing:
+            raise SignUpIdentifierNotInSignInError(identifiers=missing)
+    if "mfa" in changed:
+        factors = document.mfa.factors
+        if "EmailVerificationCode" in factors:
+            _require((EMAIL,), connectors, "mfa.factors: EmailVerificationCode")
+        if "PhoneVerificationCode" in factors:
+            _require((SMS,), connectors, "mfa.factors: PhoneVerificationCode")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from phoneauth.connectors import ConnectorError, SendResult, SmsMessage, UsageTy
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
-from phoneauth.domain.phone_numbers import parse_phone
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.tenants import Tenant, TenantStore
@@ -35,6 +36,9 @@ log = logging.getLogger("phoneauth.codes")
 
 Clock = Callable[[], datetime]
 CODE_LENGTH = 6
+_LOGTO_PHONE = re.compile(r"\+?[0-9]+")
+"""What Logto's guard takes as a phone (`^\\d+$`; phoneauth also takes the `+`): such input is
+judged as a number only after the connector lookup, as Logto never judges it at all."""
 
 
 def utc_now() -> datetime:
@@ -72,6 +76,12 @@ class CodeMismatchError(VerificationCodeError):
     code = "verification_code.code_mismatch"
 
 
+class PhoneMismatchError(VerificationCodeError):
+    """Phone mismatch: this verification was started for another phone number."""
+
+    code = "verification_code.phone_mismatch"
+
+
 class NoSmsConnectorError(PhoneauthError):
     """Cannot find any available connector for type: Sms."""
 
@@ -80,6 +90,13 @@ class NoSmsConnectorError(PhoneauthError):
 
     def __init__(self) -> None:
         super().__init__(None, type="Sms")
+
+
+def _same_phone(claimed: str, e164: str) -> bool:
+    try:
+        return parse_phone(claimed) == e164
+    except InvalidPhoneNumberError:
+        return False  # no number at all is another number
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +201,7 @@ class VerificationCodes:
         scope: str = "",
         delivery: Delivery = Delivery.NOW,
         variables: Mapping[str, str] | None = None,
+        precheck: Callable[[], None] | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
@@ -193,6 +211,9 @@ class VerificationCodes:
         `variables` are more template variables (`{"link": ...}` renders `{{link}}`), sent in
         the payload beside the code; they can never replace `code` or `locale`.
 
+        `precheck` raises the caller's own refusals where Logto has none at send time: after
+        Logto's checks (rate guard 429, connector lookup 501), before any code exists.
+
         `delivery` (see `Delivery`): `NOW` stores the code only once the provider has taken
         the SMS, so a refused send leaves the waiting code valid; `BACKGROUND` and `NONE` store
         it first and answer without waiting for any provider.
@@ -200,11 +221,12 @@ class VerificationCodes:
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
                 included): before anything is created or deleted.
-            NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays).
+            NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
+                also for digits that are no valid number (see `recipient`).
             ConnectorError: the provider failed (`NOW` only); the attempt is in the message log
                 and the waiting code stays.
         """
-        e164 = parse_phone(phone)
+        e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
@@ -214,6 +236,8 @@ class VerificationCodes:
             missing = NoSmsConnectorError()
             await self._log(tenant.id, None, usage, e164, error=missing)
             raise missing
+        if precheck is not None:
+            precheck()
         code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         now = self.clock()
         policy = tenant.settings.verification_code_policy
@@ -255,6 +279,31 @@ class VerificationCodes:
         # one waiting code (the last stored), and nothing is acknowledged before it is stored.
         await self.store.replace(stored)
         return CodeSent(e164, expires_at, result.provider_message_id)
+
+    async def recipient(
+        self, tenant: Tenant, raw: str, usage_type: UsageType | str = UsageType.GENERIC
+    ) -> str:
+        """The number a code goes to, in E.164, with Logto's order of checks.
+
+        Logto's guard only wants digits, and its connector lookup comes before any provider
+        could refuse the number: on a tenant without an SMS connector, digits that are no valid
+        number answer 501 `connector.not_found` (reference/logto-parity.md 4), not 400. The
+        refused send is in the message log under `usage_type`.
+
+        Raises:
+            InvalidPhoneNumberError: not a number, or no valid number while a connector exists.
+            NoSmsConnectorError: digits that are no valid number, and no SMS connector.
+        """
+        try:
+            return parse_phone(raw)
+        except InvalidPhoneNumberError:
+            if not _LOGTO_PHONE.fullmatch(raw.strip()):
+                raise
+            if await self.connectors.active_sms_connector(tenant.id) is not None:
+                raise
+        missing = NoSmsConnectorError()
+        await self._log(tenant.id, None, UsageType(usage_type), raw.strip(), error=missing)
+        raise missing
 
     async def _deliver(
         self, tenant_id: str, active: ActiveConnector, message: SmsMessage
@@ -348,21 +397,34 @@ class VerificationCodes:
         *,
         scope: str = "",
         ip: str | None = None,
+        claimed: str | None = None,
     ) -> None:
         """Accept the code once, or raise; Logto's checks in Logto's order.
 
-        `ip` is accepted for symmetry with `send`; no rule uses it yet.
+        `claimed` is the phone the caller says the code was sent to, when the code is found by
+        `scope` (a verification record) rather than by phone: another number is Logto's
+        `phone_mismatch`, checked right after the code is found. `ip` is accepted for symmetry
+        with `send`; no rule uses it yet.
 
         Raises:
             VerificationBlockedError: too many wrong codes for this number lately.
-            CodeNotFoundError, CodeExpiredError, CodeMaxTriesError, CodeMismatchError.
+            CodeNotFoundError, PhoneMismatchError, CodeExpiredError, CodeMaxTriesError,
+            CodeMismatchError.
         """
-        e164 = parse_phone(phone)
+        try:
+            e164 = parse_phone(phone)
+        except InvalidPhoneNumberError:
+            # Logto's guard takes any digits, and no code was ever sent to such a number.
+            if _LOGTO_PHONE.fullmatch(phone.strip()):
+                raise CodeNotFoundError() from None
+            raise
         usage = UsageType(usage_type)
         await self.rate_limits.ensure_not_locked(tenant, e164)
         found = await self.store.find_live(tenant.id, e164, usage.value, scope)
         if found is None:
             raise CodeNotFoundError()
+        if claimed is not None and not _same_phone(claimed, e164):
+            raise PhoneMismatchError()
         now = self.clock()
         if now > found.expires_at:
             raise CodeExpiredError()

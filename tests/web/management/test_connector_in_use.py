@@ -1,7 +1,8 @@
-"""DELETE /api/connectors/{id} is refused while the sign-in experience needs the SMS connector.
+"""DELETE /api/connectors/{id}?ifUnused=true is refused while the sign-in experience needs the
+SMS connector.
 
-Logto only warns in its console and leaves sign-in broken; phoneauth answers 409 with the list of
-dependent settings unless `?force=true`.
+Logto's delete deletes (its console only warns), and so does phoneauth's by default; the guard is
+the opt-in `?ifUnused=true`: 409 with the list of dependent settings.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ IN_USE = "connector.in_use_by_sign_in_experience"
 
 
 async def delete(api: httpx.AsyncClient, connector_id: str, **params: str) -> httpx.Response:
-    return await api.delete(f"/api/connectors/{connector_id}", params=params)
+    """The guarded delete, unless `params` say otherwise."""
+    return await api.delete(f"/api/connectors/{connector_id}", params={"ifUnused": "true"} | params)
 
 
 async def test_the_default_phone_sign_in_experience_keeps_its_connector(
@@ -42,13 +44,13 @@ async def test_the_default_phone_sign_in_experience_keeps_its_connector(
         "signIn.methods: phone + verification code",
     ]
     assert body["details"]["type"] == "Sms"
-    assert "force=true" in body["message"]
+    assert "ifUnused=true" in body["message"]
     assert (await api.get(f"/api/connectors/{connector_id}")).status_code == 200
     assert await services.connectors.active_sms_connector("default") is not None
     assert (await delete(api, connector_id, force="false")).status_code == 409
 
 
-async def test_force_deletes_and_leaves_the_document_as_logto_does(
+async def test_force_still_deletes_and_leaves_the_document_as_logto_does(
     api: httpx.AsyncClient, services: Services
 ) -> None:
     connector_id = await add_sms_connector(api)
@@ -144,5 +146,5 @@ async def test_another_tenants_document_does_not_hold_this_connector(
     acme_connector = await add_sms_connector(api, "/t/acme/api")
     default_connector = await add_sms_connector(api)
     assert (await delete(api, default_connector)).status_code == 409
-    deleted = await api.delete(f"/t/acme/api/connectors/{acme_connector}")
+    deleted = await api.delete(f"/t/acme/api/connectors/{acme_connector}?ifUnused=true")
     assert deleted.status_code == 204

@@ -84,11 +84,11 @@ async def test_the_default_document_follows_the_sms_connector_until_the_first_sa
         assert response.json() == WAITING
     connector_id = await add_sms_connector(api)
     assert (await api.get("/api/sign-in-exp")).json() == DEFAULT
-    # Phone sign-in depends on the connector now: deleting it is guarded, then forced.
-    guarded = await api.delete(f"/api/connectors/{connector_id}")
+    # Phone sign-in depends on the connector now: the opt-in guard refuses, a delete deletes.
+    guarded = await api.delete(f"/api/connectors/{connector_id}?ifUnused=true")
     assert guarded.status_code == 409
     assert guarded.json()["code"] == "connector.in_use_by_sign_in_experience"
-    assert (await api.delete(f"/api/connectors/{connector_id}?force=true")).status_code == 204
+    assert (await api.delete(f"/api/connectors/{connector_id}")).status_code == 204
     assert (await api.get("/api/sign-in-exp")).json() == WAITING
 
     # Once saved, the document is the admin's and no longer follows the connector.

@@ -393,7 +393,8 @@ async def delete(
             services.sign_in_experience,
             console.tenant.id,
             connector_id,
-            force=form.get("force") == "true",
+            # "Delete" asks first; "Delete anyway" (force) deletes as the API does.
+            if_unused=form.get("force") != "true",
         )
     except ConnectorInUseError as error:
         message = admin_sentence(error.code, error.details)

@@ -128,7 +128,7 @@ async def send_code(
     "/experience/verification/verification-code/verify",
     response_model=VerificationId,
     summary="Verify the SMS code",
-    responses=step_responses(*VERIFY_ERRORS, InvalidPhoneNumberError, PhoneMismatchError),
+    responses=step_responses(*VERIFY_ERRORS, PhoneMismatchError),
 )
 async def verify_code(
     body: CodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep

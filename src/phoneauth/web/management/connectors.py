@@ -337,19 +337,38 @@ async def update_connector(
     "/connectors/{connector_id}",
     status_code=204,
     response_class=Response,
-    summary="Delete a saved connector; refused while the sign-in experience needs it",
+    summary="Delete a saved connector, as Logto does, even while the sign-in experience needs it",
+    description="Like Logto, the delete does not check the sign-in experience: phone sign-in then "
+    "answers `connector.not_found` (501) until a new SMS connector is saved. "
+    "`?ifUnused=true` refuses instead (409 `connector.in_use_by_sign_in_experience`, "
+    "`details.dependents` naming each setting that needs the connector).",
     responses=error_responses(ConnectorNotFoundError, ConnectorInUseError),
 )
 async def delete_connector(
     connector_id: str,
     tenant: ManagedTenantDep,
     services: ServicesDep,
+    if_unused: Annotated[
+        bool,
+        Query(
+            alias="ifUnused",
+            description="Refuse (409) while phone sign-up, sign-in, password reset or MFA "
+            "needs this connector.",
+        ),
+    ] = False,
     force: Annotated[
-        bool, Query(description="Delete even though phone sign-up, sign-in or MFA needs it.")
+        bool,
+        Query(
+            description="Accepted for older scripts; deleting is the default now.", deprecated=True
+        ),
     ] = False,
 ) -> Response:
     await connector_removal.delete_connector(
-        services.connectors, services.sign_in_experience, tenant.id, connector_id, force=force
+        services.connectors,
+        services.sign_in_experience,
+        tenant.id,
+        connector_id,
+        if_unused=if_unused and not force,
     )
     return Response(status_code=204)
 
