@@ -31,6 +31,11 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+def hash_allowed(password: str) -> str:
+    """The hash of a password the tenant's policy (`password_policy`) has already accepted."""
+    return _HASHER.hash(password)
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time by construction; False for users without a password."""
     if not password_hash:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.ports import SmsConnectorSource
+from phoneauth.domain.sign_in_experience_fields import DocumentFields
 from phoneauth.errors import PhoneauthError
 
 
@@ -107,8 +108,9 @@ class Mfa(_Shape):
     )
 
 
-class SignInExperience(_Shape):
-    """Logto's sign-in experience document (the parts phoneauth uses)."""
+class SignInExperience(DocumentFields):
+    """Logto's sign-in experience document: the parts phoneauth's flows use here, the rest in
+    `DocumentFields`."""
 
     sign_up: SignUp = Field(default_factory=SignUp, alias="signUp")
     sign_in: SignIn = Field(default_factory=SignIn, alias="signIn")

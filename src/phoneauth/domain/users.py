@@ -50,14 +50,31 @@ class PhoneInUseError(PhoneauthError):
     status = 422
 
 
+class UsernameInUseError(PhoneauthError):
+    """This username is already in use."""
+
+    code = "user.username_already_in_use"
+    status = 422
+
+
 class UserStore(Protocol):
     """Tenant-scoped user rows; `create` and `set_phone` raise `PhoneInUseError` on a clash."""
 
     async def get(self, tenant_id: str, user_id: str) -> User | None: ...
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None: ...
+    async def find_by_username(
+        self, tenant_id: str, username: str, *, case_sensitive: bool = True
+    ) -> User | None: ...
     async def create(
-        self, tenant_id: str, *, phone: str | None, password_hash: str | None = None
-    ) -> User: ...
+        self,
+        tenant_id: str,
+        *,
+        phone: str | None,
+        password_hash: str | None = None,
+        username: str | None = None,
+    ) -> User:
+        """Raises `UsernameInUseError` or `PhoneInUseError` on a clash."""
+        ...
     async def set_phone(self, tenant_id: str, user_id: str, phone: str | None) -> User: ...
     async def set_password(self, tenant_id: str, user_id: str, password_hash: str) -> User: ...
     async def set_mfa_factors(self, tenant_id: str, user_id: str, factors: list[str]) -> User: ...

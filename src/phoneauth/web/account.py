@@ -23,6 +23,12 @@ from phoneauth.domain.account import (
     PhoneRequiredError,
     RecordNotFoundError,
 )
+from phoneauth.domain.account_center import (
+    AccountCenterNotEnabledError,
+    FieldNotEditableError,
+    ensure_editable,
+    ensure_enabled,
+)
 from phoneauth.domain.organizations import (
     InvitationAcceptedError,
     InvitationExpiredError,
@@ -90,6 +96,16 @@ async def get_signed_in(
 
 SignedInDep = Annotated[SignedIn, Depends(get_signed_in)]
 
+
+async def get_account_center_open(signed_in: SignedInDep) -> SignedIn:
+    """Logto's `koaAccountCenter`: a change needs the account center enabled (400), checked
+    before the body."""
+    ensure_enabled(signed_in.tenant.settings.account_center)
+    return signed_in
+
+
+ChangeDep = Annotated[SignedIn, Depends(get_account_center_open)]
+
 VerificationIdHeader = Annotated[
     str | None,
     Header(
@@ -100,6 +116,7 @@ VerificationIdHeader = Annotated[
 ]
 
 _AUTH = (NotSignedInError, TenantNotFoundError)
+_GATES = (AccountCenterNotEnabledError, FieldNotEditableError)
 
 
 class PhoneIdentifier(BaseModel):
@@ -216,15 +233,25 @@ async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str,
     response_class=Response,
     summary="Replace the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH, PermissionDeniedError, InvalidPhoneNumberError, RecordNotFoundError, PhoneInUseError
+        *_AUTH,
+        *_GATES,
+        PermissionDeniedError,
+        InvalidPhoneNumberError,
+        RecordNotFoundError,
+        PhoneInUseError,
     ),
 )
 async def set_primary_phone(
-    signed_in: SignedInDep,
+    signed_in: ChangeDep,
     services: ServicesDep,
     body: PrimaryPhone,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
+    # Logto's order: a fresh identity (401) first, then the account center's `phone` field.
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.set_primary_phone(
         signed_in.tenant.id,
         signed_in.user_id,
@@ -241,12 +268,16 @@ async def set_primary_phone(
     response_class=Response,
     summary="Remove the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
+        *_AUTH, *_GATES, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
     ),
 )
 async def remove_primary_phone(
-    signed_in: SignedInDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
 ) -> Response:
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.remove_primary_phone(
         signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
     )

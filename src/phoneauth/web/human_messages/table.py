@@ -33,6 +33,7 @@ _INVITATION_USED = "This invitation can no longer be used. Ask for a new one."
 _PASSWORD_RULE = (
     "Use 8 to 256 characters for the password, with letters or symbols as well as digits."
 )
+_USERNAME_RULE = "Use only letters, digits and _ in the username, starting with a letter or _."
 _PROVIDER = " Check the connector under Connectors and send a test."
 
 MESSAGES: dict[str, Sentences] = {
@@ -302,8 +303,53 @@ MESSAGES: dict[str, Sentences] = {
         "Removing the phone number would leave the account no way to sign in.",
     ),
     "password.rejected": Sentences(
-        _PASSWORD_RULE,
-        _PASSWORD_RULE,
+        "This password does not meet the requirements. Choose another one.",
+        "The password does not meet the password policy of the sign-in experience.",
+    ),
+    "user.username_already_in_use": Sentences(
+        "This username is taken. Choose another one.", "This username belongs to another user."
+    ),
+    "user.sign_up_method_not_enabled": Sentences(
+        _NOT_ALLOWED, "This identifier is not a sign-up identifier of the sign-in experience."
+    ),
+    "user.username_invalid": Sentences(
+        _USERNAME_RULE, "The username does not meet the username policy."
+    ),
+    "user.username_required": Sentences("Enter a username.", "A username is required."),
+    "user.username_starts_with_number": Sentences(
+        "A username cannot start with a digit.", "A username cannot start with a digit."
+    ),
+    "user.username_invalid_charset_hard": Sentences(_USERNAME_RULE, _USERNAME_RULE),
+    "user.username_too_short": Sentences(
+        "This username is too short.", "The username is shorter than the username policy allows."
+    ),
+    "user.username_too_long": Sentences(
+        "This username is too long.", "The username is longer than the username policy allows."
+    ),
+    "user.username_uppercase_not_allowed": Sentences(
+        "Use no capital letters in the username.", "The username policy allows no capitals."
+    ),
+    "user.username_lowercase_not_allowed": Sentences(
+        "Use no small letters in the username.", "The username policy allows no small letters."
+    ),
+    "user.username_numbers_not_allowed": Sentences(
+        "Use no digits in the username.", "The username policy allows no digits."
+    ),
+    "user.username_underscore_not_allowed": Sentences(
+        "Use no underscore in the username.", "The username policy allows no underscore."
+    ),
+    # --- account center -------------------------------------------------------------------------
+    "account_center.not_enabled": Sentences(
+        "Account settings cannot be changed here.",
+        "The account center is off: enable it (PATCH /api/account-center) to let users change "
+        "their account.",
+    ),
+    "account_center.field_not_editable": Sentences(
+        "This part of your account cannot be changed here.",
+        "The account center does not allow users to change this field.",
+    ),
+    "request.invalid_input": Sentences(
+        "Check what you entered and try again.", "The request is missing information it needs."
     ),
     # --- organizations --------------------------------------------------------------------------
     "entity.not_exists_with_id": Sentences(
