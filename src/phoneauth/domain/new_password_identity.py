@@ -97,7 +97,7 @@ class NewPasswordIdentities:
             type=VerificationType.NEW_PASSWORD_IDENTITY,
             identifier=identifier,
             verified=True,
-            passwordHash=password_hash,
+            password_hash=password_hash,
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -107,7 +107,9 @@ class NewPasswordIdentities:
         self, tenant_id: str, username: str, experience: SignInExperience
     ) -> None:
         case_sensitive = experience.username_policy.case_sensitive
-        found = await self.users.find_by_username(tenant_id, username, case_sensitive=case_sensitive)
+        found = await self.users.find_by_username(
+            tenant_id, username, case_sensitive=case_sensitive
+        )
         if found is not None:
             raise UsernameInUseError()
 

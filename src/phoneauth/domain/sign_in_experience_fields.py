@@ -154,9 +154,7 @@ class DocumentFields(Shape):
     hide_logto_branding: bool = Field(default=False, alias="hideLogtoBranding")
     language_info: LanguageInfo = Field(default_factory=LanguageInfo, alias="languageInfo")
     terms_of_use_url: str | None = Field(default=None, alias="termsOfUseUrl", max_length=2048)
-    privacy_policy_url: str | None = Field(
-        default=None, alias="privacyPolicyUrl", max_length=2048
-    )
+    privacy_policy_url: str | None = Field(default=None, alias="privacyPolicyUrl", max_length=2048)
     support_email: str | None = Field(default=None, alias="supportEmail", max_length=256)
     support_website_url: str | None = Field(
         default=None, alias="supportWebsiteUrl", max_length=2048

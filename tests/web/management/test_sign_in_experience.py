@@ -8,6 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from phoneauth.domain.sign_in_experience_fields import DocumentFields
+
 PHONE_CODE = {
     "identifier": "phone",
     "password": False,
@@ -30,7 +32,10 @@ USERNAME_PASSWORD = {
 PHONE_SIGN_UP = {"identifiers": ["phone"], "password": False, "verify": True}
 PHONE_PASSWORD_SIGN_UP = {"identifiers": ["phone"], "password": True, "verify": True}
 USERNAME_SIGN_UP = {"identifiers": ["username"], "password": True, "verify": False}
+LOGTO_DEFAULTS = DocumentFields().model_dump(mode="json", by_alias=True)
+"""Logto's other keys (branding, policies...), at their defaults in every document below."""
 DEFAULT = {
+    **LOGTO_DEFAULTS,
     "id": "default",
     "tenantId": "default",
     "signUp": {**PHONE_SIGN_UP, "secondaryIdentifiers": []},
@@ -138,7 +143,7 @@ async def test_patch_replaces_the_given_top_level_keys_and_keeps_the_rest(
     body = {
         "signUp": PHONE_PASSWORD_SIGN_UP,
         "signIn": {"methods": [PHONE_BOTH]},
-        # Logto's keys phoneauth does not keep are dropped, as Logto's guard strips unknown keys.
+        # Every key of Logto's document is kept; `id` and `tenantId` are not the body's to set.
         "color": {"primaryColor": "#000000"},
         "id": "other",
         "tenantId": "other",
@@ -149,6 +154,7 @@ async def test_patch_replaces_the_given_top_level_keys_and_keeps_the_rest(
         **DEFAULT,
         "signUp": {**PHONE_PASSWORD_SIGN_UP, "secondaryIdentifiers": []},
         "signIn": {"methods": [PHONE_BOTH]},
+        "color": {**LOGTO_DEFAULTS["color"], "primaryColor": "#000000"},
     }
     assert response.json() == expected
     assert (await api.get("/api/sign-in-exp")).json() == expected

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+from tests.servers import serve_in_thread
 from tests.web.parity.conftest import BREACHED
 
 from phoneauth.storage.models import SignInExperienceRow
+from phoneauth.web.app import create_app
 from phoneauth.wiring import Services
 
 LOGTO_KEYS = {
@@ -43,13 +45,10 @@ async def test_a_document_stored_before_the_new_keys_reads_with_defaults(
     old = {"signUp": {"identifiers": [], "password": False, "verify": True}, "signIn": {}}
     row = SignInExperienceRow(tenant_id="default", document=old, updated_at=datetime.now(UTC))
     await services.database.write(lambda session: session.add(row))
-    from tests.servers import serve_in_thread
-
-    from phoneauth.web.app import create_app
-
     with serve_in_thread(create_app(services.settings)) as url:
         headers = {"Authorization": f"Bearer {admin_key}"}
-        document = httpx.get(f"{url}/api/sign-in-exp", headers=headers, timeout=60).json()
+        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+            document = (await client.get(f"{url}/api/sign-in-exp")).json()
     assert set(document) == LOGTO_KEYS
     assert document["signInMode"] == "SignInAndRegister"
     assert document["customContent"] == {}

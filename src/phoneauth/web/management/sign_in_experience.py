@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from phoneauth.domain.password_policy import UserInfo, password_issues
+from phoneauth.domain.password_policy import PasswordPolicy, UserInfo, password_issues
 from phoneauth.domain.sign_in_experience import (
     DOCUMENT_KEYS,
     ForgotPasswordMethod,
@@ -19,7 +19,6 @@ from phoneauth.domain.sign_in_experience import (
     SignInMode,
     SignUp,
 )
-from phoneauth.domain.password_policy import PasswordPolicy
 from phoneauth.domain.sign_in_experience_fields import (
     AdaptiveMfa,
     AgreeToTermsPolicy,
@@ -173,11 +172,7 @@ async def patch_sign_in_experience(
     tenant: ManagedTenantDep, services: ServicesDep, body: SignInExperiencePatch
 ) -> SignInExperienceRead:
     given = body.model_fields_set
-    changes = {
-        DOCUMENT_KEYS[key]: getattr(body, key)
-        for key in given
-        if key in DOCUMENT_KEYS
-    }
+    changes = {DOCUMENT_KEYS[key]: getattr(body, key) for key in given if key in DOCUMENT_KEYS}
     if "social_sign_in_connector_targets" in changes:
         # Logto keeps only targets naming a social connector; phoneauth has none.
         changes["social_sign_in_connector_targets"] = []
