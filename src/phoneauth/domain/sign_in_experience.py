@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.ports import SmsConnectorSource
-from phoneauth.domain.sign_in_experience_fields import DocumentFields
+from phoneauth.domain.sign_in_experience_fields import AdaptiveMfa, DocumentFields
 from phoneauth.errors import PhoneauthError
 
 
@@ -306,6 +306,9 @@ class SignInExperiences:
         document = SignInExperience.model_validate(current.model_dump() | changes)
         has_sms = await connectors.active_sms_connector(tenant_id) is not None
         rules.check_changes(document, set(changes), has_sms=has_sms)
+        if "mfa" in changes and not document.mfa.factors and "adaptive_mfa" not in changes:
+            # Logto: MFA switched off without a word on adaptive MFA switches that off too.
+            document.adaptive_mfa = AdaptiveMfa(enabled=False)
         return await self.store.save(tenant_id, document)
 
     async def ensure_sms_connector_removable(self, tenant_id: str) -> None:

@@ -121,6 +121,31 @@ class ForgotPasswordConnectorError(SignInExperienceRuleError):
         )
 
 
+class AdaptiveMfaRequiresMfaError(SignInExperienceRuleError):
+    """Adaptive MFA requires MFA to be enabled."""
+
+    code = "sign_in_experiences.adaptive_mfa_requires_mfa"
+    status = 422
+
+
+class AdaptiveMfaPolicyError(SignInExperienceRuleError):
+    """Adaptive MFA requires a non-skippable MFA policy."""
+
+    code = "sign_in_experiences.adaptive_mfa_requires_non_skippable_policy"
+    status = 422
+
+
+class NonAdaptiveMfaPolicyError(SignInExperienceRuleError):
+    """Non-adaptive MFA requires a skippable MFA policy."""
+
+    code = "sign_in_experiences.non_adaptive_mfa_requires_skippable_policy"
+    status = 422
+
+
+ADAPTIVE_POLICIES = frozenset({"PromptAtSignInAndSignUpMandatory", "PromptOnlyAtSignInMandatory"})
+"""The `...Mandatory` prompts: the policies adaptive MFA goes with, and only it."""
+
+
 RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
     ConnectorRequiredError,
     MissingSignUpIdentifiersError,
@@ -134,6 +159,9 @@ RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
     DuplicatedMfaFactorsError,
     BackupCodeAloneError,
     ForgotPasswordConnectorError,
+    AdaptiveMfaRequiresMfaError,
+    AdaptiveMfaPolicyError,
+    NonAdaptiveMfaPolicyError,
 )
 """Every code a change may be refused with (for the OpenAPI document)."""
 
@@ -151,6 +179,8 @@ def check_changes(document: SignInExperience, changed: set[str], *, has_sms: boo
         raise PhoneCodeCannotBeUsedForSignInError(setting="signIn.methods")
     if "mfa" in changed:
         _check_mfa(document, connectors)
+    if changed & {"mfa", "adaptive_mfa"}:
+        _check_adaptive_mfa(document, sent_adaptive="adaptive_mfa" in changed)
     if "forgot_password_methods" in changed:
         _check_forgot_password(document.forgot_password_methods, connectors)
 
@@ -230,3 +260,17 @@ def _check_forgot_password(
             raise ForgotPasswordConnectorError("email")
         if method == "PhoneVerificationCode" and SMS not in connectors:
             raise ForgotPasswordConnectorError("sms")
+
+
+def _check_adaptive_mfa(document: SignInExperience, *, sent_adaptive: bool) -> None:
+    """Logto's adaptive MFA rules (422). An adaptive state never set (`{}`) constrains nothing
+    when only `mfa` changes."""
+    enabled = document.adaptive_mfa.enabled
+    policy = document.mfa.policy.value
+    if enabled is True:
+        if sent_adaptive and not document.mfa.factors:
+            raise AdaptiveMfaRequiresMfaError()
+        if document.mfa.factors and policy not in ADAPTIVE_POLICIES:
+            raise AdaptiveMfaPolicyError(policy=policy)
+    elif enabled is False and document.mfa.factors and policy in ADAPTIVE_POLICIES:
+        raise NonAdaptiveMfaPolicyError(policy=policy)

@@ -133,3 +133,24 @@ def test_check_password_answers_logtos_issues(admin: httpx.Client) -> None:
     assert kinds["issues"] == [
         {"code": "password_rejected.character_types", "interpolation": {"min": 3}}
     ]
+
+
+def test_adaptive_mfa_follows_logtos_rules(admin: httpx.Client) -> None:
+    totp = {"factors": ["Totp", "BackupCode"], "policy": "PromptOnlyAtSignInMandatory"}
+    cases = [
+        ({"adaptiveMfa": {"enabled": True}, "mfa": {"factors": [], "policy": "UserControlled"}},
+         "sign_in_experiences.adaptive_mfa_requires_mfa"),
+        ({"adaptiveMfa": {"enabled": True}, "mfa": {**totp, "policy": "Mandatory"}},
+         "sign_in_experiences.adaptive_mfa_requires_non_skippable_policy"),
+        ({"adaptiveMfa": {"enabled": False}, "mfa": totp},
+         "sign_in_experiences.non_adaptive_mfa_requires_skippable_policy"),
+    ]  # fmt: skip
+    for body, code in cases:
+        answer = admin.patch("/api/sign-in-exp", json=body)
+        assert (answer.status_code, answer.json()["code"]) == (422, code), body
+    on = admin.patch("/api/sign-in-exp", json={"adaptiveMfa": {"enabled": True}, "mfa": totp})
+    assert on.status_code == 200, on.text
+    assert on.json()["adaptiveMfa"] == {"enabled": True}
+    # MFA switched off without a word on adaptive MFA switches adaptive MFA off, as in Logto.
+    off = admin.patch("/api/sign-in-exp", json={"mfa": {"factors": [], "policy": "NoPrompt"}})
+    assert off.json()["adaptiveMfa"] == {"enabled": False}

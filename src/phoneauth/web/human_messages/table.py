@@ -30,9 +30,6 @@ _NOT_ALLOWED = "This is not possible here."
 _BUSY = "The service is busy right now. Please try again in a moment."
 _NOT_FOUND = "This page or item does not exist. Check the link you followed."
 _INVITATION_USED = "This invitation can no longer be used. Ask for a new one."
-_PASSWORD_RULE = (
-    "Use 8 to 256 characters for the password, with letters or symbols as well as digits."
-)
 _USERNAME_RULE = "Use only letters, digits and _ in the username, starting with a letter or _."
 _PROVIDER = " Check the connector under Connectors and send a test."
 
@@ -446,6 +443,18 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "sign_in_experiences.backup_code_cannot_be_enabled_alone": Sentences(
         _NOT_ALLOWED, "Backup codes work only together with another second factor."
+    ),
+    "sign_in_experiences.adaptive_mfa_requires_mfa": Sentences(
+        _NOT_ALLOWED, "Adaptive two-step verification needs at least one second factor."
+    ),
+    "sign_in_experiences.adaptive_mfa_requires_non_skippable_policy": Sentences(
+        _NOT_ALLOWED,
+        "Adaptive two-step verification needs a prompt that users cannot skip "
+        "(PromptAtSignInAndSignUpMandatory or PromptOnlyAtSignInMandatory).",
+    ),
+    "sign_in_experiences.non_adaptive_mfa_requires_skippable_policy": Sentences(
+        _NOT_ALLOWED,
+        "This two-step verification policy works only with adaptive two-step verification on.",
     ),
     # --- the console ---------------------------------------------------------------------------
     "console.invalid_username": Sentences(
