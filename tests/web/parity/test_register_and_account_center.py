@@ -3,9 +3,11 @@ account center (§5.1, §5.2), over real HTTP."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 NPI = "/api/experience/verification/new-password-identity"
 PASSWORD = "Str0ng-Passphrase!"
@@ -80,7 +82,10 @@ def register_by_phone(admin: httpx.Client, end_user: httpx.Client) -> str:
     return str(submitted.json()["accessToken"])
 
 
-def test_register_with_username_and_password(admin: httpx.Client, end_user: httpx.Client) -> None:
+def test_register_with_username_and_password(
+    admin: httpx.Client, end_user: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     assert admin.patch("/api/sign-in-exp", json=USERNAME_SIGN_UP).status_code == 200
     start(end_user)
     verified = end_user.post(NPI, json=identity("username", "alice_1"))
@@ -101,6 +106,7 @@ def test_register_with_username_and_password(admin: httpx.Client, end_user: http
     start(end_user)
     taken = end_user.post(NPI, json=identity("username", "alice_1"))
     assert (taken.status_code, taken.json()["code"]) == (422, "user.username_already_in_use")
+    assert PASSWORD not in caplog.text
 
 
 def test_new_password_identity_refusals(admin: httpx.Client, end_user: httpx.Client) -> None:
