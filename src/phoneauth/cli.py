@@ -89,7 +89,8 @@ def serve(
     count = workers if workers is not None else serving.default_workers(settings)
     options = serving.uvicorn_options(settings)
     if count == 1:
-        uvicorn.run(create_app(settings, serving=True), **options)
+        with serving.stop_signals_exit_cleanly():
+            uvicorn.run(create_app(settings, serving=True), **options)
         return
     if serving.is_sqlite(settings):
         err.print(
@@ -107,7 +108,8 @@ def serve(
         raise _fail(error) from None
     # Each worker builds its own app from the environment (uvicorn spawns fresh interpreters).
     os.environ.update(serving.worker_environment(settings))
-    uvicorn.run(serving.FACTORY, factory=True, workers=count, **options)
+    with serving.stop_signals_exit_cleanly():
+        uvicorn.run(serving.FACTORY, factory=True, workers=count, **options)
 
 
 @connectors_app.command("list")

@@ -175,18 +175,19 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.cipher,
         utc_now,
     )
+    services.message_log = MessageLog(SqlMessageLogStore(database))
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database, cache=cache_for(database)),
         registry,
         services.http_client,
         services.cipher,
         allow_private_hosts=settings.connector_allow_private_hosts,
+        message_log=services.message_log,
     )
     # The default sign-in experience follows the tenant's SMS connector (no phone sign-in without).
     services.sign_in_experience = SignInExperiences(
         SqlSignInExperienceStore(database, cache=cache_for(database)), services.connectors
     )
-    services.message_log = MessageLog(SqlMessageLogStore(database))
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,

@@ -24,7 +24,7 @@ from tests.web.account_support import (
     wrong,
 )
 
-from phoneauth.domain.passwords import hash_password
+from phoneauth.domain.passwords import hash_password, verify_password
 from phoneauth.domain.sign_in_experience import SignInExperience
 from phoneauth.domain.tenants import TenantKind
 from phoneauth.domain.users import User
@@ -44,8 +44,8 @@ def identifier(phone: str) -> dict[str, str]:
 @pytest.fixture
 async def user(services: Services, api: httpx.AsyncClient) -> User:
     await use_outbox(api)
-    # Logto's account center starts disabled; these tests change the phone, so allow it.
-    center = {"enabled": True, "fields": {"phone": "Edit"}}
+    # Logto's account center starts disabled; these tests change the phone and the password.
+    center = {"enabled": True, "fields": {"phone": "Edit", "password": "Edit"}}
     assert (await api.patch("/api/account-center", json=center)).status_code == 200
     return await services.users.create("default", phone=PHONE)
 
@@ -451,3 +451,44 @@ async def test_the_account_routes_list_their_error_codes(api: httpx.AsyncClient)
     assert "user.phone_already_in_use" in codes(PRIMARY, "post")
     assert "user.no_sign_in_method_left" in codes(PRIMARY, "delete")
     assert "/t/{tenant_id}/api/my-account" in paths
+
+
+# --- the password ------------------------------------------------------------------------------
+
+PASSWORD_ROUTE = "/api/my-account/password"
+
+
+async def test_changing_the_password_takes_a_fresh_identity_check(
+    client: httpx.AsyncClient, api: httpx.AsyncClient, services: Services, user: User
+) -> None:
+    refused = await client.post(PASSWORD_ROUTE, json={"password": "a new password 1"})
+    assert_error(refused, 401, "verification_record.permission_denied")
+    identity = await verified_record(client, api, PHONE)
+    weak = await client.post(PASSWORD_ROUTE, json={"password": "1234"}, headers={HEADER: identity})
+    assert_error(weak, 422, "password.rejected")
+    done = await client.post(
+        PASSWORD_ROUTE, json={"password": "a new password 1"}, headers={HEADER: identity}
+    )
+    assert done.status_code == 204, done.text
+    stored = await services.users.get("default", user.id)
+    assert stored is not None
+    assert verify_password(stored.password_hash, "a new password 1")
+
+
+async def test_the_current_password_again_is_422_user_same_password(
+    client: httpx.AsyncClient, api: httpx.AsyncClient, services: Services, user: User
+) -> None:
+    await services.users.set_password("default", user.id, hash_password("the same one 1"))
+    identity = await verified_record(client, api, PHONE)
+    same = await client.post(
+        PASSWORD_ROUTE, json={"password": "the same one 1"}, headers={HEADER: identity}
+    )
+    assert_error(same, 422, "user.same_password")
+    assert "different password" in same.json()["message"]
+    stored = await services.users.get("default", user.id)
+    assert stored is not None
+    assert stored.password_hash is not None
+    assert verify_password(stored.password_hash, "the same one 1")
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    listed = paths[PASSWORD_ROUTE]["post"]["responses"]
+    assert "user.same_password" in " ".join(r.get("description", "") for r in listed.values())

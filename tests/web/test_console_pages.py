@@ -379,3 +379,16 @@ async def test_a_tenant_without_a_connector_is_warned_about_in_its_own_console(
     warning = sms_warning((await browser.get("/console/tenants")).text)
     assert warning is not None
     assert "End users cannot sign in yet." in warning
+
+
+async def test_sign_in_identifiers_are_named_in_words(
+    browser: httpx.AsyncClient, signed_in: str
+) -> None:
+    # A fresh tenant has no sign-in method until it has an SMS connector: add one on the form.
+    page = await browser.post(
+        "/console/sign-in-experience", data={"csrf": signed_in, "action": "add"}
+    )
+    assert page.status_code == 200
+    assert '<option value="phone" selected>Phone number</option>' in page.text
+    assert '<option value="username">Username</option>' in page.text
+    assert ">phone</option>" not in page.text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from phoneauth.connectors import (
     SmsMessage,
     UsageType,
     dump_config,
+    mask_phone,
     secret_fields,
     to_e164,
 )
@@ -39,9 +41,11 @@ from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.connectors.providers.outbox import Outbox, OutboxMessage
 from phoneauth.crypto import ConfigCipher
 from phoneauth.domain.connector_configs import SECRET_MASK, clean_deep, mask_secrets, sends_a_mask
+from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageStatus
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
+from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.connectors")
 
@@ -184,8 +188,10 @@ class ConnectorManagement:
         outbox_size: int = 1000,
         built_cache_size: int = 1024,
         allow_private_hosts: bool = False,
+        message_log: MessageLog | None = None,
     ) -> None:
         self.store = store
+        self.message_log = message_log
         self.registry = registry
         self.client = client
         self.cipher = cipher
@@ -317,16 +323,55 @@ class ConnectorManagement:
         connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
         payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
         message = SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
+        started = time.perf_counter()
         try:
-            return await connector.send(message)
-        except ConnectorError:
+            result = await connector.send(message)
+        except ConnectorError as error:
+            await self._log_test(tenant.id, factory, phone, started, error=error)
             raise
         except Exception as error:
             # A third-party connector broke the contract: a coded error, as the codes engine does.
             log.error("connector %s raised %s on a test send", factory.id, type(error).__name__)
-            raise ConnectorError(
-                "The SMS connector failed unexpectedly.", factory_id=factory.id
-            ) from None
+            broken = ConnectorError("The SMS connector failed unexpectedly.", factory_id=factory.id)
+            await self._log_test(tenant.id, factory, phone, started, error=broken)
+            raise broken from None
+        await self._log_test(tenant.id, factory, phone, started, result=result)
+        return result
+
+    async def _log_test(
+        self,
+        tenant_id: str,
+        factory: ConnectorFactory[Any],
+        phone: str,
+        started: float,
+        *,
+        result: SendResult | None = None,
+        error: PhoneauthError | None = None,
+    ) -> None:
+        """A test send is logged as a send, marked `test_send`: operators see it went out."""
+        if self.message_log is None:
+            return
+        saved = await self.store.get_by_type(tenant_id, SMS)
+        entry = MessageLogEntry(
+            id=new_id(),
+            tenant_id=tenant_id,
+            created_at=self.clock(),
+            connector_id=saved.id if saved and saved.factory_id == factory.id else None,
+            factory_id=factory.id,
+            usage_type=UsageType.GENERIC.value,
+            phone_masked=mask_phone(phone),
+            status=MessageStatus.SENT if error is None else MessageStatus.FAILED,
+            provider_message_id=None if result is None else result.provider_message_id,
+            error_code=None if error is None else error.code,
+            error_message=None if error is None else error.message,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            test_send=True,
+        )
+        try:
+            await self.message_log.record(entry)
+        except Exception:
+            # The test went out (or failed) already; its answer must not change.
+            log.exception("could not write the message log for a test send")
 
     async def active_sms_connector(self, tenant_id: str) -> ActiveConnector | None:
         """The tenant's SMS connector, read from the store on every call (every instance agrees)."""

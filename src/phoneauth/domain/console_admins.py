@@ -28,7 +28,12 @@ from phoneauth.domain.console_setup import (
     SetupTokens,
     SetupTokenStore,
 )
-from phoneauth.domain.passwords import check_policy, hash_password, verify_password
+from phoneauth.domain.passwords import (
+    PasswordRejectedError,
+    check_policy,
+    hash_password,
+    verify_password,
+)
 from phoneauth.errors import PhoneauthError
 
 FIRST_ADMIN_ID = "owner"
@@ -147,6 +152,24 @@ class ConsoleAdmins:
 
     async def needs_first_admin(self) -> bool:
         return await self.store.count() == 0
+
+    async def first_admin_problems(
+        self, username: str, password: str, setup_token: object
+    ) -> dict[str, PhoneauthError]:
+        """Every reason the set-up form would be refused, by field, so the page shows them all at
+        once. Uses nothing up: the token is only compared and no password is hashed."""
+        problems: dict[str, PhoneauthError] = {}
+        try:
+            await self.setup_tokens.check(setup_token)
+        except InvalidSetupTokenError as error:
+            problems["setup_token"] = error
+        if not USERNAME.fullmatch(username):
+            problems["username"] = InvalidUsernameError()
+        try:
+            check_policy(password)
+        except PasswordRejectedError as error:
+            problems["password"] = error
+        return problems
 
     async def create_first_admin(
         self, username: str, password: str, setup_token: object

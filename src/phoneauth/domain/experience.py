@@ -45,7 +45,12 @@ from phoneauth.domain.interactions import (
 )
 from phoneauth.domain.new_password_identity import NewPasswordIdentities
 from phoneauth.domain.password_policy import PwnedLookup
-from phoneauth.domain.passwords import hash_password
+from phoneauth.domain.passwords import (
+    SamePasswordError,
+    check_policy,
+    hash_password,
+    verify_password,
+)
 from phoneauth.domain.sessions import IssuedSession, Sessions
 from phoneauth.domain.sign_in_experience import (
     SignInExperience,
@@ -290,7 +295,11 @@ class Experience:
         """`PUT /api/experience/profile/password`: the new password of a reset, or the password
         of a registration."""
         if interaction.event is InteractionEvent.FORGOT_PASSWORD:
-            await self.verifications.identified_user(interaction)
+            user = await self.verifications.identified_user(interaction)
+            # Logto's reset refuses the current password (`user.same_password`).
+            check_policy(password)
+            if await asyncio.to_thread(verify_password, user.password_hash, password):
+                raise SamePasswordError()
         elif interaction.event is not InteractionEvent.REGISTER:
             raise InvalidInteractionTypeError()
         await self._stage_password(interaction, password)

@@ -21,7 +21,8 @@ class MessageStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     TEST = "test"
-    """A test phone number's code: stored, never sent (tenant setting `testPhoneNumbers`)."""
+    """A test phone number's code: stored, never sent (tenant setting `testPhoneNumbers`).
+    Not a connector test send: that one is `sent` or `failed` with `test_send` set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class MessageLogEntry:
         connector_id: the saved connector's id (`GET /api/connectors/{id}`), None if none was set.
         factory_id: the connector factory, e.g. `twilio-short-message-service`.
         phone_masked: `mask_phone(e164)`: country and last four digits only.
+        test_send: a connector test (console "Send test" or the API's test route, code 000000),
+            not a code sent to a user.
     """
 
     id: str
@@ -46,6 +49,7 @@ class MessageLogEntry:
     error_code: str | None = None
     error_message: str | None = None
     latency_ms: int | None = None
+    test_send: bool = False
 
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:
@@ -59,6 +63,7 @@ class MessageLogQuery:
     status: MessageStatus | None = None
     phone_masked: str | None = None
     usage_type: UsageType | None = None
+    factory_id: str | None = None
     page: int = 1
     page_size: int = 20
 
@@ -100,14 +105,17 @@ class MessageLog:
         status: MessageStatus | None = None,
         phone: str | None = None,
         usage_type: UsageType | None = None,
+        factory_id: str | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> MessageLogPage:
-        """Entries of one tenant; `phone` is an E.164 number, matched through its mask."""
+        """Entries of one tenant; `phone` is an E.164 number, matched through its mask;
+        `factory_id` the connector that sent (`twilio-short-message-service`)."""
         query = MessageLogQuery(
             status=status,
             phone_masked=None if phone is None else mask_phone(phone),
             usage_type=usage_type,
+            factory_id=factory_id,
             page=page,
             page_size=page_size,
         )

@@ -19,6 +19,14 @@ class PasswordRejectedError(PhoneauthError):
     status = 422
 
 
+class SamePasswordError(PhoneauthError):
+    """The new password is the same as the current one. Choose a different password."""
+
+    # Logto's code and status (`user.same_password`, reference/logto-parity.md §3.5, §5.3).
+    code = "user.same_password"
+    status = 422
+
+
 def check_policy(password: str) -> None:
     if len(password) < MIN_LENGTH or len(password) > MAX_LENGTH:
         raise PasswordRejectedError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")

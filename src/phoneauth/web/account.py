@@ -35,6 +35,7 @@ from phoneauth.domain.organizations import (
     InvitationNotFoundError,
     InvitationRevokedError,
 )
+from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
@@ -258,6 +259,41 @@ async def set_primary_phone(
         body.phone,
         body.newIdentifierVerificationRecordId,
         verification_id=verification_id,
+    )
+    return Response(status_code=204)
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post(
+    "/my-account/password",
+    status_code=204,
+    response_class=Response,
+    summary="Set a new password (needs `logto-verification-id` once the account has a phone)",
+    responses=error_responses(
+        *_AUTH, *_GATES, PermissionDeniedError, PasswordRejectedError, SamePasswordError
+    ),
+)
+async def set_password(
+    signed_in: ChangeDep,
+    services: ServicesDep,
+    body: NewPassword,
+    verification_id: VerificationIdHeader = None,
+) -> Response:
+    # Logto's order: a fresh identity (401, when there is something to prove it with), then the
+    # account center's `password` field, then the policy.
+    user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
+    if user.has_password or user.phone is not None:
+        await services.account.ensure_identity_verified(
+            signed_in.tenant.id, signed_in.user_id, verification_id
+        )
+    ensure_editable(signed_in.tenant.settings.account_center, "password")
+    await services.account.set_password(
+        signed_in.tenant.id, signed_in.user_id, body.password, verification_id=verification_id
     )
     return Response(status_code=204)
 

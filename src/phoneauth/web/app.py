@@ -24,6 +24,7 @@ from phoneauth.web.console import install_console
 from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
+from phoneauth.web.favicon import favicon_router
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.openapi import install_openapi
@@ -161,6 +162,7 @@ def create_app(
         max_body_size=limits.api,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(favicon_router)
     install_console(app, max_body_size=limits.console)
     install_api_docs(app)  # last: no request of the API walks past its routes first
     return app

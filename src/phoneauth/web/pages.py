@@ -51,6 +51,8 @@ SECURITY_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
     ),
+    # Framed only by this origin (the console's live preview); older browsers read the header.
+    "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
@@ -353,10 +355,15 @@ async def account_page(
             tenant.id, organization.id, user.id
         ):
             joined_name = organization.name
-    context = _base_context(request, tenant, await _active_sms(services, tenant)) | {
+    active = await _active_sms(services, tenant)
+    context = _base_context(request, tenant, active) | {
         "user": user,
         "phone": display_phone(user.phone),
         "joined": joined_name,
+        # Changing the phone or the password starts with a code to the current phone.
+        "sms_available": active is not None,
+        "countries": countries(),
+        "region": default_region(request.headers.get("accept-language")),
     }
     return _render(request, "pages/account.html", context)
 

@@ -1,7 +1,8 @@
 """The phone field of the end-user pages: the country list, the default country, as-you-type format.
 
-Country names and calling codes come from `phonenumbers` (its geocoder's locale data), so the
-list follows the library's numbering plans; the browser asks `POST /api/phone-format` to format
+The regions and calling codes come from `phonenumbers`, so the list follows the library's
+numbering plans, and their names from the Unicode CLDR (`country_names.json`, current names such
+as Eswatini or Czechia); the browser asks `POST /api/phone-format` to format
 what is typed, since `phonenumbers.AsYouTypeFormatter` has no JavaScript twin here. The number
 travels in the body, not the query string: a number being typed must not reach access logs.
 """
@@ -21,9 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from phoneauth.web.errors import InvalidInputError, error_responses
 
 FALLBACK_REGION = "US"
-
-# Regions the geocoder data names in no language (phonenumbers 9).
-_MISSING_NAMES = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
 
 # A language tag without a region (`de`, `fr`) → the country most of its speakers dial from.
 _LANGUAGE_REGIONS = {
@@ -52,15 +50,15 @@ COUNTRY_NAMES_FILE = Path(__file__).with_name("country_names.json")
 
 @cache
 def _country_names() -> dict[str, str]:
-    # Extracted from phonenumbers' geocoder data, whose import costs ~135 MB of RAM (bench/);
-    # tests/web/test_country_names.py checks the file still matches the library.
+    # Written by scripts/country_names.py from CLDR (babel, a dev dependency: the app needs
+    # neither it nor phonenumbers' geocoder, ~135 MB); tests/web/test_country_names.py checks it.
     names: dict[str, str] = json.loads(COUNTRY_NAMES_FILE.read_text(encoding="utf-8"))
     return names
 
 
 def country_name(region: str) -> str:
     """The English name of a region."""
-    return _country_names().get(region) or _MISSING_NAMES.get(region, region)
+    return _country_names().get(region, region)
 
 
 def _sort_key(name: str) -> str:
@@ -153,6 +151,19 @@ def format_as_typed(region: str, typed: str) -> PhoneFormat:
     return PhoneFormat(
         formatted=formatted, e164=e164, international=international, region=found_region
     )
+
+
+def dialled_number(region: str, typed: str) -> str:
+    """What a person typed with the country they picked, as E.164 when it is a valid number.
+
+    `0612345678` with FR → `+33612345678`. Anything else comes back as typed, so the caller's
+    own check answers in words why it is not a phone number.
+    """
+    code = region.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        code = FALLBACK_REGION
+    answer = format_as_typed(code, typed[:32])
+    return answer.e164 or typed
 
 
 class UnknownRegionError(InvalidInputError):

@@ -17,6 +17,10 @@ import copy
 import importlib.util
 import logging
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import uvicorn.config
@@ -88,6 +92,29 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+@contextmanager
+def stop_signals_exit_cleanly() -> Iterator[None]:
+    """Within the block, Ctrl-C (SIGINT) and `kill` (SIGTERM) end the process with exit code 0.
+
+    uvicorn shuts down gracefully on either, then raises the signal again against the handler
+    it found at start. Python's default for SIGTERM kills the process, which `uv run` and
+    `make run` reported as "Error 143" after every Ctrl-C; a stop that was asked for is a
+    success. Set before uvicorn starts, so a signal during start-up also ends cleanly; the
+    previous handlers come back afterwards (tests run `serve` in their own process).
+    """
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {stop: signal.signal(stop, _exit_cleanly) for stop in stops}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

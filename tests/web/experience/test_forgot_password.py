@@ -246,3 +246,21 @@ async def test_verify_rejects_a_wrong_code_to_a_known_phone_the_same_way(
     sent = (await user.send_code(PHONE, "ForgotPassword")).json()["verificationId"]
     refused = await user.verify(PHONE, sent, wrong(await user.code(PHONE)))
     assert refused.json()["code"] == "verification_code.code_mismatch"
+
+
+async def test_a_reset_to_the_current_password_is_422_user_same_password(
+    user: EndUser, services: Services
+) -> None:
+    await password_tenant(services)
+    assert (await user.start("ForgotPassword")).status_code == 204
+    verification_id = await user.prove_phone(PHONE, "ForgotPassword")
+    assert (await user.identify(verification_id)).status_code == 204
+    same = await user.put("/profile/password", {"password": PASSWORD})
+    assert same.status_code == 422, same.text
+    assert same.json()["code"] == "user.same_password"
+    assert same.json()["message"] == (
+        "The new password is the same as the current one. Choose a different password."
+    )
+    # Another password is taken in the same interaction.
+    assert (await user.put("/profile/password", {"password": NEW_PASSWORD})).status_code == 204
+    assert (await user.submit()).status_code == 204

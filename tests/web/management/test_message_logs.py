@@ -73,7 +73,9 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "errorCode",
         "errorMessage",
         "latencyMs",
+        "testSend",
     }
+    assert not any(r["testSend"] for r in rows)
     for message in box.messages():
         assert message.code is not None
         assert message.code not in response.text
@@ -187,3 +189,21 @@ async def test_bad_search_bodies_are_400(
     response = await api.post("/api/message-logs/search", json=body)
     assert response.status_code == 400
     assert response.json()["code"] == code
+
+
+async def test_a_connector_test_send_is_logged_and_marked_and_filtered_by_connector(
+    api: httpx.AsyncClient, services: Services, box: outbox.Outbox
+) -> None:
+    await _fill(services, box)
+    tested = await api.post("/api/connectors/outbox-sms/test", json={"phone": PHONE, "config": {}})
+    assert tested.status_code == 204, tested.text
+    rows = (await api.get("/api/message-logs")).json()
+    newest = rows[0]
+    assert (newest["testSend"], newest["status"], newest["usageType"]) == (True, "sent", "Generic")
+    assert newest["factoryId"] == "outbox-sms"
+    assert newest["providerMessageId"].startswith("outbox-")
+    by_connector = await api.post("/api/message-logs/search", json={"factoryId": "x"})
+    assert by_connector.headers["total-number"] == "1"
+    assert by_connector.json()[0]["errorCode"] == "connector.usage_limit_exceeded"
+    by_query = await api.get("/api/message-logs", params={"factoryId": "outbox-sms"})
+    assert by_query.headers["total-number"] == "4"  # three codes and the test send

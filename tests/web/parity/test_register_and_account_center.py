@@ -218,6 +218,12 @@ def test_account_api_changes_follow_the_account_center(
         400,
         "account_center.field_not_editable",
     )
+    password = {"password": "An0ther-Passphrase!"}
+    no_password = end_user.post("/api/my-account/password", json=password, headers=fresh)
+    assert (no_password.status_code, no_password.json()["code"]) == (
+        400,
+        "account_center.field_not_editable",
+    )
     admin.patch("/api/account-center", json={"fields": {"phone": "Edit"}})
     past_the_gate = end_user.post("/api/my-account/primary-phone", json=change, headers=fresh)
     assert past_the_gate.json()["code"] == "verification_record.not_found"

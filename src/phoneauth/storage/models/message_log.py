@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phoneauth.storage.models.base import Base, UtcDateTime
@@ -26,3 +26,4 @@ class MessageLogRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(128))
     error_message: Mapped[str | None] = mapped_column(String(1024))
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+    test_send: Mapped[bool] = mapped_column(Boolean, server_default=false())

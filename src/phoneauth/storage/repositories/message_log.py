@@ -31,6 +31,7 @@ def _entry(row: MessageLogRow) -> MessageLogEntry:
         error_code=row.error_code,
         error_message=row.error_message,
         latency_ms=row.latency_ms,
+        test_send=row.test_send,
     )
 
 
@@ -42,6 +43,8 @@ def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]
         conditions.append(MessageLogRow.phone_masked == query.phone_masked)
     if query.usage_type is not None:
         conditions.append(MessageLogRow.usage_type == query.usage_type.value)
+    if query.factory_id is not None:
+        conditions.append(MessageLogRow.factory_id == query.factory_id)
     return conditions
 
 
@@ -69,6 +72,7 @@ class SqlMessageLogStore:
             "error_code": entry.error_code,
             "error_message": entry.error_message,
             "latency_ms": entry.latency_ms,
+            "test_send": entry.test_send,
         }
         await self.db.write(changed_rows(_INSERT, row), single_statement=True)
 

@@ -90,31 +90,58 @@ async def setup(request: Request, services: ServicesDep) -> Response:
     form = await _anonymous_form(request, services)
     username, password = form.get("username", "").strip(), form.get("password", "")
     token = form.get("setup_token", "").strip()
+    if not await services.console.needs_first_admin():
+        return _admin_exists(request)
+    # Every field's problem at once, not the first one only.
+    found = await services.console.first_admin_problems(username, password, token)
+    # The token's sentence is the console's own; username and password say their rule.
+    problems = {
+        field: admin_sentence(error.code, error.details)
+        if isinstance(error, InvalidSetupTokenError)
+        else error.message
+        for field, error in found.items()
+    }
+    if "password" not in problems and password != form.get("password_again", ""):
+        problems["password_again"] = "The two passwords are not the same."
     try:
-        if password != form.get("password_again", ""):
-            raise PasswordRejectedError("The two passwords are not the same.")
-        await services.console.create_first_admin(username, password, token)
+        if not problems:
+            await services.console.create_first_admin(username, password, token)
     except AdminExistsError:
-        return error_page(
-            request,
-            409,
-            "The admin account exists",
-            "Someone created the console's admin account already. Sign in with it.",
+        return _admin_exists(request)
+    except InvalidSetupTokenError as error:  # another browser used the token meanwhile
+        problems["setup_token"] = admin_sentence(error.code, error.details)
+    except (InvalidUsernameError, PasswordRejectedError) as error:
+        problems["username" if isinstance(error, InvalidUsernameError) else "password"] = (
+            error.message
         )
-    except InvalidSetupTokenError as error:
+    if problems:
+        # A token that was refused is not kept; one that was valid stays (a no-store page).
         context = {
             "username": username,
-            "setup_token": "",
-            "error": admin_sentence(error.code, error.details),
+            "setup_token": "" if "setup_token" in problems else token,
+            "problems": problems,
+            "error": _summary(len(problems)),
         }
-        return _door(request, services, "console/setup.html", context, status_code=403)
-    except (InvalidUsernameError, PasswordRejectedError) as error:
-        # The token was not used up: keep it in the form (a no-store page) with the username.
-        # The message is this form's own sentence ("The two passwords are not the same.").
-        context = {"username": username, "setup_token": token, "error": error.message}
-        return _door(request, services, "console/setup.html", context, status_code=422)
+        status = 403 if "setup_token" in problems else 422
+        return _door(request, services, "console/setup.html", context, status_code=status)
     _, cookie = await services.console.sign_in(username, password, DEFAULT_TENANT_ID)
     return _signed_in(cookie, request.url.scheme == "https")
+
+
+def _summary(count: int) -> str:
+    """The line above the form; the messages sit under their fields, below it."""
+    if count == 1:
+        return "One field needs your attention: see its message below."
+    return f"{count} fields need your attention: see the messages below."
+
+
+def _admin_exists(request: Request) -> HTMLResponse:
+    return error_page(
+        request,
+        409,
+        "The admin account exists",
+        "Someone created the console's admin account already. Sign in with it.",
+    )
 
 
 @router.get("/sign-in", response_model=None)

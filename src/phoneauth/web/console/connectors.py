@@ -50,6 +50,7 @@ from phoneauth.web.console.support import (
 )
 from phoneauth.web.console.template_rules import TEMPLATES_KEY, template_rules
 from phoneauth.web.human_messages import admin_sentence, describe, setting_in_words
+from phoneauth.web.phone_input import countries, default_region, dialled_number
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -57,6 +58,10 @@ NOTICES = {
     "saved": "Saved. The connector sends the next code.",
     "deleted": "The connector was deleted.",
 }
+
+
+FIX_FIELDS_FIRST = "Fix the fields marked in red above first: the test uses this form's values."
+"""The test result sits under the fields, so it points up to them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,7 @@ def _setup_page(
     problems: list[str] | None = None,
     test: TestOutcome | None = None,
     test_phone: str = "",
+    test_region: str | None = None,
     secrets_dropped: bool = False,
     replacement: Replacement | None = None,
     keep_templates: bool = False,
@@ -137,6 +143,9 @@ def _setup_page(
         "problems": problems or [],
         "test": test,
         "test_phone": test_phone,
+        "countries": countries(),
+        "test_region": _known_region(test_region)
+        or default_region(request.headers.get("accept-language")),
         "secrets_dropped": secrets_dropped,
         # Not `tojson`, which sorts keys: the checks name fields in the model's order.
         "template_rules": None if rules is None else htmlsafe_json_dumps(rules.as_json()),
@@ -259,12 +268,14 @@ async def _submit(
     )
     if form.get("action") == "test":
         phone = str(form.get("test_phone", "")).strip()
-        outcome = await _test(console, factory, config, phone, bool(unreadable))
+        region = _known_region(str(form.get("test_country", "")))
+        dialled = dialled_number(region, phone) if region and phone else phone
+        outcome = await _test(console, factory, config, dialled, bool(unreadable))
         if wants_fragment(request):
             return render(
                 request, "console/connectors/_test_result.html", {"test": outcome}, console=console
             )
-        return again(test=outcome, test_phone=phone)
+        return again(test=outcome, test_phone=phone, test_region=region)
     if unreadable:
         return again(status_code=422, error="Some fields need your attention.")
     try:
@@ -281,6 +292,12 @@ async def _submit(
     return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
 
 
+def _known_region(region: str | None) -> str | None:
+    """The picked country when it is one phonenumbers knows (a form can post anything)."""
+    code = (region or "").upper()
+    return code if any(country.region == code for country in countries()) else None
+
+
 async def _test(
     console: Console,
     factory: ConnectorFactory[Any],
@@ -291,7 +308,7 @@ async def _test(
     if not phone:
         return TestOutcome(False, error_message="Enter the phone number to send the test to.")
     if unreadable:
-        return TestOutcome(False, error_message="Fix the fields marked below first.")
+        return TestOutcome(False, error_message=FIX_FIELDS_FIRST)
     services, tenant = console.services, console.tenant
     try:
         result = await services.connectors.test(tenant, factory.id, phone, config)

@@ -1,35 +1,114 @@
-"""Console: Message log: recent sends of the tenant, filtered by status, a page at a time."""
+"""Console: Message log: recent sends of the tenant, filtered, a page at a time.
+
+Filtering by phone number posts the form: a number must not travel in a URL, which access logs
+and browser history keep. The other filters work in the query string too (`?status=failed`), so a
+link to the failed sends still works.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from phoneauth.domain.message_log import MessageStatus
-from phoneauth.web.console.support import ConsoleDep, ConsoleRoute, render
+from phoneauth.connectors import UsageType
+from phoneauth.domain.message_log import MessageLogPage, MessageStatus
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
+from phoneauth.web.console.support import Console, ConsoleDep, ConsoleRoute, FormDep, render
+from phoneauth.web.phone_input import default_region, dialled_number
 
 router = APIRouter(route_class=ConsoleRoute)
 PAGE_SIZE = 20
 
+STATUS_LABELS = {
+    MessageStatus.SENT: "Sent",
+    MessageStatus.FAILED: "Failed",
+    MessageStatus.TEST: "Test number (not sent)",
+}
+"""`test` is a code for one of the tenant's test phone numbers: kept, never sent. A connector
+test send is `sent` or `failed` and labelled "Connector test send" in the Usage column."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str = ""
+    usage_type: str = ""
+    connector: str = ""
+    phone: str = ""
+    page: int = 1
+
 
 @router.get("/message-log")
 async def message_log_page(
-    request: Request, console: ConsoleDep, status: str = "", page: int = 1
+    request: Request,
+    console: ConsoleDep,
+    status: str = "",
+    usage_type: str = "",
+    connector: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
-    chosen = next((s for s in MessageStatus if s.value == status), None)
-    page = max(1, min(page, 10_000))
-    found = await console.services.message_log.query(
-        console.tenant.id, status=chosen, page=page, page_size=PAGE_SIZE
-    )
-    pages = max(1, -(-found.total // PAGE_SIZE))
+    return await _page(request, console, Filters(status, usage_type, connector, "", page))
+
+
+@router.post("/message-log")
+async def message_log_search(request: Request, console: ConsoleDep, form: FormDep) -> HTMLResponse:
+    def text(name: str) -> str:
+        value = form.get(name, "")
+        return value.strip()[:64] if isinstance(value, str) else ""
+
+    page = int(text("page")) if text("page").isdigit() else 1
+    filters = Filters(text("status"), text("usage_type"), text("connector"), text("phone"), page)
+    return await _page(request, console, filters)
+
+
+async def _page(request: Request, console: Console, filters: Filters) -> HTMLResponse:
+    services = console.services
+    status = next((s for s in MessageStatus if s.value == filters.status), None)
+    usage = next((u for u in UsageType if u.value == filters.usage_type), None)
+    providers = {f.id: f.name for f in services.connectors.factories()}
+    connector = filters.connector if filters.connector in providers else None
+    phone_error = None
+    phone = None
+    if filters.phone:
+        region = default_region(request.headers.get("accept-language"))
+        try:
+            phone = parse_phone(dialled_number(region, filters.phone))
+        except InvalidPhoneNumberError:
+            phone_error = (
+                "This is not a phone number: type it as dialled in your country, or with + and "
+                "the country code."
+            )
+    page = max(1, min(filters.page, 10_000))
+    found = MessageLogPage([], 0)
+    if phone_error is None:
+        found = await services.message_log.query(
+            console.tenant.id,
+            status=status,
+            usage_type=usage,
+            factory_id=connector,
+            phone=phone,
+            page=page,
+            page_size=PAGE_SIZE,
+        )
     context = {
         "active": "message-log",
         "entries": found.entries,
         "total": found.total,
         "page": page,
-        "pages": pages,
-        "status": chosen.value if chosen else "",
-        "statuses": [s.value for s in MessageStatus],
-        "provider_names": {f.id: f.name for f in console.services.connectors.factories()},
+        "pages": max(1, -(-found.total // PAGE_SIZE)),
+        "filters": Filters(
+            status.value if status else "",
+            usage.value if usage else "",
+            connector or "",
+            filters.phone,
+            page,
+        ),
+        "filtered": bool(status or usage or connector or filters.phone),
+        "phone_error": phone_error,
+        "statuses": [(s.value, STATUS_LABELS[s]) for s in MessageStatus],
+        "status_labels": {s: STATUS_LABELS[s] for s in MessageStatus},
+        "usage_types": [u.value for u in UsageType],
+        "provider_names": providers,
     }
     return render(request, "console/message_log.html", context, console=console)

@@ -33,6 +33,13 @@ SIGN_UP_CHOICES = {
     "emailOrPhone": ("Email address or phone number", ["email", "phone"]),
     "none": ("None (the default until an SMS connector exists)", []),
 }
+# What each sign-in identifier is called on the page (its value stays Logto's).
+IDENTIFIER_LABELS = {
+    SignInIdentifier.PHONE.value: "Phone number",
+    SignInIdentifier.EMAIL.value: "Email address",
+    SignInIdentifier.USERNAME.value: "Username",
+}
+
 MODES = {
     SignInMode.SIGN_IN_AND_REGISTER: "Sign in and create accounts",
     SignInMode.SIGN_IN: "Sign in only",
@@ -64,7 +71,7 @@ def _page(
         "document": document,
         "sign_up_choice": _sign_up_choice(document.sign_up),
         "sign_up_choices": SIGN_UP_CHOICES,
-        "identifiers": [i.value for i in SignInIdentifier],
+        "identifiers": IDENTIFIER_LABELS,
         "modes": MODES,
         "max_methods": MAX_METHODS,
         "preview": f"{base}/sign-in",

@@ -18,7 +18,7 @@ from phoneauth.domain.experience_errors import (
     VerificationFailedError,
 )
 from phoneauth.domain.interactions import VerificationSessionNotFoundError
-from phoneauth.domain.passwords import PasswordRejectedError
+from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
 from phoneauth.domain.users import PhoneInUseError
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.experience.deps import InteractionDep, step_responses
@@ -87,7 +87,10 @@ async def update_profile(
     status_code=204,
     summary="The new password of a reset, or the password of a registration",
     responses=step_responses(
-        InvalidInteractionTypeError, IdentifierNotFoundError, PasswordRejectedError
+        InvalidInteractionTypeError,
+        IdentifierNotFoundError,
+        PasswordRejectedError,
+        SamePasswordError,
     ),
 )
 async def set_password(

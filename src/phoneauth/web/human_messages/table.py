@@ -348,6 +348,10 @@ MESSAGES: dict[str, Sentences] = {
     "request.invalid_input": Sentences(
         "Check what you entered and try again.", "The request is missing information it needs."
     ),
+    "user.same_password": Sentences(
+        "This is your current password. Choose a different one.",
+        "The new password is the same as the current one.",
+    ),
     # --- organizations --------------------------------------------------------------------------
     "entity.not_exists_with_id": Sentences(
         _NOT_FOUND, "This organization or invitation does not exist."

@@ -34,6 +34,10 @@ class MessageLogRead(BaseModel):
     error_code: str | None = Field(alias="errorCode", examples=["connector.authorization_failed"])
     error_message: str | None = Field(alias="errorMessage")
     latency_ms: int | None = Field(alias="latencyMs")
+    test_send: bool = Field(
+        alias="testSend",
+        description="A connector test send (code 000000), not a code sent to a user.",
+    )
 
     @classmethod
     def of(cls, entry: MessageLogEntry) -> MessageLogRead:
@@ -49,6 +53,7 @@ class MessageLogRead(BaseModel):
             error_code=entry.error_code,
             error_message=entry.error_message,
             latency_ms=entry.latency_ms,
+            test_send=entry.test_send,
         )
 
 
@@ -67,11 +72,19 @@ async def list_message_logs(
         str | None, Query(max_length=64, description="A full number; matched by its mask.")
     ] = None,
     usage_type: Annotated[UsageType | None, Query(alias="usageType")] = None,
+    factory_id: Annotated[
+        str | None, Query(alias="factoryId", max_length=128, description="The sending connector.")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> list[MessageLogRead]:
     search = MessageLogSearch(
-        status=status, phone=phone, usage_type=usage_type, page=page, page_size=page_size
+        status=status,
+        phone=phone,
+        usage_type=usage_type,
+        factory_id=factory_id,
+        page=page,
+        page_size=page_size,
     )
     return await _search(tenant.id, services, response, search)
 
@@ -87,6 +100,9 @@ class MessageLogSearch(BaseModel):
         default=None, max_length=64, description="A full number; matched by its mask."
     )
     usage_type: UsageType | None = Field(default=None, alias="usageType")
+    factory_id: str | None = Field(
+        default=None, max_length=128, alias="factoryId", description="The sending connector."
+    )
     page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
@@ -111,6 +127,7 @@ async def _search(
         status=search.status,
         phone=None if search.phone is None else parse_phone(search.phone),
         usage_type=search.usage_type,
+        factory_id=search.factory_id,
         page=search.page,
         page_size=search.page_size,
     )

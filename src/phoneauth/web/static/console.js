@@ -154,6 +154,10 @@
     checkJson(area);
   });
 
+  // The test-send number: the end-user pages' country picker and as-you-type format.
+  var testPhone = document.querySelector("[data-test-phone]");
+  if (testPhone && window.phoneauthPhoneField) window.phoneauthPhoneField(testPhone, "/api");
+
   // Changing connector: while the current templates are kept, the editor shows them, read-only
   // (the server saves the stored ones); unticked, it gives back what was there.
   var keep = document.querySelector("[data-keep-templates]");

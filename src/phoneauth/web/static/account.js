@@ -1,0 +1,133 @@
+/* phoneauth: the account page drives Logto's Account API with fetch. A code to the current
+ * phone proves it is you (a `UserPermissionValidation` record, sent as `logto-verification-id`);
+ * a code to the new number proves you own it. An error is shown as the sentence the page embeds
+ * for its `code` (#phoneauth-messages, from web/human_messages), as on the other pages. */
+(function () {
+  "use strict";
+  var card = document.querySelector("[data-account]");
+  if (!card || !card.querySelector("[data-account-step]")) return;
+  var api = card.getAttribute("data-api");
+  var currentPhone = card.getAttribute("data-phone-e164");
+  var phoneField = window.phoneauthPhoneField ? window.phoneauthPhoneField(card, api) : null;
+  var state = { identity: null, identityRecord: null, newPhone: null, newRecord: null };
+
+  function $(selector) { return card.querySelector(selector); }
+
+  var SENTENCES = (function () {
+    var block = document.getElementById("phoneauth-messages");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  })();
+
+  function sentenceFor(code) {
+    if (code && Object.prototype.hasOwnProperty.call(SENTENCES, code)) return SENTENCES[code];
+    if (code && code.indexOf("connector.") === 0 && SENTENCES["connector."]) return SENTENCES["connector."];
+    return SENTENCES[""] || "Something went wrong. Please try again.";
+  }
+
+  function say(selector, text) {
+    ["[data-error]", "[data-notice]"].forEach(function (s) { $(s).hidden = true; });
+    if (!text) return;
+    $(selector).textContent = text;
+    $(selector).hidden = false;
+  }
+
+  function show(step) {
+    Array.prototype.forEach.call(card.querySelectorAll("[data-account-step]"), function (element) {
+      element.hidden = element.getAttribute("data-account-step") !== step;
+    });
+    var first = $('[data-account-step="' + step + '"] input');
+    if (first) first.focus();
+  }
+
+  async function call(path, body, headers) {
+    var init = {
+      method: "POST",
+      credentials: "same-origin",
+      headers: Object.assign({ accept: "application/json", "content-type": "application/json" }, headers || {}),
+      body: JSON.stringify(body),
+    };
+    var response;
+    try { response = await fetch(api + path, init); } catch (error) {
+      throw new Error("Could not reach the server. Check your connection and try again.");
+    }
+    var text = await response.text();
+    var data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
+    if (!response.ok) {
+      throw new Error(sentenceFor(data && data.code));
+    }
+    return data;
+  }
+
+  function identifier(phone) { return { type: "phone", value: phone }; }
+
+  async function sendCode(phone) {
+    var answer = await call("/verifications/verification-code", { identifier: identifier(phone) });
+    return answer.verificationRecordId;
+  }
+
+  async function verifyCode(phone, record, code) {
+    await call("/verifications/verification-code/verify",
+      { identifier: identifier(phone), verificationId: record, code: code.trim() });
+  }
+
+  /* Run a handler on submit or click, one message box, no double submits. */
+  function on(element, type, handler) {
+    if (!element) return;
+    element.addEventListener(type, async function (event) {
+      event.preventDefault();
+      say(null);
+      var buttons = card.querySelectorAll("button");
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+      try { await handler(event); } catch (error) { say("[data-error]", error.message); }
+      finally { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); }
+    });
+  }
+
+  on($("[data-identity-send]"), "click", async function () {
+    state.identityRecord = await sendCode(currentPhone);
+    show("identity-code");
+  });
+
+  on($('[data-account-step="identity-code"]'), "submit", async function () {
+    await verifyCode(currentPhone, state.identityRecord, $("[data-identity-code]").value);
+    state.identity = state.identityRecord;
+    show("choose");
+  });
+
+  Array.prototype.forEach.call(card.querySelectorAll("[data-choose]"), function (button) {
+    button.addEventListener("click", function () { say(null); show(button.getAttribute("data-choose")); });
+  });
+
+  on($('[data-account-step="phone"]'), "submit", async function () {
+    var typed = phoneField ? await phoneField.value() : { value: $("[data-phone]").value, display: "" };
+    if (!typed.value) throw new Error("Enter your new phone number.");
+    if (typed.value === currentPhone) throw new Error("This is already your phone number.");
+    state.newRecord = await sendCode(typed.value);
+    state.newPhone = typed.value;
+    $("[data-new-phone]").textContent = typed.display || typed.value;
+    show("phone-code");
+  });
+
+  on($('[data-account-step="phone-code"]'), "submit", async function () {
+    await verifyCode(state.newPhone, state.newRecord, $("[data-phone-code]").value);
+    await call("/my-account/primary-phone",
+      { phone: state.newPhone, newIdentifierVerificationRecordId: state.newRecord },
+      { "logto-verification-id": state.identity });
+    $("[data-account-phone]").textContent = $("[data-new-phone]").textContent;
+    currentPhone = state.newPhone;
+    show("choose");
+    say("[data-notice]", "Your phone number is now " + $("[data-new-phone]").textContent + ".");
+  });
+
+  on($('[data-account-step="password"]'), "submit", async function () {
+    var password = $("[data-new-password]").value;
+    if (password !== $("[data-confirm-password]").value) {
+      throw new Error("The two passwords are not the same.");
+    }
+    await call("/my-account/password", { password: password }, { "logto-verification-id": state.identity });
+    $("[data-account-password]").textContent = "Set";
+    show("choose");
+    say("[data-notice]", "Your password has been changed.");
+  });
+})();
