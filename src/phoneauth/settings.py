@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "must resolve to public addresses only, so a tenant's admin cannot reach internal "
         "services through it.",
     )
+    pwned_passwords_url: str = Field(
+        default="https://api.pwnedpasswords.com/range/",
+        description="Have I Been Pwned's k-anonymity range endpoint (the first five hex digits "
+        "of a password's SHA-1 are appended), asked when the password policy rejects breached "
+        "passwords (Logto's `rejects.pwned`, on by default). Empty: the check is skipped.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Where users reach the service, e.g. https://id.example.com; links in SMS "

@@ -21,6 +21,8 @@ from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.organizations import Organizations
+from phoneauth.domain.password_policy import PwnedLookup
+from phoneauth.domain.pwned_passwords import PwnedPasswords
 from phoneauth.domain.rate_limit_counters import RateLimitCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
@@ -86,6 +88,7 @@ class Services:
     account: Account = field(init=False)
     organizations: Organizations = field(init=False)
     console: ConsoleAdmins = field(init=False)
+    pwned_passwords: PwnedLookup | None = field(init=False)
 
     async def dependency_status(self) -> dict[str, str]:
         """`{"database": ..., "redis": ...}`: the database `ok` or `unavailable`; Redis `ok`,
@@ -208,6 +211,11 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     services.organizations = Organizations(
         store=SqlOrganizationStore(database), users=services.users, codes=services.codes
     )
+    services.pwned_passwords = (
+        PwnedPasswords(services.http_client, settings.pwned_passwords_url)
+        if settings.pwned_passwords_url
+        else None
+    )
     services.interaction_cookie_key = derive_key(master, "interaction-cookie")
     services.interactions = Interactions(SqlInteractionStore(database), clock=utc_now)
     services.experience = Experience(
@@ -217,6 +225,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         sessions=services.sessions,
         sign_in_experience=services.sign_in_experience,
         codes=services.codes,
+        pwned=services.pwned_passwords,
     )
     services.console = ConsoleAdmins(
         SqlConsoleAdminStore(database), derive_key(master, "console-session")

@@ -54,6 +54,10 @@ def password_sign_up(site: Deployment, prefix: str) -> None:
             },
         )
         assert changed.status_code == 200, changed.text
+        # Logto's account center starts disabled: let end users change phone and password.
+        center = {"enabled": True, "fields": {"phone": "Edit", "password": "Edit"}}
+        opened = client.patch(f"{prefix}/api/account-center", json=center)
+        assert opened.status_code == 200, opened.text
 
 
 def test_change_the_password_then_the_phone_number(site: Deployment, page: Page) -> None:

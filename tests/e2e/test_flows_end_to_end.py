@@ -297,6 +297,9 @@ async def test_the_account_api_changes_the_primary_phone_of_a_signed_in_user(
     """Logto's flow F over a real session cookie: prove the own phone, prove the new one, then
     swap them; a number another account owns is refused, and so is removing the phone that
     is the tenant's sign-up identifier."""
+    # Logto's account center starts disabled: let end users change their phone.
+    center = {"enabled": True, "fields": {"phone": "Edit"}}
+    assert (await admin.patch("/api/account-center", json=center)).status_code == 200
     async with browser(deployment) as client:
         someone = EndUser(client, handset)
         await someone.start("Register")

@@ -44,6 +44,9 @@ def identifier(phone: str) -> dict[str, str]:
 @pytest.fixture
 async def user(services: Services, api: httpx.AsyncClient) -> User:
     await use_outbox(api)
+    # Logto's account center starts disabled; these tests change the phone and the password.
+    center = {"enabled": True, "fields": {"phone": "Edit", "password": "Edit"}}
+    assert (await api.patch("/api/account-center", json=center)).status_code == 200
     return await services.users.create("default", phone=PHONE)
 
 

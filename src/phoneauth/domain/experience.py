@@ -43,6 +43,8 @@ from phoneauth.domain.interactions import (
     VerificationRecord,
     VerificationType,
 )
+from phoneauth.domain.new_password_identity import NewPasswordIdentities
+from phoneauth.domain.password_policy import PwnedLookup
 from phoneauth.domain.passwords import (
     SamePasswordError,
     check_policy,
@@ -79,17 +81,23 @@ def mfa_mandatory(experience: SignInExperience, event: InteractionEvent) -> bool
     return policy.endswith("Mandatory")
 
 
-def missing_profile(experience: SignInExperience, phone: str | None, password: bool) -> list[str]:
+def missing_profile(
+    experience: SignInExperience, phone: str | None, password: bool, username: str | None = None
+) -> list[str]:
     """Logto's `MissingProfile` names for what the sign-up settings demand and the user lacks.
 
-    Only the fields phoneauth keeps are asked for: a password and a phone (which also answers
-    Logto's `emailOrPhone`); username and email identifiers are not phoneauth's to enforce.
+    As in Logto, one primary identifier is mandatory: the username when it is one, else the
+    phone (`emailOrPhone` beside email). Email addresses are not kept here yet, so an
+    email-only sign-up asks for nothing more.
     """
     missing = []
     if experience.sign_up.password and not password:
         missing.append("password")
     identifiers = set(experience.sign_up.identifiers)
-    if SignInIdentifier.PHONE in identifiers and phone is None:
+    if SignInIdentifier.USERNAME in identifiers:
+        if username is None:
+            missing.append("username")
+    elif SignInIdentifier.PHONE in identifiers and phone is None:
         missing.append("emailOrPhone" if SignInIdentifier.EMAIL in identifiers else "phone")
     return missing
 
@@ -121,6 +129,7 @@ class Experience:
         sessions: Sessions,
         sign_in_experience: SignInExperienceSource,
         codes: VerificationCodes,
+        pwned: PwnedLookup | None = None,
     ) -> None:
         self.interactions = interactions
         self.tenants = tenants
@@ -133,6 +142,12 @@ class Experience:
             users=users,
             sign_in_experience=sign_in_experience,
             codes=codes,
+        )
+        self.new_password_identities = NewPasswordIdentities(
+            interactions=interactions,
+            users=users,
+            sign_in_experience=sign_in_experience,
+            pwned=pwned,
         )
 
     async def start(
@@ -211,24 +226,33 @@ class Experience:
             raise IdentityConflictError("This interaction has already created an account.")
         if verification_id is not None:
             record = interaction.record(verification_id)
-            if record.type is not VerificationType.PHONE_VERIFICATION_CODE or not record.verified:
+            if not record.verified:
                 raise VerificationFailedError()
-            await self._ensure_phone_free(tenant_id, record.phone)
-            interaction.profile.primary_phone = record.phone
+            if record.type is VerificationType.NEW_PASSWORD_IDENTITY:
+                await self.new_password_identities.apply_to_profile(interaction, experience, record)
+            elif record.type is VerificationType.PHONE_VERIFICATION_CODE:
+                await self._ensure_phone_free(tenant_id, record.phone)
+                interaction.profile.primary_phone = record.phone
+            else:
+                raise VerificationFailedError()
             # Kept even when the profile is still incomplete, so the next call needs no record.
             await self.interactions.save(interaction)
         profile = interaction.profile
         missing = missing_profile(
-            experience, profile.primary_phone, profile.password_hash is not None
+            experience, profile.primary_phone, profile.password_hash is not None, profile.username
         )
         if missing:
             raise MissingProfileError(missing)
         user = await self.users.create(
-            tenant_id, phone=profile.primary_phone, password_hash=profile.password_hash
+            tenant_id,
+            phone=profile.primary_phone,
+            password_hash=profile.password_hash,
+            username=profile.username,
         )
         log.info("user %s registered", user.id)
         interaction.data.user_id = user.id
         profile.primary_phone = None
+        profile.username = None
         profile.password_hash = None
         await self.interactions.save(interaction)
 
@@ -367,7 +391,7 @@ class Experience:
         await self._guard_mfa(interaction, user)
         phone = user.phone or profile.primary_phone
         has_password = user.has_password or profile.password_hash is not None
-        missing = missing_profile(experience, phone, has_password)
+        missing = missing_profile(experience, phone, has_password, user.username)
         if missing:
             raise MissingProfileError(missing)
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.

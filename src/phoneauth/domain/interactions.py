@@ -69,6 +69,7 @@ class VerificationType(StrEnum):
     PASSWORD = "Password"
     PHONE_VERIFICATION_CODE = "PhoneVerificationCode"
     MFA_PHONE_VERIFICATION_CODE = "MfaPhoneVerificationCode"
+    NEW_PASSWORD_IDENTITY = "NewPasswordIdentity"
 
 
 class _Document(BaseModel):
@@ -80,14 +81,22 @@ class PhoneIdentifier(_Document):
     value: str = Field(description="E.164.")
 
 
+class UsernameIdentifier(_Document):
+    type: Literal["username"] = "username"
+    value: str
+
+
 class VerificationRecord(_Document):
     """Logto's code or password verification record: what was proven, never the secret."""
 
     id: str
     type: VerificationType
-    identifier: PhoneIdentifier
+    identifier: PhoneIdentifier | UsernameIdentifier = Field(discriminator="type")
     template_type: str | None = Field(default=None, alias="templateType")
     verified: bool = False
+    password_hash: str | None = Field(
+        default=None, alias="passwordHash", description="NewPasswordIdentity only; never shown."
+    )
 
     @property
     def phone(self) -> str:
@@ -98,11 +107,13 @@ class InteractionProfile(_Document):
     """What the user has submitted and the account will get at submit (or creation)."""
 
     primary_phone: str | None = Field(default=None, alias="primaryPhone")
+    username: str | None = None
     password_hash: str | None = Field(default=None, alias="passwordHash")
     mfa_factors: list[str] = Field(default_factory=list, alias="mfaFactors")
 
     def clear(self) -> None:
         self.primary_phone = None
+        self.username = None
         self.password_hash = None
         self.mfa_factors = []
 
@@ -168,6 +179,8 @@ class Interaction:
         shown: dict[str, Any] = {}
         if profile.primary_phone:
             shown["primaryPhone"] = profile.primary_phone
+        if profile.username:
+            shown["username"] = profile.username
         if profile.password_hash:
             shown["passwordSet"] = True
         if profile.mfa_factors:
@@ -177,7 +190,8 @@ class Interaction:
             "userId": self.user_id,
             "profile": shown,
             "verificationRecords": [
-                r.model_dump(mode="json", by_alias=True) for r in self.data.verification_records
+                r.model_dump(mode="json", by_alias=True, exclude={"password_hash"})
+                for r in self.data.verification_records
             ],
             "expiresAt": self.expires_at.isoformat(),
         }

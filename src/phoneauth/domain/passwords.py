@@ -40,7 +40,8 @@ def hash_password(password: str) -> str:
 
 
 def hash_any_password(password: str) -> str:
-    """Without the policy: an admin may set any password, as in Logto's Management API."""
+    """Without the fixed minimum: an admin may set any password, as in Logto's Management API;
+    and a password the tenant's policy (`password_policy`) has already accepted."""
     return _HASHER.hash(password)
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
+from phoneauth.domain.sign_in_experience_fields import AdaptiveMfa, DocumentFields
 from phoneauth.errors import PhoneauthError
 
 
@@ -107,8 +108,9 @@ class Mfa(_Shape):
     )
 
 
-class SignInExperience(_Shape):
-    """Logto's sign-in experience document (the parts phoneauth uses)."""
+class SignInExperience(DocumentFields):
+    """Logto's sign-in experience document: the parts phoneauth's flows use here, the rest in
+    `DocumentFields`."""
 
     sign_up: SignUp = Field(default_factory=SignUp, alias="signUp")
     sign_in: SignIn = Field(default_factory=SignIn, alias="signIn")
@@ -308,6 +310,9 @@ class SignInExperiences:
             and await connectors.active_email_connector(tenant_id) is not None
         )
         rules.check_changes(document, set(changes), has_sms=has_sms, has_email=has_email)
+        if "mfa" in changes and not document.mfa.factors and "adaptive_mfa" not in changes:
+            # Logto: MFA switched off without a word on adaptive MFA switches that off too.
+            document.adaptive_mfa = AdaptiveMfa(enabled=False)
         return await self.store.save(tenant_id, document)
 
     async def ensure_sms_connector_removable(self, tenant_id: str) -> None:

@@ -128,6 +128,31 @@ class ForgotPasswordConnectorError(SignInExperienceRuleError):
         )
 
 
+class AdaptiveMfaRequiresMfaError(SignInExperienceRuleError):
+    """Adaptive MFA requires MFA to be enabled."""
+
+    code = "sign_in_experiences.adaptive_mfa_requires_mfa"
+    status = 422
+
+
+class AdaptiveMfaPolicyError(SignInExperienceRuleError):
+    """Adaptive MFA requires a non-skippable MFA policy."""
+
+    code = "sign_in_experiences.adaptive_mfa_requires_non_skippable_policy"
+    status = 422
+
+
+class NonAdaptiveMfaPolicyError(SignInExperienceRuleError):
+    """Non-adaptive MFA requires a skippable MFA policy."""
+
+    code = "sign_in_experiences.non_adaptive_mfa_requires_skippable_policy"
+    status = 422
+
+
+ADAPTIVE_POLICIES = frozenset({"PromptAtSignInAndSignUpMandatory", "PromptOnlyAtSignInMandatory"})
+"""The `...Mandatory` prompts: the policies adaptive MFA goes with, and only it."""
+
+
 RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
     ConnectorRequiredError,
     MissingSignUpIdentifiersError,
@@ -141,6 +166,9 @@ RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
     DuplicatedMfaFactorsError,
     BackupCodeAloneError,
     ForgotPasswordConnectorError,
+    AdaptiveMfaRequiresMfaError,
+    AdaptiveMfaPolicyError,
+    NonAdaptiveMfaPolicyError,
 )
 """Every code a change may be refused with (for the OpenAPI document)."""
 
@@ -156,6 +184,8 @@ def check_changes(
         _check_sign_in(document, connectors)
     if "mfa" in changed:
         _check_mfa(document)
+    if changed & {"mfa", "adaptive_mfa"}:
+        _check_adaptive_mfa(document, sent_adaptive="adaptive_mfa" in changed)
     if "forgot_password_methods" in changed:
         _check_forgot_password(document.forgot_password_methods, connectors)
     _check_ours(document, changed, connectors)
@@ -241,6 +271,20 @@ def _check_forgot_password(
             raise ForgotPasswordConnectorError("email")
         if method == "PhoneVerificationCode" and SMS not in connectors:
             raise ForgotPasswordConnectorError("sms")
+
+
+def _check_adaptive_mfa(document: SignInExperience, *, sent_adaptive: bool) -> None:
+    """Logto's adaptive MFA rules (422). An adaptive state never set (`{}`) constrains nothing
+    when only `mfa` changes."""
+    enabled = document.adaptive_mfa.enabled
+    policy = document.mfa.policy.value
+    if enabled is True:
+        if sent_adaptive and not document.mfa.factors:
+            raise AdaptiveMfaRequiresMfaError()
+        if document.mfa.factors and policy not in ADAPTIVE_POLICIES:
+            raise AdaptiveMfaPolicyError(policy=policy)
+    elif enabled is False and document.mfa.factors and policy in ADAPTIVE_POLICIES:
+        raise NonAdaptiveMfaPolicyError(policy=policy)
 
 
 def _check_ours(document: SignInExperience, changed: set[str], connectors: set[str]) -> None:

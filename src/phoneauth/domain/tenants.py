@@ -9,6 +9,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from phoneauth.domain.account_center import AccountCenter
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.errors import PhoneauthError
 
@@ -88,6 +89,11 @@ class TenantSettings(_Settings):
         max_length=100,
         alias="testPhoneNumbers",
         description="Numbers that get their fixed code and no SMS (app-store review, CI).",
+    )
+    account_center: AccountCenter = Field(
+        default_factory=AccountCenter,
+        alias="accountCenter",
+        description="Logto's account center: what end users may change (`/api/account-center`).",
     )
 
     @model_validator(mode="after")

@@ -107,9 +107,20 @@ class UserStore(Protocol):
 
     async def get(self, tenant_id: str, user_id: str) -> User | None: ...
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None: ...
+    async def find_by_username(
+        self, tenant_id: str, username: str, *, case_sensitive: bool = True
+    ) -> User | None: ...
     async def create(
-        self, tenant_id: str, *, phone: str | None, password_hash: str | None = None
-    ) -> User: ...
+        self,
+        tenant_id: str,
+        *,
+        phone: str | None,
+        password_hash: str | None = None,
+        username: str | None = None,
+    ) -> User:
+        """Raises `UsernameInUseError` or `PhoneInUseError` on a clash."""
+        ...
+
     async def add(self, tenant_id: str, new: NewUser) -> User:
         """Insert an admin-made user; clashes are checked username, email, phone (Logto)."""
         ...

@@ -23,6 +23,12 @@ from phoneauth.domain.account import (
     PhoneRequiredError,
     RecordNotFoundError,
 )
+from phoneauth.domain.account_center import (
+    AccountCenterNotEnabledError,
+    FieldNotEditableError,
+    ensure_editable,
+    ensure_enabled,
+)
 from phoneauth.domain.organizations import (
     InvitationAcceptedError,
     InvitationExpiredError,
@@ -91,6 +97,16 @@ async def get_signed_in(
 
 SignedInDep = Annotated[SignedIn, Depends(get_signed_in)]
 
+
+async def get_account_center_open(signed_in: SignedInDep) -> SignedIn:
+    """Logto's `koaAccountCenter`: a change needs the account center enabled (400), checked
+    before the body."""
+    ensure_enabled(signed_in.tenant.settings.account_center)
+    return signed_in
+
+
+ChangeDep = Annotated[SignedIn, Depends(get_account_center_open)]
+
 VerificationIdHeader = Annotated[
     str | None,
     Header(
@@ -101,6 +117,7 @@ VerificationIdHeader = Annotated[
 ]
 
 _AUTH = (NotSignedInError, TenantNotFoundError)
+_GATES = (AccountCenterNotEnabledError, FieldNotEditableError)
 
 
 class PhoneIdentifier(BaseModel):
@@ -217,15 +234,25 @@ async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str,
     response_class=Response,
     summary="Replace the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH, PermissionDeniedError, InvalidPhoneNumberError, RecordNotFoundError, PhoneInUseError
+        *_AUTH,
+        *_GATES,
+        PermissionDeniedError,
+        InvalidPhoneNumberError,
+        RecordNotFoundError,
+        PhoneInUseError,
     ),
 )
 async def set_primary_phone(
-    signed_in: SignedInDep,
+    signed_in: ChangeDep,
     services: ServicesDep,
     body: PrimaryPhone,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
+    # Logto's order: a fresh identity (401) first, then the account center's `phone` field.
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.set_primary_phone(
         signed_in.tenant.id,
         signed_in.user_id,
@@ -248,15 +275,23 @@ class NewPassword(BaseModel):
     response_class=Response,
     summary="Set a new password (needs `logto-verification-id` once the account has a phone)",
     responses=error_responses(
-        *_AUTH, PermissionDeniedError, PasswordRejectedError, SamePasswordError
+        *_AUTH, *_GATES, PermissionDeniedError, PasswordRejectedError, SamePasswordError
     ),
 )
 async def set_password(
-    signed_in: SignedInDep,
+    signed_in: ChangeDep,
     services: ServicesDep,
     body: NewPassword,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
+    # Logto's order: a fresh identity (401, when there is something to prove it with), then the
+    # account center's `password` field, then the policy.
+    user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
+    if user.has_password or user.phone is not None:
+        await services.account.ensure_identity_verified(
+            signed_in.tenant.id, signed_in.user_id, verification_id
+        )
+    ensure_editable(signed_in.tenant.settings.account_center, "password")
     await services.account.set_password(
         signed_in.tenant.id, signed_in.user_id, body.password, verification_id=verification_id
     )
@@ -269,12 +304,16 @@ async def set_password(
     response_class=Response,
     summary="Remove the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
+        *_AUTH, *_GATES, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
     ),
 )
 async def remove_primary_phone(
-    signed_in: SignedInDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
 ) -> Response:
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.remove_primary_phone(
         signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
     )

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from phoneauth.domain.sign_in_experience_fields import DocumentFields
+
 PHONE_CODE = {
     "identifier": "phone",
     "password": False,
@@ -30,7 +32,10 @@ USERNAME_PASSWORD = {
 PHONE_SIGN_UP = {"identifiers": ["phone"], "password": False, "verify": True}
 PHONE_PASSWORD_SIGN_UP = {"identifiers": ["phone"], "password": True, "verify": True}
 USERNAME_SIGN_UP = {"identifiers": ["username"], "password": True, "verify": False}
+LOGTO_DEFAULTS = DocumentFields().model_dump(mode="json", by_alias=True)
+"""Logto's other keys (branding, policies...), at their defaults in every document below."""
 DEFAULT = {
+    **LOGTO_DEFAULTS,
     "id": "default",
     "tenantId": "default",
     "signUp": {**PHONE_SIGN_UP, "secondaryIdentifiers": []},
@@ -109,7 +114,8 @@ async def test_the_default_without_a_connector_is_a_state_patch_accepts(
     keys = ("signUp", "signIn", "signInMode", "mfa", "forgotPasswordMethods")
     saved = await patch(api, {key: fresh[key] for key in keys})
     assert saved.status_code == 200, saved.text
-    assert saved.json() == fresh
+    # Logto: `mfa` sent without factors and without `adaptiveMfa` switches adaptive MFA off.
+    assert saved.json() == {**fresh, "adaptiveMfa": {"enabled": False}}
 
 
 async def test_a_new_tenant_starts_without_phone_sign_in_until_its_own_connector(
@@ -138,7 +144,7 @@ async def test_patch_replaces_the_given_top_level_keys_and_keeps_the_rest(
     body = {
         "signUp": PHONE_PASSWORD_SIGN_UP,
         "signIn": {"methods": [PHONE_BOTH]},
-        # Logto's keys phoneauth does not keep are dropped, as Logto's guard strips unknown keys.
+        # Every key of Logto's document is kept; `id` and `tenantId` are not the body's to set.
         "color": {"primaryColor": "#000000"},
         "id": "other",
         "tenantId": "other",
@@ -149,6 +155,7 @@ async def test_patch_replaces_the_given_top_level_keys_and_keeps_the_rest(
         **DEFAULT,
         "signUp": {**PHONE_PASSWORD_SIGN_UP, "secondaryIdentifiers": []},
         "signIn": {"methods": [PHONE_BOTH]},
+        "color": {**LOGTO_DEFAULTS["color"], "primaryColor": "#000000"},
     }
     assert response.json() == expected
     assert (await api.get("/api/sign-in-exp")).json() == expected

@@ -117,8 +117,31 @@ class SqlUserStore:
         parameters = {"b_tenant": tenant_id, "b_phone": phone}
         return await self.db.read(first_row(_BY_PHONE, parameters, user_from_row))
 
+    async def find_by_username(
+        self, tenant_id: str, username: str, *, case_sensitive: bool = True
+    ) -> User | None:
+        """Exact, or `lower()` on both sides when the username policy ignores case (Logto)."""
+        column = UserRow.username if case_sensitive else func.lower(UserRow.username)
+        wanted = username if case_sensitive else username.lower()
+
+        def unit(session: Session) -> User | None:
+            row = session.scalar(
+                select(UserRow)
+                .where(UserRow.tenant_id == tenant_id, column == wanted)
+                .order_by(UserRow.created_at.desc())
+                .limit(1)
+            )
+            return None if row is None else user_from_row(row)
+
+        return await self.db.read(unit)
+
     async def create(
-        self, tenant_id: str, *, phone: str | None, password_hash: str | None = None
+        self,
+        tenant_id: str,
+        *,
+        phone: str | None,
+        password_hash: str | None = None,
+        username: str | None = None,
     ) -> User:
         now = datetime.now(UTC)
 
@@ -127,6 +150,7 @@ class SqlUserStore:
                 id=new_id(),
                 tenant_id=tenant_id,
                 phone=phone,
+                username=username,
                 password_hash=password_hash,
                 mfa_factors=[],
                 profile={},
@@ -141,6 +165,8 @@ class SqlUserStore:
         try:
             return await self.db.write(unit, single_statement=True)
         except IntegrityError:
+            if username is not None and await self.find_by_username(tenant_id, username):
+                raise UsernameInUseError() from None
             raise PhoneInUseError() from None
 
     async def add(self, tenant_id: str, new: NewUser) -> User:

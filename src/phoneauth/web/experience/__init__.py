@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from phoneauth.web.experience import interaction, profile, verification
+from phoneauth.web.experience import interaction, new_password_identity, profile, verification
 
-ROUTERS = [interaction.router, verification.router, profile.router]
+ROUTERS = [interaction.router, verification.router, new_password_identity.router, profile.router]
 
 
 def experience_router() -> APIRouter:

@@ -30,9 +30,7 @@ _NOT_ALLOWED = "This is not possible here."
 _BUSY = "The service is busy right now. Please try again in a moment."
 _NOT_FOUND = "This page or item does not exist. Check the link you followed."
 _INVITATION_USED = "This invitation can no longer be used. Ask for a new one."
-_PASSWORD_RULE = (
-    "Use 8 to 256 characters for the password, with letters or symbols as well as digits."
-)
+_USERNAME_RULE = "Use only letters, digits and _ in the username, starting with a letter or _."
 _PROVIDER = " Check the connector under Connectors and send a test."
 
 MESSAGES: dict[str, Sentences] = {
@@ -48,8 +46,9 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "entity.not_found": Sentences(_NOT_FOUND, "This page or item does not exist."),
     "request.invalid_input": Sentences(
-        "The request is invalid. Please check your input.",
-        "The search or filter is invalid: check the search terms and their options.",
+        "Check what you entered and try again.",
+        "The request is invalid or missing information it needs: check its fields, search terms "
+        "and options.",
     ),
     "request.general": Sentences(END_USER_FALLBACK, "The request could not be handled."),
     "request.method_not_allowed": Sentences(
@@ -322,8 +321,47 @@ MESSAGES: dict[str, Sentences] = {
         "Removing the phone number would leave the account no way to sign in.",
     ),
     "password.rejected": Sentences(
-        _PASSWORD_RULE,
-        _PASSWORD_RULE,
+        "This password does not meet the requirements. Choose another one.",
+        "The password does not meet the password policy of the sign-in experience.",
+    ),
+    "user.sign_up_method_not_enabled": Sentences(
+        _NOT_ALLOWED, "This identifier is not a sign-up identifier of the sign-in experience."
+    ),
+    "user.username_invalid": Sentences(
+        _USERNAME_RULE, "The username does not meet the username policy."
+    ),
+    "user.username_required": Sentences("Enter a username.", "A username is required."),
+    "user.username_starts_with_number": Sentences(
+        "A username cannot start with a digit.", "A username cannot start with a digit."
+    ),
+    "user.username_invalid_charset_hard": Sentences(_USERNAME_RULE, _USERNAME_RULE),
+    "user.username_too_short": Sentences(
+        "This username is too short.", "The username is shorter than the username policy allows."
+    ),
+    "user.username_too_long": Sentences(
+        "This username is too long.", "The username is longer than the username policy allows."
+    ),
+    "user.username_uppercase_not_allowed": Sentences(
+        "Use no capital letters in the username.", "The username policy allows no capitals."
+    ),
+    "user.username_lowercase_not_allowed": Sentences(
+        "Use no small letters in the username.", "The username policy allows no small letters."
+    ),
+    "user.username_numbers_not_allowed": Sentences(
+        "Use no digits in the username.", "The username policy allows no digits."
+    ),
+    "user.username_underscore_not_allowed": Sentences(
+        "Use no underscore in the username.", "The username policy allows no underscore."
+    ),
+    # --- account center -------------------------------------------------------------------------
+    "account_center.not_enabled": Sentences(
+        "Account settings cannot be changed here.",
+        "The account center is off: enable it (PATCH /api/account-center) to let users change "
+        "their account.",
+    ),
+    "account_center.field_not_editable": Sentences(
+        "This part of your account cannot be changed here.",
+        "The account center does not allow users to change this field.",
     ),
     "user.same_password": Sentences(
         "This is your current password. Choose a different one.",
@@ -424,6 +462,18 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "sign_in_experiences.backup_code_cannot_be_enabled_alone": Sentences(
         _NOT_ALLOWED, "Backup codes work only together with another second factor."
+    ),
+    "sign_in_experiences.adaptive_mfa_requires_mfa": Sentences(
+        _NOT_ALLOWED, "Adaptive two-step verification needs at least one second factor."
+    ),
+    "sign_in_experiences.adaptive_mfa_requires_non_skippable_policy": Sentences(
+        _NOT_ALLOWED,
+        "Adaptive two-step verification needs a prompt that users cannot skip "
+        "(PromptAtSignInAndSignUpMandatory or PromptOnlyAtSignInMandatory).",
+    ),
+    "sign_in_experiences.non_adaptive_mfa_requires_skippable_policy": Sentences(
+        _NOT_ALLOWED,
+        "This two-step verification policy works only with adaptive two-step verification on.",
     ),
     # --- the console ---------------------------------------------------------------------------
     "console.invalid_username": Sentences(

@@ -8,6 +8,7 @@ from phoneauth.domain.admin_keys import ForbiddenError, UnauthorizedError
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management import (
+    account_center,
     connectors,
     message_logs,
     organizations,
@@ -27,6 +28,7 @@ ROUTERS = [
     message_logs.router,
     connectors.router,
     sign_in_experience.router,
+    account_center.router,
     users.router,
     user_changes.router,
     organizations.router,
