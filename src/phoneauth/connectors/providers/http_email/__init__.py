@@ -8,8 +8,7 @@ connector.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 from pydantic import Field, SecretStr
@@ -17,8 +16,12 @@ from pydantic import Field, SecretStr
 from phoneauth.connectors.base import ConnectorType, EmailMessage, SendResult
 from phoneauth.connectors.config import ConnectorConfig, EndpointUrl, HeaderSafe
 from phoneauth.connectors.factory import ConnectorFactory, package_text
-from phoneauth.connectors.http import HttpEmailConnector, response_json
-from phoneauth.connectors.providers.http_sms import SIGNATURE_HEADER, error_message, sign
+from phoneauth.connectors.http import HttpEmailConnector
+from phoneauth.connectors.providers.http_sms import (
+    gateway_document,
+    gateway_request,
+    gateway_result,
+)
 
 
 class HttpEmailConfig(ConnectorConfig):
@@ -43,38 +46,13 @@ class HttpEmail(HttpEmailConnector[HttpEmailConfig]):
     factory_id = "http-email"
 
     def build_request(self, message: EmailMessage) -> httpx.Request:
-        document: dict[str, Any] = {
-            "to": message.to,
-            "type": message.usage_type.value,
-            "payload": dict(message.payload),
-        }
-        if message.ip:
-            document["ip"] = message.ip
-        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.config.authorization is not None:
-            headers["Authorization"] = self.config.authorization.get_secret_value()
-        if self.config.signing_secret is not None:
-            timestamp = int(self.clock().timestamp())
-            secret = self.config.signing_secret.get_secret_value()
-            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        return self.client.build_request(
-            "POST", self.config.endpoint, content=body, headers=headers
+        document = gateway_document(
+            message.to, message.usage_type.value, message.payload, message.ip
         )
+        return gateway_request(self.client, self.config, self.clock(), document)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
-        if not response.is_success:
-            raise self.fallback_error(response, provider_message=error_message(response))
-        message_id = None
-        if response.content:
-            try:
-                body = response_json(response)
-            except Exception:  # a 2xx with any body counts as accepted, as in Logto
-                body = None
-            if isinstance(body, dict):
-                found = body.get("id", body.get("messageId"))
-                message_id = None if found is None else str(found)
-        return SendResult(provider_message_id=message_id)
+        return gateway_result(response, self.fallback_error)
 
 
 def _fake(request: httpx.Request) -> httpx.Response:

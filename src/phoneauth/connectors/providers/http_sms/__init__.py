@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Protocol
 
 import httpx
 from pydantic import Field, SecretStr
 
 from phoneauth.connectors.base import SendResult, SmsMessage
 from phoneauth.connectors.config import ConnectorConfig, EndpointUrl, HeaderSafe
+from phoneauth.connectors.errors import ConnectorError
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, response_json
 
@@ -64,42 +67,70 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+class GatewaySettings(Protocol):
+    """What a JSON gateway connector's config holds (HTTP SMS, HTTP email)."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def authorization(self) -> SecretStr | None: ...
+    @property
+    def signing_secret(self) -> SecretStr | None: ...
+
+
+def gateway_request(
+    client: httpx.AsyncClient,
+    config: GatewaySettings,
+    now: datetime,
+    document: dict[str, Any],
+) -> httpx.Request:
+    """Logto's JSON POST (`{to, type, payload, ip}`) with the `Authorization` header, signed
+    when a signing secret is set: the one wire format of the HTTP SMS and email connectors."""
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    if config.authorization is not None:
+        headers["Authorization"] = config.authorization.get_secret_value()
+    if config.signing_secret is not None:
+        secret = config.signing_secret.get_secret_value()
+        headers[SIGNATURE_HEADER] = sign(secret, int(now.timestamp()), body)
+    return client.build_request("POST", config.endpoint, content=body, headers=headers)
+
+
+def gateway_document(to: str, usage_type: str, payload: Any, ip: str | None) -> dict[str, Any]:
+    document: dict[str, Any] = {"to": to, "type": usage_type, "payload": dict(payload)}
+    if ip:
+        document["ip"] = ip
+    return document
+
+
+def gateway_result(response: httpx.Response, refused: Callable[..., ConnectorError]) -> SendResult:
+    """Any 2xx is accepted, as in Logto; `id` or `messageId` of a JSON answer is the message id.
+    Otherwise `refused` (the connector's `fallback_error`) names the gateway's own message."""
+    if not response.is_success:
+        raise refused(response, provider_message=error_message(response))
+    message_id = None
+    if response.content:
+        try:
+            body = response_json(response)
+        except Exception:  # a 2xx with any body counts as accepted, as in Logto
+            body = None
+        if isinstance(body, dict):
+            found = body.get("id", body.get("messageId"))
+            message_id = None if found is None else str(found)
+    return SendResult(provider_message_id=message_id)
+
+
 class HttpSmsConnector(HttpConnector[HttpSmsConfig]):
     factory_id = "http-sms"
 
     def build_request(self, message: SmsMessage) -> httpx.Request:
-        document: dict[str, Any] = {
-            "to": message.digits,
-            "type": message.usage_type.value,
-            "payload": dict(message.payload),
-        }
-        if message.ip:
-            document["ip"] = message.ip
-        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.config.authorization is not None:
-            headers["Authorization"] = self.config.authorization.get_secret_value()
-        if self.config.signing_secret is not None:
-            timestamp = int(self.clock().timestamp())
-            secret = self.config.signing_secret.get_secret_value()
-            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        return self.client.build_request(
-            "POST", self.config.endpoint, content=body, headers=headers
+        document = gateway_document(
+            message.digits, message.usage_type.value, message.payload, message.ip
         )
+        return gateway_request(self.client, self.config, self.clock(), document)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
-        if not response.is_success:
-            raise self.fallback_error(response, provider_message=error_message(response))
-        message_id = None
-        if response.content:
-            try:
-                body = response_json(response)
-            except Exception:  # a 2xx with any body counts as accepted, as in Logto
-                body = None
-            if isinstance(body, dict):
-                found = body.get("id", body.get("messageId"))
-                message_id = None if found is None else str(found)
-        return SendResult(provider_message_id=message_id)
+        return gateway_result(response, self.fallback_error)
 
 
 def error_message(response: httpx.Response) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import Field
@@ -93,10 +93,15 @@ class Outbox:
 DEFAULT_OUTBOX = Outbox()
 
 
-class OutboxConnector:
+ConfigT = TypeVar("ConfigT")
+
+
+class OutboxKeeper(Generic[ConfigT]):
+    """A development connector that keeps what it would send (the SMS and email outboxes)."""
+
     def __init__(
         self,
-        config: OutboxConfig,
+        config: ConfigT,
         client: httpx.AsyncClient | None = None,
         *,
         outbox: Outbox | None = None,
@@ -107,6 +112,8 @@ class OutboxConnector:
         self.outbox = DEFAULT_OUTBOX if outbox is None else outbox
         self.clock = clock
 
+
+class OutboxConnector(OutboxKeeper[OutboxConfig]):
     async def send(self, message: SmsMessage) -> SendResult:
         template = select_template(self.config.templates, message)
         kept = OutboxMessage(

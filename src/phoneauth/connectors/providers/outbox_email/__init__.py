@@ -7,18 +7,13 @@ and content type kept beside the rendered body. A production tenant refuses it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
-import httpx
 from pydantic import Field
 
 from phoneauth.connectors.base import ConnectorType, EmailMessage, SendResult
 from phoneauth.connectors.config import ConnectorConfig, EmailTemplate, EmailTemplates
 from phoneauth.connectors.factory import ConnectorFactory, package_text
-from phoneauth.connectors.http import utc_now
-from phoneauth.connectors.providers.outbox import DEFAULT_OUTBOX, Outbox, OutboxMessage, keep
+from phoneauth.connectors.providers.outbox import OutboxKeeper, OutboxMessage, keep
 from phoneauth.connectors.templates import default_email_templates, render, select_template
 
 
@@ -38,20 +33,7 @@ class EmailOutboxConfig(ConnectorConfig):
     )
 
 
-class EmailOutboxConnector:
-    def __init__(
-        self,
-        config: EmailOutboxConfig,
-        client: httpx.AsyncClient | None = None,
-        *,
-        outbox: Outbox | None = None,
-        clock: Callable[[], datetime] = utc_now,
-        **_options: Any,
-    ) -> None:
-        self.config = config
-        self.outbox = DEFAULT_OUTBOX if outbox is None else outbox
-        self.clock = clock
-
+class EmailOutboxConnector(OutboxKeeper[EmailOutboxConfig]):
     async def send(self, message: EmailMessage) -> SendResult:
         template = select_template(self.config.templates, message)
         kept = OutboxMessage(
