@@ -497,3 +497,26 @@ def test_format_as_typed_ignores_separators() -> None:
     assert format_as_typed("US", "(201) 555-0123").e164 == "+12015550123"
     assert format_as_typed("US", "").formatted == ""
     assert display_phone(None) is None
+
+
+async def test_the_account_offers_only_what_the_account_center_lets_users_edit(
+    services: Services, visitor: httpx.AsyncClient, api: httpx.AsyncClient, outbox: None
+) -> None:
+    await signed_in(services, visitor)
+    # Logto's default: the account center is off, so nothing is offered that would be refused.
+    page = await html(visitor, "/account")
+    assert "Text me a code" not in page
+    assert 'data-choose="phone"' not in page
+
+    center = {"enabled": True, "fields": {"password": "Edit"}}
+    assert (await api.patch("/api/account-center", json=center)).status_code == 200
+    page = await html(visitor, "/account")
+    assert "Text me a code" in page
+    assert "Set a password" in page
+    assert 'data-choose="phone"' not in page
+
+    center = {"enabled": True, "fields": {"password": "Edit", "phone": "Edit"}}
+    assert (await api.patch("/api/account-center", json=center)).status_code == 200
+    page = await html(visitor, "/account")
+    assert "Change your phone number or password" in page
+    assert 'data-choose="phone"' in page

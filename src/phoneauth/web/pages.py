@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from phoneauth import __version__
 from phoneauth.connectors import mask_phone
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
+from phoneauth.domain.account_center import FieldControl
 from phoneauth.domain.organizations import (
     InvitationNotFoundError,
     InvitationStatus,
@@ -360,12 +361,20 @@ async def account_page(
         "user": user,
         "phone": display_phone(user.phone),
         "joined": joined_name,
-        # Changing the phone or the password starts with a code to the current phone.
+        # Changing the phone or the password starts with a code to the current phone, and only
+        # what the tenant's account center lets end users edit is offered (Logto's gate).
         "sms_available": active is not None,
+        "can_change_phone": _editable(tenant, "phone"),
+        "can_change_password": _editable(tenant, "password"),
         "countries": countries(),
         "region": default_region(request.headers.get("accept-language")),
     }
     return _render(request, "pages/account.html", context)
+
+
+def _editable(tenant: Tenant, field: str) -> bool:
+    center = tenant.settings.account_center
+    return center.enabled and center.control(field) is FieldControl.EDIT
 
 
 @router.post("/sign-out")
