@@ -7,7 +7,7 @@ console's "Delete" uses before its "Delete anyway".
 
 from __future__ import annotations
 
-from phoneauth.domain.connector_management import SMS, ConnectorManagement
+from phoneauth.domain.connector_management import EMAIL, SMS, ConnectorManagement
 from phoneauth.domain.sign_in_experience import SignInExperiences
 
 
@@ -25,6 +25,24 @@ async def sms_dependents(
     return (await experiences.current(tenant_id)).sms_dependents()
 
 
+async def dependents(
+    connectors: ConnectorManagement,
+    experiences: SignInExperiences,
+    tenant_id: str,
+    connector_id: str,
+) -> list[str]:
+    """The sign-in settings that stop working if this connector goes, whichever its type: empty
+    unless it is the tenant's active SMS or Email connector."""
+    for connector_type in (SMS, EMAIL):
+        active = await connectors.store.get_by_type(tenant_id, connector_type)
+        if active is not None and active.id == connector_id:
+            document = await experiences.current(tenant_id)
+            if connector_type == SMS:
+                return document.sms_dependents()
+            return document.email_dependents()
+    return []
+
+
 async def delete_connector(
     connectors: ConnectorManagement,
     experiences: SignInExperiences,
@@ -39,7 +57,11 @@ async def delete_connector(
         ConnectorInUseError: `details.dependents` names each dependent setting.
         ConnectorNotFoundError: no such connector in this tenant.
     """
-    active = await connectors.store.get_by_type(tenant_id, SMS)
-    if if_unused and active is not None and active.id == connector_id:
-        await experiences.ensure_sms_connector_removable(tenant_id)
+    if if_unused:
+        active = await connectors.store.get_by_type(tenant_id, SMS)
+        if active is not None and active.id == connector_id:
+            await experiences.ensure_sms_connector_removable(tenant_id)
+        active = await connectors.store.get_by_type(tenant_id, EMAIL)
+        if active is not None and active.id == connector_id:
+            await experiences.ensure_email_connector_removable(tenant_id)
     await connectors.delete(tenant_id, connector_id)

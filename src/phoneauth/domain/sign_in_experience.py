@@ -184,6 +184,61 @@ class SignInExperience(DocumentFields):
             found.append("mfa.factors: PhoneVerificationCode")
         return found
 
+    def email_sign_up(self) -> bool:
+        secondary = {item.identifier for item in self.sign_up.secondary_identifiers}
+        primary = {str(identifier) for identifier in self.sign_up.identifiers}
+        return bool((primary | secondary) & {"email", "emailOrPhone"})
+
+    def email_code_sign_in(self) -> bool:
+        return any(m.identifier == "email" and m.verification_code for m in self.sign_in.methods)
+
+    def email_password_sign_in(self) -> bool:
+        return any(m.identifier == "email" and m.password for m in self.sign_in.methods)
+
+    def email_mfa(self) -> bool:
+        return "EmailVerificationCode" in {str(factor) for factor in self.mfa.factors}
+
+    def email_features(self) -> tuple[str, ...]:
+        """What stops working without an Email connector, in the words of the console's forms
+        (the settings Logto's rules refuse to save without one, `email_dependents`)."""
+        found: list[str] = []
+        if self.email_sign_up():
+            found.append("sign-up with an email address")
+        if self.email_code_sign_in():
+            found.append("sign-in with a code by email")
+        methods = self.forgot_password_methods
+        if (methods is None and self.email_password_sign_in()) or (
+            methods is not None and "EmailVerificationCode" in {str(m) for m in methods}
+        ):
+            found.append("password reset by email")
+        if self.email_mfa():
+            found.append("two-step verification by email")
+        return tuple(found)
+
+    def email_dependents(self) -> list[str]:
+        """The settings that stop working without an Email connector, named as the rules name
+        them (`sign_in_experience_rules`: identifiers, code sign-in, reset, MFA)."""
+        found = [
+            f"signUp.identifiers: {identifier}"
+            for identifier in map(str, self.sign_up.identifiers)
+            if identifier in ("email", "emailOrPhone")
+        ]
+        found += [
+            f"signUp.secondaryIdentifiers: {item.identifier}"
+            for item in self.sign_up.secondary_identifiers
+            if str(item.identifier) in ("email", "emailOrPhone")
+        ]
+        if self.email_code_sign_in():
+            found.append("signIn.methods: email + verification code")
+        methods = self.forgot_password_methods
+        if methods is not None and "EmailVerificationCode" in {str(m) for m in methods}:
+            found.append("forgotPasswordMethods: EmailVerificationCode")
+        elif methods is None and self.email_password_sign_in():
+            found.append("signIn.methods: email + password (forgot password by email)")
+        if self.email_mfa():
+            found.append("mfa.factors: EmailVerificationCode")
+        return found
+
 
 def default_sign_in_experience(*, has_sms: bool) -> SignInExperience:
     """phoneauth's starting point: sign up and sign in with phone number and SMS code, once the
@@ -290,6 +345,22 @@ class SignInExperiences:
             return SmsSetupProblem(on_default=False, features=features)
         return None
 
+    async def email_setup_problem(self, tenant_id: str) -> tuple[str, ...]:
+        """What of the saved document needs an Email connector the tenant does not have (saved
+        with one, which was deleted since); empty when nothing is broken."""
+        saved = await self.store.get(tenant_id)
+        if saved is None or not isinstance(self.connectors, EmailConnectorSource):
+            return ()
+        features = saved.email_features()
+        if not features:
+            return ()
+        try:
+            if await self.connectors.active_email_connector(tenant_id) is not None:
+                return ()
+        except ConnectorError:  # the stored config no longer parses (a provider upgrade)
+            pass
+        return features
+
     async def update(
         self, tenant_id: str, changes: dict[str, Any], connectors: SmsConnectorSource
     ) -> SignInExperience:
@@ -329,5 +400,21 @@ class SignInExperiences:
                 + "; ".join(dependents)
                 + ". Change those settings first, or delete without ?ifUnused=true.",
                 type="Sms",
+                dependents=dependents,
+            )
+
+    async def ensure_email_connector_removable(self, tenant_id: str) -> None:
+        """The same guard for the Email connector.
+
+        Raises:
+            ConnectorInUseError: `details.dependents` names each dependent setting.
+        """
+        dependents = (await self.current(tenant_id)).email_dependents()
+        if dependents:
+            raise ConnectorInUseError(
+                "The sign-in experience uses this Email connector: "
+                + "; ".join(dependents)
+                + ". Change those settings first, or delete without ?ifUnused=true.",
+                type="Email",
                 dependents=dependents,
             )

@@ -3,7 +3,8 @@
 The items come from `connectors/forms.py` through the Management API's factory answer, so the
 console and the API show the same form. A secret is never written into the page: editing a saved
 connector shows it empty, and an empty secret is sent to the domain as the API's mask, which
-keeps the stored value.
+keeps the stored value. A secret inside a JSON field (SMTP's `auth.pass`) shows as the mask when
+saved and as `""` when typed, so a form shown again never carries what was typed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import FormData
 
-from phoneauth.connectors import ConnectorFactory
+from phoneauth.connectors import ConnectorFactory, secret_fields
+from phoneauth.connectors.config import get_path, set_path
 from phoneauth.domain.connector_configs import SECRET_MASK
 from phoneauth.web.human_messages import problem_sentence, subject_of
 from phoneauth.web.management.connectors import factory_read
@@ -56,7 +58,10 @@ class FormField:
     saved_secret: bool = False
     errors: list[str] = field(default_factory=list)
     raw: str | None = None
-    """What was typed into a JSON field that does not parse, shown again as typed."""
+    """What was typed into a JSON field that does not parse, shown again as typed (unless
+    the field holds secrets)."""
+    secret_paths: tuple[str, ...] = ()
+    """Secrets inside this JSON field, as paths below it (`pass` for SMTP's `auth`)."""
 
     @property
     def key(self) -> str:
@@ -85,12 +90,35 @@ class FormField:
         if self.secret:
             return ""
         if self.raw is not None:
-            return self.raw
+            return "" if self.secret_paths else self.raw
         if self.value is None:
             return ""
         if self.kind == "Json":
-            return json.dumps(self.value, indent=2, ensure_ascii=False)
+            return json.dumps(self._masked(), indent=2, ensure_ascii=False)
         return str(self.value)
+
+    def _masked(self) -> Any:
+        """The JSON value without a typed secret: a saved one stays the mask, anything else
+        reads `""`, to be typed again."""
+        value = self.value
+        if not isinstance(value, Mapping):
+            return value
+        for path in self.secret_paths:
+            found = get_path(value, path)
+            if found is not None and found != SECRET_MASK:
+                value = set_path(value, path, "")
+        return value
+
+    @property
+    def dropped_secret(self) -> bool:
+        """A secret typed into this JSON field that the page will not show again."""
+        if self.raw is not None:
+            return bool(self.secret_paths)
+        if not isinstance(self.value, Mapping):
+            return False
+        return any(
+            get_path(self.value, path) not in (None, "", SECRET_MASK) for path in self.secret_paths
+        )
 
 
 def form_fields(
@@ -98,15 +126,17 @@ def form_fields(
 ) -> list[FormField]:
     """The fields of a new connector (`values` None: the items' defaults) or a saved one."""
     fields = []
+    nested = [path.partition(".") for path in secret_fields(factory.config_model)]
     for item in factory_read(factory).formItems:
         key = item["key"]
+        inner = tuple(rest for head, _, rest in nested if head == key and rest)
         if values is None:
             value = item.get("defaultValue")
             saved = False
         else:
             value = values.get(key)
             saved = value == SECRET_MASK
-        fields.append(FormField(item=item, value=value, saved_secret=saved))
+        fields.append(FormField(item=item, value=value, saved_secret=saved, secret_paths=inner))
     return fields
 
 

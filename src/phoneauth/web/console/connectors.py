@@ -1,8 +1,12 @@
-"""Console: Connectors: the active SMS connector, set up, test, change and delete it.
+"""Console: Email and SMS connectors: the active one of each kind, set up, test, change, delete.
+
+A tenant has one SMS connector and one Email connector, as in Logto; each section of the list
+page offers only its own kind's providers, and replacing one leaves the other alone.
 
 Every change goes through the same domain calls as the Management API: `create` (which replaces
-the tenant's SMS connector atomically), `update`, `test` (the unsaved config, Generic template,
-code 000000) and `connector_removal.delete_connector` (the sign-in experience guard).
+the tenant's connector of that kind atomically), `update`, `test` (the unsaved config, Generic
+template, code 000000, to a phone or an email address) and `connector_removal.delete_connector`
+(the sign-in experience guard).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2.utils import htmlsafe_json_dumps
 
 from phoneauth.connectors import ConnectorFactory, ConnectorType, InvalidConfigError, UsageType
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
+from phoneauth.connectors.providers.outbox_email import FACTORY as EMAIL_OUTBOX_FACTORY
 from phoneauth.domain import connector_removal
 from phoneauth.domain.connector_management import (
     DEVELOPMENT_TAG,
@@ -56,6 +62,7 @@ router = APIRouter(route_class=ConsoleRoute)
 
 NOTICES = {
     "saved": "Saved. The connector sends the next code.",
+    "saved-email": "Saved. The Email connector sends the next email.",
     "deleted": "The connector was deleted.",
 }
 
@@ -72,22 +79,32 @@ class TestOutcome:
     error_message: str | None = None
     provider: str | None = None
     outbox_text: str | None = None
+    outbox_subject: str | None = None
+
+
+KINDS = {"sms": ConnectorType.SMS, "email": ConnectorType.EMAIL}
+"""The `?type=` of the provider choice, as the list page's two sections link to it."""
 
 
 @router.get("/connectors")
 async def connectors_page(request: Request, console: ConsoleDep, done: str = "") -> HTMLResponse:
     services, tenant = console.services, console.tenant
-    saved = await _sms_connectors(console)
-    active = saved[0] if saved else None
+    active = await _active_of(console, ConnectorType.SMS)
+    email = await _active_of(console, ConnectorType.EMAIL)
     last = (await services.message_log.query(tenant.id, page_size=1)).entries
-    outbox = []
-    if active is not None and active.factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
-        outbox = services.connectors.outbox_messages(tenant)[:5]
+    kept = [] if tenant.is_production else services.connectors.outbox_messages(tenant)
+    outbox = email_outbox = []
+    if active is not None and active.factory.id == OUTBOX_FACTORY.id:
+        outbox = [m for m in kept if m.subject is None][:5]
+    if email is not None and email.factory.id == EMAIL_OUTBOX_FACTORY.id:
+        email_outbox = [m for m in kept if m.subject is not None][:5]
     context = {
         "active": "connectors",
         "connector": active,
+        "email_connector": email,
         "last_send": last[0] if last else None,
         "outbox": outbox,
+        "email_outbox": email_outbox,
         "notice": NOTICES.get(done),
     }
     return render(request, "console/connectors/list.html", context, console=console)
@@ -96,7 +113,8 @@ async def connectors_page(request: Request, console: ConsoleDep, done: str = "")
 @router.get("/connectors/new")
 async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse:
     services = console.services
-    current = await _sms_connectors(console)
+    kind = KINDS.get(request.query_params.get("type", "sms").lower(), ConnectorType.SMS)
+    current = await _active_of(console, kind)
     cards = [
         {
             "factory": factory,
@@ -104,13 +122,14 @@ async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse
             "allowed": not (console.tenant.is_production and DEVELOPMENT_TAG in factory.tags),
         }
         for factory in services.connectors.factories()
-        if factory.type is ConnectorType.SMS
+        if factory.type is kind
     ]
     context = {
         "active": "connectors",
         "cards": cards,
+        "email": kind is ConnectorType.EMAIL,
         "unavailable": services.registry.unavailable,
-        "replacing": current[0] if current else None,
+        "replacing": current,
     }
     return render(request, "console/connectors/choose.html", context, console=console)
 
@@ -128,6 +147,7 @@ def _setup_page(
     test: TestOutcome | None = None,
     test_phone: str = "",
     test_region: str | None = None,
+    test_email: str = "",
     secrets_dropped: bool = False,
     replacement: Replacement | None = None,
     keep_templates: bool = False,
@@ -136,6 +156,8 @@ def _setup_page(
     context = {
         "active": "connectors",
         "factory": factory,
+        "email": factory.type is ConnectorType.EMAIL,
+        "change_link": _change_link(factory),
         "connector": connector,
         "readme": readme_html(factory),
         "fields": fields,
@@ -144,6 +166,7 @@ def _setup_page(
         "problems": problems or [],
         "test": test,
         "test_phone": test_phone,
+        "test_email": test_email,
         "countries": countries(),
         "test_region": _known_region(test_region)
         or default_region(request.headers.get("accept-language")),
@@ -165,21 +188,24 @@ def _setup_page(
 
 def _factory(console: Console, factory_id: str) -> ConnectorFactory[Any]:
     """The provider; an unknown id is named on the error page (the API's error has no field
-    for it, so the console raises its own with the id in `details`). These pages set up SMS
-    connectors; an Email factory is not offered here (yet)."""
+    for it, so the console raises its own with the id in `details`)."""
     try:
-        factory = console.services.connectors.factory(factory_id)
+        return console.services.connectors.factory(factory_id)
     except FactoryNotFoundError:
         raise FactoryNotFoundError(factory_id=factory_id) from None
-    if factory.type is not ConnectorType.SMS:
-        raise FactoryNotFoundError(factory_id=factory_id)
-    return factory
 
 
-async def _sms_connectors(console: Console) -> list[ManagedConnector]:
-    """The tenant's saved SMS connector (at most one): these pages manage SMS connectors."""
+def _change_link(factory: ConnectorFactory[Any]) -> str:
+    """The provider choice of this factory's kind: changing an Email connector offers Email
+    providers."""
+    kind = "email" if factory.type is ConnectorType.EMAIL else "sms"
+    return f"{PREFIX}/connectors/new?type={kind}"
+
+
+async def _active_of(console: Console, kind: ConnectorType) -> ManagedConnector | None:
+    """The tenant's saved connector of this kind (at most one)."""
     saved = await console.services.connectors.list(console.tenant.id)
-    return [connector for connector in saved if connector.factory.type is ConnectorType.SMS]
+    return next((c for c in saved if c.factory.type is kind), None)
 
 
 def _new_fields(factory: ConnectorFactory[Any]) -> list[FormField]:
@@ -201,9 +227,9 @@ CODE_TEMPLATES_PLACEHOLDER = (
 
 
 async def _replacement(console: Console, factory: ConnectorFactory[Any]) -> Replacement | None:
-    """The active SMS connector a new one would replace, if any."""
-    current = await _sms_connectors(console)
-    return describe_replacement(current[0], factory) if current else None
+    """The active connector of the same kind a new one would replace, if any."""
+    current = await _active_of(console, factory.type)
+    return describe_replacement(current, factory) if current else None
 
 
 @router.get("/connectors/new/{factory_id}")
@@ -264,7 +290,7 @@ async def _submit(
     for key, message in unreadable.items():
         next(f for f in fields if f.key == key).errors.append(message)
     services, tenant = console.services, console.tenant
-    typed_secret = any(f.secret and form.get(f.name) for f in fields)
+    typed_secret = any((f.secret and form.get(f.name)) or f.dropped_secret for f in fields)
     # The form again, as posted, with what the answer adds (a test result, errors...).
     again = functools.partial(
         _setup_page,
@@ -278,14 +304,18 @@ async def _submit(
         keep_templates=kept is not None,
     )
     if form.get("action") == "test":
+        if factory.type is ConnectorType.EMAIL:
+            address = str(form.get("test_email", "")).strip()
+            outcome = await _test(console, factory, config, address, bool(unreadable))
+            if wants_fragment(request):
+                return _test_fragment(request, console, outcome)
+            return again(test=outcome, test_email=address)
         phone = str(form.get("test_phone", "")).strip()
         region = _known_region(str(form.get("test_country", "")))
         dialled = dialled_number(region, phone) if region and phone else phone
         outcome = await _test(console, factory, config, dialled, bool(unreadable))
         if wants_fragment(request):
-            return render(
-                request, "console/connectors/_test_result.html", {"test": outcome}, console=console
-            )
+            return _test_fragment(request, console, outcome)
         return again(test=outcome, test_phone=phone, test_region=region)
     if unreadable:
         return again(status_code=422, error="Some fields need your attention.")
@@ -300,7 +330,14 @@ async def _submit(
         return again(status_code=422, error="Some fields need your attention.", problems=unplaced)
     except PhoneauthError as error:
         return again(status_code=error.status, error=admin_sentence(error.code, error.details))
-    return RedirectResponse(f"{PREFIX}/connectors?done=saved", status_code=303)
+    done = "saved-email" if factory.type is ConnectorType.EMAIL else "saved"
+    return RedirectResponse(f"{PREFIX}/connectors?done={done}", status_code=303)
+
+
+def _test_fragment(request: Request, console: Console, outcome: TestOutcome) -> HTMLResponse:
+    return render(
+        request, "console/connectors/_test_result.html", {"test": outcome}, console=console
+    )
 
 
 def _known_region(region: str | None) -> str | None:
@@ -313,16 +350,24 @@ async def _test(
     console: Console,
     factory: ConnectorFactory[Any],
     config: dict[str, Any],
-    phone: str,
+    to: str,
     unreadable: bool,
 ) -> TestOutcome:
-    if not phone:
-        return TestOutcome(False, error_message="Enter the phone number to send the test to.")
+    """A test send to `to`: a phone number for an SMS factory, an address for an Email one."""
+    email = factory.type is ConnectorType.EMAIL
+    if not to:
+        where = "email address" if email else "phone number"
+        return TestOutcome(False, error_message=f"Enter the {where} to send the test to.")
+    if email and not _looks_like_address(to):
+        return TestOutcome(False, error_message=NOT_AN_ADDRESS)
     if unreadable:
         return TestOutcome(False, error_message=FIX_FIELDS_FIRST)
     services, tenant = console.services, console.tenant
     try:
-        result = await services.connectors.test(tenant, factory.id, phone, config)
+        if email:
+            result = await services.connectors.test(tenant, factory.id, None, config, email=to)
+        else:
+            result = await services.connectors.test(tenant, factory.id, to, config)
     except PhoneauthError as error:
         # The provider's own words stay: they are what its support and docs search for.
         provider = ", ".join(
@@ -336,17 +381,34 @@ async def _test(
             labels = labels_of(form_fields(factory, None))
             message += " " + " ".join(describe(p, labels) for p in found if isinstance(p, dict))
         return TestOutcome(False, error_code=error.code, error_message=message, provider=provider)
-    outbox_text = None
-    if factory.id == OUTBOX_FACTORY.id and not tenant.is_production:
-        outbox_text = next(
+    kept = None
+    if factory.id in (OUTBOX_FACTORY.id, EMAIL_OUTBOX_FACTORY.id) and not tenant.is_production:
+        kept = next(
             (
-                m.text
+                m
                 for m in services.connectors.outbox_messages(tenant)
                 if m.id == result.provider_message_id
             ),
             None,
         )
-    return TestOutcome(True, message_id=result.provider_message_id, outbox_text=outbox_text)
+    return TestOutcome(
+        True,
+        message_id=result.provider_message_id,
+        outbox_text=None if kept is None else kept.text,
+        outbox_subject=None if kept is None else kept.subject,
+    )
+
+
+NOT_AN_ADDRESS = "Enter an email address such as jane@example.com to send the test to."
+
+
+def _looks_like_address(text: str) -> bool:
+    """One address, checked as the Management API checks `{email}` (email-validator)."""
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 @router.get("/connectors/{connector_id}/delete")
@@ -364,12 +426,13 @@ async def _delete_page(
 ) -> HTMLResponse:
     services = console.services
     connector = await services.connectors.get(console.tenant.id, connector_id)
-    dependents = await connector_removal.sms_dependents(
+    dependents = await connector_removal.dependents(
         services.connectors, services.sign_in_experience, console.tenant.id, connector.id
     )
     context = {
         "active": "connectors",
         "connector": connector,
+        "email": connector.factory.type is ConnectorType.EMAIL,
         "dependents": [setting_in_words(path) for path in dependents],
         "error": error,
     }

@@ -69,6 +69,8 @@ class Console:
     tenant: Tenant
     tenants: list[Tenant]
     sms_problem: SmsSetupProblem | None = None
+    email_problem: tuple[str, ...] = ()
+    """What of the sign-in experience needs the Email connector the tenant lacks."""
 
     @property
     def csrf(self) -> str:
@@ -91,6 +93,7 @@ def render(
             "tenant": console.tenant,
             "tenants": console.tenants,
             "sms_problem": console.sms_problem,
+            "email_problem": console.email_problem,
         }
     return templates.TemplateResponse(
         request, template, base | context, status_code=status_code, headers=SECURITY_HEADERS
@@ -177,8 +180,14 @@ async def get_console(request: Request, services: ServicesDep) -> Console:
     tenants = await services.tenants.store.list()
     # Read on every page, so the warning stays until the admin has fixed it.
     problem = await services.sign_in_experience.sms_setup_problem(tenant.id)
+    email_problem = await services.sign_in_experience.email_setup_problem(tenant.id)
     return Console(
-        services=services, session=session, tenant=tenant, tenants=tenants, sms_problem=problem
+        services=services,
+        session=session,
+        tenant=tenant,
+        tenants=tenants,
+        sms_problem=problem,
+        email_problem=email_problem,
     )
 
 

@@ -7,7 +7,8 @@ The API names a setting by its path (`signUp.identifiers: phone` in `details.dep
 from __future__ import annotations
 
 SETTING_WORDS: dict[str, str] = {
-    # what depends on the SMS connector (`SignInExperience.sms_dependents`) and rule settings
+    # what depends on a connector (`SignInExperience.sms_dependents`, `email_dependents`)
+    # and rule settings
     "signUp.identifiers: phone": "Sign-up asks for a phone number",
     "signUp.identifiers: email": "Sign-up asks for an email address",
     "signUp.identifiers: emailOrPhone": "Sign-up asks for an email address or a phone number",
@@ -22,6 +23,10 @@ SETTING_WORDS: dict[str, str] = {
         "Password reset by SMS for people who sign in with phone number and password"
     ),
     "forgotPasswordMethods: PhoneVerificationCode": "Password reset by a code sent by SMS",
+    "signIn.methods: email + password (forgot password by email)": (
+        "Password reset by email for people who sign in with email address and password"
+    ),
+    "forgotPasswordMethods: EmailVerificationCode": "Password reset by a code sent by email",
     "mfa.factors: PhoneVerificationCode": "Two-step verification by SMS",
     "mfa.factors: EmailVerificationCode": "Two-step verification by email",
     # bare settings named by the rules
