@@ -194,7 +194,7 @@ def test_set_up_the_outbox_test_send_shows_the_code_then_save(site: Deployment, 
     sign_in(site, page)
     switch_to(page, "setup")
     expect(page.locator("[data-empty-state]")).to_be_visible()
-    page.get_by_role("link", name="Set up").click()
+    page.locator("[data-empty-state]").get_by_role("link", name="Set up").click()
     expect(page.get_by_role("heading", name="Set up the SMS connector")).to_be_visible()
     expect(page.locator("[data-provider]")).to_have_count(9)  # 8 built-ins + the example plugin
     shoot(page, "choose-provider")

@@ -106,14 +106,16 @@ async def test_the_list_holds_both_kinds_and_each_set_up_offers_its_own(
     browser: httpx.AsyncClient, signed_in: str, services: Services
 ) -> None:
     page = (await browser.get("/console/connectors")).text
-    assert "No SMS connector yet" in page and "No Email connector yet" in page
+    assert "No SMS connector yet" in page
+    assert "No Email connector yet" in page
     emails = (await browser.get("/console/connectors/new?type=email")).text
     offered = set(re.findall(r'data-provider="([^"]+)"', emails))
     assert offered == {SMTP, "http-email", "outbox-email"}
     sms = set(
         re.findall(r'data-provider="([^"]+)"', (await browser.get("/console/connectors/new")).text)
     )
-    assert "outbox-sms" in sms and not sms & offered
+    assert "outbox-sms" in sms
+    assert not sms & offered
 
     tenant = await services.tenants.get("default")
     await services.connectors.create(tenant, "outbox-sms", {})
@@ -127,7 +129,8 @@ async def test_the_list_holds_both_kinds_and_each_set_up_offers_its_own(
     kinds = sorted(c.factory.id for c in await services.connectors.list("default"))
     assert kinds == ["outbox-email", "outbox-sms"]
     page = (await browser.get("/console/connectors?done=saved-email")).text
-    assert "Development email outbox" in page and "Development outbox" in page
+    assert "Development email outbox" in page
+    assert "Development outbox" in page
     assert "Saved. The Email connector sends the next email." in page
 
 
