@@ -31,6 +31,7 @@ from phoneauth.domain.experience_errors import (
     PasswordExistsInProfileError,
     PhoneExistsInProfileError,
     SignInMethodNotEnabledError,
+    UsernameExistsInProfileError,
     VerificationFailedError,
     VerificationIdMissingError,
 )
@@ -58,6 +59,7 @@ from phoneauth.domain.sign_in_experience import (
     SignInIdentifier,
 )
 from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.usernames import ensure_username_allowed
 from phoneauth.domain.users import (
     PhoneInUseError,
     User,
@@ -82,24 +84,38 @@ def mfa_mandatory(experience: SignInExperience, event: InteractionEvent) -> bool
 
 
 def missing_profile(
-    experience: SignInExperience, phone: str | None, password: bool, username: str | None = None
+    experience: SignInExperience,
+    phone: str | None,
+    password: bool,
+    username: str | None = None,
+    email: str | None = None,
 ) -> list[str]:
-    """Logto's `MissingProfile` names for what the sign-up settings demand and the user lacks.
+    """Logto's `MissingProfile` names for what the sign-up settings demand and the user lacks
+    (logto-parity §3.6).
 
-    As in Logto, one primary identifier is mandatory: the username when it is one, else the
-    phone (`emailOrPhone` beside email). Email addresses are not kept here yet, so an
-    email-only sign-up asks for nothing more.
+    One primary identifier is mandatory: the username when it is one, else the email
+    (`emailOrPhone` when the phone is one too), else the phone; each secondary identifier adds
+    itself. A field is missing when neither the account nor the pending profile has it.
     """
-    missing = []
-    if experience.sign_up.password and not password:
-        missing.append("password")
+    wanted: list[str] = []
+    if experience.sign_up.password:
+        wanted.append("password")
     identifiers = set(experience.sign_up.identifiers)
     if SignInIdentifier.USERNAME in identifiers:
-        if username is None:
-            missing.append("username")
-    elif SignInIdentifier.PHONE in identifiers and phone is None:
-        missing.append("emailOrPhone" if SignInIdentifier.EMAIL in identifiers else "phone")
-    return missing
+        wanted.append("username")
+    elif SignInIdentifier.EMAIL in identifiers:
+        wanted.append("emailOrPhone" if SignInIdentifier.PHONE in identifiers else "email")
+    elif SignInIdentifier.PHONE in identifiers:
+        wanted.append("phone")
+    wanted += [str(item.identifier) for item in experience.sign_up.secondary_identifiers]
+    has = {
+        "password": password,
+        "username": username is not None,
+        "email": email is not None,
+        "phone": phone is not None,
+        "emailOrPhone": email is not None or phone is not None,
+    }
+    return [name for name in dict.fromkeys(wanted) if not has.get(name, True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +206,10 @@ class Experience:
                 raise ForgotPasswordNotEnabledError()
         if not record.verified:
             raise VerificationFailedError()
-        user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
+        if record.type is VerificationType.PASSWORD and record.user_id is not None:
+            user = await self.users.get(interaction.tenant_id, record.user_id)
+        else:
+            user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
         if user is None:
             raise UserNotFoundError()
         if user.is_suspended:
@@ -206,7 +225,7 @@ class Experience:
         if record.type is VerificationType.PHONE_VERIFICATION_CODE:
             enabled = experience.phone_code_sign_in()
         elif record.type is VerificationType.PASSWORD:
-            enabled = experience.phone_password_sign_in()
+            enabled = experience.password_sign_in(SignInIdentifier(record.identifier.type))
         else:  # an MFA code is no first factor
             enabled = False
         if not enabled:
@@ -239,7 +258,10 @@ class Experience:
             await self.interactions.save(interaction)
         profile = interaction.profile
         missing = missing_profile(
-            experience, profile.primary_phone, profile.password_hash is not None, profile.username
+            experience,
+            profile.primary_phone,
+            profile.password_hash is not None,
+            profile.username,
         )
         if missing:
             raise MissingProfileError(missing)
@@ -290,6 +312,20 @@ class Experience:
             raise PhoneExistsInProfileError()
         await self._ensure_phone_free(interaction.tenant_id, phone)
         interaction.profile.primary_phone = phone
+        await self.interactions.save(interaction)
+
+    async def add_username(self, interaction: Interaction, username: str) -> None:
+        """`POST /api/experience/profile {type: username}`: Logto's order, the account must
+        have none (422), then the username policy (422), then uniqueness (422)."""
+        user = await self._guard_profile_step(interaction)
+        if user is not None and user.username is not None:
+            raise UsernameExistsInProfileError()
+        experience = await self.sign_in_experience.current(interaction.tenant_id)
+        ensure_username_allowed(username, experience.username_policy)
+        await self.new_password_identities.ensure_username_free(
+            interaction.tenant_id, username, experience
+        )
+        interaction.profile.username = username
         await self.interactions.save(interaction)
 
     async def add_password(self, interaction: Interaction, password: str) -> None:
@@ -391,7 +427,8 @@ class Experience:
         await self._guard_mfa(interaction, user)
         phone = user.phone or profile.primary_phone
         has_password = user.has_password or profile.password_hash is not None
-        missing = missing_profile(experience, phone, has_password, user.username)
+        username = user.username or profile.username
+        missing = missing_profile(experience, phone, has_password, username, user.primary_email)
         if missing:
             raise MissingProfileError(missing)
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.
@@ -400,6 +437,10 @@ class Experience:
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             # Taken since it was bound? Say so while the interaction can still bind another.
             await self._ensure_phone_free(interaction.tenant_id, profile.primary_phone)
+        if profile.username is not None and user.username is None:
+            await self.new_password_identities.ensure_username_free(
+                interaction.tenant_id, profile.username, experience
+            )
         await self.interactions.finish(interaction)
         user = await self._apply_profile(user, interaction)
         issued = await self.sessions.sign_in(user)
@@ -412,6 +453,8 @@ class Experience:
         profile = interaction.profile
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             user = await self.users.set_phone(user.tenant_id, user.id, profile.primary_phone)
+        if profile.username is not None and user.username is None:
+            user = await self.users.update(user.tenant_id, user.id, {"username": profile.username})
         if profile.password_hash is not None:
             user = await self.users.set_password(user.tenant_id, user.id, profile.password_hash)
         new_factors = [f for f in profile.mfa_factors if f not in user.mfa_factors]
