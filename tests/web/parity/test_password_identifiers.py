@@ -299,3 +299,22 @@ def test_account_api_keeps_the_last_identifier(admin: httpx.Client, end_user: ht
         headers={"Authorization": f"Bearer {token}", "logto-verification-id": record_id},
     )
     assert answer(refused) == (400, "user.last_sign_in_method_required")
+
+
+def test_wrong_passwords_lock_a_username_or_an_email(
+    admin: httpx.Client, end_user: httpx.Client
+) -> None:
+    assert admin.patch("/api/sign-in-exp", json=USERNAME_AND_EMAIL).status_code == 200
+    limits = {"failedVerificationLimit": 2, "lockoutSeconds": 120}
+    assert admin.patch("/api/tenant/settings", json={"rateLimits": limits}).status_code == 200
+    create_user(admin, username="gina", primaryEmail="gina@example.com")
+    create_user(admin, username="hank")
+    start(end_user)
+    for kind, value in (("username", "gina"), ("email", "Gina@Example.com")):
+        for _ in range(2):
+            wrong = check(end_user, kind, value, "Wrong-Passw0rd!")
+            assert answer(wrong) == (422, "session.invalid_credentials")
+        locked = check(end_user, kind, value)  # even the right password, while locked
+        assert locked.json()["code"] == "session.verification_blocked_too_many_attempts", kind
+    # Another account's counter is its own.
+    assert check(end_user, "username", "hank").status_code == 200
