@@ -1,4 +1,5 @@
-"""The Account API for a signed-in user: prove who you are by SMS, then change or remove the phone.
+"""The Account API for a signed-in user: prove who you are by SMS, then change or remove the phone,
+the password or the username.
 
 Logto's flow (reference/logto.md §5.3 F). A code sent to the user's own phone makes a
 `UserPermissionValidation` record; once verified, its id in the `logto-verification-id` header
@@ -27,7 +28,8 @@ from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.sign_in_experience import MfaFactor, SignInExperienceSource, SignInIdentifier
 from phoneauth.domain.tenants import Tenant
-from phoneauth.domain.users import PhoneInUseError, User, UserStore
+from phoneauth.domain.usernames import ensure_username_allowed
+from phoneauth.domain.users import PhoneInUseError, User, UsernameInUseError, UserStore
 from phoneauth.domain.verification_codes import PhoneMismatchError as PhoneMismatchError
 from phoneauth.domain.verification_codes import VerificationCodes, utc_now
 from phoneauth.errors import PhoneauthError
@@ -67,6 +69,13 @@ class NoSignInMethodLeftError(PhoneauthError):
     and enable username + password sign-in, first."""
 
     code = "user.no_sign_in_method_left"
+    status = 400
+
+
+class LastSignInMethodRequiredError(PhoneauthError):
+    """Removing the username would leave the account without an identifier to sign in with."""
+
+    code = "user.last_sign_in_method_required"
     status = 400
 
 
@@ -282,3 +291,28 @@ class Account:
             raise SamePasswordError()
         digest = await asyncio.to_thread(hash_password, password)
         return await self.users.set_password(tenant_id, user_id, digest)
+
+    async def set_username(
+        self, tenant_id: str, user_id: str, username: str | None, *, verification_id: str | None
+    ) -> User:
+        """Logto's `PATCH /my-account {username}`: a fresh identity (401); `null` only while
+        another identifier is left (400); else the username policy, then uniqueness (422).
+
+        Raises:
+            PermissionDeniedError, LastSignInMethodRequiredError, UsernameRejectedError,
+            UsernameInUseError.
+        """
+        await self.ensure_identity_verified(tenant_id, user_id, verification_id)
+        user = await self.user(tenant_id, user_id)
+        if username is None:
+            if user.phone is None and user.primary_email is None:
+                raise LastSignInMethodRequiredError()
+        else:
+            experience = await self.sign_in_experience.current(tenant_id)
+            ensure_username_allowed(username, experience.username_policy)
+            owner = await self.users.find_by_username(
+                tenant_id, username, case_sensitive=experience.username_policy.case_sensitive
+            )
+            if owner is not None and owner.id != user_id:
+                raise UsernameInUseError()
+        return await self.users.update(tenant_id, user_id, {"username": username})

@@ -31,6 +31,7 @@ from phoneauth.domain.experience_errors import (
     PasswordExistsInProfileError,
     PhoneExistsInProfileError,
     SignInMethodNotEnabledError,
+    UsernameExistsInProfileError,
     VerificationFailedError,
     VerificationIdMissingError,
 )
@@ -43,6 +44,7 @@ from phoneauth.domain.interactions import (
     VerificationRecord,
     VerificationType,
 )
+from phoneauth.domain.missing_profile import missing_profile
 from phoneauth.domain.new_password_identity import NewPasswordIdentities
 from phoneauth.domain.password_policy import PwnedLookup
 from phoneauth.domain.passwords import (
@@ -58,6 +60,7 @@ from phoneauth.domain.sign_in_experience import (
     SignInIdentifier,
 )
 from phoneauth.domain.tenants import Tenants
+from phoneauth.domain.usernames import ensure_username_allowed
 from phoneauth.domain.users import (
     PhoneInUseError,
     User,
@@ -79,27 +82,6 @@ def mfa_mandatory(experience: SignInExperience, event: InteractionEvent) -> bool
     if event is InteractionEvent.REGISTER and policy == "PromptOnlyAtSignInMandatory":
         return False
     return policy.endswith("Mandatory")
-
-
-def missing_profile(
-    experience: SignInExperience, phone: str | None, password: bool, username: str | None = None
-) -> list[str]:
-    """Logto's `MissingProfile` names for what the sign-up settings demand and the user lacks.
-
-    As in Logto, one primary identifier is mandatory: the username when it is one, else the
-    phone (`emailOrPhone` beside email). Email addresses are not kept here yet, so an
-    email-only sign-up asks for nothing more.
-    """
-    missing = []
-    if experience.sign_up.password and not password:
-        missing.append("password")
-    identifiers = set(experience.sign_up.identifiers)
-    if SignInIdentifier.USERNAME in identifiers:
-        if username is None:
-            missing.append("username")
-    elif SignInIdentifier.PHONE in identifiers and phone is None:
-        missing.append("emailOrPhone" if SignInIdentifier.EMAIL in identifiers else "phone")
-    return missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +172,10 @@ class Experience:
                 raise ForgotPasswordNotEnabledError()
         if not record.verified:
             raise VerificationFailedError()
-        user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
+        if record.type is VerificationType.PASSWORD and record.user_id is not None:
+            user = await self.users.get(interaction.tenant_id, record.user_id)
+        else:
+            user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
         if user is None:
             raise UserNotFoundError()
         if user.is_suspended:
@@ -206,7 +191,7 @@ class Experience:
         if record.type is VerificationType.PHONE_VERIFICATION_CODE:
             enabled = experience.phone_code_sign_in()
         elif record.type is VerificationType.PASSWORD:
-            enabled = experience.phone_password_sign_in()
+            enabled = experience.password_sign_in(SignInIdentifier(record.identifier.type))
         else:  # an MFA code is no first factor
             enabled = False
         if not enabled:
@@ -239,7 +224,10 @@ class Experience:
             await self.interactions.save(interaction)
         profile = interaction.profile
         missing = missing_profile(
-            experience, profile.primary_phone, profile.password_hash is not None, profile.username
+            experience,
+            profile.primary_phone,
+            profile.password_hash is not None,
+            profile.username,
         )
         if missing:
             raise MissingProfileError(missing)
@@ -290,6 +278,20 @@ class Experience:
             raise PhoneExistsInProfileError()
         await self._ensure_phone_free(interaction.tenant_id, phone)
         interaction.profile.primary_phone = phone
+        await self.interactions.save(interaction)
+
+    async def add_username(self, interaction: Interaction, username: str) -> None:
+        """`POST /api/experience/profile {type: username}`: Logto's order, the account must
+        have none (422), then the username policy (422), then uniqueness (422)."""
+        user = await self._guard_profile_step(interaction)
+        if user is not None and user.username is not None:
+            raise UsernameExistsInProfileError()
+        experience = await self.sign_in_experience.current(interaction.tenant_id)
+        ensure_username_allowed(username, experience.username_policy)
+        await self.new_password_identities.ensure_username_free(
+            interaction.tenant_id, username, experience
+        )
+        interaction.profile.username = username
         await self.interactions.save(interaction)
 
     async def add_password(self, interaction: Interaction, password: str) -> None:
@@ -391,7 +393,8 @@ class Experience:
         await self._guard_mfa(interaction, user)
         phone = user.phone or profile.primary_phone
         has_password = user.has_password or profile.password_hash is not None
-        missing = missing_profile(experience, phone, has_password, user.username)
+        username = user.username or profile.username
+        missing = missing_profile(experience, phone, has_password, username, user.primary_email)
         if missing:
             raise MissingProfileError(missing)
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.
@@ -400,6 +403,10 @@ class Experience:
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             # Taken since it was bound? Say so while the interaction can still bind another.
             await self._ensure_phone_free(interaction.tenant_id, profile.primary_phone)
+        if profile.username is not None and user.username is None:
+            await self.new_password_identities.ensure_username_free(
+                interaction.tenant_id, profile.username, experience
+            )
         await self.interactions.finish(interaction)
         user = await self._apply_profile(user, interaction)
         issued = await self.sessions.sign_in(user)
@@ -412,6 +419,8 @@ class Experience:
         profile = interaction.profile
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             user = await self.users.set_phone(user.tenant_id, user.id, profile.primary_phone)
+        if profile.username is not None and user.username is None:
+            user = await self.users.update(user.tenant_id, user.id, {"username": profile.username})
         if profile.password_hash is not None:
             user = await self.users.set_password(user.tenant_id, user.id, profile.password_hash)
         new_factors = [f for f in profile.mfa_factors if f not in user.mfa_factors]

@@ -69,7 +69,7 @@ class IdentityConflictError(PhoneauthError):
 
 
 class InvalidCredentialsError(PhoneauthError):
-    """Incorrect phone number or password."""
+    """Incorrect account or password. Please check your input."""
 
     code = "session.invalid_credentials"
     status = 422
@@ -86,6 +86,13 @@ class PhoneExistsInProfileError(PhoneauthError):
     """The account already has a phone number."""
 
     code = "user.phone_exists_in_profile"
+    status = 422
+
+
+class UsernameExistsInProfileError(PhoneauthError):
+    """The account already has a username."""
+
+    code = "user.username_exists_in_profile"
     status = 422
 
 

@@ -24,6 +24,7 @@ from phoneauth.domain.experience_errors import (
     MfaFactorNotEnabledError,
     SignInMethodNotEnabledError,
 )
+from phoneauth.domain.identifiers import IdentifierType, canonical, find_user, lockout_key
 from phoneauth.domain.interactions import (
     Interaction,
     InteractionEvent,
@@ -33,8 +34,12 @@ from phoneauth.domain.interactions import (
     VerificationType,
 )
 from phoneauth.domain.passwords import hash_password, verify_password
-from phoneauth.domain.phone_numbers import parse_phone
-from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource, SignInMode
+from phoneauth.domain.sign_in_experience import (
+    SignInExperience,
+    SignInExperienceSource,
+    SignInIdentifier,
+    SignInMode,
+)
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import User, UserStore, UserSuspendedError
 from phoneauth.domain.verification_codes import Delivery, VerificationCodes
@@ -191,34 +196,41 @@ class ExperienceVerifications:
         record.verified = True
         await self.interactions.save(interaction)
 
-    async def verify_password(self, interaction: Interaction, raw_phone: str, password: str) -> str:
-        """`POST /verification/password`: phone + password, counted like wrong codes.
+    async def verify_password(
+        self, interaction: Interaction, kind: IdentifierType, value: str, password: str
+    ) -> str:
+        """`POST /verification/password`: a username, email or phone with a password, counted
+        like wrong codes.
 
-        An unknown phone and a wrong password are the same 422 `session.invalid_credentials`.
+        An unknown identifier and a wrong password are the same 422 `session.invalid_credentials`
+        after the same Argon2 work, so the answer tells nobody which identifiers exist.
         """
         tenant = await self.tenants.get(interaction.tenant_id)
-        phone = parse_phone(raw_phone)
+        identifier = canonical(kind, value)
         experience = await self.sign_in_experience.current(tenant.id)
         # Checked before the password, unlike Logto, so a closed method is no password oracle.
-        if not experience.phone_password_sign_in():
+        if not experience.password_sign_in(SignInIdentifier(kind)):
             raise SignInMethodNotEnabledError()
         limits = self.codes.rate_limits
-        await limits.ensure_not_locked(tenant, phone)
-        user = await self.users.find_by_phone(tenant.id, phone)
+        key = lockout_key(identifier)
+        await limits.ensure_not_locked(tenant, key)
+        user = await find_user(self.users, tenant.id, experience, identifier)
         stored = user.password_hash if user is not None and user.password_hash else _decoy_hash()
         matches = await asyncio.to_thread(verify_password, stored, password)
         if user is None or not user.password_hash or not matches:
-            # The limit-th wrong password locks the number and is still answered as wrong.
-            await limits.record_failed_verification(tenant, phone)
-            log.info("wrong password for %s", mask_phone(phone))
+            # The limit-th wrong password locks the identifier and is still answered as wrong.
+            await limits.record_failed_verification(tenant, key)
+            shown = mask_phone(key) if kind == "phone" else kind
+            log.info("wrong password for %s", shown)
             raise InvalidCredentialsError()
         if user.is_suspended:  # after the password, as Logto: no oracle for strangers
             raise UserSuspendedError()
         record = VerificationRecord(
             id=new_id(),
             type=VerificationType.PASSWORD,
-            identifier=PhoneIdentifier(value=phone),
+            identifier=identifier,
             verified=True,
+            user_id=user.id,
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)

@@ -86,16 +86,24 @@ class UsernameIdentifier(_Document):
     value: str
 
 
+class EmailIdentifier(_Document):
+    type: Literal["email"] = "email"
+    value: str
+
+
 class VerificationRecord(_Document):
     """Logto's code or password verification record: what was proven, never the secret."""
 
     id: str
     type: VerificationType
-    identifier: PhoneIdentifier | UsernameIdentifier = Field(discriminator="type")
+    identifier: PhoneIdentifier | UsernameIdentifier | EmailIdentifier = Field(discriminator="type")
     template_type: str | None = Field(default=None, alias="templateType")
     verified: bool = False
     password_hash: str | None = Field(
         default=None, alias="passwordHash", description="NewPasswordIdentity only; never shown."
+    )
+    user_id: str | None = Field(
+        default=None, alias="userId", description="Password only: the user the password proved."
     )
 
     @property
@@ -190,7 +198,11 @@ class Interaction:
             "userId": self.user_id,
             "profile": shown,
             "verificationRecords": [
-                r.model_dump(mode="json", by_alias=True, exclude={"password_hash"})
+                r.model_dump(
+                    mode="json",
+                    by_alias=True,
+                    exclude={"password_hash"} | ({"user_id"} if r.user_id is None else set()),
+                )
                 for r in self.data.verification_records
             ],
             "expiresAt": self.expires_at.isoformat(),

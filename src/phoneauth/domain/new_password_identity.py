@@ -80,7 +80,7 @@ class NewPasswordIdentities:
             raise SignUpMethodNotEnabledError(type=kind)
         identifier: PhoneIdentifier | UsernameIdentifier
         if kind == "username":
-            await self._ensure_username_free(tenant_id, value, experience)
+            await self.ensure_username_free(tenant_id, value, experience)
             identifier = UsernameIdentifier(value=value)
         else:
             phone = parse_phone(value)
@@ -103,9 +103,10 @@ class NewPasswordIdentities:
         await self.interactions.save(interaction)
         return record.id
 
-    async def _ensure_username_free(
+    async def ensure_username_free(
         self, tenant_id: str, username: str, experience: SignInExperience
     ) -> None:
+        """422 `user.username_already_in_use`, compared as the username policy says."""
         case_sensitive = experience.username_policy.case_sensitive
         found = await self.users.find_by_username(
             tenant_id, username, case_sensitive=case_sensitive
@@ -126,7 +127,7 @@ class NewPasswordIdentities:
         profile = interaction.profile
         if isinstance(record.identifier, UsernameIdentifier):
             ensure_username_allowed(record.identifier.value, experience.username_policy)
-            await self._ensure_username_free(
+            await self.ensure_username_free(
                 interaction.tenant_id, record.identifier.value, experience
             )
             profile.username = record.identifier.value

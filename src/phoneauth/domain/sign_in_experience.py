@@ -133,9 +133,12 @@ class SignInExperience(DocumentFields):
         )
 
     def phone_password_sign_in(self) -> bool:
-        return any(
-            m.identifier is SignInIdentifier.PHONE and m.password for m in self.sign_in.methods
-        )
+        return self.password_sign_in(SignInIdentifier.PHONE)
+
+    def password_sign_in(self, identifier: SignInIdentifier) -> bool:
+        """Logto's sign-in method check for a password record: a `signIn.methods` entry with
+        this identifier and `password: true`."""
+        return any(m.identifier is identifier and m.password for m in self.sign_in.methods)
 
     def phone_mfa(self) -> bool:
         return MfaFactor.PHONE_VERIFICATION_CODE in self.mfa.factors

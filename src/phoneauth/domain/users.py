@@ -110,6 +110,10 @@ class UserStore(Protocol):
     async def find_by_username(
         self, tenant_id: str, username: str, *, case_sensitive: bool = True
     ) -> User | None: ...
+    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
+        """Compared without regard to case, as Logto's `lower(primary_email)`."""
+        ...
+
     async def create(
         self,
         tenant_id: str,

@@ -12,11 +12,12 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
 from phoneauth.domain.account import (
+    LastSignInMethodRequiredError,
     NoSignInMethodLeftError,
     PermissionDeniedError,
     PhoneMismatchError,
@@ -45,7 +46,8 @@ from phoneauth.domain.rate_limits import (
 )
 from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
-from phoneauth.domain.users import PhoneInUseError
+from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
+from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -224,6 +226,56 @@ async def verify_code(
     responses=error_responses(*_AUTH),
 )
 async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str, Any]:
+    user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
+    return user.public()
+
+
+class AccountChange(BaseModel):
+    """Logto's `PATCH /my-account` body; phoneauth takes the `username` key of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Logto's `usernameRegEx`; `null` removes the username.",
+        examples=["alice"],
+    )
+
+    @field_validator("username")
+    @classmethod
+    def _username_format(cls, value: str | None) -> str | None:
+        if value is not None and not USERNAME.match(value):
+            raise ValueError("a username starts with a letter or _ and holds only A-Z, a-z, 0-9, _")
+        return value
+
+
+@router.patch(
+    "/my-account",
+    summary="Change the username (needs `logto-verification-id`)",
+    responses=error_responses(
+        *_AUTH,
+        *_GATES,
+        PermissionDeniedError,
+        LastSignInMethodRequiredError,
+        UsernameRejectedError,
+        UsernameInUseError,
+    ),
+)
+async def update_my_account(
+    signed_in: ChangeDep,
+    services: ServicesDep,
+    body: AccountChange,
+    verification_id: VerificationIdHeader = None,
+) -> dict[str, Any]:
+    # Logto's order: each key sent must be `Edit` in the account center, then a fresh identity.
+    center = signed_in.tenant.settings.account_center
+    if "username" in body.model_fields_set:
+        ensure_editable(center, "username")
+        await services.account.set_username(
+            signed_in.tenant.id, signed_in.user_id, body.username, verification_id=verification_id
+        )
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
     return user.public()
 

@@ -135,6 +135,20 @@ class SqlUserStore:
 
         return await self.db.read(unit)
 
+    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
+        """By the lower-cased key the unique index holds: Logto's `lower(primary_email)`."""
+        wanted = email_key(email)
+
+        def unit(session: Session) -> User | None:
+            row = session.scalar(
+                select(UserRow).where(
+                    UserRow.tenant_id == tenant_id, UserRow.primary_email_key == wanted
+                )
+            )
+            return None if row is None else user_from_row(row)
+
+        return await self.db.read(unit)
+
     async def create(
         self,
         tenant_id: str,

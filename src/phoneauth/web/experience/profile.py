@@ -1,11 +1,12 @@
-"""Complete the account during an interaction: a phone, a password, SMS as a second factor."""
+"""Complete the account during an interaction: a phone, a username, a password, SMS as a second
+factor."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from phoneauth.domain.experience_errors import (
     IdentifierNotFoundError,
@@ -15,11 +16,13 @@ from phoneauth.domain.experience_errors import (
     NotSupportedForForgotPasswordError,
     PasswordExistsInProfileError,
     PhoneExistsInProfileError,
+    UsernameExistsInProfileError,
     VerificationFailedError,
 )
 from phoneauth.domain.interactions import VerificationSessionNotFoundError
 from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
-from phoneauth.domain.users import PhoneInUseError
+from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
+from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.experience.deps import InteractionDep, step_responses
 
@@ -33,6 +36,23 @@ class _Body(BaseModel):
 class PhoneProfile(_Body):
     type: Literal["phone"]
     verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+
+
+class UsernameProfile(_Body):
+    type: Literal["username"]
+    value: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Logto's `usernameRegEx` (ASCII); the tenant's username policy applies too.",
+        examples=["alice"],
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _username_format(cls, value: str) -> str:
+        if not USERNAME.match(value):
+            raise ValueError("a username starts with a letter or _ and holds only A-Z, a-z, 0-9, _")
+        return value
 
 
 class PasswordProfile(_Body):
@@ -49,7 +69,9 @@ class MfaBinding(_Body):
     verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
 
 
-ProfileChange = Annotated[PhoneProfile | PasswordProfile, Field(discriminator="type")]
+ProfileChange = Annotated[
+    PhoneProfile | UsernameProfile | PasswordProfile, Field(discriminator="type")
+]
 
 _GUARDS = (
     NotSupportedForForgotPasswordError,
@@ -61,13 +83,17 @@ _GUARDS = (
 @router.post(
     "/experience/profile",
     status_code=204,
-    summary="Add a verified phone, or a password, to the account being signed in or created",
+    summary="Add a verified phone, a username or a password to the account being signed in or "
+    "created",
     responses=step_responses(
         *_GUARDS,
         VerificationSessionNotFoundError,
         VerificationFailedError,
         PhoneExistsInProfileError,
         PhoneInUseError,
+        UsernameExistsInProfileError,
+        UsernameRejectedError,
+        UsernameInUseError,
         PasswordExistsInProfileError,
         PasswordRejectedError,
     ),
@@ -77,6 +103,8 @@ async def update_profile(
 ) -> Response:
     if isinstance(body, PhoneProfile):
         await services.experience.bind_phone(interaction, body.verification_id)
+    elif isinstance(body, UsernameProfile):
+        await services.experience.add_username(interaction, body.value)
     else:
         await services.experience.add_password(interaction, body.value)
     return Response(status_code=204)

@@ -1,4 +1,5 @@
-"""Prove something inside an interaction: an SMS code, a password, an MFA code."""
+"""Prove something inside an interaction: an SMS code, a password (with a username, email
+address or phone number), an MFA code."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.users import UserSuspendedError
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -81,8 +83,19 @@ class CodeCheck(_Body):
     code: str = Field(min_length=1, max_length=64)
 
 
+class PasswordIdentifierIn(_Body):
+    type: Literal["username", "email", "phone"]
+    value: str = Field(
+        min_length=1,
+        max_length=256,
+        description="A username, an email address, or a phone number (E.164 or digits only). "
+        "Not checked for syntax: an unknown identifier is a wrong password.",
+        examples=["alice"],
+    )
+
+
 class PasswordCheck(_Body):
-    identifier: PhoneIdentifierIn
+    identifier: PasswordIdentifierIn
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -147,11 +160,12 @@ async def verify_code(
 @router.post(
     "/experience/verification/password",
     response_model=VerificationId,
-    summary="Check a phone number and password",
+    summary="Check a username, email address or phone number with its password",
     responses=step_responses(
         InvalidPhoneNumberError,
         SignInMethodNotEnabledError,
         InvalidCredentialsError,
+        UserSuspendedError,
         VerificationBlockedError,
     ),
 )
@@ -160,7 +174,7 @@ async def verify_password(
 ) -> VerificationId:
     return _answer(
         await services.experience.verifications.verify_password(
-            interaction, body.identifier.value, body.password
+            interaction, body.identifier.type, body.identifier.value, body.password
         )
     )
 

@@ -298,6 +298,13 @@ MESSAGES: dict[str, Sentences] = {
     "user.phone_exists_in_profile": Sentences(
         "Your account already has a phone number.", "The account already has a phone number."
     ),
+    "user.username_exists_in_profile": Sentences(
+        "Your account already has a username.", "The account already has a username."
+    ),
+    "user.last_sign_in_method_required": Sentences(
+        "Your username cannot be removed: you would have no way left to sign in.",
+        "The user would have no identifier left to sign in with.",
+    ),
     "user.password_exists_in_profile": Sentences(
         "Your account already has a password.", "The account already has a password."
     ),
