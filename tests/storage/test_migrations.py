@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.exc import DBAPIError
 from tests.conftest import DatabaseUnderTest
 
@@ -114,12 +114,14 @@ async def test_waiting_codes_survive_0009_both_ways(test_database: DatabaseUnder
         move = command.downgrade if down else command.upgrade
         return lambda connection: move(alembic_config(connection), revision)
 
-    def code(row_id: str, recipient: str) -> str:
-        return (
-            "INSERT INTO verification_codes (id, tenant_id, phone, usage_type, scope, code_hash, "
-            f"try_count, created_at, expires_at) VALUES ('{row_id}', 't1', '{recipient}', "
-            "'Generic', '', 'h', 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        )
+    insert = text(
+        "INSERT INTO verification_codes (id, tenant_id, phone, usage_type, scope, code_hash, "
+        "try_count, created_at, expires_at) VALUES (:id, 't1', :recipient, "
+        "'Generic', '', 'h', 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+    def code(row_id: str, recipient: str) -> tuple[TextClause, dict[str, str]]:
+        return insert, {"id": row_id, "recipient": recipient}
 
     await upgrade(engine)
     async with engine.begin() as connection:
@@ -130,11 +132,11 @@ async def test_waiting_codes_survive_0009_both_ways(test_database: DatabaseUnder
                 "('t1', 'T', 'development', '{}', CURRENT_TIMESTAMP)"
             )
         )
-        await connection.execute(text(code("c1", "+4915112345678")))
+        await connection.execute(*code("c1", "+4915112345678"))
     await upgrade(engine)
     address = "a.rather.long.local.part.for.testing@mail.subdomain.example.com"
     async with engine.begin() as connection:
-        await connection.execute(text(code("c2", address)))
+        await connection.execute(*code("c2", address))
         rows = (
             await connection.execute(
                 text("SELECT id, phone, try_count FROM verification_codes ORDER BY id")
@@ -149,5 +151,5 @@ async def test_waiting_codes_survive_0009_both_ways(test_database: DatabaseUnder
     # The one-waiting-code rule holds after the round trip: a second waiting code is refused.
     async with engine.connect() as connection:
         with pytest.raises(DBAPIError):
-            await connection.execute(text(code("c3", "+4915112345678")))
+            await connection.execute(*code("c3", "+4915112345678"))
     await engine.dispose()

@@ -60,7 +60,8 @@ def test_send_and_verify_a_generic_code_by_email(api: httpx.Client) -> None:
     logged = api.get("/api/message-logs").json()
     text = str(logged)
     assert "j***@example.com" in text
-    assert "Jane@" not in text and "jane@" not in text and code not in text
+    assert "jane@" not in text.lower()
+    assert code not in text
 
 
 def test_a_new_code_replaces_the_waiting_one_for_the_same_address(api: httpx.Client) -> None:
@@ -153,7 +154,8 @@ def test_a_code_by_smtp_arrives_and_verifies(api: httpx.Client, tmp_path: Path) 
         [received] = server.received
     assert received.rcpt_tos == ["sam@example.com"]
     code = str(received.message.get_content()).strip().removeprefix("Code: ")
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 6
+    assert code.isdigit()
     verified = api.post(
         "/api/verification-codes/verify",
         json={"email": "sam@example.com", "verificationCode": code},
