@@ -59,6 +59,7 @@ from phoneauth.domain.sign_in_experience import (
 )
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.users import (
+    EmailInUseError,
     PhoneInUseError,
     User,
     UserNotFoundError,
@@ -82,13 +83,16 @@ def mfa_mandatory(experience: SignInExperience, event: InteractionEvent) -> bool
 
 
 def missing_profile(
-    experience: SignInExperience, phone: str | None, password: bool, username: str | None = None
+    experience: SignInExperience,
+    phone: str | None,
+    password: bool,
+    username: str | None = None,
+    email: str | None = None,
 ) -> list[str]:
     """Logto's `MissingProfile` names for what the sign-up settings demand and the user lacks.
 
     As in Logto, one primary identifier is mandatory: the username when it is one, else the
-    phone (`emailOrPhone` beside email). Email addresses are not kept here yet, so an
-    email-only sign-up asks for nothing more.
+    email (`emailOrPhone` beside phone, which either satisfies), else the phone.
     """
     missing = []
     if experience.sign_up.password and not password:
@@ -97,8 +101,14 @@ def missing_profile(
     if SignInIdentifier.USERNAME in identifiers:
         if username is None:
             missing.append("username")
+    elif SignInIdentifier.EMAIL in identifiers and SignInIdentifier.PHONE in identifiers:
+        if phone is None and email is None:
+            missing.append("emailOrPhone")
+    elif SignInIdentifier.EMAIL in identifiers:
+        if email is None:
+            missing.append("email")
     elif SignInIdentifier.PHONE in identifiers and phone is None:
-        missing.append("emailOrPhone" if SignInIdentifier.EMAIL in identifiers else "phone")
+        missing.append("phone")
     return missing
 
 
@@ -184,13 +194,20 @@ class Experience:
             guard_event(experience, InteractionEvent.SIGN_IN)
             self._guard_sign_in_method(experience, record)
         else:
-            if record.type is not VerificationType.PHONE_VERIFICATION_CODE:
+            if record.type is VerificationType.PHONE_VERIFICATION_CODE:
+                enabled = experience.phone_forgot_password()
+            elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+                enabled = experience.email_forgot_password()
+            else:
                 raise ForgotPasswordMethodError()
-            if not experience.phone_forgot_password():
+            if not enabled:
                 raise ForgotPasswordNotEnabledError()
         if not record.verified:
             raise VerificationFailedError()
-        user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
+        if record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+            user = await self.users.find_by_email(interaction.tenant_id, record.identifier.value)
+        else:
+            user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
         if user is None:
             raise UserNotFoundError()
         if user.is_suspended:
@@ -205,6 +222,8 @@ class Experience:
     def _guard_sign_in_method(experience: SignInExperience, record: VerificationRecord) -> None:
         if record.type is VerificationType.PHONE_VERIFICATION_CODE:
             enabled = experience.phone_code_sign_in()
+        elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+            enabled = experience.email_code_sign_in()
         elif record.type is VerificationType.PASSWORD:
             enabled = experience.phone_password_sign_in()
         else:  # an MFA code is no first factor
@@ -233,13 +252,20 @@ class Experience:
             elif record.type is VerificationType.PHONE_VERIFICATION_CODE:
                 await self._ensure_phone_free(tenant_id, record.phone)
                 interaction.profile.primary_phone = record.phone
+            elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+                await self._ensure_email_free(tenant_id, record.identifier.value)
+                interaction.profile.primary_email = record.identifier.value
             else:
                 raise VerificationFailedError()
             # Kept even when the profile is still incomplete, so the next call needs no record.
             await self.interactions.save(interaction)
         profile = interaction.profile
         missing = missing_profile(
-            experience, profile.primary_phone, profile.password_hash is not None, profile.username
+            experience,
+            profile.primary_phone,
+            profile.password_hash is not None,
+            profile.username,
+            profile.primary_email,
         )
         if missing:
             raise MissingProfileError(missing)
@@ -248,13 +274,19 @@ class Experience:
             phone=profile.primary_phone,
             password_hash=profile.password_hash,
             username=profile.username,
+            email=profile.primary_email,
         )
         log.info("user %s registered", user.id)
         interaction.data.user_id = user.id
         profile.primary_phone = None
+        profile.primary_email = None
         profile.username = None
         profile.password_hash = None
         await self.interactions.save(interaction)
+
+    async def _ensure_email_free(self, tenant_id: str, email: str) -> None:
+        if await self.users.find_by_email(tenant_id, email) is not None:
+            raise EmailInUseError()
 
     async def _ensure_phone_free(self, tenant_id: str, phone: str) -> None:
         if await self.users.find_by_phone(tenant_id, phone) is not None:
@@ -391,7 +423,8 @@ class Experience:
         await self._guard_mfa(interaction, user)
         phone = user.phone or profile.primary_phone
         has_password = user.has_password or profile.password_hash is not None
-        missing = missing_profile(experience, phone, has_password, user.username)
+        email = user.primary_email or profile.primary_email
+        missing = missing_profile(experience, phone, has_password, user.username, email)
         if missing:
             raise MissingProfileError(missing)
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.

@@ -144,6 +144,22 @@ class SignInExperience(DocumentFields):
         methods = self.forgot_password_methods
         return methods is None or ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods
 
+    def email_sign_up(self) -> bool:
+        secondary = {item.identifier for item in self.sign_up.secondary_identifiers}
+        return SignInIdentifier.EMAIL in self.sign_up.identifiers or bool(
+            secondary & {"email", "emailOrPhone"}
+        )
+
+    def email_code_sign_in(self) -> bool:
+        return any(
+            m.identifier is SignInIdentifier.EMAIL and m.verification_code
+            for m in self.sign_in.methods
+        )
+
+    def email_forgot_password(self) -> bool:
+        methods = self.forgot_password_methods
+        return methods is None or ForgotPasswordMethod.EMAIL_VERIFICATION_CODE in methods
+
     def sms_features(self) -> tuple[str, ...]:
         """What stops working without an SMS connector, in the words of the console's forms."""
         found: list[str] = []

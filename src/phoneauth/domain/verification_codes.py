@@ -32,7 +32,7 @@ from phoneauth.connectors import (
 from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
-from phoneauth.domain.emails import email_key, normalise_email
+from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.ports import (
@@ -125,6 +125,14 @@ class NoSmsConnectorError(PhoneauthError):
 
     def __init__(self) -> None:
         super().__init__(None, type="Sms")
+
+
+def _same_email(claimed: str, address: str) -> bool:
+    """Logto compares addresses exactly; phoneauth first normalises the domain's case."""
+    try:
+        return normalise_email(claimed.strip()) == address
+    except InvalidEmailError:
+        return False
 
 
 def _same_phone(claimed: str, e164: str) -> bool:
@@ -588,7 +596,7 @@ class VerificationCodes:
         """
         key = email_key(normalise_email(address))
         mismatch = None
-        if claimed is not None and claimed.strip() != address:
+        if claimed is not None and not _same_email(claimed, address):
             mismatch = EmailMismatchError()
         await self._check(tenant, key, UsageType(usage_type), code, scope, mismatch)
 
