@@ -76,6 +76,8 @@ class _OneRecipient(BaseModel):
 
 
 class GenericCodeRequest(_OneRecipient):
+    """Where to send the code: exactly one of `phone` (SMS) and `email` (the Email connector)."""
+
     model_config = ConfigDict(extra="forbid", title="CodeRequest")
 
     # A backend calls this route for its end users: counting the backend's own address would
@@ -90,6 +92,8 @@ class GenericCodeRequest(_OneRecipient):
 
 
 class GenericCodeVerification(_OneRecipient):
+    """The code and where it was sent: exactly one of `phone` and `email`."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True, title="CodeVerification")
 
     verification_code: str = Field(
