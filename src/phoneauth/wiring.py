@@ -200,6 +200,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         ),
         hash_key=services.code_hash_key,
         connectors=services.connectors,
+        email_connectors=services.connectors,
         tenants=services.tenants.store,
     )
     services.account = Account(

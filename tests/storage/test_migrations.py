@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
+from sqlalchemy.exc import DBAPIError
 from tests.conftest import DatabaseUnderTest
 
 from phoneauth.storage.database import open_database
@@ -99,4 +101,55 @@ async def test_users_and_their_sessions_survive_0008_both_ways(
         await connection.run_sync(to("0007", down=True))
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM sessions")) == 1
+    await engine.dispose()
+
+
+async def test_waiting_codes_survive_0009_both_ways(test_database: DatabaseUnderTest) -> None:
+    """0009 widens the code's recipient for email addresses: a phone code waiting before it
+    still waits after it, an address fits, and going back keeps the phone codes (the address
+    codes, which no older code reads, are dropped) and the partial unique index."""
+    engine = open_database(test_database.url, schema=test_database.schema).engine
+
+    def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
+        move = command.downgrade if down else command.upgrade
+        return lambda connection: move(alembic_config(connection), revision)
+
+    insert = text(
+        "INSERT INTO verification_codes (id, tenant_id, phone, usage_type, scope, code_hash, "
+        "try_count, created_at, expires_at) VALUES (:id, 't1', :recipient, "
+        "'Generic', '', 'h', 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+    def code(row_id: str, recipient: str) -> tuple[TextClause, dict[str, str]]:
+        return insert, {"id": row_id, "recipient": recipient}
+
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0008", down=True))
+        await connection.execute(
+            text(
+                "INSERT INTO tenants (id, name, kind, settings, created_at) VALUES "
+                "('t1', 'T', 'development', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        await connection.execute(*code("c1", "+4915112345678"))
+    await upgrade(engine)
+    address = "a.rather.long.local.part.for.testing@mail.subdomain.example.com"
+    async with engine.begin() as connection:
+        await connection.execute(*code("c2", address))
+        rows = (
+            await connection.execute(
+                text("SELECT id, phone, try_count FROM verification_codes ORDER BY id")
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("c1", "+4915112345678", 2), ("c2", address, 2)]
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0008", down=True))
+    async with engine.connect() as connection:
+        kept = (await connection.execute(text("SELECT id, phone FROM verification_codes"))).all()
+    assert [tuple(row) for row in kept] == [("c1", "+4915112345678")]
+    # The one-waiting-code rule holds after the round trip: a second waiting code is refused.
+    async with engine.connect() as connection:
+        with pytest.raises(DBAPIError):
+            await connection.execute(*code("c3", "+4915112345678"))
     await engine.dispose()

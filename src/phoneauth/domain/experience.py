@@ -62,6 +62,7 @@ from phoneauth.domain.sign_in_experience import (
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.usernames import ensure_username_allowed
 from phoneauth.domain.users import (
+    EmailInUseError,
     PhoneInUseError,
     User,
     UserNotFoundError,
@@ -166,14 +167,20 @@ class Experience:
             guard_event(experience, InteractionEvent.SIGN_IN)
             self._guard_sign_in_method(experience, record)
         else:
-            if record.type is not VerificationType.PHONE_VERIFICATION_CODE:
+            if record.type is VerificationType.PHONE_VERIFICATION_CODE:
+                enabled = experience.phone_forgot_password()
+            elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+                enabled = experience.email_forgot_password()
+            else:
                 raise ForgotPasswordMethodError()
-            if not experience.phone_forgot_password():
+            if not enabled:
                 raise ForgotPasswordNotEnabledError()
         if not record.verified:
             raise VerificationFailedError()
         if record.type is VerificationType.PASSWORD and record.user_id is not None:
             user = await self.users.get(interaction.tenant_id, record.user_id)
+        elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+            user = await self.users.find_by_email(interaction.tenant_id, record.identifier.value)
         else:
             user = await self.users.find_by_phone(interaction.tenant_id, record.phone)
         if user is None:
@@ -190,6 +197,8 @@ class Experience:
     def _guard_sign_in_method(experience: SignInExperience, record: VerificationRecord) -> None:
         if record.type is VerificationType.PHONE_VERIFICATION_CODE:
             enabled = experience.phone_code_sign_in()
+        elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+            enabled = experience.email_code_sign_in()
         elif record.type is VerificationType.PASSWORD:
             enabled = experience.password_sign_in(SignInIdentifier(record.identifier.type))
         else:  # an MFA code is no first factor
@@ -218,6 +227,9 @@ class Experience:
             elif record.type is VerificationType.PHONE_VERIFICATION_CODE:
                 await self._ensure_phone_free(tenant_id, record.phone)
                 interaction.profile.primary_phone = record.phone
+            elif record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+                await self._ensure_email_free(tenant_id, record.identifier.value)
+                interaction.profile.primary_email = record.identifier.value
             else:
                 raise VerificationFailedError()
             # Kept even when the profile is still incomplete, so the next call needs no record.
@@ -228,6 +240,7 @@ class Experience:
             profile.primary_phone,
             profile.password_hash is not None,
             profile.username,
+            profile.primary_email,
         )
         if missing:
             raise MissingProfileError(missing)
@@ -236,13 +249,19 @@ class Experience:
             phone=profile.primary_phone,
             password_hash=profile.password_hash,
             username=profile.username,
+            email=profile.primary_email,
         )
         log.info("user %s registered", user.id)
         interaction.data.user_id = user.id
         profile.primary_phone = None
+        profile.primary_email = None
         profile.username = None
         profile.password_hash = None
         await self.interactions.save(interaction)
+
+    async def _ensure_email_free(self, tenant_id: str, email: str) -> None:
+        if await self.users.find_by_email(tenant_id, email) is not None:
+            raise EmailInUseError()
 
     async def _ensure_phone_free(self, tenant_id: str, phone: str) -> None:
         if await self.users.find_by_phone(tenant_id, phone) is not None:
@@ -394,7 +413,8 @@ class Experience:
         phone = user.phone or profile.primary_phone
         has_password = user.has_password or profile.password_hash is not None
         username = user.username or profile.username
-        missing = missing_profile(experience, phone, has_password, username, user.primary_email)
+        email = user.primary_email or profile.primary_email
+        missing = missing_profile(experience, phone, has_password, username, email)
         if missing:
             raise MissingProfileError(missing)
         # Mandatory MFA by SMS needs a phone to send to: bind one (`POST /profile/mfa`) first.

@@ -68,6 +68,7 @@ class VerificationType(StrEnum):
 
     PASSWORD = "Password"
     PHONE_VERIFICATION_CODE = "PhoneVerificationCode"
+    EMAIL_VERIFICATION_CODE = "EmailVerificationCode"
     MFA_PHONE_VERIFICATION_CODE = "MfaPhoneVerificationCode"
     NEW_PASSWORD_IDENTITY = "NewPasswordIdentity"
 
@@ -81,13 +82,13 @@ class PhoneIdentifier(_Document):
     value: str = Field(description="E.164.")
 
 
-class UsernameIdentifier(_Document):
-    type: Literal["username"] = "username"
-    value: str
-
-
 class EmailIdentifier(_Document):
     type: Literal["email"] = "email"
+    value: str = Field(description="As `emails.normalise_email` gives it.")
+
+
+class UsernameIdentifier(_Document):
+    type: Literal["username"] = "username"
     value: str
 
 
@@ -115,12 +116,14 @@ class InteractionProfile(_Document):
     """What the user has submitted and the account will get at submit (or creation)."""
 
     primary_phone: str | None = Field(default=None, alias="primaryPhone")
+    primary_email: str | None = Field(default=None, alias="primaryEmail")
     username: str | None = None
     password_hash: str | None = Field(default=None, alias="passwordHash")
     mfa_factors: list[str] = Field(default_factory=list, alias="mfaFactors")
 
     def clear(self) -> None:
         self.primary_phone = None
+        self.primary_email = None
         self.username = None
         self.password_hash = None
         self.mfa_factors = []
@@ -187,6 +190,8 @@ class Interaction:
         shown: dict[str, Any] = {}
         if profile.primary_phone:
             shown["primaryPhone"] = profile.primary_phone
+        if profile.primary_email:
+            shown["primaryEmail"] = profile.primary_email
         if profile.username:
             shown["username"] = profile.username
         if profile.password_hash:

@@ -103,28 +103,36 @@ class RateLimits:
     def _keyed_phone(self, phone: str) -> str:
         return keyed_hash(self._hash_key, phone)[:32]
 
-    def _send_windows(self, tenant: Tenant, phone: str, ip: str | None) -> list[Window]:
+    def _send_windows(
+        self, tenant: Tenant, phone: str, ip: str | None, by_country: bool = True
+    ) -> list[Window]:
         policy = tenant.settings.rate_limits
         recipient = Window(
             f"send-recipient/{tenant.id}/{self._phone_key(phone)}",
             policy.recipient_limit,
             policy.recipient_window_seconds,
         )
-        country = Window(
-            f"send-country/{tenant.id}/{country_calling_code(phone)}",
-            policy.country_limit,
-            policy.country_window_seconds,
-        )
-        if not ip:
-            return [recipient, country]
-        address = Window(f"send-ip/{tenant.id}/{ip}", policy.ip_limit, policy.ip_window_seconds)
-        return [recipient, address, country]
+        address = None
+        if ip:
+            address = Window(f"send-ip/{tenant.id}/{ip}", policy.ip_limit, policy.ip_window_seconds)
+        windows = [recipient] if address is None else [recipient, address]
+        if by_country:
+            windows.append(
+                Window(
+                    f"send-country/{tenant.id}/{country_calling_code(phone)}",
+                    policy.country_limit,
+                    policy.country_window_seconds,
+                )
+            )
+        return windows
 
     async def _refuse(self, window: Window, error: type[RateLimitedError]) -> RateLimitedError:
         _hits, frees_at = await self.counters.usage(window)
         return error(max(1, math.ceil(frees_at - time.time())))
 
-    async def acquire_send(self, tenant: Tenant, phone: str, ip: str | None = None) -> None:
+    async def acquire_send(
+        self, tenant: Tenant, phone: str, ip: str | None = None, *, by_country: bool = True
+    ) -> None:
         """Count one send against every budget, or raise without counting anything.
 
         A number locked after wrong codes gets no new code either: a fresh code would only give
@@ -132,7 +140,8 @@ class RateLimits:
         so a refused request costs nothing.
         """
         await self.ensure_not_locked(tenant, phone)
-        windows = self._send_windows(tenant, phone, ip)
+        # An email address (`by_country=False`) has no country: its key is the address's.
+        windows = self._send_windows(tenant, phone, ip, by_country)
         with _refused_when_unreachable():
             full = await self.counters.acquire(windows)
             if full is not None:

@@ -147,6 +147,16 @@ class SignInExperience(DocumentFields):
         methods = self.forgot_password_methods
         return methods is None or ForgotPasswordMethod.PHONE_VERIFICATION_CODE in methods
 
+    def email_code_sign_in(self) -> bool:
+        return any(
+            m.identifier is SignInIdentifier.EMAIL and m.verification_code
+            for m in self.sign_in.methods
+        )
+
+    def email_forgot_password(self) -> bool:
+        methods = self.forgot_password_methods
+        return methods is None or ForgotPasswordMethod.EMAIL_VERIFICATION_CODE in methods
+
     def sms_features(self) -> tuple[str, ...]:
         """What stops working without an SMS connector, in the words of the console's forms."""
         found: list[str] = []
@@ -191,9 +201,6 @@ class SignInExperience(DocumentFields):
         secondary = {item.identifier for item in self.sign_up.secondary_identifiers}
         primary = {str(identifier) for identifier in self.sign_up.identifiers}
         return bool((primary | secondary) & {"email", "emailOrPhone"})
-
-    def email_code_sign_in(self) -> bool:
-        return any(m.identifier == "email" and m.verification_code for m in self.sign_in.methods)
 
     def email_password_sign_in(self) -> bool:
         return any(m.identifier == "email" and m.password for m in self.sign_in.methods)

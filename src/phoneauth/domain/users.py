@@ -107,12 +107,13 @@ class UserStore(Protocol):
 
     async def get(self, tenant_id: str, user_id: str) -> User | None: ...
     async def find_by_phone(self, tenant_id: str, phone: str) -> User | None: ...
+    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
+        """The user whose `primaryEmail` is `email` without regard to case (Logto)."""
+        ...
+
     async def find_by_username(
         self, tenant_id: str, username: str, *, case_sensitive: bool = True
     ) -> User | None: ...
-    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
-        """Compared without regard to case, as Logto's `lower(primary_email)`."""
-        ...
 
     async def create(
         self,
@@ -121,8 +122,10 @@ class UserStore(Protocol):
         phone: str | None,
         password_hash: str | None = None,
         username: str | None = None,
+        email: str | None = None,
     ) -> User:
-        """Raises `UsernameInUseError` or `PhoneInUseError` on a clash."""
+        """Raises `UsernameInUseError`, `EmailInUseError` or `PhoneInUseError` on a clash;
+        `email` as `emails.normalise_email` gives it."""
         ...
 
     async def add(self, tenant_id: str, new: NewUser) -> User:

@@ -21,12 +21,26 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from phoneauth.connectors import ConnectorError, SendResult, SmsMessage, UsageType, mask_phone
+from phoneauth.connectors import (
+    ConnectorError,
+    EmailMessage,
+    SendResult,
+    SmsMessage,
+    UsageType,
+    mask_phone,
+)
+from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
-from phoneauth.domain.ports import ActiveConnector, SmsConnectorSource
+from phoneauth.domain.ports import (
+    ActiveConnector,
+    ActiveEmailConnector,
+    EmailConnectorSource,
+    SmsConnectorSource,
+)
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
@@ -82,6 +96,27 @@ class PhoneMismatchError(VerificationCodeError):
     code = "verification_code.phone_mismatch"
 
 
+class EmailMismatchError(VerificationCodeError):
+    """Email mismatch: this verification was started for another email address."""
+
+    code = "verification_code.email_mismatch"
+
+
+class NoEmailConnectorError(PhoneauthError):
+    """Cannot find any available connector for type: Email."""
+
+    code = "connector.not_found"
+    status = 501
+
+    def __init__(self) -> None:
+        super().__init__(None, type="Email")
+
+
+def masked_recipient(recipient: str) -> str:
+    """What a log line or the message log may show of a phone number or an email address."""
+    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
+
+
 class NoSmsConnectorError(PhoneauthError):
     """Cannot find any available connector for type: Sms."""
 
@@ -90,6 +125,14 @@ class NoSmsConnectorError(PhoneauthError):
 
     def __init__(self) -> None:
         super().__init__(None, type="Sms")
+
+
+def _same_email(claimed: str, address: str) -> bool:
+    """Logto compares addresses exactly; phoneauth first normalises the domain's case."""
+    try:
+        return normalise_email(claimed.strip()) == address
+    except InvalidEmailError:
+        return False
 
 
 def _same_phone(claimed: str, e164: str) -> bool:
@@ -176,9 +219,11 @@ class VerificationCodes:
         hash_key: bytes,
         connectors: SmsConnectorSource,
         tenants: TenantStore,
+        email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.email_connectors = email_connectors
         self.message_log = message_log
         self.rate_limits = rate_limits
         self.connectors = connectors
@@ -280,6 +325,112 @@ class VerificationCodes:
         await self.store.replace(stored)
         return CodeSent(e164, expires_at, result.provider_message_id)
 
+    async def send_email(
+        self,
+        tenant: Tenant,
+        address: str,
+        usage_type: UsageType | str,
+        *,
+        ip: str | None = None,
+        locale: str | None = None,
+        scope: str = "",
+        delivery: Delivery = Delivery.NOW,
+        precheck: Callable[[], None] | None = None,
+    ) -> CodeSent:
+        """`send` for an email address, through the tenant's Email connector.
+
+        The same rules as by SMS: one waiting code per address (compared without regard to
+        case, as Logto compares addresses), use and scope; the code hashed; the per-recipient
+        and per-IP budgets (no per-country one: an address has no country). `CodeSent.phone`
+        is the address as normalised.
+
+        Raises:
+            InvalidEmailError (400 `guard.invalid_input`), RateLimitedError: before anything
+                is created or deleted.
+            NoEmailConnectorError: the tenant has no Email connector (the waiting code stays).
+            ConnectorError: the provider failed (`NOW` only); the waiting code stays.
+        """
+        normalised = normalise_email(address)
+        key = email_key(normalised)
+        usage = UsageType(usage_type)
+        await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
+        source = self.email_connectors
+        if source is None and isinstance(self.connectors, EmailConnectorSource):
+            source = self.connectors
+        active = None if source is None else await source.active_email_connector(tenant.id)
+        if active is None:
+            missing = NoEmailConnectorError()
+            await self._log(tenant.id, None, usage, key, error=missing)
+            raise missing
+        if precheck is not None:
+            precheck()
+        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        now = self.clock()
+        policy = tenant.settings.verification_code_policy
+        expires_at = now + timedelta(seconds=policy.expiration_duration)
+        stored = StoredCode(
+            id=new_id(),
+            tenant_id=tenant.id,
+            phone=key,
+            usage_type=usage.value,
+            scope=scope,
+            code_hash=self._hash(tenant.id, key, usage, scope, code),
+            try_count=0,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        if delivery is Delivery.NONE:
+            await self.store.replace(stored)
+            return CodeSent(normalised, expires_at, None)
+        payload = {"code": code, **({"locale": locale} if locale else {})}
+        message = EmailMessage(to=normalised, usage_type=usage, payload=payload, ip=ip)
+        if delivery is Delivery.BACKGROUND:
+            await self.store.replace(stored)
+            self.background.start(self._deliver_email_later(tenant.id, active, message))
+            return CodeSent(normalised, expires_at, None)
+        result = await self._deliver_email(tenant.id, active, message)
+        # Stored only once the provider took the email, as for an SMS (see `send`).
+        await self.store.replace(stored)
+        return CodeSent(normalised, expires_at, result.provider_message_id)
+
+    async def _deliver_email(
+        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
+    ) -> SendResult:
+        """Send through the Email connector and log the attempt, the address masked."""
+        usage, key = message.usage_type, email_key(message.to)
+        started = time.perf_counter()
+        try:
+            result = await active.connector.send(message)
+        except ConnectorError as error:
+            await self._log(tenant_id, active, usage, key, error=error, started=started)
+            raise
+        except Exception as error:
+            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
+            wrapped = ConnectorError(
+                "The Email connector failed unexpectedly.", factory_id=active.factory_id
+            )
+            await self._log(tenant_id, active, usage, key, error=wrapped, started=started)
+            raise wrapped from None
+        await self._log(
+            tenant_id, active, usage, key, message_id=result.provider_message_id, started=started
+        )
+        log.info("code sent to %s via %s", message.masked_to, active.factory_id)
+        return result
+
+    async def _deliver_email_later(
+        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
+    ) -> None:
+        """A background email: the caller has its answer, so failures go to the logs only."""
+        try:
+            await self._deliver_email(tenant_id, active, message)
+        except ConnectorError as error:
+            log.warning(
+                "background email to %s via %s failed (%s)",
+                message.masked_to,
+                active.factory_id,
+                error.code,
+            )
+
     async def recipient(
         self, tenant: Tenant, raw: str, usage_type: UsageType | str = UsageType.GENERIC
     ) -> str:
@@ -354,9 +505,9 @@ class VerificationCodes:
     async def _log(
         self,
         tenant_id: str,
-        active: ActiveConnector | None,
+        active: ActiveConnector | ActiveEmailConnector | None,
         usage: UsageType,
-        phone: str,
+        recipient: str,
         *,
         error: PhoneauthError | None = None,
         message_id: str | None = None,
@@ -372,7 +523,7 @@ class VerificationCodes:
             connector_id=None if active is None else active.row_id,
             factory_id=None if active is None else active.factory_id,
             usage_type=usage.value,
-            phone_masked=mask_phone(phone),
+            phone_masked=masked_recipient(recipient),
             status=MessageStatus.TEST if test else status,
             provider_message_id=message_id,
             error_code=None if error is None else error.code,
@@ -418,13 +569,54 @@ class VerificationCodes:
             if _LOGTO_PHONE.fullmatch(phone.strip()):
                 raise CodeNotFoundError() from None
             raise
-        usage = UsageType(usage_type)
-        await self.rate_limits.ensure_not_locked(tenant, e164)
-        found = await self.store.find_live(tenant.id, e164, usage.value, scope)
+        mismatch = None
+        if claimed is not None and not _same_phone(claimed, e164):
+            mismatch = PhoneMismatchError()
+        await self._check(tenant, e164, UsageType(usage_type), code, scope, mismatch)
+
+    async def verify_email(
+        self,
+        tenant: Tenant,
+        address: str,
+        usage_type: UsageType | str,
+        code: str,
+        *,
+        scope: str = "",
+        claimed: str | None = None,
+    ) -> None:
+        """`verify` for a code sent by email to `address` (as `send_email` took it).
+
+        `claimed` is the address the caller says the code went to (a verification record's
+        code): any other spelling is Logto's case-sensitive `email_mismatch`.
+
+        Raises:
+            InvalidEmailError (400 `guard.invalid_input`), VerificationBlockedError,
+            CodeNotFoundError, EmailMismatchError, CodeExpiredError, CodeMaxTriesError,
+            CodeMismatchError.
+        """
+        key = email_key(normalise_email(address))
+        mismatch = None
+        if claimed is not None and not _same_email(claimed, address):
+            mismatch = EmailMismatchError()
+        await self._check(tenant, key, UsageType(usage_type), code, scope, mismatch)
+
+    async def _check(
+        self,
+        tenant: Tenant,
+        recipient: str,
+        usage: UsageType,
+        code: str,
+        scope: str,
+        mismatch: VerificationCodeError | None,
+    ) -> None:
+        """Logto's checks in Logto's order, for a recipient as stored (E.164 or address key);
+        `mismatch` is raised right after the code is found."""
+        await self.rate_limits.ensure_not_locked(tenant, recipient)
+        found = await self.store.find_live(tenant.id, recipient, usage.value, scope)
         if found is None:
             raise CodeNotFoundError()
-        if claimed is not None and not _same_phone(claimed, e164):
-            raise PhoneMismatchError()
+        if mismatch is not None:
+            raise mismatch
         now = self.clock()
         if now > found.expires_at:
             raise CodeExpiredError()
@@ -433,15 +625,15 @@ class VerificationCodes:
             raise CodeMaxTriesError()
         # The comparison is pure computation, so it comes first: a right code is then consumed
         # in one conditional write (an attempt must be left), a wrong one claims an attempt.
-        if same_hash(self._hash(tenant.id, e164, usage, scope, code), found.code_hash):
+        if same_hash(self._hash(tenant.id, recipient, usage, scope, code), found.code_hash):
             if not await self.store.consume(tenant.id, found.id, now, max_attempts):
                 raise await self._why_refused(tenant.id, found.id, now)
             return
         if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
             raise await self._why_refused(tenant.id, found.id, now)
-        # The `failedVerificationLimit`-th wrong code locks the number and is still answered
+        # The `failedVerificationLimit`-th wrong code locks the recipient and is still answered
         # as the mismatch it is; the next send or verify is refused (see `RateLimits`).
-        await self.rate_limits.record_failed_verification(tenant, e164)
+        await self.rate_limits.record_failed_verification(tenant, recipient)
         raise CodeMismatchError()
 
     async def _why_refused(self, tenant_id: str, code_id: str, now: datetime) -> PhoneauthError:

@@ -20,7 +20,8 @@ class MessageLogRow(Base):
     connector_id: Mapped[str | None] = mapped_column(String(128))
     factory_id: Mapped[str | None] = mapped_column(String(128))
     usage_type: Mapped[str] = mapped_column(String(32))
-    phone_masked: Mapped[str] = mapped_column(String(32))
+    # The masked recipient: `+4915*****5678` or `j***@example.com` (migration 0009).
+    phone_masked: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
     error_code: Mapped[str | None] = mapped_column(String(128))

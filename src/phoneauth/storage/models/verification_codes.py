@@ -1,4 +1,5 @@
-"""Verification codes: only a keyed hash of the code is stored."""
+"""Verification codes, to a phone number or an email address: only a keyed hash of the code
+is stored."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class VerificationCodeRow(Base):
 
     id: Mapped[str] = mapped_column(String(21), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    phone: Mapped[str] = mapped_column(String(32))
+    # The recipient: an E.164 number, or an email address's lower-cased key (migration 0009).
+    phone: Mapped[str] = mapped_column(String(128))
     usage_type: Mapped[str] = mapped_column(String(32))
     scope: Mapped[str] = mapped_column(String(128), default="")
     code_hash: Mapped[str] = mapped_column(String(64))

@@ -117,6 +117,19 @@ class SqlUserStore:
         parameters = {"b_tenant": tenant_id, "b_phone": phone}
         return await self.db.read(first_row(_BY_PHONE, parameters, user_from_row))
 
+    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
+        key = email_key(email)
+
+        def unit(session: Session) -> User | None:
+            row = session.scalar(
+                select(UserRow).where(
+                    UserRow.tenant_id == tenant_id, UserRow.primary_email_key == key
+                )
+            )
+            return None if row is None else user_from_row(row)
+
+        return await self.db.read(unit)
+
     async def find_by_username(
         self, tenant_id: str, username: str, *, case_sensitive: bool = True
     ) -> User | None:
@@ -135,20 +148,6 @@ class SqlUserStore:
 
         return await self.db.read(unit)
 
-    async def find_by_email(self, tenant_id: str, email: str) -> User | None:
-        """By the lower-cased key the unique index holds: Logto's `lower(primary_email)`."""
-        wanted = email_key(email)
-
-        def unit(session: Session) -> User | None:
-            row = session.scalar(
-                select(UserRow).where(
-                    UserRow.tenant_id == tenant_id, UserRow.primary_email_key == wanted
-                )
-            )
-            return None if row is None else user_from_row(row)
-
-        return await self.db.read(unit)
-
     async def create(
         self,
         tenant_id: str,
@@ -156,6 +155,7 @@ class SqlUserStore:
         phone: str | None,
         password_hash: str | None = None,
         username: str | None = None,
+        email: str | None = None,
     ) -> User:
         now = datetime.now(UTC)
 
@@ -165,6 +165,8 @@ class SqlUserStore:
                 tenant_id=tenant_id,
                 phone=phone,
                 username=username,
+                primary_email=email,
+                primary_email_key=None if email is None else email_key(email),
                 password_hash=password_hash,
                 mfa_factors=[],
                 profile={},
@@ -181,6 +183,8 @@ class SqlUserStore:
         except IntegrityError:
             if username is not None and await self.find_by_username(tenant_id, username):
                 raise UsernameInUseError() from None
+            if email is not None and await self.find_by_email(tenant_id, email):
+                raise EmailInUseError() from None
             raise PhoneInUseError() from None
 
     async def add(self, tenant_id: str, new: NewUser) -> User:

@@ -1,14 +1,15 @@
-"""Prove something inside an interaction: an SMS code, a password (with a username, email
-address or phone number), an MFA code."""
+"""Prove something inside an interaction: a code by SMS or email, a password (with a username,
+email address or phone number), an MFA code."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.experience_errors import (
     EventForbiddenError,
     ForgotPasswordNotEnabledError,
@@ -32,6 +33,8 @@ from phoneauth.domain.verification_codes import (
     CodeMaxTriesError,
     CodeMismatchError,
     CodeNotFoundError,
+    EmailMismatchError,
+    NoEmailConnectorError,
     NoSmsConnectorError,
 )
 from phoneauth.web.deps import ServicesDep, client_ip
@@ -48,6 +51,7 @@ SEND_ERRORS = (
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )
+EMAIL_SEND_ERRORS = (InvalidEmailError, NoEmailConnectorError)
 VERIFY_ERRORS = (
     VerificationSessionNotFoundError,
     VerificationBlockedError,
@@ -72,13 +76,21 @@ class PhoneIdentifierIn(_Body):
     )
 
 
+class EmailIdentifierIn(_Body):
+    type: Literal["email"]
+    value: str = Field(min_length=1, max_length=256, examples=["jane@example.com"])
+
+
+CodeIdentifierIn = Annotated[PhoneIdentifierIn | EmailIdentifierIn, Field(discriminator="type")]
+
+
 class CodeRequest(_Body):
-    identifier: PhoneIdentifierIn
+    identifier: CodeIdentifierIn
     interaction_event: InteractionEvent = Field(alias="interactionEvent")
 
 
 class CodeCheck(_Body):
-    identifier: PhoneIdentifierIn
+    identifier: CodeIdentifierIn
     verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
     code: str = Field(min_length=1, max_length=64)
 
@@ -120,12 +132,24 @@ def _answer(verification_id: str) -> VerificationId:
 @router.post(
     "/experience/verification/verification-code",
     response_model=VerificationId,
-    summary="Send an SMS code to a phone number",
-    responses=step_responses(*SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError),
+    summary="Send a code to a phone number (SMS) or an email address",
+    responses=step_responses(
+        *SEND_ERRORS, *EMAIL_SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError
+    ),
 )
 async def send_code(
     body: CodeRequest, interaction: InteractionDep, request: Request, services: ServicesDep
 ) -> VerificationId:
+    if isinstance(body.identifier, EmailIdentifierIn):
+        return _answer(
+            await services.experience.verifications.send_email_code(
+                interaction,
+                body.identifier.value,
+                body.interaction_event,
+                ip=client_ip(request),
+                locale=preferred_locale(request),
+            )
+        )
     return _answer(
         await services.experience.verifications.send_code(
             interaction,
@@ -140,12 +164,20 @@ async def send_code(
 @router.post(
     "/experience/verification/verification-code/verify",
     response_model=VerificationId,
-    summary="Verify the SMS code",
-    responses=step_responses(*VERIFY_ERRORS, PhoneMismatchError),
+    summary="Verify the code sent by SMS or email",
+    responses=step_responses(
+        *VERIFY_ERRORS, PhoneMismatchError, EmailMismatchError, InvalidEmailError
+    ),
 )
 async def verify_code(
     body: CodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep
 ) -> VerificationId:
+    if isinstance(body.identifier, EmailIdentifierIn):
+        return _answer(
+            await services.experience.verifications.verify_email_code(
+                interaction, body.identifier.value, body.verification_id, body.code
+            )
+        )
     return _answer(
         await services.experience.verifications.verify_code(
             interaction,

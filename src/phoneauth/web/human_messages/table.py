@@ -217,6 +217,10 @@ MESSAGES: dict[str, Sentences] = {
         "The code was sent to a different phone number. Please start again.",
         "The code was sent to a different phone number.",
     ),
+    "verification_code.email_mismatch": Sentences(
+        "The code was sent to a different email address. Please start again.",
+        "The code was sent to a different email address.",
+    ),
     "verification_record.not_found": Sentences(
         "This confirmation has expired. Please verify your phone number again.",
         "The verification does not exist or has expired.",

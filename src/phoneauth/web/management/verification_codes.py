@@ -1,15 +1,17 @@
-"""Logto's Management API for codes: send and verify a `Generic` code, for flows of your own."""
+"""Logto's Management API for codes: send and verify a `Generic` code, by SMS or by email, for
+flows of your own."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
@@ -22,6 +24,7 @@ from phoneauth.domain.verification_codes import (
     CodeMaxTriesError,
     CodeMismatchError,
     CodeNotFoundError,
+    NoEmailConnectorError,
     NoSmsConnectorError,
 )
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
@@ -31,12 +34,12 @@ from phoneauth.web.errors import error_responses
 # (minimal clients and load generators send just the JSON).
 router = APIRouter(tags=["verification codes"], strict_content_type=False)
 
-_PHONE = Field(
-    min_length=1,
-    max_length=64,
-    description="E.164 (`+4915112345678`) or Logto's digits-only form (`4915112345678`).",
-    examples=["+4915112345678"],
-)
+_PHONE_ARGS: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 64,
+    "description": "E.164 (`+4915112345678`) or Logto's digits-only form (`4915112345678`).",
+    "examples": ["+4915112345678"],
+}
 
 
 def _ip_address(value: str) -> str:
@@ -50,11 +53,33 @@ def _ip_address(value: str) -> str:
 
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
 
+_EMAIL = Field(
+    default=None,
+    min_length=1,
+    max_length=256,
+    description="An email address; the code goes out through the tenant's Email connector.",
+    examples=["jane@example.com"],
+)
 
-class GenericCodeRequest(BaseModel):
+
+class _OneRecipient(BaseModel):
+    """Logto's union: `{phone}` or `{email}`, never both, never neither."""
+
+    phone: str | None = Field(default=None, **_PHONE_ARGS)
+    email: str | None = _EMAIL
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _OneRecipient:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give exactly one of `phone` and `email`")
+        return self
+
+
+class GenericCodeRequest(_OneRecipient):
+    """Where to send the code: exactly one of `phone` (SMS) and `email` (the Email connector)."""
+
     model_config = ConfigDict(extra="forbid", title="CodeRequest")
 
-    phone: str = _PHONE
     # A backend calls this route for its end users: counting the backend's own address would
     # put all of them in one per-IP budget. The admin key vouches for the address given.
     ip: IpAddress | None = Field(
@@ -66,10 +91,11 @@ class GenericCodeRequest(BaseModel):
     )
 
 
-class GenericCodeVerification(BaseModel):
+class GenericCodeVerification(_OneRecipient):
+    """The code and where it was sent: exactly one of `phone` and `email`."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True, title="CodeVerification")
 
-    phone: str = _PHONE
     verification_code: str = Field(
         alias="verificationCode", min_length=1, max_length=64, examples=["123456"]
     )
@@ -78,14 +104,16 @@ class GenericCodeVerification(BaseModel):
 @router.post(
     "/verification-codes",
     status_code=204,
-    summary="Send a Generic verification code by SMS",
+    summary="Send a Generic verification code by SMS or email",
     responses=error_responses(
         InvalidPhoneNumberError,
+        InvalidEmailError,
         VerificationBlockedError,
         MessageRateLimitedError,
         IpRateLimitedError,
         CountryRateLimitedError,
         NoSmsConnectorError,
+        NoEmailConnectorError,
         *ALL_CONNECTOR_ERRORS,
     ),
 )
@@ -93,7 +121,10 @@ async def send_code(
     body: GenericCodeRequest, tenant: ManagedTenantDep, services: ServicesDep, request: Request
 ) -> Response:
     ip = body.ip or client_ip(request)
-    await services.codes.send(tenant, body.phone, UsageType.GENERIC, ip=ip)
+    if body.email is not None:
+        await services.codes.send_email(tenant, body.email, UsageType.GENERIC, ip=ip)
+    else:
+        await services.codes.send(tenant, body.phone or "", UsageType.GENERIC, ip=ip)
     return Response(status_code=204)
 
 
@@ -103,6 +134,7 @@ async def send_code(
     summary="Verify (and consume) a Generic verification code",
     responses=error_responses(
         InvalidPhoneNumberError,
+        InvalidEmailError,
         CodeNotFoundError,
         CodeExpiredError,
         CodeMaxTriesError,
@@ -113,9 +145,14 @@ async def send_code(
 async def verify_code(
     body: GenericCodeVerification, tenant: ManagedTenantDep, services: ServicesDep, request: Request
 ) -> Response:
+    if body.email is not None:
+        await services.codes.verify_email(
+            tenant, body.email, UsageType.GENERIC, body.verification_code
+        )
+        return Response(status_code=204)
     await services.codes.verify(
         tenant,
-        body.phone,
+        body.phone or "",
         UsageType.GENERIC,
         body.verification_code,
         ip=client_ip(request),
