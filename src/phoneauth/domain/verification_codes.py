@@ -235,6 +235,32 @@ class VerificationCodes:
     def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
         return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")
 
+    def _new_code(
+        self,
+        tenant: Tenant,
+        recipient: str,
+        usage: UsageType,
+        scope: str,
+        fixed: str | None = None,
+    ) -> tuple[str, StoredCode]:
+        """A fresh code (a test number's fixed one) and the row that keeps only its hash, for a
+        phone (E.164) or an address (its lower-cased key) alike."""
+        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        now = self.clock()
+        lifetime = timedelta(seconds=tenant.settings.verification_code_policy.expiration_duration)
+        stored = StoredCode(
+            id=new_id(),
+            tenant_id=tenant.id,
+            phone=recipient,
+            usage_type=usage.value,
+            scope=scope,
+            code_hash=self._hash(tenant.id, recipient, usage, scope, code),
+            try_count=0,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+        return code, stored
+
     async def send(
         self,
         tenant: Tenant,
@@ -283,21 +309,8 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-        now = self.clock()
-        policy = tenant.settings.verification_code_policy
-        expires_at = now + timedelta(seconds=policy.expiration_duration)
-        stored = StoredCode(
-            id=new_id(),
-            tenant_id=tenant.id,
-            phone=e164,
-            usage_type=usage.value,
-            scope=scope,
-            code_hash=self._hash(tenant.id, e164, usage, scope, code),
-            try_count=0,
-            created_at=now,
-            expires_at=expires_at,
-        )
+        code, stored = self._new_code(tenant, e164, usage, scope, fixed)
+        expires_at = stored.expires_at
         if delivery is Delivery.NONE:
             await self.store.replace(stored)
             return CodeSent(e164, expires_at, None)
@@ -364,21 +377,8 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-        now = self.clock()
-        policy = tenant.settings.verification_code_policy
-        expires_at = now + timedelta(seconds=policy.expiration_duration)
-        stored = StoredCode(
-            id=new_id(),
-            tenant_id=tenant.id,
-            phone=key,
-            usage_type=usage.value,
-            scope=scope,
-            code_hash=self._hash(tenant.id, key, usage, scope, code),
-            try_count=0,
-            created_at=now,
-            expires_at=expires_at,
-        )
+        code, stored = self._new_code(tenant, key, usage, scope)
+        expires_at = stored.expires_at
         if delivery is Delivery.NONE:
             await self.store.replace(stored)
             return CodeSent(normalised, expires_at, None)
