@@ -31,6 +31,9 @@ from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
 
 OUTBOX_ID = "fuzz-outbox"
+EMAIL_OUTBOX_ID = "fuzz-email-outbox"
+OUTBOXES = {OUTBOX_ID: "outbox-sms", EMAIL_OUTBOX_ID: "outbox-email"}
+"""One connector of each type: sends by SMS and by email both reach an outbox."""
 MANAGEMENT_TAGS = (
     "tenants",
     "verification codes",
@@ -60,17 +63,19 @@ class Target:
     deployment: Deployment
 
     def keep_the_outbox(self) -> None:
-        """Sends must reach the outbox (never the network): restore it if a DELETE, or a POST
-        that replaced it, took it away. Without any connector a send answers 501 by design."""
+        """Sends must reach the outboxes (never the network): restore one if a DELETE, or a
+        POST that replaced it, took it away. Without a connector of its type a send answers 501
+        by design (Logto's `connector.not_found`)."""
         with httpx.Client(
             base_url=self.deployment.url, headers=self.deployment.auth, timeout=60
         ) as client:
-            saved = client.get("/api/connectors").json()
-            if [connector["id"] for connector in saved] == [OUTBOX_ID]:
-                return
-            body = {"connectorId": "outbox-sms", "id": OUTBOX_ID}
-            created = client.post("/api/connectors", json=body)
-            assert created.status_code == 200, created.text
+            saved = {connector["id"] for connector in client.get("/api/connectors").json()}
+            for connector_id, factory_id in OUTBOXES.items():
+                if connector_id in saved:
+                    continue
+                body = {"connectorId": factory_id, "id": connector_id}
+                created = client.post("/api/connectors", json=body)
+                assert created.status_code == 200, created.text
 
 
 def settings_in(folder: Path) -> Settings:
@@ -108,8 +113,8 @@ CONFIG = schemathesis.Config.from_dict(
         },
         "dictionaries": {
             "tenants": {"values": ["default"]},
-            "connectors": {"values": [OUTBOX_ID]},
-            "factories": {"values": ["outbox-sms"]},  # sends nothing over the network
+            "connectors": {"values": list(OUTBOXES)},
+            "factories": {"values": list(OUTBOXES.values())},  # nothing over the network
         },
     }
 )
