@@ -115,7 +115,8 @@ def response_json(response: httpx.Response) -> Any:
 _CERTIFICATE_ERRORS = (ssl.SSLCertVerificationError, aiohttp.ClientConnectorCertificateError)
 
 
-def _transport_error(error: Exception) -> ConnectorError:
+def transport_error(error: Exception) -> ConnectorError:
+    """The `ConnectorError` a failed exchange with the shared client means."""
     # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout: judge by the cause.
     root = error.__cause__ if isinstance(error.__cause__, aiohttp.ClientError) else error
     cause: BaseException | None = root
@@ -218,7 +219,7 @@ class HttpSender(ABC, Generic[C, M]):
             except TimeoutError:
                 raise ConnectorTimeoutError(error="TimeoutError", timeout_s=self.timeout) from None
             except (httpx.TransportError, aiohttp.ClientError) as error:
-                raise _transport_error(error) from None
+                raise transport_error(error) from None
 
     def _parse(self, response: httpx.Response) -> SendResult:
         try:

@@ -5,6 +5,9 @@ offers it (`requireTLS` insists, `ignoreTLS` never upgrades). The host goes thro
 as HTTP endpoints: phoneauth resolves it, keeps only public addresses (unless the operator allows
 private hosts), connects to one of those and hands that socket to the SMTP client, so the address
 checked is the address used.
+
+`auth` with type OAuth2 signs in with XOAUTH2; `oauth2.AccessTokens` obtains and renews the access
+token. When the server refuses it (535), the connector renews it once and tries once more.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from phoneauth.connectors.errors import (
     InvalidCertificateError,
 )
 from phoneauth.connectors.factory import ConnectorFactory, package_text
-from phoneauth.connectors.http import DEFAULT_TIMEOUT
+from phoneauth.connectors.http import DEFAULT_TIMEOUT, Clock, utc_now
 from phoneauth.connectors.providers.smtp.config import SmtpConfig, sample_auth, tls_mode
+from phoneauth.connectors.providers.smtp.oauth2 import AccessTokens
 from phoneauth.connectors.templates import default_email_templates, render, select_template
 from phoneauth.connectors.transport import forbidden_destination
 
@@ -53,12 +57,17 @@ class SmtpConnector:
         timeout: float = DEFAULT_TIMEOUT,
         allow_private_hosts: bool = False,
         deliver: Deliver | None = None,
+        clock: Clock = utc_now,
         **_options: Any,
     ) -> None:
         self.config = config
         self.timeout = timeout
         self.allow_private_hosts = allow_private_hosts
         self.deliver = deliver or self._deliver
+        # One per connector: the service keeps built connectors, so sends share the token.
+        self.tokens = (
+            AccessTokens(config.auth, client, clock=clock) if config.auth.is_oauth2 else None
+        )
 
     def compose(self, message: EmailMessage) -> MimeMessage:
         """The exact message: From, To, Subject, Reply-To, custom headers, text or HTML body."""
@@ -118,11 +127,25 @@ class SmtpConnector:
         )
 
     async def _deliver(self, mime: MimeMessage, config: SmtpConfig) -> None:
+        tokens = self.tokens
+        if tokens is None:
+            await self._session(mime, config, None)
+            return
+        token = await tokens.current()  # before connecting: no idle SMTP session meanwhile
+        try:
+            await self._session(mime, config, token)
+        except aiosmtplib.SMTPAuthenticationError as refused:
+            if refused.code != 535 or not tokens.can_refresh:
+                raise
+            log.info("smtp server refused the access token", extra={"connector": FACTORY_ID})
+            await self._session(mime, config, await tokens.renewed(token))
+
+    async def _session(self, mime: MimeMessage, config: SmtpConfig, token: str | None) -> None:
+        """One SMTP session: connect, TLS as configured, sign in (XOAUTH2 with `token`), send."""
         sock = await self._connect(config)
         mode = tls_mode(config)
         auth = config.auth
         password = auth.password.get_secret_value() if auth.password else None
-        token = auth.access_token.get_secret_value() if auth.access_token else None
 
         async def access_token() -> str:
             return token or ""
@@ -136,7 +159,7 @@ class SmtpConnector:
                 use_tls=mode == "implicit",
                 start_tls={"starttls-required": True, "none": False}.get(mode),
                 tls_context=_tls_context(config),
-                username=auth.user if token is None and password is not None else None,
+                username=auth.user if token is not None or password is not None else None,
                 password=password if token is None else None,
                 oauth_token_generator=access_token if token is not None else None,
             )
@@ -235,6 +258,9 @@ def smtp_error(error: BaseException, recipient: str) -> ConnectorError:
             provider_code=error.code,
             provider_message=text,
         )
+    if type(error) is aiosmtplib.SMTPException:  # the client's own refusal, e.g. no XOAUTH2
+        text = error.message.replace(recipient, "<recipient>")[:200]
+        return ConnectorError(f"The SMTP session failed: {text}", error="SMTPException")
     if isinstance(error, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
         return ConnectorUnreachableError(error=type(error).__name__)
     if isinstance(error, ssl.SSLError | OSError):

@@ -23,7 +23,12 @@ from pydantic import (
 )
 
 from phoneauth.connectors.base import UsageType
-from phoneauth.connectors.config import ALLOW_PRIVATE_HOSTS, ConnectorConfig, EmailTemplates
+from phoneauth.connectors.config import (
+    ALLOW_PRIVATE_HOSTS,
+    ConnectorConfig,
+    EmailTemplates,
+    EndpointUrl,
+)
 from phoneauth.connectors.destinations import is_private_literal
 
 REQUIRED_USAGE_TYPES = (
@@ -33,6 +38,9 @@ REQUIRED_USAGE_TYPES = (
     UsageType.GENERIC,
 )
 """Logto refuses an SMTP config whose templates miss one of these."""
+
+DEFAULT_ACCESS_URL = "https://accounts.google.com/o/oauth2/token"
+"""nodemailer's token endpoint when `auth.accessUrl` is not set (Google's)."""
 
 _HOST = re.compile(r"[A-Za-z0-9._-]{1,253}|\[?[0-9A-Fa-f:.]+\]?")
 _LINE_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -75,29 +83,65 @@ Milliseconds = Annotated[int, Field(gt=0, le=3_600_000)]
 
 
 class SmtpAuth(ConnectorConfig):
-    """Logto's `auth`: a login (`user`, `pass`) or OAuth2 with an access token (XOAUTH2)."""
+    """Logto's `auth`: a login (`user`, `pass`) or OAuth2 (XOAUTH2) with an access token that
+    phoneauth refreshes itself when given a refresh token and the OAuth2 client, as nodemailer does.
+    """
 
     type: str | None = Field(default=None, title="Type", description="`login` or `OAuth2`.")
     user: str | None = Field(default=None, title="User")
     password: SecretStr | None = Field(default=None, alias="pass", title="Password")
-    client_id: str | None = Field(default=None, alias="clientId")
-    client_secret: SecretStr | None = Field(default=None, alias="clientSecret")
-    refresh_token: SecretStr | None = Field(default=None, alias="refreshToken")
-    access_token: SecretStr | None = Field(default=None, alias="accessToken")
-    expires: int | None = None
-    access_url: str | None = Field(default=None, alias="accessUrl")
+    client_id: str | None = Field(default=None, alias="clientId", title="OAuth2 client ID")
+    client_secret: SecretStr | None = Field(
+        default=None, alias="clientSecret", title="OAuth2 client secret"
+    )
+    refresh_token: SecretStr | None = Field(
+        default=None, alias="refreshToken", title="OAuth2 refresh token"
+    )
+    access_token: SecretStr | None = Field(
+        default=None, alias="accessToken", title="OAuth2 access token"
+    )
+    expires: int | None = Field(
+        default=None,
+        ge=0,
+        title="Access token expiry",
+        description="When `accessToken` expires, in epoch milliseconds.",
+    )
+    access_url: EndpointUrl | None = Field(
+        default=None,
+        alias="accessUrl",
+        title="OAuth2 token endpoint",
+        description=f"Where refresh tokens are exchanged; default `{DEFAULT_ACCESS_URL}`.",
+    )
     private_key: SecretStr | None = Field(default=None, alias="privateKey")
     service_client: str | None = Field(default=None, alias="serviceClient")
 
+    @property
+    def is_oauth2(self) -> bool:
+        return (self.type or "login").lower() == "oauth2"
+
+    @property
+    def can_refresh(self) -> bool:
+        """Whether phoneauth can obtain access tokens itself (refresh_token grant)."""
+        return None not in (self.refresh_token, self.client_id, self.client_secret)
+
     @model_validator(mode="after")
     def _usable(self) -> SmtpAuth:
-        kind = (self.type or "login").lower()
-        if kind not in ("login", "oauth2"):
+        if (self.type or "login").lower() not in ("login", "oauth2"):
             raise ValueError("type must be login or OAuth2")
-        if kind == "oauth2" and (self.user is None or self.access_token is None):
+        if not self.is_oauth2:
+            return self
+        if not self.user:
+            raise ValueError("OAuth2 needs user: the mailbox to sign in as")
+        if self.access_token is None and not self.can_refresh:
+            named = {
+                "refreshToken": self.refresh_token,
+                "clientId": self.client_id,
+                "clientSecret": self.client_secret,
+            }
+            missing = ", ".join(key for key, value in named.items() if value is None)
             raise ValueError(
-                "OAuth2 needs user and accessToken: phoneauth signs in with XOAUTH2 and does not "
-                "refresh tokens"
+                "OAuth2 needs accessToken, or refreshToken, clientId and clientSecret to obtain "
+                f"one (missing: {missing}); service accounts (privateKey) are not supported"
             )
         return self
 
@@ -123,7 +167,11 @@ class SmtpConfig(ConnectorConfig):
         title="Host", description="The SMTP server, e.g. `smtp.example.com`."
     )
     port: int = Field(ge=1, le=65535, title="Port", description="587 (STARTTLS) or 465 (TLS).")
-    auth: SmtpAuth = Field(title="Auth", description='`{"user": …, "pass": …}`.')
+    auth: SmtpAuth = Field(
+        title="Auth",
+        description='`{"user": …, "pass": …}`, or `{"type": "OAuth2", "user": …, '
+        '"refreshToken": …, "clientId": …, "clientSecret": …}` (see the README).',
+    )
     from_email: Mailbox = Field(
         alias="fromEmail", title="From email", description="`no-reply@example.com`."
     )
