@@ -289,6 +289,16 @@ async def sms_usable(connectors: SmsConnectorSource, tenant_id: str) -> bool:
         return False
 
 
+async def email_usable(connectors: SmsConnectorSource, tenant_id: str) -> bool:
+    """Whether the tenant has an Email connector that can be built (as `sms_usable`)."""
+    if not isinstance(connectors, EmailConnectorSource):
+        return False
+    try:
+        return await connectors.active_email_connector(tenant_id) is not None
+    except ConnectorError:
+        return False
+
+
 class SignInExperienceStore(Protocol):
     """One document per tenant; `get` answers None before the first save."""
 
@@ -327,6 +337,15 @@ class SmsSetupProblem:
     features: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class SetupProblems:
+    """Both kinds at once, as every console page shows them: `sms` as `SmsSetupProblem`,
+    `email` naming what of the saved document needs the missing Email connector."""
+
+    sms: SmsSetupProblem | None = None
+    email: tuple[str, ...] = ()
+
+
 class SignInExperiences:
     """Reads and saves the tenant's document; the default until the first save."""
 
@@ -340,35 +359,52 @@ class SignInExperiences:
             return found
         return default_sign_in_experience(has_sms=await sms_usable(self.connectors, tenant_id))
 
+    async def setup_problems(self, tenant_id: str) -> SetupProblems:
+        """What end users cannot do for want of a connector: what every console page warns about.
+
+        The document is read once, and a connector only where the document needs it, so a
+        healthy tenant costs the console no more than its cached document.
+        """
+        saved = await self.store.get(tenant_id)
+        return SetupProblems(
+            sms=await self._sms_problem(tenant_id, saved),
+            email=await self._email_problem(tenant_id, saved),
+        )
+
     async def sms_setup_problem(self, tenant_id: str) -> SmsSetupProblem | None:
         """Why end users cannot sign in by SMS here, or None when nothing is broken: the tenant
         has a usable SMS connector, or its saved document asks for no SMS at all."""
-        if await sms_usable(self.connectors, tenant_id):
-            return None
-        saved = await self.store.get(tenant_id)
-        if saved is None:
-            return SmsSetupProblem(on_default=True)
-        features = saved.sms_features()
-        # Saved while waiting for a connector (a PATCH of signInMode, say): it offers no way in.
-        offers_nothing = not saved.sign_in.methods and not saved.sign_up.identifiers
-        if features or offers_nothing:
-            return SmsSetupProblem(on_default=False, features=features)
-        return None
+        return await self._sms_problem(tenant_id, await self.store.get(tenant_id))
 
     async def email_setup_problem(self, tenant_id: str) -> tuple[str, ...]:
         """What of the saved document needs an Email connector the tenant does not have (saved
         with one, which was deleted since); empty when nothing is broken."""
-        saved = await self.store.get(tenant_id)
-        if saved is None or not isinstance(self.connectors, EmailConnectorSource):
+        return await self._email_problem(tenant_id, await self.store.get(tenant_id))
+
+    async def _sms_problem(
+        self, tenant_id: str, saved: SignInExperience | None
+    ) -> SmsSetupProblem | None:
+        features = () if saved is None else saved.sms_features()
+        # Saved while waiting for a connector (a PATCH of signInMode, say): it offers no way in.
+        offers_nothing = (
+            saved is not None and not saved.sign_in.methods and not saved.sign_up.identifiers
+        )
+        if saved is not None and not features and not offers_nothing:
+            return None  # needs no SMS: no connector to read
+        if await sms_usable(self.connectors, tenant_id):
+            return None
+        if saved is None:
+            return SmsSetupProblem(on_default=True)
+        return SmsSetupProblem(on_default=False, features=features)
+
+    async def _email_problem(
+        self, tenant_id: str, saved: SignInExperience | None
+    ) -> tuple[str, ...]:
+        if saved is None:
             return ()
         features = saved.email_features()
-        if not features:
+        if not features or await email_usable(self.connectors, tenant_id):
             return ()
-        try:
-            if await self.connectors.active_email_connector(tenant_id) is not None:
-                return ()
-        except ConnectorError:  # the stored config no longer parses (a provider upgrade)
-            pass
         return features
 
     async def update(

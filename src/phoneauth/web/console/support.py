@@ -178,16 +178,15 @@ async def get_console(request: Request, services: ServicesDep) -> Console:
     except TenantNotFoundError:
         tenant = await services.tenants.get(DEFAULT_TENANT_ID)
     tenants = await services.tenants.store.list()
-    # Read on every page, so the warning stays until the admin has fixed it.
-    problem = await services.sign_in_experience.sms_setup_problem(tenant.id)
-    email_problem = await services.sign_in_experience.email_setup_problem(tenant.id)
+    # Read on every page (cached reads), so the warning stays until the admin has fixed it.
+    problems = await services.sign_in_experience.setup_problems(tenant.id)
     return Console(
         services=services,
         session=session,
         tenant=tenant,
         tenants=tenants,
-        sms_problem=problem,
-        email_problem=email_problem,
+        sms_problem=problems.sms,
+        email_problem=problems.email,
     )
 
 
