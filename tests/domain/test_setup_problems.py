@@ -1,16 +1,13 @@
-"""Every console page asks `setup_problems`: it reads the document once, and a connector only
-where the document needs one, so a healthy tenant's banner check costs no extra read."""
+"""Every console page asks `SignInExperiences.setup_problems`: it reads the document once, and
+a connector only where the document needs one, so a healthy tenant's banner check costs no extra
+read."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from phoneauth.domain.sign_in_experience import (
-    SetupProblems,
-    SignInExperience,
-    SignInExperiences,
-    SmsSetupProblem,
-)
+from phoneauth.domain.setup_problems import SetupProblems, SmsSetupProblem
+from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperiences
 
 USERNAME_ONLY = {
     "signUp": {"identifiers": ["username"], "password": True, "verify": False},

@@ -11,14 +11,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from phoneauth.domain.setup_problems import email_usable, sms_usable
 from phoneauth.domain.sign_in_experience import (
     SignIn,
     SignInExperience,
     SignInIdentifier,
     SignInMethod,
     SignInMode,
-    email_usable,
-    sms_usable,
 )
 from phoneauth.domain.sign_in_experience_rules import SignInExperienceRuleError
 from phoneauth.web.console import sign_in_experience_form as form_parts

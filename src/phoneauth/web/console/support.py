@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
-from phoneauth.domain.sign_in_experience import SmsSetupProblem
+from phoneauth.domain.setup_problems import SmsSetupProblem
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
