@@ -349,10 +349,10 @@ def _with_migration(work: Callable[[TenantMigration], Awaitable[T]]) -> T:
 def export_tenant(
     tenant: Annotated[str, typer.Argument(help="The tenant id, e.g. default.")],
     include_secrets: Annotated[
-        bool, typer.Option("--include-secrets", help="Put the connector's secrets in clear.")
+        bool, typer.Option("--include-secrets", help="Put the connectors' secrets in clear.")
     ] = False,
 ) -> None:
-    """Print the tenant's connector, templates and sign-in experience as JSON."""
+    """Print the tenant's SMS and Email connectors, templates and sign-in experience as JSON."""
     document = _with_migration(lambda m: m.export(tenant, include_secrets=include_secrets))
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 

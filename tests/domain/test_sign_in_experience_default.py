@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from phoneauth.domain.connector_removal import delete_connector
+from phoneauth.domain.setup_problems import SmsSetupProblem
 from phoneauth.domain.sign_in_experience import (
     SignInExperience,
     SignInMode,
-    SmsSetupProblem,
     default_sign_in_experience,
 )
 from phoneauth.domain.sign_in_experience_rules import check_changes

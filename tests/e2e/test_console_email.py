@@ -153,3 +153,44 @@ def test_email_sign_in_without_an_email_connector_is_warned_about(
     shoot(page, "email-sign-in-without-email-connector")
     page.goto(f"{site.url}/console/sign-in-experience")
     expect(page.locator("[data-email-warning]")).to_be_visible()  # on every page until fixed
+
+
+def test_email_sign_up_set_in_the_console_is_warned_about_once_the_api_deletes_its_connector(
+    site: Deployment, page: Page
+) -> None:
+    new_tenant(site, "walk")
+    use_outbox(site, "walk")
+    sign_in(site, page)
+    switch_to(page, "walk")
+    choose_email_provider(page, "outbox-email")
+    page.get_by_role("button", name="Save and done").click()
+    expect(page.locator("[data-email-connector]")).to_contain_text("Development email outbox")
+
+    page.locator("nav.sidenav").get_by_role("link", name="Sign-in experience").click()
+    expect(page.locator("[data-needs-connector]")).to_have_count(0)  # both connectors exist
+    page.locator("#sign_up_identifier").select_option("email")
+    page.get_by_role("button", name="+ Add another").click()
+    added = page.locator("fieldset.method").nth(1)
+    added.get_by_label("Identifier").select_option("email")
+    added.locator('input[name="method-1-code"]').check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("[data-notice]")).to_contain_text("Saved.")
+    shoot(page, "sign-in-experience-email-sign-up")
+
+    with api(site) as client:
+        assert client.get("/t/walk/api/sign-in-exp").json()["signUp"]["identifiers"] == ["email"]
+        [email] = [c for c in client.get("/t/walk/api/connectors").json() if c["type"] == "Email"]
+        assert client.delete(f"/t/walk/api/connectors/{email['id']}").status_code == 204
+    page.reload()
+    warning = page.locator("[data-email-warning]")
+    expect(warning).to_contain_text("End users cannot get codes by email.")
+    expect(warning).to_contain_text("sign-up with an email address, sign-in with a code by email")
+    expect(page.locator("[data-needs-connector]")).to_contain_text("no Email connector yet")
+    expect(page.locator("#sign_up_identifier option:checked")).to_have_text(
+        "Email address (needs an Email connector)"
+    )
+    shoot(page, "email-sign-up-without-email-connector")
+    warning.get_by_role("link", name="Add an Email connector").click()
+    expect(page.get_by_role("heading", name="Email and SMS connectors")).to_be_visible()
+    expect(page.locator("[data-email-empty-state]")).to_contain_text("No Email connector yet")
+    expect(page.locator("[data-email-warning]")).to_be_visible()

@@ -176,9 +176,9 @@ def test_the_sign_in_experience_page_says_logto_rules_in_words(
 
     page.locator("#sign_up_identifier").select_option("email")
     page.get_by_role("button", name="Save changes").click()
-    expect(error).to_contain_text(
-        "Sign-up asks for an email address: this needs an email connector, and phoneauth "
-        "sends text messages only."
+    expect(error).to_have_text(
+        "Sign-up asks for an email address: this needs an Email connector to send the codes. "
+        "Set one up under Connectors first, or change this setting."
     )
     expect_no_raw_text(page, "Email connector not found")
 

@@ -392,6 +392,9 @@ async def test_sign_in_identifiers_are_named_in_words(
         "/console/sign-in-experience", data={"csrf": signed_in, "action": "add"}
     )
     assert page.status_code == 200
-    assert '<option value="phone" selected>Phone number</option>' in page.text
+    # The sign-up choice; a fresh tenant has no SMS connector, so the choice names it.
+    assert (
+        '<option value="phone" selected>Phone number (needs an SMS connector)</option>' in page.text
+    )
     assert '<option value="username">Username</option>' in page.text
     assert ">phone</option>" not in page.text

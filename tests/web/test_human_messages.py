@@ -148,7 +148,11 @@ def test_admin_sentences_say_the_setting_and_what_depends_in_words() -> None:
         "sign_in_experiences.enabled_connector_not_found",
         {"type": "Email", "setting": "signUp.identifiers: email"},
     )
-    assert email.startswith("Sign-up asks for an email address: this needs an email connector")
+    assert email.startswith("Sign-up asks for an email address: this needs an Email connector")
+    reset = admin_sentence(
+        "sign_in_experiences.forgot_password_method_requires_connector", {"method": "email"}
+    )
+    assert reset.startswith("Password reset by a code sent by email needs an Email connector")
     in_use = admin_sentence(
         "connector.in_use_by_sign_in_experience",
         {"dependents": ["signUp.identifiers: phone", "mfa.factors: PhoneVerificationCode"]},

@@ -10,6 +10,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from phoneauth.connectors.base import ConnectorType
 from phoneauth.connectors.errors import (
     ConnectorFactoryNotFoundError,
     DuplicateConnectorFactoryError,
@@ -39,11 +40,31 @@ log = logging.getLogger("phoneauth.connectors")
 
 @dataclass(frozen=True, slots=True)
 class UnavailableConnector:
-    """An installed connector that could not be loaded, and why."""
+    """An installed connector that could not be loaded, and why.
+
+    `type` is its kind when it can be told, so the console lists it with the providers of that
+    kind: from the loaded object's `type`, else from the entry point's name as the convention
+    has it (`acme-sms`, `acme-email`, Logto's `...-short-message-service` and `...-mail...`);
+    None when neither says.
+    """
 
     name: str
     source: str
     reason: str
+    type: ConnectorType | None = None
+
+
+def kind_of(name: str, loaded: object = None) -> ConnectorType | None:
+    """The kind of an entry point that did not load (see `UnavailableConnector.type`)."""
+    declared = getattr(loaded, "type", None)
+    if isinstance(declared, ConnectorType):
+        return declared
+    lowered = name.lower()
+    if lowered.endswith("-sms") or "short-message" in lowered:
+        return ConnectorType.SMS
+    if "mail" in lowered:
+        return ConnectorType.EMAIL
+    return None
 
 
 class ConnectorRegistry:
@@ -97,11 +118,14 @@ class ConnectorRegistry:
             except Exception as error:  # any import failure makes it unavailable
                 reason = f"{type(error).__name__}: {error}"
                 log.warning("connector %s unavailable: %s", point.name, reason)
-                self.unavailable.append(UnavailableConnector(point.name, source, reason))
+                self.unavailable.append(
+                    UnavailableConnector(point.name, source, reason, kind_of(point.name))
+                )
                 continue
             if not isinstance(factory, ConnectorFactory):
                 reason = f"entry point {point.value} is not a ConnectorFactory"
-                self.unavailable.append(UnavailableConnector(point.name, source, reason))
+                kind = kind_of(point.name, factory)
+                self.unavailable.append(UnavailableConnector(point.name, source, reason, kind))
                 continue
             self.register(factory)
 

@@ -39,7 +39,7 @@ from phoneauth.connectors import (
     secret_fields,
     to_e164,
 )
-from phoneauth.connectors.base import normalize_email
+from phoneauth.connectors.base import mask_email, normalize_email
 from phoneauth.connectors.config import get_path, set_path
 from phoneauth.connectors.errors import UnexpectedTypeError
 from phoneauth.connectors.http import utc_now
@@ -353,34 +353,35 @@ class ConnectorManagement:
         stored = await self._saved_config(tenant.id, factory, config)
         connector = self._build(tenant.id, factory, self._validate(factory, config, stored))
         payload = {"code": TEST_CODE, **({"locale": locale} if locale else {})}
+        # An address is checked before anything is sent or logged; the log keeps it masked.
+        mail = None
+        if phone is None:
+            mail = EmailMessage(to=email or "", usage_type=UsageType.GENERIC, payload=payload)
+        masked = mask_phone(phone) if phone is not None else mask_email(mail.to if mail else "")
         started = time.perf_counter()
         try:
-            if phone is not None:
-                sms = SmsMessage(to=phone, usage_type=UsageType.GENERIC, payload=payload)
+            if mail is None:
+                sms = SmsMessage(to=phone or "", usage_type=UsageType.GENERIC, payload=payload)
                 result = await cast(Connector, connector).send(sms)
             else:
-                mail = EmailMessage(to=email or "", usage_type=UsageType.GENERIC, payload=payload)
-                return await cast(EmailConnector, connector).send(mail)
+                result = await cast(EmailConnector, connector).send(mail)
         except ConnectorError as error:
-            if phone is not None:
-                await self._log_test(tenant.id, factory, phone, started, error=error)
+            await self._log_test(tenant.id, factory, masked, started, error=error)
             raise
         except Exception as error:
             # A third-party connector broke the contract: a coded error, as the codes engine does.
             log.error("connector %s raised %s on a test send", factory.id, type(error).__name__)
             broken = ConnectorError("The connector failed unexpectedly.", factory_id=factory.id)
-            if phone is not None:
-                await self._log_test(tenant.id, factory, phone, started, error=broken)
+            await self._log_test(tenant.id, factory, masked, started, error=broken)
             raise broken from None
-        if phone is not None:  # the message log holds text messages only
-            await self._log_test(tenant.id, factory, phone, started, result=result)
+        await self._log_test(tenant.id, factory, masked, started, result=result)
         return result
 
     async def _log_test(
         self,
         tenant_id: str,
         factory: ConnectorFactory[Any],
-        phone: str,
+        masked: str,
         started: float,
         *,
         result: SendResult | None = None,
@@ -389,7 +390,7 @@ class ConnectorManagement:
         """A test send is logged as a send, marked `test_send`: operators see it went out."""
         if self.message_log is None:
             return
-        saved = await self.store.get_by_type(tenant_id, SMS)
+        saved = await self.store.get_by_type(tenant_id, factory.type.value)
         entry = MessageLogEntry(
             id=new_id(),
             tenant_id=tenant_id,
@@ -397,7 +398,7 @@ class ConnectorManagement:
             connector_id=saved.id if saved and saved.factory_id == factory.id else None,
             factory_id=factory.id,
             usage_type=UsageType.GENERIC.value,
-            phone_masked=mask_phone(phone),
+            phone_masked=masked,
             status=MessageStatus.SENT if error is None else MessageStatus.FAILED,
             provider_message_id=None if result is None else result.provider_message_id,
             error_code=None if error is None else error.code,

@@ -17,6 +17,13 @@ MAX_PAGE_SIZE = 100
 _MAX_ERROR_MESSAGE = 1024
 
 
+class Channel(StrEnum):
+    """How a message travels, read from its masked recipient (an address keeps its `@`)."""
+
+    SMS = "sms"
+    EMAIL = "email"
+
+
 class MessageStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
@@ -32,7 +39,8 @@ class MessageLogEntry:
     Attributes:
         connector_id: the saved connector's id (`GET /api/connectors/{id}`), None if none was set.
         factory_id: the connector factory, e.g. `twilio-short-message-service`.
-        phone_masked: `mask_phone(e164)`: country and last four digits only.
+        phone_masked: `mask_phone(e164)`: country and last four digits only; for an email,
+            `mask_email(address)` (the name predates email).
         test_send: a connector test (console "Send test" or the API's test route, code 000000),
             not a code sent to a user.
     """
@@ -54,6 +62,12 @@ class MessageLogEntry:
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:
             object.__setattr__(self, "error_message", self.error_message[:_MAX_ERROR_MESSAGE])
+
+    @property
+    def channel(self) -> Channel:
+        """Derived, not stored: a masked address always keeps its `@`, a masked number never
+        has one, so the rows written before email need no migration."""
+        return Channel.EMAIL if "@" in self.phone_masked else Channel.SMS
 
 
 @dataclass(frozen=True, slots=True)

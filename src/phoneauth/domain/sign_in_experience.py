@@ -7,15 +7,19 @@ live in `sign_in_experience_rules`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from phoneauth.connectors import ConnectorError
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
+from phoneauth.domain.setup_problems import (
+    SetupProblems,
+    SmsSetupProblem,
+    find_setup_problems,
+    sms_usable,
+)
 from phoneauth.domain.sign_in_experience_fields import AdaptiveMfa, DocumentFields
 from phoneauth.errors import PhoneauthError
 
@@ -280,15 +284,6 @@ def default_sign_in_experience(*, has_sms: bool) -> SignInExperience:
     )
 
 
-async def sms_usable(connectors: SmsConnectorSource, tenant_id: str) -> bool:
-    """Whether the tenant has an SMS connector that can be built: one saved whose provider is
-    installed and whose stored settings the provider still accepts."""
-    try:
-        return await connectors.active_sms_connector(tenant_id) is not None
-    except ConnectorError:  # the stored config no longer parses (a provider upgrade)
-        return False
-
-
 class SignInExperienceStore(Protocol):
     """One document per tenant; `get` answers None before the first save."""
 
@@ -314,19 +309,6 @@ class ConnectorInUseError(PhoneauthError):
     status = 409
 
 
-@dataclass(frozen=True, slots=True)
-class SmsSetupProblem:
-    """End users cannot get a code on this tenant: it has no usable SMS connector.
-
-    `on_default`: the tenant never saved its document and the default waits for a connector.
-    `features` names, in an admin's words, what of the saved document needs SMS; empty with
-    `on_default` false, the saved document offers no way to sign in or sign up at all.
-    """
-
-    on_default: bool
-    features: tuple[str, ...] = ()
-
-
 class SignInExperiences:
     """Reads and saves the tenant's document; the default until the first save."""
 
@@ -340,36 +322,18 @@ class SignInExperiences:
             return found
         return default_sign_in_experience(has_sms=await sms_usable(self.connectors, tenant_id))
 
+    async def setup_problems(self, tenant_id: str) -> SetupProblems:
+        """What end users cannot do for want of a connector: what every console page warns
+        about (`setup_problems.find_setup_problems`)."""
+        return await find_setup_problems(
+            await self.store.get(tenant_id), self.connectors, tenant_id
+        )
+
     async def sms_setup_problem(self, tenant_id: str) -> SmsSetupProblem | None:
-        """Why end users cannot sign in by SMS here, or None when nothing is broken: the tenant
-        has a usable SMS connector, or its saved document asks for no SMS at all."""
-        if await sms_usable(self.connectors, tenant_id):
-            return None
-        saved = await self.store.get(tenant_id)
-        if saved is None:
-            return SmsSetupProblem(on_default=True)
-        features = saved.sms_features()
-        # Saved while waiting for a connector (a PATCH of signInMode, say): it offers no way in.
-        offers_nothing = not saved.sign_in.methods and not saved.sign_up.identifiers
-        if features or offers_nothing:
-            return SmsSetupProblem(on_default=False, features=features)
-        return None
+        return (await self.setup_problems(tenant_id)).sms
 
     async def email_setup_problem(self, tenant_id: str) -> tuple[str, ...]:
-        """What of the saved document needs an Email connector the tenant does not have (saved
-        with one, which was deleted since); empty when nothing is broken."""
-        saved = await self.store.get(tenant_id)
-        if saved is None or not isinstance(self.connectors, EmailConnectorSource):
-            return ()
-        features = saved.email_features()
-        if not features:
-            return ()
-        try:
-            if await self.connectors.active_email_connector(tenant_id) is not None:
-                return ()
-        except ConnectorError:  # the stored config no longer parses (a provider upgrade)
-            pass
-        return features
+        return (await self.setup_problems(tenant_id)).email
 
     async def update(
         self, tenant_id: str, changes: dict[str, Any], connectors: SmsConnectorSource

@@ -1,11 +1,11 @@
 """Copy a tenant's configuration into another: export, the diff an import would make, import.
 
-What moves: the SMS connector (factory and config, its templates included; secrets only when
-the operator opts in, masked otherwise) and the sign-in experience. The same module serves the
-CLI (`phoneauth tenants export|import`), the Management API (`/api/tenants/{id}/export|import`)
-and the console's "migrate" page. An import checks everything the real changes would check
-(a production tenant refuses the outbox, the connector's config, Logto's sign-in rules) before it
-changes anything, and a dry run stops there and answers the diff.
+What moves: the SMS connector and the Email connector (factory and config, templates included;
+secrets only when the operator opts in, masked otherwise) and the sign-in experience. The same
+module serves the CLI (`phoneauth tenants export|import`), the Management API
+(`/api/tenants/{id}/export|import`) and the console's "migrate" page. An import checks everything
+the real changes would check (a production tenant refuses the outbox, each connector's config,
+Logto's sign-in rules) before it changes anything, and a dry run stops there and answers the diff.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phoneauth.connectors import secret_fields
+from phoneauth.connectors import ConnectorType, secret_fields
 from phoneauth.domain import sign_in_experience_rules as rules
 from phoneauth.domain.connector_configs import SECRET_MASK
 from phoneauth.domain.connector_management import ConnectorManagement
@@ -55,13 +55,29 @@ class ExportedConnector(_Strict):
 
 
 class TenantExport(_Strict):
-    """The export file; the connector's secrets read `**********` unless `includesSecrets`."""
+    """The export file; the connectors' secrets read `**********` unless `includesSecrets`.
+
+    `connector` is the SMS connector (the key predates email); `emailConnector` may be left
+    out, as files written before it were. Either one null or absent leaves the target's alone.
+    """
 
     format: Literal["phoneauth.tenant-export/1"]
     tenant: ExportedTenant
     includes_secrets: bool = Field(alias="includesSecrets")
     connector: ExportedConnector | None
+    email_connector: ExportedConnector | None = Field(default=None, alias="emailConnector")
     sign_in_experience: SignInExperience = Field(alias="signInExperience")
+
+    def connectors(self) -> dict[str, ExportedConnector | None]:
+        """Each connector by its key in the file (and path prefix in a diff)."""
+        return {
+            KEYS[ConnectorType.SMS]: self.connector,
+            KEYS[ConnectorType.EMAIL]: self.email_connector,
+        }
+
+
+KEYS = {ConnectorType.SMS: "connector", ConnectorType.EMAIL: "emailConnector"}
+"""The export's key for each kind of connector."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +116,30 @@ def _template_key(template: Any, index: int) -> str:
     return str(index)
 
 
-def _flatten_connector(connector: ExportedConnector | None) -> dict[str, Any]:
-    """`connector.*` paths, each template by its usage type (and locale)."""
+def _flatten_connector(
+    key: str, connector: ExportedConnector | None, secrets: set[str]
+) -> dict[str, Any]:
+    """`<key>.*` paths, each template by its usage type (and locale). An object that holds a
+    secret (SMTP's `auth`) is spread into its fields, so the secret has a path of its own."""
     if connector is None:
-        return {"connector": None}
-    flat: dict[str, Any] = {"connector.connectorId": connector.connector_id}
-    for key, value in connector.config.items():
-        if key == "templates" and isinstance(value, list):
+        return {key: None}
+    flat: dict[str, Any] = {f"{key}.connectorId": connector.connector_id}
+    for name, value in connector.config.items():
+        if name == "templates" and isinstance(value, list):
             for index, template in enumerate(value):
-                flat[f"connector.templates.{_template_key(template, index)}"] = template
+                flat[f"{key}.templates.{_template_key(template, index)}"] = template
         else:
-            flat[f"connector.config.{key}"] = value
+            flat |= _spread(f"{key}.config.{name}", name, value, secrets)
+    return flat
+
+
+def _spread(path: str, name: str, value: Any, secrets: set[str]) -> dict[str, Any]:
+    holds_secret = any(secret.startswith(f"{name}.") for secret in secrets)
+    if not holds_secret or not isinstance(value, dict):
+        return {path: value}
+    flat: dict[str, Any] = {}
+    for inner, item in value.items():
+        flat |= _spread(f"{path}.{inner}", f"{name}.{inner}", item, secrets)
     return flat
 
 
@@ -141,14 +170,18 @@ class TenantMigration:
     async def export(self, tenant_id: str, *, include_secrets: bool = False) -> dict[str, Any]:
         """The tenant's configuration as JSON; secrets masked unless `include_secrets`."""
         tenant = await self.tenants.get(tenant_id)
-        saved = await self.connectors.saved_config(tenant.id, reveal_secrets=include_secrets)
-        connector = None if saved is None else {"connectorId": saved[0], "config": saved[1]}
+        found: dict[str, Any] = {}
+        for kind, key in KEYS.items():
+            saved = await self.connectors.saved_config(
+                tenant.id, reveal_secrets=include_secrets, connector_type=kind.value
+            )
+            found[key] = None if saved is None else {"connectorId": saved[0], "config": saved[1]}
         document = await self.experiences.current(tenant.id)
         return {
             "format": EXPORT_FORMAT,
             "tenant": {"id": tenant.id, "kind": tenant.kind.value},
             "includesSecrets": include_secrets,
-            "connector": connector,
+            **found,
             "signInExperience": document.model_dump(mode="json", by_alias=True),
         }
 
@@ -156,13 +189,22 @@ class TenantMigration:
         """What importing `export` into the tenant would change, field by field. Secrets are
         compared in clear here and shown only as the mask."""
         before = parse_export(await self.export(tenant_id, include_secrets=True))
-        flat_before, flat_after = self._flatten(before), self._flatten(export)
-        keys = self._secret_keys(export) | self._secret_keys(before)
-        secrets = {f"connector.config.{key}" for key in keys}
+        secrets: set[str] = set()
+        flat_before: dict[str, Any] = {}
+        flat_after: dict[str, Any] = {}
+        for key, connector in export.connectors().items():
+            current = before.connectors()[key]
+            keys = self._secret_keys(connector) | self._secret_keys(current)
+            secrets |= {f"{key}.config.{name}" for name in keys}
+            flat_before |= _flatten_connector(key, current, keys)
+            flat_after |= _flatten_connector(key, connector, keys)
+        flat_before |= self._flatten_document(before)
+        flat_after |= self._flatten_document(export)
+        left_alone = {key for key, connector in export.connectors().items() if connector is None}
         changes = []
         for path in dict.fromkeys([*flat_before, *flat_after]):
             old, new = flat_before.get(path), flat_after.get(path)
-            if path == "connector" and export.connector is None:
+            if path.split(".", 1)[0] in left_alone:
                 continue  # an export without a connector leaves the target's alone
             if path in secrets and new == SECRET_MASK and old is not None:
                 continue  # the mask keeps the target's own secret
@@ -173,48 +215,60 @@ class TenantMigration:
                 changes.append(FieldChange(path, old, new))
         return changes
 
-    def _secret_keys(self, export: TenantExport) -> set[str]:
-        connector = export.connector
+    def _secret_keys(self, connector: ExportedConnector | None) -> set[str]:
         if connector is None or connector.connector_id not in self.connectors.registry:
             return set()
         return set(secret_fields(self.connectors.registry.get(connector.connector_id).config_model))
 
-    def _flatten(self, export: TenantExport) -> dict[str, Any]:
-        flat = _flatten_connector(export.connector)
+    @staticmethod
+    def _flatten_document(export: TenantExport) -> dict[str, Any]:
         document = export.sign_in_experience.model_dump(mode="json", by_alias=True)
-        flat |= {f"signInExperience.{key}": value for key, value in document.items()}
-        return flat
+        return {f"signInExperience.{key}": value for key, value in document.items()}
 
     async def import_(self, tenant_id: str, data: object, *, dry_run: bool = False) -> ImportResult:
-        """Check everything, then (unless `dry_run`) save the connector and the sign-in
+        """Check everything, then (unless `dry_run`) save the connectors and the sign-in
         experience; the answer lists the changes either way.
 
         Raises:
             InvalidExportError: not an export file.
             DevelopmentOnlyError: a production tenant and the outbox connector.
-            InvalidConfigError: the connector's config, e.g. secrets left out of the export
-                for a tenant that has none of its own to keep.
+            InvalidConfigError: a connector's config, e.g. secrets left out of the export
+                for a tenant that has none of its own to keep; `details.type` says which
+                connector (`Sms` or `Email`).
             rules.SignInExperienceRuleError: the sign-in experience breaks a rule there.
         """
         export = parse_export(data)
         tenant = await self.tenants.get(tenant_id)
         changes = await self.diff(tenant.id, export)
-        if export.connector is not None:
-            await self.connectors.check(
-                tenant, export.connector.connector_id, export.connector.config
-            )
-        has_sms = (
-            export.connector is not None
-            or await self.connectors.active_sms_connector(tenant.id) is not None
-        )
+        present: dict[ConnectorType, bool] = {}
+        for kind, key in KEYS.items():
+            connector = export.connectors()[key]
+            if connector is None:
+                present[kind] = await self._has_active(tenant.id, kind)
+                continue
+            try:
+                await self.connectors.check(tenant, connector.connector_id, connector.config)
+            except PhoneauthError as error:
+                error.details.setdefault("type", kind.value)  # which of the two connectors
+                raise
+            present[kind] = True
         fields = {DOCUMENT_KEYS[key] for key in DOCUMENT_KEYS}
-        rules.check_changes(export.sign_in_experience, fields, has_sms=has_sms)
+        rules.check_changes(
+            export.sign_in_experience,
+            fields,
+            has_sms=present[ConnectorType.SMS],
+            has_email=present[ConnectorType.EMAIL],
+        )
         if dry_run:
             return ImportResult(changes, applied=False)
-        if export.connector is not None:
-            await self.connectors.create(
-                tenant, export.connector.connector_id, export.connector.config
-            )
+        for connector in export.connectors().values():
+            if connector is not None:
+                await self.connectors.create(tenant, connector.connector_id, connector.config)
         changed = {name: getattr(export.sign_in_experience, name) for name in fields}
         await self.experiences.update(tenant.id, changed, self.connectors)
         return ImportResult(changes, applied=True)
+
+    async def _has_active(self, tenant_id: str, kind: ConnectorType) -> bool:
+        if kind is ConnectorType.SMS:
+            return await self.connectors.active_sms_connector(tenant_id) is not None
+        return await self.connectors.active_email_connector(tenant_id) is not None

@@ -74,7 +74,9 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "errorMessage",
         "latencyMs",
         "testSend",
+        "channel",
     }
+    assert {r["channel"] for r in rows} == {"sms"}
     assert not any(r["testSend"] for r in rows)
     for message in box.messages():
         assert message.code is not None

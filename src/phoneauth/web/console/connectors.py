@@ -29,6 +29,7 @@ from phoneauth.domain.connector_management import (
     FactoryNotFoundError,
     ManagedConnector,
 )
+from phoneauth.domain.message_log import MessageLogEntry
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.connector_change import (
@@ -91,7 +92,9 @@ async def connectors_page(request: Request, console: ConsoleDep, done: str = "")
     services, tenant = console.services, console.tenant
     active = await _active_of(console, ConnectorType.SMS)
     email = await _active_of(console, ConnectorType.EMAIL)
-    last = (await services.message_log.query(tenant.id, page_size=1)).entries
+    # Each section's last send is its own provider's: an email never reads as the SMS one's.
+    last = await _last_send(console, active)
+    email_last = await _last_send(console, email)
     kept = [] if tenant.is_production else services.connectors.outbox_messages(tenant)
     outbox = email_outbox = []
     if active is not None and active.factory.id == OUTBOX_FACTORY.id:
@@ -102,12 +105,24 @@ async def connectors_page(request: Request, console: ConsoleDep, done: str = "")
         "active": "connectors",
         "connector": active,
         "email_connector": email,
-        "last_send": last[0] if last else None,
+        "last_send": last,
+        "email_last_send": email_last,
         "outbox": outbox,
         "email_outbox": email_outbox,
         "notice": NOTICES.get(done),
     }
     return render(request, "console/connectors/list.html", context, console=console)
+
+
+async def _last_send(
+    console: Console, connector: ManagedConnector | None
+) -> MessageLogEntry | None:
+    if connector is None:
+        return None
+    found = await console.services.message_log.query(
+        console.tenant.id, factory_id=connector.factory.id, page_size=1
+    )
+    return found.entries[0] if found.entries else None
 
 
 @router.get("/connectors/new")
@@ -128,7 +143,8 @@ async def choose_provider(request: Request, console: ConsoleDep) -> HTMLResponse
         "active": "connectors",
         "cards": cards,
         "email": kind is ConnectorType.EMAIL,
-        "unavailable": services.registry.unavailable,
+        # Those of this kind, and those whose kind could not be told (on both pages).
+        "unavailable": [u for u in services.registry.unavailable if u.type in (kind, None)],
         "replacing": current,
     }
     return render(request, "console/connectors/choose.html", context, console=console)

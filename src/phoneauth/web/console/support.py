@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from phoneauth import __version__
 from phoneauth.domain.console_admins import SESSION_COOKIE, ConsoleSession, NotSignedInError
-from phoneauth.domain.sign_in_experience import SmsSetupProblem
+from phoneauth.domain.setup_problems import SmsSetupProblem
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
@@ -178,16 +178,15 @@ async def get_console(request: Request, services: ServicesDep) -> Console:
     except TenantNotFoundError:
         tenant = await services.tenants.get(DEFAULT_TENANT_ID)
     tenants = await services.tenants.store.list()
-    # Read on every page, so the warning stays until the admin has fixed it.
-    problem = await services.sign_in_experience.sms_setup_problem(tenant.id)
-    email_problem = await services.sign_in_experience.email_setup_problem(tenant.id)
+    # Read on every page (cached reads), so the warning stays until the admin has fixed it.
+    problems = await services.sign_in_experience.setup_problems(tenant.id)
     return Console(
         services=services,
         session=session,
         tenant=tenant,
         tenants=tenants,
-        sms_problem=problem,
-        email_problem=email_problem,
+        sms_problem=problems.sms,
+        email_problem=problems.email,
     )
 
 

@@ -185,9 +185,13 @@ def _refusal(error: PhoneauthError, page: _Choice, labels: dict[str, str]) -> st
         sentences.append(
             f"The tenant “{page.target}” has no saved {names} of its own to keep, and secrets "
             f"were not copied. Tick “Include secrets” to copy them from “{page.source}”, or "
-            f"set up the connector on “{page.target}” first."
+            f"set up the {_kind(error)} connector on “{page.target}” first."
         )
     return "The migration cannot be applied. " + " ".join(sentences + others)
+
+
+def _kind(error: PhoneauthError) -> str:
+    return "Email" if error.details.get("type") == "Email" else "SMS"
 
 
 @router.get("/tenants/migrate")
@@ -259,7 +263,9 @@ async def migrate(request: Request, console: ConsoleDep, form: FormDep) -> Respo
         stale = _stale(_previewed(form), page, prints) if apply else None
         result = await tool.import_(target, export, dry_run=not apply or stale is not None)
     except PhoneauthError as error:
-        connector = export.get("connector") or {}
+        # The connector the refusal is about (`details.type`), to name its fields by label.
+        key = "emailConnector" if error.details.get("type") == "Email" else "connector"
+        connector = export.get(key) or {}
         labels = _labels(console.services, connector.get("connectorId"))
         return _migrate_page(
             request,

@@ -521,12 +521,16 @@ MESSAGES: dict[str, Sentences] = {
 
 ADMIN_VARIANTS: dict[tuple[str, str], str] = {
     ("sign_in_experiences.enabled_connector_not_found", "Email"): (
-        "{setting}: this needs an email connector, and phoneauth sends text messages only. "
-        "Choose a phone number or a username instead."
+        "{setting}: this needs an Email connector to send the codes. Set one up under "
+        "Connectors first, or change this setting."
     ),
     ("sign_in_experiences.forgot_password_method_requires_connector", "email"): (
-        "Password reset by email needs an email connector, and phoneauth sends text messages "
-        "only. Reset passwords by SMS instead."
+        "Password reset by a code sent by email needs an Email connector. Set one up under "
+        "Connectors first, or untick it."
+    ),
+    ("sign_in_experiences.forgot_password_method_requires_connector", "sms"): (
+        "Password reset by a code sent by SMS needs an SMS connector. Set one up under "
+        "Connectors first, or untick it."
     ),
 }
 """(code, `details.type` or `details.method`) → the admin sentence where one sentence for the

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
-from phoneauth.domain.message_log import MAX_PAGE_SIZE, MessageLogEntry, MessageStatus
+from phoneauth.domain.message_log import MAX_PAGE_SIZE, Channel, MessageLogEntry, MessageStatus
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
@@ -28,7 +28,12 @@ class MessageLogRead(BaseModel):
     )
     factory_id: str | None = Field(alias="factoryId", examples=["twilio-short-message-service"])
     usage_type: str = Field(alias="usageType", examples=["SignIn"])
-    phone: str = Field(description="Masked: country code and last four digits.")
+    phone: str = Field(
+        description="The masked recipient: a number's country code and last four digits, or "
+        "an address's first character and domain (`j***@example.com`). Named `phone` since "
+        "before email; `channel` says which."
+    )
+    channel: Channel = Field(description="`sms` or `email`: how the message was sent.")
     status: MessageStatus
     provider_message_id: str | None = Field(alias="providerMessageId")
     error_code: str | None = Field(alias="errorCode", examples=["connector.authorization_failed"])
@@ -48,6 +53,7 @@ class MessageLogRead(BaseModel):
             factory_id=entry.factory_id,
             usage_type=entry.usage_type,
             phone=entry.phone_masked,
+            channel=entry.channel,
             status=entry.status,
             provider_message_id=entry.provider_message_id,
             error_code=entry.error_code,

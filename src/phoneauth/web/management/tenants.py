@@ -175,7 +175,7 @@ async def patch_other_tenant(
 
 @router.get(
     "/tenants/{target_id}/export",
-    summary="A tenant's connector, templates and sign-in experience as one JSON document",
+    summary="A tenant's connectors, templates and sign-in experience as one JSON document",
     responses=error_responses(TenantNotFoundError, ForbiddenError),
 )
 async def export_tenant(
@@ -184,7 +184,7 @@ async def export_tenant(
     services: ServicesDep,
     include_secrets: Annotated[
         bool,
-        Query(alias="includeSecrets", description="Put the connector's secrets in clear."),
+        Query(alias="includeSecrets", description="Put the connectors' secrets in clear."),
     ] = False,
 ) -> dict[str, Any]:
     tenant_id = await _managed(admin, services, target_id)
