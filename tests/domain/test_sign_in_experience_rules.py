@@ -14,6 +14,8 @@ from phoneauth.domain.sign_in_experience_rules import (
     ConnectorRequiredError,
     DuplicatedMfaFactorsError,
     DuplicatedSignUpIdentifiersError,
+    EmailCodeCannotBeUsedForMfaError,
+    EmailCodeCannotBeUsedForSignInError,
     ForgotPasswordConnectorError,
     MissingSignUpIdentifiersError,
     PasswordlessRequiresVerifyError,
@@ -37,13 +39,17 @@ def document(**changes: Any) -> SignInExperience:
     return SignInExperience.model_validate(base | changes)
 
 
-def changed(doc: SignInExperience, *keys: str, has_sms: bool = True) -> None:
-    check_changes(doc, set(keys), has_sms=has_sms)
+def changed(
+    doc: SignInExperience, *keys: str, has_sms: bool = True, has_email: bool = False
+) -> None:
+    check_changes(doc, set(keys), has_sms=has_sms, has_email=has_email)
 
 
-def refused(doc: SignInExperience, *keys: str, has_sms: bool = True) -> SignInExperienceRuleError:
+def refused(
+    doc: SignInExperience, *keys: str, has_sms: bool = True, has_email: bool = False
+) -> SignInExperienceRuleError:
     with pytest.raises(SignInExperienceRuleError) as info:
-        changed(doc, *keys, has_sms=has_sms)
+        changed(doc, *keys, has_sms=has_sms, has_email=has_email)
     assert info.value.status == 400
     return info.value
 
@@ -226,6 +232,26 @@ def test_phone_code_is_either_a_sign_in_method_or_an_mfa_factor() -> None:
         mfa={"factors": ["PhoneVerificationCode"], "policy": "Mandatory"},
     )
     changed(password_sign_in, "sign_up", "sign_in", "mfa")
+
+
+def test_email_code_is_either_a_sign_in_method_or_an_mfa_factor_checked_before_phone() -> None:
+    both = document(
+        signUp={"identifiers": ["email"], "password": False, "verify": True},
+        signIn={"methods": [EMAIL_CODE, PHONE_CODE]},
+        mfa={"factors": ["EmailVerificationCode", "PhoneVerificationCode"], "policy": "Mandatory"},
+    )
+    error = refused(both, "sign_in", has_email=True)
+    assert isinstance(error, EmailCodeCannotBeUsedForSignInError)
+    assert error.code == "sign_in_experiences.email_verification_code_cannot_be_used_for_sign_in"
+    error = refused(both, "mfa", has_email=True)
+    assert isinstance(error, EmailCodeCannotBeUsedForMfaError)
+    assert error.code == "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa"
+    password_sign_in = document(
+        signUp={"identifiers": ["email"], "password": True, "verify": True},
+        signIn={"methods": [EMAIL_PASSWORD]},
+        mfa={"factors": ["EmailVerificationCode"], "policy": "Mandatory"},
+    )
+    changed(password_sign_in, "sign_up", "sign_in", "mfa", has_email=True)
 
 
 def test_sms_mfa_needs_an_sms_connector_and_email_mfa_is_refused() -> None:

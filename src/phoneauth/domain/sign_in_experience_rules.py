@@ -92,6 +92,19 @@ class CodeSignInRequiredError(SignInExperienceRuleError):
     code = "sign_in_experiences.code_sign_in_must_be_enabled"
 
 
+class EmailCodeCannotBeUsedForSignInError(SignInExperienceRuleError):
+    """Email verification code cannot be used for sign-in when it is enabled for MFA."""
+
+    code = "sign_in_experiences.email_verification_code_cannot_be_used_for_sign_in"
+
+
+class EmailCodeCannotBeUsedForMfaError(SignInExperienceRuleError):
+    """Email verification code cannot be used for MFA when email verification is enabled for
+    sign-in."""
+
+    code = "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa"
+
+
 class PhoneCodeCannotBeUsedForSignInError(SignInExperienceRuleError):
     """SMS verification code cannot be used for sign-in when it is enabled for MFA."""
 
@@ -161,7 +174,9 @@ RULE_ERRORS: tuple[type[SignInExperienceRuleError], ...] = (
     SignUpIdentifierNotInSignInError,
     AuthenticationFactorRequiredError,
     CodeSignInRequiredError,
+    EmailCodeCannotBeUsedForSignInError,
     PhoneCodeCannotBeUsedForSignInError,
+    EmailCodeCannotBeUsedForMfaError,
     PhoneCodeCannotBeUsedForMfaError,
     DuplicatedMfaFactorsError,
     BackupCodeAloneError,
@@ -239,6 +254,8 @@ def _check_sign_in(document: SignInExperience, connectors: set[str]) -> None:
         if not (method.password or method.verification_code):
             raise AuthenticationFactorRequiredError(identifier=str(method.identifier))
     _check_code_sign_in(document)
+    if document.email_mfa() and document.email_code_sign_in():
+        raise EmailCodeCannotBeUsedForSignInError(setting="signIn.methods")
     if document.phone_mfa() and document.phone_code_sign_in():
         raise PhoneCodeCannotBeUsedForSignInError(setting="signIn.methods")
 
@@ -259,6 +276,8 @@ def _check_mfa(document: SignInExperience) -> None:
         raise DuplicatedMfaFactorsError(factors=factors)
     if factors == ["BackupCode"]:
         raise BackupCodeAloneError()
+    if document.email_mfa() and document.email_code_sign_in():
+        raise EmailCodeCannotBeUsedForMfaError(setting="mfa.factors")
     if document.phone_mfa() and document.phone_code_sign_in():
         raise PhoneCodeCannotBeUsedForMfaError(setting="mfa.factors")
 

@@ -430,6 +430,8 @@ async def test_the_openapi_document_lists_every_code(api: httpx.AsyncClient) -> 
         "miss_sign_up_identifier_in_sign_in",
         "at_least_one_authentication_factor",
         "code_sign_in_must_be_enabled",
+        "email_verification_code_cannot_be_used_for_sign_in",
+        "email_verification_code_cannot_be_used_for_mfa",
         "phone_verification_code_cannot_be_used_for_sign_in",
         "phone_verification_code_cannot_be_used_for_mfa",
         "forgot_password_method_requires_connector",

@@ -460,6 +460,14 @@ MESSAGES: dict[str, Sentences] = {
         "“Verification code” on every sign-in method, or tick “New users also create a "
         "password”.",
     ),
+    "sign_in_experiences.email_verification_code_cannot_be_used_for_sign_in": Sentences(
+        _NOT_ALLOWED,
+        "A code by email is the second factor already, so it cannot also be a sign-in method.",
+    ),
+    "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa": Sentences(
+        _NOT_ALLOWED,
+        "People sign in with a code by email already, so it cannot also be the second factor.",
+    ),
     "sign_in_experiences.phone_verification_code_cannot_be_used_for_sign_in": Sentences(
         _NOT_ALLOWED,
         "A code by SMS is the second factor already, so it cannot also be a sign-in method.",
