@@ -302,6 +302,9 @@ MESSAGES: dict[str, Sentences] = {
     "user.phone_exists_in_profile": Sentences(
         "Your account already has a phone number.", "The account already has a phone number."
     ),
+    "user.email_exists_in_profile": Sentences(
+        "Your account already has an email address.", "The account already has an email address."
+    ),
     "user.username_exists_in_profile": Sentences(
         "Your account already has a username.", "The account already has a username."
     ),
