@@ -199,7 +199,6 @@ class PageOptions:
             if self.register_open
             else [],
             "sendable": sendable,
-            "labels": {kind: field_label([kind]) for kind in KINDS},
         }
 
 
@@ -310,7 +309,10 @@ def _sent_by(kinds: Sequence[str]) -> str:
 def sign_in_intro(kinds: Sequence[str], *, password: bool) -> str:
     """The sign-in page's lead, for the password form or the code form."""
     if password:
-        return f"Enter your {either([_NOUN[k] for k in _ordered(kinds)])} and password."
+        named = [_NOUN[k] for k in _ordered(kinds)]
+        if len(named) == 1:
+            return f"Enter your {named[0]} and password."
+        return f"Enter your {either(named)}, and your password."
     return f"We will {_sent_by(kinds)} to sign in."
 
 
