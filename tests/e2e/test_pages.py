@@ -19,6 +19,7 @@ from tests.e2e.browsers import LAPTOP, PHONE_SCREEN, laptop_page, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
+from phoneauth.web.human_messages import EMAIL_UNAVAILABLE
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another horse battery"
@@ -514,3 +515,14 @@ def test_email_and_username_register_sign_in_and_reset(
     other.get_by_role("button", name="Sign in", exact=True).click()
     expect(other.get_by_role("heading", name="You are signed in")).to_be_visible()
     other.context.close()
+
+    # The Email connector goes while a page is open: the send says so in words (not the SMS
+    # sentence the same `connector.not_found` gets for a phone number).
+    page.goto(f"{base}/forgot-password")
+    with admin(site) as client:
+        emails = client.get(f"{prefix}/api/connectors").json()
+        [connector] = [c for c in emails if c["connectorId"] == "outbox-email"]
+        assert client.delete(f"{prefix}/api/connectors/{connector['id']}").status_code == 204
+    page.get_by_label("Email").fill(address)
+    page.get_by_role("button", name="Send code").click()
+    expect_error(page, EMAIL_UNAVAILABLE)

@@ -58,12 +58,11 @@
   function has(key) { return Object.prototype.hasOwnProperty.call(SENTENCES, key); }
 
   function sentenceFor(code, kind) {
+    var connector = code.indexOf("connector.") === 0;
     if (kind && has(code + "@" + kind)) return SENTENCES[code + "@" + kind];
+    if (kind && connector && has("connector.@" + kind)) return SENTENCES["connector.@" + kind];
     if (has(code)) return SENTENCES[code];
-    if (code.indexOf("connector.") === 0) {
-      if (kind && has("connector.@" + kind)) return SENTENCES["connector.@" + kind];
-      if (has("connector.")) return SENTENCES["connector."];
-    }
+    if (connector && has("connector.")) return SENTENCES["connector."];
     return FALLBACK;
   }
 
