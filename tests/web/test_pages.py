@@ -575,10 +575,8 @@ async def test_one_field_takes_what_the_sign_in_methods_name(
     assert 'data-password-first="true"' in page
     assert "Sign in with a code instead" in page
     assert "Enter your username and password." in page
-    assert (
-        "data-outbox-banner>Development tenant: codes go to the outbox, not to real phones or inboxes."
-        in page
-    )
+    banner = "Development tenant: codes go to the outbox, not to real phones or inboxes."
+    assert f"data-outbox-banner>{banner}" in page
     script = page_script(page)
     assert script["kinds"] == ["phone", "email", "username"]
     assert script["methods"]["username"] == {"password": True, "code": False}

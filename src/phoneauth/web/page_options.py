@@ -177,6 +177,33 @@ class PageOptions:
         first = self.accepted(flow)
         return flow != "forgot-password" and self.username_required and first != (USERNAME,)
 
+    def page_values(self, flow: str) -> dict[str, Any]:
+        """The template's values for a page that asks for an identifier: what its field
+        accepts, in words, and what its script needs."""
+        kinds = list(self.accepted(flow))
+        values: dict[str, Any] = {
+            "flow": flow,
+            "kinds": kinds,
+            "identifier_label": field_label(kinds),
+            "page_script": self.script_options(flow),
+            "bind_kinds": self.bind_kinds(flow),
+            "asks_username": self.asks_username(flow),
+        }
+        if flow == "sign-in":
+            methods = self.sign_in_methods
+            intros = {
+                "password": sign_in_intro([k for k in kinds if methods[k].password], password=True),
+                "code": sign_in_intro([k for k in kinds if methods[k].code], password=False),
+            }
+            values["page_script"]["intro"] = intros
+            values |= {"intro_password": intros["password"], "intro_code": intros["code"]}
+        elif flow == "register":
+            values["intro"] = register_intro(kinds)
+            values["first_step"] = "username" if kinds == [USERNAME] else "identifier"
+        else:
+            values["intro"] = forgot_intro(kinds)
+        return values
+
     def script_options(self, flow: str) -> dict[str, Any]:
         """What `static/experience.js` reads from the page's JSON block."""
         accepted = self.accepted(flow)

@@ -37,16 +37,7 @@ from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_table
-from phoneauth.web.page_options import (
-    PageOptions,
-    field_label,
-    forgot_intro,
-    register_intro,
-    sign_in_intro,
-    sign_in_kinds,
-    turned_off,
-    unavailable,
-)
+from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import countries, default_region
 from phoneauth.wiring import Services
 
@@ -176,18 +167,6 @@ async def _context(
     return context, options
 
 
-def _flow(context: dict[str, Any], options: PageOptions, flow: str, kinds: list[str]) -> Any:
-    """The context of a page that asks for an identifier: what its field accepts, in words."""
-    return context | {
-        "flow": flow,
-        "kinds": kinds,
-        "identifier_label": field_label(kinds),
-        "page_script": options.script_options(flow),
-        "bind_kinds": options.bind_kinds(flow),
-        "asks_username": options.asks_username(flow),
-    }
-
-
 async def _tenant(request: Request, services: Services) -> Tenant | HTMLResponse:
     try:
         return await services.tenants.get(tenant_id_of(request))
@@ -226,16 +205,7 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
             tenant=tenant,
             link=link if options.register_open else None,
         )
-    methods = options.sign_in_methods
-    kinds = list(methods)
-    page = _flow(context, options, "sign-in", kinds)
-    intros = {
-        "password": sign_in_intro([k for k in kinds if methods[k].password], password=True),
-        "code": sign_in_intro([k for k in kinds if methods[k].code], password=False),
-    }
-    page["page_script"]["intro"] = intros
-    page |= {"intro_password": intros["password"], "intro_code": intros["code"]}
-    return _render(request, "pages/sign_in.html", page)
+    return _render(request, "pages/sign_in.html", context | options.page_values("sign-in"))
 
 
 @router.get("/register")
@@ -257,12 +227,7 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
             tenant=tenant,
             link=link if options.sign_in_open else None,
         )
-    kinds = list(options.register_kinds)
-    page = _flow(context, options, "register", kinds) | {
-        "intro": register_intro(kinds),
-        "first_step": "username" if kinds == ["username"] else "identifier",
-    }
-    return _render(request, "pages/register.html", page)
+    return _render(request, "pages/register.html", context | options.page_values("register"))
 
 
 @router.get("/forgot-password")
@@ -282,8 +247,7 @@ async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLR
             tenant=tenant,
             link=(f"{context['base']}/sign-in", "Back to sign-in"),
         )
-    kinds = list(options.forgot_kinds)
-    page = _flow(context, options, "forgot-password", kinds) | {"intro": forgot_intro(kinds)}
+    page = context | options.page_values("forgot-password")
     return _render(request, "pages/forgot_password.html", page)
 
 
