@@ -18,6 +18,7 @@ from phoneauth.domain.sign_in_experience_rules import SignInExperienceRuleError,
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.human_messages import (
     ADMIN_FALLBACK,
+    END_USER_BY_KIND,
     END_USER_FALLBACK,
     MESSAGES,
     SETTING_WORDS,
@@ -133,6 +134,19 @@ def test_unknown_codes_fall_back_and_never_echo_the_raw_message() -> None:
     assert table["connector."] == SMS_UNAVAILABLE
     assert table["connector.general"] == SMS_UNAVAILABLE
     assert "HTTP" not in table["connector.invalid_response"]
+
+
+def test_sentences_for_an_email_address_or_a_username_are_for_people_too() -> None:
+    """The pages' variants for what they sent (`code@email`, `code@username`) follow the same
+    rules, and each stands for a code the table knows."""
+    table = end_user_table()
+    for (code, kind), text in END_USER_BY_KIND.items():
+        assert code == "connector." or code in MESSAGES, code
+        assert kind in ("email", "username")
+        assert table[f"{code}@{kind}"] == text
+        assert not RAW.search(text), text
+        assert "phone" not in text, text
+        assert "SMS" not in text, text
 
 
 def test_admin_sentences_say_the_setting_and_what_depends_in_words() -> None:

@@ -22,7 +22,7 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.sessions import SESSION_COOKIE
-from phoneauth.web.pages import SMS_UNAVAILABLE, display_phone
+from phoneauth.web.pages import EMAIL_UNAVAILABLE, SMS_UNAVAILABLE, display_phone
 from phoneauth.web.phone_input import countries, default_region, format_as_typed
 from phoneauth.wiring import Services
 
@@ -520,3 +520,155 @@ async def test_the_account_offers_only_what_the_account_center_lets_users_edit(
     page = await html(visitor, "/account")
     assert "Change your phone number or password" in page
     assert 'data-choose="phone"' in page
+
+
+# --- email and username, as the sign-in experience allows ---------------------------------------
+
+
+def method(identifier: str, *, password: bool = False, code: bool = False) -> dict[str, Any]:
+    return {
+        "identifier": identifier,
+        "password": password,
+        "verificationCode": code,
+        "isPasswordPrimary": password,
+    }
+
+
+def page_script(page: str) -> dict[str, Any]:
+    """What the page tells its script: the kinds its field accepts, how each signs in."""
+    block = re.search(r'<script type="application/json" id="phoneauth-page">(.*?)</script>', page)
+    assert block, page
+    found: dict[str, Any] = json.loads(block.group(1))
+    return found
+
+
+@pytest.fixture
+async def email_outbox(api: httpx.AsyncClient) -> None:
+    created = await api.post("/api/connectors", json={"connectorId": "outbox-email"})
+    assert created.status_code == 200, created.text
+
+
+async def test_one_field_takes_what_the_sign_in_methods_name(
+    services: Services, visitor: httpx.AsyncClient, outbox: None, email_outbox: None
+) -> None:
+    await use_experience(
+        services,
+        experience(
+            identifiers=["email"],
+            password=True,
+            methods=[
+                method("phone", code=True),
+                method("email", code=True),
+                method("username", password=True),
+            ],
+            forgot=["EmailVerificationCode"],
+        ),
+    )
+    page = await html(visitor, "/sign-in")
+    assert (
+        '<label for="identifier" data-identifier-label>Phone number, email or username</label>'
+        in page
+    )
+    assert "data-country-row hidden" in page  # shown once what is typed looks like a number
+    assert 'href="/forgot-password"' in page
+    # Logto's isPasswordPrimary: the password form first; codes are a click away.
+    assert 'data-password-first="true"' in page
+    assert "Sign in with a code instead" in page
+    assert "Enter your username and password." in page
+    banner = "Development tenant: codes go to the outbox, not to real phones or inboxes."
+    assert f"data-outbox-banner>{banner}" in page
+    script = page_script(page)
+    assert script["kinds"] == ["phone", "email", "username"]
+    assert script["methods"]["username"] == {"password": True, "code": False}
+    assert script["methods"]["email"] == {"password": False, "code": True}
+    assert script["registerKinds"] == ["email"]  # an unknown address may become an account
+    assert script["intro"]["code"] == "We will send you a code to sign in."
+
+    reset = await html(visitor, "/forgot-password")
+    assert "Enter your email address and we will email you a code." in reset
+    assert 'type="email"' in reset
+    assert page_script(reset)["refusals"]["username"] == (
+        "Resetting a password with a username is not available here. Use your email address."
+    )
+
+
+async def test_registration_asks_for_what_the_sign_up_identifiers_name(
+    services: Services, visitor: httpx.AsyncClient, outbox: None, email_outbox: None
+) -> None:
+    both = [method("phone", code=True), method("email", code=True)]
+    await use_experience(services, experience(identifiers=["email", "phone"], methods=both))
+    page = await html(visitor, "/register")
+    assert "data-identifier-label>Phone number or email</label>" in page
+    assert "We will send you a code to confirm your phone number or email address." in page
+    assert page_script(page)["refusals"]["username"] == (
+        "Creating an account with a username is not available here. "
+        "Use your phone number or email address."
+    )
+    assert 'data-step="bind"' not in page  # the first step gives what sign-up needs
+
+    # A username with its password first; the email address sign-up also wants comes after.
+    await use_experience(
+        services,
+        {
+            **experience(identifiers=["username"], password=True, methods=both),
+            "signUp": {
+                "identifiers": ["username"],
+                "password": True,
+                "verify": True,
+                "secondaryIdentifiers": [{"identifier": "email", "verify": True}],
+            },
+        },
+    )
+    page = await html(visitor, "/register")
+    assert 'data-first-step="username"' in page
+    assert "Choose a username and a password." in page
+    assert 'data-step="bind"' in page
+    assert 'id="bind-country"' not in page  # only an email address can be asked for
+    assert page_script(page)["kinds"] == ["username"]
+
+
+async def test_without_an_email_connector_the_pages_say_so_in_words(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    email_code = [method("email", code=True)]
+    await use_experience(services, experience(identifiers=["email"], methods=email_code))
+    for path in ("/sign-in", "/register"):
+        page = await html(visitor, path)
+        assert EMAIL_UNAVAILABLE in page
+        assert "data-flow" not in page
+        for raw in ("connector", "Cannot find any available", "Email connector"):
+            assert raw not in page
+
+    # Phone still works; an address typed in the field is answered with the same sentence.
+    await use_experience(
+        services,
+        experience(identifiers=["phone"], methods=[PHONE_CODE_SIGN_IN, *email_code]),
+    )
+    page = await html(visitor, "/sign-in")
+    assert 'id="phone"' in page  # the phone field with its picker, as before
+    assert page_script(page)["refusals"]["email"] == EMAIL_UNAVAILABLE
+
+    await use_experience(
+        services,
+        experience(methods=[method("email", password=True)], forgot=["EmailVerificationCode"]),
+    )
+    reset = await html(visitor, "/forgot-password")
+    assert "Password reset is not available" in reset
+    assert EMAIL_UNAVAILABLE in reset
+
+
+async def test_the_pages_carry_sentences_for_email_and_username(
+    visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    page = await html(visitor, "/sign-in")
+    block = re.search(
+        r'<script type="application/json" id="phoneauth-messages">(.*?)</script>', page
+    )
+    assert block, page
+    sentences = json.loads(block.group(1))
+    assert sentences["session.invalid_credentials"] == "The phone number or the password is wrong."
+    assert sentences["session.invalid_credentials@username"] == (
+        "The username or the password is wrong."
+    )
+    assert sentences["connector.@email"] == EMAIL_UNAVAILABLE
+    assert (await visitor.get("/static/identifier.js")).status_code == 200

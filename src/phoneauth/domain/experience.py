@@ -18,6 +18,7 @@ from datetime import datetime
 
 from phoneauth.connectors import mask_phone
 from phoneauth.domain.experience_errors import (
+    EmailExistsInProfileError,
     ForgotPasswordMethodError,
     ForgotPasswordNotEnabledError,
     IdentityConflictError,
@@ -299,6 +300,21 @@ class Experience:
         interaction.profile.primary_phone = phone
         await self.interactions.save(interaction)
 
+    async def bind_email(self, interaction: Interaction, verification_id: str) -> None:
+        """`POST /api/experience/profile {type: email}`: the verified address joins the profile
+        (Logto's order: record, verified, the account has none, free)."""
+        user = await self._guard_profile_step(interaction)
+        record = interaction.record_of_type(
+            VerificationType.EMAIL_VERIFICATION_CODE, verification_id
+        )
+        if not record.verified:
+            raise VerificationFailedError()
+        if user is not None and user.primary_email is not None:
+            raise EmailExistsInProfileError()
+        await self._ensure_email_free(interaction.tenant_id, record.identifier.value)
+        interaction.profile.primary_email = record.identifier.value
+        await self.interactions.save(interaction)
+
     async def add_username(self, interaction: Interaction, username: str) -> None:
         """`POST /api/experience/profile {type: username}`: Logto's order, the account must
         have none (422), then the username policy (422), then uniqueness (422)."""
@@ -423,6 +439,8 @@ class Experience:
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             # Taken since it was bound? Say so while the interaction can still bind another.
             await self._ensure_phone_free(interaction.tenant_id, profile.primary_phone)
+        if profile.primary_email is not None and user.primary_email is None:
+            await self._ensure_email_free(interaction.tenant_id, profile.primary_email)
         if profile.username is not None and user.username is None:
             await self.new_password_identities.ensure_username_free(
                 interaction.tenant_id, profile.username, experience
@@ -439,6 +457,9 @@ class Experience:
         profile = interaction.profile
         if profile.primary_phone is not None and profile.primary_phone != user.phone:
             user = await self.users.set_phone(user.tenant_id, user.id, profile.primary_phone)
+        if profile.primary_email is not None and user.primary_email is None:
+            changes = {"primary_email": profile.primary_email}
+            user = await self.users.update(user.tenant_id, user.id, changes)
         if profile.username is not None and user.username is None:
             user = await self.users.update(user.tenant_id, user.id, {"username": profile.username})
         if profile.password_hash is not None:

@@ -89,6 +89,13 @@ class PhoneExistsInProfileError(PhoneauthError):
     status = 422
 
 
+class EmailExistsInProfileError(PhoneauthError):
+    """The account already has an email address."""
+
+    code = "user.email_exists_in_profile"
+    status = 422
+
+
 class UsernameExistsInProfileError(PhoneauthError):
     """The account already has a username."""
 

@@ -10,7 +10,7 @@ JSON envelope.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from phoneauth import __version__
-from phoneauth.connectors import mask_phone
+from phoneauth.connectors import ConnectorError, mask_phone
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
+from phoneauth.connectors.providers.outbox_email import FACTORY as EMAIL_OUTBOX_FACTORY
 from phoneauth.domain.account_center import FieldControl
 from phoneauth.domain.organizations import (
     InvitationNotFoundError,
     InvitationStatus,
     OrganizationNotFoundError,
 )
-from phoneauth.domain.ports import ActiveConnector
+from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
-from phoneauth.domain.sign_in_experience import SignInExperience, SignInMode
+from phoneauth.domain.sign_in_experience import SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_table
+from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import countries, default_region
 from phoneauth.wiring import Services
 
@@ -60,49 +63,6 @@ SECURITY_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PageOptions:
-    """What the sign-in experience lets the pages offer."""
-
-    sign_in_open: bool
-    register_open: bool
-    code_sign_in: bool
-    password_sign_in: bool
-    password_first: bool
-    sign_up_password: bool
-    forgot_password: bool
-    sms_available: bool
-
-    @classmethod
-    def of(cls, experience: SignInExperience, has_sms: bool) -> PageOptions:
-        # Without SMS a code never arrives: the pages offer only what still works.
-        code = has_sms and experience.phone_code_sign_in()
-        password = experience.phone_password_sign_in()
-        password_primary = any(
-            method.identifier == "phone" and method.password and method.is_password_primary
-            for method in experience.sign_in.methods
-        )
-        return cls(
-            sign_in_open=experience.sign_in_mode is not SignInMode.REGISTER and (code or password),
-            # Phone sign-up always verifies the number with a code.
-            register_open=has_sms
-            and experience.sign_in_mode is not SignInMode.SIGN_IN
-            and experience.phone_sign_up(),
-            code_sign_in=code,
-            password_sign_in=password,
-            password_first=password and (password_primary or not code),
-            sign_up_password=experience.sign_up.password,
-            # Logto's getForgotPasswordAvailability: the methods allow it and SMS can be sent.
-            forgot_password=has_sms and experience.phone_forgot_password(),
-            sms_available=has_sms,
-        )
-
-
-def _waits_for_sms(context: dict[str, Any]) -> bool:
-    """A page is closed because no code can be sent, not because the admin closed it."""
-    return not context["sms_available"]
 
 
 def tenant_prefix(request: Request) -> str:
@@ -134,8 +94,8 @@ async def _message_page(
     link: tuple[str, str] | None = None,
 ) -> HTMLResponse:
     """A page that only says something: an unknown tenant, a used invitation, a closed door."""
-    active = await _active_sms(services, tenant)
-    context = _base_context(request, tenant, active) | {
+    sms, email = await _active(services, tenant)
+    context = _base_context(request, tenant, sms, email) | {
         "heading": title,
         "text": text,
         "link": link,
@@ -143,36 +103,68 @@ async def _message_page(
     return _render(request, "pages/message.html", context, status_code=status_code)
 
 
-async def _active_sms(services: Services, tenant: Tenant | None) -> ActiveConnector | None:
+async def _active(
+    services: Services, tenant: Tenant | None
+) -> tuple[ActiveConnector | None, ActiveEmailConnector | None]:
+    """The tenant's SMS and Email connectors; an Email connector whose stored settings no longer
+    parse (a provider upgrade) counts as none, so the pages say so instead of failing."""
     if tenant is None:
-        return None
-    return await services.connectors.active_sms_connector(tenant.id)
+        return None, None
+    sms = await services.connectors.active_sms_connector(tenant.id)
+    try:
+        email = await services.connectors.active_email_connector(tenant.id)
+    except ConnectorError:
+        email = None
+    return sms, email
+
+
+_OUTBOX_BANNER = {
+    (True, False): "Development tenant: codes go to the outbox, not to real phones.",
+    (False, True): "Development tenant: codes go to the outbox, not to real inboxes.",
+    (True, True): "Development tenant: codes go to the outbox, not to real phones or inboxes.",
+}
 
 
 def _base_context(
-    request: Request, tenant: Tenant | None, active: ActiveConnector | None
+    request: Request,
+    tenant: Tenant | None,
+    sms: ActiveConnector | None,
+    email: ActiveEmailConnector | None = None,
 ) -> dict[str, Any]:
     base = tenant_prefix(request)
+    # Whether codes really stay in the outbox, not the tenant's kind: a development tenant on a
+    # real provider sends real messages, and its pages must not say otherwise.
+    outboxes = (
+        sms is not None and sms.factory_id == OUTBOX_FACTORY.id,
+        email is not None and email.factory_id == EMAIL_OUTBOX_FACTORY.id,
+    )
     return {
         "base": base,
         "api": f"{base}/api",
         "version": __version__,
         "tenant_name": tenant.name if tenant is not None else "phoneauth",
-        # Whether codes really stay in the outbox, not the tenant's kind: a development tenant
-        # on a real provider sends real SMS, and its pages must not say otherwise.
-        "outbox_banner": active is not None and active.factory_id == OUTBOX_FACTORY.id,
+        "outbox_banner": _OUTBOX_BANNER.get(outboxes),
     }
 
 
-async def _context(request: Request, services: Services, tenant: Tenant) -> dict[str, Any]:
+async def _context(
+    request: Request, services: Services, tenant: Tenant
+) -> tuple[dict[str, Any], PageOptions]:
     experience = await services.sign_in_experience.current(tenant.id)
-    active = await _active_sms(services, tenant)
+    sms, email = await _active(services, tenant)
+    options = PageOptions.of(experience, sms is not None, email is not None)
     region = default_region(request.headers.get("accept-language"))
-    return (
-        _base_context(request, tenant, active)
-        | asdict(PageOptions.of(experience, active is not None))
-        | {"countries": countries(), "region": region}
+    context = (
+        _base_context(request, tenant, sms, email)
+        | asdict(options)
+        | {
+            "countries": countries(),
+            "region": region,
+            "sign_in_kinds": sign_in_kinds(experience),
+            "mode": experience.sign_in_mode,
+        }
     )
+    return context, options
 
 
 async def _tenant(request: Request, services: Services) -> Tenant | HTMLResponse:
@@ -199,20 +191,21 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
-    context = await _context(request, services, tenant)
-    if not context["sign_in_open"]:
+    context, options = await _context(request, services, tenant)
+    if not options.sign_in_open:
         link = (f"{context['base']}/register", "Create an account")
+        closed = context["mode"] is SignInMode.REGISTER or not options.sign_in_waiting
         return await _message_page(
             request,
             services,
             "Sign-in is not available",
-            SMS_UNAVAILABLE
-            if _waits_for_sms(context)
-            else "Signing in with a phone number is turned off here.",
+            turned_off(context["sign_in_kinds"])
+            if closed
+            else unavailable(options.sign_in_waiting),
             tenant=tenant,
-            link=link if context["register_open"] else None,
+            link=link if options.register_open else None,
         )
-    return _render(request, "pages/sign_in.html", context | {"flow": "sign-in"})
+    return _render(request, "pages/sign_in.html", context | options.page_values("sign-in"))
 
 
 @router.get("/register")
@@ -220,20 +213,21 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
-    context = await _context(request, services, tenant)
-    if not context["register_open"]:
+    context, options = await _context(request, services, tenant)
+    if not options.register_open:
         link = (f"{context['base']}/sign-in", "Sign in")
+        closed = context["mode"] is SignInMode.SIGN_IN or not options.register_waiting
         return await _message_page(
             request,
             services,
             "Registration is closed",
-            SMS_UNAVAILABLE
-            if _waits_for_sms(context)
-            else "New accounts cannot be created here. If you have an account, sign in.",
+            "New accounts cannot be created here. If you have an account, sign in."
+            if closed
+            else unavailable(options.register_waiting),
             tenant=tenant,
-            link=link if context["sign_in_open"] else None,
+            link=link if options.sign_in_open else None,
         )
-    return _render(request, "pages/register.html", context | {"flow": "register"})
+    return _render(request, "pages/register.html", context | options.page_values("register"))
 
 
 @router.get("/forgot-password")
@@ -241,19 +235,20 @@ async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLR
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
-    context = await _context(request, services, tenant)
-    if not context["forgot_password"]:
+    context, options = await _context(request, services, tenant)
+    if not options.forgot_password:
         return await _message_page(
             request,
             services,
             "Password reset is not available",
-            SMS_UNAVAILABLE
-            if _waits_for_sms(context)
-            else "Passwords cannot be reset by SMS here. Contact the service's support.",
+            unavailable(options.forgot_waiting)
+            if options.forgot_waiting
+            else "Passwords cannot be reset here. Contact the service's support.",
             tenant=tenant,
             link=(f"{context['base']}/sign-in", "Back to sign-in"),
         )
-    return _render(request, "pages/forgot_password.html", context | {"flow": "forgot-password"})
+    page = context | options.page_values("forgot-password")
+    return _render(request, "pages/forgot_password.html", page)
 
 
 _CLOSED_INVITATION = {
@@ -292,7 +287,7 @@ async def invitation_page(
             tenant=tenant,
             link=(f"{tenant_prefix(request)}/sign-in", "Sign in"),
         )
-    context = await _context(request, services, tenant)
+    context, _ = await _context(request, services, tenant)
     return _render(
         request,
         "pages/invitation.html",
@@ -356,8 +351,8 @@ async def account_page(
             tenant.id, organization.id, user.id
         ):
             joined_name = organization.name
-    active = await _active_sms(services, tenant)
-    context = _base_context(request, tenant, active) | {
+    active, email = await _active(services, tenant)
+    context = _base_context(request, tenant, active, email) | {
         "user": user,
         "phone": display_phone(user.phone),
         "joined": joined_name,

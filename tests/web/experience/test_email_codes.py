@@ -191,3 +191,59 @@ def test_without_an_email_connector_the_experience_send_is_501(
         )
     assert (sent.status_code, sent.json()["code"]) == (501, "connector.not_found")
     assert sent.json()["details"]["type"] == "Email"
+
+
+def test_a_sign_in_binds_the_email_the_sign_up_settings_ask_for(
+    deployment: Deployment, api: httpx.Client
+) -> None:
+    """`POST /experience/profile {type: "email", verificationId}` (Logto's §3.5): an account
+    that signs in with its username, where sign-up now asks for an email address, adds one."""
+    username_password = {**EMAIL_CODE, "identifier": "username", "password": True}
+    changed = api.patch(
+        "/api/sign-in-exp", json={"signIn": {"methods": [EMAIL_CODE, username_password]}}
+    )
+    assert changed.status_code == 200, changed.text
+    added = api.post("/api/users", json={"username": "eve", "password": "eve-Passw0rd-3k"})
+    assert added.status_code == 200, added.text
+    api.post("/api/users", json={"primaryEmail": "taken@example.com"})
+    with _browser(deployment) as browser:
+        browser.put("/api/experience", json={"interactionEvent": "SignIn"})
+        checked = browser.post(
+            "/api/experience/verification/password",
+            json={
+                "identifier": {"type": "username", "value": "eve"},
+                "password": "eve-Passw0rd-3k",
+            },
+        )
+        identified = browser.post("/api/experience/identification", json=checked.json())
+        assert identified.status_code == 204, identified.text
+        missing = browser.post("/api/experience/submit")
+        assert (missing.status_code, missing.json()["details"]) == (
+            422,
+            {"missingProfile": ["email"]},
+        )
+
+        def bind(address: str) -> httpx.Response:
+            identifier = {"type": "email", "value": address}
+            sent = browser.post(
+                "/api/experience/verification/verification-code",
+                json={"identifier": identifier, "interactionEvent": "SignIn"},
+            )
+            verification_id = sent.json()["verificationId"]
+            code = _outbox(api, address)[0]["code"]
+            verified = browser.post(
+                "/api/experience/verification/verification-code/verify",
+                json={"identifier": identifier, "verificationId": verification_id, "code": code},
+            )
+            assert verified.status_code == 200, verified.text
+            return browser.post(
+                "/api/experience/profile", json={"type": "email", "verificationId": verification_id}
+            )
+
+        taken = bind("taken@example.com")
+        assert (taken.status_code, taken.json()["code"]) == (422, "user.email_already_in_use")
+        assert bind("eve@example.com").status_code == 204
+        submitted = browser.post("/api/experience/submit")
+        assert submitted.status_code == 200, submitted.text
+    user = api.get(f"/api/users/{added.json()['id']}").json()
+    assert user["primaryEmail"] == "eve@example.com"

@@ -16,6 +16,9 @@ from phoneauth.web.human_messages.table import (
     ADMIN_FALLBACK,
     ADMIN_NAMED,
     ADMIN_VARIANTS,
+    CODES_UNAVAILABLE,
+    EMAIL_UNAVAILABLE,
+    END_USER_BY_KIND,
     END_USER_FALLBACK,
     MESSAGES,
     SMS_UNAVAILABLE,
@@ -24,6 +27,9 @@ from phoneauth.web.human_messages.table import (
 
 __all__ = [
     "ADMIN_FALLBACK",
+    "CODES_UNAVAILABLE",
+    "EMAIL_UNAVAILABLE",
+    "END_USER_BY_KIND",
     "END_USER_FALLBACK",
     "MESSAGES",
     "SETTING_WORDS",
@@ -51,9 +57,13 @@ def end_user_sentence(code: str) -> str:
 
 
 def end_user_table() -> dict[str, str]:
-    """Code → end-user sentence, plus `""` → the fallback: what the pages' script reads."""
+    """Code → end-user sentence, plus `""` → the fallback: what the pages' script reads.
+
+    `code@kind` keys hold `END_USER_BY_KIND`: the sentence when the page sent an email address
+    or a username (`connector.@email` for any connector code on an email send)."""
     table = {code: sentences.end_user for code, sentences in MESSAGES.items()}
-    return table | {"": END_USER_FALLBACK, _CONNECTOR: SMS_UNAVAILABLE}
+    by_kind = {f"{code}@{kind}": text for (code, kind), text in END_USER_BY_KIND.items()}
+    return table | by_kind | {"": END_USER_FALLBACK, _CONNECTOR: SMS_UNAVAILABLE}
 
 
 def _words_list(paths: object) -> str:

@@ -21,6 +21,12 @@ class Sentences:
 SMS_UNAVAILABLE = "Sign-in by text message is not available right now."
 """What end users read while the tenant cannot send a code; the console says why."""
 
+EMAIL_UNAVAILABLE = "Sign-in by email is not available right now."
+"""The email counterpart: the tenant cannot send a code by email now (no Email connector)."""
+
+CODES_UNAVAILABLE = "Sign-in by text message or email is not available right now."
+"""Both at once: neither an SMS nor an email can carry a code now."""
+
 END_USER_FALLBACK = "Something went wrong. Please try again."
 ADMIN_FALLBACK = "Something went wrong. Try again; if it keeps happening, look in the server log."
 
@@ -302,6 +308,9 @@ MESSAGES: dict[str, Sentences] = {
     "user.phone_exists_in_profile": Sentences(
         "Your account already has a phone number.", "The account already has a phone number."
     ),
+    "user.email_exists_in_profile": Sentences(
+        "Your account already has an email address.", "The account already has an email address."
+    ),
     "user.username_exists_in_profile": Sentences(
         "Your account already has a username.", "The account already has a username."
     ),
@@ -526,6 +535,29 @@ MESSAGES: dict[str, Sentences] = {
     ),
 }
 """Code → sentences. `tests/web/test_human_messages.py` fails for a code raised without one."""
+
+END_USER_BY_KIND: dict[tuple[str, str], str] = {
+    ("connector.", "email"): EMAIL_UNAVAILABLE,
+    ("session.invalid_credentials", "email"): "The email address or the password is wrong.",
+    ("session.invalid_credentials", "username"): "The username or the password is wrong.",
+    ("user.user_not_exist", "email"): "There is no account with this email address.",
+    ("user.user_not_exist", "username"): "There is no account with this username.",
+    ("verification_code.not_found", "email"): (
+        "No code is waiting for this email address. Please request a new one."
+    ),
+    ("verification_code.code_mismatch", "email"): (
+        "The code is wrong. Check the email and try again."
+    ),
+    ("verification_record.not_found", "email"): (
+        "This confirmation has expired. Please verify your email address again."
+    ),
+    ("session.not_supported_for_forgot_password", "email"): (
+        "To reset your password, confirm your email address with a code."
+    ),
+}
+"""(code, the kind of identifier the page sent: `email` or `username`) → the end user's sentence
+where the code's own one speaks of a phone number; `connector.` stands for every connector code.
+"""
 
 ADMIN_VARIANTS: dict[tuple[str, str], str] = {
     ("sign_in_experiences.enabled_connector_not_found", "Email"): (

@@ -1,24 +1,40 @@
 /* phoneauth: the end-user pages drive the Experience API (Logto's paths and shapes) with fetch.
  * The card names the flow (data-flow) and the API (data-api); the interaction and session
- * cookies are HTTP-only and flow with every same-origin request. Every error the API answers
- * is shown in words: the sentence the page embeds for its `code` (#phoneauth-messages, from
- * web/human_messages), never the envelope's `message`, which is written for programs. */
+ * cookies are HTTP-only and flow with every same-origin request. What the tenant allows (which
+ * kinds of identifier, how each signs in) comes from the page's JSON block (#phoneauth-page,
+ * web/page_options.py). Every error the API answers is shown in words: the sentence the page
+ * embeds for its `code` (#phoneauth-messages, from web/human_messages), never the envelope's
+ * `message`, which is written for programs. */
 (function () {
   "use strict";
   var RESEND_SECONDS = 59; // Logto's client-side resend timer
   var EVENTS = { "sign-in": "SignIn", register: "Register", "forgot-password": "ForgotPassword" };
+  var USERNAME = /^[A-Za-z_]\w*$/; // Logto's usernameRegEx
   var card = document.querySelector("[data-flow]");
   if (!card) return;
   var flow = card.getAttribute("data-flow");
   var api = card.getAttribute("data-api");
   var base = card.getAttribute("data-base");
-  var phoneField = window.phoneauthPhoneField ? window.phoneauthPhoneField(card, api) : null;
+  var firstStep = card.getAttribute("data-first-step") || "identifier";
+  var words = window.phoneauthIdentifier;
+
+  function json(id) {
+    var block = document.getElementById(id);
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  }
+
+  var config = json("phoneauth-page");
+  var methods = config.methods || {};
   var state = {
     event: EVENTS[flow],
     method: card.getAttribute("data-password-first") === "true" ? "password" : "code",
-    mode: "code", // "code": the phone's own code; "mfa": the second factor
-    passwordMode: null, // "register", "reset" or "profile"
-    phone: "",
+    mode: "code", // "code": a code to the identifier; "mfa": the second factor
+    passwordMode: null, // "register", "reset", "profile" or "new-identity"
+    binding: false, // the code confirms a phone or an address the account must add
+    addUsername: false, // the username step completes the account (not registration's first step)
+    created: false, // a registration has created the account; what is missing goes to submit
+    kind: null, // "phone", "email" or "username"
+    value: "",
     display: "",
     verificationId: null,
   };
@@ -28,26 +44,33 @@
   function all(selector) { return Array.prototype.slice.call(card.querySelectorAll(selector)); }
   function flag(name) { return card.getAttribute("data-" + name) === "true"; }
 
+  var mainField = words ? words.field($('[data-step="identifier"]'), api) : null;
+  var bindField = words ? words.field($('[data-step="bind"]'), api) : null;
+  if (mainField && config.kinds) mainField.accept(config.kinds, config.refusals);
+
   /* --- talking to the API -------------------------------------------------------------- */
 
-  /* Code -> sentence; "" is the fallback, "connector." the one for a connector's unknown code. */
-  var SENTENCES = (function () {
-    var block = document.getElementById("phoneauth-messages");
-    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
-  })();
+  /* Code -> sentence; "" is the fallback, "connector." the one for a connector's unknown code;
+   * "code@email" / "code@username" the sentence when the page sent that kind of identifier. */
+  var SENTENCES = json("phoneauth-messages");
   var FALLBACK = SENTENCES[""] || "Something went wrong. Please try again.";
 
-  function sentenceFor(code) {
-    if (Object.prototype.hasOwnProperty.call(SENTENCES, code)) return SENTENCES[code];
-    if (code.indexOf("connector.") === 0 && SENTENCES["connector."]) return SENTENCES["connector."];
+  function has(key) { return Object.prototype.hasOwnProperty.call(SENTENCES, key); }
+
+  function sentenceFor(code, kind) {
+    var connector = code.indexOf("connector.") === 0;
+    if (kind && has(code + "@" + kind)) return SENTENCES[code + "@" + kind];
+    if (kind && connector && has("connector.@" + kind)) return SENTENCES["connector.@" + kind];
+    if (has(code)) return SENTENCES[code];
+    if (connector && has("connector.")) return SENTENCES["connector."];
     return FALLBACK;
   }
 
-  function ApiError(status, body) {
+  function ApiError(status, body, kind) {
     this.status = status;
     this.code = body.code || "unknown";
     this.details = body.details || {};
-    this.message = this.code === "page" ? body.message : sentenceFor(this.code);
+    this.message = this.code === "page" ? body.message : sentenceFor(this.code, kind);
   }
 
   function problem(message) { return new ApiError(0, { code: "page", message: message }); }
@@ -67,7 +90,7 @@
     var text = await response.text();
     var data = null;
     try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
-    if (!response.ok) throw new ApiError(response.status, data || {});
+    if (!response.ok) throw new ApiError(response.status, data || {}, state.kind);
     return data;
   }
 
@@ -83,11 +106,12 @@
     box.hidden = false;
   }
 
-  /* A missing or failing SMS connector is the operator's to fix (the console says how); the
-   * table tells the person at the page only that codes cannot be sent now. Next to a country
-   * picker the page says what to do about a number in its own terms. */
+  /* A missing or failing connector is the operator's to fix (the console says how); the table
+   * tells the person at the page only that codes cannot be sent now. Next to a country picker
+   * the page says what to do about a number in its own terms. */
   function pageMessage(error) {
-    var input = $("[data-phone]");
+    var field = state.binding ? bindField : mainField;
+    var input = field && field.input;
     if (error.code === "phone_number.invalid" && input && input.hasAttribute("data-invalid-message")) {
       return input.getAttribute("data-invalid-message");
     }
@@ -99,7 +123,7 @@
       if (window.console) window.console.error(error);
       error = problem("Something went wrong. Please try again.");
     }
-    if (error.code === "session.interaction_not_found") show("phone");
+    if (error.code === "session.interaction_not_found") startOver();
     say("[data-error]", pageMessage(error));
   }
 
@@ -108,12 +132,19 @@
       element.hidden = element.getAttribute("data-step") !== step;
     });
     var intro = $("[data-intro]");
-    if (intro) intro.hidden = step !== "phone";
+    if (intro) intro.hidden = step !== firstStep;
     var footer = $("[data-footer-links]");
-    if (footer) footer.hidden = step !== "phone";
-    all("[data-phone-display]").forEach(function (element) { element.textContent = state.display; });
+    if (footer) footer.hidden = step !== firstStep;
+    all("[data-display]").forEach(function (element) { element.textContent = state.display; });
     var first = $('[data-step="' + step + '"] input:not([type=hidden])');
     if (first && !first.closest("[hidden]")) first.focus();
+  }
+
+  function startOver() {
+    state.mode = "code";
+    state.binding = false;
+    state.addUsername = false;
+    show(firstStep);
   }
 
   function busy(form, on) {
@@ -156,13 +187,24 @@
     resendTimer = setInterval(tick, 1000);
   }
 
-  function codeText(heading, lead) {
+  function showCode(heading, lead, back) {
     $("[data-code-heading]").textContent = heading;
     var element = $("[data-code-lead]");
     element.textContent = lead + " ";
     var strong = document.createElement("strong");
     strong.textContent = state.display;
     element.appendChild(strong);
+    all('[data-step="code"] [data-back]').forEach(function (b) { b.textContent = back; });
+    $("[data-code]").value = "";
+    show("code");
+  }
+
+  function another() { return "Use another " + words.noun(state.kind); }
+
+  function remember(found) {
+    state.kind = found.kind;
+    state.value = found.value;
+    state.display = found.display;
   }
 
   /* --- the Experience API steps -------------------------------------------------------- */
@@ -170,9 +212,10 @@
   async function start(event) {
     await call("PUT", "/experience", { interactionEvent: event, redirectTo: base + "/account" });
     state.event = event;
+    state.created = false;
   }
 
-  function identifier() { return { type: "phone", value: state.phone }; }
+  function identifier() { return { type: state.kind, value: state.value }; }
 
   async function sendCode() {
     var answer = state.mode === "mfa"
@@ -199,27 +242,61 @@
     show("password");
   }
 
-  /* Submit; a second factor or a missing password is asked for, then submitted again. */
+  var BIND_HEADINGS = {
+    phone: "Add your phone number",
+    email: "Add your email address",
+  };
+
+  /* The account must gain a phone number or an address: a code proves it first. */
+  function askBind(kinds) {
+    var usable = kinds.filter(function (kind) { return (config.sendable || []).indexOf(kind) >= 0; });
+    if (!usable.length) throw problem(sentenceFor("connector.not_found", kinds.length === 1 ? kinds[0] : null));
+    state.binding = true;
+    bindField.accept(usable, {});
+    bindField.clear();
+    $("[data-bind-heading]").textContent = BIND_HEADINGS[usable.join(" ")] || "Add your phone number or email address";
+    show("bind");
+  }
+
+  /* Logto's `user.missing_profile`: ask for each missing piece in turn, then go on. */
+  function completeProfile(error) {
+    var missing = (error.details && error.details.missingProfile) || [];
+    for (var i = 0; i < missing.length; i += 1) {
+      var item = missing[i];
+      if (item === "password") return askPassword(state.event === "Register" && !state.created ? "register" : "profile");
+      if (item === "username" && $('[data-step="username"]')) {
+        state.addUsername = true;
+        return show("username");
+      }
+      if (!bindField) continue;
+      if (item === "email" || item === "phone") return askBind([item]);
+      if (item === "emailOrPhone") return askBind(["phone", "email"]);
+    }
+    throw error;
+  }
+
+  /* After a piece of the profile: a registration tries to create the account again; otherwise
+   * the interaction is submitted again. */
+  async function resume() {
+    if (state.event === "Register" && !state.created) return identifyRegistration(null);
+    await finish();
+  }
+
+  /* Submit; a second factor or a missing piece of the account is asked for, then submitted again. */
   async function finish() {
     var done;
     try {
       done = await call("POST", "/experience/submit");
     } catch (error) {
-      var missing = (error.details && error.details.missingProfile) || [];
       if (error.code === "session.mfa.require_mfa_verification") {
         state.mode = "mfa";
+        state.binding = false;
         state.display = (error.details.maskedIdentifiers || {}).PhoneVerificationCode || "";
         await sendCode();
-        codeText("Two-step verification", "For your security, enter the code we sent to");
-        all('[data-step="code"] [data-back]').forEach(function (b) { b.textContent = "Start over"; });
-        $("[data-code]").value = "";
-        show("code");
+        showCode("Two-step verification", "For your security, enter the code we sent to", "Start over");
         return;
       }
-      if (error.code === "user.missing_profile" && missing.indexOf("password") >= 0) {
-        askPassword(state.event === "Register" ? "register" : "profile");
-        return;
-      }
+      if (error.code === "user.missing_profile") return completeProfile(error);
       throw error;
     }
     if (done && done.redirectTo) {
@@ -233,25 +310,35 @@
     try {
       await call("POST", "/experience/identification", verificationId ? { verificationId: verificationId } : {});
     } catch (error) {
-      var missing = (error.details && error.details.missingProfile) || [];
-      if (error.code === "user.missing_profile" && missing.indexOf("password") >= 0) {
-        askPassword("register");
-        return;
-      }
-      if (error.code === "user.phone_already_in_use") {
+      if (error.code === "user.missing_profile") return completeProfile(error);
+      var taken = error.code === "user.phone_already_in_use" || error.code === "user.email_already_in_use";
+      if (taken && verificationId && !state.binding) {
         show("existing-account");
         return;
       }
-      throw error;
+      throw usernameProblem(error);
     }
+    state.created = true;
     await finish();
+  }
+
+  /* A username refused (taken, or against the username policy) is typed again on its step. */
+  function usernameProblem(error) {
+    if (error.code && error.code.indexOf("user.username_") === 0 && $('[data-step="username"]')) {
+      show("username");
+    }
+    return error;
   }
 
   async function identifySignIn() {
     try {
       await call("POST", "/experience/identification", { verificationId: state.verificationId });
     } catch (error) {
-      if (error.code === "user.user_not_exist" && state.method === "code" && flag("register-open")) {
+      var canRegister = (config.registerKinds || []).indexOf(state.kind) >= 0;
+      if (error.code === "user.user_not_exist" && state.method === "code" && canRegister) {
+        $("[data-create-lead]").firstChild.textContent = "No account uses ";
+        $("[data-create-lead]").lastChild.textContent = ". Create one with this " +
+          (state.kind === "phone" ? "number?" : "address?");
         show("create-account");
         return;
       }
@@ -262,42 +349,85 @@
 
   async function afterCode() {
     if (state.mode === "mfa") return finish();
+    if (state.binding) {
+      await call("POST", "/experience/profile", { type: state.kind, verificationId: state.verificationId });
+      state.binding = false;
+      return resume();
+    }
     if (state.event === "Register") return identifyRegistration(state.verificationId);
     if (state.event === "SignIn") return identifySignIn();
     await call("POST", "/experience/identification", { verificationId: state.verificationId });
     askPassword("reset");
   }
 
+  /* --- sign-in by password or by code --------------------------------------------------- */
+
+  function setMethod(method) {
+    state.method = method;
+    var password = method === "password";
+    var field = $("[data-password-field]");
+    if (field) field.hidden = !password;
+    $("[data-identifier-submit]").textContent = password ? "Sign in" : "Send code";
+    var switcher = $("[data-switch-method]");
+    if (switcher) switcher.textContent = password ? "Sign in with a code instead" : "Sign in with a password instead";
+    var intro = config.intro || {};
+    if (intro[method]) $("[data-intro]").textContent = intro[method];
+  }
+
+  async function signInWithPassword() {
+    var password = $("[data-password]").value;
+    if (!password) throw problem("Enter your password.");
+    await start("SignIn");
+    var answer = await call("POST", "/experience/verification/password",
+      { identifier: identifier(), password: password });
+    state.verificationId = answer.verificationId;
+    await identifySignIn();
+  }
+
+  /* The typed kind may sign in only one way: the page switches to it and says so. */
+  function methodFits() {
+    var allowed = methods[state.kind] || {};
+    var other = state.method === "password" ? "code" : "password";
+    if (allowed[state.method] || !allowed[other] || !$("[data-switch-method]")) return true;
+    setMethod(other);
+    var noun = words.noun(state.kind);
+    say("[data-notice]", other === "password"
+      ? "Enter your password to sign in with your " + noun + "."
+      : "Your " + noun + " signs in with a code here: send one with the button below.");
+    if (other === "password") $("[data-password]").focus();
+    return false;
+  }
+
   /* --- wiring -------------------------------------------------------------------------- */
 
-  on($('[data-step="phone"]'), "submit", async function () {
-    var phone = phoneField ? await phoneField.value() : { value: "" };
-    if (!phone.value) throw problem("Enter your phone number.");
-    state.phone = phone.value;
-    state.display = phone.display;
+  on($('[data-step="identifier"]'), "submit", async function () {
+    var found = mainField ? await mainField.read() : { refusal: "Enter your phone number." };
+    if (found.refusal) throw problem(found.refusal);
+    remember(found);
     state.mode = "code";
-    if (flow === "sign-in" && state.method === "password") {
-      var password = $("[data-password]").value;
-      if (!password) throw problem("Enter your password.");
-      await start("SignIn");
-      var answer = await call("POST", "/experience/verification/password",
-        { identifier: identifier(), password: password });
-      state.verificationId = answer.verificationId;
-      await identifySignIn();
-      return;
+    state.binding = false;
+    if (flow === "sign-in") {
+      if (!methodFits()) return;
+      if (state.method === "password") return signInWithPassword();
     }
     await start(EVENTS[flow]);
     await sendCode();
-    codeText("Enter the code", "We sent a 6-digit code to");
-    all('[data-step="code"] [data-back]').forEach(function (b) { b.textContent = "Use another phone number"; });
-    $("[data-code]").value = "";
-    show("code");
+    showCode("Enter the code", "We sent a 6-digit code to", another());
+  });
+
+  on($('[data-step="bind"]'), "submit", async function () {
+    var found = await bindField.read();
+    if (found.refusal) throw problem(found.refusal);
+    remember(found);
+    state.mode = "code";
+    await sendCode();
+    showCode("Enter the code", "We sent a 6-digit code to", another());
   });
 
   on($('[data-step="code"]'), "submit", async function () {
     var input = $("[data-code]");
     var code = input.value.replace(/\s/g, "");
-    if (!code) throw problem("Enter the code from the SMS.");
+    if (!code) throw problem(state.kind === "email" ? "Enter the code from the email." : "Enter the code from the SMS.");
     try {
       await verifyCode(code);
     } catch (error) {
@@ -308,10 +438,37 @@
     await afterCode();
   });
 
+  on($('[data-step="username"]'), "submit", async function () {
+    var username = $("[data-username]").value.trim();
+    if (!username) throw problem(sentenceFor("user.username_required"));
+    if (!USERNAME.test(username)) throw problem(sentenceFor("user.username_invalid_charset_hard"));
+    if (!state.addUsername) {
+      // Registering with a username: its password comes next, then both are checked at once.
+      await start("Register");
+      remember({ kind: "username", value: username, display: username });
+      askPassword("new-identity");
+      return;
+    }
+    await call("POST", "/experience/profile", { type: "username", value: username });
+    state.addUsername = false;
+    await resume();
+  });
+
   on($('[data-step="password"]'), "submit", async function () {
     var password = $("[data-new-password]").value;
     if (!password) throw problem("Enter a password.");
     if (password !== $("[data-confirm-password]").value) throw problem("The passwords do not match.");
+    if (state.passwordMode === "new-identity") {
+      var answer;
+      try {
+        answer = await call("POST", "/experience/verification/new-password-identity",
+          { identifier: { type: "username", value: state.value }, password: password });
+      } catch (error) {
+        throw usernameProblem(error);
+      }
+      await identifyRegistration(answer.verificationId);
+      return;
+    }
     if (state.passwordMode === "profile") {
       await call("POST", "/experience/profile", { type: "password", value: password });
       await finish();
@@ -344,8 +501,12 @@
     button.addEventListener("click", function () {
       clearMessages();
       clearInterval(resendTimer);
-      state.mode = "code";
-      show("phone");
+      if (state.binding && state.mode === "code") {
+        show("bind");
+        return;
+      }
+      state.kind = null;
+      startOver();
     });
   });
 
@@ -353,14 +514,7 @@
   if (switcher) {
     switcher.addEventListener("click", function () {
       clearMessages();
-      state.method = state.method === "password" ? "code" : "password";
-      var password = state.method === "password";
-      $("[data-password-field]").hidden = !password;
-      $("[data-phone-submit]").textContent = password ? "Sign in" : "Send code";
-      switcher.textContent = password ? "Sign in with a code instead" : "Sign in with a password instead";
-      $("[data-intro]").textContent = password
-        ? "Enter your phone number and password."
-        : "We will text you a code to sign in.";
+      setMethod(state.method === "password" ? "code" : "password");
     });
   }
 

@@ -5,15 +5,19 @@
   "use strict";
   var DELAY_MS = 150;
 
-  function PhoneField(root, api) {
-    this.select = root.querySelector("[data-country]");
-    this.input = root.querySelector("[data-phone]");
+  /* `when(typed)` says whether what is typed is a phone number at all: a field that also takes
+   * an email address or a username formats only what looks like a number. */
+  function PhoneField(select, input, api, when) {
+    this.select = select;
+    this.input = input;
     this.api = api;
+    this.when = when || function () { return true; };
     this.asked = 0;
     this.timer = null;
     var field = this;
     this.input.addEventListener("input", function () {
       clearTimeout(field.timer);
+      if (!field.when(field.input.value)) return;
       field.timer = setTimeout(function () { field.refresh(); }, DELAY_MS);
     });
     this.select.addEventListener("change", function () {
@@ -37,7 +41,7 @@
   /* Reformat what was typed, unless the user typed on meanwhile or edits mid-number. */
   PhoneField.prototype.refresh = function () {
     var field = this, typed = this.input.value, ticket = ++this.asked;
-    if (!typed.trim()) return Promise.resolve(null);
+    if (!typed.trim() || !this.when(typed)) return Promise.resolve(null);
     return this.ask(typed).then(function (answer) {
       if (!answer || ticket !== field.asked || field.input.value !== typed) return answer;
       var atEnd = field.input.selectionStart === null || field.input.selectionStart === typed.length;
@@ -65,6 +69,10 @@
   };
 
   window.phoneauthPhoneField = function (root, api) {
-    return root.querySelector("[data-phone]") ? new PhoneField(root, api) : null;
+    var input = root.querySelector("[data-phone]");
+    return input ? new PhoneField(root.querySelector("[data-country]"), input, api) : null;
+  };
+  window.phoneauthPhoneFieldOf = function (select, input, api, when) {
+    return new PhoneField(select, input, api, when);
   };
 })();
