@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from phoneauth.connectors import mask_phone
+from phoneauth.domain.email_blocklist import ensure_email_allowed
 from phoneauth.domain.experience_errors import (
     EmailExistsInProfileError,
     ForgotPasswordMethodError,
@@ -221,6 +222,8 @@ class Experience:
             raise IdentityConflictError("This interaction has already created an account.")
         if verification_id is not None:
             record = interaction.record(verification_id)
+            if record.type is VerificationType.EMAIL_VERIFICATION_CODE:
+                ensure_email_allowed(experience.email_blocklist_policy, record.identifier.value)
             if not record.verified:
                 raise VerificationFailedError()
             if record.type is VerificationType.NEW_PASSWORD_IDENTITY:
@@ -302,11 +305,13 @@ class Experience:
 
     async def bind_email(self, interaction: Interaction, verification_id: str) -> None:
         """`POST /api/experience/profile {type: email}`: the verified address joins the profile
-        (Logto's order: record, verified, the account has none, free)."""
+        (Logto's order: record, blocklist, verified, the account has none, free)."""
         user = await self._guard_profile_step(interaction)
         record = interaction.record_of_type(
             VerificationType.EMAIL_VERIFICATION_CODE, verification_id
         )
+        experience = await self.sign_in_experience.current(interaction.tenant_id)
+        ensure_email_allowed(experience.email_blocklist_policy, record.identifier.value)
         if not record.verified:
             raise VerificationFailedError()
         if user is not None and user.primary_email is not None:

@@ -16,6 +16,7 @@ import functools
 import logging
 
 from phoneauth.connectors import UsageType, mask_phone
+from phoneauth.domain.email_blocklist import ensure_email_allowed
 from phoneauth.domain.emails import normalise_email
 from phoneauth.domain.experience_errors import (
     EventForbiddenError,
@@ -168,6 +169,8 @@ class ExperienceVerifications:
             template = UsageType.BIND_MFA
         else:
             template = TEMPLATE_BY_EVENT[event]
+        if event is InteractionEvent.REGISTER:
+            ensure_email_allowed(experience.email_blocklist_policy, email)
         record = VerificationRecord(
             id=new_id(),
             type=VerificationType.EMAIL_VERIFICATION_CODE,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.domain import sign_in_experience_rules as rules
+from phoneauth.domain.email_blocklist import parse_blocklist_policy
 from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
 from phoneauth.domain.setup_problems import (
     SetupProblems,
@@ -343,12 +344,18 @@ class SignInExperiences:
 
         Raises:
             rules.SignInExperienceRuleError: a subclass per Logto code; nothing is saved.
+            InvalidCustomBlocklistError, DisposableCheckUnavailableError: a malformed
+                `emailBlocklistPolicy`.
         """
         unknown = set(changes) - set(DOCUMENT_KEYS.values())
         if unknown:
             raise ValueError(f"not sign-in experience fields: {sorted(unknown)}")
         current = await self.current(tenant_id)
         document = SignInExperience.model_validate(current.model_dump() | changes)
+        if "email_blocklist_policy" in changes:
+            document.email_blocklist_policy = parse_blocklist_policy(
+                document.email_blocklist_policy
+            )
         has_sms = await connectors.active_sms_connector(tenant_id) is not None
         has_email = (
             isinstance(connectors, EmailConnectorSource)

@@ -242,6 +242,14 @@ def test_a_sign_in_binds_the_email_the_sign_up_settings_ask_for(
 
         taken = bind("taken@example.com")
         assert (taken.status_code, taken.json()["code"]) == (422, "user.email_already_in_use")
+        # The tenant's email blocklist holds for an address bound as profile too.
+        policy = {"emailBlocklistPolicy": {"blockSubaddressing": True}}
+        assert api.patch("/api/sign-in-exp", json=policy).status_code == 200
+        tagged = bind("eve+tag@example.com")
+        assert (tagged.status_code, tagged.json()["code"]) == (
+            422,
+            "session.email_blocklist.email_subaddressing_not_allowed",
+        )
         assert bind("eve@example.com").status_code == 204
         submitted = browser.post("/api/experience/submit")
         assert submitted.status_code == 200, submitted.text

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
 from phoneauth.domain.experience_errors import (
     EventForbiddenError,
     ForgotPasswordMethodError,
@@ -131,6 +132,7 @@ async def inspect(interaction: InteractionDep) -> dict[str, Any]:
             ForgotPasswordMethodError,
             ForgotPasswordNotEnabledError,
             PhoneInUseError,
+            *EMAIL_BLOCKLIST_ERRORS,
             MissingProfileError,
         ),
     },

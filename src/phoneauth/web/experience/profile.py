@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
 from phoneauth.domain.experience_errors import (
     EmailExistsInProfileError,
     IdentifierNotFoundError,
@@ -97,6 +98,7 @@ _GUARDS = (
         VerificationFailedError,
         PhoneExistsInProfileError,
         PhoneInUseError,
+        *EMAIL_BLOCKLIST_ERRORS,
         EmailExistsInProfileError,
         EmailInUseError,
         UsernameExistsInProfileError,

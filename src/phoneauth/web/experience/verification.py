@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
 from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.experience_errors import (
     EventForbiddenError,
@@ -51,7 +52,7 @@ SEND_ERRORS = (
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )
-EMAIL_SEND_ERRORS = (InvalidEmailError, NoEmailConnectorError)
+EMAIL_SEND_ERRORS = (InvalidEmailError, NoEmailConnectorError, *EMAIL_BLOCKLIST_ERRORS)
 VERIFY_ERRORS = (
     VerificationSessionNotFoundError,
     VerificationBlockedError,

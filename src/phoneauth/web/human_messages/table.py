@@ -245,6 +245,17 @@ MESSAGES: dict[str, Sentences] = {
         "Another request changed this sign-in at the same moment.",
     ),
     "session.verification_session_not_found": Sentences(_START_AGAIN, _START_AGAIN),
+    "session.email_blocklist.invalid_email": Sentences(
+        "Enter a valid email address.", "The email address has no domain."
+    ),
+    "session.email_blocklist.email_subaddressing_not_allowed": Sentences(
+        "Addresses with a + tag cannot be used here. Use the address without it.",
+        "This tenant blocks email subaddressing (name+tag@example.com).",
+    ),
+    "session.email_blocklist.email_not_allowed": Sentences(
+        "This email address cannot be used here. Please use a different one.",
+        "The address or its domain is in the tenant's email blocklist.",
+    ),
     "session.verification_failed": Sentences(
         "The verification did not succeed. Please start again.",
         "The verification did not succeed.",
@@ -476,6 +487,11 @@ MESSAGES: dict[str, Sentences] = {
     "sign_in_experiences.email_verification_code_cannot_be_used_for_mfa": Sentences(
         _NOT_ALLOWED,
         "People sign in with a code by email already, so it cannot also be the second factor.",
+    ),
+    "sign_in_experiences.invalid_custom_email_blocklist_format": Sentences(
+        _NOT_ALLOWED,
+        "Each blocked entry must be an email address (jane@example.com) or a domain written "
+        "with @ (@example.com).",
     ),
     "sign_in_experiences.phone_verification_code_cannot_be_used_for_sign_in": Sentences(
         _NOT_ALLOWED,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_POLICY_ERRORS
 from phoneauth.domain.password_policy import PasswordPolicy, UserInfo, password_issues
 from phoneauth.domain.sign_in_experience import (
     DOCUMENT_KEYS,
@@ -166,7 +167,7 @@ async def get_sign_in_experience(
     "/sign-in-exp",
     response_model=SignInExperienceRead,
     summary="Replace the given top-level keys; Logto's rules decide",
-    responses=error_responses(*RULE_ERRORS),
+    responses=error_responses(*RULE_ERRORS, *EMAIL_BLOCKLIST_POLICY_ERRORS),
 )
 async def patch_sign_in_experience(
     tenant: ManagedTenantDep, services: ServicesDep, body: SignInExperiencePatch
