@@ -1,8 +1,9 @@
 """End-user routes outside an interaction: Logto's Account API and accepting an invitation.
 
 Served at `/api` and `/t/{tenant_id}/api`. The Account API needs a signed-in user (access token
-or session cookie); accepting an invitation needs only the code from the SMS, and asking for a
-new code only the invitation's link.
+or session cookie): verification records by SMS code, email code or password, then changes to
+the phone, the email address, the password and the username. Accepting an invitation needs only
+the code from the SMS, and asking for a new code only the invitation's link.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
 from phoneauth.domain.account import (
     LastSignInMethodRequiredError,
     NoSignInMethodLeftError,
-    PermissionDeniedError,
-    PhoneMismatchError,
     PhoneRequiredError,
-    RecordNotFoundError,
+    needs_identity_for_password,
 )
 from phoneauth.domain.account_center import (
     AccountCenterNotEnabledError,
@@ -30,13 +29,17 @@ from phoneauth.domain.account_center import (
     ensure_editable,
     ensure_enabled,
 )
+from phoneauth.domain.account_verifications import PermissionDeniedError, RecordNotFoundError
+from phoneauth.domain.emails import LOGTO_EMAIL, InvalidEmailError
+from phoneauth.domain.experience_errors import InvalidCredentialsError
 from phoneauth.domain.organizations import (
     InvitationAcceptedError,
     InvitationExpiredError,
     InvitationNotFoundError,
     InvitationRevokedError,
 )
-from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
+from phoneauth.domain.password_policy import PasswordRejectedError
+from phoneauth.domain.passwords import SamePasswordError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
@@ -47,13 +50,16 @@ from phoneauth.domain.rate_limits import (
 from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
-from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
     CodeMismatchError,
     CodeNotFoundError,
+    EmailMismatchError,
+    NoEmailConnectorError,
     NoSmsConnectorError,
+    PhoneMismatchError,
 )
 from phoneauth.web.deps import ServicesDep, client_ip, tenant_id_of
 from phoneauth.web.end_users import PrincipalDep
@@ -72,6 +78,8 @@ SEND_ERRORS = (
     IpRateLimitedError,
     CountryRateLimitedError,
     NoSmsConnectorError,
+    InvalidEmailError,
+    NoEmailConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )
 VERIFY_ERRORS = (
@@ -134,21 +142,43 @@ class PhoneIdentifier(BaseModel):
     )
 
 
+class EmailIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["email"]
+    value: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=LOGTO_EMAIL.pattern,
+        description="Logto's `emailRegEx`; then checked with `email-validator`.",
+        examples=["jane@example.com"],
+    )
+
+
+CodeIdentifier = Annotated[PhoneIdentifier | EmailIdentifier, Field(discriminator="type")]
+
+
 class CodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    identifier: PhoneIdentifier
+    identifier: CodeIdentifier
     templateType: Literal["BindMfa", "UserPermissionValidation"] | None = Field(
-        default=None, description="Used only when the code goes to the user's own phone."
+        default=None, description="Used only when the code goes to the user's own identifier."
     )
 
 
 class CodeVerification(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    identifier: PhoneIdentifier
+    identifier: CodeIdentifier
     verificationId: str = Field(min_length=1, max_length=64)
     code: str = Field(min_length=1, max_length=64)
+
+
+class PasswordProof(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=256)
 
 
 class RecordCreated(BaseModel):
@@ -164,6 +194,15 @@ class PrimaryPhone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(min_length=1, max_length=64, examples=["4915112345678"])
+    newIdentifierVerificationRecordId: str = Field(min_length=1, max_length=64)
+
+
+class PrimaryEmail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(
+        min_length=1, max_length=256, pattern=LOGTO_EMAIL.pattern, examples=["jane@example.com"]
+    )
     newIdentifierVerificationRecordId: str = Field(min_length=1, max_length=64)
 
 
@@ -183,14 +222,19 @@ class InvitationAccepted(BaseModel):
     "/verifications/verification-code",
     status_code=201,
     response_model=RecordCreated,
-    summary="Send a code to a phone number and open a verification record",
+    summary="Send a code to a phone number or an email address and open a verification record",
     responses=error_responses(*_AUTH, *SEND_ERRORS),
 )
 async def send_code(
     signed_in: SignedInDep, services: ServicesDep, body: CodeRequest, request: Request
 ) -> RecordCreated:
     template = None if body.templateType is None else UsageType(body.templateType)
-    record = await services.account.send_code(
+    send = (
+        services.account.send_email_code
+        if isinstance(body.identifier, EmailIdentifier)
+        else services.account.send_code
+    )
+    record = await send(
         signed_in.tenant,
         signed_in.user_id,
         body.identifier.value,
@@ -204,20 +248,52 @@ async def send_code(
     "/verifications/verification-code/verify",
     response_model=RecordVerified,
     summary="Verify the code of a verification record",
-    responses=error_responses(*_AUTH, RecordNotFoundError, PhoneMismatchError, *VERIFY_ERRORS),
+    responses=error_responses(
+        *_AUTH,
+        RecordNotFoundError,
+        PhoneMismatchError,
+        EmailMismatchError,
+        InvalidEmailError,
+        *VERIFY_ERRORS,
+    ),
 )
 async def verify_code(
     signed_in: SignedInDep, services: ServicesDep, body: CodeVerification, request: Request
 ) -> RecordVerified:
-    record = await services.account.verify_code(
-        signed_in.tenant,
-        signed_in.user_id,
-        body.identifier.value,
-        body.verificationId,
-        body.code,
-        ip=client_ip(request),
-    )
+    if isinstance(body.identifier, EmailIdentifier):
+        record = await services.account.verify_email_code(
+            signed_in.tenant,
+            signed_in.user_id,
+            body.identifier.value,
+            body.verificationId,
+            body.code,
+        )
+    else:
+        record = await services.account.verify_code(
+            signed_in.tenant,
+            signed_in.user_id,
+            body.identifier.value,
+            body.verificationId,
+            body.code,
+            ip=client_ip(request),
+        )
     return RecordVerified(verificationRecordId=record.id)
+
+
+@router.post(
+    "/verifications/password",
+    status_code=201,
+    response_model=RecordCreated,
+    summary="Prove who you are with your password: a verified record for `logto-verification-id`",
+    responses=error_responses(*_AUTH, VerificationBlockedError, InvalidCredentialsError),
+)
+async def verify_password(
+    signed_in: SignedInDep, services: ServicesDep, body: PasswordProof
+) -> RecordCreated:
+    record = await services.account.verify_password(
+        signed_in.tenant, signed_in.user_id, body.password
+    )
+    return RecordCreated(verificationRecordId=record.id, expiresAt=record.expires_at.isoformat())
 
 
 @router.get(
@@ -325,7 +401,8 @@ class NewPassword(BaseModel):
     "/my-account/password",
     status_code=204,
     response_class=Response,
-    summary="Set a new password (needs `logto-verification-id` once the account has a phone)",
+    summary="Set a new password (needs `logto-verification-id` once the account has a password, "
+    "an email address or a phone)",
     responses=error_responses(
         *_AUTH, *_GATES, PermissionDeniedError, PasswordRejectedError, SamePasswordError
     ),
@@ -339,7 +416,7 @@ async def set_password(
     # Logto's order: a fresh identity (401, when there is something to prove it with), then the
     # account center's `password` field, then the policy.
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
-    if user.has_password or user.phone is not None:
+    if needs_identity_for_password(user):
         await services.account.ensure_identity_verified(
             signed_in.tenant.id, signed_in.user_id, verification_id
         )
@@ -367,6 +444,63 @@ async def remove_primary_phone(
     )
     ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.remove_primary_phone(
+        signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/my-account/primary-email",
+    status_code=204,
+    response_class=Response,
+    summary="Set or replace the email address (needs `logto-verification-id`)",
+    responses=error_responses(
+        *_AUTH,
+        *_GATES,
+        PermissionDeniedError,
+        InvalidEmailError,
+        RecordNotFoundError,
+        EmailInUseError,
+    ),
+)
+async def set_primary_email(
+    signed_in: ChangeDep,
+    services: ServicesDep,
+    body: PrimaryEmail,
+    verification_id: VerificationIdHeader = None,
+) -> Response:
+    # Logto's order: a fresh identity (401), the account center's `email` field, the record.
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "email")
+    await services.account.set_primary_email(
+        signed_in.tenant.id,
+        signed_in.user_id,
+        body.email,
+        body.newIdentifierVerificationRecordId,
+        verification_id=verification_id,
+    )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/my-account/primary-email",
+    status_code=204,
+    response_class=Response,
+    summary="Remove the email address (needs `logto-verification-id`)",
+    responses=error_responses(
+        *_AUTH, *_GATES, PermissionDeniedError, LastSignInMethodRequiredError
+    ),
+)
+async def remove_primary_email(
+    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+) -> Response:
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "email")
+    await services.account.remove_primary_email(
         signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
     )
     return Response(status_code=204)

@@ -190,7 +190,8 @@ async def test_an_account_with_a_password_cannot_add_one(user: EndUser, services
 @pytest.mark.parametrize(
     "body",
     [
-        {"type": "email", "verificationId": "x"},
+        {"type": "social"},
+        {"type": "email"},
         {"type": "phone"},
         {"type": "password"},
         {"type": "phone", "verificationId": "x", "value": "y"},

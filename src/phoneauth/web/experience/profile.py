@@ -1,5 +1,5 @@
-"""Complete the account during an interaction: a phone, a username, a password, SMS as a second
-factor."""
+"""Complete the account during an interaction: a phone, an email address, a username, a
+password, SMS as a second factor."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from phoneauth.domain.experience_errors import (
+    EmailExistsInProfileError,
     IdentifierNotFoundError,
     InvalidInteractionTypeError,
     MfaFactorNotEnabledError,
@@ -20,9 +21,10 @@ from phoneauth.domain.experience_errors import (
     VerificationFailedError,
 )
 from phoneauth.domain.interactions import VerificationSessionNotFoundError
-from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
+from phoneauth.domain.password_policy import PasswordRejectedError
+from phoneauth.domain.passwords import SamePasswordError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
-from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.experience.deps import InteractionDep, step_responses
 
@@ -35,6 +37,11 @@ class _Body(BaseModel):
 
 class PhoneProfile(_Body):
     type: Literal["phone"]
+    verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
+
+
+class EmailProfile(_Body):
+    type: Literal["email"]
     verification_id: str = Field(alias="verificationId", min_length=1, max_length=64)
 
 
@@ -70,7 +77,7 @@ class MfaBinding(_Body):
 
 
 ProfileChange = Annotated[
-    PhoneProfile | UsernameProfile | PasswordProfile, Field(discriminator="type")
+    PhoneProfile | EmailProfile | UsernameProfile | PasswordProfile, Field(discriminator="type")
 ]
 
 _GUARDS = (
@@ -83,19 +90,22 @@ _GUARDS = (
 @router.post(
     "/experience/profile",
     status_code=204,
-    summary="Add a verified phone, a username or a password to the account being signed in or "
-    "created",
+    summary="Add a verified phone or email address, a username or a password to the account "
+    "being signed in or created",
     responses=step_responses(
         *_GUARDS,
         VerificationSessionNotFoundError,
         VerificationFailedError,
         PhoneExistsInProfileError,
         PhoneInUseError,
+        EmailExistsInProfileError,
+        EmailInUseError,
         UsernameExistsInProfileError,
         UsernameRejectedError,
         UsernameInUseError,
         PasswordExistsInProfileError,
         PasswordRejectedError,
+        SamePasswordError,
     ),
 )
 async def update_profile(
@@ -103,6 +113,8 @@ async def update_profile(
 ) -> Response:
     if isinstance(body, PhoneProfile):
         await services.experience.bind_phone(interaction, body.verification_id)
+    elif isinstance(body, EmailProfile):
+        await services.experience.bind_email(interaction, body.verification_id)
     elif isinstance(body, UsernameProfile):
         await services.experience.add_username(interaction, body.value)
     else:

@@ -222,7 +222,7 @@ MESSAGES: dict[str, Sentences] = {
         "The code was sent to a different email address.",
     ),
     "verification_record.not_found": Sentences(
-        "This confirmation has expired. Please verify your phone number again.",
+        "This confirmation has expired or does not match. Please ask for a new code.",
         "The verification does not exist or has expired.",
     ),
     "verification_record.permission_denied": Sentences(
@@ -302,11 +302,15 @@ MESSAGES: dict[str, Sentences] = {
     "user.phone_exists_in_profile": Sentences(
         "Your account already has a phone number.", "The account already has a phone number."
     ),
+    "user.email_exists_in_profile": Sentences(
+        "Your account already has an email address.",
+        "The account already has an email address.",
+    ),
     "user.username_exists_in_profile": Sentences(
         "Your account already has a username.", "The account already has a username."
     ),
     "user.last_sign_in_method_required": Sentences(
-        "Your username cannot be removed: you would have no way left to sign in.",
+        "This cannot be removed: you would have no way left to sign in.",
         "The user would have no identifier left to sign in with.",
     ),
     "user.password_exists_in_profile": Sentences(
