@@ -17,7 +17,6 @@ from phoneauth.domain.account_verifications import (
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import VerificationRecordRow
 
-
 _IDENTIFIER_TYPES = {
     PHONE_CODE_RECORD: "phone",
     EMAIL_CODE_RECORD: "email",
