@@ -5,9 +5,11 @@ signing in or registering, and Logto's checks in Logto's order."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 PASSWORD = "Str0ng-Passphrase!"
 SEND = "/api/verifications/verification-code"
@@ -87,8 +89,9 @@ def email_record(
 
 
 def test_account_api_adds_changes_and_removes_the_email_address(
-    admin: httpx.Client, end_user: httpx.Client
+    admin: httpx.Client, end_user: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     set_up(admin)
     create_user(admin, username="alice", password=PASSWORD)
     create_user(admin, primaryEmail="taken@example.com", password=PASSWORD)
@@ -168,6 +171,10 @@ def test_account_api_adds_changes_and_removes_the_email_address(
     removed = end_user.delete(PRIMARY, headers={**me, HEADER: own_id})
     assert removed.status_code == 204, removed.text
     assert end_user.get("/api/my-account", headers=me).json()["primaryEmail"] is None
+    # No address or password in any log line.
+    logged = caplog.text.lower()
+    assert "alice@example.com" not in logged
+    assert PASSWORD.lower() not in logged
 
 
 def test_the_last_identifier_cannot_be_removed(admin: httpx.Client, end_user: httpx.Client) -> None:
