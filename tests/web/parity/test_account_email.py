@@ -171,6 +171,7 @@ def test_account_api_adds_changes_and_removes_the_email_address(
     removed = end_user.delete(PRIMARY, headers={**me, HEADER: own_id})
     assert removed.status_code == 204, removed.text
     assert end_user.get("/api/my-account", headers=me).json()["primaryEmail"] is None
+    assert "wrong password in an identity check" in caplog.text  # the logs are seen
     # No address or password in any log line.
     logged = caplog.text.lower()
     assert "alice@example.com" not in logged
