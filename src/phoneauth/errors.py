@@ -26,6 +26,8 @@ class PhoneauthError(Exception):
         code: a stable dotted string (Logto's where Logto has one), never renamed.
         status: the HTTP status the web layer answers with; the lower layers never import HTTP.
         details: JSON-safe facts for the caller; never a secret or a verification code.
+        data: Logto's `data` member of the error body where Logto has one (e.g. the issues of
+            `password.rejected`, the fields of `user.missing_profile`); None leaves it out.
     """
 
     code: ClassVar[str] = "general"
@@ -35,10 +37,18 @@ class PhoneauthError(Exception):
         self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
         super().__init__(self.message)
         self.details: dict[str, object] = details
+        self.data: object = None
 
     def to_dict(self) -> dict[str, object]:
         """The error envelope shared by the API and the CLI."""
-        return {"code": self.code, "message": self.message, "details": self.details}
+        shown: dict[str, object] = {
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+        }
+        if self.data is not None:
+            shown["data"] = self.data
+        return shown
 
 
 class DatabaseTroubleError(PhoneauthError):

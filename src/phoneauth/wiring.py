@@ -203,19 +203,20 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         email_connectors=services.connectors,
         tenants=services.tenants.store,
     )
+    services.pwned_passwords = (
+        PwnedPasswords(services.http_client, settings.pwned_passwords_url)
+        if settings.pwned_passwords_url
+        else None
+    )
     services.account = Account(
         records=SqlVerificationRecordStore(database),
         users=services.users,
         codes=services.codes,
         sign_in_experience=services.sign_in_experience,
+        pwned=services.pwned_passwords,
     )
     services.organizations = Organizations(
         store=SqlOrganizationStore(database), users=services.users, codes=services.codes
-    )
-    services.pwned_passwords = (
-        PwnedPasswords(services.http_client, settings.pwned_passwords_url)
-        if settings.pwned_passwords_url
-        else None
     )
     services.interaction_cookie_key = derive_key(master, "interaction-cookie")
     services.interactions = Interactions(SqlInteractionStore(database), clock=utc_now)

@@ -1,12 +1,15 @@
-"""The account page in a real browser: change the phone number and the password.
+"""The account page in a real browser: change the password and the phone number, add and remove
+the email address.
 
-Both start with a code to the current phone (Logto's identity check); the new number is proved
-with a code of its own. Codes come from the development outbox as if read off the phone.
+Each starts by proving it is you (Logto's identity check: a code to the current phone or email
+address); a new number or address is proved with a code of its own. Codes come from the
+development outboxes as if read off the phone or the mailbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -54,10 +57,21 @@ def password_sign_up(site: Deployment, prefix: str) -> None:
             },
         )
         assert changed.status_code == 200, changed.text
-        # Logto's account center starts disabled: let end users change phone and password.
-        center = {"enabled": True, "fields": {"phone": "Edit", "password": "Edit"}}
+        email = client.post(f"{prefix}/api/connectors", json={"connectorId": "outbox-email"})
+        assert email.status_code == 200, email.text
+        # Logto's account center starts disabled: let end users change phone, email, password.
+        center = {"enabled": True, "fields": {"phone": "Edit", "email": "Edit", "password": "Edit"}}
         opened = client.patch(f"{prefix}/api/account-center", json=center)
         assert opened.status_code == 200, opened.text
+
+
+def latest_email_code(site: Deployment, email: str, prefix: str) -> str:
+    with admin(site) as client:
+        found: list[dict[str, Any]] = client.get(
+            f"{prefix}/api/outbox", params={"email": email}
+        ).json()
+    assert found, f"no email to {email}"
+    return str(found[0]["code"])
 
 
 def test_change_the_password_then_the_phone_number(site: Deployment, page: Page) -> None:
@@ -103,6 +117,27 @@ def test_change_the_password_then_the_phone_number(site: Deployment, page: Page)
     shoot(page, "account-changed")
     page.reload()
     expect(page.locator("[data-account-phone]")).to_have_text("+49 1511 2349876")
+
+    # An email address, proved with a code to it; then removed after a code to it proves it is you.
+    page.get_by_role("button", name="Text me a code").click()
+    page.locator("#identity-code").fill(latest_code(site, new_phone, prefix))
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Add an email address").click()
+    page.locator("#new-email").fill("jane@example.com")
+    page.get_by_role("button", name="Email a code to this address").click()
+    page.locator("#email-code").fill(latest_email_code(site, "jane@example.com", prefix))
+    page.get_by_role("button", name="Save email address").click()
+    expect(page.locator("[data-notice]")).to_have_text(
+        "Your email address is now jane@example.com."
+    )
+    page.reload()
+    expect(page.locator("[data-account-email]")).to_have_text("jane@example.com")
+    page.get_by_role("button", name="Email me a code").click()
+    page.locator("#identity-code").fill(latest_email_code(site, "jane@example.com", prefix))
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Remove email address").click()
+    expect(page.locator("[data-notice]")).to_have_text("Your email address has been removed.")
+    expect(page.locator("[data-account-email]")).to_have_text("None")
 
     # The new number and the new password sign in.
     page.get_by_role("button", name="Sign out").click()

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import DatabaseUnderTest
 
 from phoneauth.connectors import UsageType
-from phoneauth.domain.account import VerificationRecord
+from phoneauth.domain.account_verifications import VerificationRecord
 from phoneauth.domain.tenants import TenantKind, Tenants
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.migrate import upgrade

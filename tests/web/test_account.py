@@ -128,7 +128,8 @@ async def test_the_template_follows_whose_number_it_is(
     "body",
     [
         {},
-        {"identifier": {"type": "email", "value": "a@example.com"}},
+        {"identifier": {"type": "email", "value": "not-an-address"}},
+        {"identifier": {"type": "username", "value": "alice"}},
         {"identifier": {"type": "phone"}},
         {"identifier": {"type": "phone", "value": PHONE}, "templateType": "SignIn"},
         {"identifier": {"type": "phone", "value": PHONE}, "extra": 1},

@@ -521,6 +521,16 @@ async def test_the_account_offers_only_what_the_account_center_lets_users_edit(
     assert "Change your phone number or password" in page
     assert 'data-choose="phone"' in page
 
+    # The email address is offered only with an Email connector to send its code.
+    center = {"enabled": True, "fields": {"password": "Edit", "phone": "Edit", "email": "Edit"}}
+    assert (await api.patch("/api/account-center", json=center)).status_code == 200
+    assert 'data-choose="email"' not in await html(visitor, "/account")
+    assert (await api.post("/api/connectors", json={"connectorId": "outbox-email"})).is_success
+    page = await html(visitor, "/account")
+    assert "Change your phone number, email address or password" in page
+    assert 'data-choose="email"' in page
+    assert "Add an email address" in page
+
 
 # --- email and username, as the sign-in experience allows ---------------------------------------
 

@@ -48,13 +48,8 @@ from phoneauth.domain.interactions import (
 )
 from phoneauth.domain.missing_profile import missing_profile
 from phoneauth.domain.new_password_identity import NewPasswordIdentities
-from phoneauth.domain.password_policy import PwnedLookup
-from phoneauth.domain.passwords import (
-    SamePasswordError,
-    check_policy,
-    hash_password,
-    verify_password,
-)
+from phoneauth.domain.password_policy import PwnedLookup, UserInfo, ensure_password_allowed
+from phoneauth.domain.passwords import SamePasswordError, hash_any_password, verify_password
 from phoneauth.domain.sessions import IssuedSession, Sessions
 from phoneauth.domain.sign_in_experience import (
     SignInExperience,
@@ -121,6 +116,7 @@ class Experience:
         self.users = users
         self.sessions = sessions
         self.sign_in_experience = sign_in_experience
+        self.pwned = pwned
         self.verifications = ExperienceVerifications(
             interactions=interactions,
             tenants=tenants,
@@ -304,8 +300,9 @@ class Experience:
         await self.interactions.save(interaction)
 
     async def bind_email(self, interaction: Interaction, verification_id: str) -> None:
-        """`POST /api/experience/profile {type: email}`: the verified address joins the profile
-        (Logto's order: record, blocklist, verified, the account has none, free)."""
+        """`POST /api/experience/profile {type: email}`: Logto's order, the record (404), the
+        blocklist (422), verified (400), the account must have none (422), then uniqueness
+        (422)."""
         user = await self._guard_profile_step(interaction)
         record = interaction.record_of_type(
             VerificationType.EMAIL_VERIFICATION_CODE, verification_id
@@ -335,28 +332,56 @@ class Experience:
         await self.interactions.save(interaction)
 
     async def add_password(self, interaction: Interaction, password: str) -> None:
-        """`POST /api/experience/profile {type: password}`: a password for an account without."""
+        """`POST /api/experience/profile {type: password}`: a password for an account without.
+
+        Logto's order: the tenant's password policy (422 `password.rejected`), not the current
+        password (422 `user.same_password`), then the account has none yet (422)."""
         user = await self._guard_profile_step(interaction)
+        await self._check_password(interaction, user, password)
         if user is not None and user.has_password:
             raise PasswordExistsInProfileError()
         await self._stage_password(interaction, password)
 
     async def set_password(self, interaction: Interaction, password: str) -> None:
         """`PUT /api/experience/profile/password`: the new password of a reset, or the password
-        of a registration."""
+        of a registration; the tenant's policy first, and a reset refuses the current password
+        (`user.same_password`), as Logto's."""
         if interaction.event is InteractionEvent.FORGOT_PASSWORD:
             user = await self.verifications.identified_user(interaction)
-            # Logto's reset refuses the current password (`user.same_password`).
-            check_policy(password)
-            if await asyncio.to_thread(verify_password, user.password_hash, password):
-                raise SamePasswordError()
-        elif interaction.event is not InteractionEvent.REGISTER:
+        elif interaction.event is InteractionEvent.REGISTER:
+            user = None
+            if interaction.user_id is not None:
+                user = await self.verifications.identified_user(interaction)
+        else:
             raise InvalidInteractionTypeError()
+        await self._check_password(interaction, user, password)
         await self._stage_password(interaction, password)
 
-    async def _stage_password(self, interaction: Interaction, password: str) -> None:
+    async def _check_password(
+        self, interaction: Interaction, user: User | None, password: str
+    ) -> None:
+        """Logto's `PasswordValidator`: the policy, with the user info of the pending profile
+        before the account's; then never the account's current password."""
+        experience = await self.sign_in_experience.current(interaction.tenant_id)
+        profile = interaction.profile
+        info = UserInfo.of(
+            user.name if user else None,
+            profile.username or (user.username if user else None),
+            profile.primary_email or (user.primary_email if user else None),
+            profile.primary_phone or (user.phone if user else None),
+        )
+        await ensure_password_allowed(
+            password, experience.password_policy, user=info, pwned=self.pwned
+        )
         # Argon2 takes tens of milliseconds of CPU: off the event loop.
-        interaction.profile.password_hash = await asyncio.to_thread(hash_password, password)
+        if user is not None and await asyncio.to_thread(
+            verify_password, user.password_hash, password
+        ):
+            raise SamePasswordError()
+
+    async def _stage_password(self, interaction: Interaction, password: str) -> None:
+        # Checked by `_check_password` already; Argon2 off the event loop.
+        interaction.profile.password_hash = await asyncio.to_thread(hash_any_password, password)
         await self.interactions.save(interaction)
 
     async def bind_mfa(self, interaction: Interaction, verification_id: str) -> None:

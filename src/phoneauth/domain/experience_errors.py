@@ -82,17 +82,17 @@ class SignInMethodNotEnabledError(PhoneauthError):
     status = 422
 
 
-class PhoneExistsInProfileError(PhoneauthError):
-    """The account already has a phone number."""
-
-    code = "user.phone_exists_in_profile"
-    status = 422
-
-
 class EmailExistsInProfileError(PhoneauthError):
     """The account already has an email address."""
 
     code = "user.email_exists_in_profile"
+    status = 422
+
+
+class PhoneExistsInProfileError(PhoneauthError):
+    """The account already has a phone number."""
+
+    code = "user.phone_exists_in_profile"
     status = 422
 
 
@@ -111,13 +111,16 @@ class PasswordExistsInProfileError(PhoneauthError):
 
 
 class MissingProfileError(PhoneauthError):
-    """The sign-in experience requires more: `details.missingProfile` names what to add."""
+    """You need to provide additional info before signing-in."""
 
     code = "user.missing_profile"
     status = 422
 
     def __init__(self, missing: list[str]) -> None:
+        # Logto's `data.missingProfile` (logto-parity §3.6); `details` keeps the same list for
+        # clients written against phoneauth's earlier answer.
         super().__init__(None, missingProfile=missing)
+        self.data = {"missingProfile": list(missing)}
 
 
 class NewPasswordRequiredError(PhoneauthError):

@@ -96,7 +96,9 @@ class PasswordRejectedError(PhoneauthError):
     status = 422
 
     def __init__(self, issues: Iterable[PasswordIssue]) -> None:
-        super().__init__(None, issues=[issue.as_json() for issue in issues])
+        shown = [issue.as_json() for issue in issues]
+        super().__init__(None, issues=shown)
+        self.data = {"issues": shown}  # Logto's body: `data: {issues}`
 
 
 def _types(password: str) -> int:
@@ -210,7 +212,8 @@ async def ensure_password_allowed(
     pwned: PwnedLookup | None = None,
 ) -> None:
     """Raises:
-    PasswordRejectedError: 422 `password.rejected`, `details.issues` as Logto's `data`."""
+    PasswordRejectedError: 422 `password.rejected`, the issues in `data.issues` (Logto's) and
+        `details.issues`."""
     issues = await password_issues(password, policy, user=user, pwned=pwned)
     if issues:
         raise PasswordRejectedError(issues)

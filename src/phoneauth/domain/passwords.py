@@ -1,4 +1,5 @@
-"""Password hashing with Argon2id (argon2-cffi), and the minimum a password must be."""
+"""Password hashing with Argon2id (argon2-cffi), and the fixed minimum of console admins'
+passwords. End users' passwords follow the tenant's policy instead (`password_policy`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class SamePasswordError(PhoneauthError):
 
 
 def check_policy(password: str) -> None:
+    """The console admins' rule; no tenant's sign-in experience governs them."""
     if len(password) < MIN_LENGTH or len(password) > MAX_LENGTH:
         raise PasswordRejectedError(f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")
     if password.isdigit():

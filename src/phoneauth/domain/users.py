@@ -38,6 +38,7 @@ class User:
         return {
             "id": self.id,
             "primaryPhone": self.phone,
+            "primaryEmail": self.primary_email,
             "username": self.username,
             "hasPassword": self.has_password,
             "mfaFactors": list(self.mfa_factors),

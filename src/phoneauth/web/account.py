@@ -1,42 +1,38 @@
 """End-user routes outside an interaction: Logto's Account API and accepting an invitation.
 
 Served at `/api` and `/t/{tenant_id}/api`. The Account API needs a signed-in user (access token
-or session cookie); accepting an invitation needs only the code from the SMS, and asking for a
-new code only the invitation's link.
+or session cookie): verification records (`verifications`), then changes to the phone, the email
+address, the password and the username. Accepting an invitation needs only the code from the SMS,
+and asking for a new code only the invitation's link.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
 from phoneauth.domain.account import (
     LastSignInMethodRequiredError,
     NoSignInMethodLeftError,
-    PermissionDeniedError,
-    PhoneMismatchError,
     PhoneRequiredError,
-    RecordNotFoundError,
+    needs_identity_for_password,
 )
-from phoneauth.domain.account_center import (
-    AccountCenterNotEnabledError,
-    FieldNotEditableError,
-    ensure_editable,
-    ensure_enabled,
-)
+from phoneauth.domain.account_center import ensure_editable
+from phoneauth.domain.account_verifications import PermissionDeniedError, RecordNotFoundError
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
+from phoneauth.domain.emails import LOGTO_EMAIL, InvalidEmailError
 from phoneauth.domain.organizations import (
     InvitationAcceptedError,
     InvitationExpiredError,
     InvitationNotFoundError,
     InvitationRevokedError,
 )
-from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
+from phoneauth.domain.password_policy import PasswordRejectedError
+from phoneauth.domain.passwords import SamePasswordError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
     CountryRateLimitedError,
@@ -44,126 +40,41 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
-from phoneauth.domain.sessions import NotSignedInError
-from phoneauth.domain.tenants import Tenant, TenantNotFoundError
+from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
-from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
-from phoneauth.domain.verification_codes import (
-    CodeExpiredError,
-    CodeMaxTriesError,
-    CodeMismatchError,
-    CodeNotFoundError,
-    NoSmsConnectorError,
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
+from phoneauth.domain.verification_codes import NoSmsConnectorError
+from phoneauth.web.account_deps import (
+    AUTH_ERRORS,
+    GATE_ERRORS,
+    ChangeDep,
+    SignedInDep,
+    VerificationIdHeader,
 )
 from phoneauth.web.deps import ServicesDep, client_ip, tenant_id_of
-from phoneauth.web.end_users import PrincipalDep
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import set_session_cookie
 from phoneauth.web.links import invitation_url
+from phoneauth.web.verifications import VERIFY_ERRORS
+from phoneauth.web.verifications import router as verifications_router
 
 router = APIRouter(tags=["account"])
-
-VERIFICATION_HEADER = "logto-verification-id"
-
-SEND_ERRORS = (
-    InvalidPhoneNumberError,
-    VerificationBlockedError,
-    MessageRateLimitedError,
-    IpRateLimitedError,
-    CountryRateLimitedError,
-    NoSmsConnectorError,
-    *ALL_CONNECTOR_ERRORS,
-)
-VERIFY_ERRORS = (
-    InvalidPhoneNumberError,
-    VerificationBlockedError,
-    CodeNotFoundError,
-    CodeExpiredError,
-    CodeMaxTriesError,
-    CodeMismatchError,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    tenant: Tenant
-    user_id: str
-
-
-async def get_signed_in(
-    request: Request, services: ServicesDep, principal: PrincipalDep
-) -> SignedIn:
-    # Authenticate first, so an unknown tenant is not revealed to anonymous callers.
-    return SignedIn(await services.tenants.get(tenant_id_of(request)), principal.user_id)
-
-
-SignedInDep = Annotated[SignedIn, Depends(get_signed_in)]
-
-
-async def get_account_center_open(signed_in: SignedInDep) -> SignedIn:
-    """Logto's `koaAccountCenter`: a change needs the account center enabled (400), checked
-    before the body."""
-    ensure_enabled(signed_in.tenant.settings.account_center)
-    return signed_in
-
-
-ChangeDep = Annotated[SignedIn, Depends(get_account_center_open)]
-
-VerificationIdHeader = Annotated[
-    str | None,
-    Header(
-        alias=VERIFICATION_HEADER,
-        max_length=64,
-        description="The id of a verified `UserPermissionValidation` record (fresh identity).",
-    ),
-]
-
-_AUTH = (NotSignedInError, TenantNotFoundError)
-_GATES = (AccountCenterNotEnabledError, FieldNotEditableError)
-
-
-class PhoneIdentifier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["phone"]
-    value: str = Field(
-        min_length=1,
-        max_length=64,
-        description="E.164 or Logto's digits-only form.",
-        examples=["4915112345678"],
-    )
-
-
-class CodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    identifier: PhoneIdentifier
-    templateType: Literal["BindMfa", "UserPermissionValidation"] | None = Field(
-        default=None, description="Used only when the code goes to the user's own phone."
-    )
-
-
-class CodeVerification(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    identifier: PhoneIdentifier
-    verificationId: str = Field(min_length=1, max_length=64)
-    code: str = Field(min_length=1, max_length=64)
-
-
-class RecordCreated(BaseModel):
-    verificationRecordId: str
-    expiresAt: str = Field(description="ISO 8601, UTC.", examples=["2026-11-25T12:10:00+00:00"])
-
-
-class RecordVerified(BaseModel):
-    verificationRecordId: str
+router.include_router(verifications_router)  # listed first, as they come first in a change
 
 
 class PrimaryPhone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(min_length=1, max_length=64, examples=["4915112345678"])
+    newIdentifierVerificationRecordId: str = Field(min_length=1, max_length=64)
+
+
+class PrimaryEmail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(
+        min_length=1, max_length=256, pattern=LOGTO_EMAIL.pattern, examples=["jane@example.com"]
+    )
     newIdentifierVerificationRecordId: str = Field(min_length=1, max_length=64)
 
 
@@ -179,51 +90,10 @@ class InvitationAccepted(BaseModel):
     accessToken: str = Field(description="ES256 JWT; the session cookie is set as well.")
 
 
-@router.post(
-    "/verifications/verification-code",
-    status_code=201,
-    response_model=RecordCreated,
-    summary="Send a code to a phone number and open a verification record",
-    responses=error_responses(*_AUTH, *SEND_ERRORS),
-)
-async def send_code(
-    signed_in: SignedInDep, services: ServicesDep, body: CodeRequest, request: Request
-) -> RecordCreated:
-    template = None if body.templateType is None else UsageType(body.templateType)
-    record = await services.account.send_code(
-        signed_in.tenant,
-        signed_in.user_id,
-        body.identifier.value,
-        template,
-        ip=client_ip(request),
-    )
-    return RecordCreated(verificationRecordId=record.id, expiresAt=record.expires_at.isoformat())
-
-
-@router.post(
-    "/verifications/verification-code/verify",
-    response_model=RecordVerified,
-    summary="Verify the code of a verification record",
-    responses=error_responses(*_AUTH, RecordNotFoundError, PhoneMismatchError, *VERIFY_ERRORS),
-)
-async def verify_code(
-    signed_in: SignedInDep, services: ServicesDep, body: CodeVerification, request: Request
-) -> RecordVerified:
-    record = await services.account.verify_code(
-        signed_in.tenant,
-        signed_in.user_id,
-        body.identifier.value,
-        body.verificationId,
-        body.code,
-        ip=client_ip(request),
-    )
-    return RecordVerified(verificationRecordId=record.id)
-
-
 @router.get(
     "/my-account",
     summary="The signed-in user's profile",
-    responses=error_responses(*_AUTH),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str, Any]:
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
@@ -255,8 +125,8 @@ class AccountChange(BaseModel):
     "/my-account",
     summary="Change the username (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH,
-        *_GATES,
+        *AUTH_ERRORS,
+        *GATE_ERRORS,
         PermissionDeniedError,
         LastSignInMethodRequiredError,
         UsernameRejectedError,
@@ -286,8 +156,8 @@ async def update_my_account(
     response_class=Response,
     summary="Replace the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH,
-        *_GATES,
+        *AUTH_ERRORS,
+        *GATE_ERRORS,
         PermissionDeniedError,
         InvalidPhoneNumberError,
         RecordNotFoundError,
@@ -325,9 +195,10 @@ class NewPassword(BaseModel):
     "/my-account/password",
     status_code=204,
     response_class=Response,
-    summary="Set a new password (needs `logto-verification-id` once the account has a phone)",
+    summary="Set a new password (needs `logto-verification-id` once the account has a password, "
+    "an email address or a phone)",
     responses=error_responses(
-        *_AUTH, *_GATES, PermissionDeniedError, PasswordRejectedError, SamePasswordError
+        *AUTH_ERRORS, *GATE_ERRORS, PermissionDeniedError, PasswordRejectedError, SamePasswordError
     ),
 )
 async def set_password(
@@ -339,7 +210,7 @@ async def set_password(
     # Logto's order: a fresh identity (401, when there is something to prove it with), then the
     # account center's `password` field, then the policy.
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
-    if user.has_password or user.phone is not None:
+    if needs_identity_for_password(user):
         await services.account.ensure_identity_verified(
             signed_in.tenant.id, signed_in.user_id, verification_id
         )
@@ -356,7 +227,11 @@ async def set_password(
     response_class=Response,
     summary="Remove the phone number (needs `logto-verification-id`)",
     responses=error_responses(
-        *_AUTH, *_GATES, PermissionDeniedError, PhoneRequiredError, NoSignInMethodLeftError
+        *AUTH_ERRORS,
+        *GATE_ERRORS,
+        PermissionDeniedError,
+        PhoneRequiredError,
+        NoSignInMethodLeftError,
     ),
 )
 async def remove_primary_phone(
@@ -367,6 +242,64 @@ async def remove_primary_phone(
     )
     ensure_editable(signed_in.tenant.settings.account_center, "phone")
     await services.account.remove_primary_phone(
+        signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/my-account/primary-email",
+    status_code=204,
+    response_class=Response,
+    summary="Set or replace the email address (needs `logto-verification-id`)",
+    responses=error_responses(
+        *AUTH_ERRORS,
+        *GATE_ERRORS,
+        PermissionDeniedError,
+        InvalidEmailError,
+        *EMAIL_BLOCKLIST_ERRORS,
+        RecordNotFoundError,
+        EmailInUseError,
+    ),
+)
+async def set_primary_email(
+    signed_in: ChangeDep,
+    services: ServicesDep,
+    body: PrimaryEmail,
+    verification_id: VerificationIdHeader = None,
+) -> Response:
+    # Logto's order: a fresh identity (401), the account center's `email` field, the record.
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "email")
+    await services.account.set_primary_email(
+        signed_in.tenant.id,
+        signed_in.user_id,
+        body.email,
+        body.newIdentifierVerificationRecordId,
+        verification_id=verification_id,
+    )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/my-account/primary-email",
+    status_code=204,
+    response_class=Response,
+    summary="Remove the email address (needs `logto-verification-id`)",
+    responses=error_responses(
+        *AUTH_ERRORS, *GATE_ERRORS, PermissionDeniedError, LastSignInMethodRequiredError
+    ),
+)
+async def remove_primary_email(
+    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+) -> Response:
+    await services.account.ensure_identity_verified(
+        signed_in.tenant.id, signed_in.user_id, verification_id
+    )
+    ensure_editable(signed_in.tenant.settings.account_center, "email")
+    await services.account.remove_primary_email(
         signed_in.tenant.id, signed_in.user_id, verification_id=verification_id
     )
     return Response(status_code=204)

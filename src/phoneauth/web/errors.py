@@ -1,4 +1,5 @@
-"""One JSON envelope for every non-2xx answer: `{"code", "message", "details"}`."""
+"""One JSON envelope for every non-2xx answer: `{"code", "message", "details"}`, plus Logto's
+`data` where Logto's answer has one."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class ErrorBody(BaseModel):
     code: str = Field(examples=["verification_code.expired"])
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
+    data: Any = Field(
+        default=None,
+        description="Only where Logto's answer has it: e.g. `{issues}` of `password.rejected`, "
+        "`{missingProfile}` of `user.missing_profile`.",
+    )
 
 
 class InvalidInputError(PhoneauthError):
@@ -84,8 +90,11 @@ def envelope(
     message: str,
     details: object = None,
     headers: Mapping[str, str] | None = None,
+    data: object = None,
 ) -> JSONResponse:
-    body = {"code": code, "message": message, "details": details or {}}
+    body: dict[str, object] = {"code": code, "message": message, "details": details or {}}
+    if data is not None:
+        body["data"] = data
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -95,7 +104,7 @@ async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
     # Rate limits, lockouts and database trouble (503 server.busy, server.unavailable) say when
     # to come back, in the header HTTP clients understand.
     headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
-    return envelope(error.status, error.code, error.message, error.details, headers)
+    return envelope(error.status, error.code, error.message, error.details, headers, error.data)
 
 
 def _field(issue: Mapping[str, Any]) -> str:

@@ -352,15 +352,23 @@ async def account_page(
         ):
             joined_name = organization.name
     active, email = await _active(services, tenant)
+    email_available = email is not None
+    experience = await services.sign_in_experience.current(tenant.id)
+    editable = {name: _editable(tenant, name) for name in ("phone", "email", "password")}
     context = _base_context(request, tenant, active, email) | {
         "user": user,
         "phone": display_phone(user.phone),
         "joined": joined_name,
-        # Changing the phone or the password starts with a code to the current phone, and only
-        # what the tenant's account center lets end users edit is offered (Logto's gate).
+        # A change starts by proving it is you (a code to the current phone or address, or the
+        # password), and only what the tenant's account center lets end users edit is offered
+        # (Logto's gate).
         "sms_available": active is not None,
-        "can_change_phone": _editable(tenant, "phone"),
-        "can_change_password": _editable(tenant, "password"),
+        "email_available": email_available,
+        "can_change_phone": editable["phone"],
+        "can_change_email": editable["email"] and email_available,
+        "can_change_password": editable["password"],
+        "change_heading": _change_heading(user.has_password, editable, email_available),
+        "password_min_length": experience.password_policy.length.min,
         "countries": countries(),
         "region": default_region(request.headers.get("accept-language")),
     }
@@ -370,6 +378,24 @@ async def account_page(
 def _editable(tenant: Tenant, field: str) -> bool:
     center = tenant.settings.account_center
     return center.enabled and center.control(field) is FieldControl.EDIT
+
+
+def _change_heading(has_password: bool, editable: dict[str, bool], email_available: bool) -> str:
+    """ "Change your phone number, email address or password", naming only what is offered."""
+    things = [
+        name
+        for name, offered in (
+            ("phone number", editable["phone"]),
+            ("email address", editable["email"] and email_available),
+            ("password", editable["password"]),
+        )
+        if offered
+    ]
+    if things == ["password"] and not has_password:
+        return "Set a password"
+    if len(things) < 2:
+        return "Change your " + "".join(things)
+    return "Change your " + ", ".join(things[:-1]) + " or " + things[-1]
 
 
 @router.post("/sign-out")

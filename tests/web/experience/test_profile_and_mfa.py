@@ -190,6 +190,7 @@ async def test_an_account_with_a_password_cannot_add_one(user: EndUser, services
 @pytest.mark.parametrize(
     "body",
     [
+        {"type": "social"},
         {"type": "email"},  # no verificationId
         {"type": "phone"},
         {"type": "password"},

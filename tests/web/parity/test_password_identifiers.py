@@ -148,7 +148,7 @@ def test_register_with_username_and_password_through_the_profile(
     start(end_user, "Register")
     missing = end_user.post("/api/experience/identification", json={})
     assert answer(missing) == (422, "user.missing_profile")
-    assert missing.json()["details"]["missingProfile"] == ["password", "username"]
+    assert missing.json()["data"]["missingProfile"] == ["password", "username"]
     for value, code in (
         ("1abc", (400, "guard.invalid_input")),
         ("bäd", (400, "guard.invalid_input")),
@@ -185,7 +185,7 @@ def test_sign_in_adds_the_username_the_sign_up_settings_ask_for(
     assert identified.status_code == 204, identified.text
     missing = end_user.post("/api/experience/submit")
     assert answer(missing) == (422, "user.missing_profile")
-    assert missing.json()["details"]["missingProfile"] == ["username"]
+    assert missing.json()["data"]["missingProfile"] == ["username"]
     added = end_user.post("/api/experience/profile", json={"type": "username", "value": "carol"})
     assert added.status_code == 204, added.text
     again = end_user.post("/api/experience/profile", json={"type": "username", "value": "carol"})
@@ -217,7 +217,7 @@ def test_missing_profile_names_email_as_logto_does(
     end_user.post("/api/experience/profile", json={"type": "username", "value": "dave"})
     missing = end_user.post("/api/experience/identification", json={})
     assert answer(missing) == (422, "user.missing_profile")
-    assert missing.json()["details"]["missingProfile"] == ["password", "email"]
+    assert missing.json()["data"]["missingProfile"] == ["password", "email"]
 
 
 def _verified_identity(admin: httpx.Client, end_user: httpx.Client, token: str) -> str:

@@ -125,7 +125,7 @@ def test_new_password_identity_refusals(admin: httpx.Client, end_user: httpx.Cli
         assert (answer.status_code, answer.json()["code"]) == (status, code), body
     rejected = end_user.post(NPI, json=identity("username", "bob", "short")).json()
     assert {"code": "password_rejected.too_short", "interpolation": {"min": 8}} in (
-        rejected["details"]["issues"]
+        rejected["data"]["issues"]
     )
     # The username policy applies at identification, as in Logto.
     admin.patch("/api/sign-in-exp", json={"usernamePolicy": {"minLength": 5}})

@@ -8,33 +8,50 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.connectors import UsageType
-from phoneauth.domain.account import PHONE_CODE_RECORD, VerificationRecord
+from phoneauth.domain.account_verifications import (
+    EMAIL_CODE_RECORD,
+    PASSWORD_RECORD,
+    PHONE_CODE_RECORD,
+    VerificationRecord,
+)
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import VerificationRecordRow
 
+_IDENTIFIER_TYPES = {
+    PHONE_CODE_RECORD: "phone",
+    EMAIL_CODE_RECORD: "email",
+    PASSWORD_RECORD: "userId",
+}
+"""Logto's record JSON: the identifier type of each record type."""
+
 
 def _data(record: VerificationRecord) -> dict[str, Any]:
-    return {
-        "type": PHONE_CODE_RECORD,
-        "identifier": {"type": "phone", "value": record.phone},
-        "templateType": record.template_type.value,
+    data: dict[str, Any] = {
+        "type": record.type,
+        "identifier": {"type": _IDENTIFIER_TYPES[record.type], "value": record.value},
         "verified": record.verified,
     }
+    if record.template_type is not None:
+        data["templateType"] = record.template_type.value
+    return data
 
 
 def _record(row: VerificationRecordRow) -> VerificationRecord | None:
     data = row.data or {}
-    if data.get("type") != PHONE_CODE_RECORD or row.user_id is None:
+    kind = data.get("type")
+    if kind not in _IDENTIFIER_TYPES or row.user_id is None:
         return None  # a kind of record this module does not read
+    template = data.get("templateType")
     return VerificationRecord(
         id=row.id,
         tenant_id=row.tenant_id,
         user_id=row.user_id,
-        phone=str(data["identifier"]["value"]),
-        template_type=UsageType(data["templateType"]),
+        value=str(data["identifier"]["value"]),
+        template_type=None if template is None else UsageType(template),
         verified=bool(data.get("verified")),
         created_at=row.created_at,
         expires_at=row.expires_at,
+        type=str(kind),
     )
 
 

@@ -26,7 +26,7 @@ from phoneauth.domain.experience_errors import (
 )
 from phoneauth.domain.interactions import InteractionEvent, VerificationSessionNotFoundError
 from phoneauth.domain.tenants import TenantNotFoundError
-from phoneauth.domain.users import PhoneInUseError, UserNotFoundError
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UserNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import (
@@ -157,6 +157,7 @@ async def identify(
             MissingMfaError,
             NewPasswordRequiredError,
             PhoneInUseError,
+            EmailInUseError,
         ),
     },
 )

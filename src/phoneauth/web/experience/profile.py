@@ -22,7 +22,8 @@ from phoneauth.domain.experience_errors import (
     VerificationFailedError,
 )
 from phoneauth.domain.interactions import VerificationSessionNotFoundError
-from phoneauth.domain.passwords import PasswordRejectedError, SamePasswordError
+from phoneauth.domain.password_policy import PasswordRejectedError
+from phoneauth.domain.passwords import SamePasswordError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
 from phoneauth.web.deps import ServicesDep
@@ -106,6 +107,7 @@ _GUARDS = (
         UsernameInUseError,
         PasswordExistsInProfileError,
         PasswordRejectedError,
+        SamePasswordError,
     ),
 )
 async def update_profile(

@@ -228,7 +228,7 @@ MESSAGES: dict[str, Sentences] = {
         "The code was sent to a different email address.",
     ),
     "verification_record.not_found": Sentences(
-        "This confirmation has expired. Please verify your phone number again.",
+        "This confirmation has expired or does not match. Please ask for a new code.",
         "The verification does not exist or has expired.",
     ),
     "verification_record.permission_denied": Sentences(
@@ -326,7 +326,7 @@ MESSAGES: dict[str, Sentences] = {
         "Your account already has a username.", "The account already has a username."
     ),
     "user.last_sign_in_method_required": Sentences(
-        "Your username cannot be removed: you would have no way left to sign in.",
+        "This cannot be removed: you would have no way left to sign in.",
         "The user would have no identifier left to sign in with.",
     ),
     "user.password_exists_in_profile": Sentences(

@@ -27,10 +27,10 @@ from phoneauth.domain.organizations import (
     PendingInvitationExistsError,
 )
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
-from phoneauth.web.account import SEND_ERRORS
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
 from phoneauth.web.errors import error_responses
 from phoneauth.web.links import invitation_url
+from phoneauth.web.verifications import SEND_ERRORS
 
 router = APIRouter(tags=["organizations"])
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from phoneauth.domain.account import user_info as user_info_of
 from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_POLICY_ERRORS
-from phoneauth.domain.password_policy import PasswordPolicy, UserInfo, password_issues
+from phoneauth.domain.password_policy import PasswordPolicy, password_issues
 from phoneauth.domain.sign_in_experience import (
     DOCUMENT_KEYS,
     ForgotPasswordMethod,
@@ -217,7 +218,7 @@ async def check_password(
         user = await services.users.get(tenant.id, body.userId)
         if user is None:
             raise UserNotFoundError(user_id=body.userId)
-        user_info = UserInfo.of(user.username, user.phone)
+        user_info = user_info_of(user)  # name, username, email, phone (Logto)
     elif policy.rejects.user_info:
         raise UserInfoRequiredError()
     issues = await password_issues(
