@@ -3,8 +3,9 @@ identifier and a password.
 
 `verify` checks the identifier is free and the password meets the tenant's policy, and keeps only
 the Argon2 hash in the interaction's record; `apply_to_profile` runs at Register identification.
-A phone number registered this way must also be proven by an SMS code in the same interaction:
-phoneauth never creates an account on a number nobody has shown to own.
+A phone number or email address registered this way must also be proven by a code in the same
+interaction: phoneauth never creates an account on a number or address nobody has shown to own
+(Logto takes only a username here; phoneauth also takes what its sign-up identifiers name).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
+from phoneauth.domain.email_blocklist import ensure_email_allowed
+from phoneauth.domain.emails import email_key, normalise_email
 from phoneauth.domain.experience_errors import VerificationFailedError
 from phoneauth.domain.interactions import (
+    EmailIdentifier,
     Interaction,
     Interactions,
     PhoneIdentifier,
@@ -26,7 +30,7 @@ from phoneauth.domain.passwords import hash_any_password
 from phoneauth.domain.phone_numbers import parse_phone
 from phoneauth.domain.sign_in_experience import SignInExperience, SignInExperienceSource
 from phoneauth.domain.usernames import ensure_username_allowed
-from phoneauth.domain.users import PhoneInUseError, UsernameInUseError, UserStore
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError, UserStore
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
 
@@ -70,18 +74,24 @@ class NewPasswordIdentities:
         """The new record's id.
 
         Raises:
-            SignUpMethodNotEnabledError: the identifier type is no sign-up identifier here
-                (email always: phoneauth keeps no email addresses yet).
-            UsernameInUseError, PhoneInUseError, InvalidPhoneNumberError, PasswordRejectedError.
+            SignUpMethodNotEnabledError: the identifier type is no sign-up identifier here.
+            UsernameInUseError, PhoneInUseError, EmailInUseError, InvalidPhoneNumberError,
+            InvalidEmailError, the `email_blocklist` errors, PasswordRejectedError.
         """
         tenant_id = interaction.tenant_id
         experience = await self.sign_in_experience.current(tenant_id)
-        if kind == "email" or kind not in _sign_up_types(experience):
+        if kind not in _sign_up_types(experience):
             raise SignUpMethodNotEnabledError(type=kind)
-        identifier: PhoneIdentifier | UsernameIdentifier
+        identifier: PhoneIdentifier | UsernameIdentifier | EmailIdentifier
         if kind == "username":
             await self.ensure_username_free(tenant_id, value, experience)
             identifier = UsernameIdentifier(value=value)
+        elif kind == "email":
+            email = normalise_email(value)
+            ensure_email_allowed(experience.email_blocklist_policy, email)
+            if await self.users.find_by_email(tenant_id, email) is not None:
+                raise EmailInUseError()
+            identifier = EmailIdentifier(value=email)
         else:
             phone = parse_phone(value)
             if await self.users.find_by_phone(tenant_id, phone) is not None:
@@ -121,8 +131,9 @@ class NewPasswordIdentities:
         the identifier and the hash join the pending profile.
 
         Raises:
-            VerificationFailedError: a phone not also proven by code in this interaction.
-            UsernameRejectedError, UsernameInUseError, PhoneInUseError.
+            VerificationFailedError: a phone or address not also proven by code in this
+                interaction.
+            UsernameRejectedError, UsernameInUseError, PhoneInUseError, EmailInUseError.
         """
         profile = interaction.profile
         if isinstance(record.identifier, UsernameIdentifier):
@@ -131,6 +142,19 @@ class NewPasswordIdentities:
                 interaction.tenant_id, record.identifier.value, experience
             )
             profile.username = record.identifier.value
+        elif isinstance(record.identifier, EmailIdentifier):
+            email = record.identifier.value
+            proven = any(
+                other.type is VerificationType.EMAIL_VERIFICATION_CODE
+                and other.verified
+                and email_key(other.identifier.value) == email_key(email)
+                for other in interaction.records()
+            )
+            if not proven:
+                raise VerificationFailedError()
+            if await self.users.find_by_email(interaction.tenant_id, email) is not None:
+                raise EmailInUseError()
+            profile.primary_email = email
         else:
             phone = record.identifier.value
             proven = any(

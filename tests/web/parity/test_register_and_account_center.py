@@ -114,6 +114,7 @@ def test_new_password_identity_refusals(admin: httpx.Client, end_user: httpx.Cli
     start(end_user)
     cases = [
         (identity("email", "a@example.com"), 422, "user.sign_up_method_not_enabled"),
+        (identity("email", "not-an-address"), 422, "user.sign_up_method_not_enabled"),
         (identity("phone", "4915112345678"), 422, "user.sign_up_method_not_enabled"),
         (identity("username", "1abc"), 400, "guard.invalid_input"),
         ({"identifier": {"type": "userId", "value": "x"}, "password": PASSWORD}, 400,
@@ -227,3 +228,59 @@ def test_account_api_changes_follow_the_account_center(
     admin.patch("/api/account-center", json={"fields": {"phone": "Edit"}})
     past_the_gate = end_user.post("/api/my-account/primary-phone", json=change, headers=fresh)
     assert past_the_gate.json()["code"] == "verification_record.not_found"
+
+
+def test_register_with_email_and_password_needs_the_address_proven_by_code(
+    admin: httpx.Client, end_user: httpx.Client
+) -> None:
+    assert admin.post("/api/connectors", json={"connectorId": "outbox-email"}).status_code == 200
+    email_sign_up = {
+        "signUp": {"identifiers": ["email"], "password": True, "verify": True},
+        "signIn": {
+            "methods": [
+                {"identifier": "email", "password": True, "verificationCode": True,
+                 "isPasswordPrimary": True}
+            ]
+        },
+        "emailBlocklistPolicy": {"blockSubaddressing": True},
+    }  # fmt: skip
+    assert admin.patch("/api/sign-in-exp", json=email_sign_up).status_code == 200
+    start(end_user)
+    tagged = end_user.post(NPI, json=identity("email", "dana+x@example.com"))
+    assert (tagged.status_code, tagged.json()["code"]) == (
+        422,
+        "session.email_blocklist.email_subaddressing_not_allowed",
+    )
+    by_password = end_user.post(NPI, json=identity("email", "Dana@Example.com"))
+    assert by_password.status_code == 200, by_password.text
+    password_id = by_password.json()["verificationId"]
+    unproven = end_user.post("/api/experience/identification", json={"verificationId": password_id})
+    assert (unproven.status_code, unproven.json()["code"]) == (400, "session.verification_failed")
+    identifier = {"type": "email", "value": "dana@example.com"}
+    sent = end_user.post(
+        "/api/experience/verification/verification-code",
+        json={"identifier": identifier, "interactionEvent": "Register"},
+    )
+    assert sent.status_code == 200, sent.text
+    [message] = admin.get("/api/outbox", params={"email": "dana@example.com"}).json()
+    verified = end_user.post(
+        "/api/experience/verification/verification-code/verify",
+        json={
+            "identifier": identifier,
+            "verificationId": sent.json()["verificationId"],
+            "code": message["code"],
+        },
+    )
+    assert verified.status_code == 200, verified.text
+    created = end_user.post("/api/experience/identification", json={"verificationId": password_id})
+    assert created.status_code == 201, created.text
+    assert end_user.post("/api/experience/submit").status_code == 200
+    start(end_user, "SignIn")
+    signed_in = end_user.post(
+        "/api/experience/verification/password",
+        json={"identifier": {"type": "email", "value": "DANA@example.com"}, "password": PASSWORD},
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    start(end_user)
+    taken = end_user.post(NPI, json=identity("email", "dana@example.com"))
+    assert (taken.status_code, taken.json()["code"]) == (422, "user.email_already_in_use")

@@ -8,11 +8,13 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
+from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.new_password_identity import SignUpMethodNotEnabledError
 from phoneauth.domain.password_policy import PasswordRejectedError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.usernames import USERNAME
-from phoneauth.domain.users import PhoneInUseError, UsernameInUseError
+from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
 from phoneauth.web.deps import ServicesDep
 from phoneauth.web.experience.deps import InteractionDep, step_responses
 
@@ -51,7 +53,10 @@ class VerificationId(BaseModel):
         SignUpMethodNotEnabledError,
         UsernameInUseError,
         PhoneInUseError,
+        EmailInUseError,
         InvalidPhoneNumberError,
+        InvalidEmailError,
+        *EMAIL_BLOCKLIST_ERRORS,
         PasswordRejectedError,
     ),
 )
