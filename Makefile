@@ -40,9 +40,8 @@ browser:
 services:
 	@bash scripts/start-services.sh
 
-# One worker per core and one more: a quarter of the time the workers waited (servers starting,
-# browsers, subprocesses) with a core idle, and CI had grown to 14-16 min on two workers. Whole
-# files go to one worker, so module-scoped servers start once. The
+# Two workers (one per core here): the suite is mostly CPU-bound and took ~23 min in one process
+# on a slow day; whole files go to one worker, so module-scoped servers start once. The
 # schemathesis module runs in a pytest of its own (under xdist its generated cases are not
 # reported back, so a failure there could go unseen), started beside the main one: alone
 # afterwards it kept one core idle for a minute and a half of CI. Its coverage goes to its own
@@ -53,7 +52,7 @@ test: install browser services
 	status=0; \
 	COVERAGE_FILE=.fuzz-coverage/.coverage $(RUN) pytest --cov --cov-report= --cov-fail-under=0 \
 		tests/e2e/test_openapi_fuzz.py > .fuzz-coverage/output.txt 2>&1 & fuzz=$$!; \
-	$(RUN) pytest -n $$(( $$(nproc) + 1 )) --dist loadfile --cov --cov-report= --ignore=tests/e2e/test_openapi_fuzz.py || status=$$?; \
+	$(RUN) pytest -n auto --dist loadfile --cov --cov-report= --ignore=tests/e2e/test_openapi_fuzz.py || status=$$?; \
 	wait $$fuzz || status=$$?; \
 	cat .fuzz-coverage/output.txt; \
 	$(RUN) coverage combine --append .fuzz-coverage/.coverage || status=$$?; \
