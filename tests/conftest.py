@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import tests.cheap_hashing  # noqa: F401 - first: before phoneauth hashes anything
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import text
