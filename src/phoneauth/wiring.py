@@ -15,6 +15,7 @@ from phoneauth.connectors.http import utc_now
 from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
 from phoneauth.domain.account import Account
 from phoneauth.domain.admin_keys import AdminKeys
+from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.experience import Experience
@@ -37,6 +38,7 @@ from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+from phoneauth.storage.repositories.applications import SqlApplicationStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
@@ -89,6 +91,7 @@ class Services:
     organizations: Organizations = field(init=False)
     console: ConsoleAdmins = field(init=False)
     pwned_passwords: PwnedLookup | None = field(init=False)
+    applications: Applications = field(init=False)
 
     async def dependency_status(self) -> dict[str, str]:
         """`{"database": ..., "redis": ...}`: the database `ok` or `unavailable`; Redis `ok`,
@@ -229,6 +232,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         codes=services.codes,
         pwned=services.pwned_passwords,
     )
+    services.applications = Applications(SqlApplicationStore(database), clock=utc_now)
     services.console = ConsoleAdmins(
         SqlConsoleAdminStore(database), derive_key(master, "console-session")
     )

@@ -16,6 +16,15 @@ from phoneauth.storage.models.interactions import (
     VerificationRecordRow,
 )
 from phoneauth.storage.models.message_log import MessageLogRow
+from phoneauth.storage.models.oidc import (
+    ApiResourceRow,
+    ApplicationRoleRow,
+    ApplicationRow,
+    ApplicationSecretRow,
+    OidcAuthorizationCodeRow,
+    OidcAuthorizationRequestRow,
+    OidcRefreshTokenRow,
+)
 from phoneauth.storage.models.organizations import (
     OrganizationInvitationRow,
     OrganizationMemberRow,
@@ -28,6 +37,10 @@ from phoneauth.storage.models.verification_codes import VerificationCodeRow
 
 __all__ = [
     "AdminKeyRow",
+    "ApiResourceRow",
+    "ApplicationRoleRow",
+    "ApplicationRow",
+    "ApplicationSecretRow",
     "Base",
     "ChangeVersionRow",
     "ConnectorRow",
@@ -36,6 +49,9 @@ __all__ = [
     "ConsoleSetupTokenRow",
     "InteractionRow",
     "MessageLogRow",
+    "OidcAuthorizationCodeRow",
+    "OidcAuthorizationRequestRow",
+    "OidcRefreshTokenRow",
     "OrganizationInvitationRow",
     "OrganizationMemberRow",
     "OrganizationRow",
