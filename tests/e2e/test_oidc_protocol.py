@@ -710,3 +710,46 @@ async def test_no_code_token_or_secret_reaches_the_log(
         provider.m2m_secret,
     ):
         assert secret not in logged
+
+
+async def test_browser_apps_get_cors_from_their_own_origins_only(provider: Provider) -> None:
+    phone, _ = await registered(provider)
+    async with provider.browser() as browser:
+        authorized = await authorize(provider, provider.spa, browser, phone)
+    async with provider.browser() as http:
+        discovery = await http.get(
+            "/oidc/.well-known/openid-configuration", headers={"Origin": "http://any.test"}
+        )
+        preflight = await http.options(
+            "/oidc/token",
+            headers={"Origin": "http://app.test", "Access-Control-Request-Method": "POST"},
+        )
+        exchange_body = {
+            "grant_type": "authorization_code",
+            "code": authorized.code,
+            "redirect_uri": REDIRECT,
+            "client_id": provider.spa,
+            "code_verifier": authorized.verifier,
+        }
+        from_app = await http.post(
+            "/oidc/token", data=exchange_body, headers={"Origin": "http://app.test"}
+        )
+        from_elsewhere = await http.post(
+            "/oidc/token",
+            data={**exchange_body, "code": "whatever"},
+            headers={"Origin": "http://evil.test"},
+        )
+        me = await http.get(
+            "/oidc/me",
+            headers={
+                "Authorization": f"Bearer {from_app.json()['access_token']}",
+                "Origin": "http://app.test",
+            },
+        )
+    assert discovery.headers["access-control-allow-origin"] == "*"
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert from_app.status_code == 200, from_app.text
+    assert from_app.headers["access-control-allow-origin"] == "http://app.test"
+    assert "access-control-allow-origin" not in from_elsewhere.headers
+    assert me.headers["access-control-allow-origin"] == "http://app.test"

@@ -8,10 +8,12 @@ code (see `phoneauth.domain.oidc.provider`). Protocol errors use RFC 6749's
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
+import jwt
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -132,20 +134,67 @@ async def _browser_error(request: Request, services: Services, answer: ProtocolA
     )
 
 
+# --- CORS for browser apps (SPAs) ---------------------------------------------------------------
+# Discovery and keys are public: any origin. The token, revocation and userinfo endpoints answer
+# a browser only from an origin of the calling app (its redirect URIs, `corsAllowedOrigins`); the
+# preflight cannot name the app (no body), so it is answered for any origin, without credentials.
+
+PUBLIC_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _client_id_of(form: list[tuple[str, str]], authorization: str | None) -> str | None:
+    for key, value in form:
+        if key == "client_id":
+            return value
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return unquote(decoded.partition(":")[0]) or None
+    return None
+
+
+async def _with_cors(
+    request: Request, services: Services, tenant_id: str, client_id: str | None, response: Response
+) -> Response:
+    origin = request.headers.get("origin")
+    if origin and await services.oidc.allows_origin(tenant_id, client_id, origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def preflight(request: Request) -> Response:
+    headers = {
+        "Access-Control-Allow-Origin": request.headers.get("origin", "*"),
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+for _path in ("/oidc/token", "/oidc/token/revocation", "/oidc/me"):
+    router.add_api_route(_path, preflight, methods=["OPTIONS"], include_in_schema=False)
+
+
 @router.get(
     "/oidc/.well-known/openid-configuration",
     summary="OpenID Connect discovery",
     responses=error_responses(TenantNotFoundError),
 )
-async def discovery(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def discovery(request: Request, services: ServicesDep) -> JSONResponse:
     tenant = await services.tenants.get(tenant_id_of(request))
-    return services.oidc.discovery(tenant.id)
+    return JSONResponse(services.oidc.discovery(tenant.id), headers=PUBLIC_CORS)
 
 
 @router.get("/oidc/jwks", summary="Public keys that verify this tenant's tokens")
-async def jwks(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def jwks(request: Request, services: ServicesDep) -> JSONResponse:
     tenant = await services.tenants.get(tenant_id_of(request))
-    return await services.sessions.jwks(tenant.id)
+    return JSONResponse(await services.sessions.jwks(tenant.id), headers=PUBLIC_CORS)
 
 
 @router.get(
@@ -200,17 +249,20 @@ async def resume(uid: str, request: Request, services: ServicesDep) -> Response:
 )
 async def token(request: Request, services: ServicesDep) -> Response:
     tenant = await services.tenants.get(tenant_id_of(request))
-    answer = await services.oidc.token(tenant.id, _call(request, await _form(request)))
-    return _answer(answer)
+    form = await _form(request)
+    answer = await services.oidc.token(tenant.id, _call(request, form))
+    client_id = _client_id_of(form, request.headers.get("authorization"))
+    return await _with_cors(request, services, tenant.id, client_id, _answer(answer))
 
 
 @router.post("/oidc/token/revocation", summary="Revoke a refresh token (RFC 7009)")
 async def revocation(request: Request, services: ServicesDep) -> Response:
     tenant = await services.tenants.get(tenant_id_of(request))
-    answer = await services.oidc.revoke(tenant.id, _call(request, await _form(request)))
-    if answer.status == 200:
-        return Response(status_code=200, headers=NO_STORE)
-    return _answer(answer)
+    form = await _form(request)
+    answer = await services.oidc.revoke(tenant.id, _call(request, form))
+    response = Response(status_code=200, headers=NO_STORE) if answer.status == 200 else None
+    client_id = _client_id_of(form, request.headers.get("authorization"))
+    return await _with_cors(request, services, tenant.id, client_id, response or _answer(answer))
 
 
 def _bearer(request: Request) -> str | None:
@@ -252,7 +304,10 @@ async def userinfo(request: Request, services: Services) -> Response:
                 **NO_STORE,
             },
         )
-    return JSONResponse(claims, headers=NO_STORE)
+    # The token was verified above: its client_id names the app whose origins may read this.
+    client_id = jwt.decode(access_token, options={"verify_signature": False}).get("client_id")
+    response = JSONResponse(claims, headers=NO_STORE)
+    return await _with_cors(request, services, tenant.id, client_id, response)
 
 
 _END_SESSION = "Sign out (RP-initiated logout), then back to a registered post-logout URI"

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError, OAuth2Error
@@ -169,6 +170,20 @@ class OidcProvider:
             "request_parameter_supported": False,
             "claims_parameter_supported": False,
         }
+
+    async def allows_origin(self, tenant_id: str, client_id: str | None, origin: str) -> bool:
+        """CORS for a browser app calling the token, revocation or userinfo endpoint: the
+        origins of its redirect URIs and its `customClientMetadata.corsAllowedOrigins`."""
+        if not client_id:
+            return False
+        application = await self.applications.find(tenant_id, client_id)
+        if application is None:
+            return False
+        listed = application.custom_client_metadata.get("corsAllowedOrigins") or []
+        origins = {_origin(uri) for uri in application.redirect_uris} | {
+            str(value).rstrip("/") for value in listed
+        }
+        return origin.rstrip("/") in origins
 
     # -- authorization -----------------------------------------------------------------------
 
@@ -595,6 +610,11 @@ class _TenantHooks(Hooks):
     def revoke(self, record: RefreshRecord) -> None:
         now = self.provider.clock()
         run(self.provider.store.revoke_family, self.tenant_id, record.token.family_id, now)
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _token_body(access_token: str, ttl: int, scope: str) -> dict[str, Any]:
