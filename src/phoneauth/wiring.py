@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,7 +23,7 @@ from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
-from phoneauth.domain.oidc.provider import NoResources, OidcProvider
+from phoneauth.domain.oidc.records import NoResources, OidcStore, ResourceLookup
 from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.password_policy import PwnedLookup
@@ -55,6 +57,9 @@ from phoneauth.storage.repositories.verification_codes import SqlVerificationCod
 from phoneauth.storage.repositories.verification_records import SqlVerificationRecordStore
 from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.storage.versioned_cache import cache_for
+
+if TYPE_CHECKING:
+    from phoneauth.domain.oidc.provider import OidcProvider
 
 log = logging.getLogger("phoneauth.wiring")
 
@@ -95,7 +100,25 @@ class Services:
     console: ConsoleAdmins = field(init=False)
     pwned_passwords: PwnedLookup | None = field(init=False)
     applications: Applications = field(init=False)
-    oidc: OidcProvider = field(init=False)
+    oidc_tokens: OidcTokens = field(init=False)
+    oidc_store: OidcStore = field(init=False)
+    oidc_resources: ResourceLookup = field(init=False)
+
+    @cached_property
+    def oidc(self) -> OidcProvider:
+        """The OpenID Connect provider, built on a process's first OIDC request: it loads
+        Authlib (~3 MB of memory), which a process that never serves one does not need."""
+        from phoneauth.domain.oidc.provider import OidcProvider
+
+        return OidcProvider(
+            store=self.oidc_store,
+            applications=self.applications,
+            sessions=self.sessions,
+            users=self.users,
+            tokens=self.oidc_tokens,
+            resources=self.oidc_resources,
+            clock=utc_now,
+        )
 
     async def dependency_status(self) -> dict[str, str]:
         """`{"database": ..., "redis": ...}`: the database `ok` or `unavailable`; Redis `ok`,
@@ -237,20 +260,11 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         pwned=services.pwned_passwords,
     )
     services.applications = Applications(SqlApplicationStore(database), clock=utc_now)
-    services.oidc = OidcProvider(
-        store=SqlOidcStore(database),
-        applications=services.applications,
-        sessions=services.sessions,
-        users=services.users,
-        tokens=OidcTokens(
-            services.sessions,
-            settings.resolved_public_url,
-            settings.management_api_resource,
-            utc_now,
-        ),
-        resources=NoResources(),
-        clock=utc_now,
+    services.oidc_tokens = OidcTokens(
+        services.sessions, settings.resolved_public_url, settings.management_api_resource, utc_now
     )
+    services.oidc_store = SqlOidcStore(database)
+    services.oidc_resources = NoResources()
     services.console = ConsoleAdmins(
         SqlConsoleAdminStore(database), derive_key(master, "console-session")
     )

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from phoneauth.domain.oidc.provider import (
+from phoneauth.domain.oidc.answers import (
     REQUEST_TTL,
     AuthorizationRequestNotFoundError,
     EndSessionError,
@@ -64,7 +64,7 @@ def waiting_authorization(request: Request, services: Services) -> str | None:
 
 def resume_url(services: Services, tenant_id: str, uid: str) -> str:
     """Where a finished sign-in continues the authorization (Logto's `<issuer>/auth/<uid>`)."""
-    return f"{services.oidc.tokens.issuer(tenant_id)}/auth/{uid}"
+    return f"{services.oidc_tokens.issuer(tenant_id)}/auth/{uid}"
 
 
 def _call(request: Request, form: list[tuple[str, str]] | None = None) -> HttpCall:

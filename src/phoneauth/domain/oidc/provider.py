@@ -13,9 +13,8 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -25,6 +24,14 @@ from phoneauth.domain.applications import (
     MANAGEMENT_API_ACCESS_ROLE_ID,
     Applications,
     ApplicationType,
+)
+from phoneauth.domain.oidc.answers import (
+    REQUEST_TTL,
+    AuthorizationRequestNotFoundError,
+    EndSessionError,
+    HttpCall,
+    ProtocolAnswer,
+    SignInNeeded,
 )
 from phoneauth.domain.oidc.authlib_parts import (
     Client,
@@ -45,12 +52,12 @@ from phoneauth.domain.oidc.records import (
     IssuedCode,
     IssuedRefreshToken,
     OidcStore,
+    ResourceLookup,
     token_hash,
 )
 from phoneauth.domain.oidc.tokens import InvalidTokenError, OidcTokens
 from phoneauth.domain.sessions import Principal, Sessions, StoredSession
 from phoneauth.domain.users import UserStore
-from phoneauth.errors import PhoneauthError
 
 log = logging.getLogger("phoneauth.oidc")
 # Authlib logs issued tokens at DEBUG ("Issue token {...}"): never below INFO here, whatever
@@ -58,63 +65,10 @@ log = logging.getLogger("phoneauth.oidc")
 logging.getLogger("authlib").setLevel(logging.INFO)
 
 CODE_TTL = timedelta(seconds=60)  # oidc-provider's (Logto's) default
-REQUEST_TTL = timedelta(hours=1)  # Logto's Interaction TTL
 REFRESH_TOKEN_TTL = timedelta(days=14)  # Logto's default
 ACCESS_TOKEN_TTL_S = 3600
 ID_TOKEN_TTL_S = 3600
 MANAGEMENT_API_SCOPE = "all"
-
-
-class ResourceLookup(Protocol):
-    async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
-        """The access-token lifetime of a registered API resource; None when unknown."""
-        ...
-
-
-class NoResources:
-    async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
-        return None
-
-
-class AuthorizationRequestNotFoundError(PhoneauthError):
-    """This sign-in request has expired or was already used: start again from the app."""
-
-    code = "oidc.authorization_request_not_found"
-    status = 404
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolAnswer:
-    """An HTTP answer Authlib shaped: a redirect, or a JSON body in the RFC 6749 error form."""
-
-    status: int
-    body: Any
-    headers: list[tuple[str, str]]
-
-    @property
-    def location(self) -> str | None:
-        return dict(self.headers).get("Location")
-
-
-@dataclass(frozen=True, slots=True)
-class SignInNeeded:
-    """Send the browser to the sign-in pages; `/oidc/auth/{uid}` continues afterwards."""
-
-    uid: str
-    first_screen: str  # "sign-in" or "register"
-    application_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class HttpCall:
-    method: str
-    uri: str
-    authorization: str | None
-    query: list[tuple[str, str]]
-    form: list[tuple[str, str]]
-
-    def protocol_request(self) -> ProtocolRequest:
-        return ProtocolRequest(self.method, self.uri, self.authorization, self.query, self.form)
 
 
 class OidcProvider:
@@ -194,7 +148,7 @@ class OidcProvider:
         for `prompt=none` without a session, else the sign-in pages."""
         user = await self._signed_in(tenant_id, session)
         hooks = _TenantHooks(self, tenant_id)
-        request = call.protocol_request()
+        request = _protocol_request(call)
 
         def validate() -> ProtocolAnswer | Server | None:
             server = Server(hooks)
@@ -294,7 +248,7 @@ class OidcProvider:
         hooks = _TenantHooks(self, tenant_id)
 
         def respond() -> ProtocolAnswer:
-            return ProtocolAnswer(*Server(hooks).create_token_response(call.protocol_request()))
+            return ProtocolAnswer(*Server(hooks).create_token_response(_protocol_request(call)))
 
         return await anyio.to_thread.run_sync(respond)
 
@@ -304,7 +258,7 @@ class OidcProvider:
         def respond() -> ProtocolAnswer:
             server = Server(hooks)
             return ProtocolAnswer(
-                *server.create_endpoint_response("revocation", call.protocol_request())
+                *server.create_endpoint_response("revocation", _protocol_request(call))
             )
 
         return await anyio.to_thread.run_sync(respond)
@@ -364,13 +318,6 @@ class OidcProvider:
         if isinstance(audience, list):
             return str(audience[0]) if audience else None
         return None if audience is None else str(audience)
-
-
-class EndSessionError(PhoneauthError):
-    """The sign-out request names a redirect the client did not register."""
-
-    code = "oidc.invalid_post_logout_redirect_uri"
-    status = 400
 
 
 class _TenantHooks(Hooks):
@@ -610,6 +557,10 @@ class _TenantHooks(Hooks):
     def revoke(self, record: RefreshRecord) -> None:
         now = self.provider.clock()
         run(self.provider.store.revoke_family, self.tenant_id, record.token.family_id, now)
+
+
+def _protocol_request(call: HttpCall) -> ProtocolRequest:
+    return ProtocolRequest(call.method, call.uri, call.authorization, call.query, call.form)
 
 
 def _origin(uri: str) -> str:

@@ -85,3 +85,14 @@ class OidcStore(Protocol):
     async def revoke_session(self, tenant_id: str, session_id: str, when: datetime) -> None:
         """Revoke every grant made in the login session."""
         ...
+
+
+class ResourceLookup(Protocol):
+    async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
+        """The access-token lifetime of a registered API resource; None when unknown."""
+        ...
+
+
+class NoResources:
+    async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
+        return None
