@@ -34,6 +34,7 @@ from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
+from phoneauth.domain.oidc.records import OidcStore
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.ports import (
     ActiveConnector,
@@ -677,14 +678,21 @@ async def prune(
 
 
 async def run_retention(
-    codes: VerificationCodes, *, every: float = 3600.0, first_after: float = 60.0
+    codes: VerificationCodes,
+    *,
+    every: float = 3600.0,
+    first_after: float = 60.0,
+    oidc: OidcStore | None = None,
 ) -> None:
-    """Prune every `every` seconds until cancelled (the app lifespan runs this)."""
+    """Prune every `every` seconds until cancelled (the app lifespan runs this); with `oidc`,
+    the provider's expired requests, codes and refresh tokens too."""
     await asyncio.sleep(first_after)
     while True:
         try:
             result = await codes.prune()
             log.info("pruned %d codes and %d log entries", result.codes, result.messages)
+            if oidc is not None:
+                log.info("pruned %d expired OIDC records", await oidc.delete_expired(codes.clock()))
         except Exception:
             log.exception("pruning failed; trying again in %d s", every)
         await asyncio.sleep(every)

@@ -123,7 +123,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, connectors)
         app.state.services = services
-        retention = asyncio.create_task(run_retention(services.codes), name="phoneauth-retention")
+        retention = asyncio.create_task(
+            run_retention(services.codes, oidc=services.oidc_store), name="phoneauth-retention"
+        )
         if serving:
             gc.collect()
             gc.freeze()

@@ -86,6 +86,10 @@ class OidcStore(Protocol):
         """Revoke every grant made in the login session."""
         ...
 
+    async def delete_expired(self, now: datetime) -> int:
+        """Forget what can no longer be used or replayed; how many rows went."""
+        ...
+
 
 class ResourceLookup(Protocol):
     async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:

@@ -6,7 +6,7 @@ the same code or refresh token at once, exactly one changes the row, on either d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from phoneauth.storage.models import (
     OidcAuthorizationRequestRow,
     OidcRefreshTokenRow,
 )
+
+CODE_KEPT_AFTER_EXPIRY = timedelta(days=1)
 
 Codes = OidcAuthorizationCodeRow
 Tokens = OidcRefreshTokenRow
@@ -214,3 +216,24 @@ class SqlOidcStore:
             )
 
         await self.db.write(unit)
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Waiting requests past their hour; refresh tokens past their lifetime (a rotated one is
+        kept until then, so its replay is still recognised); codes a day after expiry once no
+        refresh token of their grant is left (the code row carries the grant's revocation)."""
+        grace = now - CODE_KEPT_AFTER_EXPIRY
+
+        def unit(session: Session) -> int:
+            deleted = session.execute(delete(Requests).where(Requests.expires_at < now))
+            count = int(deleted.rowcount)  # type: ignore[attr-defined]
+            deleted = session.execute(delete(Tokens).where(Tokens.expires_at < now))
+            count += int(deleted.rowcount)  # type: ignore[attr-defined]
+            family_alive = (
+                select(Tokens.token_hash).where(Tokens.family_id == Codes.family_id).exists()
+            )
+            deleted = session.execute(
+                delete(Codes).where(Codes.expires_at < grace).where(~family_alive)
+            )
+            return count + int(deleted.rowcount)  # type: ignore[attr-defined]
+
+        return await self.db.write(unit)
