@@ -14,6 +14,8 @@ from phoneauth.web.management.user_views import StorableBody
 
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment datetime knows
 MAX_URIS = 100
+STRICT = ConfigDict(extra="ignore", strict=True)
+"""JSON as sent: `0` is no boolean and `"1"` no number, as the OpenAPI document says."""
 
 RequestedType = Literal["Native", "SPA", "Traditional", "MachineToMachine", "Protected", "SAML"]
 """Logto's application types. phoneauth makes the first four; `Protected` and `SAML` are
@@ -43,7 +45,7 @@ class OidcClientMetadata(BaseModel):
     """The redirect URIs, matched exactly: an http(s) address, or for a mobile app its own
     reverse-domain scheme (`com.example.app://callback`); no fragments, no wildcards."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT
 
     redirectUris: list[RedirectUri] = Field(default_factory=list, max_length=MAX_URIS)
     postLogoutRedirectUris: list[RedirectUri] = Field(default_factory=list, max_length=MAX_URIS)
@@ -52,7 +54,7 @@ class OidcClientMetadata(BaseModel):
 class CustomClientMetadata(BaseModel):
     """Logto's `customClientMetadata`; phoneauth keeps what is sent, other keys are dropped."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT
 
     corsAllowedOrigins: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None
     idTokenTtl: Ttl | None = None
@@ -69,7 +71,7 @@ class CustomClientMetadata(BaseModel):
 
 
 class ProtectedAppMetadata(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT
 
     subDomain: str
     origin: str
@@ -77,6 +79,8 @@ class ProtectedAppMetadata(BaseModel):
 
 class ApplicationCreate(StorableBody):
     """`POST /api/applications`."""
+
+    model_config = STRICT
 
     name: Name
     type: RequestedType
@@ -91,6 +95,8 @@ class ApplicationCreate(StorableBody):
 class ApplicationUpdate(StorableBody):
     """`PATCH /api/applications/{id}`: the keys sent replace the stored ones (Logto's
     `replace` mode). The type cannot change: sending another one is refused."""
+
+    model_config = STRICT
 
     name: Name | None = None
     description: Description | None = None
@@ -150,6 +156,8 @@ class ApplicationCreated(ApplicationRead):
 
 
 class SecretCreate(StorableBody):
+    model_config = STRICT
+
     name: Name
     expiresAt: Annotated[int, Field(ge=0, le=MAX_EPOCH_MS)] | None = Field(
         default=None,
@@ -211,6 +219,8 @@ RoleId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class RoleAssignment(StorableBody):
+    model_config = STRICT
+
     roleIds: list[RoleId] = Field(max_length=100, examples=[["management-api-access"]])
 
 
