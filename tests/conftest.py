@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -109,6 +111,37 @@ async def test_database(
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+@contextmanager
+def database_for(kind: str, folder: Path) -> Iterator[DatabaseUnderTest]:
+    """`test_database` for a fixture that outlives one test (module-scoped servers): an SQLite
+    file in `folder`, or a fresh, migrated PostgreSQL schema dropped afterwards."""
+    if kind == "sqlite":
+        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}")
+        return
+    schema = "t_" + uuid.uuid4().hex[:16]
+
+    async def create() -> None:
+        admin = create_async_engine(POSTGRES_URL)
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await admin.dispose()
+        migrated = open_database(POSTGRES_URL, schema=schema)
+        await upgrade(migrated.engine)
+        await migrated.dispose()
+
+    async def drop() -> None:
+        admin = create_async_engine(POSTGRES_URL)
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+    asyncio.run(create())
+    try:
+        yield DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
+    finally:
+        asyncio.run(drop())
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ import uvicorn
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve `app` on a free port until the block ends; yields the base URL."""
+def serve_in_thread(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve `app` on `port` (default: a free one) until the block ends; yields the base URL."""
     # No proxy headers, as `phoneauth serve` without PHONEAUTH_TRUSTED_PROXIES: uvicorn's own
     # default would believe X-Forwarded-For from 127.0.0.1, i.e. from every test client.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto", proxy_headers=False
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto", proxy_headers=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

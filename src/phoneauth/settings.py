@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         description="Where users reach the service, e.g. https://id.example.com; links in SMS "
         "(invitations) start with it. Default: http://<host>:<port>.",
     )
+    management_api_resource: str = Field(
+        default="https://{tenant_id}.logto.app/api",
+        min_length=1,
+        description="The resource indicator a machine-to-machine app asks a Management API "
+        "token for (Logto's: https://default.logto.app/api for the default tenant); "
+        "`{tenant_id}` is replaced by the tenant's id.",
+    )
     max_body_bytes: int = Field(
         default=64 * 1024,
         ge=1024,

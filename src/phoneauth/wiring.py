@@ -21,6 +21,8 @@ from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.oidc.provider import NoResources, OidcProvider
+from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.password_policy import PwnedLookup
 from phoneauth.domain.pwned_passwords import PwnedPasswords
@@ -43,6 +45,7 @@ from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
+from phoneauth.storage.repositories.oidc import SqlOidcStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
@@ -92,6 +95,7 @@ class Services:
     console: ConsoleAdmins = field(init=False)
     pwned_passwords: PwnedLookup | None = field(init=False)
     applications: Applications = field(init=False)
+    oidc: OidcProvider = field(init=False)
 
     async def dependency_status(self) -> dict[str, str]:
         """`{"database": ..., "redis": ...}`: the database `ok` or `unavailable`; Redis `ok`,
@@ -233,6 +237,20 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         pwned=services.pwned_passwords,
     )
     services.applications = Applications(SqlApplicationStore(database), clock=utc_now)
+    services.oidc = OidcProvider(
+        store=SqlOidcStore(database),
+        applications=services.applications,
+        sessions=services.sessions,
+        users=services.users,
+        tokens=OidcTokens(
+            services.sessions,
+            settings.resolved_public_url,
+            settings.management_api_resource,
+            utc_now,
+        ),
+        resources=NoResources(),
+        clock=utc_now,
+    )
     services.console = ConsoleAdmins(
         SqlConsoleAdminStore(database), derive_key(master, "console-session")
     )

@@ -112,7 +112,7 @@ async def test_a_token_needs_a_live_session_of_its_own_user(services: Services) 
 
     unknown = await services.sessions.access_token(user, "no-such-session")
     borrowed = await services.sessions.access_token(user, theirs.session_id)
-    kid, pem = await services.sessions._signing_key("default")
+    kid, pem = await services.sessions.signing_key("default")
     now = int(clock.now.timestamp())
     claims = {"iss": "phoneauth:default", "sub": user.id, "iat": now, "exp": now + 600}
     without_sid = jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid})

@@ -10,13 +10,13 @@ import base64
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import pytest
@@ -34,6 +34,8 @@ from tests.servers import serve_in_thread
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
 from phoneauth.wiring import Services
+
+T = TypeVar("T")
 
 
 class LoopRecorder:
@@ -53,6 +55,13 @@ class Deployment:
     url: str
     app: FastAPI
     admin_key: str
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of the app's own coroutines on the loop its server runs on (its database
+        pool lives there), from a test's thread."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
 
     @property
     def services(self) -> Services:
@@ -65,17 +74,18 @@ class Deployment:
 
 
 @contextmanager
-def deploy(settings: Settings) -> Iterator[Deployment]:
-    """Serve a new app with `settings` until the block ends; a global admin key is ready."""
+def deploy(settings: Settings, port: int = 0) -> Iterator[Deployment]:
+    """Serve a new app with `settings` until the block ends (on `port`, else a free one); a
+    global admin key is ready."""
     app = create_app(settings)
     recorder = LoopRecorder(app)
-    with serve_in_thread(recorder) as url:
+    with serve_in_thread(recorder, port=port) as url:
         assert recorder.loop is not None  # the lifespan ran through the recorder
         # The app's own service makes the key, on the app's loop (its database pool lives there).
         services: Services = app.state.services
         created = services.admin_keys.create("end-to-end tests")
         _, key = asyncio.run_coroutine_threadsafe(created, recorder.loop).result(timeout=30)
-        yield Deployment(url=url, app=app, admin_key=key)
+        yield Deployment(url=url, app=app, admin_key=key, loop=recorder.loop)
 
 
 @pytest.fixture

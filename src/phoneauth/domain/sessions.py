@@ -58,6 +58,7 @@ class StoredSession:
     user_id: str
     expires_at: datetime
     revoked_at: datetime | None
+    created_at: datetime | None = None  # when the user signed in (OIDC `auth_time`)
 
 
 class SigningKeyStore(Protocol):
@@ -144,7 +145,8 @@ class Sessions:
         await self.keys.add(tenant_id, StoredKey(kid, encrypted, jwk, now, None))
         return kid
 
-    async def _signing_key(self, tenant_id: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
+    async def signing_key(self, tenant_id: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        """The tenant's newest key (made on first use): its kid and private key."""
         active = [k for k in await self.keys.keys(tenant_id) if k.retired_at is None]
         if not active:
             await self.rotate(tenant_id)
@@ -173,6 +175,26 @@ class Sessions:
         ]
         return {"keys": usable}
 
+    async def verification_jwk(self, tenant_id: str, kid: str) -> dict[str, Any] | None:
+        """The public JWK of `kid` while it may verify tokens (active or in its grace)."""
+        now = self.clock()
+        for key in await self.keys.keys(tenant_id):
+            if key.kid == kid and (key.retired_at is None or key.retired_at > now):
+                return key.public_jwk
+        return None
+
+    async def find_live(self, tenant_id: str, session_id: str) -> StoredSession | None:
+        """The session if it exists and is neither revoked nor expired."""
+        found = await self.sessions.get(tenant_id, session_id)
+        return found if found is not None and self._live(found) else None
+
+    async def from_cookie(self, tenant_id: str, cookie: str | None) -> StoredSession | None:
+        """The live session the cookie names, if any (no error: the caller decides)."""
+        if not cookie:
+            return None
+        found = await self.sessions.find(tenant_id, _token_hash(cookie))
+        return found if found is not None and self._live(found) else None
+
     async def access_token(self, user: User, session_id: str) -> str:
         token, _ = await self._access_token(user, session_id, self.clock())
         return token
@@ -181,7 +203,7 @@ class Sessions:
         self, user: User, session_id: str, now: datetime
     ) -> tuple[str, datetime]:
         """The signed token and its `exp`, as a datetime (whole seconds, as in the token)."""
-        kid, private = await self._signing_key(user.tenant_id)
+        kid, private = await self.signing_key(user.tenant_id)
         expires = int((now + ACCESS_TOKEN_TTL).timestamp())
         claims: dict[str, Any] = {
             "iss": self.issuer(user.tenant_id),

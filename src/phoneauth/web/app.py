@@ -21,12 +21,12 @@ from phoneauth.web.account import router as account_router
 from phoneauth.web.api_docs import install_api_docs
 from phoneauth.web.body_limit import BodyLimits, DeclaredBodyLimitMiddleware
 from phoneauth.web.console import install_console
-from phoneauth.web.end_users import oidc_router
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import experience_router
 from phoneauth.web.favicon import favicon_router
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
+from phoneauth.web.oidc import router as oidc_router
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from phoneauth.domain.sessions import SESSION_COOKIE, Principal
 from phoneauth.web.deps import ServicesDep, tenant_id_of
@@ -20,11 +20,3 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-oidc_router = APIRouter(tags=["oidc"])
-
-
-@oidc_router.get("/oidc/jwks", summary="Public keys that verify this tenant's access tokens")
-async def jwks(request: Request, services: ServicesDep) -> dict[str, Any]:
-    tenant = await services.tenants.get(tenant_id_of(request))
-    return await services.sessions.jwks(tenant.id)

@@ -103,6 +103,18 @@ async def _message_page(
     return _render(request, "pages/message.html", context, status_code=status_code)
 
 
+async def message_page(
+    request: Request,
+    services: Services,
+    title: str,
+    text: str,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page that only says something, without the tenant's connectors (the OIDC endpoints)."""
+    return await _message_page(request, services, title, text, status_code=status_code)
+
+
 async def _active(
     services: Services, tenant: Tenant | None
 ) -> tuple[ActiveConnector | None, ActiveEmailConnector | None]:

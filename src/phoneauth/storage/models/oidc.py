@@ -97,7 +97,10 @@ class OidcAuthorizationCodeRow(Base):
     """An authorization code: single use, short-lived, bound to client, redirect URI and PKCE."""
 
     __tablename__ = "oidc_authorization_codes"
-    __table_args__ = (Index("ix_oidc_authorization_codes_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_oidc_authorization_codes_expires_at", "expires_at"),
+        Index("ix_oidc_authorization_codes_family_id", "family_id"),
+    )
 
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -111,6 +114,9 @@ class OidcAuthorizationCodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set when the family is revoked (the code was reused, or a token of it revoked): access
+    # tokens of the family are refused at phoneauth's own endpoints from then on.
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OidcRefreshTokenRow(Base):

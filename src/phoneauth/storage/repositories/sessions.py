@@ -123,4 +123,6 @@ class SqlSessionStore:
 
 
 def _session(row: SessionRow) -> StoredSession:
-    return StoredSession(row.id, row.tenant_id, row.user_id, row.expires_at, row.revoked_at)
+    return StoredSession(
+        row.id, row.tenant_id, row.user_id, row.expires_at, row.revoked_at, row.created_at
+    )

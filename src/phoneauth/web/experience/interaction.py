@@ -38,6 +38,7 @@ from phoneauth.web.experience.deps import (
     step_responses,
     tenant_home,
 )
+from phoneauth.web.oidc import resume_url, waiting_authorization
 
 router = APIRouter(tags=["experience"])
 
@@ -167,8 +168,11 @@ async def submit(interaction: InteractionDep, request: Request, services: Servic
     if done.signed_in is None:
         response = Response(status_code=204)
     else:
+        # Signing in for an app (`/oidc/auth`): continue its authorization (Logto's answer).
+        uid = waiting_authorization(request, services)
+        oidc_continue = resume_url(services, interaction.tenant_id, uid) if uid else None
         body = SubmitResult(
-            redirectTo=done.redirect_to or tenant_home(request),
+            redirectTo=oidc_continue or done.redirect_to or tenant_home(request),
             accessToken=done.signed_in.session.access_token,
             expiresAt=done.signed_in.access_token_expires_at.isoformat(),
         )

@@ -292,6 +292,19 @@ MESSAGES: dict[str, Sentences] = {
     "auth.unauthorized": Sentences(
         "Please sign in first.", "Sign in first: the session or the key is missing or expired."
     ),
+    # --- OpenID Connect -------------------------------------------------------------------------
+    "oidc.invalid_token": Sentences(
+        "Please sign in again.",
+        "The access token is missing, expired, revoked or not meant for this endpoint.",
+    ),
+    "oidc.authorization_request_not_found": Sentences(
+        "This sign-in has expired. Go back to the app and start again.",
+        "The authorization request expired (after an hour) or was already used.",
+    ),
+    "oidc.invalid_post_logout_redirect_uri": Sentences(
+        "You could not be signed out here. Go back to the app and sign out again.",
+        "The sign-out request names a post_logout_redirect_uri the application did not register.",
+    ),
     # --- users ----------------------------------------------------------------------------------
     "user.user_not_exist": Sentences(
         "There is no account with this phone number.", "This user does not exist."

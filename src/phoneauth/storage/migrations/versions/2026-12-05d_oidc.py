@@ -172,6 +172,9 @@ def upgrade() -> None:
         sa.Column(
             "used_at", phoneauth.storage.models.base.UtcDateTime(timezone=True), nullable=True
         ),
+        sa.Column(
+            "revoked_at", phoneauth.storage.models.base.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["applications.id"],
@@ -202,6 +205,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_oidc_authorization_codes_expires_at", ["expires_at"], unique=False
         )
+        batch_op.create_index("ix_oidc_authorization_codes_family_id", ["family_id"], unique=False)
 
     op.create_table(
         "oidc_refresh_tokens",
@@ -267,6 +271,7 @@ def downgrade() -> None:
 
     op.drop_table("oidc_refresh_tokens")
     with op.batch_alter_table("oidc_authorization_codes", schema=None) as batch_op:
+        batch_op.drop_index("ix_oidc_authorization_codes_family_id")
         batch_op.drop_index("ix_oidc_authorization_codes_expires_at")
 
     op.drop_table("oidc_authorization_codes")

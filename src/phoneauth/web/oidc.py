@@ -1,0 +1,358 @@
+"""The OpenID Connect provider's HTTP face, on Logto's paths (`/oidc/...`, per tenant too).
+
+`/oidc/auth` hands over to the sign-in pages with a signed cookie naming the waiting request;
+`POST /api/experience/submit` then answers `redirectTo: <issuer>/auth/<uid>`, which issues the
+code (see `phoneauth.domain.oidc.provider`). Protocol errors use RFC 6749's
+`{error, error_description}` form; a browser that cannot be sent back to the app gets a page.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+import jwt
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from phoneauth.domain.oidc.provider import (
+    REQUEST_TTL,
+    AuthorizationRequestNotFoundError,
+    EndSessionError,
+    HttpCall,
+    ProtocolAnswer,
+    SignInNeeded,
+)
+from phoneauth.domain.oidc.tokens import InvalidTokenError
+from phoneauth.domain.sessions import SESSION_COOKIE, StoredSession
+from phoneauth.domain.tenants import TenantNotFoundError
+from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.errors import error_responses
+from phoneauth.web.pages import message_page, tenant_prefix
+from phoneauth.wiring import Services
+
+router = APIRouter(tags=["oidc"])
+
+AUTHORIZATION_COOKIE = "phoneauth_oidc"
+_SALT = "phoneauth.oidc-authorization"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@lru_cache(maxsize=8)
+def _serializer(key: bytes) -> URLSafeSerializer:
+    return URLSafeSerializer(key, salt=_SALT)
+
+
+def waiting_authorization(request: Request, services: Services) -> str | None:
+    """The uid of the authorization request this browser is signing in for, if any."""
+    token = request.cookies.get(AUTHORIZATION_COOKIE)
+    if not token:
+        return None
+    try:
+        value = _serializer(services.interaction_cookie_key).loads(token)
+    except BadSignature:
+        return None
+    match value:
+        case [str(tenant_id), str(uid)] if tenant_id == tenant_id_of(request):
+            return uid
+        case _:
+            return None
+
+
+def resume_url(services: Services, tenant_id: str, uid: str) -> str:
+    """Where a finished sign-in continues the authorization (Logto's `<issuer>/auth/<uid>`)."""
+    return f"{services.oidc.tokens.issuer(tenant_id)}/auth/{uid}"
+
+
+def _call(request: Request, form: list[tuple[str, str]] | None = None) -> HttpCall:
+    return HttpCall(
+        method=request.method,
+        uri=str(request.url),
+        authorization=request.headers.get("authorization"),
+        query=list(request.query_params.multi_items()),
+        form=form or [],
+    )
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return []
+    form = await request.form()
+    return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+
+
+async def _session(request: Request, services: Services, tenant_id: str) -> StoredSession | None:
+    return await services.sessions.from_cookie(tenant_id, request.cookies.get(SESSION_COOKIE))
+
+
+def _answer(answer: ProtocolAnswer) -> Response:
+    headers = dict(answer.headers)
+    if answer.location is not None:
+        return RedirectResponse(answer.location, status_code=303, headers=NO_STORE)
+    headers.pop("Content-Type", None)
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers | NO_STORE)
+
+
+async def _to_sign_in(
+    request: Request, services: Services, tenant_id: str, needed: SignInNeeded
+) -> Response:
+    path = "/register" if needed.first_screen == "register" else "/sign-in"
+    response = RedirectResponse(
+        f"{tenant_prefix(request)}{path}?app_id={needed.application_id}",
+        status_code=303,
+        headers=NO_STORE,
+    )
+    response.set_cookie(
+        AUTHORIZATION_COOKIE,
+        _serializer(services.interaction_cookie_key).dumps([tenant_id, needed.uid]),
+        max_age=int(REQUEST_TTL.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+async def _browser_error(request: Request, services: Services, answer: ProtocolAnswer) -> Response:
+    """An error the app cannot be told about (no valid client or redirect URI): a page."""
+    description = ""
+    if isinstance(answer.body, dict):
+        description = str(answer.body.get("error_description") or answer.body.get("error", ""))
+    return await message_page(
+        request,
+        services,
+        "This sign-in link does not work",
+        "The app that sent you here asked for something this service does not allow"
+        + (f": {description}" if description else ".")
+        + " Go back to the app and try again, or tell its developers.",
+        status_code=400,
+    )
+
+
+# --- CORS for browser apps (SPAs) ---------------------------------------------------------------
+# Discovery and keys are public: any origin. The token, revocation and userinfo endpoints answer
+# a browser only from an origin of the calling app (its redirect URIs, `corsAllowedOrigins`); the
+# preflight cannot name the app (no body), so it is answered for any origin, without credentials.
+
+PUBLIC_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _client_id_of(form: list[tuple[str, str]], authorization: str | None) -> str | None:
+    for key, value in form:
+        if key == "client_id":
+            return value
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return unquote(decoded.partition(":")[0]) or None
+    return None
+
+
+async def _with_cors(
+    request: Request, services: Services, tenant_id: str, client_id: str | None, response: Response
+) -> Response:
+    origin = request.headers.get("origin")
+    if origin and await services.oidc.allows_origin(tenant_id, client_id, origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def preflight(request: Request) -> Response:
+    headers = {
+        "Access-Control-Allow-Origin": request.headers.get("origin", "*"),
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+for _path in ("/oidc/token", "/oidc/token/revocation", "/oidc/me"):
+    router.add_api_route(_path, preflight, methods=["OPTIONS"], include_in_schema=False)
+
+
+@router.get(
+    "/oidc/.well-known/openid-configuration",
+    summary="OpenID Connect discovery",
+    responses=error_responses(TenantNotFoundError),
+)
+async def discovery(request: Request, services: ServicesDep) -> JSONResponse:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    return JSONResponse(services.oidc.discovery(tenant.id), headers=PUBLIC_CORS)
+
+
+@router.get("/oidc/jwks", summary="Public keys that verify this tenant's tokens")
+async def jwks(request: Request, services: ServicesDep) -> JSONResponse:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    return JSONResponse(await services.sessions.jwks(tenant.id), headers=PUBLIC_CORS)
+
+
+@router.get(
+    "/oidc/auth",
+    summary="Authorization endpoint (code flow with PKCE)",
+    response_class=Response,
+    responses={303: {"description": "To the app's redirect URI, or to the sign-in pages."}},
+)
+async def authorize(request: Request, services: ServicesDep) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    session = await _session(request, services, tenant.id)
+    outcome = await services.oidc.authorize(tenant.id, _call(request), session)
+    if isinstance(outcome, SignInNeeded):
+        return await _to_sign_in(request, services, tenant.id, outcome)
+    if outcome.location is None:
+        return await _browser_error(request, services, outcome)
+    return _answer(outcome)
+
+
+@router.get(
+    "/oidc/auth/{uid}",
+    summary="Continue an authorization after the sign-in",
+    response_class=Response,
+    responses={303: {"description": "To the app's redirect URI with the code."}},
+)
+async def resume(uid: str, request: Request, services: ServicesDep) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    session = await _session(request, services, tenant.id)
+    try:
+        outcome = await services.oidc.resume(tenant.id, uid, str(request.url), session)
+    except AuthorizationRequestNotFoundError:
+        return await message_page(
+            request,
+            services,
+            "This sign-in has expired",
+            "Go back to the app and start signing in again.",
+            status_code=404,
+        )
+    if isinstance(outcome, SignInNeeded):
+        return await _to_sign_in(request, services, tenant.id, outcome)
+    if outcome.location is None:
+        return await _browser_error(request, services, outcome)
+    response = _answer(outcome)
+    response.delete_cookie(AUTHORIZATION_COOKIE, path="/")
+    return response
+
+
+@router.post(
+    "/oidc/token",
+    summary="Token endpoint: authorization_code, refresh_token, client_credentials",
+    responses={400: {"description": "RFC 6749 `{error, error_description}`."}},
+)
+async def token(request: Request, services: ServicesDep) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    form = await _form(request)
+    answer = await services.oidc.token(tenant.id, _call(request, form))
+    client_id = _client_id_of(form, request.headers.get("authorization"))
+    return await _with_cors(request, services, tenant.id, client_id, _answer(answer))
+
+
+@router.post("/oidc/token/revocation", summary="Revoke a refresh token (RFC 7009)")
+async def revocation(request: Request, services: ServicesDep) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    form = await _form(request)
+    answer = await services.oidc.revoke(tenant.id, _call(request, form))
+    response = Response(status_code=200, headers=NO_STORE) if answer.status == 200 else None
+    client_id = _client_id_of(form, request.headers.get("authorization"))
+    return await _with_cors(request, services, tenant.id, client_id, response or _answer(answer))
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+_USERINFO = "UserInfo: the signed-in user's claims for the token's scopes"
+_USERINFO_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": '`WWW-Authenticate: Bearer error="invalid_token"`.'}
+}
+
+
+@router.get("/oidc/me", summary=_USERINFO, responses=_USERINFO_ERRORS)
+async def userinfo_get(request: Request, services: ServicesDep) -> Response:
+    return await userinfo(request, services)
+
+
+@router.post("/oidc/me", summary=_USERINFO, responses=_USERINFO_ERRORS)
+async def userinfo_post(request: Request, services: ServicesDep) -> Response:
+    return await userinfo(request, services)
+
+
+async def userinfo(request: Request, services: Services) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    access_token = _bearer(request)
+    try:
+        if access_token is None:
+            raise InvalidTokenError("Send the access token: Authorization: Bearer <token>.")
+        claims = await services.oidc.userinfo(tenant.id, access_token)
+    except InvalidTokenError as error:
+        description = error.message.replace('"', "'")
+        return JSONResponse(
+            {"error": "invalid_token", "error_description": description},
+            status_code=401,
+            headers={
+                "WWW-Authenticate": f'Bearer error="invalid_token", '
+                f'error_description="{description}"',
+                **NO_STORE,
+            },
+        )
+    # The token was verified above: its client_id names the app whose origins may read this.
+    client_id = jwt.decode(access_token, options={"verify_signature": False}).get("client_id")
+    response = JSONResponse(claims, headers=NO_STORE)
+    return await _with_cors(request, services, tenant.id, client_id, response)
+
+
+_END_SESSION = "Sign out (RP-initiated logout), then back to a registered post-logout URI"
+
+
+@router.get("/oidc/session/end", summary=_END_SESSION, response_class=Response)
+async def end_session_get(request: Request, services: ServicesDep) -> Response:
+    return await end_session(request, services)
+
+
+@router.post("/oidc/session/end", summary=_END_SESSION, response_class=Response)
+async def end_session_post(request: Request, services: ServicesDep) -> Response:
+    return await end_session(request, services)
+
+
+async def end_session(request: Request, services: Services) -> Response:
+    tenant = await services.tenants.get(tenant_id_of(request))
+    data = dict(request.query_params) | dict(await _form(request))
+    client_id = data.get("client_id")
+    if not client_id and data.get("id_token_hint"):
+        client_id = await services.oidc.client_of_id_token(tenant.id, data["id_token_hint"])
+    session = await _session(request, services, tenant.id)
+    try:
+        target = await services.oidc.end_session(
+            tenant.id,
+            session=session,
+            client_id=client_id,
+            post_logout_redirect_uri=data.get("post_logout_redirect_uri"),
+        )
+    except EndSessionError as error:
+        return await message_page(
+            request,
+            services,
+            "You could not be signed out here",
+            f"{error.message} Go back to the app and sign out again.",
+            status_code=400,
+        )
+    if target is None:
+        response: Response = await message_page(
+            request, services, "You are signed out", "You can close this window."
+        )
+    else:
+        state = data.get("state")
+        separator = "&" if "?" in target else "?"
+        location = f"{target}{separator}{urlencode({'state': state})}" if state else target
+        response = RedirectResponse(location, status_code=303, headers=NO_STORE)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
