@@ -424,3 +424,30 @@ def test_deleting_an_application_deletes_what_belongs_to_it(
     for table in ("application_secrets", "application_roles", "oidc_authorization_requests"):
         left = rows(site, f"SELECT 1 FROM {table} WHERE application_id = :id", id=robot["id"])  # noqa: S608 - our table names
         assert left == [], table
+
+
+def test_logtos_machine_to_machine_flow_gets_a_management_api_token(api: httpx.Client) -> None:
+    """logto-parity §8.3 through these routes: make the app, give it the role, ask /oidc/token
+    with its secret; a deleted secret or app authenticates no more."""
+    robot = create(api, name="Robot", type="MachineToMachine")
+    form = {
+        "grant_type": "client_credentials",
+        "resource": "https://default.logto.app/api",
+        "scope": "all",
+    }
+
+    def token(secret: str, client_id: str = robot["id"]) -> httpx.Response:
+        return api.post("/oidc/token", data=form, auth=(client_id, secret))
+
+    assert token(robot["secret"]).json()["error"] == "invalid_target"  # no role yet
+    api.post(f"{APPS}/{robot['id']}/roles", json={"roleIds": [ROLE]})
+    issued = token(robot["secret"])
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["token_type"].lower() == "bearer"
+    rotated = api.post(f"{APPS}/{robot['id']}/secrets", json={"name": "rotated"}).json()["value"]
+    assert token(rotated).status_code == 200
+    api.delete(f"{APPS}/{robot['id']}/secrets/Default secret")
+    assert token(robot["secret"]).json()["error"] == "invalid_client"
+    assert token(rotated).status_code == 200
+    api.delete(f"{APPS}/{robot['id']}")
+    assert token(rotated).json()["error"] == "invalid_client"

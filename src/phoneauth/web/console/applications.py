@@ -24,12 +24,10 @@ from phoneauth.domain.applications import (
     StoredSecret,
 )
 from phoneauth.domain.redirect_uris import redirect_uri_problem
-from phoneauth.domain.tenants import DEFAULT_TENANT_ID
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
 from phoneauth.web.console.support import PREFIX, Console, ConsoleDep, ConsoleRoute, FormDep, render
 from phoneauth.web.human_messages import admin_sentence
-from phoneauth.web.links import page_url
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -55,17 +53,6 @@ TYPES: dict[ApplicationType, tuple[str, str]] = {
 MAX_NAME = 256
 MAX_DESCRIPTION = 2048
 MAX_URIS = 100
-
-
-def issuer_of(console: Console) -> str:
-    """`<public url>/oidc`, or `<public url>/t/<tenant>/oidc` for every other tenant."""
-    return page_url(console.services.settings, console.tenant.id, "/oidc")
-
-
-def management_api_resource(tenant_id: str) -> str:
-    """Logto's Management API indicator: `https://<tenant>.logto.app/api`, which for the
-    default tenant is `https://default.logto.app/api` (logto-parity §8.3)."""
-    return f"https://{tenant_id if tenant_id != DEFAULT_TENANT_ID else 'default'}.logto.app/api"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +221,10 @@ async def _app_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     services = console.services
-    issuer = issuer_of(console)
+    # What the provider itself says: `<public url>/oidc` (`/t/<tenant>/oidc` for other
+    # tenants) and PHONEAUTH_MANAGEMENT_API_RESOURCE for the tenant.
+    tokens = services.oidc.tokens
+    issuer = tokens.issuer(console.tenant.id)
     m2m = application.type is ApplicationType.MACHINE_TO_MACHINE
     secrets: list[StoredSecret] = []
     if not application.is_public:
@@ -250,7 +240,7 @@ async def _app_page(
         "m2m": m2m,
         "issuer": issuer,
         "discovery": f"{issuer}/.well-known/openid-configuration",
-        "resource": management_api_resource(console.tenant.id),
+        "resource": tokens.management_resource(console.tenant.id),
         "role": MANAGEMENT_API_ACCESS_ROLE,
         "has_access": has_access,
         "secrets": secrets,
