@@ -8,6 +8,7 @@ tests/artifacts/console-*.png.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -297,3 +298,22 @@ def test_the_sign_in_experience_page_embeds_a_same_origin_live_preview(
         # Chromium puts its own error page in place of the blocked document.
         assert framed.url.startswith("chrome-error://"), framed.url
         assert framed.locator("#phone").count() == 0
+
+
+def test_an_application_is_created_and_shows_what_the_app_needs(
+    site: Deployment, page: Page
+) -> None:
+    sign_in(site, page)
+    page.get_by_role("link", name="Applications").click()
+    page.locator("#name").fill("Web shop")
+    page.get_by_role("radio", name="Traditional web app").check()
+    page.locator("#redirect_uris").fill("https://shop.example.com/callback")
+    page.get_by_role("button", name="Create application").click()
+    expect(page.locator("[data-new-secret]")).to_have_text(re.compile(r"^\S{32}$"))
+    issuer = f"{site.services.settings.resolved_public_url}/oidc"
+    expect(page.locator("[data-issuer]")).to_have_text(issuer)
+    expect(page.locator("[data-discovery]")).to_have_text(
+        f"{issuer}/.well-known/openid-configuration"
+    )
+    expect(page.locator("[data-redirect-uris]")).to_have_text("https://shop.example.com/callback")
+    shoot(page, "application-created")

@@ -42,6 +42,8 @@ MANAGEMENT_TAGS = (
     "sign-in experience",
     "users",
     "organizations",
+    "applications",
+    "roles",
 )
 """The Management API resources fuzzed here: add each new resource's tag."""
 CHECKS = [

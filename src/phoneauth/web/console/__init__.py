@@ -5,13 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from phoneauth.web.console import auth, connectors, message_log, sign_in_experience, tenants
+from phoneauth.web.console import (
+    applications,
+    auth,
+    connectors,
+    message_log,
+    sign_in_experience,
+    tenants,
+)
 from phoneauth.web.console.support import PREFIX, ConsoleRoute, error_page
 
 
 def console_router() -> APIRouter:
     router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
-    for module in (auth, connectors, sign_in_experience, message_log, tenants):
+    for module in (auth, connectors, sign_in_experience, message_log, applications, tenants):
         router.include_router(module.router, prefix=PREFIX)
 
     @router.api_route(PREFIX + "/{rest:path}", methods=["GET", "POST"])

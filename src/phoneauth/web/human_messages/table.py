@@ -413,7 +413,7 @@ MESSAGES: dict[str, Sentences] = {
     ),
     # --- organizations --------------------------------------------------------------------------
     "entity.not_exists_with_id": Sentences(
-        _NOT_FOUND, "This organization or invitation does not exist."
+        _NOT_FOUND, "This organization, invitation, application or role does not exist."
     ),
     "entity.unique_integrity_violation": Sentences(
         "An invitation for this phone number is already waiting.",
@@ -437,6 +437,33 @@ MESSAGES: dict[str, Sentences] = {
     "organization_invitation.invitee_already_member": Sentences(
         "You are already a member of this organization.",
         "The invitee is a member of the organization already.",
+    ),
+    # --- applications (console only: end users never reach these) ------------------------------
+    "application.secret_name_exists": Sentences(
+        END_USER_FALLBACK, "This application has a secret with this name already: pick another."
+    ),
+    "application.secret_not_allowed": Sentences(
+        END_USER_FALLBACK,
+        "Native and single-page apps have no secrets: they are public clients and prove "
+        "themselves with PKCE instead.",
+    ),
+    "application.invalid_type": Sentences(
+        END_USER_FALLBACK, "Only machine-to-machine applications can hold roles."
+    ),
+    "application.invalid_third_party_application_type": Sentences(
+        END_USER_FALLBACK, "A machine-to-machine application cannot be a third-party app."
+    ),
+    "application.device_flow_native_only": Sentences(
+        END_USER_FALLBACK, "Only native applications can use the device flow."
+    ),
+    "application.saml.use_saml_app_api": Sentences(
+        END_USER_FALLBACK, "SAML applications are not available in phoneauth: choose another type."
+    ),
+    "application.protected_app_metadata_is_required": Sentences(
+        END_USER_FALLBACK, "Protected apps are not available in phoneauth: choose another type."
+    ),
+    "application.protected_app_not_configured": Sentences(
+        END_USER_FALLBACK, "Protected apps are not available in phoneauth: choose another type."
     ),
     # --- tenants ---------------------------------------------------------------------------------
     "tenant.not_found": Sentences(

@@ -9,9 +9,12 @@ from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management import (
     account_center,
+    application_secrets,
+    applications,
     connectors,
     message_logs,
     organizations,
+    roles,
     sign_in_experience,
     tenants,
     user_changes,
@@ -32,6 +35,9 @@ ROUTERS = [
     users.router,
     user_changes.router,
     organizations.router,
+    applications.router,
+    application_secrets.router,
+    roles.router,
 ]
 """Each resource module contributes one router; add new ones here."""
 
