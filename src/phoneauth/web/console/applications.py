@@ -223,7 +223,7 @@ async def _app_page(
     services = console.services
     # What the provider itself says: `<public url>/oidc` (`/t/<tenant>/oidc` for other
     # tenants) and PHONEAUTH_MANAGEMENT_API_RESOURCE for the tenant.
-    tokens = services.oidc.tokens
+    tokens = services.oidc_tokens
     issuer = tokens.issuer(console.tenant.id)
     m2m = application.type is ApplicationType.MACHINE_TO_MACHINE
     secrets: list[StoredSecret] = []
