@@ -300,7 +300,8 @@
       throw error;
     }
     if (done && done.redirectTo) {
-      window.location.assign(done.redirectTo);
+      // Replace, as Logto does: Back from the app must not show a sign-in form already used.
+      window.location.replace(done.redirectTo);
       return;
     }
     show("done"); // a password reset answers 204: nothing to sign in to yet
