@@ -753,3 +753,22 @@ async def test_browser_apps_get_cors_from_their_own_origins_only(provider: Provi
     assert from_app.headers["access-control-allow-origin"] == "http://app.test"
     assert "access-control-allow-origin" not in from_elsewhere.headers
     assert me.headers["access-control-allow-origin"] == "http://app.test"
+
+
+async def test_an_abandoned_app_sign_in_never_captures_a_later_one(provider: Provider) -> None:
+    phone, _ = await registered(provider)
+    client = rp(provider, provider.spa)
+    url, _ = client.create_authorization_url(
+        f"{provider.issuer}/auth", scope="openid", code_verifier="v" * 50
+    )
+    async with provider.browser() as browser:
+        to_pages = await browser.get(url)
+        page = await browser.get(to_pages.headers["location"])
+        # On the way from the app, the links between the pages keep the app.
+        assert f'href="/register?app_id={provider.spa}"' in page.text
+        assert "phoneauth_oidc" in browser.cookies
+        # The person leaves, and later opens phoneauth's own sign-in page.
+        own = await browser.get("/sign-in")
+        assert own.status_code == 200
+        assert "phoneauth_oidc" not in browser.cookies
+        assert not (await sign_in_on_pages(provider, browser, phone)).startswith(provider.issuer)

@@ -9,14 +9,12 @@ code (see `phoneauth.domain.oidc.provider`). Protocol errors use RFC 6749's
 from __future__ import annotations
 
 import base64
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 import jwt
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from phoneauth.domain.oidc.answers import (
     REQUEST_TTL,
@@ -31,40 +29,16 @@ from phoneauth.domain.sessions import SESSION_COOKIE, StoredSession
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.errors import error_responses
+from phoneauth.web.oidc_cookie import (
+    clear_authorization_cookie,
+    set_authorization_cookie,
+)
 from phoneauth.web.pages import message_page, tenant_prefix
 from phoneauth.wiring import Services
 
 router = APIRouter(tags=["oidc"])
 
-AUTHORIZATION_COOKIE = "phoneauth_oidc"
-_SALT = "phoneauth.oidc-authorization"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-@lru_cache(maxsize=8)
-def _serializer(key: bytes) -> URLSafeSerializer:
-    return URLSafeSerializer(key, salt=_SALT)
-
-
-def waiting_authorization(request: Request, services: Services) -> str | None:
-    """The uid of the authorization request this browser is signing in for, if any."""
-    token = request.cookies.get(AUTHORIZATION_COOKIE)
-    if not token:
-        return None
-    try:
-        value = _serializer(services.interaction_cookie_key).loads(token)
-    except BadSignature:
-        return None
-    match value:
-        case [str(tenant_id), str(uid)] if tenant_id == tenant_id_of(request):
-            return uid
-        case _:
-            return None
-
-
-def resume_url(services: Services, tenant_id: str, uid: str) -> str:
-    """Where a finished sign-in continues the authorization (Logto's `<issuer>/auth/<uid>`)."""
-    return f"{services.oidc_tokens.issuer(tenant_id)}/auth/{uid}"
 
 
 def _call(request: Request, form: list[tuple[str, str]] | None = None) -> HttpCall:
@@ -106,14 +80,13 @@ async def _to_sign_in(
         status_code=303,
         headers=NO_STORE,
     )
-    response.set_cookie(
-        AUTHORIZATION_COOKIE,
-        _serializer(services.interaction_cookie_key).dumps([tenant_id, needed.uid]),
-        max_age=int(REQUEST_TTL.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+    set_authorization_cookie(
+        response,
+        request,
+        services,
+        tenant_id,
+        needed.uid,
+        int(REQUEST_TTL.total_seconds()),
     )
     return response
 
@@ -238,7 +211,7 @@ async def resume(uid: str, request: Request, services: ServicesDep) -> Response:
     if outcome.location is None:
         return await _browser_error(request, services, outcome)
     response = _answer(outcome)
-    response.delete_cookie(AUTHORIZATION_COOKIE, path="/")
+    clear_authorization_cookie(response)
     return response
 
 

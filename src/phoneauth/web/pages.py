@@ -10,9 +10,11 @@ JSON envelope.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import phonenumbers
 from fastapi import APIRouter, Request
@@ -37,6 +39,7 @@ from phoneauth.web.deps import ServicesDep, tenant_id_of
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_table
+from phoneauth.web.oidc_cookie import AUTHORIZATION_COOKIE, clear_authorization_cookie
 from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import countries, default_region
 from phoneauth.wiring import Services
@@ -61,6 +64,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+
+APP_ID = re.compile(r"[a-z0-9]{1,64}")  # an application id (`phoneauth.ids`)
 
 router = APIRouter(include_in_schema=False)
 
@@ -137,6 +142,20 @@ _OUTBOX_BANNER = {
 }
 
 
+def _app_query(request: Request) -> str:
+    """`?app_id=...` while the person signs in for an app, kept on the links between pages."""
+    app_id = request.query_params.get("app_id", "")
+    return f"?{urlencode({'app_id': app_id})}" if APP_ID.fullmatch(app_id) else ""
+
+
+def _for_app(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """A sign-in page opened without `app_id` is not on the way from an app: forget any app
+    sign-in left unfinished, so it cannot capture this one."""
+    if not _app_query(request) and AUTHORIZATION_COOKIE in request.cookies:
+        clear_authorization_cookie(response)
+    return response
+
+
 def _base_context(
     request: Request,
     tenant: Tenant | None,
@@ -152,6 +171,7 @@ def _base_context(
     )
     return {
         "base": base,
+        "app_query": _app_query(request),
         "api": f"{base}/api",
         "version": __version__,
         "tenant_name": tenant.name if tenant is not None else "phoneauth",
@@ -217,7 +237,8 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
             tenant=tenant,
             link=link if options.register_open else None,
         )
-    return _render(request, "pages/sign_in.html", context | options.page_values("sign-in"))
+    page = _render(request, "pages/sign_in.html", context | options.page_values("sign-in"))
+    return _for_app(request, page)
 
 
 @router.get("/register")
@@ -239,7 +260,8 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
             tenant=tenant,
             link=link if options.sign_in_open else None,
         )
-    return _render(request, "pages/register.html", context | options.page_values("register"))
+    page = _render(request, "pages/register.html", context | options.page_values("register"))
+    return _for_app(request, page)
 
 
 @router.get("/forgot-password")

@@ -38,7 +38,7 @@ from phoneauth.web.experience.deps import (
     step_responses,
     tenant_home,
 )
-from phoneauth.web.oidc import resume_url, waiting_authorization
+from phoneauth.web.oidc_cookie import resume_url, waiting_authorization
 
 router = APIRouter(tags=["experience"])
 
