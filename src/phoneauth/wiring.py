@@ -17,13 +17,15 @@ from phoneauth.connectors.http import utc_now
 from phoneauth.crypto import ConfigCipher, derive_key, load_master_secret
 from phoneauth.domain.account import Account
 from phoneauth.domain.admin_keys import AdminKeys
+from phoneauth.domain.api_resources import ApiResources
 from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
+from phoneauth.domain.management_callers import ManagementCallers
 from phoneauth.domain.message_log import MessageLog
-from phoneauth.domain.oidc.records import NoResources, OidcStore, ResourceLookup
+from phoneauth.domain.oidc.records import OidcStore, ResourceLookup
 from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.password_policy import PwnedLookup
@@ -42,6 +44,7 @@ from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
+from phoneauth.storage.repositories.api_resources import SqlApiResourceStore
 from phoneauth.storage.repositories.applications import SqlApplicationStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
@@ -103,6 +106,8 @@ class Services:
     oidc_tokens: OidcTokens = field(init=False)
     oidc_store: OidcStore = field(init=False)
     oidc_resources: ResourceLookup = field(init=False)
+    api_resources: ApiResources = field(init=False)
+    management_callers: ManagementCallers = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -264,7 +269,13 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.sessions, settings.resolved_public_url, settings.management_api_resource, utc_now
     )
     services.oidc_store = SqlOidcStore(database)
-    services.oidc_resources = NoResources()
+    services.api_resources = ApiResources(
+        SqlApiResourceStore(database), services.oidc_tokens.management_resource, clock=utc_now
+    )
+    services.oidc_resources = services.api_resources
+    services.management_callers = ManagementCallers(
+        services.admin_keys, services.oidc_tokens, services.applications
+    )
     services.console = ConsoleAdmins(
         SqlConsoleAdminStore(database), derive_key(master, "console-session")
     )

@@ -1,4 +1,5 @@
-"""Request dependencies as `Annotated` aliases: services, the admin key, the tenant."""
+"""Request dependencies as `Annotated` aliases: services, the Management API caller (an admin
+key or a machine-to-machine app's access token), the tenant."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from phoneauth.domain.admin_keys import AdminKey
+from phoneauth.domain.management_callers import ManagementCaller
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant
 from phoneauth.wiring import Services
 
@@ -39,14 +40,14 @@ def tenant_id_of(request: Request) -> str:
 # per request than the lookup itself (a tenant from the cache, a key from the cache).
 
 
-async def get_admin(request: Request) -> AdminKey:
+async def get_admin(request: Request) -> ManagementCaller:
     # Authenticate before looking the tenant up, so unknown tenants are not revealed.
-    return await services_of(request).admin_keys.authenticate(
+    return await services_of(request).management_callers.authenticate(
         request.headers.get("authorization"), tenant_id_of(request)
     )
 
 
-AdminDep = Annotated[AdminKey, Depends(get_admin)]
+AdminDep = Annotated[ManagementCaller, Depends(get_admin)]
 
 
 async def get_managed_tenant(request: Request) -> Tenant:

@@ -55,7 +55,7 @@ from phoneauth.domain.oidc.records import (
     ResourceLookup,
     token_hash,
 )
-from phoneauth.domain.oidc.tokens import InvalidTokenError, OidcTokens
+from phoneauth.domain.oidc.tokens import MANAGEMENT_API_SCOPE, InvalidTokenError, OidcTokens
 from phoneauth.domain.sessions import Principal, Sessions, StoredSession
 from phoneauth.domain.users import UserStore
 
@@ -68,7 +68,6 @@ CODE_TTL = timedelta(seconds=60)  # oidc-provider's (Logto's) default
 REFRESH_TOKEN_TTL = timedelta(days=14)  # Logto's default
 ACCESS_TOKEN_TTL_S = 3600
 ID_TOKEN_TTL_S = 3600
-MANAGEMENT_API_SCOPE = "all"
 
 
 class OidcProvider:

@@ -95,8 +95,3 @@ class ResourceLookup(Protocol):
     async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
         """The access-token lifetime of a registered API resource; None when unknown."""
         ...
-
-
-class NoResources:
-    async def access_token_ttl(self, tenant_id: str, indicator: str) -> int | None:
-        return None

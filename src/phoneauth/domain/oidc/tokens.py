@@ -20,6 +20,7 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID
 from phoneauth.errors import PhoneauthError
 
 ALGORITHM = "ES256"
+MANAGEMENT_API_SCOPE = "all"  # the Management API resource's only scope (Logto's)
 
 
 class InvalidTokenError(PhoneauthError):

@@ -287,10 +287,11 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "auth.forbidden": Sentences(
         "This is not possible here: sign-in or registration is turned off.",
-        "Not allowed: this key or account may not do this here.",
+        "Not allowed: this key, application or account may not do this here.",
     ),
     "auth.unauthorized": Sentences(
-        "Please sign in first.", "Sign in first: the session or the key is missing or expired."
+        "Please sign in first.",
+        "Sign in first: the session, the key or the access token is missing, invalid or expired.",
     ),
     # --- OpenID Connect -------------------------------------------------------------------------
     "oidc.invalid_token": Sentences(
@@ -304,6 +305,15 @@ MESSAGES: dict[str, Sentences] = {
     "oidc.invalid_post_logout_redirect_uri": Sentences(
         "You could not be signed out here. Go back to the app and sign out again.",
         "The sign-out request names a post_logout_redirect_uri the application did not register.",
+    ),
+    "resource.resource_identifier_in_use": Sentences(
+        _NOT_ALLOWED, "Another API resource of this tenant has this API identifier already."
+    ),
+    "resource.cannot_modify_management_api": Sentences(
+        _NOT_ALLOWED, "The Management API resource is built in: it cannot be changed."
+    ),
+    "resource.cannot_delete_management_api": Sentences(
+        _NOT_ALLOWED, "The Management API resource is built in: it cannot be deleted."
     ),
     # --- users ----------------------------------------------------------------------------------
     "user.user_not_exist": Sentences(

@@ -14,6 +14,7 @@ from phoneauth.web.management import (
     connectors,
     message_logs,
     organizations,
+    resources,
     roles,
     sign_in_experience,
     tenants,
@@ -38,6 +39,7 @@ ROUTERS = [
     applications.router,
     application_secrets.router,
     roles.router,
+    resources.router,
 ]
 """Each resource module contributes one router; add new ones here."""
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phoneauth.connectors import InvalidConfigError
-from phoneauth.domain.admin_keys import AdminKey, ForbiddenError
+from phoneauth.domain.admin_keys import ForbiddenError
 from phoneauth.domain.connector_management import DevelopmentOnlyError, UnknownFactoryError
+from phoneauth.domain.management_callers import ManagementCaller
 from phoneauth.domain.sign_in_experience_rules import RULE_ERRORS
 from phoneauth.domain.tenant_kinds import DevelopmentConnectorInUseError, TenantKinds
 from phoneauth.domain.tenant_migration import InvalidExportError, TenantMigration
@@ -154,7 +155,7 @@ def _migration(services: Services) -> TenantMigration:
     return TenantMigration(services.tenants, services.connectors, services.sign_in_experience)
 
 
-async def _managed(admin: AdminKey, services: Services, target_id: str) -> str:
+async def _managed(admin: ManagementCaller, services: Services, target_id: str) -> str:
     if not admin.may_manage(target_id):
         raise ForbiddenError(tenant_id=target_id)
     return (await services.tenants.get(target_id)).id
