@@ -44,6 +44,7 @@ MANAGEMENT_TAGS = (
     "organizations",
     "applications",
     "roles",
+    "resources",
 )
 """The Management API resources fuzzed here: add each new resource's tag."""
 CHECKS = [

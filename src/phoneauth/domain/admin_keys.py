@@ -14,14 +14,14 @@ KEY_PREFIX = "pa_"
 
 
 class UnauthorizedError(PhoneauthError):
-    """Send a valid admin key: `Authorization: Bearer <key>`."""
+    """Send a valid admin key or access token: `Authorization: Bearer <key or token>`."""
 
     code = "auth.unauthorized"
     status = 401
 
 
 class ForbiddenError(PhoneauthError):
-    """This admin key is scoped to another tenant."""
+    """This credential may not manage this tenant."""
 
     code = "auth.forbidden"
     status = 403
@@ -66,7 +66,7 @@ class AdminKeys:
         if found is None:
             raise UnauthorizedError("This admin key is not valid.")
         if not found.may_manage(tenant_id):
-            raise ForbiddenError(tenant_id=tenant_id)
+            raise ForbiddenError("This admin key is scoped to another tenant.", tenant_id=tenant_id)
         return found
 
     async def bootstrap(self) -> str | None:
