@@ -15,20 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
 from tests.e2e.oidc_support import (
     AUTHLIB_WARNINGS,
     MANAGEMENT,
     AsyncOAuth2Client,
     Provider,
-    application_record,
     new_phone,
     serve_provider,
 )
 
-from phoneauth.domain.applications import MANAGEMENT_API_ACCESS_ROLE_ID, ApplicationType
-from phoneauth.storage.database import changed_rows
-from phoneauth.storage.models import ApplicationRoleRow, ApplicationRow
+from phoneauth.domain.applications import MANAGEMENT_API_ACCESS_ROLE_ID
 
 pytestmark = pytest.mark.filterwarnings(AUTHLIB_WARNINGS)
 
@@ -82,23 +78,21 @@ def signed(
     return provider.deployment.run(made)
 
 
-def robot(provider: Provider, tenant_id: str = "default", *, role: bool = True) -> tuple[str, str]:
-    """A new MachineToMachine app (with the Management API access role): its id and secret."""
-    services = provider.deployment.services
-    record = application_record(ApplicationType.MACHINE_TO_MACHINE, "Robot", tenant_id)
-    created = provider.deployment.run(services.applications.create(record))
-    if role:
-        provider.deployment.run(
-            services.applications.add_role(tenant_id, record.id, MANAGEMENT_API_ACCESS_ROLE_ID)
+async def robot(provider: Provider, tenant_path: str = "") -> tuple[str, str]:
+    """A new MachineToMachine app holding the Management API access role, made as Logto's
+    guide makes one (over the Management API with the admin key): its id and secret."""
+    async with provider.admin() as admin:
+        made = await admin.post(
+            f"{tenant_path}/api/applications", json={"name": "Robot", "type": "MachineToMachine"}
         )
-    assert created.secret
-    return record.id, created.secret
-
-
-def remove(provider: Provider, statement: Any) -> None:
-    """Change the store behind the running server, as the applications API would."""
-    database = provider.deployment.services.database
-    provider.deployment.run(database.write(changed_rows(statement)))
+        assert made.status_code == 200, made.text
+        app_id, secret = made.json()["id"], made.json()["secret"]
+        given = await admin.post(
+            f"{tenant_path}/api/applications/{app_id}/roles",
+            json={"roleIds": [MANAGEMENT_API_ACCESS_ROLE_ID]},
+        )
+        assert given.status_code == 201, given.text
+    return str(app_id), str(secret)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -174,7 +168,7 @@ async def test_a_token_of_one_tenant_never_manages_another(provider: Provider) -
     async with provider.admin() as admin:
         made = await admin.post("/api/tenants", json={"id": tenant, "name": "Theirs"})
         assert made.status_code == 201, made.text
-    theirs_id, theirs_secret = robot(provider, tenant)
+    theirs_id, theirs_secret = await robot(provider, f"/t/{tenant}")
     theirs = await client_credentials(
         provider,
         theirs_id,
@@ -197,18 +191,21 @@ async def test_a_token_of_one_tenant_never_manages_another(provider: Provider) -
 async def test_taking_the_role_or_deleting_the_app_stops_its_token_at_once(
     provider: Provider,
 ) -> None:
-    first_id, first_secret = robot(provider)
-    second_id, second_secret = robot(provider)
+    first_id, first_secret = await robot(provider)
+    second_id, second_secret = await robot(provider)
     first = await client_credentials(provider, first_id, first_secret)
     second = await client_credentials(provider, second_id, second_secret)
     assert (await call(provider, first)).status_code == 200
     assert (await call(provider, second)).status_code == 200
-    remove(
-        provider, delete(ApplicationRoleRow).where(ApplicationRoleRow.application_id == first_id)
-    )
-    assert_error(await call(provider, first), 403, "auth.forbidden")
-    remove(provider, delete(ApplicationRow).where(ApplicationRow.id == second_id))
-    assert_error(await call(provider, second), 401, "auth.unauthorized")
+    async with provider.admin() as admin:
+        taken = await admin.delete(
+            f"/api/applications/{first_id}/roles/{MANAGEMENT_API_ACCESS_ROLE_ID}"
+        )
+        assert taken.status_code == 204, taken.text
+        assert_error(await call(provider, first), 403, "auth.forbidden")
+        deleted = await admin.delete(f"/api/applications/{second_id}")
+        assert deleted.status_code == 204, deleted.text
+        assert_error(await call(provider, second), 401, "auth.unauthorized")
     # Admin keys are untouched by all this.
     async with provider.admin() as admin:
         assert (await admin.get("/api/users")).status_code == 200

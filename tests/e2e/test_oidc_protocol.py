@@ -31,6 +31,7 @@ from tests.e2e.oidc_support import (
     registered,
     rp,
     serve_provider,
+    sign_in_on_pages,
     verified_id_token,
 )
 
