@@ -423,7 +423,8 @@ MESSAGES: dict[str, Sentences] = {
     ),
     # --- organizations --------------------------------------------------------------------------
     "entity.not_exists_with_id": Sentences(
-        _NOT_FOUND, "This organization, invitation, application or role does not exist."
+        _NOT_FOUND,
+        "This item (organization, invitation, application, role or API resource) does not exist.",
     ),
     "entity.unique_integrity_violation": Sentences(
         "An invitation for this phone number is already waiting.",
