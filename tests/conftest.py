@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import tests.cheap_hashing  # noqa: F401 - first: before phoneauth hashes anything
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import column as sql_column
+from sqlalchemy import insert, select, text
+from sqlalchemy import table as sql_table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,6 +33,8 @@ from phoneauth.storage.database import open_database
 from phoneauth.storage.migrate import upgrade
 from phoneauth.web.app import create_app
 from phoneauth.wiring import Services
+
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -86,31 +93,40 @@ class DatabaseUnderTest:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def test_database(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[DatabaseUnderTest]:
-    """Each storage test runs twice: on a real SQLite file and on the real PostgreSQL server."""
-    if request.param == "sqlite":
-        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'phoneauth.db'}")
-        return
-    schema = "t_" + uuid.uuid4().hex[:16]
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Each database test runs twice: on a real SQLite file and on the real PostgreSQL server."""
+    return str(request.param)
+
+
+async def _postgresql_schema(prefix: str) -> str:
+    """A new, empty schema on the test server."""
+    schema = prefix + uuid.uuid4().hex[:16]
     admin = create_async_engine(POSTGRES_URL)
     try:
         async with admin.begin() as connection:
             await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except (OSError, DBAPIError) as error:
-        await admin.dispose()
         pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for this test: {error}")
-    database = DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
-    migrated = open_database(database.url, schema=schema)
-    await upgrade(migrated.engine)
-    await migrated.dispose()
-    try:
-        yield database
     finally:
+        await admin.dispose()
+    return schema
+
+
+async def _drop_postgresql_schema(schema: str) -> None:
+    admin = create_async_engine(POSTGRES_URL)
+    try:
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
         await admin.dispose()
+
+
+async def _migrate(database: DatabaseUnderTest) -> None:
+    migrated = open_database(database.url, schema=database.schema)
+    try:
+        await upgrade(migrated.engine)
+    finally:
+        await migrated.dispose()
 
 
 @contextmanager
@@ -145,11 +161,133 @@ def database_for(kind: str, folder: Path) -> Iterator[DatabaseUnderTest]:
 
 
 @pytest.fixture
-def settings(test_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
+async def test_database(database_kind: str, tmp_path: Path) -> AsyncIterator[DatabaseUnderTest]:
+    """A database of the test's own: an SQLite file not yet created, or a fresh PostgreSQL
+    schema migrated to the head (PostgreSQL is only migrated by `phoneauth migrate`). For tests
+    of the schema and its migrations; tests that only need the tables use `migrated_database`."""
+    if database_kind == "sqlite":
+        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'phoneauth.db'}")
+        return
+    schema = await _postgresql_schema("t_")
+    database = DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
+    await _migrate(database)
+    try:
+        yield database
+    finally:
+        await _drop_postgresql_schema(schema)
+
+
+def _in_a_loop_of_its_own(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to the end from any fixture, whether or not the test's event loop runs."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file the migrations made, once per test process; tests get copies of it."""
+    path = tmp_path_factory.mktemp("migrated") / "phoneauth.db"
+    _in_a_loop_of_its_own(_migrate(DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}")))
+    # The engine is disposed, so SQLite folded its write-ahead log into the file: the file is
+    # the whole database (and its mode, 0600 as the app creates it, goes with each copy).
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@dataclass(frozen=True)
+class MigratedSchema:
+    """A PostgreSQL schema the migrations made, its tables (but Alembic's own), and the rows the
+    migrations wrote (the change counter's): what a test starts from again."""
+
+    name: str
+    tables: tuple[str, ...]
+    seed_rows: dict[str, list[dict[str, Any]]]
+
+
+async def _contents(schema: str) -> MigratedSchema:
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as connection:
+            listed = await connection.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = :schema AND table_type = 'BASE TABLE' "
+                    "AND table_name <> 'alembic_version' ORDER BY table_name"
+                ),
+                {"schema": schema},
+            )
+            tables = tuple(listed.scalars())
+            seeds: dict[str, list[dict[str, Any]]] = {}
+            for table in tables:
+                every = select(text("*")).select_from(sql_table(table, schema=schema))
+                rows = [dict(row) for row in (await connection.execute(every)).mappings()]
+                if rows:
+                    seeds[table] = rows
+    finally:
+        await engine.dispose()
+    return MigratedSchema(schema, tables, seeds)
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql_schema() -> Iterator[MigratedSchema]:
+    """A PostgreSQL schema the migrations made, once per test process; each test empties it."""
+
+    async def make() -> MigratedSchema:
+        schema = await _postgresql_schema("m_")
+        await _migrate(DatabaseUnderTest("postgresql", POSTGRES_URL, schema))
+        return await _contents(schema)
+
+    migrated = _in_a_loop_of_its_own(make())
+    try:
+        yield migrated
+    finally:
+        _in_a_loop_of_its_own(_drop_postgresql_schema(migrated.name))
+
+
+async def _start_again(schema: MigratedSchema) -> None:
+    """Back to what the migrations left: the previous test's rows go, the seed rows return."""
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as connection:
+            # A connection a previous test left in a transaction would block this: fail instead.
+            await connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            # The change counter's trigger (on TRUNCATE too) finds its table on the search path.
+            await connection.execute(text(f'SET LOCAL search_path TO "{schema.name}"'))
+            tables = ", ".join(f'"{schema.name}"."{table}"' for table in schema.tables)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table, rows in schema.seed_rows.items():
+                columns = [sql_column(name) for name in rows[0]]
+                seeded = sql_table(table, *columns, schema=schema.name)
+                await connection.execute(insert(seeded), rows)
+    except (OSError, DBAPIError) as error:
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for this test: {error}")
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def migrated_database(
+    database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> DatabaseUnderTest:
+    """The test's database with the schema at the head and no rows but the migrations', as the
+    app finds it after `phoneauth migrate`. Migrating costs ~0.2 s of CPU and ~1,400 tests start
+    an app: each gets a copy of the process's migrated SQLite file, or the process's migrated
+    PostgreSQL schema emptied of the previous test's rows."""
+    if database_kind == "sqlite":
+        path = tmp_path / "phoneauth.db"
+        shutil.copy2(request.getfixturevalue("migrated_sqlite_file"), path)
+        return DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}")
+    schema: MigratedSchema = request.getfixturevalue("migrated_postgresql_schema")
+    await _start_again(schema)
+    return DatabaseUnderTest("postgresql", POSTGRES_URL, schema.name)
+
+
+@pytest.fixture
+def settings(migrated_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=test_database.url,
-        database_schema=test_database.schema,
+        database_url=migrated_database.url,
+        database_schema=migrated_database.schema,
         secret_key=SecretStr("test-secret-key"),
         connector_allow_private_hosts=True,  # the fake providers listen on 127.0.0.1
     )

@@ -18,9 +18,9 @@ from phoneauth.storage.repositories.verification_codes import SqlVerificationCod
 
 
 async def test_prune_deletes_expired_codes_and_old_log_entries(
-    test_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+    migrated_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = await migrated(test_database)
+    database = await migrated(migrated_database)
     await make_tenant(database, "default", messageLogRetentionDays=7)
     now = datetime.now(UTC)
     codes = SqlVerificationCodeStore(database)
@@ -42,9 +42,9 @@ async def test_prune_deletes_expired_codes_and_old_log_entries(
                 MessageStatus.SENT,
             )
         )
-    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", test_database.url)
-    if test_database.schema:
-        monkeypatch.setenv("PHONEAUTH_DATABASE_SCHEMA", test_database.schema)
+    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", migrated_database.url)
+    if migrated_database.schema:
+        monkeypatch.setenv("PHONEAUTH_DATABASE_SCHEMA", migrated_database.schema)
 
     result = await asyncio.to_thread(CliRunner().invoke, app, ["prune"])
 

@@ -45,8 +45,8 @@ async def counters(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitCou
 
 
 @pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
     """The test's database (an SQLite file, then a PostgreSQL schema), migrated to the head."""
-    database = await migrated(test_database)
+    database = await migrated(migrated_database)
     yield database
     await database.dispose()

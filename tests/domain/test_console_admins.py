@@ -22,7 +22,6 @@ from phoneauth.domain.console_admins import (
 from phoneauth.domain.console_setup import SETUP_TOKEN_PREFIX, InvalidSetupTokenError
 from phoneauth.domain.passwords import PasswordRejectedError
 from phoneauth.storage.database import open_database
-from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 
 KEY = b"k" * 32
@@ -38,9 +37,8 @@ class Clock:
 
 
 @pytest.fixture
-async def store(test_database: DatabaseUnderTest) -> AsyncIterator[SqlConsoleAdminStore]:
-    database = open_database(test_database.url, schema=test_database.schema)
-    await upgrade(database.engine)
+async def store(migrated_database: DatabaseUnderTest) -> AsyncIterator[SqlConsoleAdminStore]:
+    database = open_database(migrated_database.url, schema=migrated_database.schema)
     try:
         yield SqlConsoleAdminStore(database)
     finally:

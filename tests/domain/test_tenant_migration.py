@@ -205,17 +205,17 @@ async def test_the_management_api_exports_and_imports(
 
 async def test_the_cli_exports_and_imports(
     settings: Settings,
-    test_database: DatabaseUnderTest,
+    migrated_database: DatabaseUnderTest,
     services: Services,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, prod = await dev_and_prod(services)
-    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", test_database.url)
+    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", migrated_database.url)
     monkeypatch.setenv("PHONEAUTH_SECRET_KEY", "test-secret-key")
     monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(settings.data_dir))
-    if test_database.schema:
-        monkeypatch.setenv("PHONEAUTH_DATABASE_SCHEMA", test_database.schema)
+    if migrated_database.schema:
+        monkeypatch.setenv("PHONEAUTH_DATABASE_SCHEMA", migrated_database.schema)
     runner = CliRunner()
 
     def run(*args: str) -> Any:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from phoneauth.domain.connector_management import ConnectorConflictError
 from phoneauth.domain.tenants import TenantKind, TenantNotFoundError
 from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.models import ConnectorRow
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
@@ -22,10 +21,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(test_database: Any) -> AsyncIterator[Database]:
-    db = open_database(test_database.url, schema=test_database.schema)
-    if db.is_sqlite:
-        await upgrade(db.engine)
+async def database(migrated_database: Any) -> AsyncIterator[Database]:
+    db = open_database(migrated_database.url, schema=migrated_database.schema)
     tenants = SqlTenantStore(db)
     await tenants.create("alpha", "Alpha", TenantKind.DEVELOPMENT)
     await tenants.create("beta", "Beta", TenantKind.DEVELOPMENT)
@@ -184,9 +181,9 @@ async def test_endless_collisions_end_in_a_409_not_a_500(database: Database) -> 
 
 
 async def test_concurrent_replaces_from_two_instances_leave_exactly_one_row(
-    test_database: Any, database: Database
+    migrated_database: Any, database: Database
 ) -> None:
-    second = open_database(test_database.url, schema=test_database.schema)
+    second = open_database(migrated_database.url, schema=migrated_database.schema)
     try:
         stores = [SqlConnectorStore(database), SqlConnectorStore(second)]
         results = await asyncio.gather(

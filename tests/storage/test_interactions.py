@@ -21,7 +21,6 @@ from phoneauth.domain.interactions import (
 )
 from phoneauth.domain.tenants import TenantKind, Tenants
 from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 
@@ -37,9 +36,8 @@ class Clock:
 
 
 @pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = open_database(test_database.url, schema=test_database.schema)
-    await upgrade(database.engine)
+async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    database = open_database(migrated_database.url, schema=migrated_database.schema)
     tenants = Tenants(SqlTenantStore(database))
     await tenants.ensure_default()
     await tenants.create("other", "Other", TenantKind.DEVELOPMENT)

@@ -23,8 +23,8 @@ START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def log(test_database: DatabaseUnderTest) -> AsyncIterator[MessageLog]:
-    database: Database = await migrated(test_database)
+async def log(migrated_database: DatabaseUnderTest) -> AsyncIterator[MessageLog]:
+    database: Database = await migrated(migrated_database)
     await make_tenant(database, "default")
     await make_tenant(database, "other")
     yield MessageLog(SqlMessageLogStore(database))

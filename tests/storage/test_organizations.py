@@ -12,7 +12,6 @@ from tests.conftest import DatabaseUnderTest
 from phoneauth.domain.organizations import Invitation, InvitationStatus, Organization
 from phoneauth.domain.tenants import TenantKind, Tenants
 from phoneauth.storage.database import Database, open_database
-from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
@@ -22,9 +21,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = open_database(test_database.url, schema=test_database.schema)
-    await upgrade(database.engine)
+async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    database = open_database(migrated_database.url, schema=migrated_database.schema)
     tenants = Tenants(SqlTenantStore(database))
     await tenants.ensure_default()
     await tenants.create("other", "Other", TenantKind.DEVELOPMENT)

@@ -9,7 +9,6 @@ from phoneauth.domain.passwords import PasswordRejectedError, hash_password, ver
 from phoneauth.domain.tenants import TenantKind, Tenants
 from phoneauth.domain.users import PhoneInUseError, UserNotFoundError
 from phoneauth.storage.database import open_database
-from phoneauth.storage.migrate import upgrade
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 
@@ -17,10 +16,9 @@ PHONE = "+4915112345678"
 
 
 async def test_phone_is_unique_per_tenant_and_rows_never_cross_tenants(
-    test_database: DatabaseUnderTest,
+    migrated_database: DatabaseUnderTest,
 ) -> None:
-    database = open_database(test_database.url, schema=test_database.schema)
-    await upgrade(database.engine)
+    database = open_database(migrated_database.url, schema=migrated_database.schema)
     tenants = Tenants(SqlTenantStore(database))
     await tenants.ensure_default()
     await tenants.create("other", "Other", TenantKind.DEVELOPMENT)

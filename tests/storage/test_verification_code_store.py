@@ -19,8 +19,8 @@ NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database: Database = await migrated(test_database)
+async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    database: Database = await migrated(migrated_database)
     await make_tenant(database, "default")
     await make_tenant(database, "other")
     yield database

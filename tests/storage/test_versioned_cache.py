@@ -29,12 +29,12 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def two_instances(
-    test_database: DatabaseUnderTest,
+    migrated_database: DatabaseUnderTest,
 ) -> AsyncIterator[tuple[Database, Database]]:
     """Two processes' worth of storage on one database (SQLite file or PostgreSQL schema)."""
-    one = await migrated(test_database)
+    one = await migrated(migrated_database)
     await make_tenant(one, "default")
-    two = open_database(test_database.url, schema=test_database.schema)
+    two = open_database(migrated_database.url, schema=migrated_database.schema)
     yield one, two
     await two.dispose()
     await one.dispose()

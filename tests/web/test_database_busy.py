@@ -24,7 +24,7 @@ PASSWORD = "console password 1"
 
 Call = Callable[[], Awaitable[httpx.Response]]
 
-pytestmark = pytest.mark.parametrize("test_database", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("database_kind", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(autouse=True)

@@ -300,11 +300,11 @@ async def test_the_openapi_document_lists_each_routes_error_codes(api: httpx.Asy
 
 
 @pytest.fixture
-def redis_settings(test_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
+def redis_settings(migrated_database: DatabaseUnderTest, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=test_database.url,
-        database_schema=test_database.schema,
+        database_url=migrated_database.url,
+        database_schema=migrated_database.schema,
         secret_key=SecretStr("test-secret-key"),
         redis_url="redis://127.0.0.1:6379/0",
     )

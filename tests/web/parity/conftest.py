@@ -51,11 +51,11 @@ def pwned_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(test_database: DatabaseUnderTest, tmp_path: Path, pwned_server: str) -> Settings:
+def settings(migrated_database: DatabaseUnderTest, tmp_path: Path, pwned_server: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=test_database.url,
-        database_schema=test_database.schema,
+        database_url=migrated_database.url,
+        database_schema=migrated_database.schema,
         secret_key=SecretStr("test-secret-key"),
         connector_allow_private_hosts=True,
         pwned_passwords_url=pwned_server,
