@@ -3,11 +3,12 @@ and the process helpers the tests and `make bench` share for servers they start 
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,19 @@ def stop(process: subprocess.Popen[Any]) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def stop_cleanly(
+    process: subprocess.Popen[Any], output: Callable[[], str], sent: signal.Signals
+) -> None:
+    """End a `phoneauth serve` as its operator does (`kill`: SIGTERM; Ctrl-C: SIGINT) and require
+    the clean end that `make run` reports no error for: exit status 0, no traceback printed."""
+    process.send_signal(sent)
+    try:
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    printed = output()
+    assert code == 0, f"exit status {code} after {sent.name}:\n{printed}"
+    assert "Traceback" not in printed, printed

@@ -13,24 +13,27 @@ import http.client
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import POSTGRES_URL
-from tests.servers import child_pids, free_port, serve_in_thread, stop
+from tests.security.test_console import TOKEN, create_admin
+from tests.servers import child_pids, free_port, serve_in_thread, stop, stop_cleanly
 from typer.testing import CliRunner
 
 from phoneauth.cli import app
@@ -92,6 +95,7 @@ class Served:
     process: subprocess.Popen[str]
     workers: list[int]
     key: str
+    output: Path  # what the command printed: stdout and stderr
 
     def request(self, method: str, path: str, body: Any = None) -> Answer:
         """One request over a new connection; which worker answered it."""
@@ -124,9 +128,14 @@ def _environment(folder: Path, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Served]:
+def serve_workers(
+    env: dict[str, str], folder: Path, workers: int = 2, stop_with: signal.Signals = signal.SIGTERM
+) -> Iterator[Served]:
+    """The server until the block ends, then `stop_with` (SIGTERM as `kill` sends, or SIGINT as
+    Ctrl-C does), which must end the parent and its workers cleanly: exit status 0, no traceback."""
     port = free_port()
-    stdout = (folder / "stdout.txt").open("w+")
+    output = folder / "stdout.txt"
+    stdout = output.open("w+")
     command = [sys.executable, "-m", "phoneauth", "serve", "--workers", str(workers)]
     process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
         [*command, "--port", str(port)],
@@ -142,20 +151,22 @@ def serve_workers(env: dict[str, str], folder: Path, workers: int = 2) -> Iterat
         key = None
         while time.monotonic() < deadline and process.poll() is None:
             pids = _worker_pids(process.pid)
-            found = KEY.search((folder / "stdout.txt").read_text())
+            found = KEY.search(output.read_text())
             key = found.group(1) if found else None
             if len(pids) == workers and key and _all_serve(port, pids):
                 break
             time.sleep(0.2)
         else:
-            output = (folder / "stdout.txt").read_text()
-            raise AssertionError(f"the server did not start with {workers} workers:\n{output}")
-        yield Served(port, process, pids, key)
+            raise AssertionError(
+                f"the server did not start with {workers} workers:\n{output.read_text()}"
+            )
+        yield Served(port, process, pids, key, output)
+    except BaseException:
+        stop(process)
+        raise
     finally:
-        try:
-            stop(process)
-        finally:
-            stdout.close()
+        stdout.close()
+    stop_cleanly(process, output.read_text, stop_with)
 
 
 def _all_serve(port: int, pids: list[int]) -> bool:
@@ -203,13 +214,8 @@ class Gateway:
 # --- the servers under test ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def sqlite_env(tmp_path: Path) -> dict[str, str]:
-    return _environment(tmp_path)
-
-
-@pytest.fixture
-def postgresql_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+@contextmanager
+def postgresql_environment(folder: Path) -> Iterator[dict[str, str]]:
     """A fresh schema, migrated with `phoneauth migrate` as the README asks."""
     schema = "w_" + uuid.uuid4().hex[:16]
 
@@ -223,13 +229,13 @@ def postgresql_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
     asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
     env = _environment(
-        tmp_path, PHONEAUTH_DATABASE_URL=POSTGRES_URL, PHONEAUTH_DATABASE_SCHEMA=schema
+        folder, PHONEAUTH_DATABASE_URL=POSTGRES_URL, PHONEAUTH_DATABASE_SCHEMA=schema
     )
     try:
         migrated = subprocess.run(
             [sys.executable, "-m", "phoneauth", "migrate"],
             env=env,
-            cwd=tmp_path,
+            cwd=folder,
             capture_output=True,
             text=True,
             timeout=120,
@@ -240,11 +246,23 @@ def postgresql_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    env = request.getfixturevalue(f"{request.param}_env")
-    with serve_workers(env, tmp_path) as server:
-        yield server
+# One server per database for every test of the module (starting one takes three processes and
+# seconds of CPU), each ended by one of the two signals operators send: with workers, both are
+# checked to end it cleanly (tests/test_serve_signals.py checks one worker).
+SERVERS = {"sqlite": signal.SIGTERM, "postgresql": signal.SIGINT}
+
+
+@pytest.fixture(scope="module", params=list(SERVERS))
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp(f"serve-workers-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            env = stack.enter_context(postgresql_environment(folder))
+        else:
+            env = _environment(folder)
+        yield stack.enter_context(serve_workers(env, folder, stop_with=SERVERS[request.param]))
 
 
 def _phones() -> Iterator[str]:
@@ -317,6 +335,15 @@ def test_two_workers_serve_and_a_connector_change_reaches_every_worker(served: S
         phone.removeprefix("+") for phone, _ in sent
     )
     assert _factories(served) == ["http-sms"] * len(sent) + ["outbox-sms"] * sum(before.values())
+
+
+def test_several_workers_print_one_setup_token_and_any_worker_takes_it(served: Served) -> None:
+    """The console's setup token lives in the database, not in one process."""
+    [token] = TOKEN.findall(served.output.read_text())  # once, by the start before the workers
+    with httpx.Client(base_url=f"http://127.0.0.1:{served.port}", timeout=30) as client:
+        assert create_admin(client, "setup_" + "B" * 32).status_code == 403
+        created = create_admin(client, token)  # at a worker that did not make it
+        assert created.status_code == 303
 
 
 # --- the command line, without a server ---------------------------------------------------------

@@ -1,5 +1,6 @@
 """`phoneauth serve` as an operator starts it: a subprocess on a free 127.0.0.1 port, on a fresh
-SQLite data folder, its output (the access log included) kept in a file the test can read.
+SQLite data folder, its output (the access log included) kept in a file the test can read, and
+ended as an operator ends it (SIGTERM), which must end it cleanly.
 
 For what only the command decides (uvicorn's options: proxy headers, the access log) the
 in-process `deployment` fixture cannot stand in.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.servers import free_port, stop
+from tests.servers import free_port, stop, stop_cleanly
 
 START_TIMEOUT_S = 60
 KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
@@ -68,9 +70,14 @@ def serve(folder: Path, **settings: str) -> Iterator[Served]:
     url = f"http://127.0.0.1:{port}"
     try:
         key = _wait_until_serving(url, process, output_file, first_start)
-        yield Served(url, key, process, output_file, data_dir)
-    finally:
+        served = Served(url, key, process, output_file, data_dir)
+        yield served
+    except BaseException:
         stop(process)
+        raise
+    # Ended as `kill` ends it, each of these servers checks what tests/test_serve_signals.py
+    # checks for Ctrl-C: exit status 0 and no traceback.
+    stop_cleanly(process, served.output, signal.SIGTERM)
 
 
 def _wait_until_serving(

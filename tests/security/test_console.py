@@ -9,12 +9,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 from tests.e2e.conftest import Deployment, deploy
-from tests.test_serve_workers import _environment, serve_workers
 
 from phoneauth.settings import Settings
 
@@ -153,6 +151,10 @@ def test_the_first_start_prints_the_token_once_and_every_instance_accepts_it(
         assert TOKEN.search(capsys.readouterr().out) is None
 
 
+# With `phoneauth serve --workers 2`, the token printed once is taken at any worker:
+# tests/test_serve_workers.py, on the servers that module shares.
+
+
 # --- forms from another site -------------------------------------------------------------------
 
 
@@ -242,14 +244,3 @@ def test_behind_a_proxy_the_public_url_is_the_consoles_own_origin(settings: Sett
             )
             assert made.status_code == 303
         assert "proxied" in tenant_ids(deployment)
-
-
-def test_several_workers_print_one_token_and_any_worker_takes_it(tmp_path: Path) -> None:
-    """`phoneauth serve --workers 2`: the token lives in the database, not in one process."""
-    with serve_workers(_environment(tmp_path), tmp_path, workers=2) as served:
-        printed = (tmp_path / "stdout.txt").read_text()
-        [token] = TOKEN.findall(printed)  # once, by the start before the workers
-        with httpx.Client(base_url=f"http://127.0.0.1:{served.port}", timeout=30) as client:
-            assert create_admin(client, "setup_" + "B" * 32).status_code == 403
-            created = create_admin(client, token)  # at a worker that did not make it
-            assert created.status_code == 303
