@@ -7,6 +7,7 @@ public (SSRF, see `destinations`). Both become coded `ConnectorError`s, never a 
 
 from __future__ import annotations
 
+import functools
 import re
 import ssl
 from collections.abc import Callable
@@ -109,9 +110,17 @@ def _session_factory(
     return session
 
 
+@functools.cache
+def _verifying_ssl_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CA bundle), built once per process: loading the
+    bundle costs ~50 ms of CPU, and a process that builds several clients (each test's app)
+    verifies the same way in each. A context is safe to share between connections and loops."""
+    return httpx.create_ssl_context()
+
+
 def guarded_transport(limits: httpx.Limits, *, allow_private_hosts: bool) -> GuardedTransport:
     """The shared client's transport: the checks above, then aiohttp's connection pool."""
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = _verifying_ssl_context()
     session = _session_factory(limits, ssl_context, allow_private_hosts=allow_private_hosts)
     inner = AiohttpTransport(verify=ssl_context, limits=limits, client=session)
     return GuardedTransport(inner, allow_private_hosts=allow_private_hosts)
