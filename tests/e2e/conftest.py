@@ -77,7 +77,14 @@ class Deployment:
 def deploy(settings: Settings, port: int = 0) -> Iterator[Deployment]:
     """Serve a new app with `settings` until the block ends (on `port`, else a free one); a
     global admin key is ready."""
-    app = create_app(settings)
+    with serve_app(create_app(settings), port) as deployed:
+        yield deployed
+
+
+@contextmanager
+def serve_app(app: FastAPI, port: int = 0) -> Iterator[Deployment]:
+    """Serve `app` (its lifespan started by the server) until the block ends (on `port`, else a
+    free one); a global admin key is ready."""
     recorder = LoopRecorder(app)
     with serve_in_thread(recorder, port=port) as url:
         assert recorder.loop is not None  # the lifespan ran through the recorder
@@ -88,10 +95,30 @@ def deploy(settings: Settings, port: int = 0) -> Iterator[Deployment]:
         yield Deployment(url=url, app=app, admin_key=key, loop=recorder.loop)
 
 
+@contextmanager
+def deploy_for_test(
+    settings: Settings,
+    module_settings: Settings,
+    module_app: FastAPI,
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
+    """The server runs the lifespan anew; the app object is the module's (its routes built once,
+    see `module_app`) unless the test has settings of its own or runs that object in-process
+    too (`app`)."""
+    shared = settings is module_settings and "app" not in request.fixturenames
+    with serve_app(module_app if shared else create_app(settings)) as deployed:
+        yield deployed
+
+
 @pytest.fixture
-def deployment(settings: Settings) -> Iterator[Deployment]:
+def deployment(
+    settings: Settings,
+    module_settings: Settings,
+    module_app: FastAPI,
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
     """The app served on the test's database: an SQLite file, then PostgreSQL."""
-    with deploy(settings) as deployed:
+    with deploy_for_test(settings, module_settings, module_app, request) as deployed:
         yield deployed
 
 

@@ -37,10 +37,10 @@ from phoneauth.settings import Settings
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
+@pytest.fixture(scope="module")
+def module_settings(module_settings: Settings) -> Settings:
     """Links in SMS start with the public URL; the server itself listens on a random port."""
-    return settings.model_copy(update={"public_url": PUBLIC_URL})
+    return module_settings.model_copy(update={"public_url": PUBLIC_URL})
 
 
 @pytest.fixture

@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.e2e.conftest import Deployment, deploy
+from fastapi import FastAPI
+from tests.e2e.conftest import Deployment, deploy_for_test
 
 from phoneauth.settings import Settings
 
 
 @pytest.fixture
-def deployment(settings: Settings) -> Iterator[Deployment]:
+def deployment(
+    settings: Settings,
+    module_settings: Settings,
+    module_app: FastAPI,
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
     """The app served on the test's database: an SQLite file, then PostgreSQL."""
-    with deploy(settings) as deployed:
+    with deploy_for_test(settings, module_settings, module_app, request) as deployed:
         yield deployed

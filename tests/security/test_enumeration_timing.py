@@ -35,9 +35,9 @@ ROUNDS = 20
 WITHIN_S = 0.010
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return allowing_local_gateways(settings)
+@pytest.fixture(scope="module")
+def module_settings(module_settings: Settings) -> Settings:
+    return allowing_local_gateways(module_settings)
 
 
 @pytest.fixture

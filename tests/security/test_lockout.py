@@ -35,10 +35,10 @@ LOCKOUT_S = 900
 BLOCKED = "session.verification_blocked_too_many_attempts"
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
+@pytest.fixture(scope="module")
+def module_settings(module_settings: Settings) -> Settings:
     # A provider that takes 2 s is a timeout (504 connector.timeout) here.
-    return allowing_local_gateways(settings.model_copy(update={"http_timeout": 1.0}))
+    return allowing_local_gateways(module_settings.model_copy(update={"http_timeout": 1.0}))
 
 
 @pytest.fixture

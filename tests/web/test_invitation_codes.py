@@ -30,9 +30,9 @@ INVITATIONS = "/api/organization-invitations"
 PUBLIC_URL = "https://id.example.com"
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"public_url": PUBLIC_URL})
+@pytest.fixture(scope="module")
+def module_settings(module_settings: Settings) -> Settings:
+    return module_settings.model_copy(update={"public_url": PUBLIC_URL})
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from tests.conftest import DatabaseUnderTest
+from fastapi import FastAPI
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -22,7 +20,7 @@ BREACHED = "Breached-Passw0rd"
 """The one password the fake breach list holds."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def pwned_server() -> Iterator[str]:
     """A real HTTP server answering HIBP's range API with one breached suffix."""
     digest = hashlib.sha1(BREACHED.encode()).hexdigest().upper()  # noqa: S324 - HIBP's scheme
@@ -50,23 +48,22 @@ def pwned_server() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def settings(migrated_database: DatabaseUnderTest, tmp_path: Path, pwned_server: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=migrated_database.url,
-        database_schema=migrated_database.schema,
-        secret_key=SecretStr("test-secret-key"),
-        connector_allow_private_hosts=True,
-        pwned_passwords_url=pwned_server,
-    )
+@pytest.fixture(scope="module")
+def module_settings(module_settings: Settings, pwned_server: str) -> Settings:
+    return module_settings.model_copy(update={"pwned_passwords_url": pwned_server})
+
+
+@pytest.fixture(scope="module")
+def served_app(module_settings: Settings) -> FastAPI:
+    """The app object `base_url` serves: one per module, its routes built once (`module_app`)."""
+    return create_app(module_settings)
 
 
 @pytest.fixture
-def base_url(settings: Settings, admin_key: str) -> Iterator[str]:
-    """A second app on the same database (the first, from `app`, made the schema and the admin
-    key), served by uvicorn in a thread."""
-    with serve_in_thread(create_app(settings)) as url:
+def base_url(settings: Settings, admin_key: str, served_app: FastAPI) -> Iterator[str]:
+    """A second app on the same database (the first, from `app`, made the default tenant and
+    the admin key), served by uvicorn in a thread, which runs its lifespan anew."""
+    with serve_in_thread(served_app) as url:
         yield url
 
 
