@@ -158,11 +158,18 @@ def test_the_first_start_prints_the_token_once_and_every_instance_accepts_it(
 # --- forms from another site -------------------------------------------------------------------
 
 
+def setup_token(deployment: Deployment) -> str:
+    """A setup token from the server's own service: what the command line stores (the tests
+    above run the command; these are about the forms, and a command costs seconds of CPU)."""
+    token: str = deployment.run(deployment.services.console.setup_tokens.issue())
+    return token
+
+
 @contextmanager
-def signed_in(deployment: Deployment, settings: Settings) -> Iterator[tuple[httpx.Client, str]]:
+def signed_in(deployment: Deployment) -> Iterator[tuple[httpx.Client, str]]:
     """A browser with the admin signed in, and its CSRF token."""
     with browser(deployment) as client:
-        assert create_admin(client, setup_token_from_cli(settings)).status_code == 303
+        assert create_admin(client, setup_token(deployment)).status_code == 303
         yield client, csrf_of(client.get("/console/tenants").text)
 
 
@@ -179,10 +186,8 @@ FOREIGN = [
 ]
 
 
-def test_a_console_form_from_another_site_is_refused(
-    deployment: Deployment, settings: Settings
-) -> None:
-    with signed_in(deployment, settings) as (client, csrf):
+def test_a_console_form_from_another_site_is_refused(deployment: Deployment) -> None:
+    with signed_in(deployment) as (client, csrf):
         form = {"csrf": csrf, "id": "evil", "name": "Evil", "kind": "development"}
         for foreign in FOREIGN:
             headers = {name: value.format(own=deployment.url) for name, value in foreign.items()}
@@ -212,10 +217,8 @@ def test_a_console_form_from_another_site_is_refused(
     assert made.status_code == 201, made.text
 
 
-def test_the_first_admin_and_sign_in_forms_refuse_other_sites_too(
-    deployment: Deployment, settings: Settings
-) -> None:
-    token = setup_token_from_cli(settings)
+def test_the_first_admin_and_sign_in_forms_refuse_other_sites_too(deployment: Deployment) -> None:
+    token = setup_token(deployment)
     with browser(deployment) as client:
         refused = create_admin(client, token, headers={"Origin": ATTACKER})
         assert_refused_page(refused, 403, "sent from another site")
@@ -234,7 +237,7 @@ def test_the_first_admin_and_sign_in_forms_refuse_other_sites_too(
 def test_behind_a_proxy_the_public_url_is_the_consoles_own_origin(settings: Settings) -> None:
     public = settings.model_copy(update={"public_url": "https://id.example.com"})
     with deploy(public) as deployment:
-        with signed_in(deployment, settings) as (client, csrf):
+        with signed_in(deployment) as (client, csrf):
             form = {"csrf": csrf, "id": "proxied", "name": "Proxied", "kind": "development"}
             for other in ("https://other.example.com", "http://id.example.com"):
                 refused = client.post("/console/tenants", data=form, headers={"Origin": other})
