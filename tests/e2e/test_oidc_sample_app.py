@@ -191,6 +191,9 @@ def test_an_app_signs_its_user_in_through_the_pages(
             # The app's authorization request lands on phoneauth's own sign-in page.
             expect(page).to_have_url(f"{phoneauth_url}/sign-in?app_id={sample.client_id}")
             expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+            # The page's scripts (which format the number as typed) run before "load": typing
+            # earlier, on a busy machine, raced them.
+            page.wait_for_load_state("load")
             field = page.locator("#phone")
             field.press_sequentially("015112345678")
             expect(field).to_have_value("01511 2345678")
