@@ -89,7 +89,7 @@ POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 @dataclass(frozen=True)
 class DatabaseUnderTest:
-    """Where one test's tables live: an SQLite file, or a fresh PostgreSQL schema."""
+    """Where a test's tables live: an SQLite file, or a PostgreSQL schema."""
 
     name: str
     url: str
@@ -330,8 +330,8 @@ async def migrated_database(
 ) -> DatabaseUnderTest:
     """The test's database with the schema at the head and no rows but the migrations', as the
     app finds it after `phoneauth migrate`. Migrating costs ~0.2 s of CPU and ~1,400 tests start
-    an app: the module's SQLite file is a new copy of the process's migrated file, or the
-    process's migrated PostgreSQL schema is emptied of the previous test's rows."""
+    an app: the SQLite file is a new copy of the process's migrated file, or the process's
+    migrated PostgreSQL schema is emptied of the previous test's rows."""
     if module_database.name == "sqlite":
         path = Path(module_database.url.removeprefix("sqlite+aiosqlite:///"))
         for leftover in (
