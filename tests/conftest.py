@@ -89,7 +89,7 @@ POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 @dataclass(frozen=True)
 class DatabaseUnderTest:
-    """Where one test's tables live: an SQLite file, or a fresh PostgreSQL schema."""
+    """Where a test's tables live: an SQLite file, or a PostgreSQL schema."""
 
     name: str
     url: str
@@ -269,17 +269,59 @@ async def _start_again(schema: MigratedSchema) -> None:
         await engine.dispose()
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What the tests on one kind of database share in a test process: where the tables are
+    (emptied for each test, `migrated_database`), the settings, and one app object (each test
+    runs its own lifespan on it; see `module_app`)."""
+
+    database: DatabaseUnderTest
+    settings: Settings
+    app: FastAPI
+
+
+def _shared(database: DatabaseUnderTest, folder: Path) -> Shared:
+    with pytest.MonkeyPatch.context() as environment:
+        clean_environ(environment)  # made before the tests' own clean environment
+        settings = Settings(
+            data_dir=folder / "data",
+            database_url=database.url,
+            database_schema=database.schema,
+            secret_key=SecretStr("test-secret-key"),
+            connector_allow_private_hosts=True,  # the fake providers listen on 127.0.0.1
+        )
+    return Shared(database, settings, create_app(settings))
+
+
+@pytest.fixture(scope="session")
+def sqlite_shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    folder = tmp_path_factory.mktemp("sqlite")
+    return _shared(
+        DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}"), folder
+    )
+
+
+@pytest.fixture(scope="session")
+def postgresql_shared(
+    migrated_postgresql_schema: MigratedSchema, tmp_path_factory: pytest.TempPathFactory
+) -> Shared:
+    schema = migrated_postgresql_schema.name
+    database = DatabaseUnderTest("postgresql", POSTGRES_URL, schema)
+    return _shared(database, tmp_path_factory.mktemp("postgresql"))
+
+
 @pytest.fixture(scope="module")
-def module_database(
-    database_kind: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> DatabaseUnderTest:
-    """Where a module's tests keep their tables, each test on it emptied (`migrated_database`):
-    an SQLite file of the module's, or the process's migrated PostgreSQL schema."""
-    if database_kind == "sqlite":
-        path = tmp_path_factory.mktemp("database") / "phoneauth.db"
-        return DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}")
-    schema: MigratedSchema = request.getfixturevalue("migrated_postgresql_schema")
-    return DatabaseUnderTest("postgresql", POSTGRES_URL, schema.name)
+def shared(database_kind: str, request: pytest.FixtureRequest) -> Shared:
+    """What the module's tests share with every other module's on their kind of database."""
+    found: Shared = request.getfixturevalue(f"{database_kind}_shared")
+    return found
+
+
+@pytest.fixture(scope="module")
+def module_database(shared: Shared) -> DatabaseUnderTest:
+    """Where a module's tests keep their tables, emptied for each test (`migrated_database`):
+    the process's SQLite file or migrated PostgreSQL schema for that kind of database."""
+    return shared.database
 
 
 @pytest.fixture
@@ -288,8 +330,8 @@ async def migrated_database(
 ) -> DatabaseUnderTest:
     """The test's database with the schema at the head and no rows but the migrations', as the
     app finds it after `phoneauth migrate`. Migrating costs ~0.2 s of CPU and ~1,400 tests start
-    an app: the module's SQLite file is a new copy of the process's migrated file, or the
-    process's migrated PostgreSQL schema is emptied of the previous test's rows."""
+    an app: the SQLite file is a new copy of the process's migrated file, or the process's
+    migrated PostgreSQL schema is emptied of the previous test's rows."""
     if module_database.name == "sqlite":
         path = Path(module_database.url.removeprefix("sqlite+aiosqlite:///"))
         for leftover in (
@@ -305,19 +347,10 @@ async def migrated_database(
 
 
 @pytest.fixture(scope="module")
-def module_settings(
-    module_database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Settings]:
-    """The settings of a module's tests (one database for them all, emptied for each test)."""
-    with pytest.MonkeyPatch.context() as environment:
-        clean_environ(environment)  # made before the tests' own clean environment
-        yield Settings(
-            data_dir=tmp_path_factory.mktemp("module") / "data",
-            database_url=module_database.url,
-            database_schema=module_database.schema,
-            secret_key=SecretStr("test-secret-key"),
-            connector_allow_private_hosts=True,  # the fake providers listen on 127.0.0.1
-        )
+def module_settings(shared: Shared) -> Settings:
+    """The settings of a module's tests: those every module shares on its kind of database,
+    unless the module overrides this fixture (a public URL, a timeout)."""
+    return shared.settings
 
 
 @pytest.fixture
@@ -327,11 +360,12 @@ def settings(module_settings: Settings, migrated_database: DatabaseUnderTest) ->
 
 
 @pytest.fixture(scope="module")
-def module_app(module_settings: Settings) -> FastAPI:
-    """One app object for a module's tests, each running its own lifespan on it. FastAPI builds
-    each route's state on an app's first requests that pass it (0.1 s for the first API call,
-    0.5 s for a 404, in CPU): once per module instead of once per test."""
-    return create_app(module_settings)
+def module_app(module_settings: Settings, shared: Shared) -> FastAPI:
+    """The app object of a module's tests, each running its own lifespan on it: the one shared
+    by every module on that kind of database, or the module's own for settings of its own.
+    FastAPI builds each route's state on an app's first requests that pass it (0.1 s of CPU for
+    the first API call, 0.5 s for a 404), so once per process rather than once per test."""
+    return shared.app if module_settings is shared.settings else create_app(module_settings)
 
 
 @pytest.fixture

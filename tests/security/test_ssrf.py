@@ -18,16 +18,18 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.conftest import Deployment, serve_app
 from tests.security.connector_rows import store_unchecked
 from tests.servers import serve_in_thread
 
 from phoneauth.connectors import ConnectorType, get_factory, list_factories
 from phoneauth.settings import Settings
+from phoneauth.web.app import create_app
 
 PHONE = "+4915112340002"
 SECRET = "INTERNAL-ONLY-7f3a9c"
@@ -73,10 +75,17 @@ def internal() -> Iterator[Internal]:
         yield service
 
 
+@pytest.fixture(scope="module")
+def strict_app(module_settings: Settings) -> FastAPI:
+    """The app as shipped: connectors may reach public addresses only (one per module: its routes
+    are built once, see `module_app`)."""
+    return create_app(module_settings.model_copy(update={"connector_allow_private_hosts": False}))
+
+
 @pytest.fixture
-def strict_deployment(settings: Settings) -> Iterator[Deployment]:
-    """The server as shipped: connectors may reach public addresses only."""
-    with deploy(settings.model_copy(update={"connector_allow_private_hosts": False})) as deployed:
+def strict_deployment(settings: Settings, strict_app: FastAPI) -> Iterator[Deployment]:
+    """`strict_app` served on the test's database (emptied by `settings`), lifespan anew."""
+    with serve_app(strict_app) as deployed:
         yield deployed
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import Deployment, deploy
+from fastapi import FastAPI
+from tests.e2e.conftest import Deployment, deploy_for_test
 
 from phoneauth.settings import Settings
 
@@ -18,8 +19,13 @@ POLICY = {"blockSubaddressing": True, "customBlocklist": ["@Blocked.example", "e
 
 
 @pytest.fixture
-def deployment(settings: Settings) -> Iterator[Deployment]:
-    with deploy(settings) as deployed:
+def deployment(
+    settings: Settings,
+    module_settings: Settings,
+    module_app: FastAPI,
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
+    with deploy_for_test(settings, module_settings, module_app, request) as deployed:
         yield deployed
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import Deployment, deploy
+from fastapi import FastAPI
+from tests.e2e.conftest import Deployment, deploy_for_test
 from tests.smtp_servers import Certificate, SmtpServer, self_signed_certificate, smtp_server
 
 from phoneauth.settings import Settings
@@ -36,8 +37,13 @@ TEMPLATES = [
 
 
 @pytest.fixture
-def deployment(settings: Settings) -> Iterator[Deployment]:
-    with deploy(settings) as deployed:
+def deployment(
+    settings: Settings,
+    module_settings: Settings,
+    module_app: FastAPI,
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
+    with deploy_for_test(settings, module_settings, module_app, request) as deployed:
         yield deployed
 
 
