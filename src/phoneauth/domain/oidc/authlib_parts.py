@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio.from_thread
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
@@ -205,13 +205,12 @@ class S256CodeChallenge(CodeChallenge):
         return None if value is None else str(value)
 
 
-class Hooks:
+class Hooks(Protocol):
     """What the Authlib classes below ask of phoneauth (implemented by `OidcProvider`)."""
 
     tenant_id: str
 
-    def find_client(self, client_id: str) -> Client | None:
-        raise NotImplementedError
+    def find_client(self, client_id: str) -> Client | None: ...
 
     def issue_tokens(
         self,
@@ -220,31 +219,23 @@ class Hooks:
         user: SignedInUser | None,
         scope: str,
         include_refresh_token: bool,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+    ) -> dict[str, Any]: ...
 
-    def save_tokens(self, token: dict[str, Any], request: ProtocolRequest) -> None:
-        raise NotImplementedError
+    def save_tokens(self, token: dict[str, Any], request: ProtocolRequest) -> None: ...
 
-    def save_code(self, code: str, request: ProtocolRequest) -> None:
-        raise NotImplementedError
+    def save_code(self, code: str, request: ProtocolRequest) -> None: ...
 
-    def find_code(self, code: str, client: Client) -> CodeRecord | None:
-        raise NotImplementedError
+    def find_code(self, code: str, client: Client) -> CodeRecord | None: ...
 
-    def user_of(self, user_id: str, session_id: str) -> SignedInUser | None:
-        raise NotImplementedError
+    def user_of(self, user_id: str, session_id: str) -> SignedInUser | None: ...
 
     def find_refresh_token(
         self, token: str, *, for_revocation: bool = False
-    ) -> RefreshRecord | None:
-        raise NotImplementedError
+    ) -> RefreshRecord | None: ...
 
-    def revoke(self, record: RefreshRecord) -> None:
-        raise NotImplementedError
+    def revoke(self, record: RefreshRecord) -> None: ...
 
-    def id_token(self, token: dict[str, Any], request: ProtocolRequest) -> str:
-        raise NotImplementedError
+    def id_token(self, token: dict[str, Any], request: ProtocolRequest) -> str: ...
 
 
 class _Issuing:

@@ -36,7 +36,6 @@ from phoneauth.domain.oidc.answers import (
 from phoneauth.domain.oidc.authlib_parts import (
     Client,
     CodeRecord,
-    Hooks,
     InvalidGrantError,
     InvalidTargetError,
     ProtocolRequest,
@@ -319,7 +318,7 @@ class OidcProvider:
         return None if audience is None else str(audience)
 
 
-class _TenantHooks(Hooks):
+class _TenantHooks:
     """The Authlib callbacks for one request of one tenant; they run in the worker thread."""
 
     def __init__(self, provider: OidcProvider, tenant_id: str) -> None:
