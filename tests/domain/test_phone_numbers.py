@@ -11,6 +11,7 @@ from phoneauth.domain.phone_numbers import (
     _plain_e164,
     country_calling_code,
     parse_phone,
+    region_of,
 )
 
 
@@ -46,6 +47,22 @@ def test_invalid_numbers_have_a_stable_code_and_a_message(raw: str) -> None:
 )
 def test_the_country_calling_code(e164: str, code: int) -> None:
     assert country_calling_code(e164) == code
+
+
+@pytest.mark.parametrize(
+    ("e164", "region"),
+    [
+        ("+4915112345678", "DE"),
+        ("+14155550100", "US"),  # +1 is shared: the numbering plan tells US from CA
+        ("+16135550100", "CA"),
+        ("+79031234567", "RU"),
+        ("+77011234567", "KZ"),
+        ("+85291234567", "HK"),
+        ("+80012345678", None),  # non-geographic (international freephone)
+    ],
+)
+def test_the_region_of_a_number(e164: str, region: str | None) -> None:
+    assert region_of(e164) == region
 
 
 def _by_the_library(raw: str) -> str:

@@ -32,6 +32,37 @@ class MessageStatus(StrEnum):
     Not a connector test send: that one is `sent` or `failed` with `test_send` set."""
 
 
+class DeliveryStatus(StrEnum):
+    """What the provider reported after taking the message, normalised across providers.
+
+    A status only ever moves forward (`rank`): a duplicate or late report of an earlier state
+    changes nothing, and a final one (`delivered`, `undelivered`, `failed`) is never replaced."""
+
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        return _DELIVERY_RANK[self]
+
+    @property
+    def final(self) -> bool:
+        return self.rank == _FINAL_RANK
+
+
+_FINAL_RANK = 2
+_DELIVERY_RANK = {
+    DeliveryStatus.ACCEPTED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: _FINAL_RANK,
+    DeliveryStatus.UNDELIVERED: _FINAL_RANK,
+    DeliveryStatus.FAILED: _FINAL_RANK,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class MessageLogEntry:
     """One send attempt.
@@ -43,6 +74,12 @@ class MessageLogEntry:
             `mask_email(address)` (the name predates email).
         test_send: a connector test (console "Send test" or the API's test route, code 000000),
             not a code sent to a user.
+        send_id: shared by the attempts of one send (failover), `attempt` counting from 1.
+        code_id: the verification code this attempt carried (None for test sends).
+        country: the recipient's ISO 3166 region (`DE`), None for an email or unknown.
+        delivery_status: what the provider reported after taking it (None: no report yet, or
+            a provider without reports); `delivery_code` its own status or error code;
+            `delivery_latency_ms` from the send to the final report.
     """
 
     id: str
@@ -58,6 +95,14 @@ class MessageLogEntry:
     error_message: str | None = None
     latency_ms: int | None = None
     test_send: bool = False
+    send_id: str | None = None
+    attempt: int | None = None
+    code_id: str | None = None
+    country: str | None = None
+    delivery_status: DeliveryStatus | None = None
+    delivery_code: str | None = None
+    delivery_updated_at: datetime | None = None
+    delivery_latency_ms: int | None = None
 
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:

@@ -91,6 +91,22 @@ def parse_phone(raw: str) -> str:
     return phonenumbers.format_number(_parsed(raw), phonenumbers.PhoneNumberFormat.E164)
 
 
+def region_of(e164: str) -> str | None:
+    """`DE` for `+4915112345678`: the ISO region routes, logs and metrics name, None for a
+    non-geographic number. A calling code shared by several regions (`+1`, `+7`) is told
+    apart by the numbering plan; the others need no parse."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_calling_code(e164), ())
+    region: str | None
+    if len(regions) == 1:
+        region = regions[0]
+    else:
+        try:
+            region = phonenumbers.region_code_for_number(_parsed(e164))
+        except InvalidPhoneNumberError:
+            return None
+    return region if region and region != phonenumbers.UNKNOWN_REGION and region != "001" else None
+
+
 def country_calling_code(e164: str) -> int:
     """49 for `+4915112345678`: the key of the per-country send budget.
 

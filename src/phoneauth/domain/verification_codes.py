@@ -35,7 +35,7 @@ from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
 from phoneauth.domain.oidc.records import OidcStore
-from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
 from phoneauth.domain.ports import (
     ActiveConnector,
     ActiveEmailConnector,
@@ -317,7 +317,7 @@ class VerificationCodes:
             return CodeSent(e164, expires_at, None)
         if active is None:
             await self.store.replace(stored)
-            await self._log(tenant.id, None, usage, e164, test=True)
+            await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
         payload: dict[str, str] = dict(variables or {})
@@ -329,9 +329,9 @@ class VerificationCodes:
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await self.store.replace(stored)
-            self.background.start(self._deliver_later(tenant.id, active, message))
+            self.background.start(self._deliver_later(tenant.id, active, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        result = await self._deliver(tenant.id, active, message)
+        result = await self._deliver(tenant.id, active, message, stored.id)
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
@@ -458,7 +458,11 @@ class VerificationCodes:
         raise missing
 
     async def _deliver(
-        self, tenant_id: str, active: ActiveConnector, message: SmsMessage
+        self,
+        tenant_id: str,
+        active: ActiveConnector,
+        message: SmsMessage,
+        code_id: str | None = None,
     ) -> SendResult:
         """Send through the connector and log the attempt; the connector's error, or
         `ConnectorError` for one that broke the contract."""
@@ -467,7 +471,9 @@ class VerificationCodes:
         try:
             result = await active.connector.send(message)
         except ConnectorError as error:
-            await self._log(tenant_id, active, usage, e164, error=error, started=started)
+            await self._log(
+                tenant_id, active, usage, e164, error=error, started=started, code_id=code_id
+            )
             raise
         except Exception as error:
             # A third-party connector broke the contract; its text may quote the payload.
@@ -475,20 +481,32 @@ class VerificationCodes:
             wrapped = ConnectorError(
                 "The SMS connector failed unexpectedly.", factory_id=active.factory_id
             )
-            await self._log(tenant_id, active, usage, e164, error=wrapped, started=started)
+            await self._log(
+                tenant_id, active, usage, e164, error=wrapped, started=started, code_id=code_id
+            )
             raise wrapped from None
         await self._log(
-            tenant_id, active, usage, e164, message_id=result.provider_message_id, started=started
+            tenant_id,
+            active,
+            usage,
+            e164,
+            message_id=result.provider_message_id,
+            started=started,
+            code_id=code_id,
         )
         log.info("code sent to %s via %s", mask_phone(e164), active.factory_id)
         return result
 
     async def _deliver_later(
-        self, tenant_id: str, active: ActiveConnector, message: SmsMessage
+        self,
+        tenant_id: str,
+        active: ActiveConnector,
+        message: SmsMessage,
+        code_id: str | None = None,
     ) -> None:
         """A background send: the caller has its answer, so failures go to the logs only."""
         try:
-            await self._deliver(tenant_id, active, message)
+            await self._deliver(tenant_id, active, message, code_id)
         except ConnectorError as error:
             log.warning(
                 "background SMS to %s via %s failed (%s)",
@@ -500,7 +518,9 @@ class VerificationCodes:
             stopped = ConnectorError(
                 "The server stopped before the provider answered; the SMS may not have been sent."
             )
-            await self._log(tenant_id, active, message.usage_type, message.to, error=stopped)
+            await self._log(
+                tenant_id, active, message.usage_type, message.to, error=stopped, code_id=code_id
+            )
             raise
 
     async def _log(
@@ -514,8 +534,12 @@ class VerificationCodes:
         message_id: str | None = None,
         started: float | None = None,
         test: bool = False,
+        code_id: str | None = None,
     ) -> None:
         latency = None if started is None else round((time.perf_counter() - started) * 1000)
+        country = (
+            None if "@" in recipient or not recipient.startswith("+") else region_of(recipient)
+        )
         status = MessageStatus.SENT if error is None else MessageStatus.FAILED
         entry = MessageLogEntry(
             id=new_id(),
@@ -530,6 +554,8 @@ class VerificationCodes:
             error_code=None if error is None else error.code,
             error_message=None if error is None else error.message,
             latency_ms=latency,
+            code_id=code_id,
+            country=country,
         )
         try:
             await self.message_log.record(entry)

@@ -31,6 +31,7 @@ from phoneauth.storage.models.organizations import (
     OrganizationRow,
 )
 from phoneauth.storage.models.sign_in_experiences import SignInExperienceRow
+from phoneauth.storage.models.sms_routing import SmsRoutingRow, SmsStandbyConnectorRow
 from phoneauth.storage.models.tenants import TenantRow
 from phoneauth.storage.models.users import UserRow
 from phoneauth.storage.models.verification_codes import VerificationCodeRow
@@ -58,6 +59,8 @@ __all__ = [
     "SessionRow",
     "SignInExperienceRow",
     "SigningKeyRow",
+    "SmsRoutingRow",
+    "SmsStandbyConnectorRow",
     "TenantRow",
     "UserRow",
     "VerificationCodeRow",

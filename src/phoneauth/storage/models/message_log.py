@@ -12,7 +12,13 @@ from phoneauth.storage.models.base import Base, UtcDateTime
 
 class MessageLogRow(Base):
     __tablename__ = "message_log"
-    __table_args__ = (Index("ix_message_log_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_log_tenant_created", "tenant_id", "created_at"),
+        # A delivery report names the connector and the provider's message id (migration 0011).
+        Index("ix_message_log_connector_message", "connector_id", "provider_message_id"),
+        # The status pollers read recent messages still waiting for a final status.
+        Index("ix_message_log_delivery_pending", "delivery_status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(21), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -28,3 +34,15 @@ class MessageLogRow(Base):
     error_message: Mapped[str | None] = mapped_column(String(1024))
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     test_send: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Migration 0011 (issue 15): the attempts of one send share `send_id` and count `attempt`
+    # from 1; `code_id` links them to the code; `country` is the recipient's ISO region.
+    send_id: Mapped[str | None] = mapped_column(String(21))
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    code_id: Mapped[str | None] = mapped_column(String(21))
+    country: Mapped[str | None] = mapped_column(String(2))
+    # What the provider reported after accepting: accepted, sent, delivered, undelivered,
+    # failed; its own status or error code kept beside, and when it was last moved.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_code: Mapped[str | None] = mapped_column(String(64))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivery_latency_ms: Mapped[int | None] = mapped_column(Integer)

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.message_log import (
+    DeliveryStatus,
     MessageLogEntry,
     MessageLogPage,
     MessageLogQuery,
@@ -32,6 +33,16 @@ def _entry(row: MessageLogRow) -> MessageLogEntry:
         error_message=row.error_message,
         latency_ms=row.latency_ms,
         test_send=row.test_send,
+        send_id=row.send_id,
+        attempt=row.attempt,
+        code_id=row.code_id,
+        country=row.country,
+        delivery_status=None
+        if row.delivery_status is None
+        else DeliveryStatus(row.delivery_status),
+        delivery_code=row.delivery_code,
+        delivery_updated_at=row.delivery_updated_at,
+        delivery_latency_ms=row.delivery_latency_ms,
     )
 
 
@@ -73,6 +84,16 @@ class SqlMessageLogStore:
             "error_message": entry.error_message,
             "latency_ms": entry.latency_ms,
             "test_send": entry.test_send,
+            "send_id": entry.send_id,
+            "attempt": entry.attempt,
+            "code_id": entry.code_id,
+            "country": entry.country,
+            "delivery_status": None
+            if entry.delivery_status is None
+            else entry.delivery_status.value,
+            "delivery_code": entry.delivery_code,
+            "delivery_updated_at": entry.delivery_updated_at,
+            "delivery_latency_ms": entry.delivery_latency_ms,
         }
         await self.db.write(changed_rows(_INSERT, row), single_statement=True)
 
