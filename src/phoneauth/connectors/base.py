@@ -91,12 +91,16 @@ class SmsMessage:
         usage_type: why the message is sent; picks the template.
         payload: template variables: `code`, optional `locale` and anything else the template uses.
         ip: the end user's IP address, for providers and gateways that check it.
+        status_callback: where the provider should report this message's delivery status
+            (`<public URL>/api/connectors/{id}/delivery-reports`), for providers that take a
+            callback URL per message; None asks for no report.
     """
 
     to: str
     usage_type: UsageType = UsageType.GENERIC
     payload: Mapping[str, Any] = field(default_factory=dict)
     ip: str | None = None
+    status_callback: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "to", to_e164(self.to))
