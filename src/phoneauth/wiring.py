@@ -21,6 +21,7 @@ from phoneauth.domain.api_resources import ApiResources
 from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
+from phoneauth.domain.delivery_reports import DeliveryReports
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.management_callers import ManagementCallers
@@ -108,6 +109,7 @@ class Services:
     oidc_resources: ResourceLookup = field(init=False)
     api_resources: ApiResources = field(init=False)
     management_callers: ManagementCallers = field(init=False)
+    delivery_reports: DeliveryReports = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -212,7 +214,8 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.cipher,
         utc_now,
     )
-    services.message_log = MessageLog(SqlMessageLogStore(database))
+    message_store = SqlMessageLogStore(database)
+    services.message_log = MessageLog(message_store)
     services.user_admin = UserAdmin(services.users, services.sessions)
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database, cache=cache_for(database)),
@@ -237,7 +240,9 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         connectors=services.connectors,
         email_connectors=services.connectors,
         tenants=services.tenants.store,
+        public_url=settings.public_url,
     )
+    services.delivery_reports = DeliveryReports(services.connectors, message_store, utc_now)
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)
         if settings.pwned_passwords_url

@@ -32,6 +32,7 @@ from phoneauth.connectors import (
 from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
 from phoneauth.domain.oidc.records import OidcStore
@@ -222,7 +223,9 @@ class VerificationCodes:
         tenants: TenantStore,
         email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
+        public_url: str | None = None,
     ) -> None:
+        self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
         self.store = store
         self.email_connectors = email_connectors
         self.message_log = message_log
@@ -467,6 +470,7 @@ class VerificationCodes:
         """Send through the connector and log the attempt; the connector's error, or
         `ConnectorError` for one that broke the contract."""
         usage, e164 = message.usage_type, message.to
+        message = with_status_callback(message, self.public_url, tenant_id, active)
         started = time.perf_counter()
         try:
             result = await active.connector.send(message)
@@ -556,6 +560,7 @@ class VerificationCodes:
             latency_ms=latency,
             code_id=code_id,
             country=country,
+            delivery_status=initial_delivery_status(active, message_id),
         )
         try:
             await self.message_log.record(entry)

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from phoneauth.domain.delivery_reports import ReportOutcome
 from phoneauth.domain.message_log import (
     DeliveryStatus,
     MessageLogEntry,
@@ -16,6 +29,7 @@ from phoneauth.domain.message_log import (
 )
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import MessageLogRow
+from phoneauth.storage.models.base import UtcDateTime
 
 
 def _entry(row: MessageLogRow) -> MessageLogEntry:
@@ -56,11 +70,14 @@ def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]
         conditions.append(MessageLogRow.usage_type == query.usage_type.value)
     if query.factory_id is not None:
         conditions.append(MessageLogRow.factory_id == query.factory_id)
+    if query.delivery_status is not None:
+        conditions.append(MessageLogRow.delivery_status == query.delivery_status.value)
     return conditions
 
 
 # Built once: every send appends a row.
-_INSERT = insert(MessageLogRow.metadata.tables["message_log"])
+_TABLE = MessageLogRow.metadata.tables["message_log"]
+_INSERT = insert(_TABLE)
 
 
 class SqlMessageLogStore:
@@ -114,6 +131,56 @@ class SqlMessageLogStore:
             return MessageLogPage([_entry(row) for row in rows], int(total or 0))
 
         return await self.db.read(unit)
+
+    async def apply_delivery(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        provider_message_id: str,
+        status: DeliveryStatus,
+        provider_code: str | None,
+        at: datetime,
+    ) -> ReportOutcome:
+        """One conditional UPDATE: only a row whose status is behind `status` moves, so two
+        reports racing each other can never leave the earlier state."""
+        row = (
+            _TABLE.c.tenant_id == tenant_id,
+            _TABLE.c.connector_id == connector_id,
+            _TABLE.c.provider_message_id == provider_message_id,
+        )
+        behind = [earlier.value for earlier in DeliveryStatus if earlier.rank < status.rank]
+        values: dict[str, object] = {
+            "delivery_status": status.value,
+            "delivery_code": provider_code,
+            "delivery_updated_at": at,
+        }
+        if status.final:
+            values["delivery_latency_ms"] = self._elapsed_ms(at)
+        statement = (
+            update(_TABLE)
+            .where(
+                *row,
+                _TABLE.c.status == MessageStatus.SENT.value,
+                or_(_TABLE.c.delivery_status.is_(None), _TABLE.c.delivery_status.in_(behind)),
+            )
+            .values(values)
+        )
+        if await self.db.write(changed_rows(statement), single_statement=True):
+            return ReportOutcome.APPLIED
+        # Nothing moved: tell an unknown message from one already as far (rare, so a second read).
+        found = await self.db.read(
+            lambda session: session.scalar(select(func.count()).select_from(_TABLE).where(*row))
+        )
+        return ReportOutcome.UNCHANGED if found else ReportOutcome.UNKNOWN
+
+    def _elapsed_ms(self, at: datetime) -> ColumnElement[int]:
+        """Milliseconds from the row's `created_at` to `at`, computed by the database."""
+        moment = literal(at, UtcDateTime())
+        if self.db.is_sqlite:  # naive UTC text: Julian days
+            days = func.julianday(moment) - func.julianday(_TABLE.c.created_at)
+            return cast(func.round(days * 86_400_000), Integer)
+        seconds = extract("epoch", moment - _TABLE.c.created_at)
+        return cast(func.round(seconds * 1000), Integer)
 
     async def delete_before(self, tenant_id: str, before: datetime) -> int:
         statement = delete(MessageLogRow).where(
