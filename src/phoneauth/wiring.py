@@ -21,6 +21,7 @@ from phoneauth.domain.api_resources import ApiResources
 from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
+from phoneauth.domain.delivery_polling import DeliveryPolling
 from phoneauth.domain.delivery_reports import DeliveryReports
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
@@ -110,6 +111,7 @@ class Services:
     api_resources: ApiResources = field(init=False)
     management_callers: ManagementCallers = field(init=False)
     delivery_reports: DeliveryReports = field(init=False)
+    delivery_polling: DeliveryPolling = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -243,6 +245,13 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         public_url=settings.public_url,
     )
     services.delivery_reports = DeliveryReports(services.connectors, message_store, utc_now)
+    services.delivery_polling = DeliveryPolling(
+        services.connectors,
+        message_store,
+        services.delivery_reports,
+        [factory.id for factory in registry if factory.polls_delivery],
+        utc_now,
+    )
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)
         if settings.pwned_passwords_url

@@ -4,12 +4,13 @@ them. Each test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from tests.delivery_fakes import FakeSmsAero, served
 from tests.e2e.conftest import AUTH_TOKEN, Deployment, FakeTwilio
 from tests.e2e.test_codes_end_to_end import PHONE, TWILIO, twilio_config
 
@@ -161,3 +162,34 @@ async def test_a_connector_without_reports_refuses_callbacks(
     path = report_path(created.json()["id"])
     answer = await provider.post(path, **callback(path, "SM1", "delivered"))
     assert (answer.status_code, answer.json()["code"]) == (404, "delivery_report.not_supported")
+
+
+@pytest.fixture(scope="module")
+def smsaero() -> Iterator[FakeSmsAero]:
+    with served(FakeSmsAero()) as fake:
+        yield fake
+
+
+async def test_polled_statuses_reach_the_log(
+    admin: httpx.AsyncClient, deployment: Deployment, smsaero: FakeSmsAero
+) -> None:
+    config = {
+        "email": "ops@example.com",
+        "apiKey": "a" * 32,
+        "senderName": "SMS Aero",
+        "templates": [{"usageType": "Generic", "content": "Your code is {{code}}"}],
+        "endpoint": smsaero.url + "/v2",
+    }
+    created = await admin.post(
+        "/api/connectors",
+        json={"connectorId": "smsaero-short-message-service", "config": config},
+    )
+    assert created.status_code == 200, created.text
+    assert (await admin.post("/api/verification-codes", json={"phone": PHONE})).status_code == 204
+    row = await log_row(admin)
+    assert row["deliveryStatus"] == "accepted"
+    smsaero.statuses[int(row["providerMessageId"])] = 1
+    # The lifespan's poller runs once a minute; one round, run on the app's own loop.
+    assert deployment.run(deployment.services.delivery_polling.poll_once()) == 1
+    row = await log_row(admin)
+    assert (row["deliveryStatus"], row["deliveryCode"]) == ("delivered", "delivery")

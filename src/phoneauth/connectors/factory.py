@@ -47,6 +47,8 @@ class ConnectorFactory(Generic[C]):
             to an in-process double, for the conformance kit.
         receipts: reads and checks the provider's delivery-report callbacks (`POST
             /api/connectors/{id}/delivery-reports`); None for providers that post none.
+        polls_delivery: its connectors ask the provider for delivery statuses
+            (`PollsDelivery`): the service polls their recent messages in the background.
     """
 
     id: str
@@ -63,6 +65,7 @@ class ConnectorFactory(Generic[C]):
     type: ConnectorType = ConnectorType.SMS
     test_options: Callable[[], Mapping[str, Any]] | None = None
     receipts: CallbackReceipts | None = None
+    polls_delivery: bool = False
 
     def parse_config(
         self, config: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True

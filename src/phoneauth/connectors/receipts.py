@@ -122,6 +122,16 @@ class ReportsDelivery(Protocol):
     def reports_delivery(self) -> bool: ...
 
 
+@runtime_checkable
+class PollsDelivery(Protocol):
+    """A connector whose provider is asked for its messages' status (no callbacks)."""
+
+    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Reports for these messages, or for whatever the provider has ready (a status queue
+        may answer for other ids too, and for none of these); a `ConnectorError` on failure."""
+        ...
+
+
 def reports_delivery(connector: object) -> bool:
     """Whether a built connector's messages will get delivery reports."""
     return isinstance(connector, ReportsDelivery) and connector.reports_delivery

@@ -430,7 +430,10 @@ class ConnectorManagement:
             return None
         factory = self.registry.get(row.factory_id)
         config = factory.parse_config(self._decrypt(row))
-        return ReportingConnector(row.id, row.factory_id, config, factory.receipts)
+        connector = self._build(tenant_id, factory, config) if factory.polls_delivery else None
+        return ReportingConnector(
+            row.id, row.factory_id, config, factory.receipts, cast(Connector | None, connector)
+        )
 
     async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None:
         """The tenant's Email connector, read from the store on every call."""

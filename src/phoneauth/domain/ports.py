@@ -50,6 +50,8 @@ class ReportingConnector:
     factory_id: str
     config: Any
     receipts: CallbackReceipts | None
+    connector: Connector | None = None
+    """Built from the config, for providers that are polled (`PollsDelivery`)."""
 
 
 class ReportingConnectors(Protocol):

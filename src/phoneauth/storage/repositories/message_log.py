@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from phoneauth.domain.delivery_polling import PendingDelivery
 from phoneauth.domain.delivery_reports import ReportOutcome
 from phoneauth.domain.message_log import (
     DeliveryStatus,
@@ -172,6 +174,30 @@ class SqlMessageLogStore:
             lambda session: session.scalar(select(func.count()).select_from(_TABLE).where(*row))
         )
         return ReportOutcome.UNCHANGED if found else ReportOutcome.UNKNOWN
+
+    async def pending_deliveries(
+        self, since: datetime, factory_ids: Sequence[str], limit: int
+    ) -> list[PendingDelivery]:
+        """Read through the (delivery_status, created_at) index of migration 0011."""
+        waiting = (DeliveryStatus.ACCEPTED.value, DeliveryStatus.SENT.value)
+        query = (
+            select(_TABLE.c.tenant_id, _TABLE.c.connector_id, _TABLE.c.provider_message_id)
+            .where(
+                _TABLE.c.delivery_status.in_(waiting),
+                _TABLE.c.created_at >= since,
+                _TABLE.c.factory_id.in_(list(factory_ids)),
+                _TABLE.c.status == MessageStatus.SENT.value,
+                _TABLE.c.connector_id.is_not(None),
+                _TABLE.c.provider_message_id.is_not(None),
+            )
+            .order_by(_TABLE.c.created_at)
+            .limit(limit)
+        )
+
+        def unit(session: Session) -> list[PendingDelivery]:
+            return [PendingDelivery(*row) for row in session.execute(query)]
+
+        return await self.db.read(unit)
 
     def _elapsed_ms(self, at: datetime) -> ColumnElement[int]:
         """Milliseconds from the row's `created_at` to `at`, computed by the database."""
