@@ -4,7 +4,8 @@ asked for, a failing provider skips only its own connector."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -83,7 +84,7 @@ class World:
 
 
 @pytest.fixture
-async def world(database: Database, aero: FakeSmsAero, tc: FakeTencent) -> Any:
+async def world(database: Database, aero: FakeSmsAero, tc: FakeTencent) -> AsyncIterator[World]:
     await make_tenant(database, "default")
     aero.statuses.clear()
     aero.asked.clear()
@@ -158,14 +159,22 @@ async def test_the_window_follows_the_clock(world: World) -> None:
     assert world.aero.asked == []  # past the window: the provider has forgotten it
 
 
-async def test_a_failing_provider_skips_only_its_connector(world: World) -> None:
+async def test_a_failing_provider_skips_only_its_connector(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.aero.failing = True
     await world.add(1, smsaero.FACTORY.id, "301")
     world.tc.report("5000:7", False, "UNDELIV")
     await world.add(2, tencent.FACTORY.id, "5000:7")
-    assert await world.polling.poll_once() == 1
+    with caplog.at_level(logging.WARNING, logger="phoneauth.delivery"):
+        assert await world.polling.poll_once() == 1
+        assert await world.polling.poll_once() == 0
     assert await world.status(1) is DeliveryStatus.ACCEPTED
     assert await world.status(2) is DeliveryStatus.UNDELIVERED
+    # Said once, not every minute; no secret in it.
+    [warning] = [r for r in caplog.records if r.name == "phoneauth.delivery"]
+    assert "smsaero-short-message-service failed (connector.general" in warning.getMessage()
+    assert SMSAERO_CONFIG["apiKey"] not in caplog.text
 
 
 async def test_a_round_is_bounded_by_the_batch(world: World) -> None:

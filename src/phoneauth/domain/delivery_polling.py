@@ -58,6 +58,7 @@ class DeliveryPolling:
         self.clock = clock
         self.window = window
         self.batch = batch
+        self._failing: dict[tuple[str, str], str] = {}  # logged once per connector and code
 
     async def poll_once(self) -> int:
         """One round; how many rows moved. A provider's failure skips only its connector."""
@@ -76,8 +77,17 @@ class DeliveryPolling:
             try:
                 reports = await found.connector.poll_delivery(message_ids)
             except ConnectorError as error:
-                log.warning("delivery status poll of %s failed (%s)", found.factory_id, error.code)
+                if self._failing.get((tenant_id, row_id)) != error.code:
+                    log.warning(
+                        "delivery status poll of %s failed (%s: %s); retried every round, "
+                        "logged again when the reason changes",
+                        found.factory_id,
+                        error.code,
+                        error.details.get("provider_code", "-"),
+                    )
+                self._failing[(tenant_id, row_id)] = error.code
                 continue
+            self._failing.pop((tenant_id, row_id), None)
             outcomes = await self.reports.apply(tenant_id, row_id, reports)
             moved += outcomes.count(ReportOutcome.APPLIED)
         return moved
