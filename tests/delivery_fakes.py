@@ -4,14 +4,15 @@ Tencent's `PullSmsSendStatus` queue. Each answers as the provider documents it."
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.servers import serve_in_thread
 
@@ -85,3 +86,31 @@ def served(fake: Any) -> Iterator[Any]:
     with serve_in_thread(fake.asgi()) as url:
         fake.url = url
         yield fake
+
+
+@dataclass
+class RecordingProvider:
+    """Any provider's `provider_fake` (its documented "accepted" answer) on a real socket,
+    keeping every request it was sent."""
+
+    handler: Callable[[httpx.Request], httpx.Response]
+    url: str = ""
+    seen: list[httpx.Request] = field(default_factory=list)
+
+    def asgi(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self._answer, methods=["POST"])])
+
+    async def _answer(self, request: Request) -> Response:
+        forwarded = httpx.Request(
+            request.method,
+            str(request.url),
+            headers=request.headers.raw,
+            content=await request.body(),
+        )
+        self.seen.append(forwarded)
+        answer = self.handler(forwarded)
+        return Response(
+            answer.content,
+            status_code=answer.status_code,
+            media_type=answer.headers.get("content-type"),
+        )

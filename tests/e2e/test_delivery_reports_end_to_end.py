@@ -4,17 +4,22 @@ them. Each test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
+import jwt
 import pytest
-from tests.delivery_fakes import FakeSmsAero, served
+from tests.delivery_fakes import FakeSmsAero, RecordingProvider, served
 from tests.e2e.conftest import AUTH_TOKEN, Deployment, FakeTwilio
 from tests.e2e.test_codes_end_to_end import PHONE, TWILIO, twilio_config
 
+from phoneauth.connectors.providers.gatewayapi import FACTORY as gatewayapi_factory
 from phoneauth.connectors.providers.twilio.receipts import signature
+from phoneauth.connectors.providers.vonage import FACTORY as vonage_factory
+from phoneauth.connectors.providers.vonage import signing as vonage_signing
 from phoneauth.settings import Settings
 
 # What Twilio is told and signs: the service's public URL, which a proxy maps to the server.
@@ -193,3 +198,93 @@ async def test_polled_statuses_reach_the_log(
     assert deployment.run(deployment.services.delivery_polling.poll_once()) == 1
     row = await log_row(admin)
     assert (row["deliveryStatus"], row["deliveryCode"]) == ("delivered", "delivery")
+
+
+@pytest.fixture(scope="module")
+def vonage() -> Iterator[RecordingProvider]:
+    with served(RecordingProvider(vonage_factory.provider_fake)) as fake:  # type: ignore[arg-type]
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def gatewayapi() -> Iterator[RecordingProvider]:
+    with served(RecordingProvider(gatewayapi_factory.provider_fake)) as fake:  # type: ignore[arg-type]
+        yield fake
+
+
+async def create(admin: httpx.AsyncClient, factory_id: str, config: dict[str, Any]) -> str:
+    created = await admin.post(
+        "/api/connectors", json={"connectorId": factory_id, "config": config}
+    )
+    assert created.status_code == 200, created.text
+    assert (await admin.post("/api/verification-codes", json={"phone": PHONE})).status_code == 204
+    return str(created.json()["id"])
+
+
+async def test_vonage_receipts_come_back_as_signed_get_queries(
+    admin: httpx.AsyncClient, provider: httpx.AsyncClient, vonage: RecordingProvider
+) -> None:
+    secret = "vonage-signature-secret"
+    config = {
+        "apiKey": "abcd1234",
+        "apiSecret": "s3cr3tS3cr3t",
+        "brandName": "Acme",
+        "templates": [{"usageType": "Generic", "content": "Your code is {{code}}"}],
+        "endpoint": vonage.url,
+        "signatureSecret": secret,
+        "signatureMethod": "sha256",
+    }
+    connector_id = await create(admin, "vonage-sms", config)
+    path = report_path(connector_id)
+    sent = dict(parse_qsl(vonage.seen[-1].content.decode()))
+    assert sent["callback"] == PUBLIC_URL + path
+    message_id = (await log_row(admin))["providerMessageId"]
+
+    dlr = {"msisdn": PHONE[1:], "to": "Acme", "messageId": message_id, "status": "delivered"}
+    dlr |= {"err-code": "0", "message-timestamp": "2026-12-06 03:00:00", "timestamp": "1796526000"}
+    dlr |= {"nonce": "6c2f1f1e-2f5b-4d43-9e0a-6a1f5e0c1d2b"}
+    signed = {**dlr, "sig": vonage_signing.sign(dlr, secret, "sha256")}
+    forged = {**signed, "status": "failed"}
+    refused = await provider.get(path, params=forged)
+    assert (refused.status_code, refused.json()["code"]) == (
+        401,
+        "delivery_report.invalid_signature",
+    )
+    answer = await provider.get(path, params=signed)
+    assert answer.status_code == 200, answer.text
+    row = await log_row(admin)
+    assert (row["deliveryStatus"], row["deliveryCode"]) == ("delivered", "delivered")
+
+
+async def test_gatewayapi_reports_come_back_with_their_jwt(
+    admin: httpx.AsyncClient, provider: httpx.AsyncClient, gatewayapi: RecordingProvider
+) -> None:
+    token = "gatewayapi-webhook-token-0123456789abcdef"
+    config = {
+        "endpoint": gatewayapi.url + "/rest/mtsms",
+        "apiToken": "gw-token",
+        "sender": "ExampleSMS",
+        "templates": [{"usageType": "Generic", "content": "Your code {{code}}"}],
+        "webhookToken": token,
+    }
+    connector_id = await create(admin, "gatewayapi-sms", config)
+    path = report_path(connector_id)
+    assert json.loads(gatewayapi.seen[-1].content)["callback_url"] == PUBLIC_URL + path
+    message_id = int((await log_row(admin))["providerMessageId"])
+
+    claims = {"id": message_id, "msisdn": int(PHONE[1:]), "time": 1796526000}
+    claims |= {"status": "UNDELIVERABLE", "code": "0x1013", "country_code": "DE"}
+    body = json.dumps(claims).encode()
+    headers = {"Content-Type": "application/json"}
+    forged = jwt.encode(claims, "not-the-token-" + "x" * 32, algorithm="HS256")
+    refused = await provider.post(
+        path, content=body, headers={**headers, "X-Gwapi-Signature": forged}
+    )
+    assert refused.status_code == 401
+    signed = jwt.encode(claims, token, algorithm="HS256")
+    answer = await provider.post(
+        path, content=body, headers={**headers, "X-Gwapi-Signature": signed}
+    )
+    assert answer.status_code == 200, answer.text
+    row = await log_row(admin)
+    assert (row["deliveryStatus"], row["deliveryCode"]) == ("undelivered", "0x1013")
