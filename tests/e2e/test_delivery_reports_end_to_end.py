@@ -133,6 +133,10 @@ async def test_bad_callbacks_are_refused_and_change_nothing(
     assert (garbage.status_code, garbage.json()["code"]) == (400, "delivery_report.invalid_body")
     unknown = await provider.post(path, **callback(path, "SM" + "0" * 32, "delivered"))
     assert (unknown.status_code, unknown.json()["code"]) == (404, "delivery_report.unknown_message")
+    # Bodies past PHONEAUTH_MAX_BODY_BYTES (64 KiB) are refused before they are read whole.
+    padded = good["content"] + "&Padding=" + "x" * 70_000
+    too_big = await provider.post(path, content=padded, headers=good["headers"])
+    assert too_big.status_code == 413
     missing = report_path("no-such-connector")
     nowhere = await provider.post(missing, **callback(missing, sms.sid, "delivered"))
     assert (nowhere.status_code, nowhere.json()["code"]) == (404, "connector.not_found")
