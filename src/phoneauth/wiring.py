@@ -21,6 +21,8 @@ from phoneauth.domain.api_resources import ApiResources
 from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
+from phoneauth.domain.delivery_polling import DeliveryPolling
+from phoneauth.domain.delivery_reports import DeliveryReports
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.management_callers import ManagementCallers
@@ -110,6 +112,8 @@ class Services:
     oidc_resources: ResourceLookup = field(init=False)
     api_resources: ApiResources = field(init=False)
     management_callers: ManagementCallers = field(init=False)
+    delivery_reports: DeliveryReports = field(init=False)
+    delivery_polling: DeliveryPolling = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -218,7 +222,8 @@ async def build_services(
         services.cipher,
         utc_now,
     )
-    services.message_log = MessageLog(SqlMessageLogStore(database), metrics=metrics)
+    message_store = SqlMessageLogStore(database)
+    services.message_log = MessageLog(message_store, metrics=metrics)
     services.user_admin = UserAdmin(services.users, services.sessions)
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database, cache=cache_for(database)),
@@ -245,6 +250,17 @@ async def build_services(
         email_connectors=services.connectors,
         tenants=services.tenants.store,
         metrics=metrics,
+        public_url=settings.public_url,
+    )
+    services.delivery_reports = DeliveryReports(
+        services.connectors, message_store, utc_now, metrics=metrics
+    )
+    services.delivery_polling = DeliveryPolling(
+        services.connectors,
+        message_store,
+        services.delivery_reports,
+        [factory.id for factory in registry if factory.polls_delivery],
+        utc_now,
     )
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)

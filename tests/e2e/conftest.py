@@ -137,6 +137,7 @@ class Sms:
     to: str
     body: str
     messaging_service_sid: str
+    status_callback: str | None = None
 
     @property
     def code(self) -> str:
@@ -179,7 +180,13 @@ class FakeTwilio:
             return _twilio_error(400, 21705, "The Messaging Service Sid is invalid.")
         if not form.get("Body"):
             return _twilio_error(400, 21602, "Message body is required.")
-        sms = Sms("SM" + uuid.uuid4().hex, to, form["Body"], form["MessagingServiceSid"])
+        sms = Sms(
+            "SM" + uuid.uuid4().hex,
+            to,
+            form["Body"],
+            form["MessagingServiceSid"],
+            form.get("StatusCallback"),
+        )
         self.messages.append(sms)
         now = format_datetime(datetime.now(UTC), usegmt=True)
         uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sms.sid}.json"

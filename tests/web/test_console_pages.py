@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from phoneauth.connectors import ConnectorType
-from phoneauth.domain.message_log import MessageLogEntry, MessageStatus
+from phoneauth.domain.message_log import DeliveryStatus, MessageLogEntry, MessageStatus
 from phoneauth.wiring import Services
 
 PASSWORD = "console password 1"
@@ -290,6 +290,43 @@ async def test_the_message_log_filters_by_status_and_pages(
     )
     assert "The SMS provider is throttling the messages." in failed.text  # the code in words
     assert "Twilio" in failed.text
+
+
+async def test_the_message_log_shows_delivery_in_words_and_filters_by_it(
+    browser: httpx.AsyncClient, signed_in: str, services: Services
+) -> None:
+    start = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    reports = [
+        (DeliveryStatus.DELIVERED, "delivered", 4300),
+        (DeliveryStatus.UNDELIVERED, "30003", 125_000),
+        (DeliveryStatus.ACCEPTED, None, None),
+    ]
+    for index, (delivery, code, latency) in enumerate(reports):
+        await services.message_log.record(
+            MessageLogEntry(
+                id=f"d{index}",
+                tenant_id="default",
+                created_at=start + timedelta(minutes=index),
+                connector_id="c1",
+                factory_id=TWILIO,
+                usage_type="SignIn",
+                phone_masked="+4915*****5678",
+                status=MessageStatus.SENT,
+                provider_message_id=f"SMD{index}",
+                delivery_status=delivery,
+                delivery_code=code,
+                delivery_latency_ms=latency,
+            )
+        )
+    page = await browser.get("/console/message-log")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "Delivered after 4.3 s delivered" in text
+    assert "Not delivered after 2 min 30003" in text
+    assert "Waiting for the provider" in text
+    undelivered = await browser.get("/console/message-log?delivery=undelivered")
+    assert "1 entry" in undelivered.text
+    assert "SMD1" in undelivered.text
+    assert "SMD0" not in undelivered.text
 
 
 async def test_every_installed_provider_has_a_set_up_page(

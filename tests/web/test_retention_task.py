@@ -21,3 +21,17 @@ async def test_the_lifespan_runs_retention_in_the_background_and_stops_it(
         assert not task.done()
     assert task.cancelled()
     assert _retention_tasks() == []
+
+
+async def test_the_lifespan_polls_delivery_statuses_in_the_background_and_stops(
+    settings: Settings,
+) -> None:
+    def polling() -> list[asyncio.Task[object]]:
+        return [t for t in asyncio.all_tasks() if t.get_name() == "phoneauth-delivery-polling"]
+
+    app: FastAPI = create_app(settings)
+    async with app.router.lifespan_context(app):
+        [task] = polling()
+        assert not task.done()
+    assert task.cancelled()
+    assert polling() == []

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from phoneauth.connectors.base import Connector, ConnectorType, EmailConnector
 from phoneauth.connectors.config import ConnectorConfig, parse_config
 from phoneauth.connectors.errors import UnexpectedTypeError
+from phoneauth.connectors.receipts import CallbackReceipts
 
 C = TypeVar("C", bound=ConnectorConfig)
 
@@ -44,6 +45,10 @@ class ConnectorFactory(Generic[C]):
         type: `Sms` or `Email` (Logto's `ConnectorType`); a tenant has one active of each.
         test_options: build options that make a connector which speaks no HTTP (SMTP) deliver
             to an in-process double, for the conformance kit.
+        receipts: reads and checks the provider's delivery-report callbacks (`POST
+            /api/connectors/{id}/delivery-reports`); None for providers that post none.
+        polls_delivery: its connectors ask the provider for delivery statuses
+            (`PollsDelivery`): the service polls their recent messages in the background.
     """
 
     id: str
@@ -59,6 +64,8 @@ class ConnectorFactory(Generic[C]):
     tags: tuple[str, ...] = field(default_factory=tuple)
     type: ConnectorType = ConnectorType.SMS
     test_options: Callable[[], Mapping[str, Any]] | None = None
+    receipts: CallbackReceipts | None = None
+    polls_delivery: bool = False
 
     def parse_config(
         self, config: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True

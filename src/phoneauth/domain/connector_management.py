@@ -50,7 +50,7 @@ from phoneauth.connectors.providers.smtp import FACTORY as SMTP_FACTORY
 from phoneauth.crypto import ConfigCipher
 from phoneauth.domain.connector_configs import SECRET_MASK, clean_deep, mask_secrets, sends_a_mask
 from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageStatus
-from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector
+from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector, ReportingConnector
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
@@ -420,6 +420,19 @@ class ConnectorManagement:
         row, connector = found
         return ActiveConnector(
             row_id=row.id, factory_id=row.factory_id, connector=cast(Connector, connector)
+        )
+
+    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
+        """The tenant's saved SMS connector `row_id` for its delivery reports
+        (`ReportingConnectors`); another tenant's id finds nothing."""
+        row = await self.store.get(tenant_id, row_id)
+        if row is None or row.type != SMS or row.factory_id not in self.registry:
+            return None
+        factory = self.registry.get(row.factory_id)
+        config = factory.parse_config(self._decrypt(row))
+        connector = self._build(tenant_id, factory, config) if factory.polls_delivery else None
+        return ReportingConnector(
+            row.id, row.factory_id, config, factory.receipts, cast(Connector | None, connector)
         )
 
     async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None:

@@ -124,6 +124,7 @@ class MessageLogQuery:
     phone_masked: str | None = None
     usage_type: UsageType | None = None
     factory_id: str | None = None
+    delivery_status: DeliveryStatus | None = None
     page: int = 1
     page_size: int = 20
 
@@ -171,16 +172,19 @@ class MessageLog:
         phone: str | None = None,
         usage_type: UsageType | None = None,
         factory_id: str | None = None,
+        delivery_status: DeliveryStatus | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> MessageLogPage:
         """Entries of one tenant; `phone` is an E.164 number, matched through its mask;
-        `factory_id` the connector that sent (`twilio-short-message-service`)."""
+        `factory_id` the connector that sent (`twilio-short-message-service`);
+        `delivery_status` what its provider reported last."""
         query = MessageLogQuery(
             status=status,
             phone_masked=None if phone is None else mask_phone(phone),
             usage_type=usage_type,
             factory_id=factory_id,
+            delivery_status=delivery_status,
             page=page,
             page_size=page_size,
         )

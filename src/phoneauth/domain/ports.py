@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from phoneauth.connectors import Connector, EmailConnector
+from phoneauth.connectors.receipts import CallbackReceipts
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +39,24 @@ class EmailConnectorSource(Protocol):
     """Where email sends find the tenant's active Email connector, read fresh for every send."""
 
     async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingConnector:
+    """A saved SMS connector as its delivery reports need it: the factory's receipt reader
+    (None: the provider posts none) and the decrypted, validated config that checks them."""
+
+    row_id: str
+    factory_id: str
+    config: Any
+    receipts: CallbackReceipts | None
+    connector: Connector | None = None
+    """Built from the config, for providers that are polled (`PollsDelivery`)."""
+
+
+class ReportingConnectors(Protocol):
+    """Where delivery reports find the connector a report names (`/api/connectors/{id}/...`)."""
+
+    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
+        """The tenant's SMS connector with this row id; None when the tenant has none such."""
+        ...

@@ -33,6 +33,7 @@ from phoneauth.connectors import (
 from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import (
     Channel,
@@ -231,7 +232,9 @@ class VerificationCodes:
         email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
         metrics: Metrics = NO_METRICS,
+        public_url: str | None = None,
     ) -> None:
+        self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
         self.store = store
         self.metrics = metrics
         self.email_connectors = email_connectors
@@ -477,6 +480,7 @@ class VerificationCodes:
         """Send through the connector and log the attempt; the connector's error, or
         `ConnectorError` for one that broke the contract."""
         usage, e164 = message.usage_type, message.to
+        message = with_status_callback(message, self.public_url, tenant_id, active)
         started = time.perf_counter()
         try:
             result = await active.connector.send(message)
@@ -566,6 +570,7 @@ class VerificationCodes:
             latency_ms=latency,
             code_id=code_id,
             country=country,
+            delivery_status=initial_delivery_status(active, message_id),
         )
         try:
             await self.message_log.record(entry)

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
+from phoneauth.domain.delivery_polling import run_delivery_polling
 from phoneauth.domain.metrics import NO_METRICS
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
@@ -136,15 +137,19 @@ def create_app(
         retention = asyncio.create_task(
             run_retention(services.codes, oidc=services.oidc_store), name="phoneauth-retention"
         )
+        polling = asyncio.create_task(
+            run_delivery_polling(services.delivery_polling), name="phoneauth-delivery-polling"
+        )
         if serving:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
-            retention.cancel()
-            with suppress(asyncio.CancelledError):
-                await retention
+            for task in (retention, polling):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await services.close()
             if exporter is not None:
                 exporter.close()

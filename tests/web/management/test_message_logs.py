@@ -75,7 +75,12 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "latencyMs",
         "testSend",
         "channel",
+        "deliveryStatus",
+        "deliveryCode",
+        "deliveryUpdatedAt",
+        "deliveryLatencyMs",
     }
+    assert sent["deliveryStatus"] is None  # the outbox reports no delivery
     assert {r["channel"] for r in rows} == {"sms"}
     assert not any(r["testSend"] for r in rows)
     for message in box.messages():

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from phoneauth.domain.delivery_polling import PendingDelivery
+from phoneauth.domain.delivery_reports import MovedDelivery, ReportOutcome
 from phoneauth.domain.message_log import (
     DeliveryStatus,
     MessageLogEntry,
@@ -14,8 +31,9 @@ from phoneauth.domain.message_log import (
     MessageLogQuery,
     MessageStatus,
 )
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import MessageLogRow
+from phoneauth.storage.models.base import UtcDateTime
 
 
 def _entry(row: MessageLogRow) -> MessageLogEntry:
@@ -56,11 +74,19 @@ def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]
         conditions.append(MessageLogRow.usage_type == query.usage_type.value)
     if query.factory_id is not None:
         conditions.append(MessageLogRow.factory_id == query.factory_id)
+    if query.delivery_status is not None:
+        conditions.append(MessageLogRow.delivery_status == query.delivery_status.value)
     return conditions
 
 
+def _moved(row: Row[Any]) -> MovedDelivery:
+    factory_id, country, latency_ms = tuple(row)
+    return MovedDelivery(factory_id, country, latency_ms)
+
+
 # Built once: every send appends a row.
-_INSERT = insert(MessageLogRow.metadata.tables["message_log"])
+_TABLE = MessageLogRow.metadata.tables["message_log"]
+_INSERT = insert(_TABLE)
 
 
 class SqlMessageLogStore:
@@ -114,6 +140,86 @@ class SqlMessageLogStore:
             return MessageLogPage([_entry(row) for row in rows], int(total or 0))
 
         return await self.db.read(unit)
+
+    async def apply_delivery(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        provider_message_id: str,
+        status: DeliveryStatus,
+        provider_code: str | None,
+        at: datetime,
+    ) -> MovedDelivery | ReportOutcome:
+        """One conditional UPDATE: only a row whose status is behind `status` moves, so two
+        reports racing each other can never leave the earlier state. What moved is returned
+        by the same statement (metrics label it by connector and country)."""
+        row = (
+            _TABLE.c.tenant_id == tenant_id,
+            _TABLE.c.connector_id == connector_id,
+            _TABLE.c.provider_message_id == provider_message_id,
+        )
+        behind = [earlier.value for earlier in DeliveryStatus if earlier.rank < status.rank]
+        values: dict[str, object] = {
+            "delivery_status": status.value,
+            "delivery_code": provider_code,
+            "delivery_updated_at": at,
+        }
+        if status.final:
+            values["delivery_latency_ms"] = self._elapsed_ms(at)
+        statement = (
+            update(_TABLE)
+            .where(
+                *row,
+                _TABLE.c.status == MessageStatus.SENT.value,
+                or_(_TABLE.c.delivery_status.is_(None), _TABLE.c.delivery_status.in_(behind)),
+            )
+            .values(values)
+            .returning(_TABLE.c.factory_id, _TABLE.c.country, _TABLE.c.delivery_latency_ms)
+        )
+        moved = await self.db.write(
+            first_row(statement, {}, _moved),
+            single_statement=True,
+        )
+        if moved is not None:
+            return moved
+        # Nothing moved: tell an unknown message from one already as far (rare, so a second read).
+        found = await self.db.read(
+            lambda session: session.scalar(select(func.count()).select_from(_TABLE).where(*row))
+        )
+        return ReportOutcome.UNCHANGED if found else ReportOutcome.UNKNOWN
+
+    async def pending_deliveries(
+        self, since: datetime, factory_ids: Sequence[str], limit: int
+    ) -> list[PendingDelivery]:
+        """Read through the (delivery_status, created_at) index of migration 0011."""
+        waiting = (DeliveryStatus.ACCEPTED.value, DeliveryStatus.SENT.value)
+        query = (
+            select(_TABLE.c.tenant_id, _TABLE.c.connector_id, _TABLE.c.provider_message_id)
+            .where(
+                _TABLE.c.delivery_status.in_(waiting),
+                _TABLE.c.created_at >= since,
+                _TABLE.c.factory_id.in_(list(factory_ids)),
+                _TABLE.c.status == MessageStatus.SENT.value,
+                _TABLE.c.connector_id.is_not(None),
+                _TABLE.c.provider_message_id.is_not(None),
+            )
+            .order_by(_TABLE.c.created_at)
+            .limit(limit)
+        )
+
+        def unit(session: Session) -> list[PendingDelivery]:
+            return [PendingDelivery(*row) for row in session.execute(query)]
+
+        return await self.db.read(unit)
+
+    def _elapsed_ms(self, at: datetime) -> ColumnElement[int]:
+        """Milliseconds from the row's `created_at` to `at`, computed by the database."""
+        moment = literal(at, UtcDateTime())
+        if self.db.is_sqlite:  # naive UTC text: Julian days
+            days = func.julianday(moment) - func.julianday(_TABLE.c.created_at)
+            return cast(func.round(days * 86_400_000), Integer)
+        seconds = extract("epoch", moment - _TABLE.c.created_at)
+        return cast(func.round(seconds * 1000), Integer)
 
     async def delete_before(self, tenant_id: str, before: datetime) -> int:
         statement = delete(MessageLogRow).where(

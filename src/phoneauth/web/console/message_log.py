@@ -13,7 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from phoneauth.connectors import UsageType
-from phoneauth.domain.message_log import MessageLogPage, MessageStatus
+from phoneauth.domain.message_log import (
+    DeliveryStatus,
+    MessageLogEntry,
+    MessageLogPage,
+    MessageStatus,
+)
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.web.console.support import Console, ConsoleDep, ConsoleRoute, FormDep, render
 from phoneauth.web.phone_input import default_region, dialled_number
@@ -29,6 +34,31 @@ STATUS_LABELS = {
 """`test` is a code for one of the tenant's test phone numbers: kept, never sent. A connector
 test send is `sent` or `failed` and labelled "Connector test send" in the Usage column."""
 
+DELIVERY_LABELS = {
+    DeliveryStatus.ACCEPTED: "Waiting for the provider",
+    DeliveryStatus.SENT: "On its way to the phone",
+    DeliveryStatus.DELIVERED: "Delivered",
+    DeliveryStatus.UNDELIVERED: "Not delivered",
+    DeliveryStatus.FAILED: "Failed at the provider",
+}
+"""The provider's delivery report in words; the provider's own code is shown beside it."""
+
+
+def delivery_in_words(entry: MessageLogEntry) -> str:
+    """`Delivered after 4.3 s`, `Not delivered after 2 min`, or the state still awaited."""
+    if entry.delivery_status is None:
+        return ""
+    label = DELIVERY_LABELS[entry.delivery_status]
+    latency = entry.delivery_latency_ms
+    if not entry.delivery_status.final or latency is None:
+        return label
+    seconds = latency / 1000
+    if seconds < 60:
+        return f"{label} after {seconds:.1f} s"
+    if seconds < 3600:
+        return f"{label} after {round(seconds / 60)} min"
+    return f"{label} after {seconds / 3600:.1f} h"
+
 
 @dataclass(frozen=True, slots=True)
 class Filters:
@@ -37,6 +67,7 @@ class Filters:
     connector: str = ""
     phone: str = ""
     page: int = 1
+    delivery: str = ""
 
 
 @router.get("/message-log")
@@ -47,8 +78,10 @@ async def message_log_page(
     usage_type: str = "",
     connector: str = "",
     page: int = 1,
+    delivery: str = "",
 ) -> HTMLResponse:
-    return await _page(request, console, Filters(status, usage_type, connector, "", page))
+    filters = Filters(status, usage_type, connector, "", page, delivery)
+    return await _page(request, console, filters)
 
 
 @router.post("/message-log")
@@ -58,7 +91,9 @@ async def message_log_search(request: Request, console: ConsoleDep, form: FormDe
         return value.strip()[:64] if isinstance(value, str) else ""
 
     page = int(text("page")) if text("page").isdigit() else 1
-    filters = Filters(text("status"), text("usage_type"), text("connector"), text("phone"), page)
+    filters = Filters(
+        text("status"), text("usage_type"), text("connector"), text("phone"), page, text("delivery")
+    )
     return await _page(request, console, filters)
 
 
@@ -66,6 +101,7 @@ async def _page(request: Request, console: Console, filters: Filters) -> HTMLRes
     services = console.services
     status = next((s for s in MessageStatus if s.value == filters.status), None)
     usage = next((u for u in UsageType if u.value == filters.usage_type), None)
+    delivery = next((d for d in DeliveryStatus if d.value == filters.delivery), None)
     providers = {f.id: f.name for f in services.connectors.factories()}
     connector = filters.connector if filters.connector in providers else None
     phone_error = None
@@ -88,6 +124,7 @@ async def _page(request: Request, console: Console, filters: Filters) -> HTMLRes
             usage_type=usage,
             factory_id=connector,
             phone=phone,
+            delivery_status=delivery,
             page=page,
             page_size=PAGE_SIZE,
         )
@@ -103,12 +140,15 @@ async def _page(request: Request, console: Console, filters: Filters) -> HTMLRes
             connector or "",
             filters.phone,
             page,
+            delivery.value if delivery else "",
         ),
-        "filtered": bool(status or usage or connector or filters.phone),
+        "filtered": bool(status or usage or connector or filters.phone or delivery),
         "phone_error": phone_error,
         "statuses": [(s.value, STATUS_LABELS[s]) for s in MessageStatus],
         "status_labels": {s: STATUS_LABELS[s] for s in MessageStatus},
         "usage_types": [u.value for u in UsageType],
+        "deliveries": [(d.value, DELIVERY_LABELS[d]) for d in DeliveryStatus],
+        "delivery_in_words": delivery_in_words,
         "provider_names": providers,
     }
     return render(request, "console/message_log.html", context, console=console)

@@ -99,6 +99,30 @@ MESSAGES: dict[str, Sentences] = {
         "Stored secrets cannot be read: PHONEAUTH_SECRET_KEY changed or is wrong. Start the "
         "server with the key the data was saved with.",
     ),
+    # --- delivery reports: read by providers' servers; the admin sentence explains -----------
+    "delivery_report.general": Sentences(
+        END_USER_FALLBACK, "A delivery report was refused and changed nothing."
+    ),
+    "delivery_report.invalid_signature": Sentences(
+        END_USER_FALLBACK,
+        "A delivery report's signature is missing or wrong, so it was ignored. Check the "
+        "connector's secret (Auth Token, signature secret or webhook token) under Connectors.",
+    ),
+    "delivery_report.invalid_body": Sentences(
+        END_USER_FALLBACK, "A delivery report could not be read as the provider's report."
+    ),
+    "delivery_report.not_supported": Sentences(
+        END_USER_FALLBACK,
+        "This connector takes no delivery reports: its provider sends none, or the secret "
+        "that checks them is not set under Connectors.",
+    ),
+    "delivery_report.unknown_message": Sentences(
+        END_USER_FALLBACK, "A delivery report named a message this connector never sent."
+    ),
+    "delivery_report.outdated": Sentences(
+        END_USER_FALLBACK,
+        "A delivery report repeated a status the message already had, or an earlier one.",
+    ),
     # --- sending the SMS: the end user learns only that no code can be sent -------------------
     "connector.general": Sentences(
         SMS_UNAVAILABLE, "The SMS provider could not deliver the message." + _PROVIDER

@@ -12,6 +12,7 @@ from phoneauth.web.management import (
     application_secrets,
     applications,
     connectors,
+    delivery_reports,
     message_logs,
     organizations,
     resources,
@@ -30,6 +31,7 @@ included routers, and that walk cost a send-code request more than its rate limi
 ROUTERS = [
     tenants.router,
     message_logs.router,
+    delivery_reports.router,
     connectors.router,
     sign_in_experience.router,
     account_center.router,

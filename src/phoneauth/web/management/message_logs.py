@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
-from phoneauth.domain.message_log import MAX_PAGE_SIZE, Channel, MessageLogEntry, MessageStatus
+from phoneauth.domain.message_log import (
+    MAX_PAGE_SIZE,
+    Channel,
+    DeliveryStatus,
+    MessageLogEntry,
+    MessageStatus,
+)
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep
 from phoneauth.web.errors import error_responses
@@ -43,6 +49,24 @@ class MessageLogRead(BaseModel):
         alias="testSend",
         description="A connector test send (code 000000), not a code sent to a user.",
     )
+    delivery_status: DeliveryStatus | None = Field(
+        default=None,
+        alias="deliveryStatus",
+        description="What the provider reported after taking the message: `accepted`, "
+        "`sent`, `delivered`, `undelivered` or `failed`; null without reports.",
+    )
+    delivery_code: str | None = Field(
+        default=None,
+        alias="deliveryCode",
+        description="The provider's own status or error code of its latest report.",
+        examples=["30003"],
+    )
+    delivery_updated_at: datetime | None = Field(default=None, alias="deliveryUpdatedAt")
+    delivery_latency_ms: int | None = Field(
+        default=None,
+        alias="deliveryLatencyMs",
+        description="From the send to the final report's arrival.",
+    )
 
     @classmethod
     def of(cls, entry: MessageLogEntry) -> MessageLogRead:
@@ -60,6 +84,10 @@ class MessageLogRead(BaseModel):
             error_message=entry.error_message,
             latency_ms=entry.latency_ms,
             test_send=entry.test_send,
+            delivery_status=entry.delivery_status,
+            delivery_code=entry.delivery_code,
+            delivery_updated_at=entry.delivery_updated_at,
+            delivery_latency_ms=entry.delivery_latency_ms,
         )
 
 
@@ -81,6 +109,7 @@ async def list_message_logs(
     factory_id: Annotated[
         str | None, Query(alias="factoryId", max_length=128, description="The sending connector.")
     ] = None,
+    delivery_status: Annotated[DeliveryStatus | None, Query(alias="deliveryStatus")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> list[MessageLogRead]:
@@ -89,6 +118,7 @@ async def list_message_logs(
         phone=phone,
         usage_type=usage_type,
         factory_id=factory_id,
+        delivery_status=delivery_status,
         page=page,
         page_size=page_size,
     )
@@ -109,6 +139,7 @@ class MessageLogSearch(BaseModel):
     factory_id: str | None = Field(
         default=None, max_length=128, alias="factoryId", description="The sending connector."
     )
+    delivery_status: DeliveryStatus | None = Field(default=None, alias="deliveryStatus")
     page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
@@ -134,6 +165,7 @@ async def _search(
         phone=None if search.phone is None else parse_phone(search.phone),
         usage_type=search.usage_type,
         factory_id=search.factory_id,
+        delivery_status=search.delivery_status,
         page=search.page,
         page_size=search.page_size,
     )

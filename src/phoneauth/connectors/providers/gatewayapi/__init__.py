@@ -24,6 +24,7 @@ from phoneauth.connectors.errors import (
 )
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
+from phoneauth.connectors.providers.gatewayapi.receipts import GatewayApiReceipts
 from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 DEFAULT_ENDPOINT = "https://gatewayapi.com/rest/mtsms"
@@ -65,6 +66,13 @@ class GatewayApiConfig(ConnectorConfig):
         description="Shown as the sender: up to 11 letters and digits, or up to 15 digits.",
     )
     templates: ContentTemplates
+    webhook_token: SecretStr | None = Field(
+        default=None,
+        alias="webhookToken",
+        title="Webhook token",
+        description="Dashboard > Settings > Webhooks: the authentication token of the webhook; "
+        "checks the signed delivery reports. Without it, no reports are taken.",
+    )
 
 
 def mtsms_url(endpoint: str) -> str:
@@ -83,10 +91,21 @@ def _code(body: dict[str, Any]) -> int | None:
 class GatewayApiConnector(HttpConnector[GatewayApiConfig]):
     factory_id = "gatewayapi-sms"
 
+    @property
+    def reports_delivery(self) -> bool:
+        """Reports are taken only when their JWT can be checked."""
+        return self.config.webhook_token is not None
+
     def build_request(self, message: SmsMessage) -> httpx.Request:
         text = render(select_template(self.config.templates, message).content, message.payload)
         recipients = [{"msisdn": message.digits}]
-        document = {"sender": self.config.sender, "message": text, "recipients": recipients}
+        document: dict[str, Any] = {
+            "sender": self.config.sender,
+            "message": text,
+            "recipients": recipients,
+        }
+        if message.status_callback and self.reports_delivery:
+            document["callback_url"] = message.status_callback  # receipts.py reads the reports
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         auth = basic_auth(self.config.api_token.get_secret_value(), "")
         headers = {"Authorization": auth, "Content-Type": "application/json"}
@@ -156,4 +175,5 @@ FACTORY: ConnectorFactory[GatewayApiConfig] = ConnectorFactory(
     },
     create=GatewayApiConnector,
     provider_fake=_fake,
+    receipts=GatewayApiReceipts(),
 )

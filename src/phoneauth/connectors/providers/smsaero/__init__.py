@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from phoneauth.connectors.errors import (
 )
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
+from phoneauth.connectors.providers.smsaero import status
+from phoneauth.connectors.receipts import DeliveryReport
 from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 DEFAULT_ENDPOINT = "https://gate.smsaero.ru/v2"
@@ -76,16 +79,45 @@ class SmsAeroConfig(ConnectorConfig):
     )
 
 
-def send_url(endpoint: str | None) -> str:
+def send_url(endpoint: str | None, action: str = "send") -> str:
     """`{endpoint}/sms/send`; a bare host gets the `/v2` prefix as the official SDK adds it."""
     base = endpoint or DEFAULT_ENDPOINT
     if not urlsplit(base).path:
         base += "/v2"
-    return base + "/sms/send"
+    return f"{base}/sms/{action}"
 
 
 class SmsAeroConnector(HttpConnector[SmsAeroConfig]):
     factory_id = "smsaero-short-message-service"
+    reports_delivery = True  # polled: `POST /v2/sms/status` per message
+
+    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Each message's status from `/sms/status` (`{"id": <int>}`), as the official SDK asks."""
+        found = []
+        auth = basic_auth(self.config.email, self.config.api_key.get_secret_value())
+        headers = {"Authorization": auth, "Content-Type": "application/json"}
+        for message_id in message_ids:
+            if not message_id.isdigit():
+                continue  # not an SMS Aero id
+            body = json.dumps({"id": int(message_id)}).encode()
+            url = send_url(self.config.endpoint, "status")
+            request = self.client.build_request("POST", url, content=body, headers=headers)
+            response = await self._exchange(request)
+            report = self._status(response, message_id)
+            if report is not None:
+                found.append(report)
+        return found
+
+    def _status(self, response: httpx.Response, message_id: str) -> DeliveryReport | None:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("success") is not True:
+            if isinstance(body, dict):
+                raise self._error(response, body)
+            raise self.fallback_error(response)
+        return status.report(message_id, body.get("data"))
 
     def build_request(self, message: SmsMessage) -> httpx.Request:
         text = render(select_template(self.config.templates, message).content, message.payload)
@@ -160,4 +192,5 @@ FACTORY: ConnectorFactory[SmsAeroConfig] = ConnectorFactory(
     },
     create=SmsAeroConnector,
     provider_fake=_fake,
+    polls_delivery=True,
 )

@@ -7,8 +7,9 @@ success means no `Response.Error` and `SendStatusSet[i].Code == "Ok"` for the on
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from pydantic import Field, SecretStr
@@ -18,7 +19,8 @@ from phoneauth.connectors.config import CodeTemplates, ConnectorConfig, Endpoint
 from phoneauth.connectors.errors import InsufficientRequestParametersError, InvalidResponseError
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector
-from phoneauth.connectors.providers.tencent import responses, signing
+from phoneauth.connectors.providers.tencent import responses, signing, status_pull
+from phoneauth.connectors.receipts import DeliveryReport
 from phoneauth.connectors.templates import select_template
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
@@ -70,6 +72,7 @@ class TencentSmsConfig(ConnectorConfig):
 
 class TencentSmsConnector(HttpConnector[TencentSmsConfig]):
     factory_id = "tencent-short-message-service"
+    reports_delivery = True  # polled (status_pull.py), once Tencent support enabled the API
 
     @cached_property
     def url(self) -> httpx.URL:
@@ -88,6 +91,10 @@ class TencentSmsConnector(HttpConnector[TencentSmsConfig]):
             # The code alone: Tencent rejects a parameter count that differs from the template's.
             "TemplateParamSet": [str(message.payload["code"])],
         }
+        return self._signed("SendSms", document)
+
+    def _signed(self, action: str, document: dict[str, Any]) -> httpx.Request:
+        """A TC3-signed JSON POST of `action` to the endpoint."""
         body = _compact_json(document).encode()
         url = self.url
         host = url.netloc.decode("ascii")  # the Host the server sees, port included
@@ -105,12 +112,24 @@ class TencentSmsConnector(HttpConnector[TencentSmsConfig]):
             "Authorization": authorization,
             "Content-Type": CONTENT_TYPE,
             "Host": host,
-            "X-TC-Action": "SendSms",
+            "X-TC-Action": action,
             "X-TC-Timestamp": str(timestamp),
             "X-TC-Version": "2021-01-11",
             "X-TC-Region": self.config.region,
         }
         return self.client.build_request("POST", url, content=body, headers=headers)
+
+    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+        """Statuses waiting in the app's queue (`PullSmsSendStatus`), whichever ids they name."""
+        request = self._signed(status_pull.ACTION, status_pull.document(self.config.sdk_app_id))
+        response = await self._exchange(request)
+        try:
+            return status_pull.reports(response)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InvalidResponseError(
+                "Tencent's status answer could not be understood.",
+                http_status=response.status_code,
+            ) from None
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         reply = responses.reply_object(response)
@@ -161,4 +180,5 @@ FACTORY: ConnectorFactory[TencentSmsConfig] = ConnectorFactory(
     },
     create=TencentSmsConnector,
     provider_fake=responses.success_reply,
+    polls_delivery=True,
 )

@@ -26,6 +26,7 @@ from phoneauth.connectors.errors import (
 )
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
+from phoneauth.connectors.providers.twilio.receipts import TwilioReceipts
 from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 DEFAULT_ENDPOINT = "https://api.twilio.com"
@@ -104,6 +105,7 @@ class TwilioConnector(HttpConnector[TwilioConfig]):
     """One Messages API call per code; Twilio picks the sender from the service's pool."""
 
     factory_id = "twilio-short-message-service"
+    reports_delivery = True  # status callbacks signed with the Auth Token
 
     def build_request(self, message: SmsMessage) -> httpx.Request:
         config = self.config
@@ -115,6 +117,8 @@ class TwilioConnector(HttpConnector[TwilioConfig]):
             "Body": render(template.content, message.payload),
             "RiskCheck": "disable" if config.disable_risk_check else "enable",
         }
+        if message.status_callback:  # Twilio posts every status change there (receipts.py)
+            form["StatusCallback"] = message.status_callback
         headers = {
             "Authorization": basic_auth(config.account_sid, config.auth_token.get_secret_value()),
             "Accept": "application/json",
@@ -181,4 +185,5 @@ FACTORY: ConnectorFactory[TwilioConfig] = ConnectorFactory(
     },
     create=TwilioConnector,
     provider_fake=_fake,
+    receipts=TwilioReceipts(),
 )

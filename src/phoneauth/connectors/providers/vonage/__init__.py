@@ -24,6 +24,8 @@ from phoneauth.connectors.errors import (
 )
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth, response_json
+from phoneauth.connectors.providers.vonage.receipts import VonageReceipts
+from phoneauth.connectors.providers.vonage.signing import SignatureMethod
 from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 DEFAULT_ENDPOINT = "https://rest.nexmo.com"
@@ -80,10 +82,29 @@ class VonageConfig(ConnectorConfig):
         title="Endpoint",
         description=f"Optional base URL replacing `{DEFAULT_ENDPOINT}` (proxy or local fake).",
     )
+    signature_secret: SecretStr | None = Field(
+        default=None,
+        alias="signatureSecret",
+        title="Signature secret",
+        description="Dashboard > Settings > signature secret: checks the signed delivery "
+        "receipts (ask Vonage support to sign webhooks). Without it, no receipts are taken.",
+    )
+    signature_method: SignatureMethod | None = Field(
+        default=None,
+        alias="signatureMethod",
+        title="Signature method",
+        description="As chosen next to the secret: `md5hash` (MD5 hash, Vonage's default, "
+        "used when empty), `md5`, `sha1`, `sha256` or `sha512` (HMACs).",
+    )
 
 
 class VonageSmsConnector(HttpConnector[VonageConfig]):
     factory_id = "vonage-sms"
+
+    @property
+    def reports_delivery(self) -> bool:
+        """Receipts are taken only when their signature can be checked."""
+        return self.config.signature_secret is not None
 
     def build_request(self, message: SmsMessage) -> httpx.Request:
         template = select_template(self.config.templates, message)
@@ -94,6 +115,8 @@ class VonageSmsConnector(HttpConnector[VonageConfig]):
         form = {"to": message.digits, "from": sender, "text": text}
         if not set(text) <= GSM7:
             form["type"] = "unicode"
+        if message.status_callback and self.reports_delivery:
+            form["callback"] = message.status_callback  # this message's DLR URL (receipts.py)
         auth = basic_auth(self.config.api_key, self.config.api_secret.get_secret_value())
         return self.client.build_request(
             "POST",
@@ -178,4 +201,5 @@ FACTORY: ConnectorFactory[VonageConfig] = ConnectorFactory(
     },
     create=VonageSmsConnector,
     provider_fake=_fake,
+    receipts=VonageReceipts(),
 )
