@@ -43,6 +43,7 @@ from phoneauth.domain.ports import (
     SmsConnectorSource,
 )
 from phoneauth.domain.rate_limits import RateLimits
+from phoneauth.domain.sms_router import Delivered, NoRouting, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
 from phoneauth.ids import new_id
@@ -206,6 +207,8 @@ class CodeSent:
     phone: str
     expires_at: datetime
     provider_message_id: str | None
+    connector_id: str | None = None
+    """The saved connector that finally took the SMS (active or standby); None if none sent."""
 
 
 class VerificationCodes:
@@ -222,6 +225,7 @@ class VerificationCodes:
         tenants: TenantStore,
         email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
+        router: SmsRouter | None = None,
     ) -> None:
         self.store = store
         self.email_connectors = email_connectors
@@ -231,6 +235,7 @@ class VerificationCodes:
         self.tenants = tenants
         self.clock = clock
         self.background = BackgroundSends()
+        self.router = router or SmsRouter(NoRouting(), NoRouting())
         self._hash_key = hash_key
 
     def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
@@ -331,13 +336,15 @@ class VerificationCodes:
             await self.store.replace(stored)
             self.background.start(self._deliver_later(tenant.id, active, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        result = await self._deliver(tenant.id, active, message, stored.id)
+        delivered = await self._deliver(tenant.id, active, message, stored.id)
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
         # one waiting code (the last stored), and nothing is acknowledged before it is stored.
         await self.store.replace(stored)
-        return CodeSent(e164, expires_at, result.provider_message_id)
+        return CodeSent(
+            e164, expires_at, delivered.result.provider_message_id, delivered.connector.row_id
+        )
 
     async def send_email(
         self,
@@ -463,39 +470,36 @@ class VerificationCodes:
         active: ActiveConnector,
         message: SmsMessage,
         code_id: str | None = None,
-    ) -> SendResult:
-        """Send through the connector and log the attempt; the connector's error, or
-        `ConnectorError` for one that broke the contract."""
-        usage, e164 = message.usage_type, message.to
-        started = time.perf_counter()
-        try:
-            result = await active.connector.send(message)
-        except ConnectorError as error:
+    ) -> Delivered:
+        """Send through the tenant's routing (without rules: the active connector once), one
+        message-log row per attempt; the final connector's error, or `ConnectorError` for one
+        that broke the contract."""
+        send_id = new_id()
+
+        async def record(
+            connector: ActiveConnector,
+            attempt: int,
+            error: ConnectorError | None,
+            result: SendResult | None,
+            started: float,
+        ) -> None:
             await self._log(
-                tenant_id, active, usage, e164, error=error, started=started, code_id=code_id
+                tenant_id,
+                connector,
+                message.usage_type,
+                message.to,
+                error=error,
+                message_id=None if result is None else result.provider_message_id,
+                started=started,
+                code_id=code_id,
+                send_id=send_id,
+                attempt=attempt,
             )
-            raise
-        except Exception as error:
-            # A third-party connector broke the contract; its text may quote the payload.
-            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
-            wrapped = ConnectorError(
-                "The SMS connector failed unexpectedly.", factory_id=active.factory_id
-            )
-            await self._log(
-                tenant_id, active, usage, e164, error=wrapped, started=started, code_id=code_id
-            )
-            raise wrapped from None
-        await self._log(
-            tenant_id,
-            active,
-            usage,
-            e164,
-            message_id=result.provider_message_id,
-            started=started,
-            code_id=code_id,
-        )
-        log.info("code sent to %s via %s", mask_phone(e164), active.factory_id)
-        return result
+
+        plan = await self.router.plan(tenant_id, active, message.to)
+        delivered = await self.router.deliver(plan, message, record)
+        log.info("code sent to %s via %s", mask_phone(message.to), delivered.connector.factory_id)
+        return delivered
 
     async def _deliver_later(
         self,
@@ -504,7 +508,8 @@ class VerificationCodes:
         message: SmsMessage,
         code_id: str | None = None,
     ) -> None:
-        """A background send: the caller has its answer, so failures go to the logs only."""
+        """A background send: the caller has its answer, so failures go to the logs only (a
+        send cut by shutdown is logged as failed by the router on its way out)."""
         try:
             await self._deliver(tenant_id, active, message, code_id)
         except ConnectorError as error:
@@ -514,14 +519,6 @@ class VerificationCodes:
                 active.factory_id,
                 error.code,
             )
-        except asyncio.CancelledError:
-            stopped = ConnectorError(
-                "The server stopped before the provider answered; the SMS may not have been sent."
-            )
-            await self._log(
-                tenant_id, active, message.usage_type, message.to, error=stopped, code_id=code_id
-            )
-            raise
 
     async def _log(
         self,
@@ -535,6 +532,8 @@ class VerificationCodes:
         started: float | None = None,
         test: bool = False,
         code_id: str | None = None,
+        send_id: str | None = None,
+        attempt: int | None = None,
     ) -> None:
         latency = None if started is None else round((time.perf_counter() - started) * 1000)
         country = (
@@ -556,6 +555,8 @@ class VerificationCodes:
             latency_ms=latency,
             code_id=code_id,
             country=country,
+            send_id=send_id,
+            attempt=attempt,
         )
         try:
             await self.message_log.record(entry)
