@@ -21,6 +21,7 @@ from phoneauth.domain.api_resources import ApiResources
 from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
+from phoneauth.domain.delivery_routing import DeliveryRouting
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.management_callers import ManagementCallers
@@ -54,6 +55,7 @@ from phoneauth.storage.repositories.oidc import SqlOidcStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
+from phoneauth.storage.repositories.sms_routing import SqlSmsRoutingStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
@@ -108,6 +110,7 @@ class Services:
     oidc_resources: ResourceLookup = field(init=False)
     api_resources: ApiResources = field(init=False)
     management_callers: ManagementCallers = field(init=False)
+    delivery_routing: DeliveryRouting = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -226,6 +229,9 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
     services.sign_in_experience = SignInExperiences(
         SqlSignInExperienceStore(database, cache=cache_for(database)), services.connectors
     )
+    services.delivery_routing = DeliveryRouting(
+        SqlSmsRoutingStore(database, cache=cache_for(database)), services.connectors, utc_now
+    )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
@@ -237,6 +243,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         connectors=services.connectors,
         email_connectors=services.connectors,
         tenants=services.tenants.store,
+        router=services.delivery_routing.router,
     )
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)
