@@ -31,7 +31,8 @@ log = logging.getLogger("phoneauth.codes")
 
 
 class RoutingDeadlineError(ConnectorTimeoutError):
-    """No connector took the SMS within the routing deadline (`deadlineSeconds`)."""
+    """The connector did not answer within its share of the routing deadline
+    (`deadlineSeconds`); like any timeout, the next connector may be tried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,35 +149,35 @@ class SmsRouter:
         """Send through the plan's candidates until one takes the message.
 
         Raises:
-            ConnectorError: the last attempt's error (a permanent one stops at once; the
-                deadline is `connector.timeout`); with rules, `details.attempts` lists every
-                attempt as `{connectorId, factoryId, errorCode}`.
+            ConnectorError: the last attempt's error (a permanent one stops at once; an
+                attempt cut by the deadline is `connector.timeout`); with rules,
+                `details.attempts` lists every attempt as `{connectorId, factoryId, errorCode}`.
         """
         rules = plan.rules
         first = plan.candidates[0]
         if rules is None:
             return Delivered(await self._attempt(first, 1, message, record), first)
-        deadline = asyncio.get_running_loop().time() + rules.deadline_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + rules.deadline_seconds
         attempts: list[Attempt] = []
         error: ConnectorError | None = None
-        for candidate, breaker in self._admitted(plan, rules):
+        for candidate, breaker, later in self._admitted(plan, rules):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                breaker.abandoned()
+                break
+            # A connector with others after it gets half of what is left, so a hanging
+            # provider leaves time for the next one; the last one gets all of it.
+            share = loop.time() + (remaining / 2 if later else remaining)
             try:
-                result = await self._attempt(
-                    candidate, len(attempts) + 1, message, record, deadline
-                )
+                result = await self._attempt(candidate, len(attempts) + 1, message, record, share)
             except ConnectorError as failed:
                 error = failed
                 attempts.append(Attempt(candidate.row_id, candidate.factory_id, failed.code))
-                cut = isinstance(failed, RoutingDeadlineError)
-                transient = is_transient(failed) and not cut
-                if cut:
-                    breaker.abandoned()
-                elif transient:
-                    breaker.failed()
-                else:
+                if not is_transient(failed):
                     breaker.succeeded()  # it answered: the message, or its config, was at fault
-                if not transient:
                     break
+                breaker.failed()
                 log.info(
                     "SMS to %s: %s failed (%s), trying the next connector if any",
                     mask_phone(message.to),
@@ -189,30 +190,31 @@ class SmsRouter:
                 raise
             breaker.succeeded()
             return Delivered(result, candidate)
-        if error is None:  # unreachable: a plan has a candidate, and one is always tried
+        if error is None:  # only if the deadline passed before any attempt began
             raise RoutingDeadlineError()
         error.details["attempts"] = [attempt.to_dict() for attempt in attempts]
         raise error
 
     def _admitted(
         self, plan: Plan, rules: RoutingRules
-    ) -> Iterator[tuple[ActiveConnector, CircuitBreaker]]:
+    ) -> Iterator[tuple[ActiveConnector, CircuitBreaker, bool]]:
         """The candidates whose circuit lets a send through, in order, asked one at a time (a
-        half-open circuit's probe is claimed only when it is used); when none did, the one
-        whose cool-down ends first (a send with nowhere to go would fail for sure)."""
+        half-open circuit's probe is claimed only when it is used), each with whether more
+        candidates follow; when none did, the one whose cool-down ends first (a send with
+        nowhere to go would fail for sure)."""
         pairs = [
             (candidate, self.breakers.get(plan.tenant_id, candidate.row_id, rules.circuit))
             for candidate in plan.candidates
         ]
         tried = False
-        for candidate, breaker in pairs:
+        for index, (candidate, breaker) in enumerate(pairs):
             if breaker.allow():
                 tried = True
-                yield candidate, breaker
+                yield candidate, breaker, index < len(pairs) - 1
         if not tried and pairs:
-            soonest = min(pairs, key=lambda pair: pair[1].reopens_at)
-            soonest[1].force()
-            yield soonest
+            candidate, breaker = min(pairs, key=lambda pair: pair[1].reopens_at)
+            breaker.force()
+            yield candidate, breaker, False
 
     async def _attempt(
         self,
