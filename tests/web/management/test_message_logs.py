@@ -75,6 +75,8 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "latencyMs",
         "testSend",
         "channel",
+        "sendId",
+        "attempt",
     }
     assert {r["channel"] for r in rows} == {"sms"}
     assert not any(r["testSend"] for r in rows)

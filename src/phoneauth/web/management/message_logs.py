@@ -43,6 +43,12 @@ class MessageLogRead(BaseModel):
         alias="testSend",
         description="A connector test send (code 000000), not a code sent to a user.",
     )
+    send_id: str | None = Field(
+        default=None,
+        alias="sendId",
+        description="Shared by the attempts of one send (failover between connectors).",
+    )
+    attempt: int | None = Field(default=None, description="1 for a send's first attempt, ...")
 
     @classmethod
     def of(cls, entry: MessageLogEntry) -> MessageLogRead:
@@ -60,6 +66,8 @@ class MessageLogRead(BaseModel):
             error_message=entry.error_message,
             latency_ms=entry.latency_ms,
             test_send=entry.test_send,
+            send_id=entry.send_id,
+            attempt=entry.attempt,
         )
 
 
