@@ -86,7 +86,8 @@ async def test_the_send_path_cache_sees_every_change_and_caches_no_rules_too(
     # A change by anyone (here a hand-written UPDATE after a write) empties the cache.
     await store.put_rules("alpha", {"deadlineSeconds": 3}, NOW)
     first = await store.routing("alpha")
-    assert first.rules is not None and first.rules.deadline_seconds == 3
+    assert first.rules is not None
+    assert first.rules.deadline_seconds == 3
 
     def by_hand(session: Any) -> None:
         session.execute(
@@ -102,7 +103,8 @@ async def test_the_send_path_cache_sees_every_change_and_caches_no_rules_too(
         await other.dispose()
     await asyncio.sleep(0)  # a new turn of the loop: the change counter is read again
     changed = await store.routing("alpha")
-    assert changed.rules is not None and changed.rules.deadline_seconds == 7
+    assert changed.rules is not None
+    assert changed.rules.deadline_seconds == 7
 
 
 async def test_a_document_that_no_longer_parses_leaves_sends_unrouted(database: Database) -> None:
