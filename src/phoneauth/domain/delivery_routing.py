@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from phoneauth.connectors import Connector
 from phoneauth.domain.circuit_breaker import CircuitBreakers, CircuitView
 from phoneauth.domain.sms_router import SmsRouter, StoredStandby, TenantRouting
-from phoneauth.domain.sms_routing import RoutingRules, parse_rules
+from phoneauth.domain.sms_routing import RoutingRules, RoutingRulesError, parse_rules
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
@@ -132,7 +132,10 @@ class DeliveryRouting:
     async def overview(self, tenant_id: str) -> RoutingOverview:
         rows = await self.store.list_standby(tenant_id)
         document = await self.store.rules_document(tenant_id)
-        rules = parse_rules(document or {}, [row.id for row in rows])
+        try:
+            rules = parse_rules(document or {}, [row.id for row in rows])
+        except RoutingRulesError:  # edited by hand: sends ignore it too (the store says so)
+            rules = parse_rules({}, ())
         return RoutingOverview(
             standby=[shown for row in rows if (shown := self._shown(row)) is not None],
             rules=rules,

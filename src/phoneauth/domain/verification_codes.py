@@ -295,12 +295,18 @@ class VerificationCodes:
         the SMS, so a refused send leaves the waiting code valid; `BACKGROUND` and `NONE` store
         it first and answer without waiting for any provider.
 
+        The SMS goes through the tenant's delivery routing (`SmsRouter`): without rules, one
+        attempt through the active connector; with rules, failover to the next connector on a
+        transient failure, within the rules' deadline. `CodeSent.connector_id` names the
+        connector that took it (`NOW` only).
+
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
                 included): before anything is created or deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
                 also for digits that are no valid number (see `recipient`).
-            ConnectorError: the provider failed (`NOW` only); the attempt is in the message log
+            ConnectorError: the provider failed (`NOW` only; after failover, the last
+                attempt's error with `details.attempts`); every attempt is in the message log
                 and the waiting code stays.
         """
         e164 = await self.recipient(tenant, phone, usage_type)

@@ -108,17 +108,29 @@ class GenericCodeVerification(_OneRecipient):
     "/verification-codes",
     status_code=204,
     summary="Send a Generic verification code by SMS or email",
-    responses=error_responses(
-        InvalidPhoneNumberError,
-        InvalidEmailError,
-        VerificationBlockedError,
-        MessageRateLimitedError,
-        IpRateLimitedError,
-        CountryRateLimitedError,
-        NoSmsConnectorError,
-        NoEmailConnectorError,
-        *ALL_CONNECTOR_ERRORS,
-    ),
+    responses={
+        204: {
+            "description": "Sent (or, for a test phone number, stored without an SMS).",
+            "headers": {
+                SENT_BY_HEADER: {
+                    "description": "The id of the saved SMS connector that took the message, "
+                    "active or standby (`/api/sms-routing`); absent for email and test numbers.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **error_responses(
+            InvalidPhoneNumberError,
+            InvalidEmailError,
+            VerificationBlockedError,
+            MessageRateLimitedError,
+            IpRateLimitedError,
+            CountryRateLimitedError,
+            NoSmsConnectorError,
+            NoEmailConnectorError,
+            *ALL_CONNECTOR_ERRORS,
+        ),
+    },
 )
 async def send_code(
     body: GenericCodeRequest, tenant: ManagedTenantDep, services: ServicesDep, request: Request
