@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -206,3 +207,16 @@ async def test_a_hanging_provider_is_cut_and_the_deadline_holds() -> None:
     with pytest.raises(ConnectorTimeoutError):
         await send(router, active)
     assert 0.35 < time.perf_counter() - started < 0.6
+
+
+async def test_each_attempt_may_adapt_the_message_and_its_fields_survive() -> None:
+    """A per-connector `status_callback`: each attempt names its own connector."""
+    router, connectors, active = make(RULES, "asia", "backup")
+    router.message_for = lambda message, connector: dataclasses.replace(
+        message, status_callback=f"https://auth.example.com/api/connectors/{connector.row_id}/r"
+    )
+    connectors["main"].script = [RateLimitExceededError()]
+    await send(router, active)
+    [sent] = connectors["backup"].sent
+    assert sent.status_callback == "https://auth.example.com/api/connectors/backup/r"
+    assert (sent.to, sent.payload["code"]) == (GERMAN, "123456")

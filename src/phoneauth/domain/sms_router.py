@@ -95,6 +95,9 @@ Recorder = Callable[
 """Writes one attempt's row: (connector, attempt number, error or result, `perf_counter` start)."""
 
 
+MessageFor = Callable[[SmsMessage, ActiveConnector], SmsMessage]
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The candidates of one send, in order; `rules` None: the plain single attempt."""
@@ -116,10 +119,14 @@ class SmsRouter:
         source: RoutingSource,
         builder: StandbyBuilder,
         breakers: CircuitBreakers | None = None,
+        message_for: MessageFor | None = None,
     ) -> None:
         self.source = source
         self.builder = builder
         self.breakers = breakers or CircuitBreakers()
+        self.message_for = message_for
+        """Adapts the message to each attempt's connector (e.g. a `status_callback` URL that
+        names the connector, kept with `dataclasses.replace`); None sends it as given."""
 
     async def plan(self, tenant_id: str, active: ActiveConnector, e164: str) -> Plan:
         """The candidates for a number, active connector first unless a route says else."""
@@ -229,7 +236,8 @@ class SmsRouter:
         scope = asyncio.timeout_at(deadline)
         try:
             async with scope:
-                result = await candidate.connector.send(message)
+                sent = message if self.message_for is None else self.message_for(message, candidate)
+                result = await candidate.connector.send(sent)
         except ConnectorError as error:
             await record(candidate, number, error, None, started)
             raise
