@@ -43,7 +43,7 @@ from phoneauth.domain.ports import (
     SmsConnectorSource,
 )
 from phoneauth.domain.rate_limits import RateLimits
-from phoneauth.domain.sms_router import Delivered, NoRouting, SmsRouter
+from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
 from phoneauth.ids import new_id
@@ -319,6 +319,9 @@ class VerificationCodes:
             missing = NoSmsConnectorError()
             await self._log(tenant.id, None, usage, e164, error=missing)
             raise missing
+        # The routing is looked up with the connector, before any write of this request: its
+        # cached lookup then shares the change counter the connector's lookup just read.
+        plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
         code, stored = self._new_code(tenant, e164, usage, scope, fixed)
@@ -326,7 +329,7 @@ class VerificationCodes:
         if delivery is Delivery.NONE:
             await self.store.replace(stored)
             return CodeSent(e164, expires_at, None)
-        if active is None:
+        if plan is None:
             await self.store.replace(stored)
             await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
@@ -340,9 +343,9 @@ class VerificationCodes:
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await self.store.replace(stored)
-            self.background.start(self._deliver_later(tenant.id, active, message, stored.id))
+            self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        delivered = await self._deliver(tenant.id, active, message, stored.id)
+        delivered = await self._deliver(tenant.id, plan, message, stored.id)
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
@@ -473,7 +476,7 @@ class VerificationCodes:
     async def _deliver(
         self,
         tenant_id: str,
-        active: ActiveConnector,
+        plan: Plan,
         message: SmsMessage,
         code_id: str | None = None,
     ) -> Delivered:
@@ -502,7 +505,6 @@ class VerificationCodes:
                 attempt=attempt,
             )
 
-        plan = await self.router.plan(tenant_id, active, message.to)
         delivered = await self.router.deliver(plan, message, record)
         log.info("code sent to %s via %s", mask_phone(message.to), delivered.connector.factory_id)
         return delivered
@@ -510,19 +512,19 @@ class VerificationCodes:
     async def _deliver_later(
         self,
         tenant_id: str,
-        active: ActiveConnector,
+        plan: Plan,
         message: SmsMessage,
         code_id: str | None = None,
     ) -> None:
         """A background send: the caller has its answer, so failures go to the logs only (a
         send cut by shutdown is logged as failed by the router on its way out)."""
         try:
-            await self._deliver(tenant_id, active, message, code_id)
+            await self._deliver(tenant_id, plan, message, code_id)
         except ConnectorError as error:
             log.warning(
                 "background SMS to %s via %s failed (%s)",
                 mask_phone(message.to),
-                active.factory_id,
+                " then ".join(candidate.factory_id for candidate in plan.candidates),
                 error.code,
             )
 
