@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
 KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
 BENCH_LIMITS = {"ipLimit": 10_000, "ipWindowSeconds": 1}
+METRICS_TOKEN = "serve-workers-metrics-token"
 
 
 def _worker_pids(parent: int) -> list[int]:
@@ -97,14 +99,18 @@ class Served:
     key: str
     output: Path  # what the command printed: stdout and stderr
 
-    def request(self, method: str, path: str, body: Any = None) -> Answer:
-        """One request over a new connection; which worker answered it."""
+    def request(
+        self, method: str, path: str, body: Any = None, bearer: str | None = None
+    ) -> Answer:
+        """One request over a new connection (with the admin key unless `bearer` is another
+        token); which worker answered it."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             connection.connect()
             assert connection.sock is not None
             client_port = connection.sock.getsockname()[1]
-            headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+            token = self.key if bearer is None else bearer
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             payload = None if body is None else json.dumps(body)
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
@@ -122,6 +128,7 @@ def _environment(folder: Path, **settings: str) -> dict[str, str]:
         PHONEAUTH_SECRET_KEY="serve-workers-test",
         PHONEAUTH_LOG_LEVEL="WARNING",
         PHONEAUTH_CONNECTOR_ALLOW_PRIVATE_HOSTS="true",  # the fake gateway listens on 127.0.0.1
+        PHONEAUTH_METRICS_TOKEN=METRICS_TOKEN,
         **settings,
     )
     return env
@@ -344,6 +351,53 @@ def test_several_workers_print_one_setup_token_and_any_worker_takes_it(served: S
         assert create_admin(client, "setup_" + "B" * 32).status_code == 403
         created = create_admin(client, token)  # at a worker that did not make it
         assert created.status_code == 303
+
+
+def _sent_codes(server: Served) -> tuple[float, int | None]:
+    """Codes sent, as a scrape counts them; the worker that answered it."""
+    answer = server.request("GET", "/metrics", bearer=METRICS_TOKEN)
+    assert answer.status == 200, answer.body
+    sent = 'phoneauth_messages_total{channel="sms",connector="outbox-sms",country="DE",'
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in answer.body.decode().splitlines()
+        if line.startswith(sent) and 'outcome="sent"' in line
+    )
+    return total, answer.worker
+
+
+def test_metrics_of_every_worker_are_summed_in_a_scrape_at_any_of_them(served: Served) -> None:
+    limits = {"rateLimits": BENCH_LIMITS}
+    assert served.request("PATCH", "/api/tenant/settings", limits).status == 200
+    connector = {"connectorId": "outbox-sms", "config": {}}
+    assert served.request("POST", "/api/connectors", connector).status == 200
+    phones = (f"+49151{7_000_000 + n:08d}" for n in range(10**6))
+    before, _ = _sent_codes(served)
+    by_worker: dict[int | None, int] = {}
+    for _ in range(20):  # new connections until both workers have sent some
+        for answer in _send_together(served, phones):
+            by_worker[answer.worker] = by_worker.get(answer.worker, 0) + 1
+        if all(by_worker.get(pid) for pid in served.workers):
+            break
+    assert set(by_worker) == set(served.workers), by_worker
+    sent = sum(by_worker.values())
+    # A scrape at either worker shows the total of both.
+    scraped: dict[int | None, float] = {}
+    for _ in range(20):  # several at once, as the sends: one at a time may wake one worker
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for total, worker in pool.map(lambda _: _sent_codes(served), range(8)):
+                scraped[worker] = total
+        if set(scraped) >= set(served.workers):
+            break
+    assert scraped == dict.fromkeys(served.workers, before + sent), (scraped, by_worker)
+    folder = Path(_environ(served.workers[0])["PROMETHEUS_MULTIPROC_DIR"])
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert _environ(served.workers[1])["PROMETHEUS_MULTIPROC_DIR"] == str(folder)
+
+
+def _environ(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().partition("=")[::2] for pair in pairs if b"=" in pair)
 
 
 # --- the command line, without a server ---------------------------------------------------------

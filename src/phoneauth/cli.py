@@ -108,7 +108,7 @@ def serve(
         raise _fail(error) from None
     # Each worker builds its own app from the environment (uvicorn spawns fresh interpreters).
     os.environ.update(serving.worker_environment(settings))
-    with serving.stop_signals_exit_cleanly():
+    with serving.stop_signals_exit_cleanly(), serving.shared_metrics(settings):
         uvicorn.run(serving.FACTORY, factory=True, workers=count, **options)
 
 

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="The largest form the console accepts (connector configs with templates, "
         "tenant imports).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Serves Prometheus metrics at GET /metrics to a scraper that sends "
+        "`Authorization: Bearer <this token>`. Unset (the default): nothing is counted and "
+        "/metrics answers 404.",
+    )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Comma-separated IPs and networks (CIDR) of the reverse proxies whose "
@@ -101,6 +107,13 @@ class Settings(BaseSettings):
             single = network.num_addresses == 1 and "/" not in entry
             proxies.append(str(network.network_address) if single else str(network))
         return tuple(proxies)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_or_nothing(cls, value: SecretStr | None) -> SecretStr | None:
+        # `PHONEAUTH_METRICS_TOKEN=` (empty) turns metrics off, as unset does: an empty bearer
+        # token would let anyone read them.
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("public_url")
     @classmethod

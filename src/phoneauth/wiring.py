@@ -26,6 +26,7 @@ from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.management_callers import ManagementCallers
 from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.oidc.records import OidcStore, ResourceLookup
 from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
@@ -90,6 +91,7 @@ class Services:
     tenants: Tenants
     admin_keys: AdminKeys
     # Services added by later modules go below, one field each, built in build_services().
+    metrics: Metrics = field(init=False)
     connectors: ConnectorManagement = field(init=False)
     message_log: MessageLog = field(init=False)
     codes: VerificationCodes = field(init=False)
@@ -188,7 +190,10 @@ async def prepare_schema(database: Database) -> None:
     await upgrade(database.engine)
 
 
-async def build_services(settings: Settings, registry: ConnectorRegistry) -> Services:
+async def build_services(
+    settings: Settings, registry: ConnectorRegistry, *, metrics: Metrics = NO_METRICS
+) -> Services:
+    """Every service, counting into `metrics` (the app's, when it serves `/metrics`)."""
     database = open_database(settings.resolved_database_url, schema=settings.database_schema)
     await prepare_schema(database)
     configured = settings.secret_key.get_secret_value() if settings.secret_key else None
@@ -207,6 +212,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         admin_keys=AdminKeys(SqlAdminKeyStore(database, cache=cache_for(database))),
     )
     # Later services are attached here (services.<name> = ...), before the first request.
+    services.metrics = metrics
     services.users = SqlUserStore(database)
     services.sessions = Sessions(
         SqlSigningKeyStore(database),
@@ -215,7 +221,7 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         services.cipher,
         utc_now,
     )
-    services.message_log = MessageLog(SqlMessageLogStore(database))
+    services.message_log = MessageLog(SqlMessageLogStore(database), metrics=metrics)
     services.user_admin = UserAdmin(services.users, services.sessions)
     services.connectors = ConnectorManagement(
         SqlConnectorStore(database, cache=cache_for(database)),
@@ -230,7 +236,10 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         SqlSignInExperienceStore(database, cache=cache_for(database)), services.connectors
     )
     services.delivery_routing = DeliveryRouting(
-        SqlSmsRoutingStore(database, cache=cache_for(database)), services.connectors, utc_now
+        SqlSmsRoutingStore(database, cache=cache_for(database)),
+        services.connectors,
+        utc_now,
+        metrics=metrics,
     )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
@@ -238,12 +247,14 @@ async def build_services(settings: Settings, registry: ConnectorRegistry) -> Ser
         rate_limits=RateLimits(
             redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters(),
             hash_key=services.code_hash_key,
+            metrics=metrics,
         ),
         hash_key=services.code_hash_key,
         connectors=services.connectors,
         email_connectors=services.connectors,
         tenants=services.tenants.store,
         router=services.delivery_routing.router,
+        metrics=metrics,
     )
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)

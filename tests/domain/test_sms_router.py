@@ -18,6 +18,7 @@ from phoneauth.connectors.errors import (
     RateLimitExceededError,
 )
 from phoneauth.domain.circuit_breaker import CircuitBreakers, CircuitState
+from phoneauth.domain.metrics import NoMetrics
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.sms_router import (
     NO_ROUTING,
@@ -220,3 +221,31 @@ async def test_each_attempt_may_adapt_the_message_and_its_fields_survive() -> No
     [sent] = connectors["backup"].sent
     assert sent.status_callback == "https://auth.example.com/api/connectors/backup/r"
     assert (sent.to, sent.payload["code"]) == (GERMAN, "123456")
+
+
+async def test_the_metrics_hear_of_each_circuit_change_once() -> None:
+    ticks = Ticks()
+    router, connectors, active = make(RULES, "asia", "backup", ticks=ticks)
+    heard: list[tuple[str, str, str]] = []
+
+    class Heard(NoMetrics):
+        def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:
+            heard.append((connector_id, factory_id, state))
+
+    router.metrics = Heard()
+    connectors["main"].script = [RateLimitExceededError()] * 3
+    for _ in range(3):
+        await send(router, active)
+    assert heard == [("main", "fake-active", "open")]
+    ticks.now += 30
+    await send(router, active)  # the probe fails: open again
+    connectors["main"].script = []
+    ticks.now += 30
+    await send(router, active)  # the probe succeeds
+    assert heard == [
+        ("main", "fake-active", "open"),
+        ("main", "fake-active", "half_open"),
+        ("main", "fake-active", "open"),
+        ("main", "fake-active", "half_open"),
+        ("main", "fake-active", "closed"),
+    ]

@@ -153,3 +153,53 @@ async def test_waiting_codes_survive_0009_both_ways(test_database: DatabaseUnder
         with pytest.raises(DBAPIError):
             await connection.execute(*code("c3", "+4915112345678"))
     await engine.dispose()
+
+
+async def test_message_log_rows_survive_0011_both_ways(test_database: DatabaseUnderTest) -> None:
+    """0011 adds per-attempt delivery columns: a row logged before reads them as NULL ("not
+    known"), and the standby tables move the change counter like `connectors` does."""
+    engine = open_database(test_database.url, schema=test_database.schema).engine
+
+    def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
+        move = command.downgrade if down else command.upgrade
+        return lambda connection: move(alembic_config(connection), revision)
+
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0010", down=True))
+        await connection.execute(
+            text(
+                "INSERT INTO tenants (id, name, kind, settings, created_at) VALUES "
+                "('t1', 'T', 'development', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO message_log (id, tenant_id, created_at, usage_type, phone_masked, "
+                "status, test_send) VALUES ('m1', 't1', CURRENT_TIMESTAMP, 'SignIn', "
+                "'+4915*****5678', 'sent', false)"
+            )
+        )
+    await upgrade(engine)
+    version = text("SELECT version FROM change_versions WHERE id = 1")
+    async with engine.begin() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT send_id, attempt, delivery_status FROM message_log WHERE id = 'm1'")
+            )
+        ).one()
+        assert tuple(row) == (None, None, None)
+        before = await connection.scalar(version)
+        await connection.execute(
+            text(
+                "INSERT INTO sms_standby_connectors (id, tenant_id, connector_id, "
+                "config_encrypted, created_at, updated_at) VALUES ('s1', 't1', 'outbox-sms', "
+                "'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        assert await connection.scalar(version) == before + 1
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0010", down=True))
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM message_log")) == 1
+    await engine.dispose()

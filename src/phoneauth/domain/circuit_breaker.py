@@ -42,6 +42,8 @@ class CircuitBreaker:
         self.failures = 0
         self._opened_at: float | None = None
         self._probing = False
+        self.reported = CircuitState.CLOSED
+        """The state last told to the metrics (`SmsRouter` reports each change once)."""
 
     @property
     def reopens_at(self) -> float:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from phoneauth.connectors import Connector
 from phoneauth.domain.circuit_breaker import CircuitBreakers, CircuitView
+from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.sms_router import SmsRouter, StoredStandby, TenantRouting
 from phoneauth.domain.sms_routing import RoutingRules, RoutingRulesError, parse_rules
 from phoneauth.domain.tenants import Tenant
@@ -113,11 +114,12 @@ class DeliveryRouting:
         configs: SealedConfigs,
         clock: Callable[[], datetime],
         breakers: CircuitBreakers | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.configs = configs
         self.clock = clock
-        self.router = SmsRouter(self, self, breakers)
+        self.router = SmsRouter(self, self, breakers, metrics=metrics)
 
     # --- what a send reads -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from phoneauth.connectors import UsageType, mask_phone
+from phoneauth.domain.metrics import NO_METRICS, Metrics
 
 MAX_PAGE_SIZE = 100
 _MAX_ERROR_MESSAGE = 1024
@@ -151,10 +152,15 @@ class MessageLogStore(Protocol):
 
 
 class MessageLog:
-    def __init__(self, store: MessageLogStore) -> None:
+    """Every send attempt passes through `record`, so it is also where attempts are counted."""
+
+    def __init__(self, store: MessageLogStore, *, metrics: Metrics = NO_METRICS) -> None:
         self.store = store
+        self.metrics = metrics
 
     async def record(self, entry: MessageLogEntry) -> None:
+        # Counted first: the attempt happened even when the database cannot keep its row.
+        self.metrics.message_attempted(entry)
         await self.store.add(entry)
 
     async def query(

@@ -14,8 +14,10 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from phoneauth.crypto import keyed_hash
+from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.phone_numbers import country_calling_code
 from phoneauth.domain.rate_limit_counters import CountersUnavailableError, RateLimitCounters, Window
 from phoneauth.domain.tenants import Tenant
@@ -80,9 +82,21 @@ def _refused_when_unreachable() -> Iterator[None]:
         raise CountersUnreachableError() from None
 
 
-# The error for each send window, in the order `_send_windows` lists them.
+class Budget(StrEnum):
+    """Which limit refused a request, as metrics name it (never the number or address)."""
+
+    RECIPIENT = "recipient"
+    IP = "ip"
+    COUNTRY = "country"
+    VERIFICATION_LOCK = "verification_lock"
+    """The number is locked after too many wrong codes: its sends and verifies are refused."""
+
+
+# The error and budget for each send window, in the order `_send_windows` lists them.
 _SEND_ERRORS_WITH_IP = (MessageRateLimitedError, IpRateLimitedError, CountryRateLimitedError)
 _SEND_ERRORS = (MessageRateLimitedError, CountryRateLimitedError)
+_SEND_BUDGETS_WITH_IP = (Budget.RECIPIENT, Budget.IP, Budget.COUNTRY)
+_SEND_BUDGETS = (Budget.RECIPIENT, Budget.COUNTRY)
 
 
 class RateLimits:
@@ -94,8 +108,11 @@ class RateLimits:
     were allowed.
     """
 
-    def __init__(self, counters: RateLimitCounters, *, hash_key: bytes) -> None:
+    def __init__(
+        self, counters: RateLimitCounters, *, hash_key: bytes, metrics: Metrics = NO_METRICS
+    ) -> None:
         self.counters = counters
+        self.metrics = metrics
         self._hash_key = hash_key
         # A verify asks for the number's key up to twice (lock, failures).
         self._phone_key = functools.lru_cache(maxsize=1024)(self._keyed_phone)
@@ -146,6 +163,8 @@ class RateLimits:
             full = await self.counters.acquire(windows)
             if full is not None:
                 errors = _SEND_ERRORS_WITH_IP if ip else _SEND_ERRORS
+                budgets = _SEND_BUDGETS_WITH_IP if ip else _SEND_BUDGETS
+                self.metrics.rate_limited(tenant.id, budgets[full])
                 raise await self._refuse(windows[full], errors[full])
 
     def _lock(self, tenant: Tenant, phone: str) -> Window:
@@ -168,6 +187,7 @@ class RateLimits:
         with _refused_when_unreachable():
             hits, frees_at = await self.counters.usage(lock)
         if hits >= lock.limit:
+            self.metrics.rate_limited(tenant.id, Budget.VERIFICATION_LOCK)
             raise VerificationBlockedError(max(1, math.ceil(frees_at - time.time())))
 
     async def record_failed_verification(self, tenant: Tenant, phone: str) -> bool:

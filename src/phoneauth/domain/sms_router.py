@@ -22,7 +22,13 @@ from typing import Protocol
 
 from phoneauth.connectors import Connector, ConnectorError, SendResult, SmsMessage, mask_phone
 from phoneauth.connectors.errors import ConnectorTimeoutError, is_transient
-from phoneauth.domain.circuit_breaker import CircuitBreaker, CircuitBreakers, CircuitView
+from phoneauth.domain.circuit_breaker import (
+    CircuitBreaker,
+    CircuitBreakers,
+    CircuitState,
+    CircuitView,
+)
+from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.phone_numbers import region_of
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.sms_routing import ACTIVE, RoutingRules
@@ -120,10 +126,12 @@ class SmsRouter:
         builder: StandbyBuilder,
         breakers: CircuitBreakers | None = None,
         message_for: MessageFor | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.source = source
         self.builder = builder
         self.breakers = breakers or CircuitBreakers()
+        self.metrics = metrics
         self.message_for = message_for
         """Adapts the message to each attempt's connector (e.g. a `status_callback` URL that
         names the connector, kept with `dataclasses.replace`); None sends it as given."""
@@ -183,8 +191,10 @@ class SmsRouter:
                 attempts.append(Attempt(candidate.row_id, candidate.factory_id, failed.code))
                 if not is_transient(failed):
                     breaker.succeeded()  # it answered: the message, or its config, was at fault
+                    self._report(candidate, breaker)
                     break
                 breaker.failed()
+                self._report(candidate, breaker)
                 log.info(
                     "SMS to %s: %s failed (%s), trying the next connector if any",
                     mask_phone(message.to),
@@ -196,11 +206,20 @@ class SmsRouter:
                 breaker.abandoned()
                 raise
             breaker.succeeded()
+            self._report(candidate, breaker)
             return Delivered(result, candidate)
         if error is None:  # only if the deadline passed before any attempt began
             raise RoutingDeadlineError()
         error.details["attempts"] = [attempt.to_dict() for attempt in attempts]
         raise error
+
+    def _report(self, candidate: ActiveConnector, breaker: CircuitBreaker) -> None:
+        """Tell the metrics of a circuit that changed state since they last heard of it."""
+        state = breaker.state()
+        if state is not breaker.reported:
+            breaker.reported = state
+            name = "half_open" if state is CircuitState.HALF_OPEN else state.value
+            self.metrics.circuit_changed(candidate.row_id, candidate.factory_id, name)
 
     def _admitted(
         self, plan: Plan, rules: RoutingRules
@@ -217,10 +236,12 @@ class SmsRouter:
         for index, (candidate, breaker) in enumerate(pairs):
             if breaker.allow():
                 tried = True
+                self._report(candidate, breaker)  # a probe: half-open
                 yield candidate, breaker, index < len(pairs) - 1
         if not tried and pairs:
             candidate, breaker = min(pairs, key=lambda pair: pair[1].reopens_at)
             breaker.force()
+            self._report(candidate, breaker)
             yield candidate, breaker, False
 
     async def _attempt(

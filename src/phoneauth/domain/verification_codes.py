@@ -16,6 +16,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -33,7 +34,14 @@ from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
-from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageLogStore, MessageStatus
+from phoneauth.domain.message_log import (
+    Channel,
+    MessageLog,
+    MessageLogEntry,
+    MessageLogStore,
+    MessageStatus,
+)
+from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
 from phoneauth.domain.oidc.records import OidcStore
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
 from phoneauth.domain.ports import (
@@ -226,8 +234,10 @@ class VerificationCodes:
         email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
         router: SmsRouter | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.email_connectors = email_connectors
         self.message_log = message_log
         self.rate_limits = rate_limits
@@ -603,6 +613,11 @@ class VerificationCodes:
         except InvalidPhoneNumberError:
             # Logto's guard takes any digits, and no code was ever sent to such a number.
             if _LOGTO_PHONE.fullmatch(phone.strip()):
+                with suppress(ValueError):  # counted under a known usage type only
+                    usage = UsageType(usage_type).value
+                    self.metrics.code_checked(
+                        tenant.id, Channel.SMS, None, usage, CodeNotFoundError.code
+                    )
                 raise CodeNotFoundError() from None
             raise
         mismatch = None
@@ -637,6 +652,31 @@ class VerificationCodes:
         await self._check(tenant, key, UsageType(usage_type), code, scope, mismatch)
 
     async def _check(
+        self,
+        tenant: Tenant,
+        recipient: str,
+        usage: UsageType,
+        code: str,
+        scope: str,
+        mismatch: VerificationCodeError | None,
+    ) -> None:
+        """`_compare`, counted by its outcome (a test number's codes are not counted: no
+        message reached a phone, so they would only skew the verify/send conversion)."""
+        try:
+            await self._compare(tenant, recipient, usage, code, scope, mismatch)
+        except PhoneauthError as error:
+            self._count_check(tenant, recipient, usage, error.code)
+            raise
+        self._count_check(tenant, recipient, usage, VERIFIED)
+
+    def _count_check(self, tenant: Tenant, recipient: str, usage: UsageType, outcome: str) -> None:
+        if "@" in recipient:
+            self.metrics.code_checked(tenant.id, Channel.EMAIL, None, usage.value, outcome)
+        elif tenant.settings.fixed_code_for(recipient) is None:
+            country = region_of(recipient)
+            self.metrics.code_checked(tenant.id, Channel.SMS, country, usage.value, outcome)
+
+    async def _compare(
         self,
         tenant: Tenant,
         recipient: str,

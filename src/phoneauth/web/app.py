@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
+from phoneauth.domain.metrics import NO_METRICS
 from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
@@ -26,6 +27,7 @@ from phoneauth.web.experience import experience_router
 from phoneauth.web.favicon import favicon_router
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
+from phoneauth.web.metrics import metrics_router
 from phoneauth.web.oidc import router as oidc_router
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
@@ -107,7 +109,7 @@ def api_routers() -> list[MountedRouter]:
         for router, prefix, rank, extra in table
         for per_tenant in (False, True)
     ]
-    return [*mounted, MountedRouter(health_router, "", 7)]
+    return [*mounted, MountedRouter(health_router, "", 7), MountedRouter(metrics_router, "", 8)]
 
 
 health_router = APIRouter()
@@ -127,10 +129,18 @@ def create_app(
     (`make bench`, p99). Not for tests, which build many apps in one process.
     """
     connectors = registry if registry is not None else load_registry()
+    exporter = None
+    if settings.metrics_token is not None:
+        # Imported only when metrics are on: a server without them loads no metrics library.
+        from phoneauth.metrics import PrometheusMetrics
+
+        exporter = PrometheusMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings, connectors)
+        services = await build_services(
+            settings, connectors, metrics=NO_METRICS if exporter is None else exporter
+        )
         app.state.services = services
         retention = asyncio.create_task(
             run_retention(services.codes, oidc=services.oidc_store), name="phoneauth-retention"
@@ -145,6 +155,8 @@ def create_app(
             with suppress(asyncio.CancelledError):
                 await retention
             await services.close()
+            if exporter is not None:
+                exporter.close()
 
     app = FastAPI(
         title="phoneauth", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
@@ -156,6 +168,12 @@ def create_app(
     # `phoneauth.web.body_limit`.
     limits = BodyLimits(api=settings.max_body_bytes, console=settings.max_form_bytes)
     app.add_middleware(DeclaredBodyLimitMiddleware, limits=limits)
+    app.state.metrics = exporter
+    if exporter is not None:
+        # Outermost of ours: a request refused before routing (413) is counted and timed too.
+        from phoneauth.web.http_metrics import HttpMetricsMiddleware
+
+        app.add_middleware(HttpMetricsMiddleware, metrics=exporter)
     mounted = api_routers()
     install_openapi(app, documented=mounted)
     # FastAPI tries routes in the order they were included, walking every route of every included

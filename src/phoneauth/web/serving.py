@@ -4,7 +4,8 @@ One worker serves an app object built in the serving process. Several workers ea
 own app from the environment (`app_factory`, uvicorn's `factory=True`): `phoneauth serve` puts
 every setting its flags change into `PHONEAUTH_*` before the workers start, and does the first
 start's work once (SQLite migrations, the default tenant, the first admin key printed once), so
-that the workers never race for it.
+that the workers never race for it. With metrics on, the workers share a private folder where
+each writes its counts (`shared_metrics`), so that any of them answers a scrape with the sum.
 
 `server_options()` is the one place that picks uvicorn's event loop and HTTP parser; `make bench`
 serves its reference endpoint with the same options. `uvicorn_options()` adds what the settings
@@ -128,6 +129,19 @@ async def first_start(settings: Settings) -> None:
     database is not ready (PostgreSQL not migrated)."""
     services = await build_services(settings, load_registry())
     await services.close()
+
+
+@contextmanager
+def shared_metrics(settings: Settings) -> Iterator[None]:
+    """With metrics on, the workers started in the block count into one private folder (made
+    empty and 0700 here, removed afterwards), so a scrape at any of them sums them all."""
+    if settings.metrics_token is None:
+        yield
+        return
+    from phoneauth.metrics.multiprocess import private_directory
+
+    with private_directory():
+        yield
 
 
 def app_factory() -> FastAPI:

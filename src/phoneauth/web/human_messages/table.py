@@ -322,6 +322,11 @@ MESSAGES: dict[str, Sentences] = {
         "Please sign in first.",
         "Sign in first: the session, the key or the access token is missing, invalid or expired.",
     ),
+    "metrics.disabled": Sentences(
+        _NOT_FOUND,
+        "Metrics are turned off on this server: set PHONEAUTH_METRICS_TOKEN to a long random "
+        "token and restart it, then scrape /metrics with that token as the Bearer token.",
+    ),
     # --- OpenID Connect -------------------------------------------------------------------------
     "oidc.invalid_token": Sentences(
         "Please sign in again.",
