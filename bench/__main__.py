@@ -1,5 +1,6 @@
 """`make bench`: 1,000 concurrent sends through every built-in connector to a local fake provider,
 then the service under load (`bench/service.py`); both sections go to bench/RESULTS.md.
+`python -m bench failover` runs only the failover row (`bench/failover.py`) and prints it.
 
 Each connector sends 1,000 messages at once through the shared client to a fake provider in
 another process that answers after 50 ms. Reported: wall time, the client's CPU per message, and
@@ -23,6 +24,7 @@ import httpx
 from tests.servers import free_port
 
 from bench import service
+from bench.failover import bench_failover, failover_table
 from phoneauth.connectors import (
     ConnectorError,
     ConnectorFactory,
@@ -142,8 +144,21 @@ def table(rows: list[Row], twilio: Row, ours: Row) -> str:
     return "\n".join(lines)
 
 
+async def bench_failover_only() -> str:
+    """`python -m bench failover`: only the failover section, printed (RESULTS.md unchanged)."""
+    port = free_port()
+    fake = start_fake(port)
+    try:
+        rows = await bench_failover(f"http://127.0.0.1:{port}", MESSAGES, MESSAGE)
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+    return failover_table(rows, MESSAGES)
+
+
 async def bench_connectors() -> tuple[str, bool]:
-    """The connectors' section of RESULTS.md, and whether every target was met."""
+    """The connectors' and the failover sections of RESULTS.md, and whether every target of
+    the connectors was met."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fake = start_fake(port)
@@ -154,6 +169,7 @@ async def bench_connectors() -> tuple[str, bool]:
         ]
         rows = [await bench_connector(factory, base) for factory in factories]
         twilio = await bench_twilio_sdk(base)
+        failover = await bench_failover(base, MESSAGES, MESSAGE)
     finally:
         fake.terminate()
         fake.wait(timeout=10)
@@ -165,7 +181,8 @@ async def bench_connectors() -> tuple[str, bool]:
         f"answering after 50 ms. Targets: ≤ {WALL_TARGET_S:.0f} s wall per 1,000 with zero errors; "
         f"≤ {BUILD_CPU_TARGET_US:.0f} µs CPU per message to render, sign and encode.\n\n"
         + table(rows, twilio, ours)
-        + "\n"
+        + "\n\n"
+        + failover_table(failover, MESSAGES)
     )
     return section, all(row.ok for row in rows)
 
@@ -187,6 +204,9 @@ def machine() -> str:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["failover"]:
+        print(asyncio.run(bench_failover_only()))
+        return 0
     connectors, connectors_ok = asyncio.run(bench_connectors())
     print(connectors)
     under_load, service_ok = service.run()

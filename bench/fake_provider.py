@@ -2,6 +2,7 @@
 
 Connectors reach it through their endpoint override `http://127.0.0.1:PORT/f/<factory-id>`; the
 answer is the factory's own `provider_fake`, i.e. what the real provider says on success.
+`/fail/...` is a provider that is down: 503 at once, for the failover row.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def make_app() -> Any:
             if not event.get("more_body"):
                 break
         parts = scope["path"].split("/")
+        if len(parts) > 1 and parts[1] == "fail":  # a provider that is down: 503 at once
+            await _answer(send, httpx.Response(503, json={"error": "unavailable"}))
+            return
         factory = registry.get(parts[2]) if len(parts) > 2 and parts[1] == "f" else None
         await asyncio.sleep(DELAY_S)
         if factory is None or factory.provider_fake is None:
@@ -41,18 +45,22 @@ def make_app() -> Any:
             response = factory.provider_fake(
                 httpx.Request(scope["method"], url, headers=headers, content=body)
             )
-        raw_headers = [
-            (k.encode(), v.encode())
-            for k, v in response.headers.items()
-            if k.lower() not in ("content-length", "transfer-encoding")
-        ]
-        content = response.content
-        raw_headers.append((b"content-length", str(len(content)).encode()))
-        start = {"type": "http.response.start", "status": response.status_code}
-        await send({**start, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": content})
+        await _answer(send, response)
 
     return app
+
+
+async def _answer(send: Any, response: httpx.Response) -> None:
+    raw_headers = [
+        (k.encode(), v.encode())
+        for k, v in response.headers.items()
+        if k.lower() not in ("content-length", "transfer-encoding")
+    ]
+    content = response.content
+    raw_headers.append((b"content-length", str(len(content)).encode()))
+    start = {"type": "http.response.start", "status": response.status_code}
+    await send({**start, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from phoneauth.domain.applications import Applications
 from phoneauth.domain.connector_management import ConnectorManagement
 from phoneauth.domain.console_admins import ConsoleAdmins
 from phoneauth.domain.delivery_polling import DeliveryPolling
-from phoneauth.domain.delivery_reports import DeliveryReports
+from phoneauth.domain.delivery_reports import DeliveryReports, EveryReportingConnector
+from phoneauth.domain.delivery_routing import DeliveryRouting
 from phoneauth.domain.experience import Experience
 from phoneauth.domain.interactions import Interactions
 from phoneauth.domain.management_callers import ManagementCallers
@@ -57,6 +58,7 @@ from phoneauth.storage.repositories.oidc import SqlOidcStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
+from phoneauth.storage.repositories.sms_routing import SqlSmsRoutingStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
@@ -114,6 +116,7 @@ class Services:
     management_callers: ManagementCallers = field(init=False)
     delivery_reports: DeliveryReports = field(init=False)
     delivery_polling: DeliveryPolling = field(init=False)
+    delivery_routing: DeliveryRouting = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -237,6 +240,12 @@ async def build_services(
     services.sign_in_experience = SignInExperiences(
         SqlSignInExperienceStore(database, cache=cache_for(database)), services.connectors
     )
+    services.delivery_routing = DeliveryRouting(
+        SqlSmsRoutingStore(database, cache=cache_for(database)),
+        services.connectors,
+        utc_now,
+        metrics=metrics,
+    )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
@@ -249,14 +258,14 @@ async def build_services(
         connectors=services.connectors,
         email_connectors=services.connectors,
         tenants=services.tenants.store,
+        router=services.delivery_routing.router,
         metrics=metrics,
         public_url=settings.public_url,
     )
-    services.delivery_reports = DeliveryReports(
-        services.connectors, message_store, utc_now, metrics=metrics
-    )
+    reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
+    services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)
     services.delivery_polling = DeliveryPolling(
-        services.connectors,
+        reporting,
         message_store,
         services.delivery_reports,
         [factory.id for factory in registry if factory.polls_delivery],

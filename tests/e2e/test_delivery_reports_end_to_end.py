@@ -292,3 +292,44 @@ async def test_gatewayapi_reports_come_back_with_their_jwt(
     assert answer.status_code == 200, answer.text
     row = await log_row(admin)
     assert (row["deliveryStatus"], row["deliveryCode"]) == ("undelivered", "0x1013")
+
+
+async def test_a_standby_connectors_reports_reach_its_own_rows(
+    admin: httpx.AsyncClient, provider: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    """The active provider is unreachable, a standby Twilio takes the SMS: the callback URL on
+    the message names the standby connector, and its signed report moves that attempt's row."""
+    unreachable = {**twilio_config(twilio), "endpoint": "http://127.0.0.1:9"}
+    active = await admin.post(
+        "/api/connectors", json={"connectorId": TWILIO, "config": unreachable}
+    )
+    assert active.status_code == 200, active.text
+    standby = await admin.post(
+        "/api/sms-routing/connectors", json={"connectorId": TWILIO, "config": twilio_config(twilio)}
+    )
+    assert standby.status_code == 201, standby.text
+    standby_id = standby.json()["id"]
+    rules = await admin.put("/api/sms-routing", json={"fallback": [standby_id]})
+    assert rules.status_code == 200, rules.text
+
+    answer = await admin.post("/api/verification-codes", json={"phone": PHONE})
+    assert answer.status_code == 204, answer.text
+    assert answer.headers["Phoneauth-Sms-Connector"] == standby_id
+    sms = twilio.messages[-1]
+    path = report_path(standby_id)
+    assert sms.status_callback == PUBLIC_URL + path
+
+    delivered = await provider.post(path, **callback(path, sms.sid, "delivered"))
+    assert (delivered.status_code, delivered.json()) == (200, {"applied": 1})
+    rows = (await admin.get("/api/message-logs")).json()
+    by_attempt = {row["attempt"]: row for row in rows}
+    assert by_attempt[1]["status"] == "failed"
+    assert by_attempt[1]["deliveryStatus"] is None
+    assert (by_attempt[2]["connectorId"], by_attempt[2]["deliveryStatus"]) == (
+        standby_id,
+        "delivered",
+    )
+    # The active connector's path does not take the standby's messages.
+    wrong = report_path(active.json()["id"])
+    refused = await provider.post(wrong, **callback(wrong, sms.sid, "failed"))
+    assert (refused.status_code, refused.json()["code"]) == (404, "delivery_report.unknown_message")

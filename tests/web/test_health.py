@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from phoneauth import __version__
+from phoneauth.domain.sms_routing import CircuitSettings
 from phoneauth.settings import Settings
 from phoneauth.storage.database import open_database
 from phoneauth.web.app import create_app
@@ -30,6 +31,9 @@ async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Asyn
         yield app, client
 
 
+NO_CIRCUITS = {"closed": 0, "open": 0, "halfOpen": 0}
+
+
 def settings_for(tmp_path: Path, redis_url: str | None = None) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", secret_key=SecretStr("test-secret-key"), redis_url=redis_url
@@ -44,6 +48,7 @@ async def test_all_up_without_redis(tmp_path: Path) -> None:
         "status": "ok",
         "database": "ok",
         "redis": "not configured",
+        "smsCircuits": NO_CIRCUITS,
         "version": __version__,
     }
 
@@ -72,6 +77,7 @@ async def test_database_down_is_503_naming_it(tmp_path: Path, closed_port: int) 
         "status": "unavailable",
         "database": "unavailable",
         "redis": "not configured",
+        "smsCircuits": NO_CIRCUITS,
         "version": __version__,
     }
 
@@ -108,5 +114,21 @@ async def test_a_failed_counter_check_is_degraded_naming_redis(
         "status": "degraded",
         "database": "ok",
         "redis": "degraded",
+        "smsCircuits": NO_CIRCUITS,
         "version": __version__,
     }
+
+
+async def test_an_open_circuit_is_counted_and_health_stays_200(tmp_path: Path) -> None:
+    """A provider that keeps failing is the provider's trouble: the instance still serves.
+    Only counts are shown (the answer is public: no tenant, no connector named)."""
+    async with started(settings_for(tmp_path)) as (app, client):
+        services: Services = app.state.services
+        breakers = services.delivery_routing.router.breakers
+        tripped = breakers.get("a-tenant", "a-connector", CircuitSettings(failure_threshold=1))
+        tripped.failed()
+        breakers.get("a-tenant", "another", CircuitSettings())
+        response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["smsCircuits"] == {"closed": 1, "open": 1, "halfOpen": 0}

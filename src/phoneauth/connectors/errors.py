@@ -174,3 +174,37 @@ ALL_CONNECTOR_ERRORS: tuple[type[ConnectorError], ...] = (
     ConnectorFactoryNotFoundError,
     DuplicateConnectorFactoryError,
 )
+
+
+TRANSIENT_ERRORS: tuple[type[ConnectorError], ...] = (
+    ConnectorTimeoutError,
+    ConnectorUnreachableError,
+    InvalidCertificateError,
+    RateLimitExceededError,
+    UsageLimitExceededError,
+)
+"""The failures of one provider that another provider may not share: it could not be reached,
+did not answer in time, or refused for its own account's reasons (throttling, balance)."""
+
+
+def is_transient(error: ConnectorError) -> bool:
+    """Whether the same message may be sent again through another provider (failover).
+
+    Transient: a timeout, an unreachable provider (TLS failures included: no message left), a
+    provider that throttles or whose balance is exhausted, and a plain `ConnectorError` for an
+    HTTP 5xx answer (`details["http_status"] >= 500`): another provider may well succeed.
+
+    Permanent, everything else, and so the default for a class added later: the message itself
+    is refused (invalid number or parameters, no usable template), or the connector cannot work
+    without the operator (bad credentials, invalid config, forbidden destination).
+    `InvalidResponseError` is permanent on purpose: the provider answered something we could
+    not read, and it may have taken (and sent) the message, so a second provider would send the
+    same code twice. A contract-breaking connector's wrapped error has no HTTP status and is
+    permanent for the same reason.
+    """
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    if type(error) is ConnectorError:
+        status = error.details.get("http_status")
+        return isinstance(status, int) and status >= 500
+    return False

@@ -426,13 +426,22 @@ class ConnectorManagement:
         """The tenant's saved SMS connector `row_id` for its delivery reports
         (`ReportingConnectors`); another tenant's id finds nothing."""
         row = await self.store.get(tenant_id, row_id)
-        if row is None or row.type != SMS or row.factory_id not in self.registry:
+        if row is None or row.type != SMS:
             return None
-        factory = self.registry.get(row.factory_id)
-        config = factory.parse_config(self._decrypt(row))
+        return self.reporting_sealed(tenant_id, row.id, row.factory_id, row.config_encrypted)
+
+    def reporting_sealed(
+        self, tenant_id: str, row_id: str, factory_id: str, config_encrypted: str
+    ) -> ReportingConnector | None:
+        """What delivery reports need of a connector stored encrypted (saved or standby); None
+        when its factory is not installed."""
+        if factory_id not in self.registry:
+            return None
+        factory = self.registry.get(factory_id)
+        config = factory.parse_config(self.cipher.decrypt(config_encrypted))
         connector = self._build(tenant_id, factory, config) if factory.polls_delivery else None
         return ReportingConnector(
-            row.id, row.factory_id, config, factory.receipts, cast(Connector | None, connector)
+            row_id, factory_id, config, factory.receipts, cast(Connector | None, connector)
         )
 
     async def active_email_connector(self, tenant_id: str) -> ActiveEmailConnector | None:
@@ -467,6 +476,61 @@ class ConnectorManagement:
                 del self._built[next(iter(self._built))]
             self._built[key] = connector
         return row, connector
+
+    # --- configs of other saved SMS connectors (delivery routing's standby connectors) ------
+
+    def sealed_config(
+        self,
+        tenant: Tenant,
+        factory_id: str,
+        config: Mapping[str, Any],
+        stored_encrypted: str | None = None,
+    ) -> str:
+        """`config` validated and encrypted exactly as `create` does for an SMS connector; a
+        masked secret keeps the one in `stored_encrypted` (the same factory's saved config).
+
+        Raises:
+            UnknownFactoryError, UnexpectedTypeError (not an SMS factory),
+            DevelopmentOnlyError, InvalidConfigError.
+        """
+        if factory_id not in self.registry:
+            raise UnknownFactoryError(
+                f"No connector factory with id {factory_id!r}.", connector_id=factory_id
+            )
+        factory = self.registry.get(factory_id)
+        if factory.type is not ConnectorType.SMS:
+            raise UnexpectedTypeError(
+                f"{factory.name} is not an SMS connector.", type=factory.type.value
+            )
+        self._check_allowed(tenant, factory)
+        stored = None
+        if stored_encrypted is not None and sends_a_mask(factory, config):
+            stored = self.cipher.decrypt(stored_encrypted)
+        return self._encrypt(self._validate(factory, config, stored))
+
+    def shown_config(self, factory_id: str, config_encrypted: str) -> dict[str, Any] | None:
+        """A sealed config as the API answers it, secrets masked; None if not installed."""
+        if factory_id not in self.registry:
+            return None
+        config = self.cipher.decrypt(config_encrypted)
+        return mask_secrets(self.registry.get(factory_id).config_model, config)
+
+    def build_sealed(
+        self, tenant_id: str, row_id: str, factory_id: str, config_encrypted: str
+    ) -> Connector | None:
+        """The SMS connector a sealed config describes, built once per ciphertext (as the
+        active one is); None if its factory is not installed."""
+        if factory_id not in self.registry:
+            return None
+        key = (tenant_id, row_id, config_encrypted)
+        connector = self._built.get(key)
+        if connector is None:
+            factory = self.registry.get(factory_id)
+            connector = self._build(tenant_id, factory, self.cipher.decrypt(config_encrypted))
+            if len(self._built) >= self._built_cache_size:
+                del self._built[next(iter(self._built))]
+            self._built[key] = connector
+        return cast(Connector, connector)
 
     # --- the development outbox --------------------------------------------------------------
 

@@ -28,7 +28,12 @@ from phoneauth.connectors.receipts import (
 from phoneauth.domain.connector_management import ConnectorNotFoundError
 from phoneauth.domain.message_log import DeliveryStatus
 from phoneauth.domain.metrics import NO_METRICS, Metrics
-from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector, ReportingConnectors
+from phoneauth.domain.ports import (
+    ActiveConnector,
+    ActiveEmailConnector,
+    ReportingConnector,
+    ReportingConnectors,
+)
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID
 from phoneauth.errors import PhoneauthError
 
@@ -109,6 +114,21 @@ def initial_delivery_status(
     if active is None or not provider_message_id or not reports_delivery(active.connector):
         return None
     return DeliveryStatus.ACCEPTED
+
+
+class EveryReportingConnector:
+    """`ReportingConnectors` over several sources, asked in turn: the saved connectors, then the
+    standby ones (ids are unique across both)."""
+
+    def __init__(self, *sources: ReportingConnectors) -> None:
+        self.sources = sources
+
+    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
+        for source in self.sources:
+            found = await source.find(tenant_id, row_id)
+            if found is not None:
+                return found
+        return None
 
 
 class DeliveryReports:

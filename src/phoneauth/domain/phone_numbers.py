@@ -120,3 +120,8 @@ def country_calling_code(e164: str) -> int:
             return code
     found = _parsed(e164).country_code
     return int(found) if found is not None else 0
+
+
+def is_region(code: str) -> bool:
+    """Whether `code` is an ISO 3166 region the numbering plan knows (`DE`, `HK`), upper case."""
+    return code in phonenumbers.SUPPORTED_REGIONS

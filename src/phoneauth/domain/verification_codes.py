@@ -52,6 +52,7 @@ from phoneauth.domain.ports import (
     SmsConnectorSource,
 )
 from phoneauth.domain.rate_limits import RateLimits
+from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
 from phoneauth.ids import new_id
@@ -215,6 +216,8 @@ class CodeSent:
     phone: str
     expires_at: datetime
     provider_message_id: str | None
+    connector_id: str | None = None
+    """The saved connector that finally took the SMS (active or standby); None if none sent."""
 
 
 class VerificationCodes:
@@ -231,6 +234,7 @@ class VerificationCodes:
         tenants: TenantStore,
         email_connectors: EmailConnectorSource | None = None,
         clock: Clock = utc_now,
+        router: SmsRouter | None = None,
         metrics: Metrics = NO_METRICS,
         public_url: str | None = None,
     ) -> None:
@@ -244,6 +248,7 @@ class VerificationCodes:
         self.tenants = tenants
         self.clock = clock
         self.background = BackgroundSends()
+        self.router = router or SmsRouter(NoRouting(), NoRouting())
         self._hash_key = hash_key
 
     def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
@@ -303,12 +308,18 @@ class VerificationCodes:
         the SMS, so a refused send leaves the waiting code valid; `BACKGROUND` and `NONE` store
         it first and answer without waiting for any provider.
 
+        The SMS goes through the tenant's delivery routing (`SmsRouter`): without rules, one
+        attempt through the active connector; with rules, failover to the next connector on a
+        transient failure, within the rules' deadline. `CodeSent.connector_id` names the
+        connector that took it (`NOW` only).
+
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
                 included): before anything is created or deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
                 also for digits that are no valid number (see `recipient`).
-            ConnectorError: the provider failed (`NOW` only); the attempt is in the message log
+            ConnectorError: the provider failed (`NOW` only; after failover, the last
+                attempt's error with `details.attempts`); every attempt is in the message log
                 and the waiting code stays.
         """
         e164 = await self.recipient(tenant, phone, usage_type)
@@ -321,6 +332,9 @@ class VerificationCodes:
             missing = NoSmsConnectorError()
             await self._log(tenant.id, None, usage, e164, error=missing)
             raise missing
+        # The routing is looked up with the connector, before any write of this request: its
+        # cached lookup then shares the change counter the connector's lookup just read.
+        plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
         code, stored = self._new_code(tenant, e164, usage, scope, fixed)
@@ -328,7 +342,7 @@ class VerificationCodes:
         if delivery is Delivery.NONE:
             await self.store.replace(stored)
             return CodeSent(e164, expires_at, None)
-        if active is None:
+        if plan is None:
             await self.store.replace(stored)
             await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
@@ -342,15 +356,17 @@ class VerificationCodes:
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await self.store.replace(stored)
-            self.background.start(self._deliver_later(tenant.id, active, message, stored.id))
+            self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        result = await self._deliver(tenant.id, active, message, stored.id)
+        delivered = await self._deliver(tenant.id, plan, message, stored.id)
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
         # one waiting code (the last stored), and nothing is acknowledged before it is stored.
         await self.store.replace(stored)
-        return CodeSent(e164, expires_at, result.provider_message_id)
+        return CodeSent(
+            e164, expires_at, delivered.result.provider_message_id, delivered.connector.row_id
+        )
 
     async def send_email(
         self,
@@ -473,69 +489,60 @@ class VerificationCodes:
     async def _deliver(
         self,
         tenant_id: str,
-        active: ActiveConnector,
+        plan: Plan,
         message: SmsMessage,
         code_id: str | None = None,
-    ) -> SendResult:
-        """Send through the connector and log the attempt; the connector's error, or
-        `ConnectorError` for one that broke the contract."""
-        usage, e164 = message.usage_type, message.to
-        message = with_status_callback(message, self.public_url, tenant_id, active)
-        started = time.perf_counter()
-        try:
-            result = await active.connector.send(message)
-        except ConnectorError as error:
+    ) -> Delivered:
+        """Send through the tenant's routing (without rules: the active connector once), one
+        message-log row per attempt; the final connector's error, or `ConnectorError` for one
+        that broke the contract."""
+        send_id = new_id()
+
+        async def record(
+            connector: ActiveConnector,
+            attempt: int,
+            error: ConnectorError | None,
+            result: SendResult | None,
+            started: float,
+        ) -> None:
             await self._log(
-                tenant_id, active, usage, e164, error=error, started=started, code_id=code_id
+                tenant_id,
+                connector,
+                message.usage_type,
+                message.to,
+                error=error,
+                message_id=None if result is None else result.provider_message_id,
+                started=started,
+                code_id=code_id,
+                send_id=send_id,
+                attempt=attempt,
             )
-            raise
-        except Exception as error:
-            # A third-party connector broke the contract; its text may quote the payload.
-            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
-            wrapped = ConnectorError(
-                "The SMS connector failed unexpectedly.", factory_id=active.factory_id
-            )
-            await self._log(
-                tenant_id, active, usage, e164, error=wrapped, started=started, code_id=code_id
-            )
-            raise wrapped from None
-        await self._log(
-            tenant_id,
-            active,
-            usage,
-            e164,
-            message_id=result.provider_message_id,
-            started=started,
-            code_id=code_id,
-        )
-        log.info("code sent to %s via %s", mask_phone(e164), active.factory_id)
-        return result
+
+        def for_connector(message: SmsMessage, connector: ActiveConnector) -> SmsMessage:
+            return with_status_callback(message, self.public_url, tenant_id, connector)
+
+        delivered = await self.router.deliver(plan, message, record, for_connector)
+        log.info("code sent to %s via %s", mask_phone(message.to), delivered.connector.factory_id)
+        return delivered
 
     async def _deliver_later(
         self,
         tenant_id: str,
-        active: ActiveConnector,
+        plan: Plan,
         message: SmsMessage,
         code_id: str | None = None,
     ) -> None:
-        """A background send: the caller has its answer, so failures go to the logs only."""
+        """A background send: the caller has its answer, so failures go to the logs only (a
+        send cut by shutdown is logged as failed by the router on its way out)."""
         try:
-            await self._deliver(tenant_id, active, message, code_id)
+            await self._deliver(tenant_id, plan, message, code_id)
         except ConnectorError as error:
             log.warning(
                 "background SMS to %s via %s failed (%s)",
                 mask_phone(message.to),
-                active.factory_id,
+                " then ".join(candidate.factory_id for candidate in plan.candidates),
                 error.code,
             )
-        except asyncio.CancelledError:
-            stopped = ConnectorError(
-                "The server stopped before the provider answered; the SMS may not have been sent."
-            )
-            await self._log(
-                tenant_id, active, message.usage_type, message.to, error=stopped, code_id=code_id
-            )
-            raise
 
     async def _log(
         self,
@@ -549,6 +556,8 @@ class VerificationCodes:
         started: float | None = None,
         test: bool = False,
         code_id: str | None = None,
+        send_id: str | None = None,
+        attempt: int | None = None,
     ) -> None:
         latency = None if started is None else round((time.perf_counter() - started) * 1000)
         country = (
@@ -571,6 +580,8 @@ class VerificationCodes:
             code_id=code_id,
             country=country,
             delivery_status=initial_delivery_status(active, message_id),
+            send_id=send_id,
+            attempt=attempt,
         )
         try:
             await self.message_log.record(entry)

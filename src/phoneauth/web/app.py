@@ -56,11 +56,20 @@ async def health(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     dependencies = await services.dependency_status()
     states = set(dependencies.values())
+    # Open circuits are a provider's trouble, not this instance's: reported, never a 503.
+    # Counts only: this answer is public, so it names no tenant and no connector.
+    circuits = services.delivery_routing.router.breakers.counts()
     if "unavailable" in states:
-        body = {"status": "unavailable", **dependencies, "version": __version__}
+        body = {
+            "status": "unavailable",
+            **dependencies,
+            "smsCircuits": circuits,
+            "version": __version__,
+        }
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     status = "degraded" if "degraded" in states else "ok"
-    return JSONResponse({"status": status, **dependencies, "version": __version__})
+    body = {"status": status, **dependencies, "smsCircuits": circuits, "version": __version__}
+    return JSONResponse(body)
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ def api_routers() -> list[MountedRouter]:
 
 health_router = APIRouter()
 health_router.add_api_route(
-    "/health", health, methods=["GET"], tags=["health"], response_model=dict[str, str]
+    "/health", health, methods=["GET"], tags=["health"], response_model=dict[str, Any]
 )
 
 

@@ -79,6 +79,8 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "deliveryCode",
         "deliveryUpdatedAt",
         "deliveryLatencyMs",
+        "sendId",
+        "attempt",
     }
     assert sent["deliveryStatus"] is None  # the outbox reports no delivery
     assert {r["channel"] for r in rows} == {"sms"}

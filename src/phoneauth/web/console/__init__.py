@@ -9,6 +9,7 @@ from phoneauth.web.console import (
     applications,
     auth,
     connectors,
+    delivery,
     message_log,
     sign_in_experience,
     tenants,
@@ -18,7 +19,15 @@ from phoneauth.web.console.support import PREFIX, ConsoleRoute, error_page
 
 def console_router() -> APIRouter:
     router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
-    for module in (auth, connectors, sign_in_experience, message_log, applications, tenants):
+    for module in (
+        auth,
+        connectors,
+        sign_in_experience,
+        delivery,
+        message_log,
+        applications,
+        tenants,
+    ):
         router.include_router(module.router, prefix=PREFIX)
 
     @router.api_route(PREFIX + "/{rest:path}", methods=["GET", "POST"])

@@ -47,6 +47,7 @@ templates.env.globals["admin_sentence"] = admin_sentence
 NAV = (
     ("connectors", "Connectors", f"{PREFIX}/connectors"),
     ("sign-in-experience", "Sign-in experience", f"{PREFIX}/sign-in-experience"),
+    ("delivery", "Delivery", f"{PREFIX}/delivery"),
     ("message-log", "Message log", f"{PREFIX}/message-log"),
     ("applications", "Applications", f"{PREFIX}/applications"),
     ("tenants", "Tenants", f"{PREFIX}/tenants"),

@@ -209,6 +209,35 @@ MESSAGES: dict[str, Sentences] = {
         "Someone else changed this tenant's connectors at the same moment. Load the page "
         "again and repeat your change.",
     ),
+    "sms_routing.invalid_rules": Sentences(
+        END_USER_FALLBACK,
+        "The delivery rules could not be saved: one of the values is out of range or "
+        "malformed. Check the deadline and the circuit breaker settings.",
+    ),
+    "sms_routing.unknown_connector": Sentences(
+        END_USER_FALLBACK,
+        "A delivery rule names a standby connector that does not exist (any more). Load the "
+        "page again and choose among the listed connectors.",
+    ),
+    "sms_routing.invalid_country": Sentences(
+        END_USER_FALLBACK,
+        "A route names a country that is unknown. Use two-letter country codes such as DE or HK.",
+    ),
+    "sms_routing.duplicate_country": Sentences(
+        END_USER_FALLBACK,
+        "A country can be in one route only. Remove it from the other route.",
+    ),
+    "sms_routing.connector_not_found": Sentences(
+        _NOT_FOUND, "This standby connector does not exist (any more). Load the page again."
+    ),
+    "sms_routing.connector_in_use": Sentences(
+        END_USER_FALLBACK,
+        "A delivery rule still uses this standby connector. Remove it from the routes and "
+        "the fallback order first.",
+    ),
+    "sms_routing.too_many_connectors": Sentences(
+        _NOT_ALLOWED, "This tenant has as many standby connectors as it may have."
+    ),
     "connector.development_only": Sentences(
         _NOT_ALLOWED,
         "The development outbox is for development tenants only; a production tenant needs "

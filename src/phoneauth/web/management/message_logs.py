@@ -67,6 +67,12 @@ class MessageLogRead(BaseModel):
         alias="deliveryLatencyMs",
         description="From the send to the final report's arrival.",
     )
+    send_id: str | None = Field(
+        default=None,
+        alias="sendId",
+        description="Shared by the attempts of one send (failover between connectors).",
+    )
+    attempt: int | None = Field(default=None, description="1 for a send's first attempt, ...")
 
     @classmethod
     def of(cls, entry: MessageLogEntry) -> MessageLogRead:
@@ -88,6 +94,8 @@ class MessageLogRead(BaseModel):
             delivery_code=entry.delivery_code,
             delivery_updated_at=entry.delivery_updated_at,
             delivery_latency_ms=entry.delivery_latency_ms,
+            send_id=entry.send_id,
+            attempt=entry.attempt,
         )
 
 

@@ -34,6 +34,9 @@ from phoneauth.web.errors import error_responses
 # (minimal clients and load generators send just the JSON).
 router = APIRouter(tags=["verification codes"], strict_content_type=False)
 
+SENT_BY_HEADER = "Phoneauth-Sms-Connector"
+"""The id of the saved connector (active or standby) that took the SMS."""
+
 _PHONE_ARGS: dict[str, Any] = {
     "min_length": 1,
     "max_length": 64,
@@ -105,17 +108,29 @@ class GenericCodeVerification(_OneRecipient):
     "/verification-codes",
     status_code=204,
     summary="Send a Generic verification code by SMS or email",
-    responses=error_responses(
-        InvalidPhoneNumberError,
-        InvalidEmailError,
-        VerificationBlockedError,
-        MessageRateLimitedError,
-        IpRateLimitedError,
-        CountryRateLimitedError,
-        NoSmsConnectorError,
-        NoEmailConnectorError,
-        *ALL_CONNECTOR_ERRORS,
-    ),
+    responses={
+        204: {
+            "description": "Sent (or, for a test phone number, stored without an SMS).",
+            "headers": {
+                SENT_BY_HEADER: {
+                    "description": "The id of the saved SMS connector that took the message, "
+                    "active or standby (`/api/sms-routing`); absent for email and test numbers.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **error_responses(
+            InvalidPhoneNumberError,
+            InvalidEmailError,
+            VerificationBlockedError,
+            MessageRateLimitedError,
+            IpRateLimitedError,
+            CountryRateLimitedError,
+            NoSmsConnectorError,
+            NoEmailConnectorError,
+            *ALL_CONNECTOR_ERRORS,
+        ),
+    },
 )
 async def send_code(
     body: GenericCodeRequest, tenant: ManagedTenantDep, services: ServicesDep, request: Request
@@ -123,9 +138,12 @@ async def send_code(
     ip = body.ip or client_ip(request)
     if body.email is not None:
         await services.codes.send_email(tenant, body.email, UsageType.GENERIC, ip=ip)
-    else:
-        await services.codes.send(tenant, body.phone or "", UsageType.GENERIC, ip=ip)
-    return Response(status_code=204)
+        return Response(status_code=204)
+    sent = await services.codes.send(tenant, body.phone or "", UsageType.GENERIC, ip=ip)
+    # Logto answers 204 without a body: the connector that took the SMS (after any failover)
+    # is named in a header of ours; none for a test phone number, which sends nothing.
+    headers = {SENT_BY_HEADER: sent.connector_id} if sent.connector_id else None
+    return Response(status_code=204, headers=headers)
 
 
 @router.post(
