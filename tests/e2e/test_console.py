@@ -439,6 +439,72 @@ def test_tenant_migration_shows_the_diff_then_applies(
     assert re.fullmatch(r"Shop code \d{6}", twilio.messages[-1].body)
 
 
+def test_delivery_standby_connector_and_fallback_take_over(
+    site: Deployment, page: Page, twilio: FakeTwilio
+) -> None:
+    """An operator adds a standby Twilio and names it in the fallback order; with the active
+    provider unreachable, the next code goes out through the standby, and the pages say so."""
+    new_tenant(site, "delivery")
+    unreachable = {
+        "accountSID": ACCOUNT_SID,
+        "authToken": AUTH_TOKEN,
+        "fromMessagingServiceSID": SERVICE_SID,
+        "endpoint": "http://127.0.0.1:9",
+        "templates": [{"usageType": "Generic", "content": "Your code is {{code}}."}],
+    }
+    with api(site) as client:
+        made = client.post(
+            "/t/delivery/api/connectors",
+            json={"connectorId": "twilio-short-message-service", "config": unreachable},
+        )
+        assert made.status_code == 200, made.text
+    sign_in(site, page)
+    switch_to(page, "delivery")
+    page.get_by_role("link", name="Delivery").click()
+    expect(page.get_by_role("heading", name="Delivery", exact=True)).to_be_visible()
+    expect(page.locator("[data-standby]")).to_contain_text("No standby connector yet.")
+    shoot(page, "delivery-empty")
+
+    page.locator("[data-add-standby]").click()
+    page.locator('[data-provider="twilio-short-message-service"]').click()
+    page.locator('input[name="cfg.accountSID"]').fill(ACCOUNT_SID)
+    page.locator('input[name="cfg.authToken"]').fill(AUTH_TOKEN)
+    page.locator('input[name="cfg.fromMessagingServiceSID"]').fill(SERVICE_SID)
+    page.locator('input[name="cfg.endpoint"]').fill(twilio.url)
+    page.locator("[data-add]").click()
+    expect(page.locator("[data-standby-connector]")).to_have_count(1)
+    expect(page.locator("[data-standby]")).to_contain_text("Twilio (standby 1)")
+    assert AUTH_TOKEN not in page.content()
+
+    page.locator('[data-fallback] select[name="fallback"]').first.select_option(
+        label="Twilio (standby 1)"
+    )
+    page.locator("[data-save-rules]").click()
+    with api(site) as client:
+        rules = client.get("/t/delivery/api/sms-routing").json()
+        [standby] = rules["standbyConnectors"]
+        assert rules["fallback"] == [standby["id"]]
+        sent = client.post("/t/delivery/api/verification-codes", json={"phone": "+4915133334444"})
+        assert sent.status_code == 204, sent.text
+        assert sent.headers["Phoneauth-Sms-Connector"] == standby["id"]
+    assert twilio.messages[-1].to == "+4915133334444"
+
+    page.reload()
+    circuits = page.locator("[data-circuits]")
+    expect(circuits).to_contain_text("The active connector")
+    expect(circuits).to_contain_text("Working; the last send through it failed.")
+    expect(circuits).to_contain_text("Twilio (standby 1)")
+    shoot(page, "delivery-failover")
+    page.get_by_role("link", name="Message log").click()
+    rows = page.locator("[data-message-log] tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator("[data-attempt]")).to_have_text(
+        "Attempt 2 of this send, after a failure"
+    )
+    expect(page.locator("[data-message-log]")).to_contain_text(twilio.messages[-1].sid)
+    shoot(page, "message-log-failover")
+
+
 def test_every_page_reads_on_a_phone(site: Deployment, browser: Browser) -> None:
     context = browser.new_context(viewport=PHONE_SCREEN)
     page = context.new_page()
@@ -449,6 +515,8 @@ def test_every_page_reads_on_a_phone(site: Deployment, browser: Browser) -> None
         ("setup-twilio", "/console/connectors/new/twilio-short-message-service"),
         ("sign-in-experience", "/console/sign-in-experience"),
         ("message-log", "/console/message-log"),
+        ("delivery", "/console/delivery"),
+        ("add-standby", "/console/delivery/new"),
         ("tenants", "/console/tenants"),
         ("migrate", "/console/tenants/migrate"),
     ):

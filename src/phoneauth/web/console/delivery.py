@@ -65,7 +65,9 @@ def _circuit(view: CircuitView, names: dict[str, str]) -> Circuit:
     name = names.get(view.connector_id, "A connector no longer configured")
     if view.state is CircuitState.CLOSED:
         words = "Working."
-        if view.consecutive_failures:
+        if view.consecutive_failures == 1:
+            words = "Working; the last send through it failed."
+        elif view.consecutive_failures:
             words = f"Working; the last {view.consecutive_failures} sends through it failed."
     elif view.state is CircuitState.OPEN:
         seconds = round(view.retry_in_seconds or 0)
