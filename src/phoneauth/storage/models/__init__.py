@@ -31,6 +31,7 @@ from phoneauth.storage.models.organizations import (
     OrganizationRow,
 )
 from phoneauth.storage.models.sign_in_experiences import SignInExperienceRow
+from phoneauth.storage.models.sms_protection import SmsCountrySuspensionRow
 from phoneauth.storage.models.sms_routing import SmsRoutingRow, SmsStandbyConnectorRow
 from phoneauth.storage.models.tenants import TenantRow
 from phoneauth.storage.models.users import UserRow
@@ -59,6 +60,7 @@ __all__ = [
     "SessionRow",
     "SignInExperienceRow",
     "SigningKeyRow",
+    "SmsCountrySuspensionRow",
     "SmsRoutingRow",
     "SmsStandbyConnectorRow",
     "TenantRow",

@@ -46,3 +46,7 @@ class MessageLogRow(Base):
     delivery_code: Mapped[str | None] = mapped_column(String(64))
     delivery_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivery_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    # Migration 0012 (issue 16): the SMS's alphabet (`GSM-7` or `UCS-2`), its parts and length.
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    characters: Mapped[int | None] = mapped_column(Integer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phoneauth.storage.models.base import Base, UtcDateTime
@@ -40,3 +40,8 @@ class VerificationCodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Migration 0012 (issue 16): the code encrypted while it waits, so a resend sends the same
+    # one; how often it was sent and when last (every worker's resend cooldown).
+    code_sealed: Mapped[str | None] = mapped_column(Text)
+    send_count: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
