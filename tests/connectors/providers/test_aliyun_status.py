@@ -285,3 +285,15 @@ async def test_aliyun_errors_are_connector_errors_without_the_number(
 def test_the_factory_polls_and_needs_the_recipient() -> None:
     assert aliyun.FACTORY.polls_delivery
     assert aliyun.FACTORY.status_query_needs_recipient
+
+
+async def test_a_query_aliyun_refuses_skips_only_its_message() -> None:
+    refused = httpx.Response(200, json=business_error("isv.MOBILE_NUMBER_ILLEGAL", "bad number"))
+    answers = iter([refused, httpx.Response(200, json=details(record(3, "DELIVERED")))])
+    client, seen = recording_client(lambda request: next(answers))
+    messages = [PendingMessage("1^0", "+8613800138000", SENT_AT), MAINLAND]
+    async with client:
+        connector: Any = aliyun.FACTORY.build(CONFIG, client, clock=fixed_clock, nonce=fixed_nonce)
+        reports = await connector.poll_delivery(messages)
+    assert len(seen) == 2
+    assert reports == [DeliveryReport(BIZ_ID, ReportedStatus.DELIVERED, "DELIVERED")]

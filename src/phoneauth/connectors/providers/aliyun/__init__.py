@@ -16,7 +16,11 @@ from typing import Any
 import httpx
 
 from phoneauth.connectors.base import SendResult, SmsMessage, UsageType
-from phoneauth.connectors.errors import InsufficientRequestParametersError, InvalidResponseError
+from phoneauth.connectors.errors import (
+    InsufficientRequestParametersError,
+    InvalidRequestParametersError,
+    InvalidResponseError,
+)
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector
 from phoneauth.connectors.providers.aliyun import send_details, signing
@@ -149,6 +153,8 @@ class AliyunSmsConnector(HttpConnector[AliyunSmsConfig]):
             response = await self._exchange(self._signed(send_details.ACTION, params))
             try:
                 report = send_details.report(message.provider_message_id, self._reply(response))
+            except InvalidRequestParametersError:
+                continue  # this message's query only (say, a number Aliyun refuses): not the rest
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise InvalidResponseError(
                     "Aliyun's status answer could not be understood.",
