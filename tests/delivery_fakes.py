@@ -1,13 +1,18 @@
 """Fake status APIs on 127.0.0.1 for the delivery pollers: SMS Aero's send and `/sms/status`,
-Tencent's `PullSmsSendStatus` queue. Each answers as the provider documents it."""
+Tencent's `PullSmsSendStatus` queue, Aliyun's `SendSms` and `QuerySendDetails`. Each answers as
+the provider documents it."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from starlette.applications import Starlette
@@ -79,6 +84,74 @@ class FakeTencent:
     def report(self, serial: str, success: bool, description: str) -> None:
         status = "SUCCESS" if success else "FAIL"
         self.queue.append({"SerialNo": serial, "ReportStatus": status, "Description": description})
+
+
+@dataclass
+class FakeAliyun:
+    """Dysmsapi's RPC endpoint: it checks every V3 signature with the official SDK's util (the
+    secret is `secret`), records each `SendSms` (BizId → number and Beijing send date) and
+    answers `QuerySendDetails` for that BizId, number and date from `statuses[biz_id]`
+    (`SendStatus`, `ErrCode`); none there is "no record yet". `failing` is a gateway error."""
+
+    secret: str = "testsecret"
+    url: str = ""
+    sent: dict[str, tuple[str, str]] = field(default_factory=dict)
+    statuses: dict[str, tuple[int, str]] = field(default_factory=dict)
+    queries: list[dict[str, str]] = field(default_factory=list)
+    failing: bool = False
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(900619746936498440))
+
+    def asgi(self) -> Starlette:
+        return Starlette(routes=[Route("/", self._api, methods=["POST"])])
+
+    async def _api(self, request: Request) -> JSONResponse:
+        from alibabacloud_openapi_util.client import Client as OpenApiUtil
+
+        body = await request.body()
+        auth = request.headers["authorization"]
+        names = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+        signed = {name: request.headers[name] for name in names}
+        sdk_request = SimpleNamespace(pathname="/", method="POST", query={}, headers=signed)
+        expected = OpenApiUtil.get_authorization(
+            sdk_request, "ACS3-HMAC-SHA256", hashlib.sha256(body).hexdigest(), "testid", self.secret
+        )
+        if auth != expected or self.failing:
+            error = {"RequestId": "R-bad", "Code": "SignatureDoesNotMatch", "Message": "bad"}
+            return JSONResponse(error, status_code=400)
+        params = dict(parse_qsl(body.decode(), strict_parsing=True))
+        action = request.headers["x-acs-action"]
+        if action == "SendSms":
+            biz_id = f"{next(self._ids)}^0"
+            today = datetime.now(UTC).astimezone(timezone(timedelta(hours=8)))
+            self.sent[biz_id] = (params["PhoneNumbers"], today.strftime("%Y%m%d"))
+            return JSONResponse({"Message": "OK", "RequestId": "R1", "Code": "OK", "BizId": biz_id})
+        assert action == "QuerySendDetails"
+        self.queries.append(params)
+        number, date = self.sent.get(params["BizId"], ("", ""))
+        known = (number.removeprefix("86"), date) == (params["PhoneNumber"], params["SendDate"])
+        records = []
+        if known and params["BizId"] in self.statuses:
+            status, code = self.statuses[params["BizId"]]
+            records.append(
+                {
+                    "PhoneNum": params["PhoneNumber"],
+                    "SendStatus": status,
+                    "ErrCode": code,
+                    "TemplateCode": "SMS_154950909",
+                    "Content": "【阿里云短信测试】您的验证码为******",
+                    "SendDate": f"{date[:4]}-{date[4:6]}-{date[6:]} 10:00:00",
+                    "ReceiveDate": f"{date[:4]}-{date[4:6]}-{date[6:]} 10:00:05",
+                    "OutId": "",
+                }
+            )
+        answer = {
+            "Code": "OK",
+            "Message": "OK",
+            "RequestId": "R2",
+            "TotalCount": len(records),
+            "SmsSendDetailDTOs": {"SmsSendDetailDTO": records},
+        }
+        return JSONResponse(answer)
 
 
 @contextmanager

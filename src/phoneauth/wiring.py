@@ -38,6 +38,7 @@ from phoneauth.domain.rate_limit_counters import RateLimitCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
+from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
 from phoneauth.domain.tenants import Tenants
@@ -246,6 +247,11 @@ async def build_services(
         utc_now,
         metrics=metrics,
     )
+    # Numbers kept, encrypted, only for providers whose status query needs them (Aliyun).
+    sealed_recipients = SealedRecipients(
+        services.cipher,
+        [factory.id for factory in registry if factory.status_query_needs_recipient],
+    )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
@@ -261,6 +267,7 @@ async def build_services(
         router=services.delivery_routing.router,
         metrics=metrics,
         public_url=settings.public_url,
+        sealed_recipients=sealed_recipients,
     )
     reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
     services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)
@@ -270,6 +277,7 @@ async def build_services(
         services.delivery_reports,
         [factory.id for factory in registry if factory.polls_delivery],
         utc_now,
+        recipients=sealed_recipients,
     )
     services.pwned_passwords = (
         PwnedPasswords(services.http_client, settings.pwned_passwords_url)

@@ -145,3 +145,39 @@ async def test_the_log_filters_by_delivery_status(store: SqlMessageLogStore) -> 
     waiting = await store.query("default", MessageLogQuery(delivery_status=ACCEPTED))
     assert [e.id for e in delivered.entries] == ["m002"]
     assert ([e.id for e in waiting.entries], waiting.total) == (["m001"], 1)
+
+
+async def test_a_sealed_recipient_is_kept_only_while_the_row_waits(
+    store: SqlMessageLogStore,
+) -> None:
+    """Migration 0012: the sealed number travels with the pending row, survives `sent`, and is
+    cleared by the same UPDATE that makes the row final."""
+    await store.add(entry(1, delivery_status=ACCEPTED, recipient_sealed="sealed-1"))
+    await store.add(entry(2, delivery_status=ACCEPTED))
+    [first, second] = await store.pending_deliveries(START, ["outbox-sms"], 10)
+    assert (first.provider_message_id, first.recipient_sealed) == ("p1", "sealed-1")
+    assert first.created_at == START + timedelta(minutes=1)
+    assert second.recipient_sealed is None
+    assert "sealed-1" not in repr(first)
+    assert "sealed-1" not in repr(await row(store, 1))
+
+    assert await apply(store, SENT) is ReportOutcome.APPLIED
+    assert (await row(store, 1)).recipient_sealed == "sealed-1"  # still asked for
+    assert await apply(store, UNDELIVERED, code="UNDELIV") is ReportOutcome.APPLIED
+    assert (await row(store, 1)).recipient_sealed is None
+
+
+async def test_sealed_recipients_past_the_window_are_forgotten(store: SqlMessageLogStore) -> None:
+    for n in (1, 2, 3):
+        await store.add(entry(n, delivery_status=SENT, recipient_sealed=f"sealed-{n}"))
+    # Rows created before minute 3 have left the window: their numbers go, the row stays.
+    assert await store.forget_recipients(START + timedelta(minutes=3)) == 2
+    assert [(await row(store, n)).recipient_sealed for n in (1, 2, 3)] == [
+        None,
+        None,
+        "sealed-3",
+    ]
+    assert (await row(store, 1)).delivery_status is SENT
+    assert await store.forget_recipients(START + timedelta(minutes=3)) == 0
+    # Retention takes the number with the row.
+    assert await store.delete_before("default", START + timedelta(minutes=4)) == 3

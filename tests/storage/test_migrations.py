@@ -203,3 +203,46 @@ async def test_message_log_rows_survive_0011_both_ways(test_database: DatabaseUn
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM message_log")) == 1
     await engine.dispose()
+
+
+async def test_message_log_rows_survive_0013_both_ways(test_database: DatabaseUnderTest) -> None:
+    """0013 adds the sealed recipient: a row logged before reads it as NULL (nothing kept), a
+    sealed one is found through the partial index, and going back keeps every row."""
+    engine = open_database(test_database.url, schema=test_database.schema).engine
+
+    def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
+        move = command.downgrade if down else command.upgrade
+        return lambda connection: move(alembic_config(connection), revision)
+
+    insert_row = (
+        "INSERT INTO message_log (id, tenant_id, created_at, usage_type, phone_masked, status, "
+        "test_send, delivery_status) VALUES (:id, 't1', CURRENT_TIMESTAMP, 'SignIn', "
+        "'+8613*****8000', 'sent', false, 'accepted')"
+    )
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0012", down=True))
+        await connection.execute(
+            text(
+                "INSERT INTO tenants (id, name, kind, settings, created_at) VALUES "
+                "('t1', 'T', 'development', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        await connection.execute(text(insert_row), {"id": "m1"})
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        sealed = text("SELECT recipient_sealed FROM message_log WHERE id = 'm1'")
+        assert await connection.scalar(sealed) is None
+        await connection.execute(text(insert_row), {"id": "m2"})
+        await connection.execute(
+            text("UPDATE message_log SET recipient_sealed = 'gAAAA-sealed' WHERE id = 'm2'")
+        )
+        kept = text("SELECT id FROM message_log WHERE recipient_sealed IS NOT NULL")
+        assert (await connection.execute(kept)).scalars().all() == ["m2"]
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0012", down=True))
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM message_log")) == 2
+        with pytest.raises(DBAPIError):
+            await connection.execute(text("SELECT recipient_sealed FROM message_log"))
+    await engine.dispose()

@@ -49,6 +49,9 @@ class ConnectorFactory(Generic[C]):
             /api/connectors/{id}/delivery-reports`); None for providers that post none.
         polls_delivery: its connectors ask the provider for delivery statuses
             (`PollsDelivery`): the service polls their recent messages in the background.
+        status_query_needs_recipient: the provider's status query names the recipient's number
+            (Aliyun `QuerySendDetails`), so the message log keeps it encrypted while the
+            message waits for its final status, and the poller receives it.
     """
 
     id: str
@@ -66,6 +69,7 @@ class ConnectorFactory(Generic[C]):
     test_options: Callable[[], Mapping[str, Any]] | None = None
     receipts: CallbackReceipts | None = None
     polls_delivery: bool = False
+    status_query_needs_recipient: bool = False
 
     def parse_config(
         self, config: Mapping[str, Any] | BaseModel, *, allow_private_hosts: bool = True

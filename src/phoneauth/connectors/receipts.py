@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
@@ -40,6 +41,26 @@ class DeliveryReport:
     provider_message_id: str
     status: ReportedStatus
     provider_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """One sent message whose final status a poller asks its provider for.
+
+    Attributes:
+        provider_message_id: the id the provider gave when it took the message.
+        recipient: the E.164 number, only for a factory whose status query needs it
+            (`status_query_needs_recipient`) and only while the message waits; else None.
+            Never to be logged.
+        sent_at: when it was sent (aware UTC), for queries by send date.
+    """
+
+    provider_message_id: str
+    recipient: str | None
+    sent_at: datetime
+
+    def __repr__(self) -> str:  # the recipient stays out of tracebacks and debug output
+        return f"PendingMessage({self.provider_message_id!r}, sent_at={self.sent_at!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +147,7 @@ class ReportsDelivery(Protocol):
 class PollsDelivery(Protocol):
     """A connector whose provider is asked for its messages' status (no callbacks)."""
 
-    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+    async def poll_delivery(self, messages: Sequence[PendingMessage]) -> list[DeliveryReport]:
         """Reports for these messages, or for whatever the provider has ready (a status queue
         may answer for other ids too, and for none of these); a `ConnectorError` on failure."""
         ...

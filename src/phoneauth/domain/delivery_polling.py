@@ -3,7 +3,9 @@
 Every round reads a bounded batch of recent rows still waiting for a final status (sent by a
 connector whose factory polls, within the last `window`), asks each connector's provider once,
 and applies what it answers through `DeliveryReports.apply`: forward only, as callbacks are.
-Rows older than the window are left as they are: the provider has long forgotten them.
+Rows older than the window are left as they are: the provider has long forgotten them. A
+factory whose status query needs the recipient's number (Aliyun) gets it opened from the row's
+sealed copy, which every round clears from rows that have left the window.
 """
 
 from __future__ import annotations
@@ -16,18 +18,27 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from phoneauth.connectors import ConnectorError
-from phoneauth.connectors.receipts import PollsDelivery
+from phoneauth.connectors.receipts import PendingMessage, PollsDelivery
 from phoneauth.domain.delivery_reports import DeliveryReports, ReportOutcome
 from phoneauth.domain.ports import ReportingConnectors
+from phoneauth.domain.sealed_recipients import SealedRecipients
 
 log = logging.getLogger("phoneauth.delivery")
 
 
 @dataclass(frozen=True, slots=True)
 class PendingDelivery:
+    """A row waiting for its final status; `recipient_sealed` as the log keeps it (encrypted,
+    or None for factories whose status query does not need the number)."""
+
     tenant_id: str
     connector_id: str
     provider_message_id: str
+    created_at: datetime
+    recipient_sealed: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PendingDelivery({self.tenant_id!r}, {self.connector_id!r}, ...)"
 
 
 class PendingDeliveryStore(Protocol):
@@ -36,6 +47,10 @@ class PendingDeliveryStore(Protocol):
     ) -> list[PendingDelivery]:
         """Sent rows of these factories created since `since` whose delivery status is not
         final yet (`accepted` or `sent`), oldest first, at most `limit`."""
+        ...
+
+    async def forget_recipients(self, before: datetime) -> int:
+        """Clear the sealed recipient of every row created before `before`; how many."""
         ...
 
 
@@ -50,6 +65,7 @@ class DeliveryPolling:
         *,
         window: timedelta = timedelta(hours=6),
         batch: int = 200,
+        recipients: SealedRecipients | None = None,
     ) -> None:
         self.connectors = connectors
         self.store = store
@@ -58,6 +74,7 @@ class DeliveryPolling:
         self.clock = clock
         self.window = window
         self.batch = batch
+        self.recipients = recipients
         self._failing: dict[tuple[str, str], str] = {}  # logged once per connector and code
 
     async def poll_once(self) -> int:
@@ -65,17 +82,19 @@ class DeliveryPolling:
         if not self.factory_ids:
             return 0
         since = self.clock() - self.window
+        if self.recipients is not None:
+            await self.store.forget_recipients(since)  # no longer asked for: not kept either
         pending = await self.store.pending_deliveries(since, self.factory_ids, self.batch)
-        groups: dict[tuple[str, str], list[str]] = {}
+        groups: dict[tuple[str, str], list[PendingMessage]] = {}
         for row in pending:
-            groups.setdefault((row.tenant_id, row.connector_id), []).append(row.provider_message_id)
+            groups.setdefault((row.tenant_id, row.connector_id), []).append(self._message(row))
         moved = 0
-        for (tenant_id, row_id), message_ids in groups.items():
+        for (tenant_id, row_id), messages in groups.items():
             found = await self.connectors.find(tenant_id, row_id)
             if found is None or not isinstance(found.connector, PollsDelivery):
                 continue  # removed, or changed to another provider since
             try:
-                reports = await found.connector.poll_delivery(message_ids)
+                reports = await found.connector.poll_delivery(messages)
             except ConnectorError as error:
                 if self._failing.get((tenant_id, row_id)) != error.code:
                     log.warning(
@@ -91,6 +110,10 @@ class DeliveryPolling:
             outcomes = await self.reports.apply(tenant_id, row_id, reports)
             moved += outcomes.count(ReportOutcome.APPLIED)
         return moved
+
+    def _message(self, row: PendingDelivery) -> PendingMessage:
+        opened = None if self.recipients is None else self.recipients.open(row.recipient_sealed)
+        return PendingMessage(row.provider_message_id, opened, row.created_at)
 
 
 async def run_delivery_polling(

@@ -6,7 +6,7 @@ provider's message id or error, and the latency. It never holds the code or the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -81,6 +81,9 @@ class MessageLogEntry:
         delivery_status: what the provider reported after taking it (None: no report yet, or
             a provider without reports); `delivery_code` its own status or error code;
             `delivery_latency_ms` from the send to the final report.
+        recipient_sealed: the full number, encrypted (`SealedRecipients`), only for a provider
+            whose status query needs it and only until the row is final or leaves the polling
+            window. Never shown, never logged.
     """
 
     id: str
@@ -104,6 +107,7 @@ class MessageLogEntry:
     delivery_code: str | None = None
     delivery_updated_at: datetime | None = None
     delivery_latency_ms: int | None = None
+    recipient_sealed: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:

@@ -52,6 +52,7 @@ from phoneauth.domain.ports import (
     SmsConnectorSource,
 )
 from phoneauth.domain.rate_limits import RateLimits
+from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
@@ -237,8 +238,10 @@ class VerificationCodes:
         router: SmsRouter | None = None,
         metrics: Metrics = NO_METRICS,
         public_url: str | None = None,
+        sealed_recipients: SealedRecipients | None = None,
     ) -> None:
         self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
+        self.sealed_recipients = sealed_recipients  # numbers a status query will need
         self.store = store
         self.metrics = metrics
         self.email_connectors = email_connectors
@@ -564,6 +567,10 @@ class VerificationCodes:
             None if "@" in recipient or not recipient.startswith("+") else region_of(recipient)
         )
         status = MessageStatus.SENT if error is None else MessageStatus.FAILED
+        delivery_status = initial_delivery_status(active, message_id)
+        sealed = None  # only a message that will be polled for (delivery status `accepted`)
+        if self.sealed_recipients and active and delivery_status and not test:
+            sealed = self.sealed_recipients.seal(active.factory_id, recipient)
         entry = MessageLogEntry(
             id=new_id(),
             tenant_id=tenant_id,
@@ -579,7 +586,8 @@ class VerificationCodes:
             latency_ms=latency,
             code_id=code_id,
             country=country,
-            delivery_status=initial_delivery_status(active, message_id),
+            delivery_status=delivery_status,
+            recipient_sealed=sealed,
             send_id=send_id,
             attempt=attempt,
         )

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 
 
 async def stored_revision(engine: AsyncEngine) -> str | None:

@@ -4,6 +4,7 @@ providers.md §2.5): the same request as the official SDK's `sms_status`, status
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,8 +20,15 @@ from tests.connectors.providers.test_smsaero import (
 )
 
 from phoneauth.connectors import ConnectorError, InvalidConfigError
-from phoneauth.connectors.receipts import DeliveryReport, PollsDelivery, ReportedStatus
+from phoneauth.connectors.receipts import (
+    DeliveryReport,
+    PendingMessage,
+    PollsDelivery,
+    ReportedStatus,
+)
 from phoneauth.connectors.testing import recording_client
+
+SENT_AT = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
 
 def status_answer(status: int, extend: str) -> dict[str, Any]:
@@ -31,6 +39,10 @@ def status_answer(status: int, extend: str) -> dict[str, Any]:
     return {"success": True, "data": data, "message": None}
 
 
+def pending(*ids: str) -> list[PendingMessage]:
+    return [PendingMessage(message_id, None, SENT_AT) for message_id in ids]
+
+
 async def poll(
     answer: httpx.Response, ids: list[str]
 ) -> tuple[list[DeliveryReport], list[httpx.Request]]:
@@ -38,7 +50,7 @@ async def poll(
     async with client:
         connector: Any = FACTORY.build(CONFIG, client)
         assert isinstance(connector, PollsDelivery)
-        return await connector.poll_delivery(ids), seen
+        return await connector.poll_delivery(pending(*ids)), seen
 
 
 @pytest.mark.parametrize(
@@ -85,7 +97,7 @@ async def test_oracle_sdk_asks_for_a_status_as_we_do(sdk_class: type[Any]) -> No
         config = {**CONFIG, "endpoint": f"http://127.0.0.1:{server.port}/v2"}
         async with httpx.AsyncClient() as client:
             connector: Any = FACTORY.build(config, client)
-            reports = await connector.poll_delivery(["12345"])
+            reports = await connector.poll_delivery(pending("12345"))
     finally:
         server.close()
     (sdk_method, sdk_path, sdk_headers, sdk_body), (method, path, headers, body) = server.seen

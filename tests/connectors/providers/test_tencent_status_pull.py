@@ -3,6 +3,7 @@ as the oracle), the documented answer read into reports, and Tencent's errors.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,8 +19,15 @@ from tests.connectors.providers.test_tencent import (
 )
 
 from phoneauth.connectors import AuthorizationFailedError, ConnectorError
-from phoneauth.connectors.receipts import DeliveryReport, PollsDelivery, ReportedStatus
+from phoneauth.connectors.receipts import (
+    DeliveryReport,
+    PendingMessage,
+    PollsDelivery,
+    ReportedStatus,
+)
 from phoneauth.connectors.testing import recording_client
+
+SENT_AT = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
 SERIAL = "5000:1045710669157053657849499619"
 # cloud.tencent.com/document/product/382/55977 (PullSmsSendStatus), output example, plus a FAIL.
@@ -55,7 +63,7 @@ async def poll(answer: httpx.Response) -> tuple[list[DeliveryReport], list[httpx
     async with client:
         connector: Any = FACTORY.build(CONFIG, client, clock=fixed_clock)
         assert isinstance(connector, PollsDelivery)
-        return await connector.poll_delivery([SERIAL]), seen
+        return await connector.poll_delivery([PendingMessage(SERIAL, None, SENT_AT)]), seen
 
 
 async def test_the_pull_is_the_documented_signed_request() -> None:

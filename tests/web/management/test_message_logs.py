@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, outbox_connector
 
-from phoneauth.connectors import SendResult, SmsMessage, UsageLimitExceededError, UsageType
+from phoneauth.connectors import (
+    SendResult,
+    SmsMessage,
+    UsageLimitExceededError,
+    UsageType,
+    mask_phone,
+)
 from phoneauth.connectors.providers import outbox
+from phoneauth.domain.message_log import DeliveryStatus, MessageLogEntry, MessageStatus
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.wiring import Services
 
@@ -216,3 +224,35 @@ async def test_a_connector_test_send_is_logged_and_marked_and_filtered_by_connec
     assert by_connector.json()[0]["errorCode"] == "connector.usage_limit_exceeded"
     by_query = await api.get("/api/message-logs", params={"factoryId": "outbox-sms"})
     assert by_query.headers["total-number"] == "4"  # three codes and the test send
+
+
+async def test_a_sealed_recipient_never_leaves_the_service(
+    api: httpx.AsyncClient, services: Services
+) -> None:
+    """Aliyun rows keep the number encrypted for the status poller (wired for Aliyun only);
+    the API shows the masked number and nothing of the sealed one."""
+    recipients = services.codes.sealed_recipients
+    assert recipients is not None
+    assert recipients.seal("twilio-short-message-service", PHONE) is None
+    sealed = recipients.seal("aliyun-short-message-service", PHONE)
+    assert sealed is not None
+    entry = MessageLogEntry(
+        id="sealed1",
+        tenant_id="default",
+        created_at=datetime.now(UTC),
+        connector_id="row-aliyun",
+        factory_id="aliyun-short-message-service",
+        usage_type="SignIn",
+        phone_masked=mask_phone(PHONE),
+        status=MessageStatus.SENT,
+        provider_message_id="900619746936498440^0",
+        delivery_status=DeliveryStatus.ACCEPTED,
+        recipient_sealed=sealed,
+    )
+    await services.message_log.record(entry)
+    response = await api.get("/api/message-logs")
+    [row] = response.json()
+    assert row["phone"] == mask_phone(PHONE)
+    assert sealed not in response.text
+    assert PHONE not in response.text
+    assert not [key for key in row if "sealed" in key.lower() or "recipient" in key.lower()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phoneauth.storage.models.base import Base, UtcDateTime
@@ -18,6 +18,13 @@ class MessageLogRow(Base):
         Index("ix_message_log_connector_message", "connector_id", "provider_message_id"),
         # The status pollers read recent messages still waiting for a final status.
         Index("ix_message_log_delivery_pending", "delivery_status", "created_at"),
+        # Only the few rows that still keep a sealed recipient (migration 0012), for clearing.
+        Index(
+            "ix_message_log_recipient_sealed",
+            "created_at",
+            sqlite_where=text("recipient_sealed IS NOT NULL"),
+            postgresql_where=text("recipient_sealed IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(21), primary_key=True)
@@ -50,3 +57,6 @@ class MessageLogRow(Base):
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int | None] = mapped_column(Integer)
     characters: Mapped[int | None] = mapped_column(Integer)
+    # Migration 0013: the full number, encrypted, for a provider whose status query needs it
+    # (Aliyun); NULL again once the row is final or older than the polling window.
+    recipient_sealed: Mapped[str | None] = mapped_column(Text)

@@ -61,6 +61,7 @@ def _entry(row: MessageLogRow) -> MessageLogEntry:
         delivery_code=row.delivery_code,
         delivery_updated_at=row.delivery_updated_at,
         delivery_latency_ms=row.delivery_latency_ms,
+        recipient_sealed=row.recipient_sealed,
     )
 
 
@@ -120,6 +121,7 @@ class SqlMessageLogStore:
             "delivery_code": entry.delivery_code,
             "delivery_updated_at": entry.delivery_updated_at,
             "delivery_latency_ms": entry.delivery_latency_ms,
+            "recipient_sealed": entry.recipient_sealed,
         }
         await self.db.write(changed_rows(_INSERT, row), single_statement=True)
 
@@ -166,6 +168,7 @@ class SqlMessageLogStore:
         }
         if status.final:
             values["delivery_latency_ms"] = self._elapsed_ms(at)
+            values["recipient_sealed"] = None  # no poller needs the number any more
         statement = (
             update(_TABLE)
             .where(
@@ -194,7 +197,13 @@ class SqlMessageLogStore:
         """Read through the (delivery_status, created_at) index of migration 0011."""
         waiting = (DeliveryStatus.ACCEPTED.value, DeliveryStatus.SENT.value)
         query = (
-            select(_TABLE.c.tenant_id, _TABLE.c.connector_id, _TABLE.c.provider_message_id)
+            select(
+                _TABLE.c.tenant_id,
+                _TABLE.c.connector_id,
+                _TABLE.c.provider_message_id,
+                _TABLE.c.created_at,
+                _TABLE.c.recipient_sealed,
+            )
             .where(
                 _TABLE.c.delivery_status.in_(waiting),
                 _TABLE.c.created_at >= since,
@@ -211,6 +220,16 @@ class SqlMessageLogStore:
             return [PendingDelivery(*row) for row in session.execute(query)]
 
         return await self.db.read(unit)
+
+    async def forget_recipients(self, before: datetime) -> int:
+        """Clear sealed recipients of rows created before `before` (past the polling window),
+        through the partial index of migration 0012, which holds only rows that keep one."""
+        statement = (
+            update(_TABLE)
+            .where(_TABLE.c.recipient_sealed.is_not(None), _TABLE.c.created_at < before)
+            .values(recipient_sealed=None)
+        )
+        return await self.db.write(changed_rows(statement), single_statement=True)
 
     def _elapsed_ms(self, at: datetime) -> ColumnElement[int]:
         """Milliseconds from the row's `created_at` to `at`, computed by the database."""

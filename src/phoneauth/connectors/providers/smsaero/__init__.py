@@ -28,7 +28,7 @@ from phoneauth.connectors.errors import (
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
 from phoneauth.connectors.providers.smsaero import status
-from phoneauth.connectors.receipts import DeliveryReport
+from phoneauth.connectors.receipts import DeliveryReport, PendingMessage
 from phoneauth.connectors.templates import default_content_templates, render, select_template
 
 DEFAULT_ENDPOINT = "https://gate.smsaero.ru/v2"
@@ -91,12 +91,13 @@ class SmsAeroConnector(HttpConnector[SmsAeroConfig]):
     factory_id = "smsaero-short-message-service"
     reports_delivery = True  # polled: `POST /v2/sms/status` per message
 
-    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+    async def poll_delivery(self, messages: Sequence[PendingMessage]) -> list[DeliveryReport]:
         """Each message's status from `/sms/status` (`{"id": <int>}`), as the official SDK asks."""
         found = []
         auth = basic_auth(self.config.email, self.config.api_key.get_secret_value())
         headers = {"Authorization": auth, "Content-Type": "application/json"}
-        for message_id in message_ids:
+        for message in messages:
+            message_id = message.provider_message_id
             if not message_id.isdigit():
                 continue  # not an SMS Aero id
             body = json.dumps({"id": int(message_id)}).encode()

@@ -20,7 +20,7 @@ from phoneauth.connectors.errors import InsufficientRequestParametersError, Inva
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector
 from phoneauth.connectors.providers.tencent import responses, signing, status_pull
-from phoneauth.connectors.receipts import DeliveryReport
+from phoneauth.connectors.receipts import DeliveryReport, PendingMessage
 from phoneauth.connectors.templates import select_template
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
@@ -119,7 +119,7 @@ class TencentSmsConnector(HttpConnector[TencentSmsConfig]):
         }
         return self.client.build_request("POST", url, content=body, headers=headers)
 
-    async def poll_delivery(self, message_ids: Sequence[str]) -> list[DeliveryReport]:
+    async def poll_delivery(self, messages: Sequence[PendingMessage]) -> list[DeliveryReport]:
         """Statuses waiting in the app's queue (`PullSmsSendStatus`), whichever ids they name."""
         request = self._signed(status_pull.ACTION, status_pull.document(self.config.sdk_app_id))
         response = await self._exchange(request)
