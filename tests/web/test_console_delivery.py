@@ -3,12 +3,8 @@ in words (no codes, no config paths)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from fastapi import FastAPI
-from tests.web.test_console_pages import PASSWORD, csrf_of
+from tests.web.test_console_pages import browser, signed_in
 
 from phoneauth.domain.sms_routing import CircuitSettings
 from phoneauth.wiring import Services
@@ -16,30 +12,7 @@ from phoneauth.wiring import Services
 HTTP_SMS = "http-sms"
 
 
-@pytest.fixture
-async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://phoneauth.test"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def csrf(browser: httpx.AsyncClient, services: Services) -> str:
-    """The first admin created and signed in; their CSRF token."""
-    setup = await browser.get("/console/setup")
-    created = await browser.post(
-        "/console/setup",
-        data={
-            "csrf": csrf_of(setup.text),
-            "setup_token": await services.console.setup_tokens.issue(),
-            "username": "admin",
-            "password": PASSWORD,
-            "password_again": PASSWORD,
-        },
-    )
-    assert created.status_code == 303
-    return csrf_of((await browser.get("/console/delivery")).text)
+__all__ = ["browser", "signed_in"]  # fixtures used here
 
 
 def assert_in_words(response: httpx.Response, status: int, words: str) -> None:
@@ -49,11 +22,11 @@ def assert_in_words(response: httpx.Response, status: int, words: str) -> None:
     assert "Traceback" not in response.text
 
 
-async def add_standby(browser: httpx.AsyncClient, csrf: str, endpoint: str) -> httpx.Response:
+async def add_standby(browser: httpx.AsyncClient, signed_in: str, endpoint: str) -> httpx.Response:
     return await browser.post(
         f"/console/delivery/new/{HTTP_SMS}",
         data={
-            "csrf": csrf,
+            "csrf": signed_in,
             "cfg.endpoint": endpoint,
             "cfg.authorization": "Bearer console-secret",
         },
@@ -61,7 +34,7 @@ async def add_standby(browser: httpx.AsyncClient, csrf: str, endpoint: str) -> h
 
 
 async def test_standby_connectors_rules_and_circuits_in_words(
-    browser: httpx.AsyncClient, csrf: str, services: Services
+    browser: httpx.AsyncClient, signed_in: str, services: Services
 ) -> None:
     page = await browser.get("/console/delivery")
     assert_in_words(page, 200, "No standby connector yet.")
@@ -72,9 +45,9 @@ async def test_standby_connectors_rules_and_circuits_in_words(
     form = await browser.get(f"/console/delivery/new/{HTTP_SMS}")
     assert 'name="cfg.endpoint"' in form.text
 
-    refused = await add_standby(browser, csrf, "not a url")
+    refused = await add_standby(browser, signed_in, "not a url")
     assert_in_words(refused, 422, "Some fields need your attention.")
-    added = await add_standby(browser, csrf, "https://sms.example.com/send")
+    added = await add_standby(browser, signed_in, "https://sms.example.com/send")
     assert (added.status_code, added.headers["location"]) == (303, "/console/delivery?done=added")
     [standby] = await services.delivery_routing.store.list_standby("default")
     listed = await browser.get("/console/delivery?done=added")
@@ -82,7 +55,7 @@ async def test_standby_connectors_rules_and_circuits_in_words(
     assert "console-secret" not in listed.text
 
     rules = {
-        "csrf": csrf,
+        "csrf": signed_in,
         "route_count": "1",
         "countries_0": "hk, CN",
         "route_0": [standby.id, "active"],
@@ -108,7 +81,7 @@ async def test_standby_connectors_rules_and_circuits_in_words(
     assert_in_words(slow, 400, "out of range")
 
     in_use = await browser.post(
-        f"/console/delivery/connectors/{standby.id}/delete", data={"csrf": csrf}
+        f"/console/delivery/connectors/{standby.id}/delete", data={"csrf": signed_in}
     )
     assert_in_words(in_use, 409, "A delivery rule still uses this standby connector.")
 
@@ -118,11 +91,11 @@ async def test_standby_connectors_rules_and_circuits_in_words(
     assert_in_words(health, 200, "Paused after 1 failures in a row")
 
     cleared = await browser.post(
-        "/console/delivery", data={"csrf": csrf, "route_count": "1", "fallback": ""}
+        "/console/delivery", data={"csrf": signed_in, "route_count": "1", "fallback": ""}
     )
     assert cleared.status_code == 303
     deleted = await browser.post(
-        f"/console/delivery/connectors/{standby.id}/delete", data={"csrf": csrf}
+        f"/console/delivery/connectors/{standby.id}/delete", data={"csrf": signed_in}
     )
     assert (deleted.status_code, deleted.headers["location"]) == (
         303,
