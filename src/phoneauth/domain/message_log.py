@@ -11,7 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from phoneauth.connectors import UsageType, mask_phone
+from phoneauth.connectors import SmsMessage, UsageType, mask_phone
+from phoneauth.connectors.base import RendersText
+from phoneauth.connectors.segments import Encoding, SmsSize, measure
 from phoneauth.domain.metrics import NO_METRICS, Metrics
 
 MAX_PAGE_SIZE = 100
@@ -81,6 +83,10 @@ class MessageLogEntry:
         delivery_status: what the provider reported after taking it (None: no report yet, or
             a provider without reports); `delivery_code` its own status or error code;
             `delivery_latency_ms` from the send to the final report.
+        encoding, segments, characters: the SMS text's alphabet (`GSM-7`, `UCS-2`), billed
+            parts and length as the SMS counts it (`connectors/segments.py`), autofill lines
+            included; None when phoneauth does not know the text (a provider that keeps the
+            templates, such as Aliyun or Tencent, the HTTP SMS gateway, an email).
     """
 
     id: str
@@ -104,6 +110,9 @@ class MessageLogEntry:
     delivery_code: str | None = None
     delivery_updated_at: datetime | None = None
     delivery_latency_ms: int | None = None
+    encoding: Encoding | None = None
+    segments: int | None = None
+    characters: int | None = None
 
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:
@@ -114,6 +123,19 @@ class MessageLogEntry:
         """Derived, not stored: a masked address always keeps its `@`, a masked number never
         has one, so the rows written before email need no migration."""
         return Channel.EMAIL if "@" in self.phone_masked else Channel.SMS
+
+
+def sms_size(connector: object, message: SmsMessage) -> SmsSize | None:
+    """The size of the text `connector` sends for `message`, when it says which (`RendersText`).
+
+    Never raises: a connector that cannot render reports it through its send."""
+    if not isinstance(connector, RendersText):
+        return None
+    try:
+        text = connector.sms_text(message)
+    except Exception:  # the send that follows reports the same trouble
+        return None
+    return None if text is None else measure(text)
 
 
 @dataclass(frozen=True, slots=True)
