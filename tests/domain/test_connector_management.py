@@ -34,9 +34,11 @@ from phoneauth.domain.connector_management import (
     clean_deep,
     mask_secrets,
 )
-from phoneauth.domain.tenants import Tenant, TenantKind
+from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.tenants import Tenant, TenantKind, TenantSettings
 from phoneauth.storage.database import Database
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
+from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 
 TWILIO = "twilio-short-message-service"
@@ -277,6 +279,26 @@ async def test_test_send_uses_the_unsaved_config_and_the_generic_template(
     assert provider.form()["Body"] == "Code 000000 (fr)"
     assert await service.list("dev") == []
     assert await service.active_sms_connector("dev") is None
+
+
+async def test_a_test_send_carries_the_tenants_autofill_lines_and_logs_their_size(
+    database: Database, client: httpx.AsyncClient, tenants: dict[str, Tenant], provider: Provider
+) -> None:
+    log = MessageLog(SqlMessageLogStore(database))
+    service = ConnectorManagement(
+        SqlConnectorStore(database),
+        load_registry(),
+        client,
+        ConfigCipher(b"k" * 32),
+        clock=lambda: FIXED,
+        message_log=log,
+    )
+    settings = TenantSettings.model_validate({"webOtpDomain": "id.example.com"})
+    tenant = dataclasses.replace(tenants["dev"], settings=settings)
+    await service.test(tenant, TWILIO, "+4915112345678", TWILIO_CONFIG)
+    assert provider.form()["Body"] == "Generic 000000\n@id.example.com #000000"
+    [entry] = (await log.query("dev")).entries
+    assert (entry.encoding, entry.segments, entry.characters) == ("GSM-7", 1, 38)
 
 
 async def test_test_send_answers_with_the_connectors_error(

@@ -6,11 +6,13 @@ result = await connector.send(SmsMessage(to="+4915112345678", usage_type=UsageTy
                                          payload={"code": "123456"}))
 """
 
+from phoneauth.connectors.autofill import Autofill
 from phoneauth.connectors.base import (
     Connector,
     ConnectorType,
     EmailConnector,
     EmailMessage,
+    RendersText,
     SendResult,
     SmsMessage,
     UsageType,
@@ -53,9 +55,12 @@ from phoneauth.connectors.registry import (
     list_factories,
     load_registry,
 )
+from phoneauth.connectors.segments import SmsSize, measure
+from phoneauth.connectors.templates import render_sms
 
 __all__ = [
     "AuthorizationFailedError",
+    "Autofill",
     "CodeTemplate",
     "Connector",
     "ConnectorConfig",
@@ -80,8 +85,10 @@ __all__ = [
     "InvalidRequestParametersError",
     "InvalidResponseError",
     "RateLimitExceededError",
+    "RendersText",
     "SendResult",
     "SmsMessage",
+    "SmsSize",
     "TemplateNotFoundError",
     "UsageLimitExceededError",
     "UsageType",
@@ -92,7 +99,9 @@ __all__ = [
     "list_factories",
     "load_registry",
     "mask_phone",
+    "measure",
     "parse_config",
+    "render_sms",
     "secret_fields",
     "to_e164",
 ]

@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from email_validator import EmailNotValidError, validate_email
 
+from phoneauth.connectors.autofill import Autofill
 from phoneauth.connectors.errors import InvalidRequestParametersError
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -94,6 +95,8 @@ class SmsMessage:
         status_callback: where the provider should report this message's delivery status
             (`<public URL>/api/connectors/{id}/delivery-reports`), for providers that take a
             callback URL per message; None asks for no report.
+        autofill: the tenant's one-time-code autofill lines (WebOTP, Android app hash),
+            appended by `templates.render_sms` for connectors that send text; None: none.
     """
 
     to: str
@@ -101,6 +104,7 @@ class SmsMessage:
     payload: Mapping[str, Any] = field(default_factory=dict)
     ip: str | None = None
     status_callback: str | None = None
+    autofill: Autofill | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "to", to_e164(self.to))
@@ -182,6 +186,18 @@ class Connector(Protocol):
 
     async def send(self, message: SmsMessage) -> SendResult:
         """Send the message, or raise a `ConnectorError`."""
+        ...
+
+
+@runtime_checkable
+class RendersText(Protocol):
+    """Optional beside `Connector`: a connector that renders the SMS text itself says which
+    text a message will carry, so the message log can record its alphabet and billed parts.
+    Without it (a provider that keeps the templates, a third-party connector) those stay
+    unknown; nothing else changes."""
+
+    def sms_text(self, message: SmsMessage) -> str | None:
+        """The exact text `send(message)` would send (None: not known). No I/O."""
         ...
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from phoneauth.connectors.base import Message, UsageType
+from phoneauth.connectors.base import Message, SmsMessage, UsageType
 from phoneauth.connectors.errors import TemplateNotFoundError
 
 _HANDLEBAR = re.compile(r"{{\s*([\w.]+)\s*}}")
@@ -80,6 +80,22 @@ def render(content: str, payload: Mapping[str, Any]) -> str:
         return match.group(0) if value is None else value
 
     return _HANDLEBAR.sub(replace, content)
+
+
+class TextTemplate(Template, Protocol):
+    @property
+    def content(self) -> str: ...
+
+
+def render_sms(templates: Iterable[TextTemplate], message: SmsMessage) -> str:
+    """The text an SMS carries: the chosen template rendered, then the message's autofill lines
+    (`connectors/autofill.py`). Every connector that sends text uses it, so the lines and the
+    message log's figures are the same for all of them."""
+    text = render(select_template(templates, message).content, message.payload)
+    if not message.autofill:
+        return text
+    code = message.payload.get("code")
+    return message.autofill.append_to(text, None if code is None else str(code))
 
 
 DEFAULT_TEXTS: dict[UsageType, str] = {

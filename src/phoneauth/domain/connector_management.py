@@ -47,9 +47,10 @@ from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.connectors.providers.outbox import Outbox, OutboxMessage
 from phoneauth.connectors.providers.outbox_email import FACTORY as EMAIL_OUTBOX_FACTORY
 from phoneauth.connectors.providers.smtp import FACTORY as SMTP_FACTORY
+from phoneauth.connectors.segments import SmsSize
 from phoneauth.crypto import ConfigCipher
 from phoneauth.domain.connector_configs import SECRET_MASK, clean_deep, mask_secrets, sends_a_mask
-from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageStatus
+from phoneauth.domain.message_log import MessageLog, MessageLogEntry, MessageStatus, sms_size
 from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector, ReportingConnector
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
@@ -359,22 +360,30 @@ class ConnectorManagement:
             mail = EmailMessage(to=email or "", usage_type=UsageType.GENERIC, payload=payload)
         masked = mask_phone(phone) if phone is not None else mask_email(mail.to if mail else "")
         started = time.perf_counter()
+        size = None
         try:
             if mail is None:
-                sms = SmsMessage(to=phone or "", usage_type=UsageType.GENERIC, payload=payload)
+                # With the tenant's autofill lines: the test shows the message users will get.
+                sms = SmsMessage(
+                    to=phone or "",
+                    usage_type=UsageType.GENERIC,
+                    payload=payload,
+                    autofill=tenant.settings.autofill,
+                )
+                size = sms_size(connector, sms)
                 result = await cast(Connector, connector).send(sms)
             else:
                 result = await cast(EmailConnector, connector).send(mail)
         except ConnectorError as error:
-            await self._log_test(tenant.id, factory, masked, started, error=error)
+            await self._log_test(tenant.id, factory, masked, started, error=error, size=size)
             raise
         except Exception as error:
             # A third-party connector broke the contract: a coded error, as the codes engine does.
             log.error("connector %s raised %s on a test send", factory.id, type(error).__name__)
             broken = ConnectorError("The connector failed unexpectedly.", factory_id=factory.id)
-            await self._log_test(tenant.id, factory, masked, started, error=broken)
+            await self._log_test(tenant.id, factory, masked, started, error=broken, size=size)
             raise broken from None
-        await self._log_test(tenant.id, factory, masked, started, result=result)
+        await self._log_test(tenant.id, factory, masked, started, result=result, size=size)
         return result
 
     async def _log_test(
@@ -386,6 +395,7 @@ class ConnectorManagement:
         *,
         result: SendResult | None = None,
         error: PhoneauthError | None = None,
+        size: SmsSize | None = None,
     ) -> None:
         """A test send is logged as a send, marked `test_send`: operators see it went out."""
         if self.message_log is None:
@@ -405,6 +415,9 @@ class ConnectorManagement:
             error_message=None if error is None else error.message,
             latency_ms=round((time.perf_counter() - started) * 1000),
             test_send=True,
+            encoding=None if size is None else size.encoding,
+            segments=None if size is None else size.segments,
+            characters=None if size is None else size.characters,
         )
         try:
             await self.message_log.record(entry)

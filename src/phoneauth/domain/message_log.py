@@ -11,7 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from phoneauth.connectors import UsageType, mask_phone
+from phoneauth.connectors import SmsMessage, UsageType, mask_phone
+from phoneauth.connectors.base import RendersText
+from phoneauth.connectors.segments import Encoding, SmsSize, measure
 from phoneauth.domain.metrics import NO_METRICS, Metrics
 
 MAX_PAGE_SIZE = 100
@@ -84,6 +86,10 @@ class MessageLogEntry:
         recipient_sealed: the full number, encrypted (`SealedRecipients`), only for a provider
             whose status query needs it and only until the row is final or leaves the polling
             window. Never shown, never logged.
+        encoding, segments, characters: the SMS text's alphabet (`GSM-7`, `UCS-2`), billed
+            parts and length as the SMS counts it (`connectors/segments.py`), autofill lines
+            included; None when phoneauth does not know the text (a provider that keeps the
+            templates, such as Aliyun or Tencent, the HTTP SMS gateway, an email).
     """
 
     id: str
@@ -108,6 +114,9 @@ class MessageLogEntry:
     delivery_updated_at: datetime | None = None
     delivery_latency_ms: int | None = None
     recipient_sealed: str | None = field(default=None, repr=False)
+    encoding: Encoding | None = None
+    segments: int | None = None
+    characters: int | None = None
 
     def __post_init__(self) -> None:
         if self.error_message is not None and len(self.error_message) > _MAX_ERROR_MESSAGE:
@@ -118,6 +127,19 @@ class MessageLogEntry:
         """Derived, not stored: a masked address always keeps its `@`, a masked number never
         has one, so the rows written before email need no migration."""
         return Channel.EMAIL if "@" in self.phone_masked else Channel.SMS
+
+
+def sms_size(connector: object, message: SmsMessage) -> SmsSize | None:
+    """The size of the text `connector` sends for `message`, when it says which (`RendersText`).
+
+    Never raises: a connector that cannot render reports it through its send."""
+    if not isinstance(connector, RendersText):
+        return None
+    try:
+        text = connector.sms_text(message)
+    except Exception:  # the send that follows reports the same trouble
+        return None
+    return None if text is None else measure(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from phoneauth.connectors.autofill import Autofill
 from phoneauth.domain.account_center import AccountCenter
+from phoneauth.domain.autofill_settings import AndroidAppHash, WebOtpDomain
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.errors import PhoneauthError
 
@@ -95,6 +97,8 @@ class TenantSettings(_Settings):
         alias="accountCenter",
         description="Logto's account center: what end users may change (`/api/account-center`).",
     )
+    web_otp_domain: WebOtpDomain = None
+    android_app_hash: AndroidAppHash = None
 
     @model_validator(mode="after")
     def _one_code_per_number(self) -> TenantSettings:
@@ -102,6 +106,12 @@ class TenantSettings(_Settings):
         if len(set(phones)) != len(phones):
             raise ValueError("testPhoneNumbers lists a phone number twice")
         return self
+
+    @property
+    def autofill(self) -> Autofill | None:
+        """The lines the connectors append to every code SMS; None when neither is set."""
+        found = Autofill(self.web_otp_domain, self.android_app_hash)
+        return found if found else None
 
     def fixed_code_for(self, e164: str) -> str | None:
         """The test number's fixed code, None for every other number."""

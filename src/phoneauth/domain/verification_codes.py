@@ -31,6 +31,7 @@ from phoneauth.connectors import (
     mask_phone,
 )
 from phoneauth.connectors.base import mask_email
+from phoneauth.connectors.segments import SmsSize
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
@@ -41,6 +42,7 @@ from phoneauth.domain.message_log import (
     MessageLogEntry,
     MessageLogStore,
     MessageStatus,
+    sms_size,
 )
 from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
 from phoneauth.domain.oidc.records import OidcStore
@@ -355,7 +357,9 @@ class VerificationCodes:
         payload["code"] = code
         if locale:
             payload["locale"] = locale
-        message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
+        message = SmsMessage(
+            to=e164, usage_type=usage, payload=payload, ip=ip, autofill=tenant.settings.autofill
+        )
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await self.store.replace(stored)
@@ -519,6 +523,7 @@ class VerificationCodes:
                 code_id=code_id,
                 send_id=send_id,
                 attempt=attempt,
+                size=sms_size(connector.connector, message),
             )
 
         def for_connector(message: SmsMessage, connector: ActiveConnector) -> SmsMessage:
@@ -561,6 +566,7 @@ class VerificationCodes:
         code_id: str | None = None,
         send_id: str | None = None,
         attempt: int | None = None,
+        size: SmsSize | None = None,
     ) -> None:
         latency = None if started is None else round((time.perf_counter() - started) * 1000)
         country = (
@@ -590,6 +596,9 @@ class VerificationCodes:
             recipient_sealed=sealed,
             send_id=send_id,
             attempt=attempt,
+            encoding=None if size is None else size.encoding,
+            segments=None if size is None else size.segments,
+            characters=None if size is None else size.characters,
         )
         try:
             await self.message_log.record(entry)

@@ -176,6 +176,8 @@ def _base_context(
         "version": __version__,
         "tenant_name": tenant.name if tenant is not None else "phoneauth",
         "outbox_banner": _OUTBOX_BANNER.get(outboxes),
+        # Set: the SMS carries the origin-bound line, and the pages load static/web_otp.js.
+        "web_otp_domain": tenant.settings.web_otp_domain if tenant is not None else None,
     }
 
 

@@ -89,8 +89,15 @@ async def test_every_attempt_is_listed_newest_first_with_a_total(
         "deliveryLatencyMs",
         "sendId",
         "attempt",
+        "encoding",
+        "segments",
+        "characters",
     }
     assert sent["deliveryStatus"] is None  # the outbox reports no delivery
+    # "Your sign-in verification code is 123456." as the outbox's default template renders it
+    assert (sent["encoding"], sent["segments"], sent["characters"]) == ("GSM-7", 1, 41)
+    # a connector that does not say its text: not known
+    assert (failed["encoding"], failed["segments"], failed["characters"]) == (None, None, None)
     assert {r["channel"] for r in rows} == {"sms"}
     assert not any(r["testSend"] for r in rows)
     for message in box.messages():

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from phoneauth.connectors.segments import Encoding
 from phoneauth.domain.delivery_polling import PendingDelivery
 from phoneauth.domain.delivery_reports import MovedDelivery, ReportOutcome
 from phoneauth.domain.message_log import (
@@ -62,7 +63,16 @@ def _entry(row: MessageLogRow) -> MessageLogEntry:
         delivery_updated_at=row.delivery_updated_at,
         delivery_latency_ms=row.delivery_latency_ms,
         recipient_sealed=row.recipient_sealed,
+        encoding=_encoding(row.encoding),
+        segments=row.segments,
+        characters=row.characters,
     )
+
+
+def _encoding(value: str | None) -> Encoding | None:
+    if value == "GSM-7":
+        return "GSM-7"
+    return "UCS-2" if value == "UCS-2" else None
 
 
 def _filters(tenant_id: str, query: MessageLogQuery) -> list[ColumnElement[bool]]:
@@ -122,6 +132,9 @@ class SqlMessageLogStore:
             "delivery_updated_at": entry.delivery_updated_at,
             "delivery_latency_ms": entry.delivery_latency_ms,
             "recipient_sealed": entry.recipient_sealed,
+            "encoding": entry.encoding,
+            "segments": entry.segments,
+            "characters": entry.characters,
         }
         await self.db.write(changed_rows(_INSERT, row), single_statement=True)
 

@@ -56,6 +56,7 @@ from phoneauth.web.console.support import (
     wants_fragment,
 )
 from phoneauth.web.console.template_rules import TEMPLATES_KEY, template_rules
+from phoneauth.web.console.template_sizes import autofill_lines, template_sizes
 from phoneauth.web.human_messages import admin_sentence, describe, setting_in_words
 from phoneauth.web.phone_input import countries, default_region, dialled_number
 
@@ -110,6 +111,10 @@ async def connectors_page(request: Request, console: ConsoleDep, done: str = "")
         "outbox": outbox,
         "email_outbox": email_outbox,
         "notice": NOTICES.get(done),
+        # After a save, each template's size with a sample code: a warning, never a refusal.
+        "sizes": template_sizes(active.config.get(TEMPLATES_KEY) or [], tenant.settings.autofill)
+        if done == "saved" and active is not None
+        else [],
     }
     return render(request, "console/connectors/list.html", context, console=console)
 
@@ -190,6 +195,11 @@ def _setup_page(
         # Not `tojson`, which sorts keys: the checks name fields in the model's order.
         "template_rules": None if rules is None else htmlsafe_json_dumps(rules.as_json()),
         "template_shape": None if rules is None else rules.shape,
+        # The editor's live SMS size: text templates of an SMS connector, autofill included.
+        "sms_sizes": rules is not None
+        and rules.shape == "content"
+        and factory.type is ConnectorType.SMS,
+        "autofill_lines": autofill_lines(console.tenant.settings.autofill),
         "replacement": replacement,
         "keep_templates": keep_templates,
         "keep_field": KEEP_FIELD,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from phoneauth.connectors import UsageType
 from phoneauth.domain.message_log import (
+    Channel,
     DeliveryStatus,
     MessageLogEntry,
     MessageLogPage,
@@ -58,6 +59,18 @@ def delivery_in_words(entry: MessageLogEntry) -> str:
     if seconds < 3600:
         return f"{label} after {round(seconds / 60)} min"
     return f"{label} after {seconds / 3600:.1f} h"
+
+
+def size_in_words(entry: MessageLogEntry) -> str:
+    """`1 SMS · GSM-7 · 41 characters`; empty for an email or a send that reached no connector;
+    "not known" where the provider keeps the text (Aliyun, Tencent, an HTTP gateway)."""
+    if entry.channel is Channel.EMAIL or entry.factory_id is None:
+        return ""
+    if entry.encoding is None or entry.segments is None:
+        return "Size not known: the provider writes the text"
+    parts = "1 SMS" if entry.segments == 1 else f"{entry.segments} SMS parts"
+    alphabet = "GSM-7" if entry.encoding == "GSM-7" else "Unicode (UCS-2)"
+    return f"{parts} · {alphabet} · {entry.characters} characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +162,7 @@ async def _page(request: Request, console: Console, filters: Filters) -> HTMLRes
         "usage_types": [u.value for u in UsageType],
         "deliveries": [(d.value, DELIVERY_LABELS[d]) for d in DeliveryStatus],
         "delivery_in_words": delivery_in_words,
+        "size_in_words": size_in_words,
         "provider_names": providers,
     }
     return render(request, "console/message_log.html", context, console=console)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
+from phoneauth.connectors.segments import Encoding
 from phoneauth.domain.message_log import (
     MAX_PAGE_SIZE,
     Channel,
@@ -73,6 +74,24 @@ class MessageLogRead(BaseModel):
         description="Shared by the attempts of one send (failover between connectors).",
     )
     attempt: int | None = Field(default=None, description="1 for a send's first attempt, ...")
+    encoding: Encoding | None = Field(
+        default=None,
+        description="The SMS text's alphabet: `GSM-7` or `UCS-2` (any character outside GSM-7, "
+        "such as an emoji or Cyrillic). Null when phoneauth does not know the text: providers "
+        "that keep the templates (Aliyun, Tencent), the HTTP SMS gateway, emails.",
+    )
+    segments: int | None = Field(
+        default=None,
+        description="The SMS parts the text travels in, each billed as a message (GSM-7: 160 "
+        "characters in one, 153 per part; UCS-2: 70, 67). Null when the text is not known.",
+        examples=[1],
+    )
+    characters: int | None = Field(
+        default=None,
+        description="The text's length as the SMS counts it, autofill lines included: GSM-7 "
+        "extension characters (`€ [ ] { } ^ ~ \\ |`) and emoji count 2. Null when unknown.",
+        examples=[41],
+    )
 
     @classmethod
     def of(cls, entry: MessageLogEntry) -> MessageLogRead:
@@ -96,6 +115,9 @@ class MessageLogRead(BaseModel):
             delivery_latency_ms=entry.delivery_latency_ms,
             send_id=entry.send_id,
             attempt=entry.attempt,
+            encoding=entry.encoding,
+            segments=entry.segments,
+            characters=entry.characters,
         )
 
 

@@ -147,7 +147,46 @@
           : "Valid JSON.";
       }
     }
+    showSizes(area);
     return problem === null;
+  }
+  // Each text template's SMS size as the admin types: a sample code, the tenant's autofill
+  // lines (the attribute lists them), the rules of sms_segments.js; a warning past one part.
+  function showSizes(area) {
+    var out = area.parentElement.querySelector("[data-sms-sizes-out]");
+    var sizes = window.phoneauthSmsSegments;
+    if (!out || !sizes) { return; }
+    out.innerHTML = "";
+    var templates;
+    try { templates = JSON.parse(area.value); } catch (error) { return; }
+    if (!Array.isArray(templates) || area.disabled) { return; }
+    var lines = JSON.parse(area.getAttribute("data-sms-sizes") || "[]");
+    var list = document.createElement("ul");
+    templates.forEach(function (t) {
+      if (!t || typeof t.content !== "string") { return; }
+      var text = t.content.replace(/{{\s*code\s*}}/g, "123456");
+      if (lines.length) {
+        text += (text.slice(-1) === "\n" ? "" : "\n") + lines.join("\n").replace(/{{code}}/g, "123456");
+      }
+      var words = sizes.describe(sizes.measure(text));
+      var li = document.createElement("li");
+      li.setAttribute("data-template-size", String(t.usageType) + (t.locale ? " (" + t.locale + ")" : ""));
+      li.textContent = li.getAttribute("data-template-size") + ": " + words.summary;
+      if (words.warning) {
+        var warn = document.createElement("span");
+        warn.className = "warn";
+        warn.setAttribute("data-size-warning", "");
+        warn.textContent = " " + words.warning;
+        li.appendChild(warn);
+      }
+      list.appendChild(li);
+    });
+    if (list.children.length) {
+      var lead = document.createElement("span");
+      lead.textContent = "SMS size with a sample code" + (lines.length ? " and the autofill lines" : "") + ":";
+      out.appendChild(lead);
+      out.appendChild(list);
+    }
   }
   document.querySelectorAll("textarea[data-json]").forEach(function (area) {
     area.addEventListener("input", function () { checkJson(area); });

@@ -25,7 +25,7 @@ from phoneauth.connectors.errors import (
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
 from phoneauth.connectors.providers.gatewayapi.receipts import GatewayApiReceipts
-from phoneauth.connectors.templates import default_content_templates, render, select_template
+from phoneauth.connectors.templates import default_content_templates, render_sms
 
 DEFAULT_ENDPOINT = "https://gatewayapi.com/rest/mtsms"
 EU_ENDPOINT = "https://gatewayapi.eu/rest/mtsms"
@@ -96,8 +96,12 @@ class GatewayApiConnector(HttpConnector[GatewayApiConfig]):
         """Reports are taken only when their JWT can be checked."""
         return self.config.webhook_token is not None
 
+    def sms_text(self, message: SmsMessage) -> str:
+        """The text sent: the template rendered, with the autofill lines (`RendersText`)."""
+        return render_sms(self.config.templates, message)
+
     def build_request(self, message: SmsMessage) -> httpx.Request:
-        text = render(select_template(self.config.templates, message).content, message.payload)
+        text = self.sms_text(message)
         recipients = [{"msisdn": message.digits}]
         document: dict[str, Any] = {
             "sender": self.config.sender,

@@ -23,7 +23,7 @@ from phoneauth.connectors.base import SendResult, SmsMessage
 from phoneauth.connectors.config import ConnectorConfig, ContentTemplate, ContentTemplates
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import utc_now
-from phoneauth.connectors.templates import default_content_templates, render, select_template
+from phoneauth.connectors.templates import default_content_templates, render_sms
 
 
 class OutboxConfig(ConnectorConfig):
@@ -114,13 +114,16 @@ class OutboxKeeper(Generic[ConfigT]):
 
 
 class OutboxConnector(OutboxKeeper[OutboxConfig]):
+    def sms_text(self, message: SmsMessage) -> str:
+        """The text sent: the template rendered, with the autofill lines (`RendersText`)."""
+        return render_sms(self.config.templates, message)
+
     async def send(self, message: SmsMessage) -> SendResult:
-        template = select_template(self.config.templates, message)
         kept = OutboxMessage(
             id="outbox-" + uuid.uuid4().hex,
             to=message.to,
             usage_type=message.usage_type.value,
-            text=render(template.content, message.payload),
+            text=self.sms_text(message),
             payload=dict(message.payload),
             sent_at=self.clock(),
         )

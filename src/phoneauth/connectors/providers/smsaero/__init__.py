@@ -29,7 +29,10 @@ from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
 from phoneauth.connectors.providers.smsaero import status
 from phoneauth.connectors.receipts import DeliveryReport, PendingMessage
-from phoneauth.connectors.templates import default_content_templates, render, select_template
+from phoneauth.connectors.templates import (
+    default_content_templates,
+    render_sms,
+)
 
 DEFAULT_ENDPOINT = "https://gate.smsaero.ru/v2"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -120,8 +123,12 @@ class SmsAeroConnector(HttpConnector[SmsAeroConfig]):
             raise self.fallback_error(response)
         return status.report(message_id, body.get("data"))
 
+    def sms_text(self, message: SmsMessage) -> str:
+        """The text sent: the template rendered, with the autofill lines (`RendersText`)."""
+        return render_sms(self.config.templates, message)
+
     def build_request(self, message: SmsMessage) -> httpx.Request:
-        text = render(select_template(self.config.templates, message).content, message.payload)
+        text = self.sms_text(message)
         document = {"number": message.digits, "sign": self.config.sender_name, "text": text}
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         auth = basic_auth(self.config.email, self.config.api_key.get_secret_value())

@@ -27,7 +27,7 @@ from phoneauth.connectors.errors import (
 from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth
 from phoneauth.connectors.providers.twilio.receipts import TwilioReceipts
-from phoneauth.connectors.templates import default_content_templates, render, select_template
+from phoneauth.connectors.templates import default_content_templates, render_sms
 
 DEFAULT_ENDPOINT = "https://api.twilio.com"
 # Logto 1.5's `host` check: a Twilio API hostname only (api.twilio.com, api.dublin.ie1.twilio.com).
@@ -107,14 +107,17 @@ class TwilioConnector(HttpConnector[TwilioConfig]):
     factory_id = "twilio-short-message-service"
     reports_delivery = True  # status callbacks signed with the Auth Token
 
+    def sms_text(self, message: SmsMessage) -> str:
+        """The text sent: the template rendered, with the autofill lines (`RendersText`)."""
+        return render_sms(self.config.templates, message)
+
     def build_request(self, message: SmsMessage) -> httpx.Request:
         config = self.config
-        template = select_template(config.templates, message)
         url = f"{config.base_url}/2010-04-01/Accounts/{quote(config.account_sid, safe='')}"
         form = {  # Logto's fields, in Logto's order
             "To": message.to,
             "MessagingServiceSid": config.from_messaging_service_sid,
-            "Body": render(template.content, message.payload),
+            "Body": self.sms_text(message),
             "RiskCheck": "disable" if config.disable_risk_check else "enable",
         }
         if message.status_callback:  # Twilio posts every status change there (receipts.py)

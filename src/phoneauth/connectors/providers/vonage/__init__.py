@@ -26,15 +26,10 @@ from phoneauth.connectors.factory import ConnectorFactory, package_text
 from phoneauth.connectors.http import HttpConnector, basic_auth, response_json
 from phoneauth.connectors.providers.vonage.receipts import VonageReceipts
 from phoneauth.connectors.providers.vonage.signing import SignatureMethod
-from phoneauth.connectors.templates import default_content_templates, render, select_template
+from phoneauth.connectors.segments import is_gsm7
+from phoneauth.connectors.templates import default_content_templates, render_sms
 
 DEFAULT_ENDPOINT = "https://rest.nexmo.com"
-
-# GSM 03.38 default alphabet (no ESC) and its extension table; other text needs `type=unicode`.
-GSM7 = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà" + "\f^{}\\[~]|€"
-)
 
 _STATUS_ERRORS: dict[str, tuple[type[ConnectorError], str]] = {
     "1": (RateLimitExceededError, "Vonage throttled the request"),
@@ -106,14 +101,17 @@ class VonageSmsConnector(HttpConnector[VonageConfig]):
         """Receipts are taken only when their signature can be checked."""
         return self.config.signature_secret is not None
 
+    def sms_text(self, message: SmsMessage) -> str:
+        """The text sent: the template rendered, with the autofill lines (`RendersText`)."""
+        return render_sms(self.config.templates, message)
+
     def build_request(self, message: SmsMessage) -> httpx.Request:
-        template = select_template(self.config.templates, message)
-        text = render(template.content, message.payload)
+        text = self.sms_text(message)
         sender = self.config.brand_name
         if sender.startswith("+") and sender[1:].isdigit():
             sender = sender[1:]  # Vonage wants numbers without `+`, as for `to`
         form = {"to": message.digits, "from": sender, "text": text}
-        if not set(text) <= GSM7:
+        if not is_gsm7(text):  # anything outside GSM 03.38 (and its extension) needs unicode
             form["type"] = "unicode"
         if message.status_callback and self.reports_delivery:
             form["callback"] = message.status_callback  # this message's DLR URL (receipts.py)
