@@ -261,6 +261,7 @@ async def build_services(
         router=services.delivery_routing.router,
         metrics=metrics,
         public_url=settings.public_url,
+        sealer=services.cipher,  # the waiting code, for a resend that sends it again
     )
     reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
     services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)

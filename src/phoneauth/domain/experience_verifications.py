@@ -125,7 +125,8 @@ class ExperienceVerifications:
         else:
             template = TEMPLATE_BY_EVENT[event]
         record = VerificationRecord(
-            id=new_id(),
+            id=_resent_id(interaction, VerificationType.PHONE_VERIFICATION_CODE, phone, template)
+            or new_id(),
             type=VerificationType.PHONE_VERIFICATION_CODE,
             identifier=PhoneIdentifier(value=phone),
             template_type=template.value,
@@ -172,7 +173,8 @@ class ExperienceVerifications:
         if event is InteractionEvent.REGISTER:
             ensure_email_allowed(experience.email_blocklist_policy, email)
         record = VerificationRecord(
-            id=new_id(),
+            id=_resent_id(interaction, VerificationType.EMAIL_VERIFICATION_CODE, email, template)
+            or new_id(),
             type=VerificationType.EMAIL_VERIFICATION_CODE,
             identifier=EmailIdentifier(value=email),
             template_type=template.value,
@@ -322,7 +324,13 @@ class ExperienceVerifications:
         if not experience.phone_mfa() or user.phone is None:
             raise MfaFactorNotEnabledError()
         record = VerificationRecord(
-            id=new_id(),
+            id=_resent_id(
+                interaction,
+                VerificationType.MFA_PHONE_VERIFICATION_CODE,
+                user.phone,
+                UsageType.MFA_VERIFICATION,
+            )
+            or new_id(),
             type=VerificationType.MFA_PHONE_VERIFICATION_CODE,
             identifier=PhoneIdentifier(value=user.phone),
             template_type=UsageType.MFA_VERIFICATION.value,
@@ -344,3 +352,21 @@ class ExperienceVerifications:
         )
         await self._check_code(interaction, record, code, ip)
         return record.id
+
+
+def _resent_id(
+    interaction: Interaction, kind: VerificationType, recipient: str, template: UsageType
+) -> str | None:
+    """The id of this interaction's unverified record for the same recipient and template: a
+    send for it again is a resend, so it keeps the record (its id is the code's scope) and the
+    engine sends the waiting code again under the resend rules. Logto answers a new id every
+    time; the same `verificationId` works the same for its clients."""
+    for record in interaction.records():
+        same = (
+            record.type is kind
+            and record.identifier.value == recipient
+            and record.template_type == template.value
+        )
+        if same and not record.verified:
+            return record.id
+    return None

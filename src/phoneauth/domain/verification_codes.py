@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +33,13 @@ from phoneauth.connectors import (
 from phoneauth.connectors.base import mask_email
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.code_resends import (
+    CodeSealer,
+    ResendTooSoonError,
+    seal,
+    seconds_left,
+    unseal,
+)
 from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import (
@@ -165,6 +172,10 @@ class StoredCode:
     created_at: datetime
     expires_at: datetime
     consumed_at: datetime | None = None
+    code_sealed: str | None = None
+    """The code itself, encrypted, while it waits (`resendKeepsCode`); never logged."""
+    send_count: int = 1
+    last_sent_at: datetime | None = None
 
 
 class VerificationCodeStore(Protocol):
@@ -182,6 +193,20 @@ class VerificationCodeStore(Protocol):
         ...
 
     async def get(self, tenant_id: str, code_id: str) -> StoredCode | None: ...
+
+    async def claim_send(
+        self, tenant_id: str, code_id: str, now: datetime, sent_before: datetime
+    ) -> StoredCode | None:
+        """The send slot of a waiting code: `last_sent_at = now, send_count += 1` if unconsumed
+        and last sent at or before `sent_before` (or never); the row as updated, None if not."""
+        ...
+
+    async def release_send(
+        self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
+    ) -> None:
+        """Undo `claim_send` (`last_sent_at = previous, send_count -= 1`) if no other send has
+        claimed the slot since `claimed_at`: a send the provider refused starts no cooldown."""
+        ...
 
     async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
         """`try_count += 1` if unconsumed and `try_count < max_attempts`; True if it was."""
@@ -210,6 +235,15 @@ class Delivery(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class _Claim:
+    """What a send's claim on the waiting code gave: when it claimed the slot (None: no code
+    was waiting), and the code to send again with its row (None: a new code)."""
+
+    claimed_at: datetime | None
+    resend: tuple[str, StoredCode] | None
+
+
+@dataclass(frozen=True, slots=True)
 class CodeSent:
     """What a caller may know after a send: never the code."""
 
@@ -221,7 +255,10 @@ class CodeSent:
 
 
 class VerificationCodes:
-    """The code engine. `connectors` may be replaced at run time; it is read on every send."""
+    """The code engine. `connectors` may be replaced at run time; it is read on every send.
+
+    `sealer` keeps the waiting code encrypted for a resend that sends it again (tenant setting
+    `resendKeepsCode`); without one, every send issues a new code."""
 
     def __init__(
         self,
@@ -237,7 +274,9 @@ class VerificationCodes:
         router: SmsRouter | None = None,
         metrics: Metrics = NO_METRICS,
         public_url: str | None = None,
+        sealer: CodeSealer | None = None,
     ) -> None:
+        self._sealer = sealer
         self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
         self.store = store
         self.metrics = metrics
@@ -266,7 +305,8 @@ class VerificationCodes:
         phone (E.164) or an address (its lower-cased key) alike."""
         code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         now = self.clock()
-        lifetime = timedelta(seconds=tenant.settings.verification_code_policy.expiration_duration)
+        policy = tenant.settings.verification_code_policy
+        lifetime = timedelta(seconds=policy.expiration_duration)
         stored = StoredCode(
             id=new_id(),
             tenant_id=tenant.id,
@@ -277,8 +317,71 @@ class VerificationCodes:
             try_count=0,
             created_at=now,
             expires_at=now + lifetime,
+            code_sealed=seal(self._sealer, code) if policy.resend_keeps_code else None,
+            last_sent_at=now,
         )
         return code, stored
+
+    async def _waiting(
+        self, tenant: Tenant, recipient: str, usage: UsageType, scope: str
+    ) -> StoredCode | None:
+        """The waiting code a send would replace or resend; `ResendTooSoonError` while the
+        cooldown since its last send runs (for a number with or without account alike: both
+        have a stored code)."""
+        waiting = await self.store.find_live(tenant.id, recipient, usage.value, scope)
+        if waiting is not None:
+            cooldown = tenant.settings.verification_code_policy.resend_cooldown_seconds
+            left = seconds_left(waiting.last_sent_at, cooldown, self.clock())
+            if left > 0:
+                raise ResendTooSoonError(left)
+        return waiting
+
+    async def _claim(self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None) -> _Claim:
+        """Claim the waiting code's send slot (one conditional write: of racing sends, one
+        wins, the others get `ResendTooSoonError`); with the code to send again and its row
+        when the tenant keeps codes and this one is still good (else a new code replaces it).
+        """
+        if waiting is None:
+            return _Claim(None, None)
+        policy = tenant.settings.verification_code_policy
+        now = self.clock()
+        sent_before = now - timedelta(seconds=policy.resend_cooldown_seconds)
+        claimed = await self.store.claim_send(tenant.id, waiting.id, now, sent_before)
+        if claimed is None:
+            # Another send won the slot (or replaced the code, giving it a new id; or it was
+            # consumed): the code waiting now says whether the cooldown runs.
+            current = await self.store.find_live(
+                tenant.id, waiting.phone, waiting.usage_type, waiting.scope
+            )
+            if current is not None:
+                left = seconds_left(current.last_sent_at, policy.resend_cooldown_seconds, now)
+                if left > 0:
+                    raise ResendTooSoonError(left)
+            return _Claim(None, None)  # a new code
+        good = (
+            policy.resend_keeps_code
+            and fixed is None
+            and now <= claimed.expires_at
+            and claimed.try_count < policy.max_retry_attempts
+        )
+        code = unseal(self._sealer, claimed.code_sealed) if good else None
+        return _Claim(now, None if code is None else (code, claimed))
+
+    def _store_unless(self, resent: bool) -> Callable[[StoredCode], Awaitable[None]]:
+        """`store.replace` for a new code; nothing for the same code sent again."""
+
+        async def nothing(_stored: StoredCode) -> None:
+            return None
+
+        return nothing if resent else self.store.replace
+
+    async def _release(self, tenant: Tenant, waiting: StoredCode | None, claim: _Claim) -> None:
+        """After the provider refused a send: its claim on the waiting code starts no cooldown
+        (a new code was never stored; the waiting one stands as it was)."""
+        if waiting is not None and claim.claimed_at is not None:
+            await self.store.release_send(
+                tenant.id, waiting.id, claim.claimed_at, waiting.last_sent_at
+            )
 
     async def send(
         self,
@@ -313,9 +416,15 @@ class VerificationCodes:
         transient failure, within the rules' deadline. `CodeSent.connector_id` names the
         connector that took it (`NOW` only).
 
+        Resend (tenant settings `resendKeepsCode`, `resendCooldownSeconds`): while a code
+        waits for this number, use and scope, a send within the cooldown since its last send
+        is refused; after it, the same code goes out again (same expiry, same attempts left)
+        while it is still good, else a new code replaces it. The send slot is claimed in one
+        conditional write after every other check; a send the provider refused gives it back.
+
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
-                included): before anything is created or deleted.
+                and `ResendTooSoonError` included): before anything is created or deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
                 also for digits that are no valid number (see `recipient`).
             ConnectorError: the provider failed (`NOW` only; after failover, the last
@@ -324,6 +433,7 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
+        waiting = await self._waiting(tenant, e164, usage, scope)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -337,13 +447,15 @@ class VerificationCodes:
         plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
-        code, stored = self._new_code(tenant, e164, usage, scope, fixed)
+        claim = await self._claim(tenant, waiting, fixed)
+        code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
         expires_at = stored.expires_at
+        store = self._store_unless(claim.resend is not None)
         if delivery is Delivery.NONE:
-            await self.store.replace(stored)
+            await store(stored)
             return CodeSent(e164, expires_at, None)
         if plan is None:
-            await self.store.replace(stored)
+            await store(stored)
             await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
@@ -355,15 +467,20 @@ class VerificationCodes:
         message = SmsMessage(to=e164, usage_type=usage, payload=payload, ip=ip)
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
-            await self.store.replace(stored)
+            await store(stored)
             self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        delivered = await self._deliver(tenant.id, plan, message, stored.id)
+        try:
+            delivered = await self._deliver(tenant.id, plan, message, stored.id)
+        except ConnectorError:
+            await self._release(tenant, waiting, claim)
+            raise
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
         # one waiting code (the last stored), and nothing is acknowledged before it is stored.
-        await self.store.replace(stored)
+        # A resend of the same code has nothing to store: its claim recorded the send.
+        await store(stored)
         return CodeSent(
             e164, expires_at, delivered.result.provider_message_id, delivered.connector.row_id
         )
@@ -396,6 +513,7 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
+        waiting = await self._waiting(tenant, key, usage, scope)
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
@@ -407,20 +525,26 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        code, stored = self._new_code(tenant, key, usage, scope)
+        claim = await self._claim(tenant, waiting, None)
+        code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
+        store = self._store_unless(claim.resend is not None)
         if delivery is Delivery.NONE:
-            await self.store.replace(stored)
+            await store(stored)
             return CodeSent(normalised, expires_at, None)
         payload = {"code": code, **({"locale": locale} if locale else {})}
         message = EmailMessage(to=normalised, usage_type=usage, payload=payload, ip=ip)
         if delivery is Delivery.BACKGROUND:
-            await self.store.replace(stored)
+            await store(stored)
             self.background.start(self._deliver_email_later(tenant.id, active, message))
             return CodeSent(normalised, expires_at, None)
-        result = await self._deliver_email(tenant.id, active, message)
+        try:
+            result = await self._deliver_email(tenant.id, active, message)
+        except ConnectorError:
+            await self._release(tenant, waiting, claim)
+            raise
         # Stored only once the provider took the email, as for an SMS (see `send`).
-        await self.store.replace(stored)
+        await store(stored)
         return CodeSent(normalised, expires_at, result.provider_message_id)
 
     async def _deliver_email(
