@@ -245,3 +245,28 @@ async def test_neither_the_code_nor_its_sealed_copy_is_logged(
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert phone.codes[0] not in text
     assert row.code_sealed not in text
+
+
+async def test_a_resend_under_a_new_scope_moves_the_same_code_there_once_sent(
+    codes: VerificationCodes, database: Database, phone: Phone, clock: Clock
+) -> None:
+    """The Experience API gives every send a new record (Logto's): the code follows it."""
+    tenant = await keeping(database)
+    await codes.send(tenant, PHONE, SIGN_IN, scope="record-1")
+    with pytest.raises(ResendTooSoonError):
+        await codes.send(tenant, PHONE, SIGN_IN, scope="record-2", resend_of="record-1")
+    clock.advance(60)
+    phone.refusing = True
+    with pytest.raises(AuthorizationFailedError):
+        await codes.send(tenant, PHONE, SIGN_IN, scope="record-2", resend_of="record-1")
+    [row] = await rows(database)
+    assert row.scope == "record-1"  # a refused resend moves nothing
+    phone.refusing = False
+    await codes.send(tenant, PHONE, SIGN_IN, scope="record-2", resend_of="record-1")
+    assert phone.codes == [phone.codes[0]] * 2
+    [row] = await rows(database)
+    assert (row.scope, row.send_count) == ("record-2", 2)
+    with pytest.raises(PhoneauthError) as info:
+        await codes.verify(tenant, PHONE, SIGN_IN, phone.codes[0], scope="record-1")
+    assert info.value.code == "verification_code.not_found"
+    await codes.verify(tenant, PHONE, SIGN_IN, phone.codes[0], scope="record-2")

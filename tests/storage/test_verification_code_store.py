@@ -183,3 +183,20 @@ async def test_a_consumed_code_loses_its_sealed_copy_and_its_slot(
     assert found is not None
     assert found.code_sealed is None
     assert await store.claim_send("default", "c1", NOW, NOW) is None
+
+
+async def test_a_code_moves_to_another_scope_with_its_hash_until_consumed(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", scope="r1"))
+    await store.rescope("other", "c1", "r2", "x" * 64)  # another tenant's call changes nothing
+    await store.rescope("default", "c1", "r2", "x" * 64)
+    assert await store.find_live("default", PHONE, "SignIn", "r1") is None
+    assert await store.find_live("default", PHONE, "SignIn", "r2") == code(
+        "c1", scope="r2", code_hash="x" * 64
+    )
+    assert await store.consume("default", "c1", NOW, 10)
+    await store.rescope("default", "c1", "r3", "y" * 64)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert (found.scope, found.code_hash) == ("r2", "x" * 64)

@@ -125,8 +125,7 @@ class ExperienceVerifications:
         else:
             template = TEMPLATE_BY_EVENT[event]
         record = VerificationRecord(
-            id=_resent_id(interaction, VerificationType.PHONE_VERIFICATION_CODE, phone, template)
-            or new_id(),
+            id=new_id(),
             type=VerificationType.PHONE_VERIFICATION_CODE,
             identifier=PhoneIdentifier(value=phone),
             template_type=template.value,
@@ -141,6 +140,7 @@ class ExperienceVerifications:
             scope=record.id,
             delivery=delivery,
             precheck=usable,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -173,8 +173,7 @@ class ExperienceVerifications:
         if event is InteractionEvent.REGISTER:
             ensure_email_allowed(experience.email_blocklist_policy, email)
         record = VerificationRecord(
-            id=_resent_id(interaction, VerificationType.EMAIL_VERIFICATION_CODE, email, template)
-            or new_id(),
+            id=new_id(),
             type=VerificationType.EMAIL_VERIFICATION_CODE,
             identifier=EmailIdentifier(value=email),
             template_type=template.value,
@@ -189,6 +188,7 @@ class ExperienceVerifications:
             scope=record.id,
             delivery=delivery,
             precheck=usable,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -324,20 +324,20 @@ class ExperienceVerifications:
         if not experience.phone_mfa() or user.phone is None:
             raise MfaFactorNotEnabledError()
         record = VerificationRecord(
-            id=_resent_id(
-                interaction,
-                VerificationType.MFA_PHONE_VERIFICATION_CODE,
-                user.phone,
-                UsageType.MFA_VERIFICATION,
-            )
-            or new_id(),
+            id=new_id(),
             type=VerificationType.MFA_PHONE_VERIFICATION_CODE,
             identifier=PhoneIdentifier(value=user.phone),
             template_type=UsageType.MFA_VERIFICATION.value,
         )
         tenant = await self.tenants.get(interaction.tenant_id)
         await self.codes.send(
-            tenant, user.phone, UsageType.MFA_VERIFICATION, ip=ip, locale=locale, scope=record.id
+            tenant,
+            user.phone,
+            UsageType.MFA_VERIFICATION,
+            ip=ip,
+            locale=locale,
+            scope=record.id,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -354,19 +354,17 @@ class ExperienceVerifications:
         return record.id
 
 
-def _resent_id(
-    interaction: Interaction, kind: VerificationType, recipient: str, template: UsageType
-) -> str | None:
-    """The id of this interaction's unverified record for the same recipient and template: a
-    send for it again is a resend, so it keeps the record (its id is the code's scope) and the
-    engine sends the waiting code again under the resend rules. Logto answers a new id every
-    time; the same `verificationId` works the same for its clients."""
-    for record in interaction.records():
+def _resend_of(interaction: Interaction, record: VerificationRecord) -> str | None:
+    """The scope of the code a send for `record` resends: the id of the unverified record it
+    replaces (same type, recipient and template). Logto gives every send a new record, so the
+    old `verificationId` stops resolving; the waiting code moves to the new record, and within
+    its validity the same code goes out again (tenant setting `resendKeepsCode`)."""
+    for previous in interaction.records():
         same = (
-            record.type is kind
-            and record.identifier.value == recipient
-            and record.template_type == template.value
+            previous.type is record.type
+            and previous.identifier.value == record.identifier.value
+            and previous.template_type == record.template_type
         )
-        if same and not record.verified:
-            return record.id
+        if same and not previous.verified:
+            return previous.id
     return None

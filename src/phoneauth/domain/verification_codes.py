@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -201,6 +201,10 @@ class VerificationCodeStore(Protocol):
         and last sent at or before `sent_before` (or never); the row as updated, None if not."""
         ...
 
+    async def rescope(self, tenant_id: str, code_id: str, scope: str, code_hash: str) -> None:
+        """Move an unconsumed code to another scope (its hash is bound to the scope)."""
+        ...
+
     async def release_send(
         self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
     ) -> None:
@@ -241,6 +245,8 @@ class _Claim:
 
     claimed_at: datetime | None
     resend: tuple[str, StoredCode] | None
+    scope: str = ""
+    """The scope the waiting code had when claimed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,10 +339,14 @@ class VerificationCodes:
             cooldown = tenant.settings.verification_code_policy.resend_cooldown_seconds
             left = seconds_left(waiting.last_sent_at, cooldown, self.clock())
             if left > 0:
+                # A locked number is told so first (the longer wait); a refusal costs no budget.
+                await self.rate_limits.ensure_not_locked(tenant, recipient)
                 raise ResendTooSoonError(left)
         return waiting
 
-    async def _claim(self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None) -> _Claim:
+    async def _claim(
+        self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None, scope: str
+    ) -> _Claim:
         """Claim the waiting code's send slot (one conditional write: of racing sends, one
         wins, the others get `ResendTooSoonError`); with the code to send again and its row
         when the tenant keeps codes and this one is still good (else a new code replaces it).
@@ -365,15 +375,29 @@ class VerificationCodes:
             and claimed.try_count < policy.max_retry_attempts
         )
         code = unseal(self._sealer, claimed.code_sealed) if good else None
-        return _Claim(now, None if code is None else (code, claimed))
+        if code is None:
+            return _Claim(now, None)
+        if scope != claimed.scope:  # the caller's new record takes the code over
+            usage = UsageType(claimed.usage_type)
+            code_hash = self._hash(tenant.id, claimed.phone, usage, scope, code)
+            claimed = replace(claimed, scope=scope, code_hash=code_hash)
+        return _Claim(now, (code, claimed), waiting.scope)
 
-    def _store_unless(self, resent: bool) -> Callable[[StoredCode], Awaitable[None]]:
-        """`store.replace` for a new code; nothing for the same code sent again."""
+    def _saver(self, claim: _Claim) -> Callable[[StoredCode], Awaitable[None]]:
+        """How a send stores what it sent: a new code replaces the waiting one (one upsert);
+        the same code sent again needs nothing (its claim recorded the send), unless it moves
+        to the caller's new scope (an Experience resend's new verification record)."""
+        resent = claim.resend
 
-        async def nothing(_stored: StoredCode) -> None:
-            return None
+        async def save(stored: StoredCode) -> None:
+            if resent is None:
+                await self.store.replace(stored)
+            elif stored.scope != claim.scope:
+                await self.store.rescope(
+                    stored.tenant_id, stored.id, stored.scope, stored.code_hash
+                )
 
-        return nothing if resent else self.store.replace
+        return save
 
     async def _release(self, tenant: Tenant, waiting: StoredCode | None, claim: _Claim) -> None:
         """After the provider refused a send: its claim on the waiting code starts no cooldown
@@ -395,6 +419,7 @@ class VerificationCodes:
         delivery: Delivery = Delivery.NOW,
         variables: Mapping[str, str] | None = None,
         precheck: Callable[[], None] | None = None,
+        resend_of: str | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
@@ -421,6 +446,8 @@ class VerificationCodes:
         is refused; after it, the same code goes out again (same expiry, same attempts left)
         while it is still good, else a new code replaces it. The send slot is claimed in one
         conditional write after every other check; a send the provider refused gives it back.
+        `resend_of` names the scope the waiting code has when the caller gives each send a new
+        one (an Experience resend's new record): the same code then moves to `scope`, once sent.
 
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
@@ -433,7 +460,7 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, e164, usage, scope)
+        waiting = await self._waiting(tenant, e164, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -447,10 +474,10 @@ class VerificationCodes:
         plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, fixed)
+        claim = await self._claim(tenant, waiting, fixed, scope)
         code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
         expires_at = stored.expires_at
-        store = self._store_unless(claim.resend is not None)
+        store = self._saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(e164, expires_at, None)
@@ -496,6 +523,7 @@ class VerificationCodes:
         scope: str = "",
         delivery: Delivery = Delivery.NOW,
         precheck: Callable[[], None] | None = None,
+        resend_of: str | None = None,
     ) -> CodeSent:
         """`send` for an email address, through the tenant's Email connector.
 
@@ -513,7 +541,7 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, key, usage, scope)
+        waiting = await self._waiting(tenant, key, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
@@ -525,10 +553,10 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, None)
+        claim = await self._claim(tenant, waiting, None, scope)
         code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
-        store = self._store_unless(claim.resend is not None)
+        store = self._saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(normalised, expires_at, None)

@@ -112,6 +112,11 @@ _CLAIM_SEND = (
     )
     .returning(*_TABLE.c)
 )
+_RESCOPE = (
+    update(_TABLE)
+    .where(*_OF_CODE, _TABLE.c.consumed_at.is_(None))
+    .values(scope=bindparam("b_scope"), code_hash=bindparam("b_hash"))
+)
 _RELEASE_SEND = (
     update(_TABLE)
     .where(*_OF_CODE, _TABLE.c.last_sent_at == bindparam("b_claimed", type_=UtcDateTime()))
@@ -168,6 +173,10 @@ class SqlVerificationCodeStore:
     ) -> StoredCode | None:
         parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_now": now, "b_before": sent_before}
         return await self.db.write(first_row(_CLAIM_SEND, parameters, _code), single_statement=True)
+
+    async def rescope(self, tenant_id: str, code_id: str, scope: str, code_hash: str) -> None:
+        parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_scope": scope, "b_hash": code_hash}
+        await self.db.write(changed_rows(_RESCOPE, parameters), single_statement=True)
 
     async def release_send(
         self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
