@@ -17,7 +17,7 @@ from phoneauth.errors import PhoneauthError
 
 
 class ResendTooSoonError(RateLimitedError):
-    """A code was sent to this recipient moments ago; wait `details.retry_after` seconds."""
+    """A code was sent to this recipient moments ago; try again after `Retry-After` seconds."""
 
     code = "verification_code.resend_too_soon"
 

@@ -84,8 +84,8 @@ MESSAGES: dict[str, Sentences] = {
     ),
     "verification_code.resend_too_soon": Sentences(
         "A code was sent moments ago. Please wait a little before asking for another.",
-        "A code was sent to this recipient moments ago; the next one can go in {retry_after} "
-        "seconds (Sign-in experience: time between two codes).",
+        "A code was sent to this recipient moments ago; another can be sent in {retry_after} "
+        "seconds (the code policy's wait between two codes, resendCooldownSeconds).",
     ),
     "session.verification_blocked_too_many_attempts": Sentences(
         "Too many wrong codes for this phone number. Please wait a while and try again.",
