@@ -270,3 +270,22 @@ async def test_a_resend_under_a_new_scope_moves_the_same_code_there_once_sent(
         await codes.verify(tenant, PHONE, SIGN_IN, phone.codes[0], scope="record-1")
     assert info.value.code == "verification_code.not_found"
     await codes.verify(tenant, PHONE, SIGN_IN, phone.codes[0], scope="record-2")
+
+
+async def test_a_test_phone_number_waits_for_the_cooldown_too(
+    codes: VerificationCodes, database: Database, phone: Phone, clock: Clock
+) -> None:
+    """The same rule everywhere, so the pages' countdown can be tried with a test number."""
+    tenant = await make_tenant(
+        database,
+        "keep",
+        verificationCodePolicy={"resendCooldownSeconds": 60},
+        testPhoneNumbers=[{"phone": PHONE, "code": "123456"}],
+    )
+    await codes.send(tenant, PHONE, SIGN_IN)
+    with pytest.raises(ResendTooSoonError):
+        await codes.send(tenant, PHONE, SIGN_IN)
+    clock.advance(60)
+    await codes.send(tenant, PHONE, SIGN_IN)
+    assert phone.codes == []  # no SMS for a test number
+    await codes.verify(tenant, PHONE, SIGN_IN, "123456")

@@ -12,6 +12,18 @@ from fastapi import Response
 from phoneauth.domain.tenants import Tenant
 
 RESEND_AFTER_HEADER = "Resend-After"
+SENT_WITH_RESEND_AFTER = {
+    "description": "Sent. The header says when the next send may go.",
+    "headers": {
+        RESEND_AFTER_HEADER: {
+            "description": "Seconds until the next send to this recipient for the same purpose "
+            "(`verificationCodePolicy.resendCooldownSeconds`; 0: at once). Before, a send "
+            "answers 429 `verification_code.resend_too_soon` with `Retry-After`.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+"""The OpenAPI description of a send's answer that carries the header."""
 
 
 def resend_after(tenant: Tenant) -> dict[str, str]:

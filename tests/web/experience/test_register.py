@@ -228,3 +228,17 @@ async def test_a_verified_sign_in_code_can_register_after_switching(
     assert switched.status_code == 204
     assert (await user.identify(verification_id)).status_code == 201
     assert await services.users.find_by_phone("default", OTHER_PHONE) is not None
+
+
+async def test_the_send_answer_documents_when_the_next_send_may_go(
+    api: httpx.AsyncClient,
+) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/api/experience/verification/verification-code",
+        "/api/experience/verification/mfa-verification-code",
+    ):
+        responses = paths[path]["post"]["responses"]
+        assert "Resend-After" in responses["200"]["headers"]
+        assert "verification_code.resend_too_soon" in responses["429"]["description"]
+        assert "VerificationId" in str(responses["200"]["content"])  # the body as before

@@ -41,7 +41,7 @@ from phoneauth.domain.verification_codes import (
 )
 from phoneauth.web.deps import ServicesDep, client_ip
 from phoneauth.web.experience.deps import InteractionDep, preferred_locale, step_responses
-from phoneauth.web.resend_header import add_resend_after
+from phoneauth.web.resend_header import SENT_WITH_RESEND_AFTER, add_resend_after
 
 router = APIRouter(tags=["experience"])
 
@@ -137,9 +137,12 @@ def _answer(verification_id: str) -> VerificationId:
     "/experience/verification/verification-code",
     response_model=VerificationId,
     summary="Send a code to a phone number (SMS) or an email address",
-    responses=step_responses(
-        *SEND_ERRORS, *EMAIL_SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError
-    ),
+    responses={
+        **step_responses(
+            *SEND_ERRORS, *EMAIL_SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError
+        ),
+        200: SENT_WITH_RESEND_AFTER,
+    },
 )
 async def send_code(
     body: CodeRequest,
@@ -221,7 +224,10 @@ async def verify_password(
     "/experience/verification/mfa-verification-code",
     response_model=VerificationId,
     summary="Send an MFA code to the identified user's phone",
-    responses=step_responses(*SEND_ERRORS, IdentifierNotFoundError, MfaFactorNotEnabledError),
+    responses={
+        **step_responses(*SEND_ERRORS, IdentifierNotFoundError, MfaFactorNotEnabledError),
+        200: SENT_WITH_RESEND_AFTER,
+    },
 )
 async def send_mfa_code(
     body: MfaCodeRequest,
