@@ -312,3 +312,47 @@ async def test_without_a_connector_a_code_request_is_501(
     [entry] = await message_logs(client)
     assert (entry["status"], entry["errorCode"]) == ("failed", "connector.not_found")
     assert (entry["connectorId"], entry["factoryId"], entry["phone"]) == (None, None, MASKED_PHONE)
+
+
+async def test_the_experience_cooldown_answers_alike_with_or_without_an_account(
+    client: httpx.AsyncClient,
+    twilio: FakeTwilio,
+    connector: dict[str, Any],
+    deployment: Deployment,
+) -> None:
+    """Registration closed: a sign-in code to a number without account is stored, never sent
+    (Logto's anti-enumeration); the cooldown reads the stored code, so both numbers answer the
+    same, header for header."""
+    clock = Clock()
+    deployment.services.codes.clock = clock
+    created = await client.post("/api/users", json={"primaryPhone": PHONE})
+    assert created.status_code == 200, created.text
+    closed = await client.patch("/api/sign-in-exp", json={"signInMode": "SignIn"})
+    assert closed.status_code == 200, closed.text
+    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as browser:
+        started = await browser.put("/api/experience", json={"interactionEvent": "SignIn"})
+        assert started.status_code == 204, started.text
+
+        async def send_code(phone: str) -> httpx.Response:
+            body = {"identifier": {"type": "phone", "value": phone}, "interactionEvent": "SignIn"}
+            return await browser.post("/api/experience/verification/verification-code", json=body)
+
+        answers = []
+        for phone in (PHONE, OTHER_PHONE):
+            first = await send_code(phone)
+            clock.advance(1)
+            early = await send_code(phone)
+            clock.advance(59)
+            again = await send_code(phone)
+            seen = [
+                (r.status_code, r.headers.get("Retry-After"), r.headers.get("Resend-After"))
+                for r in (first, early, again)
+            ]
+            answers.append([*seen, early.json(), sorted(again.json())])
+    assert answers[0] == answers[1]
+    assert answers[0][:3] == [(200, None, "60"), (429, "59", None), (200, None, "60")]
+    assert answers[0][3]["code"] == "verification_code.resend_too_soon"
+    deployment.run(deployment.services.codes.background.wait())  # the SMS after the answer
+    assert {sms.to for sms in twilio.messages} == {PHONE}  # the number with an account only
+    assert len(twilio.messages) == 2
+    assert twilio.messages[0].code == twilio.messages[1].code
