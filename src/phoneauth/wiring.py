@@ -268,6 +268,7 @@ async def build_services(
         metrics=metrics,
         public_url=settings.public_url,
         sealed_recipients=sealed_recipients,
+        sealer=services.cipher,  # the waiting code, for a resend that sends it again
     )
     reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
     services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)

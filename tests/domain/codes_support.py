@@ -10,6 +10,7 @@ from tests.conftest import DatabaseUnderTest
 
 from phoneauth.connectors import Connector
 from phoneauth.connectors.providers import outbox
+from phoneauth.domain.code_resends import CodeSealer
 from phoneauth.domain.message_log import MessageLog
 from phoneauth.domain.ports import ActiveConnector
 from phoneauth.domain.rate_limit_counters import RateLimitCounters
@@ -63,6 +64,12 @@ async def migrated(under_test: DatabaseUnderTest) -> Database:
 
 
 async def make_tenant(database: Database, tenant_id: str, **settings: object) -> Tenant:
+    """A tenant with `settings`; the resend cooldown off unless they set it, so that tests of
+    other rules may send twice in a row (the resend rules have their own tests)."""
+    policy = settings.get("verificationCodePolicy")
+    policy = dict(policy) if isinstance(policy, dict) else {}
+    policy.setdefault("resendCooldownSeconds", 0)
+    settings = {**settings, "verificationCodePolicy": policy}
     tenants = Tenants(SqlTenantStore(database))
     if tenant_id == "default":
         await tenants.ensure_default()
@@ -72,7 +79,11 @@ async def make_tenant(database: Database, tenant_id: str, **settings: object) ->
 
 
 def make_codes(
-    database: Database, source: Source, clock: Clock, counters: RateLimitCounters | None = None
+    database: Database,
+    source: Source,
+    clock: Clock,
+    counters: RateLimitCounters | None = None,
+    sealer: CodeSealer | None = None,
 ) -> VerificationCodes:
     return VerificationCodes(
         store=SqlVerificationCodeStore(database),
@@ -82,6 +93,7 @@ def make_codes(
         connectors=source,
         tenants=SqlTenantStore(database),
         clock=clock,
+        sealer=sealer,
     )
 
 

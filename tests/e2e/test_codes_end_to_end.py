@@ -14,6 +14,7 @@ import httpx
 import pytest
 from tests.domain.codes_support import Clock, other_code
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio
+from tests.resend_support import NO_COOLDOWN
 
 TWILIO = "twilio-short-message-service"
 PHONE = "+4915112345678"
@@ -141,8 +142,14 @@ async def test_a_wrong_code_is_refused_and_the_right_one_still_works(
 async def test_too_many_wrong_codes_exhaust_the_code(
     client: httpx.AsyncClient, twilio: FakeTwilio, connector: dict[str, Any]
 ) -> None:
-    settings = await patch_settings(client, {"verificationCodePolicy": {"maxRetryAttempts": 2}})
-    assert settings["verificationCodePolicy"] == {"expirationDuration": 600, "maxRetryAttempts": 2}
+    policy = {"maxRetryAttempts": 2, "resendCooldownSeconds": 0}
+    settings = await patch_settings(client, {"verificationCodePolicy": policy})
+    assert settings["verificationCodePolicy"] == {
+        "expirationDuration": 600,
+        "maxRetryAttempts": 2,
+        "resendKeepsCode": True,
+        "resendCooldownSeconds": 0,
+    }
     code = await sent_code(client, twilio)
     for _ in range(2):
         wrong = await verify(client, other_code(code))
@@ -178,7 +185,7 @@ async def test_a_code_past_its_lifetime_is_expired(
 async def test_the_recipient_limit_answers_429_with_retry_after(
     client: httpx.AsyncClient, twilio: FakeTwilio, connector: dict[str, Any]
 ) -> None:
-    settings = await patch_settings(client, {"rateLimits": {"recipientLimit": 2}})
+    settings = await patch_settings(client, {"rateLimits": {"recipientLimit": 2}, **NO_COOLDOWN})
     assert settings["rateLimits"]["recipientLimit"] == 2
     await sent_code(client, twilio)
     await sent_code(client, twilio)
@@ -190,6 +197,50 @@ async def test_the_recipient_limit_answers_429_with_retry_after(
     assert len(twilio.messages) == 2  # the refused request sent nothing
     await sent_code(client, twilio, OTHER_PHONE)  # the limit is per recipient
     assert [entry["status"] for entry in await message_logs(client)] == ["sent"] * 3
+
+
+async def test_a_resend_sends_the_same_code_and_waits_for_the_cooldown(
+    client: httpx.AsyncClient,
+    twilio: FakeTwilio,
+    connector: dict[str, Any],
+    deployment: Deployment,
+) -> None:
+    clock = Clock()
+    deployment.services.codes.clock = clock
+    first = await send(client)
+    assert first.headers["Resend-After"] == "60"
+    clock.advance(20)
+    early = await send(client)
+    assert (early.status_code, error_code(early)) == (429, "verification_code.resend_too_soon")
+    assert early.headers["Retry-After"] == "40"
+    assert early.json()["details"] == {"retry_after": 40}
+    assert len(twilio.messages) == 1  # the refused request sent nothing
+    clock.advance(40)
+    again = await send(client)
+    assert again.status_code == 204, again.text
+    assert [sms.code for sms in twilio.messages] == [twilio.messages[0].code] * 2
+    # One code, one attempt budget: a wrong try counts for both messages.
+    assert error_code(await verify(client, other_code(twilio.messages[0].code))) == (
+        "verification_code.code_mismatch"
+    )
+    assert (await verify(client, twilio.messages[1].code)).status_code == 204
+
+
+async def test_without_a_cooldown_resends_follow_at_once_and_the_setting_off_brings_new_codes(
+    client: httpx.AsyncClient, twilio: FakeTwilio, connector: dict[str, Any]
+) -> None:
+    await patch_settings(client, NO_COOLDOWN)
+    kept = [await sent_code(client, twilio) for _ in range(2)]
+    assert kept[0] == kept[1]
+    assert (await client.post("/api/verification-codes", json={"phone": PHONE})).headers[
+        "Resend-After"
+    ] == "0"
+    await patch_settings(client, {"verificationCodePolicy": {"resendKeepsCode": False}})
+    fresh = await sent_code(client, twilio)  # a new code replaces the waiting one
+    newer = await sent_code(client, twilio)
+    if fresh != newer:  # equal only by a one-in-a-million chance
+        assert error_code(await verify(client, fresh)) == "verification_code.code_mismatch"
+    assert (await verify(client, newer)).status_code == 204
 
 
 async def test_a_provider_failure_reaches_the_caller_and_the_message_log(
@@ -224,6 +275,7 @@ async def test_a_provider_failure_reaches_the_caller_and_the_message_log(
 async def test_a_new_connector_takes_the_very_next_code(
     client: httpx.AsyncClient, twilio: FakeTwilio, connector: dict[str, Any]
 ) -> None:
+    await patch_settings(client, NO_COOLDOWN)
     await sent_code(client, twilio)
     outbox = await client.post("/api/connectors", json={"connectorId": "outbox-sms"})
     assert outbox.status_code == 200, outbox.text
@@ -260,3 +312,47 @@ async def test_without_a_connector_a_code_request_is_501(
     [entry] = await message_logs(client)
     assert (entry["status"], entry["errorCode"]) == ("failed", "connector.not_found")
     assert (entry["connectorId"], entry["factoryId"], entry["phone"]) == (None, None, MASKED_PHONE)
+
+
+async def test_the_experience_cooldown_answers_alike_with_or_without_an_account(
+    client: httpx.AsyncClient,
+    twilio: FakeTwilio,
+    connector: dict[str, Any],
+    deployment: Deployment,
+) -> None:
+    """Registration closed: a sign-in code to a number without account is stored, never sent
+    (Logto's anti-enumeration); the cooldown reads the stored code, so both numbers answer the
+    same, header for header."""
+    clock = Clock()
+    deployment.services.codes.clock = clock
+    created = await client.post("/api/users", json={"primaryPhone": PHONE})
+    assert created.status_code == 200, created.text
+    closed = await client.patch("/api/sign-in-exp", json={"signInMode": "SignIn"})
+    assert closed.status_code == 200, closed.text
+    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as browser:
+        started = await browser.put("/api/experience", json={"interactionEvent": "SignIn"})
+        assert started.status_code == 204, started.text
+
+        async def send_code(phone: str) -> httpx.Response:
+            body = {"identifier": {"type": "phone", "value": phone}, "interactionEvent": "SignIn"}
+            return await browser.post("/api/experience/verification/verification-code", json=body)
+
+        answers = []
+        for phone in (PHONE, OTHER_PHONE):
+            first = await send_code(phone)
+            clock.advance(1)
+            early = await send_code(phone)
+            clock.advance(59)
+            again = await send_code(phone)
+            seen = [
+                (r.status_code, r.headers.get("Retry-After"), r.headers.get("Resend-After"))
+                for r in (first, early, again)
+            ]
+            answers.append([*seen, early.json(), sorted(again.json())])
+    assert answers[0] == answers[1]
+    assert answers[0][:3] == [(200, None, "60"), (429, "59", None), (200, None, "60")]
+    assert answers[0][3]["code"] == "verification_code.resend_too_soon"
+    deployment.run(deployment.services.codes.background.wait())  # the SMS after the answer
+    assert {sms.to for sms in twilio.messages} == {PHONE}  # the number with an account only
+    assert len(twilio.messages) == 2
+    assert twilio.messages[0].code == twilio.messages[1].code

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from tests.domain.codes_support import Clock
 from tests.e2e.conftest import Deployment, FakeTwilio
 from tests.e2e.flows_support import (
     MASKED_PHONE,
@@ -191,6 +192,8 @@ async def test_sms_mfa_is_bound_then_required_at_sign_in(
 async def test_an_organization_invitation_is_accepted_with_the_texted_code(
     deployment: Deployment, admin: httpx.AsyncClient, handset: Handset
 ) -> None:
+    clock = Clock()
+    deployment.services.codes.clock = clock  # the running app's codes engine reads this clock
     created = await admin.post("/api/organizations", json={"name": "Acme"})
     assert created.status_code == 201, created.text
     organization = created.json()["id"]
@@ -210,6 +213,7 @@ async def test_an_organization_invitation_is_accepted_with_the_texted_code(
         assert opened.status_code == 200
         assert "Join Acme" in opened.text
         # Opened too late, the code has expired: the invitee asks for a new one.
+        clock.advance(601)
         resent = await client.post(f"/api/organization-invitations/{invitation['id']}/resend")
         assert resent.status_code == 204, resent.text
         text = await handset.latest("OrganizationInvitation")

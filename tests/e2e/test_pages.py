@@ -283,6 +283,7 @@ def test_invitation_accepted_with_the_code_from_the_sms(site: Deployment, page: 
         assert invitation.status_code == 201, invitation.text
     base = f"{site.url}{prefix}"
 
+    page.clock.install()
     page.goto(f"{base}/invitations/{invitation.json()['id']}")
     expect(page.get_by_role("heading", name="Join Acme Rockets")).to_be_visible()
     expect(page.locator(".lead")).to_contain_text("+4915*****0000")
@@ -291,15 +292,32 @@ def test_invitation_accepted_with_the_code_from_the_sms(site: Deployment, page: 
     expect_error(page, CODE_MISMATCH)
     shoot(page, "invitation")
 
-    # The code may have expired by the time the invitee looks: they ask for a new one.
-    page.get_by_role("button", name="Send me a new code").click()
-    expect(page.locator("[data-notice]")).to_have_text("We sent a new code.")
+    # Asked for at once, the code waits for the resend cooldown: the page says how long, in
+    # words, and the button counts down from the server's answer.
     resend = page.locator("[data-resend]")
+    resend.click()
+    expect(page.locator("[data-error]")).to_have_text(
+        re.compile(
+            r"A code was sent moments ago\. You can ask for another in (\d\d seconds|1 minute)\."
+        )
+    )
     expect(resend).to_be_disabled()
-    expect(resend).to_have_text(re.compile(r"Send me a new code in (59|58|57) s"))
+    expect(resend).to_have_text(re.compile(r"Send me a new code in \d\d s"))
+    # The wait over (the server's clock is real: its cooldown is turned off meanwhile), the
+    # invitee gets the same code again; the answer allows the next at once.
+    with admin(site) as client:
+        off = {"verificationCodePolicy": {"resendCooldownSeconds": 0}}
+        assert client.patch(f"{prefix}/api/tenant/settings", json=off).status_code == 200
+    page.clock.fast_forward(61_000)
+    expect(resend).to_be_enabled()
+    resend.click()
+    expect(page.locator("[data-notice]")).to_have_text("We sent the text message again.")
+    expect(resend).to_be_enabled()
+    expect(resend).to_have_text("Send me a new code")
     with admin(site) as client:
         texts = client.get(f"{prefix}/api/outbox", params={"phone": phone}).json()
     assert len(texts) == 2
+    assert texts[0]["code"] == texts[1]["code"]
     link = f"/t/invite/invitations/{invitation.json()['id']}"
     assert all(text["text"].endswith(link) for text in texts)
     shoot(page, "invitation-new-code")
@@ -345,7 +363,7 @@ def test_two_step_sign_in_by_sms_and_the_resend_timer(
     phone, shown = "+4915755555555", "+49 1575 5555555"
     base = f"{site.url}{prefix}"
 
-    # Logto's 59 s resend timer, run on a fake clock.
+    # The resend timer counts down the answer's 60 s (Resend-After), on a fake clock.
     page.clock.install()
     page.goto(f"{base}/register")
     enter_phone(page, "015755555555", "01575 5555555")
@@ -358,9 +376,12 @@ def test_two_step_sign_in_by_sms_and_the_resend_timer(
     page.clock.fast_forward(30_000)
     expect(resend).to_be_enabled()
     expect(resend).to_have_text("Resend code")
+    with admin(site) as client:  # the server's clock is real: no cooldown from here on
+        off = {"verificationCodePolicy": {"resendCooldownSeconds": 0}}
+        assert client.patch(f"{prefix}/api/tenant/settings", json=off).status_code == 200
     resend.click()
-    expect(page.locator("[data-notice]")).to_have_text("We sent a new code.")
-    expect(resend).to_be_disabled()
+    expect(page.locator("[data-notice]")).to_have_text("We sent the text message again.")
+    expect(resend).to_be_enabled()  # the answer allows the next send at once
     with admin(site) as client:
         sent = client.get(f"{prefix}/api/outbox", params={"phone": phone}).json()
     assert len(sent) == 2

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tests.e2e.conftest import Deployment, FakeTwilio, _twilio_error
 from tests.e2e.test_codes_end_to_end import TWILIO, twilio_config
+from tests.resend_support import NO_COOLDOWN
 from tests.servers import serve_in_thread
 
 from phoneauth.connectors import UsageType
@@ -114,6 +115,8 @@ async def setup(deployment: Deployment, fakes: dict[str, ScriptedTwilio]) -> Asy
             assert added.status_code == 201, added.text
             assert added.json()["config"]["authToken"] == MASK
             standby[name] = added.json()["id"]
+        # These tests send to one number in a row: no resend cooldown in the way.
+        assert (await client.patch("/api/tenant/settings", json=NO_COOLDOWN)).is_success
         yield Setup(client, fakes, created.json()["id"], standby, deployment)
 
 

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.resend_support import NO_COOLDOWN
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -82,11 +83,13 @@ def allowing_local_gateways(settings: Settings) -> Settings:
 
 
 async def use_gateway(admin: httpx.AsyncClient, gateway: Gateway, **limits: int) -> None:
-    """The gateway as the tenant's SMS connector, and the tenant's `rateLimits` changed."""
+    """The gateway as the tenant's SMS connector, and the tenant's `rateLimits` changed (with
+    no resend cooldown: budget tests send to one number in a row)."""
     created = await admin.post("/api/connectors", json=gateway.connector)
     assert created.status_code == 200, created.text
     if limits:
-        saved = await admin.patch("/api/tenant/settings", json={"rateLimits": limits})
+        changes = {"rateLimits": limits, **NO_COOLDOWN}
+        saved = await admin.patch("/api/tenant/settings", json=changes)
         assert saved.status_code == 200, saved.text
 
 

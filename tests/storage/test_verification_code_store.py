@@ -120,3 +120,83 @@ async def test_concurrent_sends_leave_exactly_one_waiting_code(
     assert live is not None
     assert await store.delete_finished("default", NOW + timedelta(hours=1)) == 1
     assert await store.find_live("default", PHONE, "SignIn", "") is None
+
+
+# --- resends (issue 16): the sealed code, the send count and the send slot ----------------------
+
+
+async def test_the_resend_fields_round_trip_and_a_new_code_resets_them(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", code_sealed="sealed-1", send_count=3, last_sent_at=NOW))
+    assert await store.find_live("default", PHONE, "SignIn", "") == code(
+        "c1", code_sealed="sealed-1", send_count=3, last_sent_at=NOW
+    )
+    later = NOW + timedelta(minutes=1)
+    await store.replace(code("c2", created_at=later, last_sent_at=later))  # the upsert
+    found = await store.find_live("default", PHONE, "SignIn", "")
+    assert found == code("c2", created_at=later, last_sent_at=later)
+    assert (found.code_sealed, found.send_count) == (None, 1)
+
+
+async def test_racing_claims_within_the_cooldown_give_the_slot_to_one(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", code_sealed="sealed", last_sent_at=NOW))
+    cooldown = timedelta(seconds=60)
+    early = NOW + timedelta(seconds=30)
+    assert await store.claim_send("default", "c1", early, early - cooldown) is None
+    at = NOW + timedelta(seconds=60)
+    won = await asyncio.gather(*(store.claim_send("default", "c1", at, NOW) for _ in range(5)))
+    claimed = [row for row in won if row is not None]
+    assert len(claimed) == 1  # the others see last_sent_at = at, after the cut-off
+    assert (claimed[0].send_count, claimed[0].last_sent_at) == (2, at)
+    assert claimed[0].code_sealed == "sealed"  # what the resend sends again
+    assert await store.claim_send("other", "c1", at + timedelta(hours=1), at) is None
+
+
+async def test_a_released_claim_restores_the_slot_unless_another_send_took_it(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", last_sent_at=NOW))
+    at = NOW + timedelta(seconds=90)
+    assert await store.claim_send("default", "c1", at, at - timedelta(seconds=60)) is not None
+    await store.release_send("default", "c1", at, NOW)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert (found.send_count, found.last_sent_at) == (1, NOW)
+    # Another send's claim since then is not undone.
+    later = at + timedelta(seconds=5)
+    assert await store.claim_send("default", "c1", later, later) is not None
+    await store.release_send("default", "c1", at, NOW)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert (found.send_count, found.last_sent_at) == (2, later)
+
+
+async def test_a_consumed_code_loses_its_sealed_copy_and_its_slot(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", code_sealed="sealed"))  # never sent: last_sent_at NULL
+    assert await store.consume("default", "c1", NOW, 10)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert found.code_sealed is None
+    assert await store.claim_send("default", "c1", NOW, NOW) is None
+
+
+async def test_a_code_moves_to_another_scope_with_its_hash_until_consumed(
+    store: VerificationCodeStore,
+) -> None:
+    await store.replace(code("c1", scope="r1"))
+    await store.rescope("other", "c1", "r2", "x" * 64)  # another tenant's call changes nothing
+    await store.rescope("default", "c1", "r2", "x" * 64)
+    assert await store.find_live("default", PHONE, "SignIn", "r1") is None
+    assert await store.find_live("default", PHONE, "SignIn", "r2") == code(
+        "c1", scope="r2", code_hash="x" * 64
+    )
+    assert await store.consume("default", "c1", NOW, 10)
+    await store.rescope("default", "c1", "r3", "y" * 64)
+    found = await store.get("default", "c1")
+    assert found is not None
+    assert (found.scope, found.code_hash) == ("r2", "x" * 64)

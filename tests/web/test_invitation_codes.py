@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.resend_support import NO_COOLDOWN
 from tests.web.account_support import (
     NEW_PHONE,
     PHONE,
@@ -62,7 +63,9 @@ async def resend(public: httpx.AsyncClient, invitation_id: str, prefix: str = ""
 
 @pytest.fixture
 async def outbox(api: httpx.AsyncClient) -> None:
+    """The outbox as SMS connector, and no resend cooldown: these tests resend at once."""
     await use_outbox(api)
+    assert (await api.patch("/api/tenant/settings", json=NO_COOLDOWN)).status_code == 200
 
 
 # --- the link --------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ async def test_another_tenants_link_is_under_its_prefix(
 
 
 @pytest.mark.usefixtures("outbox")
-async def test_the_invitee_gets_a_new_code_and_the_old_one_stops_working(
+async def test_the_invitee_gets_the_code_again_and_the_latest_one_works(
     api: httpx.AsyncClient, public: httpx.AsyncClient
 ) -> None:
     invitation_id = await invite(api)
@@ -188,6 +191,7 @@ async def test_without_a_connector_the_invitee_is_told(
     api: httpx.AsyncClient, public: httpx.AsyncClient, services: Services
 ) -> None:
     await use_outbox(api)
+    assert (await api.patch("/api/tenant/settings", json=NO_COOLDOWN)).status_code == 200
     invitation_id = await invite(api)
     [connector] = (await api.get("/api/connectors")).json()
     assert (await api.delete(f"/api/connectors/{connector['id']}?force=true")).status_code == 204

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
+from tests.resend_support import NO_COOLDOWN
 
 from phoneauth.settings import Settings
 
@@ -107,7 +108,7 @@ async def test_sends_checks_and_refusals_are_counted_and_no_label_holds_a_number
     assert verified.status_code == 204
 
     # One message per number: the second send to it is refused by the recipient budget.
-    limits = {"rateLimits": {"recipientLimit": 1}}
+    limits = {"rateLimits": {"recipientLimit": 1}, **NO_COOLDOWN}
     assert (await api.patch("/api/tenant/settings", json=limits)).status_code == 200
     assert (await api.post("/api/verification-codes", json={"phone": LIMITED_PHONE})).is_success
     refused = await api.post("/api/verification-codes", json={"phone": LIMITED_PHONE})

@@ -140,6 +140,7 @@ class ExperienceVerifications:
             scope=record.id,
             delivery=delivery,
             precheck=usable,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -187,6 +188,7 @@ class ExperienceVerifications:
             scope=record.id,
             delivery=delivery,
             precheck=usable,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -329,7 +331,13 @@ class ExperienceVerifications:
         )
         tenant = await self.tenants.get(interaction.tenant_id)
         await self.codes.send(
-            tenant, user.phone, UsageType.MFA_VERIFICATION, ip=ip, locale=locale, scope=record.id
+            tenant,
+            user.phone,
+            UsageType.MFA_VERIFICATION,
+            ip=ip,
+            locale=locale,
+            scope=record.id,
+            resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)
         await self.interactions.save(interaction)
@@ -344,3 +352,19 @@ class ExperienceVerifications:
         )
         await self._check_code(interaction, record, code, ip)
         return record.id
+
+
+def _resend_of(interaction: Interaction, record: VerificationRecord) -> str | None:
+    """The scope of the code a send for `record` resends: the id of the unverified record it
+    replaces (same type, recipient and template). Logto gives every send a new record, so the
+    old `verificationId` stops resolving; the waiting code moves to the new record, and within
+    its validity the same code goes out again (tenant setting `resendKeepsCode`)."""
+    for previous in interaction.records():
+        same = (
+            previous.type is record.type
+            and previous.identifier.value == record.identifier.value
+            and previous.template_type == record.template_type
+        )
+        if same and not previous.verified:
+            return previous.id
+    return None

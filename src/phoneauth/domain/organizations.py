@@ -327,7 +327,8 @@ class Organizations:
         link: LinkBuilder | None = None,
         quiet: bool = False,
     ) -> bool:
-        """A new code for a pending invitation; the previous code stops working. True if sent.
+        """The code again for a pending invitation (a new one once it has expired, or with
+        `resendKeepsCode` off: the previous code then stops working). True if sent.
 
         `quiet` serves the invitee's own request (no admin key): an unknown, used, revoked or
         expired invitation then gets no SMS and no error, so the answer tells nothing about it.

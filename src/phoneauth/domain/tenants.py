@@ -28,7 +28,8 @@ class _Settings(BaseModel):
 
 
 class VerificationCodePolicy(_Settings):
-    """Logto's `verificationCodePolicy`: same names, bounds and defaults."""
+    """Logto's `verificationCodePolicy`: same names, bounds and defaults, plus phoneauth's
+    resend rules."""
 
     expiration_duration: int = Field(
         default=600,
@@ -39,6 +40,21 @@ class VerificationCodePolicy(_Settings):
     )
     max_retry_attempts: int = Field(
         default=10, ge=1, le=100, alias="maxRetryAttempts", description="Wrong tries per code."
+    )
+    # phoneauth's own (Logto has neither): the resend rules of issue 16.
+    resend_keeps_code: bool = Field(
+        default=True,
+        alias="resendKeepsCode",
+        description="A resend within the waiting code's validity sends the same code again "
+        "(same expiry, one attempt budget), so the first message still works.",
+    )
+    resend_cooldown_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        alias="resendCooldownSeconds",
+        description="Seconds between two sends to the same recipient for the same purpose "
+        "(429 `verification_code.resend_too_soon` before); 0 turns the wait off.",
     )
 
 

@@ -15,9 +15,9 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -34,6 +34,13 @@ from phoneauth.connectors.base import mask_email
 from phoneauth.connectors.segments import SmsSize
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.code_resends import (
+    CodeSealer,
+    ResendTooSoonError,
+    seal,
+    seconds_left,
+    unseal,
+)
 from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import (
@@ -168,6 +175,10 @@ class StoredCode:
     created_at: datetime
     expires_at: datetime
     consumed_at: datetime | None = None
+    code_sealed: str | None = None
+    """The code itself, encrypted, while it waits (`resendKeepsCode`); never logged."""
+    send_count: int = 1
+    last_sent_at: datetime | None = None
 
 
 class VerificationCodeStore(Protocol):
@@ -185,6 +196,24 @@ class VerificationCodeStore(Protocol):
         ...
 
     async def get(self, tenant_id: str, code_id: str) -> StoredCode | None: ...
+
+    async def claim_send(
+        self, tenant_id: str, code_id: str, now: datetime, sent_before: datetime
+    ) -> StoredCode | None:
+        """The send slot of a waiting code: `last_sent_at = now, send_count += 1` if unconsumed
+        and last sent at or before `sent_before` (or never); the row as updated, None if not."""
+        ...
+
+    async def rescope(self, tenant_id: str, code_id: str, scope: str, code_hash: str) -> None:
+        """Move an unconsumed code to another scope (its hash is bound to the scope)."""
+        ...
+
+    async def release_send(
+        self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
+    ) -> None:
+        """Undo `claim_send` (`last_sent_at = previous, send_count -= 1`) if no other send has
+        claimed the slot since `claimed_at`: a send the provider refused starts no cooldown."""
+        ...
 
     async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
         """`try_count += 1` if unconsumed and `try_count < max_attempts`; True if it was."""
@@ -213,6 +242,17 @@ class Delivery(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class _Claim:
+    """What a send's claim on the waiting code gave: when it claimed the slot (None: no code
+    was waiting), and the code to send again with its row (None: a new code)."""
+
+    claimed_at: datetime | None
+    resend: tuple[str, StoredCode] | None
+    scope: str = ""
+    """The scope the waiting code had when claimed."""
+
+
+@dataclass(frozen=True, slots=True)
 class CodeSent:
     """What a caller may know after a send: never the code."""
 
@@ -224,7 +264,10 @@ class CodeSent:
 
 
 class VerificationCodes:
-    """The code engine. `connectors` may be replaced at run time; it is read on every send."""
+    """The code engine. `connectors` may be replaced at run time; it is read on every send.
+
+    `sealer` keeps the waiting code encrypted for a resend that sends it again (tenant setting
+    `resendKeepsCode`); without one, every send issues a new code."""
 
     def __init__(
         self,
@@ -241,7 +284,9 @@ class VerificationCodes:
         metrics: Metrics = NO_METRICS,
         public_url: str | None = None,
         sealed_recipients: SealedRecipients | None = None,
+        sealer: CodeSealer | None = None,
     ) -> None:
+        self._sealer = sealer
         self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
         self.sealed_recipients = sealed_recipients  # numbers a status query will need
         self.store = store
@@ -271,7 +316,8 @@ class VerificationCodes:
         phone (E.164) or an address (its lower-cased key) alike."""
         code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         now = self.clock()
-        lifetime = timedelta(seconds=tenant.settings.verification_code_policy.expiration_duration)
+        policy = tenant.settings.verification_code_policy
+        lifetime = timedelta(seconds=policy.expiration_duration)
         stored = StoredCode(
             id=new_id(),
             tenant_id=tenant.id,
@@ -282,8 +328,89 @@ class VerificationCodes:
             try_count=0,
             created_at=now,
             expires_at=now + lifetime,
+            code_sealed=seal(self._sealer, code) if policy.resend_keeps_code else None,
+            last_sent_at=now,
         )
         return code, stored
+
+    async def _waiting(
+        self, tenant: Tenant, recipient: str, usage: UsageType, scope: str
+    ) -> StoredCode | None:
+        """The waiting code a send would replace or resend; `ResendTooSoonError` while the
+        cooldown since its last send runs (for a number with or without account alike: both
+        have a stored code)."""
+        waiting = await self.store.find_live(tenant.id, recipient, usage.value, scope)
+        if waiting is not None:
+            cooldown = tenant.settings.verification_code_policy.resend_cooldown_seconds
+            left = seconds_left(waiting.last_sent_at, cooldown, self.clock())
+            if left > 0:
+                # A locked number is told so first (the longer wait); a refusal costs no budget.
+                await self.rate_limits.ensure_not_locked(tenant, recipient)
+                raise ResendTooSoonError(left)
+        return waiting
+
+    async def _claim(
+        self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None, scope: str
+    ) -> _Claim:
+        """Claim the waiting code's send slot (one conditional write: of racing sends, one
+        wins, the others get `ResendTooSoonError`); with the code to send again and its row
+        when the tenant keeps codes and this one is still good (else a new code replaces it).
+        """
+        if waiting is None:
+            return _Claim(None, None)
+        policy = tenant.settings.verification_code_policy
+        now = self.clock()
+        sent_before = now - timedelta(seconds=policy.resend_cooldown_seconds)
+        claimed = await self.store.claim_send(tenant.id, waiting.id, now, sent_before)
+        if claimed is None:
+            # Another send won the slot (or replaced the code, giving it a new id; or it was
+            # consumed): the code waiting now says whether the cooldown runs.
+            current = await self.store.find_live(
+                tenant.id, waiting.phone, waiting.usage_type, waiting.scope
+            )
+            if current is not None:
+                left = seconds_left(current.last_sent_at, policy.resend_cooldown_seconds, now)
+                if left > 0:
+                    raise ResendTooSoonError(left)
+            return _Claim(None, None)  # a new code
+        good = (
+            policy.resend_keeps_code
+            and fixed is None
+            and now <= claimed.expires_at
+            and claimed.try_count < policy.max_retry_attempts
+        )
+        code = unseal(self._sealer, claimed.code_sealed) if good else None
+        if code is None:
+            return _Claim(now, None)
+        if scope != claimed.scope:  # the caller's new record takes the code over
+            usage = UsageType(claimed.usage_type)
+            code_hash = self._hash(tenant.id, claimed.phone, usage, scope, code)
+            claimed = replace(claimed, scope=scope, code_hash=code_hash)
+        return _Claim(now, (code, claimed), waiting.scope)
+
+    def _saver(self, claim: _Claim) -> Callable[[StoredCode], Awaitable[None]]:
+        """How a send stores what it sent: a new code replaces the waiting one (one upsert);
+        the same code sent again needs nothing (its claim recorded the send), unless it moves
+        to the caller's new scope (an Experience resend's new verification record)."""
+        resent = claim.resend
+
+        async def save(stored: StoredCode) -> None:
+            if resent is None:
+                await self.store.replace(stored)
+            elif stored.scope != claim.scope:
+                await self.store.rescope(
+                    stored.tenant_id, stored.id, stored.scope, stored.code_hash
+                )
+
+        return save
+
+    async def _release(self, tenant: Tenant, waiting: StoredCode | None, claim: _Claim) -> None:
+        """After the provider refused a send: its claim on the waiting code starts no cooldown
+        (a new code was never stored; the waiting one stands as it was)."""
+        if waiting is not None and claim.claimed_at is not None:
+            await self.store.release_send(
+                tenant.id, waiting.id, claim.claimed_at, waiting.last_sent_at
+            )
 
     async def send(
         self,
@@ -297,6 +424,7 @@ class VerificationCodes:
         delivery: Delivery = Delivery.NOW,
         variables: Mapping[str, str] | None = None,
         precheck: Callable[[], None] | None = None,
+        resend_of: str | None = None,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
@@ -318,9 +446,17 @@ class VerificationCodes:
         transient failure, within the rules' deadline. `CodeSent.connector_id` names the
         connector that took it (`NOW` only).
 
+        Resend (tenant settings `resendKeepsCode`, `resendCooldownSeconds`): while a code
+        waits for this number, use and scope, a send within the cooldown since its last send
+        is refused; after it, the same code goes out again (same expiry, same attempts left)
+        while it is still good, else a new code replaces it. The send slot is claimed in one
+        conditional write after every other check; a send the provider refused gives it back.
+        `resend_of` names the scope the waiting code has when the caller gives each send a new
+        one (an Experience resend's new record): the same code then moves to `scope`, once sent.
+
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
-                included): before anything is created or deleted.
+                and `ResendTooSoonError` included): before anything is created or deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
                 also for digits that are no valid number (see `recipient`).
             ConnectorError: the provider failed (`NOW` only; after failover, the last
@@ -329,6 +465,7 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
+        waiting = await self._waiting(tenant, e164, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -342,13 +479,15 @@ class VerificationCodes:
         plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
-        code, stored = self._new_code(tenant, e164, usage, scope, fixed)
+        claim = await self._claim(tenant, waiting, fixed, scope)
+        code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
         expires_at = stored.expires_at
+        store = self._saver(claim)
         if delivery is Delivery.NONE:
-            await self.store.replace(stored)
+            await store(stored)
             return CodeSent(e164, expires_at, None)
         if plan is None:
-            await self.store.replace(stored)
+            await store(stored)
             await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
@@ -362,15 +501,20 @@ class VerificationCodes:
         )
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
-            await self.store.replace(stored)
+            await store(stored)
             self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
-        delivered = await self._deliver(tenant.id, plan, message, stored.id)
+        try:
+            delivered = await self._deliver(tenant.id, plan, message, stored.id)
+        except ConnectorError:
+            await self._release(tenant, waiting, claim)
+            raise
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
         # upsert, after the SMS and before the answer: concurrent sends still leave exactly
         # one waiting code (the last stored), and nothing is acknowledged before it is stored.
-        await self.store.replace(stored)
+        # A resend of the same code has nothing to store: its claim recorded the send.
+        await store(stored)
         return CodeSent(
             e164, expires_at, delivered.result.provider_message_id, delivered.connector.row_id
         )
@@ -386,6 +530,7 @@ class VerificationCodes:
         scope: str = "",
         delivery: Delivery = Delivery.NOW,
         precheck: Callable[[], None] | None = None,
+        resend_of: str | None = None,
     ) -> CodeSent:
         """`send` for an email address, through the tenant's Email connector.
 
@@ -403,6 +548,7 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
+        waiting = await self._waiting(tenant, key, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
@@ -414,20 +560,26 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        code, stored = self._new_code(tenant, key, usage, scope)
+        claim = await self._claim(tenant, waiting, None, scope)
+        code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
+        store = self._saver(claim)
         if delivery is Delivery.NONE:
-            await self.store.replace(stored)
+            await store(stored)
             return CodeSent(normalised, expires_at, None)
         payload = {"code": code, **({"locale": locale} if locale else {})}
         message = EmailMessage(to=normalised, usage_type=usage, payload=payload, ip=ip)
         if delivery is Delivery.BACKGROUND:
-            await self.store.replace(stored)
+            await store(stored)
             self.background.start(self._deliver_email_later(tenant.id, active, message))
             return CodeSent(normalised, expires_at, None)
-        result = await self._deliver_email(tenant.id, active, message)
+        try:
+            result = await self._deliver_email(tenant.id, active, message)
+        except ConnectorError:
+            await self._release(tenant, waiting, claim)
+            raise
         # Stored only once the provider took the email, as for an SMS (see `send`).
-        await self.store.replace(stored)
+        await store(stored)
         return CodeSent(normalised, expires_at, result.provider_message_id)
 
     async def _deliver_email(

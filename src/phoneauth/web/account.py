@@ -23,6 +23,7 @@ from phoneauth.domain.account import (
 )
 from phoneauth.domain.account_center import ensure_editable
 from phoneauth.domain.account_verifications import PermissionDeniedError, RecordNotFoundError
+from phoneauth.domain.code_resends import ResendTooSoonError
 from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
 from phoneauth.domain.emails import LOGTO_EMAIL, InvalidEmailError
 from phoneauth.domain.organizations import (
@@ -55,6 +56,7 @@ from phoneauth.web.deps import ServicesDep, client_ip, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import set_session_cookie
 from phoneauth.web.links import invitation_url
+from phoneauth.web.resend_header import resend_after
 from phoneauth.web.verifications import VERIFY_ERRORS
 from phoneauth.web.verifications import router as verifications_router
 
@@ -349,6 +351,7 @@ async def accept_invitation(
         MessageRateLimitedError,
         IpRateLimitedError,
         CountryRateLimitedError,
+        ResendTooSoonError,
         NoSmsConnectorError,
         *ALL_CONNECTOR_ERRORS,
     ),
@@ -366,4 +369,4 @@ async def resend_invitation_code(
         link=partial(invitation_url, services.settings),
         quiet=True,
     )
-    return Response(status_code=204)
+    return Response(status_code=204, headers=resend_after(tenant))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
 from phoneauth.domain.account_verifications import RecordNotFoundError
+from phoneauth.domain.code_resends import ResendTooSoonError
 from phoneauth.domain.emails import LOGTO_EMAIL, InvalidEmailError
 from phoneauth.domain.experience_errors import InvalidCredentialsError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
@@ -43,6 +44,7 @@ SEND_ERRORS = (
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,
+    ResendTooSoonError,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.web.account_support import anonymous
+from tests.web.account_support import Clock, anonymous
 from tests.web.experience.support import (
     NEW_PASSWORD,
     OTHER_PHONE,
@@ -177,11 +177,14 @@ async def test_an_unknown_phone_in_a_reset_is_404_after_the_code(user: EndUser) 
 
 
 async def lower_recipient_limit(services: Services, limit: int) -> None:
+    """The recipient budget at `limit`, and no resend cooldown in its way."""
     tenant = await services.tenants.get("default")
     limits = tenant.settings.rate_limits.model_copy(update={"recipient_limit": limit})
-    await services.tenants.update_settings(
-        "default", tenant.settings.model_copy(update={"rate_limits": limits})
+    policy = tenant.settings.verification_code_policy.model_copy(
+        update={"resend_cooldown_seconds": 0}
     )
+    update = {"rate_limits": limits, "verification_code_policy": policy}
+    await services.tenants.update_settings("default", tenant.settings.model_copy(update=update))
 
 
 def shape(response: httpx.Response) -> tuple[int, list[str], int]:
@@ -216,6 +219,39 @@ async def test_no_sms_to_an_unknown_phone_and_the_same_answer(
     for limited in (known_limited, unknown_limited):
         assert limited.status_code == 429
         assert limited.json()["code"] == "request.message_rate_limited"
+    assert await user.messages(OTHER_PHONE) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "mode"), [("ForgotPassword", "SignInAndRegister"), ("SignIn", "SignIn")]
+)
+async def test_the_resend_cooldown_answers_alike_with_or_without_an_account(
+    user: EndUser, services: Services, event: str, mode: str
+) -> None:
+    """The cooldown reads the stored code, which a suppressed send stores too."""
+    clock = Clock()
+    services.codes.clock = clock
+    await services.users.create("default", phone=PHONE)
+    await use_experience(services, experience(mode=mode))
+    assert (await user.start(event)).status_code == 204
+    answers = []
+    for phone in (PHONE, OTHER_PHONE):
+        sent = await user.send_code(phone, event)
+        clock.advance(1)
+        early = await user.send_code(phone, event)
+        clock.advance(59)
+        again = await user.send_code(phone, event)
+        answers.append(
+            [
+                (r.status_code, r.headers.get("retry-after"), r.headers.get("resend-after"))
+                for r in (sent, early, again)
+            ]
+            + [early.json(), shape(again)]
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][:3] == [(200, None, "60"), (429, "59", None), (200, None, "60")]
+    assert answers[0][3]["code"] == "verification_code.resend_too_soon"
+    assert len(await user.messages(PHONE)) == 2
     assert await user.messages(OTHER_PHONE) == []
 
 

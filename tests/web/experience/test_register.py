@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+from tests.web.account_support import Clock
 from tests.web.experience.support import (
     OTHER_PHONE,
     PASSWORD,
@@ -176,16 +177,32 @@ async def test_registering_needs_a_verified_record(user: EndUser) -> None:
     assert nothing.json()["details"] == {"missingProfile": ["phone"]}
 
 
-async def test_a_resend_replaces_the_verification_id(user: EndUser) -> None:
+async def test_a_resend_replaces_the_verification_id_and_keeps_the_code(
+    user: EndUser, services: Services
+) -> None:
+    """Logto's new record per send (the old id stops resolving); phoneauth's resend rules: not
+    before the cooldown, then the same code again, now under the new id."""
+    clock = Clock()
+    services.codes.clock = clock
     assert (await user.start("Register")).status_code == 204
-    first = (await user.send_code(PHONE, "Register")).json()["verificationId"]
+    sent = await user.send_code(PHONE, "Register")
+    assert sent.headers["resend-after"] == "60"
+    first = sent.json()["verificationId"]
     first_code = await user.code(PHONE)
-    second = (await user.send_code(PHONE, "Register")).json()["verificationId"]
+    clock.advance(42)
+    early = await user.send_code(PHONE, "Register")
+    assert (early.status_code, early.json()["code"]) == (429, "verification_code.resend_too_soon")
+    assert early.headers["retry-after"] == "18"
+    assert early.json()["details"] == {"retry_after": 18}
+    clock.advance(18)
+    again = await user.send_code(PHONE, "Register")
+    second = again.json()["verificationId"]
     assert first != second
+    assert [message["code"] for message in await user.messages(PHONE)] == [first_code] * 2
     stale = await user.verify(PHONE, first, first_code)
     assert stale.status_code == 404
     assert stale.json()["code"] == "session.verification_session_not_found"
-    assert (await user.verify(PHONE, second, await user.code(PHONE))).status_code == 200
+    assert (await user.verify(PHONE, second, first_code)).status_code == 200
 
 
 async def test_registration_then_sign_in_with_the_same_interaction_cookie_jar(
@@ -211,3 +228,17 @@ async def test_a_verified_sign_in_code_can_register_after_switching(
     assert switched.status_code == 204
     assert (await user.identify(verification_id)).status_code == 201
     assert await services.users.find_by_phone("default", OTHER_PHONE) is not None
+
+
+async def test_the_send_answer_documents_when_the_next_send_may_go(
+    api: httpx.AsyncClient,
+) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/api/experience/verification/verification-code",
+        "/api/experience/verification/mfa-verification-code",
+    ):
+        responses = paths[path]["post"]["responses"]
+        assert "Resend-After" in responses["200"]["headers"]
+        assert "verification_code.resend_too_soon" in responses["429"]["description"]
+        assert "VerificationId" in str(responses["200"]["content"])  # the body as before

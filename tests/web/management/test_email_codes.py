@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.e2e.conftest import Deployment, deploy_for_test
+from tests.resend_support import NO_COOLDOWN
 from tests.smtp_servers import self_signed_certificate, smtp_server
 
 from phoneauth.settings import Settings
@@ -72,6 +73,7 @@ def test_send_and_verify_a_generic_code_by_email(api: httpx.Client) -> None:
 
 def test_a_new_code_replaces_the_waiting_one_for_the_same_address(api: httpx.Client) -> None:
     api.post("/api/connectors", json={"connectorId": "outbox-email"})
+    assert api.patch("/api/tenant/settings", json=NO_COOLDOWN).status_code == 200
     assert api.post("/api/verification-codes", json={"email": "jo@example.com"}).status_code == 204
     first = _outbox_code(api, "jo@example.com")
     assert api.post("/api/verification-codes", json={"email": "JO@example.com"}).status_code == 204
@@ -120,6 +122,7 @@ def test_a_bad_body_is_400_before_the_connector_lookup(
 
 def test_the_recipient_budget_counts_email_sends(api: httpx.Client) -> None:
     api.post("/api/connectors", json={"connectorId": "outbox-email"})
+    assert api.patch("/api/tenant/settings", json=NO_COOLDOWN).status_code == 200
     answers = [
         api.post("/api/verification-codes", json={"email": "busy@example.com"}).status_code
         for _ in range(12)

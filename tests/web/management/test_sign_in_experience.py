@@ -43,7 +43,12 @@ DEFAULT = {
     "signInMode": "SignInAndRegister",
     "forgotPasswordMethods": None,
     "mfa": {"factors": [], "policy": "UserControlled", "organizationRequiredMfaPolicy": None},
-    "verificationCodePolicy": {"expirationDuration": 600, "maxRetryAttempts": 10},
+    "verificationCodePolicy": {
+        "expirationDuration": 600,
+        "maxRetryAttempts": 10,
+        "resendKeepsCode": True,
+        "resendCooldownSeconds": 60,
+    },
 }
 """A tenant's default once it has an SMS connector."""
 WAITING = {
@@ -291,16 +296,21 @@ async def test_forgot_password_by_sms_needs_the_connector(api: httpx.AsyncClient
 async def test_verification_code_policy_is_kept_in_the_tenant_settings(
     api: httpx.AsyncClient,
 ) -> None:
-    policy = {"expirationDuration": 300, "maxRetryAttempts": 3}
+    policy = {
+        "expirationDuration": 300,
+        "maxRetryAttempts": 3,
+        "resendKeepsCode": False,
+        "resendCooldownSeconds": 30,
+    }
     saved = await patch(api, {"verificationCodePolicy": policy})
     assert saved.status_code == 200, saved.text
     assert saved.json() == {**WAITING, "verificationCodePolicy": policy}
     assert (await api.get("/api/sign-in-exp")).json()["verificationCodePolicy"] == policy
     settings = (await api.get("/api/tenant")).json()["settings"]
     assert settings["verificationCodePolicy"] == policy
-    # Logto's fields are optional: a missing one takes its default; null restores both.
+    # Every field is optional: a missing one takes its default; null restores them all.
     partial = await patch(api, {"verificationCodePolicy": {"maxRetryAttempts": 5}})
-    expected = {"expirationDuration": 600, "maxRetryAttempts": 5}
+    expected = {**DEFAULT["verificationCodePolicy"], "maxRetryAttempts": 5}
     assert partial.json()["verificationCodePolicy"] == expected
     reset = await patch(api, {"verificationCodePolicy": None})
     assert reset.json()["verificationCodePolicy"] == DEFAULT["verificationCodePolicy"]

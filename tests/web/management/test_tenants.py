@@ -37,7 +37,12 @@ async def test_default_tenant_exists_at_the_root_and_under_t(api: httpx.AsyncCli
     assert root.json()["id"] == "default"
     assert root.json()["kind"] == "development"
     policy = root.json()["settings"]["verificationCodePolicy"]
-    assert policy == {"expirationDuration": 600, "maxRetryAttempts": 10}
+    assert policy == {
+        "expirationDuration": 600,
+        "maxRetryAttempts": 10,
+        "resendKeepsCode": True,
+        "resendCooldownSeconds": 60,
+    }
 
 
 async def test_unknown_tenant_is_404_for_a_global_key(api: httpx.AsyncClient) -> None:
@@ -94,14 +99,31 @@ async def test_settings_patch_merges_and_validates(api: httpx.AsyncClient) -> No
     )
     assert changed.status_code == 200
     policy = changed.json()["settings"]["verificationCodePolicy"]
-    assert policy == {"expirationDuration": 600, "maxRetryAttempts": 5}
+    assert policy == {
+        "expirationDuration": 600,
+        "maxRetryAttempts": 5,
+        "resendKeepsCode": True,
+        "resendCooldownSeconds": 60,
+    }
     assert (await api.get("/api/tenant")).json()["settings"]["verificationCodePolicy"] == policy
+    resend = {"resendKeepsCode": False, "resendCooldownSeconds": 0}
+    changed = await api.patch("/api/tenant/settings", json={"verificationCodePolicy": resend})
+    assert changed.json()["settings"]["verificationCodePolicy"] == {**policy, **resend}
     bad = await api.patch(
         "/api/tenant/settings",
-        json={"verificationCodePolicy": {"expirationDuration": 30}, "nonsense": 1},
+        json={
+            "verificationCodePolicy": {"expirationDuration": 30, "resendCooldownSeconds": 3601},
+            "nonsense": 1,
+        },
     )
     assert bad.status_code == 400
     fields = {problem["field"] for problem in bad.json()["details"]["errors"]}
-    assert fields == {"verificationCodePolicy.expirationDuration", "nonsense"}
+    assert fields == {
+        "verificationCodePolicy.expirationDuration",
+        "verificationCodePolicy.resendCooldownSeconds",
+        "nonsense",
+    }
+    negative = {"verificationCodePolicy": {"resendCooldownSeconds": -1}}
+    assert (await api.patch("/api/tenant/settings", json=negative)).status_code == 400
     not_an_object = await api.patch("/api/tenant/settings", json=[1, 2])
     assert not_an_object.status_code == 400

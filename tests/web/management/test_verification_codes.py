@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, other_code, outbox_connector
+from tests.resend_support import NO_COOLDOWN
 
 from phoneauth.connectors.providers import outbox, twilio
 from phoneauth.domain.ports import ActiveConnector
@@ -222,7 +223,8 @@ async def test_a_provider_error_reaches_the_caller_with_its_code(
 async def test_the_recipient_limit_answers_429_with_retry_after(
     api: httpx.AsyncClient, box: outbox.Outbox
 ) -> None:
-    patched = await api.patch("/api/tenant/settings", json={"rateLimits": {"recipientLimit": 2}})
+    limits = {"rateLimits": {"recipientLimit": 2}, **NO_COOLDOWN}
+    patched = await api.patch("/api/tenant/settings", json=limits)
     assert patched.status_code == 200
     for _ in range(2):
         assert (await api.post("/api/verification-codes", json={"phone": PHONE})).is_success
@@ -331,7 +333,7 @@ async def test_with_a_redis_url_two_instances_share_the_send_budget(
             services.codes.connectors = Source({tenant_id: outbox_connector(sms_client, box)})
         async with _client(first, key) as api_one, _client(second, key) as api_two:
             await api_one.post("/api/tenants", json={"id": tenant_id, "name": "Redis"})
-            limits = {"rateLimits": {"recipientLimit": 2}}
+            limits = {"rateLimits": {"recipientLimit": 2}, **NO_COOLDOWN}
             await api_one.patch(f"/t/{tenant_id}/api/tenant/settings", json=limits)
             path = f"/t/{tenant_id}/api/verification-codes"
             assert (await api_one.post(path, json={"phone": PHONE})).is_success

@@ -14,7 +14,16 @@ from phoneauth.storage.models import VerificationCodeRow
 from phoneauth.storage.models.base import UtcDateTime
 
 _LIVE_KEY = ["tenant_id", "phone", "usage_type", "scope"]
-_REPLACED = ["id", "code_hash", "try_count", "created_at", "expires_at"]
+_REPLACED = [
+    "id",
+    "code_hash",
+    "try_count",
+    "created_at",
+    "expires_at",
+    "code_sealed",
+    "send_count",
+    "last_sent_at",
+]
 
 
 def _code(row: Any) -> StoredCode:
@@ -30,6 +39,9 @@ def _code(row: Any) -> StoredCode:
         created_at=row.created_at,
         expires_at=row.expires_at,
         consumed_at=row.consumed_at,
+        code_sealed=row.code_sealed,
+        send_count=row.send_count,
+        last_sent_at=row.last_sent_at,
     )
 
 
@@ -80,7 +92,38 @@ _CONSUME = (
         _TABLE.c.expires_at >= bindparam("b_now", type_=UtcDateTime()),
         _TABLE.c.try_count < bindparam("b_max"),
     )
-    .values(consumed_at=bindparam("b_now", type_=UtcDateTime()))
+    # The code is no longer needed in any form once used.
+    .values(consumed_at=bindparam("b_now", type_=UtcDateTime()), code_sealed=None)
+)
+# A send claims the waiting code's slot: of racing sends within the cooldown, one row changes.
+_CLAIM_SEND = (
+    update(_TABLE)
+    .where(
+        *_OF_CODE,
+        _TABLE.c.consumed_at.is_(None),
+        or_(
+            _TABLE.c.last_sent_at.is_(None),
+            _TABLE.c.last_sent_at <= bindparam("b_before", type_=UtcDateTime()),
+        ),
+    )
+    .values(
+        last_sent_at=bindparam("b_now", type_=UtcDateTime()),
+        send_count=_TABLE.c.send_count + 1,
+    )
+    .returning(*_TABLE.c)
+)
+_RESCOPE = (
+    update(_TABLE)
+    .where(*_OF_CODE, _TABLE.c.consumed_at.is_(None))
+    .values(scope=bindparam("b_scope"), code_hash=bindparam("b_hash"))
+)
+_RELEASE_SEND = (
+    update(_TABLE)
+    .where(*_OF_CODE, _TABLE.c.last_sent_at == bindparam("b_claimed", type_=UtcDateTime()))
+    .values(
+        last_sent_at=bindparam("b_previous", type_=UtcDateTime()),
+        send_count=_TABLE.c.send_count - 1,
+    )
 )
 
 
@@ -104,6 +147,9 @@ class SqlVerificationCodeStore:
             "created_at": code.created_at,
             "expires_at": code.expires_at,
             "consumed_at": code.consumed_at,
+            "code_sealed": code.code_sealed,
+            "send_count": code.send_count,
+            "last_sent_at": code.last_sent_at,
         }
         await self.db.write(changed_rows(self._upsert, row), single_statement=True)
 
@@ -121,6 +167,27 @@ class SqlVerificationCodeStore:
     async def get(self, tenant_id: str, code_id: str) -> StoredCode | None:
         parameters = {"b_tenant": tenant_id, "b_id": code_id}
         return await self.db.read(first_row(_GET, parameters, _code))
+
+    async def claim_send(
+        self, tenant_id: str, code_id: str, now: datetime, sent_before: datetime
+    ) -> StoredCode | None:
+        parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_now": now, "b_before": sent_before}
+        return await self.db.write(first_row(_CLAIM_SEND, parameters, _code), single_statement=True)
+
+    async def rescope(self, tenant_id: str, code_id: str, scope: str, code_hash: str) -> None:
+        parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_scope": scope, "b_hash": code_hash}
+        await self.db.write(changed_rows(_RESCOPE, parameters), single_statement=True)
+
+    async def release_send(
+        self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
+    ) -> None:
+        parameters = {
+            "b_tenant": tenant_id,
+            "b_id": code_id,
+            "b_claimed": claimed_at,
+            "b_previous": previous,
+        }
+        await self.db.write(changed_rows(_RELEASE_SEND, parameters), single_statement=True)
 
     async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
         parameters = {"b_tenant": tenant_id, "b_id": code_id, "b_max": max_attempts}

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.code_resends import ResendTooSoonError
 from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
 from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.experience_errors import (
@@ -40,6 +41,7 @@ from phoneauth.domain.verification_codes import (
 )
 from phoneauth.web.deps import ServicesDep, client_ip
 from phoneauth.web.experience.deps import InteractionDep, preferred_locale, step_responses
+from phoneauth.web.resend_header import SENT_WITH_RESEND_AFTER, add_resend_after
 
 router = APIRouter(tags=["experience"])
 
@@ -49,6 +51,7 @@ SEND_ERRORS = (
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,
+    ResendTooSoonError,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )
@@ -134,32 +137,37 @@ def _answer(verification_id: str) -> VerificationId:
     "/experience/verification/verification-code",
     response_model=VerificationId,
     summary="Send a code to a phone number (SMS) or an email address",
-    responses=step_responses(
-        *SEND_ERRORS, *EMAIL_SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError
-    ),
+    responses={
+        **step_responses(
+            *SEND_ERRORS, *EMAIL_SEND_ERRORS, EventForbiddenError, ForgotPasswordNotEnabledError
+        ),
+        200: SENT_WITH_RESEND_AFTER,
+    },
 )
 async def send_code(
-    body: CodeRequest, interaction: InteractionDep, request: Request, services: ServicesDep
+    body: CodeRequest,
+    interaction: InteractionDep,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
 ) -> VerificationId:
-    if isinstance(body.identifier, EmailIdentifierIn):
-        return _answer(
-            await services.experience.verifications.send_email_code(
-                interaction,
-                body.identifier.value,
-                body.interaction_event,
-                ip=client_ip(request),
-                locale=preferred_locale(request),
-            )
-        )
-    return _answer(
-        await services.experience.verifications.send_code(
-            interaction,
-            body.identifier.value,
-            body.interaction_event,
-            ip=client_ip(request),
-            locale=preferred_locale(request),
-        )
+    """Logto's answer; the `Resend-After` header (phoneauth's) says when the next send may go.
+    A send again for the same identifier in this interaction answers the same
+    `verificationId` and, within the code's validity, sends the same code."""
+    send = (
+        services.experience.verifications.send_email_code
+        if isinstance(body.identifier, EmailIdentifierIn)
+        else services.experience.verifications.send_code
     )
+    verification_id = await send(
+        interaction,
+        body.identifier.value,
+        body.interaction_event,
+        ip=client_ip(request),
+        locale=preferred_locale(request),
+    )
+    add_resend_after(response, await services.tenants.get(interaction.tenant_id))
+    return _answer(verification_id)
 
 
 @router.post(
@@ -216,16 +224,23 @@ async def verify_password(
     "/experience/verification/mfa-verification-code",
     response_model=VerificationId,
     summary="Send an MFA code to the identified user's phone",
-    responses=step_responses(*SEND_ERRORS, IdentifierNotFoundError, MfaFactorNotEnabledError),
+    responses={
+        **step_responses(*SEND_ERRORS, IdentifierNotFoundError, MfaFactorNotEnabledError),
+        200: SENT_WITH_RESEND_AFTER,
+    },
 )
 async def send_mfa_code(
-    body: MfaCodeRequest, interaction: InteractionDep, request: Request, services: ServicesDep
+    body: MfaCodeRequest,
+    interaction: InteractionDep,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
 ) -> VerificationId:
-    return _answer(
-        await services.experience.verifications.send_mfa_code(
-            interaction, ip=client_ip(request), locale=preferred_locale(request)
-        )
+    verification_id = await services.experience.verifications.send_mfa_code(
+        interaction, ip=client_ip(request), locale=preferred_locale(request)
     )
+    add_resend_after(response, await services.tenants.get(interaction.tenant_id))
+    return _answer(verification_id)
 
 
 @router.post(

@@ -82,6 +82,11 @@ MESSAGES: dict[str, Sentences] = {
         "Codes cannot be sent to this country right now. Please try again later.",
         "Too many codes were sent to this country; its limit resets by itself.",
     ),
+    "verification_code.resend_too_soon": Sentences(
+        "A code was sent moments ago. Please wait a little before asking for another.",
+        "A code was sent to this recipient moments ago; another can be sent in {retry_after} "
+        "seconds (the code policy's wait between two codes, resendCooldownSeconds).",
+    ),
     "session.verification_blocked_too_many_attempts": Sentences(
         "Too many wrong codes for this phone number. Please wait a while and try again.",
         "Too many wrong codes were entered for this phone number; it is locked for a while.",

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from phoneauth.connectors import UsageType
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
+from phoneauth.domain.code_resends import ResendTooSoonError
 from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.rate_limits import (
@@ -29,6 +30,7 @@ from phoneauth.domain.verification_codes import (
 )
 from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
 from phoneauth.web.errors import error_responses
+from phoneauth.web.resend_header import RESEND_AFTER_HEADER, resend_after
 
 # A body sent without a Content-Type is read as JSON here, as these two routes always did
 # (minimal clients and load generators send just the JSON).
@@ -116,7 +118,14 @@ class GenericCodeVerification(_OneRecipient):
                     "description": "The id of the saved SMS connector that took the message, "
                     "active or standby (`/api/sms-routing`); absent for email and test numbers.",
                     "schema": {"type": "string"},
-                }
+                },
+                RESEND_AFTER_HEADER: {
+                    "description": "Seconds until the next send to this recipient may go "
+                    "(`verificationCodePolicy.resendCooldownSeconds`; 0: at once). A send "
+                    "before answers 429 `verification_code.resend_too_soon` with "
+                    "`Retry-After`.",
+                    "schema": {"type": "integer"},
+                },
             },
         },
         **error_responses(
@@ -126,6 +135,7 @@ class GenericCodeVerification(_OneRecipient):
             MessageRateLimitedError,
             IpRateLimitedError,
             CountryRateLimitedError,
+            ResendTooSoonError,
             NoSmsConnectorError,
             NoEmailConnectorError,
             *ALL_CONNECTOR_ERRORS,
@@ -138,11 +148,14 @@ async def send_code(
     ip = body.ip or client_ip(request)
     if body.email is not None:
         await services.codes.send_email(tenant, body.email, UsageType.GENERIC, ip=ip)
-        return Response(status_code=204)
+        return Response(status_code=204, headers=resend_after(tenant))
     sent = await services.codes.send(tenant, body.phone or "", UsageType.GENERIC, ip=ip)
     # Logto answers 204 without a body: the connector that took the SMS (after any failover)
-    # is named in a header of ours; none for a test phone number, which sends nothing.
-    headers = {SENT_BY_HEADER: sent.connector_id} if sent.connector_id else None
+    # is named in a header of ours; none for a test phone number, which sends nothing. When
+    # the next send may go is in another (`resendCooldownSeconds`).
+    headers = resend_after(tenant)
+    if sent.connector_id:
+        headers[SENT_BY_HEADER] = sent.connector_id
     return Response(status_code=204, headers=headers)
 
 

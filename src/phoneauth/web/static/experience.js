@@ -7,7 +7,8 @@
  * `message`, which is written for programs. */
 (function () {
   "use strict";
-  var RESEND_SECONDS = 59; // Logto's client-side resend timer
+  var RESEND_SECONDS = 59; // Logto's client-side resend timer: only if the answer names none
+  var TOO_SOON = "verification_code.resend_too_soon";
   var EVENTS = { "sign-in": "SignIn", register: "Register", "forgot-password": "ForgotPassword" };
   var USERNAME = /^[A-Za-z_]\w*$/; // Logto's usernameRegEx
   var card = document.querySelector("[data-flow]");
@@ -39,6 +40,7 @@
     verificationId: null,
   };
   var resendTimer = null;
+  var resendAfter = null; // seconds the last send's answer gave (its Resend-After header)
 
   function $(selector) { return card.querySelector(selector); }
   function all(selector) { return Array.prototype.slice.call(card.querySelectorAll(selector)); }
@@ -87,6 +89,8 @@
     } catch (error) {
       throw problem("Could not reach the server. Check your connection and try again.");
     }
+    var wait = parseInt(response.headers.get("Resend-After"), 10);
+    resendAfter = isNaN(wait) ? null : wait;
     var text = await response.text();
     var data = null;
     try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
@@ -118,12 +122,26 @@
     return error.message;
   }
 
+  /* "42 seconds", "2 minutes": how long to wait, as a person says it. */
+  function waitInWords(seconds) {
+    if (seconds < 60) return seconds + (seconds === 1 ? " second" : " seconds");
+    var minutes = Math.ceil(seconds / 60);
+    return minutes + (minutes === 1 ? " minute" : " minutes");
+  }
+
   function showError(error) {
     if (!(error instanceof ApiError)) {
       if (window.console) window.console.error(error);
       error = problem("Something went wrong. Please try again.");
     }
     if (error.code === "session.interaction_not_found") startOver();
+    var wait = error.details.retry_after;
+    if (error.code === TOO_SOON && typeof wait === "number" && wait > 0) {
+      // The server's own count: the button waits exactly as long as the cooldown still runs.
+      startResendTimer(wait);
+      say("[data-error]", "A code was sent moments ago. You can ask for another in " + waitInWords(wait) + ".");
+      return;
+    }
     say("[data-error]", pageMessage(error));
   }
 
@@ -165,12 +183,15 @@
     });
   }
 
-  /* Counted from the clock, not by ticks: browsers slow the timers of background tabs. */
-  function startResendTimer() {
+  /* Counted from the clock, not by ticks: browsers slow the timers of background tabs. The wait
+   * is the answer's (the tenant's resend cooldown): `seconds`, else the last send's Resend-After
+   * header, else Logto's fixed timer. */
+  function startResendTimer(seconds) {
     var button = $("[data-resend]");
     if (!button) return;
     var label = button.getAttribute("data-label") || "Resend code";
-    var ends = Date.now() + RESEND_SECONDS * 1000;
+    var wait = typeof seconds === "number" ? seconds : resendAfter === null ? RESEND_SECONDS : resendAfter;
+    var ends = Date.now() + wait * 1000;
     function tick() {
       var left = Math.ceil((ends - Date.now()) / 1000);
       if (left > 0) {
@@ -483,7 +504,7 @@
   on($("[data-resend]"), "click", async function () {
     if (flow === "invitation") await resendInvitationCode();
     else await sendCode();
-    say("[data-notice]", "We sent a new code.");
+    say("[data-notice]", state.kind === "email" ? "We sent the email again." : "We sent the text message again.");
   });
 
   on($("[data-create-account]"), "click", async function () {
