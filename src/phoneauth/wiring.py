@@ -40,6 +40,7 @@ from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
+from phoneauth.domain.sms_protection import SmsProtection
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.user_admin import UserAdmin
 from phoneauth.domain.users import UserStore
@@ -58,6 +59,7 @@ from phoneauth.storage.repositories.oidc import SqlOidcStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
+from phoneauth.storage.repositories.sms_protection import SqlSuspensionStore
 from phoneauth.storage.repositories.sms_routing import SqlSmsRoutingStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
@@ -117,6 +119,7 @@ class Services:
     delivery_reports: DeliveryReports = field(init=False)
     delivery_polling: DeliveryPolling = field(init=False)
     delivery_routing: DeliveryRouting = field(init=False)
+    sms_protection: SmsProtection = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -246,14 +249,18 @@ async def build_services(
         utc_now,
         metrics=metrics,
     )
+    # The pumping defence counts on the rate limits' counters: shared with Redis, as they are.
+    counters = redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    services.sms_protection = SmsProtection(
+        counters,
+        SqlSuspensionStore(database, cache=cache_for(database)),
+        hash_key=services.code_hash_key,
+        metrics=metrics,
+    )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
-        rate_limits=RateLimits(
-            redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters(),
-            hash_key=services.code_hash_key,
-            metrics=metrics,
-        ),
+        rate_limits=RateLimits(counters, hash_key=services.code_hash_key, metrics=metrics),
         hash_key=services.code_hash_key,
         connectors=services.connectors,
         email_connectors=services.connectors,
@@ -261,6 +268,7 @@ async def build_services(
         router=services.delivery_routing.router,
         metrics=metrics,
         public_url=settings.public_url,
+        protection=services.sms_protection,
     )
     reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
     services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from phoneauth.domain.account_center import AccountCenter
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
+from phoneauth.domain.sms_protection_settings import SmsProtectionSettings
 from phoneauth.errors import PhoneauthError
 
 DEFAULT_TENANT_ID = "default"
@@ -94,6 +95,12 @@ class TenantSettings(_Settings):
         default_factory=AccountCenter,
         alias="accountCenter",
         description="Logto's account center: what end users may change (`/api/account-center`).",
+    )
+    sms_protection: SmsProtectionSettings = Field(
+        default_factory=SmsProtectionSettings,
+        alias="smsProtection",
+        description="SMS pumping defence (`/api/sms-protection`): countries, number types, "
+        "prefix velocity, daily caps, conversion watch.",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,424 @@
+"""SMS pumping defence: which numbers may get an SMS at all, and how many, per tenant.
+
+Pumping (toll fraud) asks for codes to ranges of premium or rarely used numbers and never
+verifies one. `SmsProtection.check` runs on every SMS send (`VerificationCodes.send`), before
+any code exists and whatever the number's account, so a refusal never tells whether a number
+has an account: country lists, number types, a country's suspension, the conversion watch, the
+prefix velocity and the daily caps. Test numbers (`testPhoneNumbers`) never get here.
+
+The counts are the rate limits' counters (`RateLimitCounters`): shared by every instance with
+Redis, per process without it, as the rate limits are. Suspensions are rows
+(`sms_country_suspensions`), so every worker refuses a suspended country at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+import phonenumbers
+
+from phoneauth.connectors import mask_phone
+from phoneauth.crypto import keyed_hash
+from phoneauth.domain.metrics import NO_METRICS, Metrics
+from phoneauth.domain.phone_numbers import region_of
+from phoneauth.domain.rate_limit_counters import (
+    CountersUnavailableError,
+    RateLimitCounters,
+    Window,
+)
+from phoneauth.domain.rate_limits import CountersUnreachableError
+from phoneauth.domain.sms_protection_settings import SmsProtectionSettings, number_type
+from phoneauth.domain.tenants import Tenant
+from phoneauth.errors import PhoneauthError
+
+log = logging.getLogger("phoneauth.sms_protection")
+
+NO_REGION = "001"
+"""What a non-geographic number (+800, +882...) is counted and listed under."""
+_COUNT_ONLY = 1_000_000_000
+"""The limit of a window that only counts (it never fills)."""
+_DAY = 86_400
+
+
+class SmsRefusal(StrEnum):
+    """Why a send was refused, as metrics and logs name it (the error's stable code)."""
+
+    COUNTRY_NOT_ALLOWED = "phone_number.country_not_allowed"
+    TYPE_NOT_ALLOWED = "phone_number.type_not_allowed"
+    PREFIX_RATE_LIMITED = "sms.prefix_rate_limited"
+    DAILY_CAP_REACHED = "sms.daily_cap_reached"
+    COUNTRY_SUSPENDED = "sms.country_suspended"
+
+
+class CountryNotAllowedError(PhoneauthError):
+    """Codes cannot be sent by SMS to phone numbers of this country."""
+
+    code = SmsRefusal.COUNTRY_NOT_ALLOWED.value
+    status = 422
+
+
+class NumberTypeNotAllowedError(PhoneauthError):
+    """Codes cannot be sent by SMS to this kind of phone number; use a mobile number."""
+
+    code = SmsRefusal.TYPE_NOT_ALLOWED.value
+    status = 422
+
+
+class PrefixRateLimitedError(PhoneauthError):
+    """Too many codes were sent to numbers close to this one; try again later."""
+
+    code = SmsRefusal.PREFIX_RATE_LIMITED.value
+    status = 429
+
+
+class DailyCapReachedError(PhoneauthError):
+    """Today's limit of SMS has been reached; sending resumes at midnight UTC."""
+
+    code = SmsRefusal.DAILY_CAP_REACHED.value
+    status = 429
+
+
+class CountrySuspendedError(PhoneauthError):
+    """Sending codes to this country is paused; try again later."""
+
+    code = SmsRefusal.COUNTRY_SUSPENDED.value
+    status = 429
+
+
+class SuspensionNotFoundError(PhoneauthError):
+    """This country is not suspended."""
+
+    code = "sms.country_not_suspended"
+    status = 404
+
+
+class InvalidCountryError(PhoneauthError):
+    """Not an ISO 3166 region code with phone numbers (e.g. `DE`)."""
+
+    code = "sms.invalid_country"
+    status = 400
+
+
+class SuspensionReason(StrEnum):
+    LOW_CONVERSION = "low_conversion"
+    """The conversion watch: too few of the codes sent to the country were verified."""
+    ADMIN = "admin"
+    """An admin suspended the country."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountrySuspension:
+    """A country's latest suspension; kept once it ended, as the start of its new count."""
+
+    tenant_id: str
+    country: str
+    reason: str
+    details: str | None
+    suspended_at: datetime
+    until: datetime | None
+    """None: until an admin resumes the country."""
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or self.until > now
+
+
+class SuspensionStore(Protocol):
+    async def suspensions(self, tenant_id: str) -> dict[str, CountrySuspension]:
+        """Every country's latest suspension, ended ones included (cached: read per send)."""
+        ...
+
+    async def put(self, suspension: CountrySuspension) -> None:
+        """Insert or replace the country's suspension."""
+        ...
+
+    async def end(self, tenant_id: str, country: str, now: datetime) -> bool:
+        """Set `until = now` on an active suspension; True if there was one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CountryToday:
+    country: str
+    messages: int
+    cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionState:
+    """What the API and the console show beside the settings."""
+
+    day: str
+    messages: int
+    cost: float | None
+    """The estimated cost so far today; None without a cost cap (nothing is priced then)."""
+    countries: list[CountryToday]
+    suspended: list[CountrySuspension]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _seconds_to_midnight(now: datetime) -> int:
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((midnight - now).total_seconds()))
+
+
+def _percent(share: float) -> str:
+    return f"{round(share * 100)} %"
+
+
+class SmsProtection:
+    """Checks and counts one tenant's SMS at a time; `clock` dates days and suspensions."""
+
+    def __init__(
+        self,
+        counters: RateLimitCounters,
+        store: SuspensionStore,
+        *,
+        hash_key: bytes,
+        clock: Callable[[], datetime] = utc_now,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
+        self.counters = counters
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self._hash_key = hash_key
+        self._alerted: set[tuple[str, str, str]] = set()
+
+    # --- the send path -------------------------------------------------------------------
+
+    async def check(self, tenant: Tenant, e164: str, *, leaves: bool) -> None:
+        """Refuse or count one SMS send to `e164`; `leaves` when an SMS really goes out
+        (not a send kept silent for a number without account): only those count as sent in
+        the conversion watch. Every other rule is the same for both, so the answer is too.
+
+        Raises (nothing counted): CountryNotAllowedError, NumberTypeNotAllowedError,
+        CountrySuspendedError, PrefixRateLimitedError, DailyCapReachedError.
+        """
+        rules = tenant.settings.sms_protection
+        country = region_of(e164) or NO_REGION
+        try:
+            self._check_number(rules, e164, country)
+            await self._check_suspension(tenant, rules, country)
+            await self._acquire(tenant, rules, e164, country, leaves)
+        except CountersUnavailableError:
+            # Never let a send through uncounted (as the rate limits): a retryable 503.
+            log.warning("SMS protection counters unreachable; request refused with 503")
+            raise CountersUnreachableError() from None
+        except PhoneauthError as refusal:
+            self.metrics.sms_refused(tenant.id, country, refusal.code)
+            log.info("SMS to %s refused: %s", mask_phone(e164), refusal.code)
+            raise
+
+    def _check_number(self, rules: SmsProtectionSettings, e164: str, country: str) -> None:
+        if country in rules.denied_countries or (
+            rules.allowed_countries and country not in rules.allowed_countries
+        ):
+            raise CountryNotAllowedError(country=country)
+        kind = number_type(e164)
+        if kind not in rules.allowed_number_types:
+            raise NumberTypeNotAllowedError(numberType=kind.value)
+
+    async def _check_suspension(
+        self, tenant: Tenant, rules: SmsProtectionSettings, country: str
+    ) -> None:
+        now = self.clock()
+        latest = (await self.store.suspensions(tenant.id)).get(country)
+        if latest is not None and latest.active(now):
+            raise self._suspended(latest, now)
+        if rules.conversion_threshold <= 0:
+            return
+        sent_window, verified_window = self._conversion_windows(tenant, rules, country, latest)
+        sent, _ = await self.counters.usage(sent_window)
+        if sent < rules.conversion_min_sends:
+            return
+        verified, _ = await self.counters.usage(verified_window)
+        if verified >= rules.conversion_threshold * sent:
+            return
+        minutes = rules.conversion_window_seconds // 60
+        suspension = CountrySuspension(
+            tenant_id=tenant.id,
+            country=country,
+            reason=SuspensionReason.LOW_CONVERSION.value,
+            details=(
+                f"{min(verified, sent)} of {sent} codes sent in the last {minutes} minutes were "
+                f"verified ({_percent(min(verified, sent) / sent)}, below "
+                f"{_percent(rules.conversion_threshold)})."
+            ),
+            suspended_at=now,
+            until=(
+                None
+                if rules.suspension_seconds is None
+                else now + timedelta(seconds=rules.suspension_seconds)
+            ),
+        )
+        await self.store.put(suspension)
+        log.warning("tenant %s: SMS to %s suspended: %s", tenant.id, country, suspension.details)
+        raise self._suspended(suspension, now)
+
+    @staticmethod
+    def _suspended(suspension: CountrySuspension, now: datetime) -> CountrySuspendedError:
+        if suspension.until is None:
+            return CountrySuspendedError(country=suspension.country)
+        seconds = max(1, math.ceil((suspension.until - now).total_seconds()))
+        return CountrySuspendedError(country=suspension.country, retry_after=seconds)
+
+    def _conversion_windows(
+        self,
+        tenant: Tenant,
+        rules: SmsProtectionSettings,
+        country: str,
+        latest: CountrySuspension | None,
+    ) -> tuple[Window, Window]:
+        # Counting starts afresh when a suspension ends: the codes that caused it are judged.
+        since = 0 if latest is None or latest.until is None else int(latest.until.timestamp())
+        base = f"{tenant.id}/{country}/{since}"
+        seconds = rules.conversion_window_seconds
+        return (
+            Window(f"sms-sent/{base}", _COUNT_ONLY, seconds),
+            Window(f"sms-verified/{base}", _COUNT_ONLY, seconds),
+        )
+
+    def _prefix_key(self, e164: str, digits: int) -> str:
+        return keyed_hash(self._hash_key, e164[:-digits])[:32]
+
+    async def _acquire(
+        self,
+        tenant: Tenant,
+        rules: SmsProtectionSettings,
+        e164: str,
+        country: str,
+        leaves: bool,
+    ) -> None:
+        now = self.clock()
+        day = now.date().isoformat()
+        if rules.daily_cost_limit is not None:
+            cost = await self._cost_today(tenant.id, rules, day)
+            if cost + rules.price_of(country) > rules.daily_cost_limit:
+                raise self._cap_reached(tenant, "cost", day, now)
+        # (window, the cap it is: None for a count only); one atomic acquire for all.
+        windows: list[tuple[Window, str | None]] = []
+        if rules.prefix_limit > 0:
+            key = f"sms-prefix/{tenant.id}/{self._prefix_key(e164, rules.prefix_digits)}"
+            windows.append((Window(key, rules.prefix_limit, rules.prefix_window_seconds), "prefix"))
+        if rules.daily_limit is not None:
+            key = f"sms-day-cap/{tenant.id}/{day}"
+            windows.append((Window(key, rules.daily_limit, _DAY + 3600), "tenant"))
+        if rules.country_daily_limit is not None:
+            key = f"sms-day-cap/{tenant.id}/{day}/{country}"
+            windows.append((Window(key, rules.country_daily_limit, _DAY + 3600), "country"))
+        windows.append((self._day_window(tenant.id, day, None), None))
+        windows.append((self._day_window(tenant.id, day, country), None))
+        if rules.daily_cost_limit is not None:
+            bucket = country if country in rules.prices else None
+            windows.append((self._cost_window(tenant.id, day, bucket), None))
+        if leaves:
+            latest = (await self.store.suspensions(tenant.id)).get(country)
+            sent, _ = self._conversion_windows(tenant, rules, country, latest)
+            windows.append((sent, None))
+        full = await self.counters.acquire([window for window, _ in windows])
+        if full is None:
+            return
+        window, cap = windows[full]
+        if cap == "prefix":
+            _hits, frees_at = await self.counters.usage(window)
+            raise PrefixRateLimitedError(retry_after=max(1, math.ceil(frees_at - time.time())))
+        raise self._cap_reached(tenant, cap or "tenant", day, now)
+
+    def _cap_reached(self, tenant: Tenant, cap: str, day: str, now: datetime) -> PhoneauthError:
+        if (tenant.id, cap, day) not in self._alerted:
+            # The alert: once per cap, day and process (the metric counts every refusal).
+            self._alerted = {entry for entry in self._alerted if entry[2] == day}
+            self._alerted.add((tenant.id, cap, day))
+            log.warning("tenant %s: the daily SMS cap (%s) is reached for %s", tenant.id, cap, day)
+        return DailyCapReachedError(cap=cap, retry_after=_seconds_to_midnight(now))
+
+    @staticmethod
+    def _day_window(tenant_id: str, day: str, country: str | None) -> Window:
+        key = (
+            f"sms-day/{tenant_id}/{day}"
+            if country is None
+            else f"sms-day/{tenant_id}/{day}/{country}"
+        )
+        return Window(key, _COUNT_ONLY, _DAY + 3600)
+
+    @staticmethod
+    def _cost_window(tenant_id: str, day: str, priced: str | None) -> Window:
+        return Window(f"sms-day-cost/{tenant_id}/{day}/{priced or '*'}", _COUNT_ONLY, _DAY + 3600)
+
+    async def _cost_today(self, tenant_id: str, rules: SmsProtectionSettings, day: str) -> float:
+        """The price table's countries times their counts, the rest at the default price."""
+        total = 0.0
+        for country, price in rules.prices.items():
+            hits, _ = await self.counters.usage(self._cost_window(tenant_id, day, country))
+            total += hits * price
+        others, _ = await self.counters.usage(self._cost_window(tenant_id, day, None))
+        return total + others * rules.default_price
+
+    async def verified(self, tenant: Tenant, e164: str) -> None:
+        """Count a verified code for the conversion watch (never for a test number)."""
+        if tenant.settings.fixed_code_for(e164) is not None:
+            return
+        country = region_of(e164) or NO_REGION
+        rules = tenant.settings.sms_protection
+        latest = (await self.store.suspensions(tenant.id)).get(country)
+        _sent, verified = self._conversion_windows(tenant, rules, country, latest)
+        try:
+            await self.counters.acquire([verified])
+        except CountersUnavailableError:
+            # The code is accepted all the same; the watch only misses one success.
+            log.warning("SMS protection counters unreachable; a verified code was not counted")
+
+    # --- the admin's side ----------------------------------------------------------------
+
+    async def state(self, tenant: Tenant) -> ProtectionState:
+        rules = tenant.settings.sms_protection
+        now = self.clock()
+        day = now.date().isoformat()
+        messages, _ = await self.counters.usage(self._day_window(tenant.id, day, None))
+        latest = await self.store.suspensions(tenant.id)
+        suspended = sorted(
+            (found for found in latest.values() if found.active(now)), key=lambda s: s.country
+        )
+        shown = sorted(
+            set(rules.prices) | set(rules.allowed_countries) | {s.country for s in suspended}
+        )
+        countries = []
+        for country in shown:
+            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, country))
+            countries.append(CountryToday(country, hits, round(hits * rules.price_of(country), 4)))
+        cost = None
+        if rules.daily_cost_limit is not None:
+            cost = round(await self._cost_today(tenant.id, rules, day), 4)
+        return ProtectionState(day, messages, cost, countries, suspended)
+
+    async def resume(self, tenant: Tenant, country: str) -> None:
+        """End the country's suspension now; its conversion is judged afresh from here."""
+        if not await self.store.end(tenant.id, _region(country), self.clock()):
+            raise SuspensionNotFoundError(country=country)
+        log.info("tenant %s: SMS to %s resumed by an admin", tenant.id, _region(country))
+
+    async def suspend(self, tenant: Tenant, country: str, details: str | None = None) -> None:
+        """Suspend the country until an admin resumes it."""
+        region = _region(country)
+        now = self.clock()
+        await self.store.put(
+            CountrySuspension(tenant.id, region, SuspensionReason.ADMIN.value, details, now, None)
+        )
+        log.warning("tenant %s: SMS to %s suspended by an admin", tenant.id, region)
+
+
+def _region(country: str) -> str:
+    region = country.strip().upper()
+    if region != NO_REGION and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidCountryError(country=country)
+    return region
