@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -301,38 +300,42 @@ class SmsProtection:
     ) -> None:
         now = self.clock()
         day = now.date().isoformat()
-        if rules.daily_cost_limit is not None:
-            cost = await self._cost_today(tenant.id, rules, day)
-            if cost + rules.price_of(country) > rules.daily_cost_limit:
-                raise self._cap_reached(tenant, "cost", day, now)
-        # (window, the cap it is: None for a count only); one atomic acquire for all.
-        windows: list[tuple[Window, str | None]] = []
-        if rules.prefix_limit > 0:
-            key = f"sms-prefix/{tenant.id}/{self._prefix_key(e164, rules.prefix_digits)}"
-            windows.append((Window(key, rules.prefix_limit, rules.prefix_window_seconds), "prefix"))
-        if rules.daily_limit is not None:
-            key = f"sms-day-cap/{tenant.id}/{day}"
-            windows.append((Window(key, rules.daily_limit, _DAY + 3600), "tenant"))
-        if rules.country_daily_limit is not None:
-            key = f"sms-day-cap/{tenant.id}/{day}/{country}"
-            windows.append((Window(key, rules.country_daily_limit, _DAY + 3600), "country"))
-        windows.append((self._day_window(tenant.id, day, None), None))
-        windows.append((self._day_window(tenant.id, day, country), None))
-        if rules.daily_cost_limit is not None:
-            bucket = country if country in rules.prices else None
-            windows.append((self._cost_window(tenant.id, day, bucket), None))
+        await self._check_caps(tenant, rules, country, day, now)
+        windows = [
+            self._day_window(tenant.id, day, None),
+            self._day_window(tenant.id, day, country),
+        ]
         if leaves:
             latest = (await self.store.suspensions(tenant.id)).get(country)
-            sent, _ = self._conversion_windows(tenant, rules, country, latest)
-            windows.append((sent, None))
-        full = await self.counters.acquire([window for window, _ in windows])
-        if full is None:
+            windows.append(self._conversion_windows(tenant, rules, country, latest)[0])
+        if rules.prefix_limit > 0:
+            key = f"sms-prefix/{tenant.id}/{self._prefix_key(e164, rules.prefix_digits)}"
+            prefix = Window(key, rules.prefix_limit, rules.prefix_window_seconds)
+            windows.insert(0, prefix)  # the only window that can be full: counted with the rest
+            if await self.counters.acquire(windows) is not None:
+                _hits, frees_at = await self.counters.usage(prefix)
+                retry_after = max(1, math.ceil(frees_at - now.timestamp()))
+                raise PrefixRateLimitedError(retry_after=retry_after)
             return
-        window, cap = windows[full]
-        if cap == "prefix":
-            _hits, frees_at = await self.counters.usage(window)
-            raise PrefixRateLimitedError(retry_after=max(1, math.ceil(frees_at - time.time())))
-        raise self._cap_reached(tenant, cap or "tenant", day, now)
+        await self.counters.acquire(windows)
+
+    async def _check_caps(
+        self, tenant: Tenant, rules: SmsProtectionSettings, country: str, day: str, now: datetime
+    ) -> None:
+        """The daily caps, on today's counts (what the console shows): a cap set at noon
+        counts the morning too. Concurrent sends may pass a cap by as many as run at once."""
+        if rules.daily_limit is not None:
+            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, None))
+            if hits >= rules.daily_limit:
+                raise self._cap_reached(tenant, "tenant", day, now)
+        if rules.country_daily_limit is not None:
+            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, country))
+            if hits >= rules.country_daily_limit:
+                raise self._cap_reached(tenant, "country", day, now)
+        if rules.daily_cost_limit is not None:
+            cost = await self._cost_today(tenant.id, rules, day)
+            if cost + rules.price_of(country) > rules.daily_cost_limit + 1e-9:
+                raise self._cap_reached(tenant, "cost", day, now)
 
     def _cap_reached(self, tenant: Tenant, cap: str, day: str, now: datetime) -> PhoneauthError:
         if (tenant.id, cap, day) not in self._alerted:
@@ -344,25 +347,18 @@ class SmsProtection:
 
     @staticmethod
     def _day_window(tenant_id: str, day: str, country: str | None) -> Window:
-        key = (
-            f"sms-day/{tenant_id}/{day}"
-            if country is None
-            else f"sms-day/{tenant_id}/{day}/{country}"
-        )
+        key = f"sms-day/{tenant_id}/{day}" + ("" if country is None else f"/{country}")
         return Window(key, _COUNT_ONLY, _DAY + 3600)
 
-    @staticmethod
-    def _cost_window(tenant_id: str, day: str, priced: str | None) -> Window:
-        return Window(f"sms-day-cost/{tenant_id}/{day}/{priced or '*'}", _COUNT_ONLY, _DAY + 3600)
-
     async def _cost_today(self, tenant_id: str, rules: SmsProtectionSettings, day: str) -> float:
-        """The price table's countries times their counts, the rest at the default price."""
-        total = 0.0
+        """The price table's countries at their prices, every other SMS at the default one."""
+        total, _ = await self.counters.usage(self._day_window(tenant_id, day, None))
+        cost = 0.0
         for country, price in rules.prices.items():
-            hits, _ = await self.counters.usage(self._cost_window(tenant_id, day, country))
-            total += hits * price
-        others, _ = await self.counters.usage(self._cost_window(tenant_id, day, None))
-        return total + others * rules.default_price
+            hits, _ = await self.counters.usage(self._day_window(tenant_id, day, country))
+            cost += hits * price
+            total -= hits
+        return cost + max(0, total) * rules.default_price
 
     async def verified(self, tenant: Tenant, e164: str) -> None:
         """Count a verified code for the conversion watch (never for a test number)."""
