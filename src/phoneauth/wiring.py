@@ -34,7 +34,7 @@ from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.password_policy import PwnedLookup
 from phoneauth.domain.pwned_passwords import PwnedPasswords
-from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_counters import TallyCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
@@ -162,7 +162,7 @@ class Services:
         await self.database.dispose()
 
 
-def redis_counters(url: str) -> RateLimitCounters:
+def redis_counters(url: str) -> TallyCounters:
     """Counters in Redis with process memory behind them for its outages (degraded, never
     unlimited). Imported only when configured: its client library costs every process several
     MB of memory."""
@@ -250,7 +250,9 @@ async def build_services(
         metrics=metrics,
     )
     # The pumping defence counts on the rate limits' counters: shared with Redis, as they are.
-    counters = redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    counters: TallyCounters = (
+        redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    )
     services.sms_protection = SmsProtection(
         counters,
         SqlSuspensionStore(database, cache=cache_for(database)),

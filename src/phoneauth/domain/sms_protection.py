@@ -6,8 +6,11 @@ any code exists and whatever the number's account, so a refusal never tells whet
 has an account: country lists, number types, a country's suspension, the conversion watch, the
 prefix velocity and the daily caps. Test numbers (`testPhoneNumbers`) never get here.
 
-The counts are the rate limits' counters (`RateLimitCounters`): shared by every instance with
-Redis, per process without it, as the rate limits are. Suspensions are rows
+The counts are the rate limits' counters (`TallyCounters`): shared by every instance with
+Redis, per process without it, as the rate limits are. The prefix budget is a moving window;
+the day's counts are plain tallies per UTC day, and the conversion watch's are tallies in
+buckets of the window's length, the previous bucket weighted by how much of it the sliding
+window still covers (one number per key, whatever the traffic). Suspensions are rows
 (`sms_country_suspensions`), so every worker refuses a suspended country at once.
 """
 
@@ -29,7 +32,7 @@ from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.phone_numbers import region_of
 from phoneauth.domain.rate_limit_counters import (
     CountersUnavailableError,
-    RateLimitCounters,
+    TallyCounters,
     Window,
 )
 from phoneauth.domain.rate_limits import CountersUnreachableError
@@ -41,8 +44,6 @@ log = logging.getLogger("phoneauth.sms_protection")
 
 NO_REGION = "001"
 """What a non-geographic number (+800, +882...) is counted and listed under."""
-_COUNT_ONLY = 1_000_000_000
-"""The limit of a window that only counts (it never fills)."""
 _DAY = 86_400
 
 
@@ -179,7 +180,7 @@ class SmsProtection:
 
     def __init__(
         self,
-        counters: RateLimitCounters,
+        counters: TallyCounters,
         store: SuspensionStore,
         *,
         hash_key: bytes,
@@ -236,11 +237,10 @@ class SmsProtection:
             raise self._suspended(latest, now)
         if rules.conversion_threshold <= 0:
             return
-        sent_window, verified_window = self._conversion_windows(tenant, rules, country, latest)
-        sent, _ = await self.counters.usage(sent_window)
+        sent = await self._recent(tenant, rules, country, latest, "sent", now)
         if sent < rules.conversion_min_sends:
             return
-        verified, _ = await self.counters.usage(verified_window)
+        verified = min(sent, await self._recent(tenant, rules, country, latest, "verified", now))
         if verified >= rules.conversion_threshold * sent:
             return
         minutes = rules.conversion_window_seconds // 60
@@ -249,8 +249,8 @@ class SmsProtection:
             country=country,
             reason=SuspensionReason.LOW_CONVERSION.value,
             details=(
-                f"{min(verified, sent)} of {sent} codes sent in the last {minutes} minutes were "
-                f"verified ({_percent(min(verified, sent) / sent)}, below "
+                f"{round(verified)} of {round(sent)} codes sent in the last {minutes} minutes "
+                f"were verified ({_percent(verified / sent)}, below "
                 f"{_percent(rules.conversion_threshold)})."
             ),
             suspended_at=now,
@@ -271,21 +271,44 @@ class SmsProtection:
         seconds = max(1, math.ceil((suspension.until - now).total_seconds()))
         return CountrySuspendedError(country=suspension.country, retry_after=seconds)
 
-    def _conversion_windows(
+    def _conversion_keys(
         self,
         tenant: Tenant,
         rules: SmsProtectionSettings,
         country: str,
         latest: CountrySuspension | None,
-    ) -> tuple[Window, Window]:
+        kind: str,
+        now: datetime,
+    ) -> tuple[str, str, float]:
+        """(this bucket's key, the previous bucket's, the share of this bucket gone by)."""
         # Counting starts afresh when a suspension ends: the codes that caused it are judged.
         since = 0 if latest is None or latest.until is None else int(latest.until.timestamp())
-        base = f"{tenant.id}/{country}/{since}"
         seconds = rules.conversion_window_seconds
-        return (
-            Window(f"sms-sent/{base}", _COUNT_ONLY, seconds),
-            Window(f"sms-verified/{base}", _COUNT_ONLY, seconds),
-        )
+        bucket, into = divmod(now.timestamp(), seconds)
+        base = f"sms-{kind}/{tenant.id}/{country}/{since}/{seconds}"
+        return f"{base}/{int(bucket)}", f"{base}/{int(bucket) - 1}", into / seconds
+
+    async def _recent(
+        self,
+        tenant: Tenant,
+        rules: SmsProtectionSettings,
+        country: str,
+        latest: CountrySuspension | None,
+        kind: str,
+        now: datetime,
+    ) -> float:
+        """`kind` (`sent`, `verified`) over the sliding window, estimated from two buckets."""
+        current, previous, gone = self._conversion_keys(tenant, rules, country, latest, kind, now)
+        earlier = await self.counters.tally(previous)
+        return await self.counters.tally(current) + earlier * (1 - gone)
+
+    async def _count_recent(
+        self, tenant: Tenant, rules: SmsProtectionSettings, country: str, kind: str
+    ) -> None:
+        latest = (await self.store.suspensions(tenant.id)).get(country)
+        now = self.clock()
+        current, _, _ = self._conversion_keys(tenant, rules, country, latest, kind, now)
+        await self.counters.add(current, 2 * rules.conversion_window_seconds)
 
     def _prefix_key(self, e164: str, digits: int) -> str:
         return keyed_hash(self._hash_key, e164[:-digits])[:32]
@@ -301,23 +324,19 @@ class SmsProtection:
         now = self.clock()
         day = now.date().isoformat()
         await self._check_caps(tenant, rules, country, day, now)
-        windows = [
-            self._day_window(tenant.id, day, None),
-            self._day_window(tenant.id, day, country),
-        ]
-        if leaves:
-            latest = (await self.store.suspensions(tenant.id)).get(country)
-            windows.append(self._conversion_windows(tenant, rules, country, latest)[0])
         if rules.prefix_limit > 0:
             key = f"sms-prefix/{tenant.id}/{self._prefix_key(e164, rules.prefix_digits)}"
             prefix = Window(key, rules.prefix_limit, rules.prefix_window_seconds)
-            windows.insert(0, prefix)  # the only window that can be full: counted with the rest
-            if await self.counters.acquire(windows) is not None:
+            if await self.counters.acquire([prefix]) is not None:
                 _hits, frees_at = await self.counters.usage(prefix)
                 retry_after = max(1, math.ceil(frees_at - now.timestamp()))
                 raise PrefixRateLimitedError(retry_after=retry_after)
-            return
-        await self.counters.acquire(windows)
+        # Passed: counted today (both alike, so caps never tell accounts apart) and, when an
+        # SMS really leaves, as sent for the conversion watch.
+        await self.counters.add(self._day_key(tenant.id, day), _DAY + 3600)
+        await self.counters.add(self._day_key(tenant.id, day, country), _DAY + 3600)
+        if leaves:
+            await self._count_recent(tenant, rules, country, "sent")
 
     async def _check_caps(
         self, tenant: Tenant, rules: SmsProtectionSettings, country: str, day: str, now: datetime
@@ -325,11 +344,11 @@ class SmsProtection:
         """The daily caps, on today's counts (what the console shows): a cap set at noon
         counts the morning too. Concurrent sends may pass a cap by as many as run at once."""
         if rules.daily_limit is not None:
-            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, None))
+            hits = await self.counters.tally(self._day_key(tenant.id, day))
             if hits >= rules.daily_limit:
                 raise self._cap_reached(tenant, "tenant", day, now)
         if rules.country_daily_limit is not None:
-            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, country))
+            hits = await self.counters.tally(self._day_key(tenant.id, day, country))
             if hits >= rules.country_daily_limit:
                 raise self._cap_reached(tenant, "country", day, now)
         if rules.daily_cost_limit is not None:
@@ -346,16 +365,15 @@ class SmsProtection:
         return DailyCapReachedError(cap=cap, retry_after=_seconds_to_midnight(now))
 
     @staticmethod
-    def _day_window(tenant_id: str, day: str, country: str | None) -> Window:
-        key = f"sms-day/{tenant_id}/{day}" + ("" if country is None else f"/{country}")
-        return Window(key, _COUNT_ONLY, _DAY + 3600)
+    def _day_key(tenant_id: str, day: str, country: str | None = None) -> str:
+        return f"sms-day/{tenant_id}/{day}" + ("" if country is None else f"/{country}")
 
     async def _cost_today(self, tenant_id: str, rules: SmsProtectionSettings, day: str) -> float:
         """The price table's countries at their prices, every other SMS at the default one."""
-        total, _ = await self.counters.usage(self._day_window(tenant_id, day, None))
+        total = await self.counters.tally(self._day_key(tenant_id, day))
         cost = 0.0
         for country, price in rules.prices.items():
-            hits, _ = await self.counters.usage(self._day_window(tenant_id, day, country))
+            hits = await self.counters.tally(self._day_key(tenant_id, day, country))
             cost += hits * price
             total -= hits
         return cost + max(0, total) * rules.default_price
@@ -366,10 +384,8 @@ class SmsProtection:
             return
         country = region_of(e164) or NO_REGION
         rules = tenant.settings.sms_protection
-        latest = (await self.store.suspensions(tenant.id)).get(country)
-        _sent, verified = self._conversion_windows(tenant, rules, country, latest)
         try:
-            await self.counters.acquire([verified])
+            await self._count_recent(tenant, rules, country, "verified")
         except CountersUnavailableError:
             # The code is accepted all the same; the watch only misses one success.
             log.warning("SMS protection counters unreachable; a verified code was not counted")
@@ -380,7 +396,7 @@ class SmsProtection:
         rules = tenant.settings.sms_protection
         now = self.clock()
         day = now.date().isoformat()
-        messages, _ = await self.counters.usage(self._day_window(tenant.id, day, None))
+        messages = await self.counters.tally(self._day_key(tenant.id, day))
         latest = await self.store.suspensions(tenant.id)
         suspended = sorted(
             (found for found in latest.values() if found.active(now)), key=lambda s: s.country
@@ -390,7 +406,7 @@ class SmsProtection:
         )
         countries = []
         for country in shown:
-            hits, _ = await self.counters.usage(self._day_window(tenant.id, day, country))
+            hits = await self.counters.tally(self._day_key(tenant.id, day, country))
             countries.append(CountryToday(country, hits, round(hits * rules.price_of(country), 4)))
         cost = None
         if rules.daily_cost_limit is not None:
