@@ -92,6 +92,16 @@ class CountrySuspendedError(PhoneauthError):
     status = 429
 
 
+REFUSALS: tuple[type[PhoneauthError], ...] = (
+    CountryNotAllowedError,
+    NumberTypeNotAllowedError,
+    PrefixRateLimitedError,
+    DailyCapReachedError,
+    CountrySuspendedError,
+)
+"""What any SMS send may answer from the pumping defence (the routes document them)."""
+
+
 class SuspensionNotFoundError(PhoneauthError):
     """This country is not suspended."""
 

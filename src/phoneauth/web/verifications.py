@@ -21,6 +21,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -43,6 +44,7 @@ SEND_ERRORS = (
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,
+    *SMS_REFUSALS,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )

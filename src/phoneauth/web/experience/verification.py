@@ -28,6 +28,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.users import UserSuspendedError
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
@@ -49,6 +50,7 @@ SEND_ERRORS = (
     MessageRateLimitedError,
     IpRateLimitedError,
     CountryRateLimitedError,
+    *SMS_REFUSALS,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )

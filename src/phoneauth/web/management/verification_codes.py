@@ -19,6 +19,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -126,6 +127,7 @@ class GenericCodeVerification(_OneRecipient):
             MessageRateLimitedError,
             IpRateLimitedError,
             CountryRateLimitedError,
+            *SMS_REFUSALS,
             NoSmsConnectorError,
             NoEmailConnectorError,
             *ALL_CONNECTOR_ERRORS,
