@@ -320,8 +320,9 @@ class SmsProtection:
         current, _, _ = self._conversion_keys(tenant, rules, country, latest, kind, now)
         await self.counters.add(current, 2 * rules.conversion_window_seconds)
 
-    def _prefix_key(self, e164: str, digits: int) -> str:
-        return keyed_hash(self._hash_key, e164[:-digits])[:32]
+    def _keyed(self, digits: str) -> str:
+        """A number or prefix as a key may hold it: keyed-hashed, as the rate limits do."""
+        return keyed_hash(self._hash_key, digits)[:32]
 
     async def _acquire(
         self,
@@ -335,18 +336,29 @@ class SmsProtection:
         day = now.date().isoformat()
         await self._check_caps(tenant, rules, country, day, now)
         if rules.prefix_limit > 0:
-            key = f"sms-prefix/{tenant.id}/{self._prefix_key(e164, rules.prefix_digits)}"
-            prefix = Window(key, rules.prefix_limit, rules.prefix_window_seconds)
-            if await self.counters.acquire([prefix]) is not None:
-                _hits, frees_at = await self.counters.usage(prefix)
-                retry_after = max(1, math.ceil(frees_at - now.timestamp()))
-                raise PrefixRateLimitedError(retry_after=retry_after)
+            await self._acquire_prefix(tenant, rules, e164, now)
         # Passed: counted today (both alike, so caps never tell accounts apart) and, when an
         # SMS really leaves, as sent for the conversion watch.
         await self.counters.add(self._day_key(tenant.id, day), _DAY + 3600)
         await self.counters.add(self._day_key(tenant.id, day, country), _DAY + 3600)
         if leaves:
             await self._count_recent(tenant, rules, country, "sent")
+
+    async def _acquire_prefix(
+        self, tenant: Tenant, rules: SmsProtectionSettings, e164: str, now: datetime
+    ) -> None:
+        """One hit in the prefix's budget for each number new to it within the window: a
+        range walk fills it, a user asking again for their own number does not."""
+        seconds = rules.prefix_window_seconds
+        seen = f"sms-prefix-seen/{tenant.id}/{seconds}/{self._keyed(e164)}"
+        if await self.counters.tally(seen):
+            return
+        key = f"sms-prefix/{tenant.id}/{self._keyed(e164[: -rules.prefix_digits])}"
+        prefix = Window(key, rules.prefix_limit, seconds)
+        if await self.counters.acquire([prefix]) is not None:
+            _hits, frees_at = await self.counters.usage(prefix)
+            raise PrefixRateLimitedError(retry_after=max(1, math.ceil(frees_at - now.timestamp())))
+        await self.counters.add(seen, seconds)  # marked once counted, never when refused
 
     async def _check_caps(
         self, tenant: Tenant, rules: SmsProtectionSettings, country: str, day: str, now: datetime

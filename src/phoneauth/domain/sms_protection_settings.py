@@ -103,7 +103,8 @@ class SmsProtectionSettings(BaseModel):
         ge=0,
         le=1_000_000,
         alias="prefixLimit",
-        description="Codes per prefix within `prefixWindowSeconds`; 0: no prefix limit.",
+        description="Numbers per prefix that get codes within `prefixWindowSeconds` (asking "
+        "again for the same number is not counted twice); 0: no prefix limit.",
     )
     prefix_window_seconds: int = Field(default=3600, ge=60, le=86_400, alias="prefixWindowSeconds")
     daily_limit: int | None = Field(
