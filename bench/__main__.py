@@ -1,6 +1,7 @@
 """`make bench`: 1,000 concurrent sends through every built-in connector to a local fake provider,
 then the service under load (`bench/service.py`); both sections go to bench/RESULTS.md.
-`python -m bench failover` runs only the failover row (`bench/failover.py`) and prints it.
+`python -m bench failover` runs only the failover row (`bench/failover.py`) and prints it;
+`python -m bench pumping` only the SMS pumping defence's (`bench/pumping.py`).
 
 Each connector sends 1,000 messages at once through the shared client to a fake provider in
 another process that answers after 50 ms. Reported: wall time, the client's CPU per message, and
@@ -25,6 +26,7 @@ from tests.servers import free_port
 
 from bench import service
 from bench.failover import bench_failover, failover_table
+from bench.pumping import bench_pumping
 from phoneauth.connectors import (
     ConnectorError,
     ConnectorFactory,
@@ -207,18 +209,26 @@ def main() -> int:
     if sys.argv[1:] == ["failover"]:
         print(asyncio.run(bench_failover_only()))
         return 0
+    if sys.argv[1:] == ["pumping"]:
+        pumping, pumping_ok = asyncio.run(bench_pumping())
+        print(pumping)
+        return 0 if pumping_ok else 1
     connectors, connectors_ok = asyncio.run(bench_connectors())
     print(connectors)
+    pumping, pumping_ok = asyncio.run(bench_pumping())
+    print(pumping)
     under_load, service_ok = service.run()
     print(under_load)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.write_text(
         f"# Benchmark results\n\n`make bench`, {stamp}, commit {commit()}, on {machine()}.\n\n"
         + connectors
+        + "\n\n"
+        + pumping
         + "\n"
         + under_load
     )
-    return 0 if connectors_ok and service_ok else 1
+    return 0 if connectors_ok and pumping_ok and service_ok else 1
 
 
 if __name__ == "__main__":

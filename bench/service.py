@@ -67,6 +67,14 @@ BENCH_LIMITS = {
     "failedVerificationLimit": 10_000,
 }
 BENCH_CODE_POLICY = {"expirationDuration": 3600, "maxRetryAttempts": 100}
+BENCH_PROTECTION = {
+    # Sequential numbers that are never verified are what the pumping defence stops: its checks
+    # still run and count, but no prefix budget fills and the conversion is never judged.
+    "prefixLimit": 1_000_000,
+    "prefixWindowSeconds": 60,
+    "conversionMinSends": 1_000_000,
+    "conversionWindowSeconds": 60,
+}
 SEND_PATH, VERIFY_PATH = "/api/verification-codes", "/api/verification-codes/verify"
 
 
@@ -177,7 +185,11 @@ def set_up(url: str, key: str) -> None:
     with httpx.Client(base_url=url, headers=headers, timeout=30) as api:
         connector = {"connectorId": "outbox-sms", "config": {}}
         api.post("/api/connectors", json=connector).raise_for_status()
-        settings = {"rateLimits": BENCH_LIMITS, "verificationCodePolicy": BENCH_CODE_POLICY}
+        settings = {
+            "rateLimits": BENCH_LIMITS,
+            "verificationCodePolicy": BENCH_CODE_POLICY,
+            "smsProtection": BENCH_PROTECTION,
+        }
         api.patch("/api/tenant/settings", json=settings).raise_for_status()
 
 
@@ -432,7 +444,8 @@ def describe(results: Results) -> str:
             "",
             "The limiter is not what is measured: `PATCH /api/tenant/settings` raised the "
             f"tenant's budgets to `{json.dumps(BENCH_LIMITS)}` and its code policy to "
-            f"`{json.dumps(BENCH_CODE_POLICY)}`, so that nothing is refused; every budget is "
+            f"`{json.dumps(BENCH_CODE_POLICY)}` and its SMS protection to "
+            f"`{json.dumps(BENCH_PROTECTION)}`, so that nothing is refused; every budget is "
             "still tested and counted (in process memory: no Redis, so per worker).",
             "",
             "PostgreSQL statistics: this machine's PostgreSQL runs with autovacuum off, so after "

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
 KEY = re.compile(r"^\s+(pa_\S+)$", re.MULTILINE)
 BENCH_LIMITS = {"ipLimit": 10_000, "ipWindowSeconds": 1}
+UNJUDGED = {"prefixLimit": 0, "conversionThreshold": 0}
+"""Sequential numbers never verified are what the pumping defence stops: not judged here."""
 METRICS_TOKEN = "serve-workers-metrics-token"
 
 
@@ -308,7 +310,7 @@ def _factories(server: Served) -> list[str]:
 
 def test_two_workers_serve_and_a_connector_change_reaches_every_worker(served: Served) -> None:
     assert len(served.workers) == 2
-    limits = {"rateLimits": BENCH_LIMITS}
+    limits = {"rateLimits": BENCH_LIMITS, "smsProtection": UNJUDGED}
     assert served.request("PATCH", "/api/tenant/settings", limits).status == 200
     connector = {"connectorId": "outbox-sms", "config": {}}
     assert served.request("POST", "/api/connectors", connector).status == 200
@@ -367,7 +369,7 @@ def _sent_codes(server: Served) -> tuple[float, int | None]:
 
 
 def test_metrics_of_every_worker_are_summed_in_a_scrape_at_any_of_them(served: Served) -> None:
-    limits = {"rateLimits": BENCH_LIMITS}
+    limits = {"rateLimits": BENCH_LIMITS, "smsProtection": UNJUDGED}
     assert served.request("PATCH", "/api/tenant/settings", limits).status == 200
     connector = {"connectorId": "outbox-sms", "config": {}}
     assert served.request("POST", "/api/connectors", connector).status == 200

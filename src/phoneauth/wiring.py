@@ -34,13 +34,14 @@ from phoneauth.domain.oidc.tokens import OidcTokens
 from phoneauth.domain.organizations import Organizations
 from phoneauth.domain.password_policy import PwnedLookup
 from phoneauth.domain.pwned_passwords import PwnedPasswords
-from phoneauth.domain.rate_limit_counters import RateLimitCounters
+from phoneauth.domain.rate_limit_counters import TallyCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sessions import Sessions
 from phoneauth.domain.sign_in_experience import SignInExperiences
+from phoneauth.domain.sms_protection import SmsProtection
 from phoneauth.domain.tenants import Tenants
 from phoneauth.domain.user_admin import UserAdmin
 from phoneauth.domain.users import UserStore
@@ -59,6 +60,7 @@ from phoneauth.storage.repositories.oidc import SqlOidcStore
 from phoneauth.storage.repositories.organizations import SqlOrganizationStore
 from phoneauth.storage.repositories.sessions import SqlSessionStore, SqlSigningKeyStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
+from phoneauth.storage.repositories.sms_protection import SqlSuspensionStore
 from phoneauth.storage.repositories.sms_routing import SqlSmsRoutingStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 from phoneauth.storage.repositories.users import SqlUserStore
@@ -118,6 +120,7 @@ class Services:
     delivery_reports: DeliveryReports = field(init=False)
     delivery_polling: DeliveryPolling = field(init=False)
     delivery_routing: DeliveryRouting = field(init=False)
+    sms_protection: SmsProtection = field(init=False)
 
     @cached_property
     def oidc(self) -> OidcProvider:
@@ -160,7 +163,7 @@ class Services:
         await self.database.dispose()
 
 
-def redis_counters(url: str) -> RateLimitCounters:
+def redis_counters(url: str) -> TallyCounters:
     """Counters in Redis with process memory behind them for its outages (degraded, never
     unlimited). Imported only when configured: its client library costs every process several
     MB of memory."""
@@ -252,14 +255,20 @@ async def build_services(
         services.cipher,
         [factory.id for factory in registry if factory.status_query_needs_recipient],
     )
+    # The pumping defence counts on the rate limits' counters: shared with Redis, as they are.
+    counters: TallyCounters = (
+        redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    )
+    services.sms_protection = SmsProtection(
+        counters,
+        SqlSuspensionStore(database, cache=cache_for(database)),
+        hash_key=services.code_hash_key,
+        metrics=metrics,
+    )
     services.codes = VerificationCodes(
         store=SqlVerificationCodeStore(database),
         message_log=services.message_log,
-        rate_limits=RateLimits(
-            redis_counters(settings.redis_url) if settings.redis_url else MemoryCounters(),
-            hash_key=services.code_hash_key,
-            metrics=metrics,
-        ),
+        rate_limits=RateLimits(counters, hash_key=services.code_hash_key, metrics=metrics),
         hash_key=services.code_hash_key,
         connectors=services.connectors,
         email_connectors=services.connectors,
@@ -269,6 +278,7 @@ async def build_services(
         public_url=settings.public_url,
         sealed_recipients=sealed_recipients,
         sealer=services.cipher,  # the waiting code, for a resend that sends it again
+        protection=services.sms_protection,
     )
     reporting = EveryReportingConnector(services.connectors, services.delivery_routing)
     services.delivery_reports = DeliveryReports(reporting, message_store, utc_now, metrics=metrics)

@@ -505,6 +505,31 @@ def test_delivery_standby_connector_and_fallback_take_over(
     shoot(page, "message-log-failover")
 
 
+def test_protection_shows_a_paused_country_and_resumes_it(site: Deployment, page: Page) -> None:
+    """A country paused over the API reads, in words, why on Protection; Resume reopens it."""
+    new_tenant(site, "protection")
+    with api(site) as client:
+        paused = client.post(
+            "/t/protection/api/sms-protection/suspensions/LV",
+            json={"details": "Codes to Latvia are never typed."},
+        )
+        assert paused.status_code == 200, paused.text
+    sign_in(site, page)
+    switch_to(page, "protection")
+    page.get_by_role("link", name="Protection").click()
+    expect(page.get_by_role("heading", name="Protection", exact=True)).to_be_visible()
+    row = page.locator('[data-suspended-country="LV"]')
+    expect(row).to_contain_text("Latvia (LV)")
+    expect(row).to_contain_text("Paused by an admin: Codes to Latvia are never typed.")
+    expect(row).to_contain_text("Until you resume it")
+    shoot(page, "protection-paused")
+    page.locator('[data-resume="LV"]').click()
+    expect(page.locator("[data-notice]")).to_contain_text("Sending to this country is resumed")
+    expect(page.locator("[data-suspended]")).to_contain_text("No country is paused")
+    with api(site) as client:
+        assert client.get("/t/protection/api/sms-protection").json()["suspendedCountries"] == []
+
+
 def test_every_page_reads_on_a_phone(site: Deployment, browser: Browser) -> None:
     context = browser.new_context(viewport=PHONE_SCREEN)
     page = context.new_page()
@@ -517,6 +542,7 @@ def test_every_page_reads_on_a_phone(site: Deployment, browser: Browser) -> None
         ("message-log", "/console/message-log"),
         ("delivery", "/console/delivery"),
         ("add-standby", "/console/delivery/new"),
+        ("protection", "/console/protection"),
         ("tenants", "/console/tenants"),
         ("migrate", "/console/tenants/migrate"),
     ):

@@ -45,6 +45,7 @@ MANAGEMENT_TAGS = (
     "applications",
     "roles",
     "resources",
+    "sms protection",
 )
 """The Management API resources fuzzed here: add each new resource's tag."""
 CHECKS = [

@@ -123,6 +123,16 @@ def test_code_checks_and_refusals() -> None:
     assert value(metrics, "phoneauth_rate_limit_refusals_total", budget="ip") == 1
 
 
+def test_pumping_defence_refusals_by_country_and_reason() -> None:
+    metrics = PrometheusMetrics()
+    metrics.sms_refused("acme", "GB", "phone_number.type_not_allowed")
+    metrics.sms_refused("acme", "GB", "phone_number.type_not_allowed")
+    metrics.sms_refused("acme", "LV", "sms.country_suspended")
+    name = "phoneauth_sms_protection_refusals_total"
+    assert value(metrics, name, country="GB", reason="phone_number.type_not_allowed") == 2
+    assert value(metrics, name, country="LV", reason="sms.country_suspended") == 1
+
+
 def test_each_app_has_registry_of_its_own() -> None:
     """Tests and library users build many apps in one process: no name is registered twice,
     and no app sees another's counts."""

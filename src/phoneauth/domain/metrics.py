@@ -52,6 +52,11 @@ class Metrics(Protocol):
         """A request was refused by one budget (`rate_limits.Budget`)."""
         ...
 
+    def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
+        """The pumping defence refused an SMS to `country` (ISO region, `001` for none) for
+        `reason` (the refusal's error code, `sms_protection.SmsRefusal`)."""
+        ...
+
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:
         """A connector's circuit breaker moved to `state`: `closed`, `half_open` or `open`."""
         ...
@@ -84,6 +89,9 @@ class NoMetrics:
         pass
 
     def rate_limited(self, tenant_id: str, budget: str) -> None:
+        pass
+
+    def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
         pass
 
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:

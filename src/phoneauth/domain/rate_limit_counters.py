@@ -60,3 +60,21 @@ class RateLimitCounters(Protocol):
     async def close(self) -> None:
         """Release connections and background work; the counters are not used afterwards."""
         ...
+
+
+class TallyCounters(RateLimitCounters, Protocol):
+    """Counters that also keep plain tallies: fixed windows that count and never refuse.
+
+    A moving window keeps every hit's time, so a window that only counts (a day's SMS, a
+    country's codes in an hour) would grow with the traffic, in memory and in Redis alike; a
+    tally is one number per key whatever the traffic (the SMS pumping defence's counts).
+    """
+
+    async def add(self, key: str, seconds: int) -> int:
+        """Count one under `key`, which is forgotten `seconds` after its first count; the
+        count after this one."""
+        ...
+
+    async def tally(self, key: str) -> int:
+        """The count under `key` (0 once forgotten)."""
+        ...

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from phoneauth.domain.rate_limit_counters import CountersUnavailableError, RateLimitCounters, Window
+from phoneauth.domain.rate_limit_counters import CountersUnavailableError, TallyCounters, Window
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 
 log = logging.getLogger("phoneauth.rate_limits")
@@ -31,7 +31,7 @@ class FallbackCounters:
 
     def __init__(
         self,
-        shared: RateLimitCounters,
+        shared: TallyCounters,
         local: MemoryCounters | None = None,
         *,
         retry_seconds: float = 1.0,
@@ -92,6 +92,32 @@ class FallbackCounters:
                 return locked
         self.counted_locally += 1
         return await self.local.record_failure(failures, lock)
+
+    async def add(self, key: str, seconds: int) -> int:
+        if self._ask_shared():
+            started = self.clock()
+            try:
+                counted = await self.shared.add(key, seconds)
+            except CountersUnavailableError as error:
+                self._failed(error)
+            else:
+                self._answered(started)
+                return counted
+        self.counted_locally += 1
+        return await self.local.add(key, seconds)
+
+    async def tally(self, key: str) -> int:
+        local = await self.local.tally(key)
+        if self._ask_shared():
+            started = self.clock()
+            try:
+                shared = await self.shared.tally(key)
+            except CountersUnavailableError as error:
+                self._failed(error)
+            else:
+                self._answered(started)
+                return max(shared, local)
+        return local
 
     async def reset(self) -> None:
         await self.local.reset()

@@ -56,6 +56,8 @@ class MemoryCounters:
         # sharing a hash would share a count; with a million keys the odds are about 1 in 10^7.
         self.windows: dict[tuple[int, int], dict[int, Times]] = {}
         self.sweeping: asyncio.Task[None] | None = None
+        # Tallies (`TallyCounters`): the key's hash -> (count, when it is forgotten).
+        self.tallies: dict[int, tuple[int, float]] = {}
         self._next_sweep = 0.0
 
     async def acquire(self, windows: Sequence[Window]) -> int | None:
@@ -86,8 +88,22 @@ class MemoryCounters:
         self.windows.get((failures.seconds, failures.limit), _NONE).pop(hash(failures.key), None)
         return True
 
+    async def add(self, key: str, seconds: int) -> int:
+        self.schedule_sweep()
+        now = self.clock()
+        count, ends = self.tallies.get(hash(key), (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + seconds
+        self.tallies[hash(key)] = (count + 1, ends)
+        return count + 1
+
+    async def tally(self, key: str) -> int:
+        count, ends = self.tallies.get(hash(key), (0, 0.0))
+        return count if ends > self.clock() else 0
+
     async def reset(self) -> None:
         self.windows.clear()
+        self.tallies.clear()
 
     async def check(self) -> bool:
         return True  # process memory is always there
@@ -145,6 +161,7 @@ class MemoryCounters:
     async def sweep(self, now: float | None = None) -> None:
         """Forget keys whose every hit has expired by `now` and trim the others."""
         now = self.clock() if now is None else now
+        self.tallies = {key: held for key, held in self.tallies.items() if held[1] > now}
         for (seconds, _limit), window in list(self.windows.items()):
             cutoff = now - seconds
             for index, key in enumerate(list(window)):

@@ -13,6 +13,7 @@ from phoneauth.connectors.autofill import Autofill
 from phoneauth.domain.account_center import AccountCenter
 from phoneauth.domain.autofill_settings import AndroidAppHash, WebOtpDomain
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
+from phoneauth.domain.sms_protection_settings import SmsProtectionSettings
 from phoneauth.errors import PhoneauthError
 
 DEFAULT_TENANT_ID = "default"
@@ -115,6 +116,12 @@ class TenantSettings(_Settings):
     )
     web_otp_domain: WebOtpDomain = None
     android_app_hash: AndroidAppHash = None
+    sms_protection: SmsProtectionSettings = Field(
+        default_factory=SmsProtectionSettings,
+        alias="smsProtection",
+        description="SMS pumping defence (`/api/sms-protection`): countries, number types, "
+        "prefix velocity, daily caps, conversion watch.",
+    )
 
     @model_validator(mode="after")
     def _one_code_per_number(self) -> TenantSettings:

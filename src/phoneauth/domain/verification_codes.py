@@ -62,6 +62,7 @@ from phoneauth.domain.ports import (
 )
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sealed_recipients import SealedRecipients
+from phoneauth.domain.sms_protection import SmsProtection
 from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
@@ -285,8 +286,10 @@ class VerificationCodes:
         public_url: str | None = None,
         sealed_recipients: SealedRecipients | None = None,
         sealer: CodeSealer | None = None,
+        protection: SmsProtection | None = None,
     ) -> None:
         self._sealer = sealer
+        self.protection = protection  # the SMS pumping defence; None in library use
         self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
         self.sealed_recipients = sealed_recipients  # numbers a status query will need
         self.store = store
@@ -456,7 +459,9 @@ class VerificationCodes:
 
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
-                and `ResendTooSoonError` included): before anything is created or deleted.
+                and `ResendTooSoonError` included), the pumping defence's refusals
+                (`sms_protection`; never for a test number): before anything is created or
+                deleted.
             NoSmsConnectorError: the tenant has no SMS connector (the waiting code stays);
                 also for digits that are no valid number (see `recipient`).
             ConnectorError: the provider failed (`NOW` only; after failover, the last
@@ -469,6 +474,10 @@ class VerificationCodes:
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
+        if fixed is None and self.protection is not None:
+            # Pumping defence: the same answer whether or not the number has an account;
+            # `delivery` only says whether an SMS leaves, for the conversion watch.
+            await self.protection.check(tenant, e164, leaves=delivery is not Delivery.NONE)
         active = None if fixed else await self.connectors.active_sms_connector(tenant.id)
         if active is None and fixed is None:
             missing = NoSmsConnectorError()
@@ -844,6 +853,8 @@ class VerificationCodes:
             self._count_check(tenant, recipient, usage, error.code)
             raise
         self._count_check(tenant, recipient, usage, VERIFIED)
+        if self.protection is not None and "@" not in recipient:
+            await self.protection.verified(tenant, recipient)
 
     def _count_check(self, tenant: Tenant, recipient: str, usage: UsageType, outcome: str) -> None:
         if "@" in recipient:

@@ -86,6 +86,12 @@ class PrometheusMetrics:
             ["tenant", "budget"],
             registry=into,
         )
+        self.sms_refusals = Counter(
+            "phoneauth_sms_protection_refusals",
+            "SMS refused by the pumping defence, by country and reason (the error code).",
+            ["tenant", "country", "reason"],
+            registry=into,
+        )
         self.circuits = Gauge(
             "phoneauth_connector_circuit_state",
             "Each connector's circuit breaker: 0 closed, 1 half-open (probing), 2 open "
@@ -157,6 +163,9 @@ class PrometheusMetrics:
 
     def rate_limited(self, tenant_id: str, budget: str) -> None:
         self.refusals.labels(tenant_id, budget).inc()
+
+    def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
+        self.sms_refusals.labels(tenant_id, country, reason).inc()
 
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:
         value = CIRCUIT_STATES.get(str(state).lower().replace("-", "_"))

@@ -93,6 +93,15 @@ class RedisCounters:
             await self._limiter.clear(counted, failures.key)
         return True
 
+    async def add(self, key: str, seconds: int) -> int:
+        """INCR, and EXPIRE on the first count (limits' storage API)."""
+        with _unavailable_on_storage_error():
+            return await self.storage.incr(f"TALLY/{key}", seconds)
+
+    async def tally(self, key: str) -> int:
+        with _unavailable_on_storage_error():
+            return await self.storage.get(f"TALLY/{key}")
+
     async def reset(self) -> None:
         """Delete every key under this prefix."""
         with _unavailable_on_storage_error():

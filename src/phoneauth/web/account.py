@@ -41,6 +41,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
@@ -352,6 +353,7 @@ async def accept_invitation(
         IpRateLimitedError,
         CountryRateLimitedError,
         ResendTooSoonError,
+        *SMS_REFUSALS,
         NoSmsConnectorError,
         *ALL_CONNECTOR_ERRORS,
     ),

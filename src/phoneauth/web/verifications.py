@@ -22,6 +22,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -45,6 +46,7 @@ SEND_ERRORS = (
     IpRateLimitedError,
     CountryRateLimitedError,
     ResendTooSoonError,
+    *SMS_REFUSALS,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )

@@ -11,6 +11,7 @@ from phoneauth.web.console import (
     connectors,
     delivery,
     message_log,
+    protection,
     sign_in_experience,
     tenants,
 )
@@ -24,6 +25,7 @@ def console_router() -> APIRouter:
         connectors,
         sign_in_experience,
         delivery,
+        protection,
         message_log,
         applications,
         tenants,

@@ -48,6 +48,7 @@ NAV = (
     ("connectors", "Connectors", f"{PREFIX}/connectors"),
     ("sign-in-experience", "Sign-in experience", f"{PREFIX}/sign-in-experience"),
     ("delivery", "Delivery", f"{PREFIX}/delivery"),
+    ("protection", "Protection", f"{PREFIX}/protection"),
     ("message-log", "Message log", f"{PREFIX}/message-log"),
     ("applications", "Applications", f"{PREFIX}/applications"),
     ("tenants", "Tenants", f"{PREFIX}/tenants"),

@@ -29,6 +29,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.users import UserSuspendedError
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
@@ -52,6 +53,7 @@ SEND_ERRORS = (
     IpRateLimitedError,
     CountryRateLimitedError,
     ResendTooSoonError,
+    *SMS_REFUSALS,
     NoSmsConnectorError,
     *ALL_CONNECTOR_ERRORS,
 )

@@ -87,6 +87,33 @@ MESSAGES: dict[str, Sentences] = {
         "A code was sent to this recipient moments ago; another can be sent in {retry_after} "
         "seconds (the code policy's wait between two codes, resendCooldownSeconds).",
     ),
+    # --- SMS pumping defence (issue 16) ------------------------------------------------------
+    "phone_number.country_not_allowed": Sentences(
+        "Codes cannot be sent by SMS to phone numbers of this country.",
+        "This tenant's SMS protection does not allow phone numbers of this country.",
+    ),
+    "phone_number.type_not_allowed": Sentences(
+        "Codes cannot be sent by SMS to this kind of phone number. Please use a mobile number.",
+        "This tenant's SMS protection does not allow this type of number (see numberType).",
+    ),
+    "sms.prefix_rate_limited": Sentences(
+        "Codes cannot be sent to this phone number right now. Please try again later.",
+        "Too many codes were sent to numbers that differ from this one only in their last "
+        "digits; the limit resets by itself.",
+    ),
+    "sms.daily_cap_reached": Sentences(
+        "Codes cannot be sent right now. Please try again later.",
+        "A daily SMS cap (messages, messages to one country, or estimated cost) is reached; "
+        "sending resumes at midnight UTC.",
+    ),
+    "sms.country_suspended": Sentences(
+        "Codes cannot be sent to this country right now. Please try again later.",
+        "Sending SMS to this country is suspended; see Protection in the console.",
+    ),
+    "sms.country_not_suspended": Sentences(END_USER_FALLBACK, "This country is not suspended."),
+    "sms.invalid_country": Sentences(
+        END_USER_FALLBACK, "Give the country as an ISO 3166 region code, such as DE."
+    ),
     "session.verification_blocked_too_many_attempts": Sentences(
         "Too many wrong codes for this phone number. Please wait a while and try again.",
         "Too many wrong codes were entered for this phone number; it is locked for a while.",

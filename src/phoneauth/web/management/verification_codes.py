@@ -20,6 +20,7 @@ from phoneauth.domain.rate_limits import (
     MessageRateLimitedError,
     VerificationBlockedError,
 )
+from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.verification_codes import (
     CodeExpiredError,
     CodeMaxTriesError,
@@ -136,6 +137,7 @@ class GenericCodeVerification(_OneRecipient):
             IpRateLimitedError,
             CountryRateLimitedError,
             ResendTooSoonError,
+            *SMS_REFUSALS,
             NoSmsConnectorError,
             NoEmailConnectorError,
             *ALL_CONNECTOR_ERRORS,
