@@ -4,16 +4,19 @@ why and resumed by its button, today's counts; all in words (no codes, no settin
 from __future__ import annotations
 
 import httpx
-from tests.web.test_console_delivery import assert_in_words, browser, csrf  # noqa: F401
+from tests.web.test_console_delivery import assert_in_words
+from tests.web.test_console_pages import browser, signed_in
 
 from phoneauth.wiring import Services
+
+__all__ = ["browser", "signed_in"]  # fixtures used here
 
 LV = "+37125000001"
 
 
 async def test_rules_saved_by_form_a_paused_country_resumed_and_todays_counts(
-    browser: httpx.AsyncClient,  # noqa: F811
-    csrf: str,  # noqa: F811
+    browser: httpx.AsyncClient,
+    signed_in: str,
     services: Services,
 ) -> None:
     page = await browser.get("/console/protection")
@@ -23,7 +26,7 @@ async def test_rules_saved_by_form_a_paused_country_resumed_and_todays_counts(
     assert 'value="mobile" checked>' in page.text
 
     form = {
-        "csrf": csrf,
+        "csrf": signed_in,
         "allowed_countries": "",
         "denied_countries": "fr, LV",
         "number_types": ["mobile", "fixedLineOrMobile", "voip"],
@@ -72,11 +75,13 @@ async def test_rules_saved_by_form_a_paused_country_resumed_and_todays_counts(
     assert "<td>Germany (DE)</td><td>1</td><td>0.075</td>" in page.text
 
     resumed = await browser.post(
-        "/console/protection/suspensions/LV/resume", data={"csrf": csrf}, follow_redirects=True
+        "/console/protection/suspensions/LV/resume", data={"csrf": signed_in}, follow_redirects=True
     )
     assert_in_words(resumed, 200, "Sending to this country is resumed")
     assert "No country is paused" in resumed.text
-    again = await browser.post("/console/protection/suspensions/LV/resume", data={"csrf": csrf})
+    again = await browser.post(
+        "/console/protection/suspensions/LV/resume", data={"csrf": signed_in}
+    )
     assert_in_words(again, 400, "This country is not suspended.")
     forged = await browser.post("/console/protection", data={**form, "csrf": "forged"})
     assert forged.status_code in (400, 403)
