@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from phoneauth.domain.metrics import NoMetrics
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 from phoneauth.domain.sms_protection import (
     CountryNotAllowedError,
@@ -69,12 +70,18 @@ class Suspensions:
         return True
 
 
-class Refusals:
+class Refusals(NoMetrics):
+    """The metrics the defence reports: refusals, and suspensions with why."""
+
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str]] = []
+        self.suspended: list[tuple[str, str, str]] = []
 
     def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
         self.seen.append((tenant_id, country, reason))
+
+    def country_suspended(self, tenant_id: str, country: str, reason: str) -> None:
+        self.suspended.append((tenant_id, country, reason))
 
 
 def tenant(tenant_id: str = "t1", **rules: Any) -> Tenant:
@@ -99,7 +106,7 @@ def protection(clock: Clock, metrics: Refusals) -> SmsProtection:
         Suspensions(),
         hash_key=b"k" * 32,
         clock=clock,
-        metrics=metrics,  # type: ignore[arg-type]  # only the method called here
+        metrics=metrics,
     )
 
 
@@ -256,6 +263,8 @@ async def test_a_country_whose_codes_are_not_verified_is_suspended_for_a_while(
         await refusal(protection.check(plain, LV_MOBILE, leaves=True)), CountrySuspendedError
     )
     assert metrics.seen.count(("t1", "LV", "sms.country_suspended")) == 3
+    # Each suspension is told once, with why: the first, and the one after the cool-down.
+    assert metrics.suspended == [("t1", "LV", "low_conversion")] * 2
 
 
 async def test_a_country_whose_codes_are_verified_stays_open(protection: SmsProtection) -> None:
@@ -277,7 +286,7 @@ async def test_sends_that_never_leave_are_not_judged(protection: SmsProtection) 
 
 
 async def test_an_admin_resumes_a_country_or_suspends_one_until_resumed(
-    protection: SmsProtection, clock: Clock
+    protection: SmsProtection, clock: Clock, metrics: Refusals
 ) -> None:
     forever = tenant(prefixLimit=0, suspensionSeconds=None)
     await lv_sends(protection, forever, 20)
@@ -296,6 +305,7 @@ async def test_an_admin_resumes_a_country_or_suspends_one_until_resumed(
     assert isinstance(refused, CountrySuspendedError)
     [suspended] = (await protection.state(forever)).suspended
     assert (suspended.reason, suspended.details) == ("admin", "Fraud seen by the carrier.")
+    assert metrics.suspended[-1] == ("t1", "DE", "admin")
     with pytest.raises(InvalidCountryError):
         await protection.suspend(forever, "Germany")
 

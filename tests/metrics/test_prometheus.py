@@ -131,6 +131,9 @@ def test_pumping_defence_refusals_by_country_and_reason() -> None:
     name = "phoneauth_sms_protection_refusals_total"
     assert value(metrics, name, country="GB", reason="phone_number.type_not_allowed") == 2
     assert value(metrics, name, country="LV", reason="sms.country_suspended") == 1
+    metrics.country_suspended("acme", "LV", "low_conversion")
+    suspensions = "phoneauth_sms_country_suspensions_total"
+    assert value(metrics, suspensions, country="LV", reason="low_conversion") == 1
 
 
 def test_each_app_has_registry_of_its_own() -> None:

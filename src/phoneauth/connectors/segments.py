@@ -51,9 +51,12 @@ class SmsSize:
     segments: int
 
 
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
     """True when the whole text fits the GSM 7-bit alphabet (extension table included)."""
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    return _GSM7.issuperset(text)
 
 
 def _units(char: str, encoding: Encoding) -> int:
@@ -64,11 +67,17 @@ def _units(char: str, encoding: Encoding) -> int:
 
 def measure(text: str) -> SmsSize:
     """The encoding, length and parts of `text` (an empty text still takes one SMS)."""
-    encoding: Encoding = "GSM-7" if is_gsm7(text) else "UCS-2"
-    units = [_units(char, encoding) for char in text]
-    total = sum(units)
+    encoding: Encoding
+    # Counted by the string's own C loops: every code SMS is measured on its way out.
+    if is_gsm7(text):
+        encoding = "GSM-7"
+        total = len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
+    else:
+        encoding = "UCS-2"
+        total = len(text.encode("utf-16-le", "surrogatepass")) // 2
     if total <= SINGLE_LIMIT[encoding]:
         return SmsSize(encoding, total, 1)
+    units = [_units(char, encoding) for char in text]
     # Concatenated: a character never straddles two parts, so a part may end a unit short.
     per_part, segments, used = PART_LIMIT[encoding], 1, 0
     for size in units:

@@ -57,6 +57,10 @@ class Metrics(Protocol):
         `reason` (the refusal's error code, `sms_protection.SmsRefusal`)."""
         ...
 
+    def country_suspended(self, tenant_id: str, country: str, reason: str) -> None:
+        """SMS to `country` were suspended, `reason` saying why (`low_conversion`, `admin`)."""
+        ...
+
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:
         """A connector's circuit breaker moved to `state`: `closed`, `half_open` or `open`."""
         ...
@@ -92,6 +96,9 @@ class NoMetrics:
         pass
 
     def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
+        pass
+
+    def country_suspended(self, tenant_id: str, country: str, reason: str) -> None:
         pass
 
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:

@@ -271,6 +271,7 @@ class SmsProtection:
             ),
         )
         await self.store.put(suspension)
+        self.metrics.country_suspended(tenant.id, country, suspension.reason)
         log.warning("tenant %s: SMS to %s suspended: %s", tenant.id, country, suspension.details)
         raise self._suspended(suspension, now)
 
@@ -448,6 +449,7 @@ class SmsProtection:
         await self.store.put(
             CountrySuspension(tenant.id, region, SuspensionReason.ADMIN.value, details, now, None)
         )
+        self.metrics.country_suspended(tenant.id, region, SuspensionReason.ADMIN.value)
         log.warning("tenant %s: SMS to %s suspended by an admin", tenant.id, region)
 
 

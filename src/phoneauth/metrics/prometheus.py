@@ -92,6 +92,13 @@ class PrometheusMetrics:
             ["tenant", "country", "reason"],
             registry=into,
         )
+        self.suspensions = Counter(
+            "phoneauth_sms_country_suspensions",
+            "Countries whose SMS were suspended, by why: low_conversion (the conversion watch) "
+            "or admin.",
+            ["tenant", "country", "reason"],
+            registry=into,
+        )
         self.circuits = Gauge(
             "phoneauth_connector_circuit_state",
             "Each connector's circuit breaker: 0 closed, 1 half-open (probing), 2 open "
@@ -166,6 +173,9 @@ class PrometheusMetrics:
 
     def sms_refused(self, tenant_id: str, country: str, reason: str) -> None:
         self.sms_refusals.labels(tenant_id, country, reason).inc()
+
+    def country_suspended(self, tenant_id: str, country: str, reason: str) -> None:
+        self.suspensions.labels(tenant_id, country, reason).inc()
 
     def circuit_changed(self, connector_id: str, factory_id: str, state: str) -> None:
         value = CIRCUIT_STATES.get(str(state).lower().replace("-", "_"))
