@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from phoneauth.domain.rate_limit_counters import CountersUnavailableError, TallyCounters, Window
 from phoneauth.domain.rate_limit_memory import MemoryCounters
 
 log = logging.getLogger("phoneauth.rate_limits")
+T = TypeVar("T")
+
+
+class _NoAnswer:
+    """The shared store was not asked, or did not answer: memory counts instead."""
+
+
+_NO_ANSWER = _NoAnswer()
 
 
 class FallbackCounters:
@@ -54,70 +63,36 @@ class FallbackCounters:
         full = await self._full_locally(windows)
         if full is not None:
             return full
-        if self._ask_shared():
-            started = self.clock()
-            try:
-                answer = await self.shared.acquire(windows)
-            except CountersUnavailableError as error:
-                self._failed(error)
-            else:
-                self._answered(started)
-                return answer
+        answer = await self._from_shared(lambda: self.shared.acquire(windows))
+        if not isinstance(answer, _NoAnswer):
+            return answer
         self.counted_locally += 1
         return await self.local.acquire(windows)
 
     async def usage(self, window: Window) -> tuple[int, float]:
         local = await self.local.usage(window)
-        if self._ask_shared():
-            started = self.clock()
-            try:
-                shared = await self.shared.usage(window)
-            except CountersUnavailableError as error:
-                self._failed(error)
-            else:
-                self._answered(started)
-                # A lock or a spent budget from an outage outlives it (see the module's doc).
-                return max(shared, local)
-        return local
+        shared = await self._from_shared(lambda: self.shared.usage(window))
+        # A lock or a spent budget from an outage outlives it (see the module's doc).
+        return local if isinstance(shared, _NoAnswer) else max(shared, local)
 
     async def record_failure(self, failures: Window, lock: Window) -> bool:
-        if self._ask_shared():
-            started = self.clock()
-            try:
-                locked = await self.shared.record_failure(failures, lock)
-            except CountersUnavailableError as error:
-                self._failed(error)
-            else:
-                self._answered(started)
-                return locked
+        locked = await self._from_shared(lambda: self.shared.record_failure(failures, lock))
+        if not isinstance(locked, _NoAnswer):
+            return locked
         self.counted_locally += 1
         return await self.local.record_failure(failures, lock)
 
     async def add(self, key: str, seconds: int) -> int:
-        if self._ask_shared():
-            started = self.clock()
-            try:
-                counted = await self.shared.add(key, seconds)
-            except CountersUnavailableError as error:
-                self._failed(error)
-            else:
-                self._answered(started)
-                return counted
+        counted = await self._from_shared(lambda: self.shared.add(key, seconds))
+        if not isinstance(counted, _NoAnswer):
+            return counted
         self.counted_locally += 1
         return await self.local.add(key, seconds)
 
     async def tally(self, key: str) -> int:
         local = await self.local.tally(key)
-        if self._ask_shared():
-            started = self.clock()
-            try:
-                shared = await self.shared.tally(key)
-            except CountersUnavailableError as error:
-                self._failed(error)
-            else:
-                self._answered(started)
-                return max(shared, local)
-        return local
+        shared = await self._from_shared(lambda: self.shared.tally(key))
+        return local if isinstance(shared, _NoAnswer) else max(shared, local)
 
     async def reset(self) -> None:
         await self.local.reset()
@@ -152,6 +127,20 @@ class FallbackCounters:
             if hits >= window.limit:
                 return index
         return None
+
+    async def _from_shared(self, call: Callable[[], Awaitable[T]]) -> T | _NoAnswer:
+        """`call`'s answer from the shared store, or `_NoAnswer` when it is not asked (an
+        outage, between retries) or fails (which starts or continues the outage)."""
+        if not self._ask_shared():
+            return _NO_ANSWER
+        started = self.clock()
+        try:
+            answer = await call()
+        except CountersUnavailableError as error:
+            self._failed(error)
+            return _NO_ANSWER
+        self._answered(started)
+        return answer
 
     def _ask_shared(self) -> bool:
         """Always while the shared store works; during an outage, one caller per interval."""
