@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.servers import serve_in_thread
 
+from phoneauth.domain.ports import ReportingConnector
+
 
 @dataclass
 class FakeSmsAero:
@@ -187,3 +189,13 @@ class RecordingProvider:
             status_code=answer.status_code,
             media_type=answer.headers.get("content-type"),
         )
+
+
+@dataclass
+class Connectors:
+    """`ReportingConnectors` over a dict, as connector management answers it."""
+
+    rows: dict[tuple[str, str], ReportingConnector] = field(default_factory=dict)
+
+    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
+        return self.rows.get((tenant_id, row_id))

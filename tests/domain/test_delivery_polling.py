@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ import httpx
 import pytest
 from tests.connectors.providers.test_smsaero import CONFIG as SMSAERO_CONFIG
 from tests.connectors.providers.test_tencent import CONFIG as TENCENT_CONFIG
-from tests.delivery_fakes import FakeSmsAero, FakeTencent, served
+from tests.delivery_fakes import Connectors, FakeSmsAero, FakeTencent, served
 from tests.domain.codes_support import Clock, make_tenant
 
 from phoneauth.connectors.providers import smsaero, tencent, twilio
@@ -43,14 +43,6 @@ def aero() -> Iterator[FakeSmsAero]:
 def tc() -> Iterator[FakeTencent]:
     with served(FakeTencent()) as fake:
         yield fake
-
-
-@dataclass
-class Connectors:
-    rows: dict[tuple[str, str], ReportingConnector] = field(default_factory=dict)
-
-    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
-        return self.rows.get((tenant_id, row_id))
 
 
 @dataclass

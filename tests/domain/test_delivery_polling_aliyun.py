@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.connectors.providers.test_aliyun import CONFIG as ALIYUN_CONFIG
-from tests.delivery_fakes import FakeAliyun, served
+from tests.delivery_fakes import Connectors, FakeAliyun, served
 from tests.domain.codes_support import HASH_KEY, Clock, Source, make_tenant
 
 from phoneauth.connectors import UsageType
@@ -43,14 +43,6 @@ ROW = "row-aliyun"
 def fake() -> Iterator[FakeAliyun]:
     with served(FakeAliyun()) as served_fake:
         yield served_fake
-
-
-@dataclass
-class Connectors:
-    rows: dict[tuple[str, str], ReportingConnector] = field(default_factory=dict)
-
-    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
-        return self.rows.get((tenant_id, row_id))
 
 
 @dataclass

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 from tests.connectors.providers.test_twilio import CONFIG as TWILIO_CONFIG
 from tests.connectors.providers.test_twilio import created
+from tests.delivery_fakes import Connectors
 from tests.domain.codes_support import PHONE, Clock, Source, make_codes, make_tenant
 
 from phoneauth.connectors import SmsMessage
@@ -107,16 +107,6 @@ async def test_without_a_public_url_nothing_changes_on_the_wire(database: Databa
     assert "StatusCallback" not in dict(parse_qsl(seen[0].content.decode()))
     # Twilio still reports to a Messaging Service's own callback URL: the row waits for it.
     assert (await log_rows(database))[0].delivery_status is DeliveryStatus.ACCEPTED
-
-
-@dataclass
-class Connectors:
-    """`ReportingConnectors` over a dict, as connector management answers it."""
-
-    rows: dict[tuple[str, str], ReportingConnector] = field(default_factory=dict)
-
-    async def find(self, tenant_id: str, row_id: str) -> ReportingConnector | None:
-        return self.rows.get((tenant_id, row_id))
 
 
 def twilio_report(status: str, sid: str = SID, url: str = "") -> CallbackRequest:
