@@ -32,11 +32,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
@@ -45,11 +45,13 @@ from sqlalchemy.sql.dml import UpdateBase
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
 from phoneauth.files import create_private_file, private_folder
 from phoneauth.storage.outage import OutageLog
+from phoneauth.storage.prepared import DriverResult, Prepared, run_on_asyncpg
 
 T = TypeVar("T")
 Unit = Callable[[Session], T]
 
 BUSY_TIMEOUT_S = 5.0
+POOL_SIZE = 20  # PostgreSQL connections per worker process
 CHECKPOINT_EVERY = 500  # SQLite write commits between two background WAL checkpoints
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
@@ -110,27 +112,64 @@ def _in_transaction(connection: Connection, unit: Unit[T], begin: str | None, wr
     return result
 
 
+class Rows(Protocol):
+    """What a `Statement`'s result reader may use: SQLAlchemy's `CursorResult` has it, and so
+    has the driver's answer to a `Prepared` statement (`DriverResult`)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def first(self) -> Any: ...
+
+    def scalar_one(self) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 class Statement(Generic[T]):
     """A unit of one Core statement, run on the connection itself: an ORM session costs more
     than the statement on the paths every sign-in takes. `result` reads the cursor's answer
-    (plain rows, not ORM objects)."""
+    (plain rows, not ORM objects). A `Prepared` statement run alone on SQLite goes straight to
+    the driver (`phoneauth.storage.prepared`); within a larger unit, through SQLAlchemy."""
 
     __slots__ = ("parameters", "result", "statement")
 
     def __init__(
         self,
-        statement: Executable,
+        statement: Executable | Prepared,
         parameters: dict[str, Any] | None,
-        result: Callable[[CursorResult[Any]], T],
+        result: Callable[[Rows], T],
     ) -> None:
         self.statement = statement
         self.parameters = parameters
         self.result = result
 
     def on_connection(self, connection: Connection) -> T:
-        return self.result(
-            cast(CursorResult[Any], connection.execute(self.statement, self.parameters))
-        )
+        statement = self.statement
+        if isinstance(statement, Prepared):
+            statement = statement.statement
+        return self.result(cast(CursorResult[Any], connection.execute(statement, self.parameters)))
+
+    def on_sqlite_driver(self, driver: sqlite3.Connection, dialect: Dialect) -> T:
+        """A `Prepared` statement in SQLite's autocommit mode, on the driver's connection."""
+        assert isinstance(self.statement, Prepared)  # noqa: S101 - checked by the caller
+        parameters = self.parameters or {}
+        form = self.statement.form(dialect, parameters)
+        try:
+            cursor = driver.execute(form.sql, form.arguments(parameters))
+            rows = form.rows(cursor.fetchall()) if form.row is not None else []
+            answer = DriverResult(rows, cursor.rowcount)
+        except sqlite3.Error as error:
+            # SQLAlchemy's exception classes, as from `execute`: callers catch those.
+            raise DBAPIError.instance(form.sql, parameters, error, sqlite3.Error) from error
+        return self.result(answer)
+
+    async def on_asyncpg(self, driver: Any, dialect: Dialect) -> T:
+        """A `Prepared` statement on asyncpg's connection, in autocommit."""
+        assert isinstance(self.statement, Prepared)  # noqa: S101 - checked by the caller
+        parameters = self.parameters or {}
+        form = self.statement.form(dialect, parameters)
+        return self.result(await run_on_asyncpg(form, driver, parameters))
 
     def __call__(self, session: Session) -> T:
         return self.on_connection(session.connection())
@@ -195,8 +234,13 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas_waiting)
         else:
             connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+            # Twenty connections kept, none made beyond them: a unit holds one for a round
+            # trip or a short transaction, so more requests than that wait their turn in the
+            # pool. Overflow connections (the old `max_overflow=10`) were closed as they came
+            # back and opened anew under load: a new connection per request at 32 clients
+            # (`make bench`, a tenth of the server's time in asyncpg's connect).
             self.engine = create_async_engine(
-                url, pool_size=10, max_overflow=10, connect_args=connect_args
+                url, pool_size=POOL_SIZE, max_overflow=0, connect_args=connect_args
             )
             event.listen(self.engine.sync_engine, "handle_error", _mark_disconnect)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -283,6 +327,9 @@ class Database:
             connection = self._sqlite_process_connection()
             try:
                 try:
+                    if isinstance(unit, Statement) and isinstance(unit.statement, Prepared):
+                        driver = cast(sqlite3.Connection, connection.connection.driver_connection)
+                        return cast(T, unit.on_sqlite_driver(driver, connection.dialect))
                     return _in_transaction(connection, unit, begin, write)
                 except BaseException:
                     # The unit is undone whole; the connection is ready for the next one.
@@ -307,10 +354,20 @@ class Database:
             self.outages.failed(error)
             raise DatabaseUnavailableError() from None
         try:
-            result = await connection.run_sync(_in_transaction, unit, None, write)
-        except (DBAPIError, OSError) as error:
+            if isinstance(unit, Statement) and isinstance(unit.statement, Prepared):
+                raw = await connection.get_raw_connection()
+                result = cast(T, await unit.on_asyncpg(raw.driver_connection, engine.dialect))
+            else:
+                result = await connection.run_sync(_in_transaction, unit, None, write)
+        except Exception as error:
             if not _is_disconnect(error):
                 raise
+            if not isinstance(error, DBAPIError):
+                # Straight from the driver (a `Prepared` statement): what SQLAlchemy does
+                # for the errors it sees itself (`_mark_disconnect`): this connection and
+                # every one pooled before it are of no further use.
+                await connection.invalidate()
+                await self.engine.dispose(close=False)
             self.outages.failed(error)
             raise DatabaseUnavailableError() from None
         finally:
@@ -347,21 +404,23 @@ class Database:
         await self.engine.dispose()
 
 
-def changed_rows(statement: UpdateBase, parameters: dict[str, Any] | None = None) -> Statement[int]:
+def changed_rows(
+    statement: UpdateBase | Prepared, parameters: dict[str, Any] | None = None
+) -> Statement[int]:
     """A unit running one INSERT, UPDATE or DELETE; its result is how many rows it changed."""
     return Statement(statement, parameters, _rowcount)
 
 
-def _rowcount(result: CursorResult[Any]) -> int:
+def _rowcount(result: Rows) -> int:
     return int(result.rowcount)
 
 
 def first_row(
-    query: Executable, parameters: dict[str, Any], convert: Callable[[Row[Any]], T]
+    query: Executable | Prepared, parameters: dict[str, Any], convert: Callable[[Row[Any]], T]
 ) -> Statement[T | None]:
     """A unit running one query; `convert` of its first row, None when there is none."""
 
-    def first(result: CursorResult[Any]) -> T | None:
+    def first(result: Rows) -> T | None:
         row = result.first()
         return None if row is None else convert(row)
 
@@ -371,7 +430,7 @@ def first_row(
 _CHANGE_VERSION = "SELECT version FROM change_versions WHERE id = 1"
 
 
-def _version_of(result: CursorResult[Any]) -> int:
+def _version_of(result: Rows) -> int:
     return int(result.scalar_one())
 
 
@@ -384,9 +443,10 @@ _BROKEN_CONNECTION_ERRORS = frozenset({"InternalClientError", "ConnectionDoesNot
 
 def _is_disconnect(error: BaseException) -> bool:
     """The connection broke or could not be made, or the server is shutting down or starting
-    (SQLSTATE classes 08 and 57P), as opposed to a bad statement."""
+    (SQLSTATE classes 08 and 57P), as opposed to a bad statement. SQLAlchemy's error, or the
+    driver's own (a `Prepared` statement)."""
     if not isinstance(error, DBAPIError):
-        return isinstance(error, OSError)
+        return _is_broken_connection(error)
     return error.connection_invalidated or _is_broken_connection(error.orig)
 
 

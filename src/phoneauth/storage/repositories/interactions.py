@@ -10,18 +10,22 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from phoneauth.domain.interactions import StoredInteraction
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import InteractionRow
+from phoneauth.storage.prepared import Prepared
 
 # Built once: every Experience request reads its interaction, and most save it.
 _TABLE = InteractionRow.metadata.tables["interactions"]
-_GET = select(_TABLE).where(
-    InteractionRow.tenant_id == bindparam("b_tenant"), InteractionRow.id == bindparam("b_id")
+_GET = Prepared(
+    select(_TABLE).where(
+        InteractionRow.tenant_id == bindparam("b_tenant"), InteractionRow.id == bindparam("b_id")
+    )
 )
-_INSERT = insert(_TABLE)
-_DELETE = delete(_TABLE).where(
+_INSERT = Prepared(insert(_TABLE))
+_DELETE_ANY = delete(_TABLE).where(
     _TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id")
 )
-_DELETE_VERSION = _DELETE.where(_TABLE.c.version == bindparam("b_version"))
-_UPDATE = (
+_DELETE = Prepared(_DELETE_ANY)
+_DELETE_VERSION = Prepared(_DELETE_ANY.where(_TABLE.c.version == bindparam("b_version")))
+_UPDATE = Prepared(
     update(_TABLE)
     .where(
         _TABLE.c.tenant_id == bindparam("b_tenant"),

@@ -35,6 +35,7 @@ from phoneauth.domain.message_log import (
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import MessageLogRow
 from phoneauth.storage.models.base import UtcDateTime
+from phoneauth.storage.prepared import Prepared
 
 
 def _entry(row: MessageLogRow) -> MessageLogEntry:
@@ -97,7 +98,7 @@ def _moved(row: Row[Any]) -> MovedDelivery:
 
 # Built once: every send appends a row.
 _TABLE = MessageLogRow.metadata.tables["message_log"]
-_INSERT = insert(_TABLE)
+_INSERT = Prepared(insert(_TABLE))
 
 
 class SqlMessageLogStore:

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.sessions import StoredKey, StoredSession
-from phoneauth.storage.database import Database, Statement, changed_rows
+from phoneauth.storage.database import Database, Rows, Statement, changed_rows
 from phoneauth.storage.models import SessionRow, SigningKeyRow
 from phoneauth.storage.models.base import new_id
+from phoneauth.storage.prepared import Prepared
 
 # Built once: every sign-in reads the keys and creates a session.
-_KEYS = (
+_KEYS = Prepared(
     select(SigningKeyRow.metadata.tables["signing_keys"])
     .where(SigningKeyRow.tenant_id == bindparam("b_tenant"))
     .order_by(SigningKeyRow.created_at.desc())
 )
-_NEW_SESSION = insert(SessionRow.metadata.tables["sessions"])
+_NEW_SESSION = Prepared(insert(SessionRow.metadata.tables["sessions"]))
 
 
-def _keys_of(result: CursorResult[Any]) -> list[StoredKey]:
+def _keys_of(result: Rows) -> list[StoredKey]:
     return [
         StoredKey(r.id, r.private_key_encrypted, dict(r.public_jwk), r.created_at, r.retired_at)
         for r in result

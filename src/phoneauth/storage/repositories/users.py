@@ -26,6 +26,7 @@ from phoneauth.errors import PhoneauthError
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import UserRow
 from phoneauth.storage.models.base import new_id
+from phoneauth.storage.prepared import Prepared
 from phoneauth.storage.repositories.user_search import run_search
 
 
@@ -52,13 +53,17 @@ def user_from_row(row: Any) -> User:
 
 
 # Built once: every sign-in by code looks its number up.
-_BY_PHONE = select(UserRow.metadata.tables["users"]).where(
-    UserRow.tenant_id == bindparam("b_tenant"), UserRow.phone == bindparam("b_phone")
+_BY_PHONE = Prepared(
+    select(UserRow.metadata.tables["users"]).where(
+        UserRow.tenant_id == bindparam("b_tenant"), UserRow.phone == bindparam("b_phone")
+    )
 )
 
 
-_BY_ID = select(UserRow.metadata.tables["users"]).where(
-    UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id")
+_BY_ID = Prepared(
+    select(UserRow.metadata.tables["users"]).where(
+        UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id")
+    )
 )
 
 # Which identifier a unique violation is about, by a word of its constraint or column names

@@ -12,6 +12,7 @@ from phoneauth.domain.verification_codes import StoredCode
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import VerificationCodeRow
 from phoneauth.storage.models.base import UtcDateTime
+from phoneauth.storage.prepared import Prepared
 
 _LIVE_KEY = ["tenant_id", "phone", "usage_type", "scope"]
 _REPLACED = [
@@ -56,9 +57,12 @@ def _upsert(insert: Any) -> Any:
 
 # Built once: constructing these per request cost more than running them (`make bench`).
 _TABLE = VerificationCodeRow.metadata.tables["verification_codes"]
-_UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_UPSERT = {
+    "sqlite": Prepared(_upsert(sqlite.insert)),
+    "postgresql": Prepared(_upsert(postgresql.insert)),
+}
 _OF_CODE = (_TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id"))
-_FIND_LIVE = (
+_FIND_LIVE = Prepared(
     select(_TABLE)
     .where(
         VerificationCodeRow.tenant_id == bindparam("b_tenant"),
@@ -70,12 +74,14 @@ _FIND_LIVE = (
     .order_by(VerificationCodeRow.created_at.desc(), VerificationCodeRow.id)
     .limit(1)
 )
-_GET = select(_TABLE).where(
-    VerificationCodeRow.tenant_id == bindparam("b_tenant"),
-    VerificationCodeRow.id == bindparam("b_id"),
+_GET = Prepared(
+    select(_TABLE).where(
+        VerificationCodeRow.tenant_id == bindparam("b_tenant"),
+        VerificationCodeRow.id == bindparam("b_id"),
+    )
 )
 # The WHERE clauses are re-checked on the locked row: concurrent claims cannot overshoot.
-_CLAIM = (
+_CLAIM = Prepared(
     update(_TABLE)
     .where(
         *_OF_CODE,
@@ -84,7 +90,7 @@ _CLAIM = (
     )
     .values(try_count=_TABLE.c.try_count + 1)
 )
-_CONSUME = (
+_CONSUME = Prepared(
     update(_TABLE)
     .where(
         *_OF_CODE,
@@ -96,7 +102,7 @@ _CONSUME = (
     .values(consumed_at=bindparam("b_now", type_=UtcDateTime()), code_sealed=None)
 )
 # A send claims the waiting code's slot: of racing sends within the cooldown, one row changes.
-_CLAIM_SEND = (
+_CLAIM_SEND = Prepared(
     update(_TABLE)
     .where(
         *_OF_CODE,
@@ -112,12 +118,12 @@ _CLAIM_SEND = (
     )
     .returning(*_TABLE.c)
 )
-_RESCOPE = (
+_RESCOPE = Prepared(
     update(_TABLE)
     .where(*_OF_CODE, _TABLE.c.consumed_at.is_(None))
     .values(scope=bindparam("b_scope"), code_hash=bindparam("b_hash"))
 )
-_RELEASE_SEND = (
+_RELEASE_SEND = Prepared(
     update(_TABLE)
     .where(*_OF_CODE, _TABLE.c.last_sent_at == bindparam("b_claimed", type_=UtcDateTime()))
     .values(
