@@ -9,6 +9,7 @@ from phonenumbers import PhoneMetadata, PhoneNumberType
 from phoneauth.domain.phone_numbers import (
     InvalidPhoneNumberError,
     _plain_e164,
+    as_number,
     country_calling_code,
     parse_phone,
     region_of,
@@ -143,3 +144,15 @@ def test_e164_input_gives_exactly_what_the_library_gives() -> None:
     assert len(valid) > 3_000
     assert rewritten  # the national-prefix and leading-zero variants take the full parse
     assert len(shortcut) > 0.75 * len(valid)
+
+
+def test_a_parsed_number_is_rebuilt_as_the_parser_builds_it() -> None:
+    """`as_number` skips the parser for numbers `parse_phone` gave; the number type and region
+    read from it must be the parser's, for every valid sample (Italy's leading zeros too)."""
+    valid = {parse_phone(raw) for raw in _e164_samples() if _by_the_library(raw) != "invalid"}
+    assert any(number.startswith("+390") for number in valid)
+    for e164 in sorted(valid):
+        parsed = phonenumbers.parse(e164)
+        rebuilt = as_number(e164)
+        assert phonenumbers.number_type(rebuilt) == phonenumbers.number_type(parsed), e164
+        assert phonenumbers.format_number(rebuilt, phonenumbers.PhoneNumberFormat.E164) == e164

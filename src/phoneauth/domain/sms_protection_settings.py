@@ -8,6 +8,8 @@ from enum import StrEnum
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, as_number
+
 
 class NumberType(StrEnum):
     """The numbering plan's types (`phonenumbers.number_type`), as the API names them."""
@@ -44,8 +46,8 @@ _BY_LIBRARY = {
 def number_type(e164: str) -> NumberType:
     """What the numbering plan says `e164` is; `unknown` when it cannot tell."""
     try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
+        parsed = as_number(e164)
+    except InvalidPhoneNumberError:
         return NumberType.UNKNOWN
     return _BY_LIBRARY.get(phonenumbers.number_type(parsed), NumberType.UNKNOWN)
 
