@@ -20,7 +20,11 @@ from tests.domain.test_sms_protection import Suspensions
 from phoneauth.domain.rate_limit_counters import TallyCounters
 from phoneauth.domain.rate_limit_fallback import FallbackCounters
 from phoneauth.domain.rate_limit_memory import MemoryCounters
-from phoneauth.domain.sms_protection import CountrySuspendedError, SmsProtection
+from phoneauth.domain.sms_protection import (
+    CountrySuspendedError,
+    PrefixRateLimitedError,
+    SmsProtection,
+)
 from phoneauth.domain.tenants import Tenant, TenantKind, TenantSettings
 from phoneauth.storage.rate_limit_redis import RedisCounters
 
@@ -93,6 +97,33 @@ async def test_two_instances_with_redis_judge_a_country_together() -> None:
                 continue
             raise AssertionError("not suspended")
         assert (await first.state(tenant)).messages == 20
+    finally:
+        await first.counters.reset()
+        await first.counters.close()
+        await second.counters.close()
+
+
+async def test_two_instances_with_redis_share_a_prefix_budget() -> None:
+    prefix = "phoneauth-test-" + uuid.uuid4().hex
+    clock = lambda: datetime(2026, 12, 6, 9, 0, tzinfo=UTC)  # noqa: E731
+    first, second = (
+        SmsProtection(
+            RedisCounters(REDIS_URL, key_prefix=prefix, clock=lambda: clock().timestamp()),
+            Suspensions(),
+            hash_key=b"k" * 32,
+            clock=clock,
+        )
+        for _ in range(2)
+    )
+    settings = TenantSettings.model_validate({"smsProtection": {"prefixLimit": 2}})
+    tenant = Tenant("t1", "t1", TenantKind.DEVELOPMENT, settings, clock())
+    try:
+        await first.check(tenant, "+4915112345001", leaves=True)
+        await second.check(tenant, "+4915112345002", leaves=True)
+        await second.check(tenant, "+4915112345001", leaves=True)  # counted once, on either
+        with pytest.raises(PrefixRateLimitedError) as refused:
+            await first.check(tenant, "+4915112345003", leaves=True)
+        assert refused.value.details == {"retry_after": 3600}
     finally:
         await first.counters.reset()
         await first.counters.close()
