@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import coredis
@@ -355,8 +355,8 @@ async def test_unreachable_counters_without_a_fallback_refuse_with_503_never_let
 class Switchable(MemoryCounters):
     """Counters standing in for Redis: `down` makes every call fail as an outage does."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.down = False
         self.calls = 0
 
@@ -376,6 +376,10 @@ class Switchable(MemoryCounters):
     async def record_failure(self, failures: Window, lock: Window) -> bool:
         self._reach()
         return await super().record_failure(failures, lock)
+
+    async def admit_distinct(self, key: str, member: str, limit: int, seconds: int) -> float | None:
+        self._reach()
+        return await super().admit_distinct(key, member, limit, seconds)
 
     async def check(self) -> bool:
         self._reach()

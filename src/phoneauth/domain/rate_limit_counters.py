@@ -78,3 +78,17 @@ class TallyCounters(RateLimitCounters, Protocol):
     async def tally(self, key: str) -> int:
         """The count under `key` (0 once forgotten)."""
         ...
+
+    async def admit_distinct(self, key: str, member: str, limit: int, seconds: int) -> float | None:
+        """Count `member` once in `key`'s budget of `limit` distinct members per `seconds`.
+
+        None when it is admitted: already counted in the last `seconds` (not counted again;
+        its time still runs from its first admission), or counted now. Otherwise the epoch
+        time at which room frees (the time its `limit`-th newest member leaves), and nothing
+        is recorded. Concurrent callers never admit more than `limit`. `limit` is at least 1.
+
+        A moving window plus a "seen" tally per member did this before, at a key and a
+        number per member in each; here a key holds its members and their times only (the
+        SMS pumping defence's prefix budget: a member per phone number).
+        """
+        ...

@@ -94,6 +94,22 @@ class FallbackCounters:
         shared = await self._from_shared(lambda: self.shared.tally(key))
         return local if isinstance(shared, _NoAnswer) else max(shared, local)
 
+    async def admit_distinct(self, key: str, member: str, limit: int, seconds: int) -> float | None:
+        if self.local.distinct:  # only after an outage: what it admitted or filled still counts
+            self.local.schedule_sweep()
+            if self.local.holds_member(key, member):
+                return None
+            frees_at = self.local.distinct_frees_at(key, limit)
+            if frees_at is not None:
+                return frees_at
+        answer = await self._from_shared(
+            lambda: self.shared.admit_distinct(key, member, limit, seconds)
+        )
+        if not isinstance(answer, _NoAnswer):
+            return answer
+        self.counted_locally += 1
+        return await self.local.admit_distinct(key, member, limit, seconds)
+
     async def reset(self) -> None:
         await self.local.reset()
         await self.shared.reset()

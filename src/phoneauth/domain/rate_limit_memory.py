@@ -10,16 +10,22 @@ Here a key holds the times of its hits, oldest first: a float for one hit, a tup
 `array` for many (see `Times`). Only the arrays, a handful of busy keys, are tracked by the
 garbage collector. Expired times are cut off as a key is used and by a sweep at most once a
 minute. The answers are a moving window's, as limits counts it (tests compare the two).
+
+Distinct members (`admit_distinct`, the SMS pumping defence's numbers per prefix) are kept per
+key as each member and its expiry: a flat tuple for a few, a dict for more (see `Members`), the
+member strings interned so that every key shares them (a prefix's last digits: 1,000 strings).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, islice
+from typing import TypeAlias, cast
 
 from phoneauth.domain.rate_limit_counters import Window
 
@@ -28,6 +34,32 @@ from phoneauth.domain.rate_limit_counters import Window
 Times: TypeAlias = "float | tuple[float, ...] | array[float]"
 SMALL = 32
 _NONE: dict[int, Times] = {}
+
+# A key's distinct members and when each leaves, in admission order, so the expiries rise and
+# the expired members come first. Up to SMALL_MEMBERS: one flat tuple (member, expiry, member,
+# expiry, ...): 40 bytes per member with its float, where a dict of two costs 232 (a key per
+# prefix mostly holds one or two numbers: 100,000 numbers spread over prefixes took 14 MB in
+# dicts, 11 MB so). More members: a dict member -> expiry, for its O(1) lookup.
+Members: TypeAlias = "tuple[str | float, ...] | dict[str, float]"
+SMALL_MEMBERS = 16
+
+
+def _count(held: Members) -> int:
+    return len(held) // 2 if isinstance(held, tuple) else len(held)
+
+
+def _expiries(held: Members) -> Iterable[float]:
+    return cast("tuple[float, ...]", held[1::2]) if isinstance(held, tuple) else held.values()
+
+
+def _frees_at(held: Members, limit: int) -> float | None:
+    """When fewer than `limit` members are left, if `held` has `limit` or more; else None."""
+    surplus = _count(held) - limit
+    return None if surplus < 0 else next(islice(_expiries(held), surplus, None))
+
+
+def _flat(members: Iterable[tuple[str, float]]) -> tuple[str | float, ...]:
+    return tuple(chain.from_iterable(members))
 
 
 def _stored(times: tuple[float, ...] | array[float]) -> Times:
@@ -58,6 +90,8 @@ class MemoryCounters:
         self.sweeping: asyncio.Task[None] | None = None
         # Tallies (`TallyCounters`): the key's hash -> (count, when it is forgotten).
         self.tallies: dict[int, tuple[int, float]] = {}
+        # Distinct members (`admit_distinct`): the key's hash -> its members (`Members`).
+        self.distinct: dict[int, Members] = {}
         self._next_sweep = 0.0
 
     async def acquire(self, windows: Sequence[Window]) -> int | None:
@@ -101,9 +135,53 @@ class MemoryCounters:
         count, ends = self.tallies.get(hash(key), (0, 0.0))
         return count if ends > self.clock() else 0
 
+    async def admit_distinct(self, key: str, member: str, limit: int, seconds: int) -> float | None:
+        """None when `member` is counted in `key` (before or now), else when room frees."""
+        if limit < 1:
+            raise ValueError("a budget of distinct members holds at least one")
+        self.schedule_sweep()
+        now = self.clock()
+        name = hash(key)
+        held = self._members(name, now)
+        if held is None:
+            self.distinct[name] = (sys.intern(member), now + seconds)
+            return None
+        if member in held:  # a flat tuple's floats never equal a str
+            return None
+        frees_at = _frees_at(held, limit)
+        if frees_at is not None:
+            return frees_at
+        newest = next(reversed(held.values())) if isinstance(held, dict) else cast(float, held[-1])
+        expiry = max(now + seconds, newest)  # in order even if the clock steps back
+        member = sys.intern(member)
+        if isinstance(held, dict):
+            held[member] = expiry
+        elif len(held) < 2 * SMALL_MEMBERS:
+            self.distinct[name] = (*held, member, expiry)
+        else:
+            members = cast("tuple[str, ...]", held[::2])
+            self.distinct[name] = {
+                **dict(zip(members, _expiries(held), strict=True)),
+                member: expiry,
+            }
+        return None
+
+    def holds_member(self, key: str, member: str) -> bool:
+        """Whether `member` is counted in `key` now; counts nothing (for `FallbackCounters`:
+        what was admitted here during an outage)."""
+        held = self._members(hash(key), self.clock())
+        return held is not None and member in held
+
+    def distinct_frees_at(self, key: str, limit: int) -> float | None:
+        """When room frees, if `key` holds `limit` members or more now; else None. Counts
+        nothing (for `FallbackCounters`: a budget filled here during an outage)."""
+        held = self._members(hash(key), self.clock())
+        return None if held is None else _frees_at(held, limit)
+
     async def reset(self) -> None:
         self.windows.clear()
         self.tallies.clear()
+        self.distinct.clear()
 
     async def check(self) -> bool:
         return True  # process memory is always there
@@ -149,6 +227,34 @@ class MemoryCounters:
         else:
             window[key] = _stored((*times[first:], now))
 
+    def _members(self, name: int, now: float) -> Members | None:
+        """The key's members still counted at `now`, the expired ones forgotten (each once:
+        they come first). A dict is rebuilt once more than half of it expired (dicts never
+        shrink), so it holds at most twice its members; a tuple again when they are few."""
+        held = self.distinct.get(name)
+        if held is None:
+            return None
+        expired = 0
+        for expiry in _expiries(held):
+            if expiry > now:
+                break
+            expired += 1
+        if expired == 0:
+            return held
+        if expired == _count(held):
+            del self.distinct[name]
+            return None
+        if isinstance(held, tuple):
+            held = self.distinct[name] = held[2 * expired :]
+        elif expired * 2 > len(held):
+            left = islice(held.items(), expired, None)
+            kept = dict(left) if len(held) - expired > SMALL_MEMBERS else _flat(left)
+            held = self.distinct[name] = kept
+        else:
+            for member in list(islice(held, expired)):
+                del held[member]
+        return held
+
     def _usage(self, window: Window, now: float) -> tuple[int, float]:
         held = self.windows.get((window.seconds, window.limit), _NONE).get(hash(window.key))
         if held is None:
@@ -159,9 +265,13 @@ class MemoryCounters:
         return (count, times[first] + window.seconds) if count else (0, now + window.seconds)
 
     async def sweep(self, now: float | None = None) -> None:
-        """Forget keys whose every hit has expired by `now` and trim the others."""
+        """Forget keys whose every hit (or member) has expired by `now` and trim the others."""
         now = self.clock() if now is None else now
         self.tallies = {key: held for key, held in self.tallies.items() if held[1] > now}
+        for index, name in enumerate(list(self.distinct)):
+            self._members(name, now)
+            if index % self.sweep_batch == self.sweep_batch - 1:
+                await asyncio.sleep(0)
         for (seconds, _limit), window in list(self.windows.items()):
             cutoff = now - seconds
             for index, key in enumerate(list(window)):

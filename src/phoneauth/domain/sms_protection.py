@@ -7,10 +7,11 @@ has an account: country lists, number types, a country's suspension, the convers
 prefix velocity and the daily caps. Test numbers (`testPhoneNumbers`) never get here.
 
 The counts are the rate limits' counters (`TallyCounters`): shared by every instance with
-Redis, per process without it, as the rate limits are. The prefix budget is a moving window;
-the day's counts are plain tallies per UTC day, and the conversion watch's are tallies in
-buckets of the window's length, the previous bucket weighted by how much of it the sliding
-window still covers (one number per key, whatever the traffic). Suspensions are rows
+Redis, per process without it, as the rate limits are. The prefix budget counts distinct
+numbers in a moving window (`admit_distinct`: one key per prefix, holding its numbers' last
+digits); the day's counts are plain tallies per UTC day, and the conversion watch's are
+tallies in buckets of the window's length, the previous bucket weighted by how much of it the
+sliding window still covers (one number per key, whatever the traffic). Suspensions are rows
 (`sms_country_suspensions`), so every worker refuses a suspended country at once.
 """
 
@@ -30,11 +31,7 @@ from phoneauth.connectors import mask_phone
 from phoneauth.crypto import keyed_hash
 from phoneauth.domain.metrics import NO_METRICS, Metrics
 from phoneauth.domain.phone_numbers import region_of
-from phoneauth.domain.rate_limit_counters import (
-    CountersUnavailableError,
-    TallyCounters,
-    Window,
-)
+from phoneauth.domain.rate_limit_counters import CountersUnavailableError, TallyCounters
 from phoneauth.domain.rate_limits import CountersUnreachableError
 from phoneauth.domain.sms_protection_settings import SmsProtectionSettings, number_type
 from phoneauth.domain.tenants import Tenant
@@ -348,18 +345,17 @@ class SmsProtection:
     async def _acquire_prefix(
         self, tenant: Tenant, rules: SmsProtectionSettings, e164: str, now: datetime
     ) -> None:
-        """One hit in the prefix's budget for each number new to it within the window: a
-        range walk fills it, a user asking again for their own number does not."""
-        seconds = rules.prefix_window_seconds
-        seen = f"sms-prefix-seen/{tenant.id}/{seconds}/{self._keyed(e164)}"
-        if await self.counters.tally(seen):
-            return
-        key = f"sms-prefix/{tenant.id}/{self._keyed(e164[: -rules.prefix_digits])}"
-        prefix = Window(key, rules.prefix_limit, seconds)
-        if await self.counters.acquire([prefix]) is not None:
-            _hits, frees_at = await self.counters.usage(prefix)
+        """Each number new to its prefix within the window takes one of the prefix's places:
+        a range walk fills them, a user asking again for their own number does not. The
+        prefix is keyed-hashed; a member is the number's last digits, which alone tell
+        nothing (no number in clear in memory or Redis)."""
+        seconds, digits = rules.prefix_window_seconds, rules.prefix_digits
+        key = f"sms-prefix/{tenant.id}/{seconds}/{self._keyed(e164[:-digits])}"
+        frees_at = await self.counters.admit_distinct(
+            key, e164[-digits:], rules.prefix_limit, seconds
+        )
+        if frees_at is not None:
             raise PrefixRateLimitedError(retry_after=max(1, math.ceil(frees_at - now.timestamp())))
-        await self.counters.add(seen, seconds)  # marked once counted, never when refused
 
     async def _check_caps(
         self, tenant: Tenant, rules: SmsProtectionSettings, country: str, day: str, now: datetime

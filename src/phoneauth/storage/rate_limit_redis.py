@@ -1,16 +1,21 @@
 """Rate-limit counters in Redis, shared by every instance, through limits' public API.
 
 Keys are limits' own (`<prefix>:LIMITER/send-recipient/<tenant>/<hash>/10/600/second`), as
-before this module existed, so a deployment that upgrades keeps its counters.
+before this module existed, so a deployment that upgrades keeps its counters. Tallies are
+`<prefix>:TALLY/<key>` (limits' storage API); distinct members are a sorted set each,
+`<prefix>:DISTINCT/<key>`, changed by one script of ours on the same connections.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import cast
 
 import coredis
+from coredis.exceptions import RedisError
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -33,12 +38,36 @@ COMMAND_TIMEOUT_S = 1.0
 Redis must fail fast, so the fallback counters take over instead of every request waiting."""
 
 
+ADMIT_DISTINCT = """
+-- KEYS[1]: a sorted set, member -> when it was admitted. ARGV: member, limit, seconds, now and
+-- now - seconds (computed by the caller: Lua would print it with 14 digits, cutting the time).
+local key, member, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[5])
+if redis.call('ZSCORE', key, member) then
+    return false
+end
+local count = redis.call('ZCARD', key)
+if count >= limit then
+    -- room frees when the limit-th newest member leaves
+    return redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')[2]
+end
+redis.call('ZADD', key, ARGV[4], member)
+redis.call('EXPIRE', key, ARGV[3])
+return false
+"""
+"""`admit_distinct` in one step on the server, so concurrent callers never pass the limit. A
+member counts while it was admitted after now - seconds, as in `MemoryCounters`; the answer
+is nil (admitted) or the score of the member whose leaving frees room."""
+
+
 @contextmanager
 def _unavailable_on_storage_error() -> Iterator[None]:
     try:
         yield
     except StorageError as error:
         raise CountersUnavailableError(str(error.storage_error)) from error
+    except RedisError as error:  # our own script's call (limits wraps these as StorageError)
+        raise CountersUnavailableError(type(error).__name__) from error
     except OSError as error:  # a socket fault limits did not wrap (timeouts are OSErrors too)
         raise CountersUnavailableError(type(error).__name__) from error
 
@@ -47,13 +76,26 @@ class RedisCounters:
     """`RateLimitCounters` on Redis (`redis://` or `rediss://`), limits' moving-window strategy.
 
     We hand limits a connection pool of our own (its documented `connection_pool` option) so
-    that `close` can release it without reaching into limits' objects.
+    that `close` can release it without reaching into limits' objects; `admit_distinct` runs
+    its script through a coredis client on the same pool. Its times come from `clock` (limits
+    reads its own, `time.time`, for the windows), so tests can move them.
     """
 
-    def __init__(self, redis_url: str, *, key_prefix: str = DEFAULT_KEY_PREFIX) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         url = redis_url.removeprefix("async+")
         self._pool: coredis.ConnectionPool = coredis.ConnectionPool.from_url(
             url, connect_timeout=CONNECT_TIMEOUT_S, stream_timeout=COMMAND_TIMEOUT_S
+        )
+        self.key_prefix = key_prefix
+        self.clock = clock
+        self._admit_distinct = coredis.Redis(connection_pool=self._pool).register_script(
+            ADMIT_DISTINCT
         )
         self.storage = RedisStorage(
             "async+" + url,
@@ -101,6 +143,19 @@ class RedisCounters:
     async def tally(self, key: str) -> int:
         with _unavailable_on_storage_error():
             return await self.storage.get(f"TALLY/{key}")
+
+    async def admit_distinct(self, key: str, member: str, limit: int, seconds: int) -> float | None:
+        """One script call (`ADMIT_DISTINCT`); the set expires `seconds` after its newest member."""
+        if limit < 1:
+            raise ValueError("a budget of distinct members holds at least one")
+        now = self.clock()
+        with _unavailable_on_storage_error():
+            oldest = await self._admit_distinct(
+                keys=[f"{self.key_prefix}:DISTINCT/{key}"],
+                args=[member, limit, seconds, repr(now), repr(now - seconds)],
+            )
+        # The script's answer is a score as Redis prints it (a bulk string: every digit kept).
+        return None if oldest is None else float(cast(bytes, oldest)) + seconds
 
     async def reset(self) -> None:
         """Delete every key under this prefix."""
