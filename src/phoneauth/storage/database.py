@@ -34,7 +34,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Executable, Row, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Integer, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -292,7 +292,7 @@ class Database:
         if self._sqlite is not None:
             return self._sqlite_change_version()
         if self._version is None:
-            version = await self.read(Statement(text(_CHANGE_VERSION), None, _version_of))
+            version = await self.read(Statement(_CHANGE_VERSION_QUERY, None, _version_of))
             if self._version is None:
                 self._version = version
                 asyncio.get_running_loop().call_soon(self._forget_version)
@@ -428,6 +428,7 @@ def first_row(
 
 
 _CHANGE_VERSION = "SELECT version FROM change_versions WHERE id = 1"
+_CHANGE_VERSION_QUERY = Prepared(text(_CHANGE_VERSION).columns(version=Integer))
 
 
 def _version_of(result: Rows) -> int:

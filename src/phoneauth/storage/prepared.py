@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update, UpdateBase
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any] | None
 
@@ -102,7 +102,7 @@ class Form:
 
 
 def _result_columns(statement: Executable) -> list[tuple[str, Any]]:
-    if isinstance(statement, Select):
+    if isinstance(statement, SelectBase):  # a select, or text with its columns stated
         columns = list(statement.selected_columns)
     elif isinstance(statement, UpdateBase):
         columns = list(statement.exported_columns)
