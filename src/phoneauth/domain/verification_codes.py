@@ -65,6 +65,17 @@ from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sms_protection import SmsProtection
 from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
+from phoneauth.domain.verification_code_errors import (
+    CodeExpiredError,
+    CodeMaxTriesError,
+    CodeMismatchError,
+    CodeNotFoundError,
+    EmailMismatchError,
+    NoEmailConnectorError,
+    NoSmsConnectorError,
+    PhoneMismatchError,
+    VerificationCodeError,
+)
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
 from phoneauth.ids import new_id
 
@@ -81,72 +92,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class VerificationCodeError(PhoneauthError):
-    """The verification code was not accepted."""
-
-    code = "verification_code.general"
-    status = 400
-
-
-class CodeNotFoundError(VerificationCodeError):
-    """No verification code is waiting for this phone number; request one first."""
-
-    code = "verification_code.not_found"
-
-
-class CodeExpiredError(VerificationCodeError):
-    """The verification code has expired; request a new one."""
-
-    code = "verification_code.expired"
-
-
-class CodeMaxTriesError(VerificationCodeError):
-    """Too many wrong tries for this verification code; request a new one."""
-
-    code = "verification_code.exceed_max_try"
-
-
-class CodeMismatchError(VerificationCodeError):
-    """The verification code is wrong."""
-
-    code = "verification_code.code_mismatch"
-
-
-class PhoneMismatchError(VerificationCodeError):
-    """Phone mismatch: this verification was started for another phone number."""
-
-    code = "verification_code.phone_mismatch"
-
-
-class EmailMismatchError(VerificationCodeError):
-    """Email mismatch: this verification was started for another email address."""
-
-    code = "verification_code.email_mismatch"
-
-
-class NoEmailConnectorError(PhoneauthError):
-    """Cannot find any available connector for type: Email."""
-
-    code = "connector.not_found"
-    status = 501
-
-    def __init__(self) -> None:
-        super().__init__(None, type="Email")
-
-
 def masked_recipient(recipient: str) -> str:
     """What a log line or the message log may show of a phone number or an email address."""
     return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
-
-
-class NoSmsConnectorError(PhoneauthError):
-    """Cannot find any available connector for type: Sms."""
-
-    code = "connector.not_found"
-    status = 501
-
-    def __init__(self) -> None:
-        super().__init__(None, type="Sms")
 
 
 def _same_email(claimed: str, address: str) -> bool:
