@@ -10,7 +10,6 @@ costs the user the code already on their phone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
@@ -40,18 +39,18 @@ from phoneauth.domain.code_resends import (
     seconds_left,
     unseal,
 )
+from phoneauth.domain.code_retention import PruneResult, prune
+from phoneauth.domain.code_retention import run_retention as run_retention
 from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
 from phoneauth.domain.message_log import (
     Channel,
     MessageLog,
     MessageLogEntry,
-    MessageLogStore,
     MessageStatus,
     sms_size,
 )
 from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
-from phoneauth.domain.oidc.records import OidcStore
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
 from phoneauth.domain.ports import (
     ActiveConnector,
@@ -797,46 +796,3 @@ class VerificationCodes:
             codes=self.store,
             messages=self.message_log.store,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    codes: int
-    messages: int
-
-
-async def prune(
-    now: datetime,
-    *,
-    tenants: TenantStore,
-    codes: VerificationCodeStore,
-    messages: MessageLogStore,
-) -> PruneResult:
-    """Delete finished codes and log entries past each tenant's `messageLogRetentionDays`."""
-    code_count = message_count = 0
-    for tenant in await tenants.list():
-        code_count += await codes.delete_finished(tenant.id, now)
-        keep = timedelta(days=tenant.settings.message_log_retention_days)
-        message_count += await messages.delete_before(tenant.id, now - keep)
-    return PruneResult(code_count, message_count)
-
-
-async def run_retention(
-    codes: VerificationCodes,
-    *,
-    every: float = 3600.0,
-    first_after: float = 60.0,
-    oidc: OidcStore | None = None,
-) -> None:
-    """Prune every `every` seconds until cancelled (the app lifespan runs this); with `oidc`,
-    the provider's expired requests, codes and refresh tokens too."""
-    await asyncio.sleep(first_after)
-    while True:
-        try:
-            result = await codes.prune()
-            log.info("pruned %d codes and %d log entries", result.codes, result.messages)
-            if oidc is not None:
-                log.info("pruned %d expired OIDC records", await oidc.delete_expired(codes.clock()))
-        except Exception:
-            log.exception("pruning failed; trying again in %d s", every)
-        await asyncio.sleep(every)
