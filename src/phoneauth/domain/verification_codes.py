@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -23,15 +22,13 @@ from enum import Enum
 from phoneauth.connectors import (
     ConnectorError,
     EmailMessage,
-    SendResult,
     SmsMessage,
     UsageType,
     mask_phone,
 )
-from phoneauth.connectors.base import mask_email
-from phoneauth.connectors.segments import SmsSize
 from phoneauth.crypto import keyed_hash, same_hash
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.code_delivery import CodeDelivery
 from phoneauth.domain.code_resends import (
     CodeSealer,
     ResendTooSoonError,
@@ -41,27 +38,15 @@ from phoneauth.domain.code_resends import (
 )
 from phoneauth.domain.code_retention import PruneResult, prune
 from phoneauth.domain.code_retention import run_retention as run_retention
-from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
-from phoneauth.domain.message_log import (
-    Channel,
-    MessageLog,
-    MessageLogEntry,
-    MessageStatus,
-    sms_size,
-)
+from phoneauth.domain.message_log import Channel, MessageLog
 from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
-from phoneauth.domain.ports import (
-    ActiveConnector,
-    ActiveEmailConnector,
-    EmailConnectorSource,
-    SmsConnectorSource,
-)
+from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sms_protection import SmsProtection
-from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
+from phoneauth.domain.sms_router import NoRouting, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
 from phoneauth.domain.verification_code_errors import (
     CodeExpiredError,
@@ -75,7 +60,7 @@ from phoneauth.domain.verification_code_errors import (
     VerificationCodeError,
 )
 from phoneauth.domain.verification_code_store import StoredCode, VerificationCodeStore
-from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
+from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.codes")
@@ -89,11 +74,6 @@ judged as a number only after the connector lookup, as Logto never judges it at 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def masked_recipient(recipient: str) -> str:
-    """What a log line or the message log may show of a phone number or an email address."""
-    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
 
 
 def _same_email(claimed: str, address: str) -> bool:
@@ -171,19 +151,62 @@ class VerificationCodes:
     ) -> None:
         self._sealer = sealer
         self.protection = protection  # the SMS pumping defence; None in library use
-        self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
-        self.sealed_recipients = sealed_recipients  # numbers a status query will need
         self.store = store
         self.metrics = metrics
         self.email_connectors = email_connectors
-        self.message_log = message_log
         self.rate_limits = rate_limits
         self.connectors = connectors
         self.tenants = tenants
         self.clock = clock
         self.background = BackgroundSends()
-        self.router = router or SmsRouter(NoRouting(), NoRouting())
+        self.deliveries = CodeDelivery(
+            message_log=message_log,
+            router=router or SmsRouter(NoRouting(), NoRouting()),
+            clock=self._now,
+            public_url=public_url,
+            sealed_recipients=sealed_recipients,
+        )
         self._hash_key = hash_key
+
+    def _now(self) -> datetime:
+        """`clock` read at each call, so a clock set later (tests move time) stamps the message
+        log too."""
+        return self.clock()
+
+    # What `deliveries` holds stays readable and settable here, as before it moved there.
+    @property
+    def message_log(self) -> MessageLog:
+        return self.deliveries.message_log
+
+    @message_log.setter
+    def message_log(self, message_log: MessageLog) -> None:
+        self.deliveries.message_log = message_log
+
+    @property
+    def router(self) -> SmsRouter:
+        return self.deliveries.router
+
+    @router.setter
+    def router(self, router: SmsRouter) -> None:
+        self.deliveries.router = router
+
+    @property
+    def public_url(self) -> str | None:
+        """PHONEAUTH_PUBLIC_URL: delivery reports come back there."""
+        return self.deliveries.public_url
+
+    @public_url.setter
+    def public_url(self, public_url: str | None) -> None:
+        self.deliveries.public_url = public_url
+
+    @property
+    def sealed_recipients(self) -> SealedRecipients | None:
+        """The numbers a status query will need."""
+        return self.deliveries.sealed_recipients
+
+    @sealed_recipients.setter
+    def sealed_recipients(self, sealed_recipients: SealedRecipients | None) -> None:
+        self.deliveries.sealed_recipients = sealed_recipients
 
     def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
         return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")
@@ -362,7 +385,7 @@ class VerificationCodes:
         active = None if fixed else await self.connectors.active_sms_connector(tenant.id)
         if active is None and fixed is None:
             missing = NoSmsConnectorError()
-            await self._log(tenant.id, None, usage, e164, error=missing)
+            await self.deliveries.record(tenant.id, None, usage, e164, error=missing)
             raise missing
         # The routing is looked up with the connector, before any write of this request: its
         # cached lookup then shares the change counter the connector's lookup just read.
@@ -378,7 +401,7 @@ class VerificationCodes:
             return CodeSent(e164, expires_at, None)
         if plan is None:
             await store(stored)
-            await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
+            await self.deliveries.record(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
         payload: dict[str, str] = dict(variables or {})
@@ -392,10 +415,10 @@ class VerificationCodes:
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await store(stored)
-            self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
+            self.background.start(self.deliveries.sms_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
         try:
-            delivered = await self._deliver(tenant.id, plan, message, stored.id)
+            delivered = await self.deliveries.sms(tenant.id, plan, message, stored.id)
         except ConnectorError:
             await self._release(tenant, waiting, claim)
             raise
@@ -446,7 +469,7 @@ class VerificationCodes:
         active = None if source is None else await source.active_email_connector(tenant.id)
         if active is None:
             missing = NoEmailConnectorError()
-            await self._log(tenant.id, None, usage, key, error=missing)
+            await self.deliveries.record(tenant.id, None, usage, key, error=missing)
             raise missing
         if precheck is not None:
             precheck()
@@ -461,54 +484,16 @@ class VerificationCodes:
         message = EmailMessage(to=normalised, usage_type=usage, payload=payload, ip=ip)
         if delivery is Delivery.BACKGROUND:
             await store(stored)
-            self.background.start(self._deliver_email_later(tenant.id, active, message))
+            self.background.start(self.deliveries.email_later(tenant.id, active, message))
             return CodeSent(normalised, expires_at, None)
         try:
-            result = await self._deliver_email(tenant.id, active, message)
+            result = await self.deliveries.email(tenant.id, active, message)
         except ConnectorError:
             await self._release(tenant, waiting, claim)
             raise
         # Stored only once the provider took the email, as for an SMS (see `send`).
         await store(stored)
         return CodeSent(normalised, expires_at, result.provider_message_id)
-
-    async def _deliver_email(
-        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
-    ) -> SendResult:
-        """Send through the Email connector and log the attempt, the address masked."""
-        usage, key = message.usage_type, email_key(message.to)
-        started = time.perf_counter()
-        try:
-            result = await active.connector.send(message)
-        except ConnectorError as error:
-            await self._log(tenant_id, active, usage, key, error=error, started=started)
-            raise
-        except Exception as error:
-            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
-            wrapped = ConnectorError(
-                "The Email connector failed unexpectedly.", factory_id=active.factory_id
-            )
-            await self._log(tenant_id, active, usage, key, error=wrapped, started=started)
-            raise wrapped from None
-        await self._log(
-            tenant_id, active, usage, key, message_id=result.provider_message_id, started=started
-        )
-        log.info("code sent to %s via %s", message.masked_to, active.factory_id)
-        return result
-
-    async def _deliver_email_later(
-        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
-    ) -> None:
-        """A background email: the caller has its answer, so failures go to the logs only."""
-        try:
-            await self._deliver_email(tenant_id, active, message)
-        except ConnectorError as error:
-            log.warning(
-                "background email to %s via %s failed (%s)",
-                message.masked_to,
-                active.factory_id,
-                error.code,
-            )
 
     async def recipient(
         self, tenant: Tenant, raw: str, usage_type: UsageType | str = UsageType.GENERIC
@@ -532,124 +517,10 @@ class VerificationCodes:
             if await self.connectors.active_sms_connector(tenant.id) is not None:
                 raise
         missing = NoSmsConnectorError()
-        await self._log(tenant.id, None, UsageType(usage_type), raw.strip(), error=missing)
+        await self.deliveries.record(
+            tenant.id, None, UsageType(usage_type), raw.strip(), error=missing
+        )
         raise missing
-
-    async def _deliver(
-        self,
-        tenant_id: str,
-        plan: Plan,
-        message: SmsMessage,
-        code_id: str | None = None,
-    ) -> Delivered:
-        """Send through the tenant's routing (without rules: the active connector once), one
-        message-log row per attempt; the final connector's error, or `ConnectorError` for one
-        that broke the contract."""
-        send_id = new_id()
-
-        async def record(
-            connector: ActiveConnector,
-            attempt: int,
-            error: ConnectorError | None,
-            result: SendResult | None,
-            started: float,
-        ) -> None:
-            await self._log(
-                tenant_id,
-                connector,
-                message.usage_type,
-                message.to,
-                error=error,
-                message_id=None if result is None else result.provider_message_id,
-                started=started,
-                code_id=code_id,
-                send_id=send_id,
-                attempt=attempt,
-                size=sms_size(connector.connector, message),
-            )
-
-        def for_connector(message: SmsMessage, connector: ActiveConnector) -> SmsMessage:
-            return with_status_callback(message, self.public_url, tenant_id, connector)
-
-        delivered = await self.router.deliver(plan, message, record, for_connector)
-        log.info("code sent to %s via %s", mask_phone(message.to), delivered.connector.factory_id)
-        return delivered
-
-    async def _deliver_later(
-        self,
-        tenant_id: str,
-        plan: Plan,
-        message: SmsMessage,
-        code_id: str | None = None,
-    ) -> None:
-        """A background send: the caller has its answer, so failures go to the logs only (a
-        send cut by shutdown is logged as failed by the router on its way out)."""
-        try:
-            await self._deliver(tenant_id, plan, message, code_id)
-        except ConnectorError as error:
-            log.warning(
-                "background SMS to %s via %s failed (%s)",
-                mask_phone(message.to),
-                " then ".join(candidate.factory_id for candidate in plan.candidates),
-                error.code,
-            )
-
-    async def _log(
-        self,
-        tenant_id: str,
-        active: ActiveConnector | ActiveEmailConnector | None,
-        usage: UsageType,
-        recipient: str,
-        *,
-        error: PhoneauthError | None = None,
-        message_id: str | None = None,
-        started: float | None = None,
-        test: bool = False,
-        code_id: str | None = None,
-        send_id: str | None = None,
-        attempt: int | None = None,
-        size: SmsSize | None = None,
-    ) -> None:
-        latency = None if started is None else round((time.perf_counter() - started) * 1000)
-        country = (
-            None if "@" in recipient or not recipient.startswith("+") else region_of(recipient)
-        )
-        status = MessageStatus.SENT if error is None else MessageStatus.FAILED
-        delivery_status = initial_delivery_status(active, message_id)
-        sealed = None  # only a message that will be polled for (delivery status `accepted`)
-        if self.sealed_recipients and active and delivery_status and not test:
-            sealed = self.sealed_recipients.seal(active.factory_id, recipient)
-        entry = MessageLogEntry(
-            id=new_id(),
-            tenant_id=tenant_id,
-            created_at=self.clock(),
-            connector_id=None if active is None else active.row_id,
-            factory_id=None if active is None else active.factory_id,
-            usage_type=usage.value,
-            phone_masked=masked_recipient(recipient),
-            status=MessageStatus.TEST if test else status,
-            provider_message_id=message_id,
-            error_code=None if error is None else error.code,
-            error_message=None if error is None else error.message,
-            latency_ms=latency,
-            code_id=code_id,
-            country=country,
-            delivery_status=delivery_status,
-            recipient_sealed=sealed,
-            send_id=send_id,
-            attempt=attempt,
-            encoding=None if size is None else size.encoding,
-            segments=None if size is None else size.segments,
-            characters=None if size is None else size.characters,
-        )
-        try:
-            await self.message_log.record(entry)
-        except (DatabaseBusyError, DatabaseUnavailableError) as error:
-            # The SMS is already out (or already failed); the answer must not change. The
-            # database's trouble is logged once where it is noticed: no traceback here.
-            log.warning("could not write the message log (%s)", error.code)
-        except Exception:
-            log.exception("could not write the message log")
 
     async def verify(
         self,
