@@ -1,7 +1,8 @@
-"""What a verification code is kept as, and the store port the database implements.
+"""What a verification code is kept as (the record, the keyed hash of the code), and the store
+port the database implements.
 
-Its own module because storage implements the port and the code engine, its retention and its
-tests all use the record, none of them needing the others.
+Its own module because storage implements the port and the code engine, its resends, checks and
+retention all use the record, none of them needing the others.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from phoneauth.connectors import UsageType
+from phoneauth.crypto import keyed_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +79,16 @@ class VerificationCodeStore(Protocol):
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
         """Delete consumed codes and codes expired before `now`; how many."""
         ...
+
+
+class CodeHasher:
+    """The keyed hash a code is stored as, bound to its tenant, recipient, usage type and scope:
+    a code sent for one of them is wrong for any other. The key stays inside."""
+
+    __slots__ = ("_hash_key",)
+
+    def __init__(self, hash_key: bytes) -> None:
+        self._hash_key = hash_key
+
+    def __call__(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
+        return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -26,16 +26,10 @@ from phoneauth.connectors import (
     UsageType,
     mask_phone,
 )
-from phoneauth.crypto import keyed_hash, same_hash
+from phoneauth.crypto import same_hash
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.code_delivery import CodeDelivery
-from phoneauth.domain.code_resends import (
-    CodeSealer,
-    ResendTooSoonError,
-    seal,
-    seconds_left,
-    unseal,
-)
+from phoneauth.domain.code_resends import CodeSealer, WaitingCodes, seal
 from phoneauth.domain.code_retention import PruneResult, prune
 from phoneauth.domain.code_retention import run_retention as run_retention
 from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
@@ -59,7 +53,11 @@ from phoneauth.domain.verification_code_errors import (
     PhoneMismatchError,
     VerificationCodeError,
 )
-from phoneauth.domain.verification_code_store import StoredCode, VerificationCodeStore
+from phoneauth.domain.verification_code_store import (
+    CodeHasher,
+    StoredCode,
+    VerificationCodeStore,
+)
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
 
@@ -101,17 +99,6 @@ class Delivery(Enum):
     as `NONE`, and a provider failure is only logged."""
     NONE = "none"
     """Stored and counted, never sent: Logto's anti-enumeration for numbers without account."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """What a send's claim on the waiting code gave: when it claimed the slot (None: no code
-    was waiting), and the code to send again with its row (None: a new code)."""
-
-    claimed_at: datetime | None
-    resend: tuple[str, StoredCode] | None
-    scope: str = ""
-    """The scope the waiting code had when claimed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +153,10 @@ class VerificationCodes:
             public_url=public_url,
             sealed_recipients=sealed_recipients,
         )
-        self._hash_key = hash_key
+        self._hash = CodeHasher(hash_key)
+        self.waiting_codes = WaitingCodes(
+            store=store, rate_limits=rate_limits, hasher=self._hash, clock=self._now, sealer=sealer
+        )
 
     def _now(self) -> datetime:
         """`clock` read at each call, so a clock set later (tests move time) stamps the message
@@ -208,9 +198,6 @@ class VerificationCodes:
     def sealed_recipients(self, sealed_recipients: SealedRecipients | None) -> None:
         self.deliveries.sealed_recipients = sealed_recipients
 
-    def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
-        return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")
-
     def _new_code(
         self,
         tenant: Tenant,
@@ -239,85 +226,6 @@ class VerificationCodes:
             last_sent_at=now,
         )
         return code, stored
-
-    async def _waiting(
-        self, tenant: Tenant, recipient: str, usage: UsageType, scope: str
-    ) -> StoredCode | None:
-        """The waiting code a send would replace or resend; `ResendTooSoonError` while the
-        cooldown since its last send runs (for a number with or without account alike: both
-        have a stored code)."""
-        waiting = await self.store.find_live(tenant.id, recipient, usage.value, scope)
-        if waiting is not None:
-            cooldown = tenant.settings.verification_code_policy.resend_cooldown_seconds
-            left = seconds_left(waiting.last_sent_at, cooldown, self.clock())
-            if left > 0:
-                # A locked number is told so first (the longer wait); a refusal costs no budget.
-                await self.rate_limits.ensure_not_locked(tenant, recipient)
-                raise ResendTooSoonError(left)
-        return waiting
-
-    async def _claim(
-        self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None, scope: str
-    ) -> _Claim:
-        """Claim the waiting code's send slot (one conditional write: of racing sends, one
-        wins, the others get `ResendTooSoonError`); with the code to send again and its row
-        when the tenant keeps codes and this one is still good (else a new code replaces it).
-        """
-        if waiting is None:
-            return _Claim(None, None)
-        policy = tenant.settings.verification_code_policy
-        now = self.clock()
-        sent_before = now - timedelta(seconds=policy.resend_cooldown_seconds)
-        claimed = await self.store.claim_send(tenant.id, waiting.id, now, sent_before)
-        if claimed is None:
-            # Another send won the slot (or replaced the code, giving it a new id; or it was
-            # consumed): the code waiting now says whether the cooldown runs.
-            current = await self.store.find_live(
-                tenant.id, waiting.phone, waiting.usage_type, waiting.scope
-            )
-            if current is not None:
-                left = seconds_left(current.last_sent_at, policy.resend_cooldown_seconds, now)
-                if left > 0:
-                    raise ResendTooSoonError(left)
-            return _Claim(None, None)  # a new code
-        good = (
-            policy.resend_keeps_code
-            and fixed is None
-            and now <= claimed.expires_at
-            and claimed.try_count < policy.max_retry_attempts
-        )
-        code = unseal(self._sealer, claimed.code_sealed) if good else None
-        if code is None:
-            return _Claim(now, None)
-        if scope != claimed.scope:  # the caller's new record takes the code over
-            usage = UsageType(claimed.usage_type)
-            code_hash = self._hash(tenant.id, claimed.phone, usage, scope, code)
-            claimed = replace(claimed, scope=scope, code_hash=code_hash)
-        return _Claim(now, (code, claimed), waiting.scope)
-
-    def _saver(self, claim: _Claim) -> Callable[[StoredCode], Awaitable[None]]:
-        """How a send stores what it sent: a new code replaces the waiting one (one upsert);
-        the same code sent again needs nothing (its claim recorded the send), unless it moves
-        to the caller's new scope (an Experience resend's new verification record)."""
-        resent = claim.resend
-
-        async def save(stored: StoredCode) -> None:
-            if resent is None:
-                await self.store.replace(stored)
-            elif stored.scope != claim.scope:
-                await self.store.rescope(
-                    stored.tenant_id, stored.id, stored.scope, stored.code_hash
-                )
-
-        return save
-
-    async def _release(self, tenant: Tenant, waiting: StoredCode | None, claim: _Claim) -> None:
-        """After the provider refused a send: its claim on the waiting code starts no cooldown
-        (a new code was never stored; the waiting one stands as it was)."""
-        if waiting is not None and claim.claimed_at is not None:
-            await self.store.release_send(
-                tenant.id, waiting.id, claim.claimed_at, waiting.last_sent_at
-            )
 
     async def send(
         self,
@@ -374,7 +282,7 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, e164, usage, resend_of or scope)
+        waiting = await self.waiting_codes.find(tenant, e164, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -392,10 +300,10 @@ class VerificationCodes:
         plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, fixed, scope)
+        claim = await self.waiting_codes.claim(tenant, waiting, fixed, scope)
         code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
         expires_at = stored.expires_at
-        store = self._saver(claim)
+        store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(e164, expires_at, None)
@@ -420,7 +328,7 @@ class VerificationCodes:
         try:
             delivered = await self.deliveries.sms(tenant.id, plan, message, stored.id)
         except ConnectorError:
-            await self._release(tenant, waiting, claim)
+            await self.waiting_codes.release(tenant, waiting, claim)
             raise
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
@@ -461,7 +369,7 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, key, usage, resend_of or scope)
+        waiting = await self.waiting_codes.find(tenant, key, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
@@ -473,10 +381,10 @@ class VerificationCodes:
             raise missing
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, None, scope)
+        claim = await self.waiting_codes.claim(tenant, waiting, None, scope)
         code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
-        store = self._saver(claim)
+        store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(normalised, expires_at, None)
@@ -489,7 +397,7 @@ class VerificationCodes:
         try:
             result = await self.deliveries.email(tenant.id, active, message)
         except ConnectorError:
-            await self._release(tenant, waiting, claim)
+            await self.waiting_codes.release(tenant, waiting, claim)
             raise
         # Stored only once the provider took the email, as for an SMS (see `send`).
         await store(stored)
