@@ -6,87 +6,57 @@ claims one of the code's attempts atomically, so no burst of concurrent guesses 
 often than `maxRetryAttempts`, and success consumes the code atomically: one winner, ever. A new
 code replaces the waiting one only once the provider has taken its SMS, so a failed send never
 costs the user the code already on their phone.
+
+`VerificationCodes` is the engine every flow calls: it issues codes and runs a send's steps in
+order, with collaborators for the rest: `WaitingCodes` (code_resends: cooldown, send slot),
+`CodeDelivery` (code_delivery: SMS, email, message log) and `CodeChecks` (code_checks: verify).
+The refusals, the stored record and retention live in modules of their own; the names tests
+import from here are re-exported.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from phoneauth.connectors import (
-    ConnectorError,
-    EmailMessage,
-    SmsMessage,
-    UsageType,
-    mask_phone,
-)
-from phoneauth.crypto import same_hash
+from phoneauth.connectors import ConnectorError, EmailMessage, SmsMessage, UsageType, mask_phone
 from phoneauth.domain.background_sends import BackgroundSends
+from phoneauth.domain.code_checks import CodeChecks
 from phoneauth.domain.code_delivery import CodeDelivery
 from phoneauth.domain.code_resends import CodeSealer, WaitingCodes, seal
 from phoneauth.domain.code_retention import PruneResult, prune
 from phoneauth.domain.code_retention import run_retention as run_retention
-from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
-from phoneauth.domain.message_log import Channel, MessageLog
-from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
-from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
+from phoneauth.domain.emails import email_key, normalise_email
+from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.metrics import NO_METRICS, Metrics
+from phoneauth.domain.phone_numbers import LOGTO_PHONE, InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sms_protection import SmsProtection
 from phoneauth.domain.sms_router import NoRouting, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
-from phoneauth.domain.verification_code_errors import (
-    CodeExpiredError,
-    CodeMaxTriesError,
-    CodeMismatchError,
-    CodeNotFoundError,
-    EmailMismatchError,
-    NoEmailConnectorError,
-    NoSmsConnectorError,
-    PhoneMismatchError,
-    VerificationCodeError,
-)
-from phoneauth.domain.verification_code_store import (
-    CodeHasher,
-    StoredCode,
-    VerificationCodeStore,
-)
-from phoneauth.errors import PhoneauthError
+from phoneauth.domain.verification_code_errors import CodeExpiredError as CodeExpiredError
+from phoneauth.domain.verification_code_errors import CodeMaxTriesError as CodeMaxTriesError
+from phoneauth.domain.verification_code_errors import CodeMismatchError as CodeMismatchError
+from phoneauth.domain.verification_code_errors import CodeNotFoundError as CodeNotFoundError
+from phoneauth.domain.verification_code_errors import NoEmailConnectorError, NoSmsConnectorError
+from phoneauth.domain.verification_code_errors import VerificationCodeError as VerificationCodeError
+from phoneauth.domain.verification_code_store import CodeHasher, StoredCode, VerificationCodeStore
 from phoneauth.ids import new_id
 
 log = logging.getLogger("phoneauth.codes")
 
 Clock = Callable[[], datetime]
 CODE_LENGTH = 6
-_LOGTO_PHONE = re.compile(r"\+?[0-9]+")
-"""What Logto's guard takes as a phone (`^\\d+$`; phoneauth also takes the `+`): such input is
-judged as a number only after the connector lookup, as Logto never judges it at all."""
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _same_email(claimed: str, address: str) -> bool:
-    """Logto compares addresses exactly; phoneauth first normalises the domain's case."""
-    try:
-        return normalise_email(claimed.strip()) == address
-    except InvalidEmailError:
-        return False
-
-
-def _same_phone(claimed: str, e164: str) -> bool:
-    try:
-        return parse_phone(claimed) == e164
-    except InvalidPhoneNumberError:
-        return False  # no number at all is another number
 
 
 class Delivery(Enum):
@@ -157,10 +127,18 @@ class VerificationCodes:
         self.waiting_codes = WaitingCodes(
             store=store, rate_limits=rate_limits, hasher=self._hash, clock=self._now, sealer=sealer
         )
+        self.checks = CodeChecks(
+            store=store,
+            rate_limits=rate_limits,
+            hasher=self._hash,
+            clock=self._now,
+            metrics=metrics,
+            protection=protection,
+        )
 
     def _now(self) -> datetime:
-        """`clock` read at each call, so a clock set later (tests move time) stamps the message
-        log too."""
+        """`clock` read at each call, so a clock set later (tests move time) reaches the
+        collaborators too."""
         return self.clock()
 
     # What `deliveries` holds stays readable and settable here, as before it moved there.
@@ -420,7 +398,7 @@ class VerificationCodes:
         try:
             return parse_phone(raw)
         except InvalidPhoneNumberError:
-            if not _LOGTO_PHONE.fullmatch(raw.strip()):
+            if not LOGTO_PHONE.fullmatch(raw.strip()):
                 raise
             if await self.connectors.active_sms_connector(tenant.id) is not None:
                 raise
@@ -441,34 +419,10 @@ class VerificationCodes:
         ip: str | None = None,
         claimed: str | None = None,
     ) -> None:
-        """Accept the code once, or raise; Logto's checks in Logto's order.
-
-        `claimed` is the phone the caller says the code was sent to, when the code is found by
-        `scope` (a verification record) rather than by phone: another number is Logto's
-        `phone_mismatch`, checked right after the code is found. `ip` is accepted for symmetry
-        with `send`; no rule uses it yet.
-
-        Raises:
-            VerificationBlockedError: too many wrong codes for this number lately.
-            CodeNotFoundError, PhoneMismatchError, CodeExpiredError, CodeMaxTriesError,
-            CodeMismatchError.
-        """
-        try:
-            e164 = parse_phone(phone)
-        except InvalidPhoneNumberError:
-            # Logto's guard takes any digits, and no code was ever sent to such a number.
-            if _LOGTO_PHONE.fullmatch(phone.strip()):
-                with suppress(ValueError):  # counted under a known usage type only
-                    usage = UsageType(usage_type).value
-                    self.metrics.code_checked(
-                        tenant.id, Channel.SMS, None, usage, CodeNotFoundError.code
-                    )
-                raise CodeNotFoundError() from None
-            raise
-        mismatch = None
-        if claimed is not None and not _same_phone(claimed, e164):
-            mismatch = PhoneMismatchError()
-        await self._check(tenant, e164, UsageType(usage_type), code, scope, mismatch)
+        """Accept the code once, or raise: `CodeChecks.verify`."""
+        await self.checks.verify(
+            tenant, phone, usage_type, code, scope=scope, ip=ip, claimed=claimed
+        )
 
     async def verify_email(
         self,
@@ -480,93 +434,10 @@ class VerificationCodes:
         scope: str = "",
         claimed: str | None = None,
     ) -> None:
-        """`verify` for a code sent by email to `address` (as `send_email` took it).
-
-        `claimed` is the address the caller says the code went to (a verification record's
-        code): any other spelling is Logto's case-sensitive `email_mismatch`.
-
-        Raises:
-            InvalidEmailError (400 `guard.invalid_input`), VerificationBlockedError,
-            CodeNotFoundError, EmailMismatchError, CodeExpiredError, CodeMaxTriesError,
-            CodeMismatchError.
-        """
-        key = email_key(normalise_email(address))
-        mismatch = None
-        if claimed is not None and not _same_email(claimed, address):
-            mismatch = EmailMismatchError()
-        await self._check(tenant, key, UsageType(usage_type), code, scope, mismatch)
-
-    async def _check(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        code: str,
-        scope: str,
-        mismatch: VerificationCodeError | None,
-    ) -> None:
-        """`_compare`, counted by its outcome (a test number's codes are not counted: no
-        message reached a phone, so they would only skew the verify/send conversion)."""
-        try:
-            await self._compare(tenant, recipient, usage, code, scope, mismatch)
-        except PhoneauthError as error:
-            self._count_check(tenant, recipient, usage, error.code)
-            raise
-        self._count_check(tenant, recipient, usage, VERIFIED)
-        if self.protection is not None and "@" not in recipient:
-            await self.protection.verified(tenant, recipient)
-
-    def _count_check(self, tenant: Tenant, recipient: str, usage: UsageType, outcome: str) -> None:
-        if "@" in recipient:
-            self.metrics.code_checked(tenant.id, Channel.EMAIL, None, usage.value, outcome)
-        elif tenant.settings.fixed_code_for(recipient) is None:
-            country = region_of(recipient)
-            self.metrics.code_checked(tenant.id, Channel.SMS, country, usage.value, outcome)
-
-    async def _compare(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        code: str,
-        scope: str,
-        mismatch: VerificationCodeError | None,
-    ) -> None:
-        """Logto's checks in Logto's order, for a recipient as stored (E.164 or address key);
-        `mismatch` is raised right after the code is found."""
-        await self.rate_limits.ensure_not_locked(tenant, recipient)
-        found = await self.store.find_live(tenant.id, recipient, usage.value, scope)
-        if found is None:
-            raise CodeNotFoundError()
-        if mismatch is not None:
-            raise mismatch
-        now = self.clock()
-        if now > found.expires_at:
-            raise CodeExpiredError()
-        max_attempts = tenant.settings.verification_code_policy.max_retry_attempts
-        if found.try_count >= max_attempts:
-            raise CodeMaxTriesError()
-        # The comparison is pure computation, so it comes first: a right code is then consumed
-        # in one conditional write (an attempt must be left), a wrong one claims an attempt.
-        if same_hash(self._hash(tenant.id, recipient, usage, scope, code), found.code_hash):
-            if not await self.store.consume(tenant.id, found.id, now, max_attempts):
-                raise await self._why_refused(tenant.id, found.id, now)
-            return
-        if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
-            raise await self._why_refused(tenant.id, found.id, now)
-        # The `failedVerificationLimit`-th wrong code locks the recipient and is still answered
-        # as the mismatch it is; the next send or verify is refused (see `RateLimits`).
-        await self.rate_limits.record_failed_verification(tenant, recipient)
-        raise CodeMismatchError()
-
-    async def _why_refused(self, tenant_id: str, code_id: str, now: datetime) -> PhoneauthError:
-        """After losing a race on a code: what the code has become meanwhile."""
-        current = await self.store.get(tenant_id, code_id)
-        if current is None or current.consumed_at is not None:
-            return CodeNotFoundError()
-        if now > current.expires_at:
-            return CodeExpiredError()
-        return CodeMaxTriesError()
+        """`verify` for a code sent by email: `CodeChecks.verify_email`."""
+        await self.checks.verify_email(
+            tenant, address, usage_type, code, scope=scope, claimed=claimed
+        )
 
     async def prune(self, now: datetime | None = None) -> PruneResult:
         return await prune(
