@@ -4,12 +4,14 @@ A resend within the waiting code's validity sends the same code again, so a user
 SMS was late can type either message. The code waits encrypted (never only hashed) for that,
 and a send first claims the recipient's send slot in one conditional write, so two racing
 resends cannot both pass the cooldown nor leave two different codes. `WaitingCodes` does that
-for the code engine: find the waiting code, claim its slot, store what was sent or give it back.
+for the code engine: find the waiting code, claim its slot, issue a new code where it is not
+sent again, store what was sent or give the slot back.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,6 +22,9 @@ from phoneauth.domain.rate_limits import RateLimitedError, RateLimits
 from phoneauth.domain.tenants import Tenant
 from phoneauth.domain.verification_code_store import CodeHasher, StoredCode, VerificationCodeStore
 from phoneauth.errors import PhoneauthError
+from phoneauth.ids import new_id
+
+CODE_LENGTH = 6
 
 
 class ResendTooSoonError(RateLimitedError):
@@ -73,7 +78,7 @@ class SendClaim:
 
 class WaitingCodes:
     """The code waiting for a recipient, usage type and scope, as a send finds it, claims its
-    send slot, stores what it sent or gives the slot back."""
+    send slot (or issues a new code), stores what it sent or gives the slot back."""
 
     def __init__(
         self,
@@ -89,6 +94,35 @@ class WaitingCodes:
         self.clock = clock
         self._hash = hasher
         self._sealer = sealer
+
+    def new_code(
+        self,
+        tenant: Tenant,
+        recipient: str,
+        usage: UsageType,
+        scope: str,
+        fixed: str | None = None,
+    ) -> tuple[str, StoredCode]:
+        """A fresh code (a test number's fixed one) and the row that keeps only its hash, for a
+        phone (E.164) or an address (its lower-cased key) alike."""
+        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        now = self.clock()
+        policy = tenant.settings.verification_code_policy
+        lifetime = timedelta(seconds=policy.expiration_duration)
+        stored = StoredCode(
+            id=new_id(),
+            tenant_id=tenant.id,
+            phone=recipient,
+            usage_type=usage.value,
+            scope=scope,
+            code_hash=self._hash(tenant.id, recipient, usage, scope, code),
+            try_count=0,
+            created_at=now,
+            expires_at=now + lifetime,
+            code_sealed=seal(self._sealer, code) if policy.resend_keeps_code else None,
+            last_sent_at=now,
+        )
+        return code, stored
 
     async def find(
         self, tenant: Tenant, recipient: str, usage: UsageType, scope: str

@@ -7,8 +7,8 @@ often than `maxRetryAttempts`, and success consumes the code atomically: one win
 code replaces the waiting one only once the provider has taken its SMS, so a failed send never
 costs the user the code already on their phone.
 
-`VerificationCodes` is the engine every flow calls: it issues codes and runs a send's steps in
-order, with collaborators for the rest: `WaitingCodes` (code_resends: cooldown, send slot),
+`VerificationCodes` is the engine every flow calls: it runs a send's steps in order, with
+collaborators for the rest: `WaitingCodes` (code_resends: a new code or the waiting one again),
 `CodeDelivery` (code_delivery: SMS, email, message log) and `CodeChecks` (code_checks: verify).
 The refusals, the stored record and retention live in modules of their own; the names tests
 import from here are re-exported.
@@ -17,17 +17,16 @@ import from here are re-exported.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import Enum
 
 from phoneauth.connectors import ConnectorError, EmailMessage, SmsMessage, UsageType, mask_phone
 from phoneauth.domain.background_sends import BackgroundSends
 from phoneauth.domain.code_checks import CodeChecks
 from phoneauth.domain.code_delivery import CodeDelivery
-from phoneauth.domain.code_resends import CodeSealer, WaitingCodes, seal
+from phoneauth.domain.code_resends import CodeSealer, WaitingCodes
 from phoneauth.domain.code_retention import PruneResult, prune
 from phoneauth.domain.code_retention import run_retention as run_retention
 from phoneauth.domain.emails import email_key, normalise_email
@@ -46,13 +45,12 @@ from phoneauth.domain.verification_code_errors import CodeMismatchError as CodeM
 from phoneauth.domain.verification_code_errors import CodeNotFoundError as CodeNotFoundError
 from phoneauth.domain.verification_code_errors import NoEmailConnectorError, NoSmsConnectorError
 from phoneauth.domain.verification_code_errors import VerificationCodeError as VerificationCodeError
-from phoneauth.domain.verification_code_store import CodeHasher, StoredCode, VerificationCodeStore
-from phoneauth.ids import new_id
+from phoneauth.domain.verification_code_store import CodeHasher, VerificationCodeStore
+from phoneauth.domain.verification_code_store import StoredCode as StoredCode
 
 log = logging.getLogger("phoneauth.codes")
 
 Clock = Callable[[], datetime]
-CODE_LENGTH = 6
 
 
 def utc_now() -> datetime:
@@ -106,7 +104,6 @@ class VerificationCodes:
         sealer: CodeSealer | None = None,
         protection: SmsProtection | None = None,
     ) -> None:
-        self._sealer = sealer
         self.protection = protection  # the SMS pumping defence; None in library use
         self.store = store
         self.metrics = metrics
@@ -175,35 +172,6 @@ class VerificationCodes:
     @sealed_recipients.setter
     def sealed_recipients(self, sealed_recipients: SealedRecipients | None) -> None:
         self.deliveries.sealed_recipients = sealed_recipients
-
-    def _new_code(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        scope: str,
-        fixed: str | None = None,
-    ) -> tuple[str, StoredCode]:
-        """A fresh code (a test number's fixed one) and the row that keeps only its hash, for a
-        phone (E.164) or an address (its lower-cased key) alike."""
-        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-        now = self.clock()
-        policy = tenant.settings.verification_code_policy
-        lifetime = timedelta(seconds=policy.expiration_duration)
-        stored = StoredCode(
-            id=new_id(),
-            tenant_id=tenant.id,
-            phone=recipient,
-            usage_type=usage.value,
-            scope=scope,
-            code_hash=self._hash(tenant.id, recipient, usage, scope, code),
-            try_count=0,
-            created_at=now,
-            expires_at=now + lifetime,
-            code_sealed=seal(self._sealer, code) if policy.resend_keeps_code else None,
-            last_sent_at=now,
-        )
-        return code, stored
 
     async def send(
         self,
@@ -279,7 +247,9 @@ class VerificationCodes:
         if precheck is not None:
             precheck()
         claim = await self.waiting_codes.claim(tenant, waiting, fixed, scope)
-        code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
+        code, stored = claim.resend or self.waiting_codes.new_code(
+            tenant, e164, usage, scope, fixed
+        )
         expires_at = stored.expires_at
         store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
@@ -360,7 +330,7 @@ class VerificationCodes:
         if precheck is not None:
             precheck()
         claim = await self.waiting_codes.claim(tenant, waiting, None, scope)
-        code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
+        code, stored = claim.resend or self.waiting_codes.new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
         store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
