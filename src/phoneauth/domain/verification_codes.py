@@ -120,14 +120,14 @@ class VerificationCodes:
             public_url=public_url,
             sealed_recipients=sealed_recipients,
         )
-        self._hash = CodeHasher(hash_key)
+        hasher = CodeHasher(hash_key)  # the key stays in the hasher
         self.waiting_codes = WaitingCodes(
-            store=store, rate_limits=rate_limits, hasher=self._hash, clock=self._now, sealer=sealer
+            store=store, rate_limits=rate_limits, hasher=hasher, clock=self._now, sealer=sealer
         )
         self.checks = CodeChecks(
             store=store,
             rate_limits=rate_limits,
-            hasher=self._hash,
+            hasher=hasher,
             clock=self._now,
             metrics=metrics,
             protection=protection,
