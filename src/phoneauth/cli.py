@@ -269,8 +269,8 @@ def prune() -> None:
     """Delete used and expired codes and message-log entries past each tenant's retention."""
     from datetime import UTC, datetime
 
-    from phoneauth.domain.verification_codes import PruneResult
-    from phoneauth.domain.verification_codes import prune as prune_expired
+    from phoneauth.domain.code_retention import PruneResult
+    from phoneauth.domain.code_retention import prune as prune_expired
     from phoneauth.storage.database import open_database
     from phoneauth.storage.repositories.message_log import SqlMessageLogStore
     from phoneauth.storage.repositories.tenants import SqlTenantStore

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoneauth.domain.verification_codes import PhoneMismatchError as PhoneMismatchError
+from phoneauth.domain.verification_code_errors import PhoneMismatchError as PhoneMismatchError
 from phoneauth.errors import PhoneauthError
 
 

@@ -14,6 +14,9 @@ from phoneauth.errors import PhoneauthError
 _MAX_INPUT = 64
 _CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
 _PLAIN_E164 = re.compile(r"\+[1-9][0-9]{6,17}")
+LOGTO_PHONE = re.compile(r"\+?[0-9]+")
+"""What Logto's guard takes as a phone (`^\\d+$`; phoneauth also takes the `+`): the code engine
+judges such input as a number only after the connector lookup, as Logto never judges it at all."""
 
 
 class InvalidPhoneNumberError(PhoneauthError):

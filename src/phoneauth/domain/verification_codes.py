@@ -6,228 +6,55 @@ claims one of the code's attempts atomically, so no burst of concurrent guesses 
 often than `maxRetryAttempts`, and success consumes the code atomically: one winner, ever. A new
 code replaces the waiting one only once the provider has taken its SMS, so a failed send never
 costs the user the code already on their phone.
+
+`VerificationCodes` is the engine every flow calls: it runs a send's steps in order, with
+collaborators for the rest: `WaitingCodes` (code_resends: a new code or the waiting one again),
+`CodeDelivery` (code_delivery: SMS, email, message log) and `CodeChecks` (code_checks: verify).
+The refusals, the stored record and retention live in modules of their own; the names tests
+import from here are re-exported.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
-import secrets
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
-from typing import Protocol
 
-from phoneauth.connectors import (
-    ConnectorError,
-    EmailMessage,
-    SendResult,
-    SmsMessage,
-    UsageType,
-    mask_phone,
-)
-from phoneauth.connectors.base import mask_email
-from phoneauth.connectors.segments import SmsSize
-from phoneauth.crypto import keyed_hash, same_hash
+from phoneauth.connectors import ConnectorError, EmailMessage, SmsMessage, UsageType, mask_phone
 from phoneauth.domain.background_sends import BackgroundSends
-from phoneauth.domain.code_resends import (
-    CodeSealer,
-    ResendTooSoonError,
-    seal,
-    seconds_left,
-    unseal,
-)
-from phoneauth.domain.delivery_reports import initial_delivery_status, with_status_callback
-from phoneauth.domain.emails import InvalidEmailError, email_key, normalise_email
-from phoneauth.domain.message_log import (
-    Channel,
-    MessageLog,
-    MessageLogEntry,
-    MessageLogStore,
-    MessageStatus,
-    sms_size,
-)
-from phoneauth.domain.metrics import NO_METRICS, VERIFIED, Metrics
-from phoneauth.domain.oidc.records import OidcStore
-from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone, region_of
-from phoneauth.domain.ports import (
-    ActiveConnector,
-    ActiveEmailConnector,
-    EmailConnectorSource,
-    SmsConnectorSource,
-)
+from phoneauth.domain.code_checks import CodeChecks
+from phoneauth.domain.code_delivery import CodeDelivery
+from phoneauth.domain.code_resends import CodeSealer, WaitingCodes
+from phoneauth.domain.code_retention import PruneResult, prune
+from phoneauth.domain.code_retention import run_retention as run_retention
+from phoneauth.domain.emails import email_key, normalise_email
+from phoneauth.domain.message_log import MessageLog
+from phoneauth.domain.metrics import NO_METRICS, Metrics
+from phoneauth.domain.phone_numbers import LOGTO_PHONE, InvalidPhoneNumberError, parse_phone
+from phoneauth.domain.ports import EmailConnectorSource, SmsConnectorSource
 from phoneauth.domain.rate_limits import RateLimits
 from phoneauth.domain.sealed_recipients import SealedRecipients
 from phoneauth.domain.sms_protection import SmsProtection
-from phoneauth.domain.sms_router import Delivered, NoRouting, Plan, SmsRouter
+from phoneauth.domain.sms_router import NoRouting, SmsRouter
 from phoneauth.domain.tenants import Tenant, TenantStore
-from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, PhoneauthError
-from phoneauth.ids import new_id
+from phoneauth.domain.verification_code_errors import CodeExpiredError as CodeExpiredError
+from phoneauth.domain.verification_code_errors import CodeMaxTriesError as CodeMaxTriesError
+from phoneauth.domain.verification_code_errors import CodeMismatchError as CodeMismatchError
+from phoneauth.domain.verification_code_errors import CodeNotFoundError as CodeNotFoundError
+from phoneauth.domain.verification_code_errors import NoEmailConnectorError, NoSmsConnectorError
+from phoneauth.domain.verification_code_errors import VerificationCodeError as VerificationCodeError
+from phoneauth.domain.verification_code_store import CodeHasher, VerificationCodeStore
+from phoneauth.domain.verification_code_store import StoredCode as StoredCode
 
 log = logging.getLogger("phoneauth.codes")
 
 Clock = Callable[[], datetime]
-CODE_LENGTH = 6
-_LOGTO_PHONE = re.compile(r"\+?[0-9]+")
-"""What Logto's guard takes as a phone (`^\\d+$`; phoneauth also takes the `+`): such input is
-judged as a number only after the connector lookup, as Logto never judges it at all."""
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class VerificationCodeError(PhoneauthError):
-    """The verification code was not accepted."""
-
-    code = "verification_code.general"
-    status = 400
-
-
-class CodeNotFoundError(VerificationCodeError):
-    """No verification code is waiting for this phone number; request one first."""
-
-    code = "verification_code.not_found"
-
-
-class CodeExpiredError(VerificationCodeError):
-    """The verification code has expired; request a new one."""
-
-    code = "verification_code.expired"
-
-
-class CodeMaxTriesError(VerificationCodeError):
-    """Too many wrong tries for this verification code; request a new one."""
-
-    code = "verification_code.exceed_max_try"
-
-
-class CodeMismatchError(VerificationCodeError):
-    """The verification code is wrong."""
-
-    code = "verification_code.code_mismatch"
-
-
-class PhoneMismatchError(VerificationCodeError):
-    """Phone mismatch: this verification was started for another phone number."""
-
-    code = "verification_code.phone_mismatch"
-
-
-class EmailMismatchError(VerificationCodeError):
-    """Email mismatch: this verification was started for another email address."""
-
-    code = "verification_code.email_mismatch"
-
-
-class NoEmailConnectorError(PhoneauthError):
-    """Cannot find any available connector for type: Email."""
-
-    code = "connector.not_found"
-    status = 501
-
-    def __init__(self) -> None:
-        super().__init__(None, type="Email")
-
-
-def masked_recipient(recipient: str) -> str:
-    """What a log line or the message log may show of a phone number or an email address."""
-    return mask_email(recipient) if "@" in recipient else mask_phone(recipient)
-
-
-class NoSmsConnectorError(PhoneauthError):
-    """Cannot find any available connector for type: Sms."""
-
-    code = "connector.not_found"
-    status = 501
-
-    def __init__(self) -> None:
-        super().__init__(None, type="Sms")
-
-
-def _same_email(claimed: str, address: str) -> bool:
-    """Logto compares addresses exactly; phoneauth first normalises the domain's case."""
-    try:
-        return normalise_email(claimed.strip()) == address
-    except InvalidEmailError:
-        return False
-
-
-def _same_phone(claimed: str, e164: str) -> bool:
-    try:
-        return parse_phone(claimed) == e164
-    except InvalidPhoneNumberError:
-        return False  # no number at all is another number
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCode:
-    id: str
-    tenant_id: str
-    phone: str
-    usage_type: str
-    scope: str
-    code_hash: str
-    try_count: int
-    created_at: datetime
-    expires_at: datetime
-    consumed_at: datetime | None = None
-    code_sealed: str | None = None
-    """The code itself, encrypted, while it waits (`resendKeepsCode`); never logged."""
-    send_count: int = 1
-    last_sent_at: datetime | None = None
-
-
-class VerificationCodeStore(Protocol):
-    """Codes of one tenant per call; the writes are single conditional statements."""
-
-    async def replace(self, code: StoredCode) -> None:
-        """Insert `code` and delete the unconsumed codes with the same tenant, phone, usage type
-        and scope, in one transaction."""
-        ...
-
-    async def find_live(
-        self, tenant_id: str, phone: str, usage_type: str, scope: str
-    ) -> StoredCode | None:
-        """The newest unconsumed code."""
-        ...
-
-    async def get(self, tenant_id: str, code_id: str) -> StoredCode | None: ...
-
-    async def claim_send(
-        self, tenant_id: str, code_id: str, now: datetime, sent_before: datetime
-    ) -> StoredCode | None:
-        """The send slot of a waiting code: `last_sent_at = now, send_count += 1` if unconsumed
-        and last sent at or before `sent_before` (or never); the row as updated, None if not."""
-        ...
-
-    async def rescope(self, tenant_id: str, code_id: str, scope: str, code_hash: str) -> None:
-        """Move an unconsumed code to another scope (its hash is bound to the scope)."""
-        ...
-
-    async def release_send(
-        self, tenant_id: str, code_id: str, claimed_at: datetime, previous: datetime | None
-    ) -> None:
-        """Undo `claim_send` (`last_sent_at = previous, send_count -= 1`) if no other send has
-        claimed the slot since `claimed_at`: a send the provider refused starts no cooldown."""
-        ...
-
-    async def claim_attempt(self, tenant_id: str, code_id: str, max_attempts: int) -> bool:
-        """`try_count += 1` if unconsumed and `try_count < max_attempts`; True if it was."""
-        ...
-
-    async def consume(self, tenant_id: str, code_id: str, now: datetime, max_attempts: int) -> bool:
-        """Mark consumed if unconsumed, unexpired and `try_count < max_attempts` (a right code
-        needs an attempt left but does not use one up); True if this call did it."""
-        ...
-
-    async def delete_finished(self, tenant_id: str, now: datetime) -> int:
-        """Delete consumed codes and codes expired before `now`; how many."""
-        ...
 
 
 class Delivery(Enum):
@@ -240,17 +67,6 @@ class Delivery(Enum):
     as `NONE`, and a provider failure is only logged."""
     NONE = "none"
     """Stored and counted, never sent: Logto's anti-enumeration for numbers without account."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """What a send's claim on the waiting code gave: when it claimed the slot (None: no code
-    was waiting), and the code to send again with its row (None: a new code)."""
-
-    claimed_at: datetime | None
-    resend: tuple[str, StoredCode] | None
-    scope: str = ""
-    """The scope the waiting code had when claimed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,132 +104,74 @@ class VerificationCodes:
         sealer: CodeSealer | None = None,
         protection: SmsProtection | None = None,
     ) -> None:
-        self._sealer = sealer
         self.protection = protection  # the SMS pumping defence; None in library use
-        self.public_url = public_url  # PHONEAUTH_PUBLIC_URL: delivery reports come back there
-        self.sealed_recipients = sealed_recipients  # numbers a status query will need
         self.store = store
         self.metrics = metrics
         self.email_connectors = email_connectors
-        self.message_log = message_log
         self.rate_limits = rate_limits
         self.connectors = connectors
         self.tenants = tenants
         self.clock = clock
         self.background = BackgroundSends()
-        self.router = router or SmsRouter(NoRouting(), NoRouting())
-        self._hash_key = hash_key
-
-    def _hash(self, tenant_id: str, phone: str, usage: UsageType, scope: str, code: str) -> str:
-        return keyed_hash(self._hash_key, f"{tenant_id}:{phone}:{usage.value}:{scope}:{code}")
-
-    def _new_code(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        scope: str,
-        fixed: str | None = None,
-    ) -> tuple[str, StoredCode]:
-        """A fresh code (a test number's fixed one) and the row that keeps only its hash, for a
-        phone (E.164) or an address (its lower-cased key) alike."""
-        code = fixed or f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-        now = self.clock()
-        policy = tenant.settings.verification_code_policy
-        lifetime = timedelta(seconds=policy.expiration_duration)
-        stored = StoredCode(
-            id=new_id(),
-            tenant_id=tenant.id,
-            phone=recipient,
-            usage_type=usage.value,
-            scope=scope,
-            code_hash=self._hash(tenant.id, recipient, usage, scope, code),
-            try_count=0,
-            created_at=now,
-            expires_at=now + lifetime,
-            code_sealed=seal(self._sealer, code) if policy.resend_keeps_code else None,
-            last_sent_at=now,
+        self.deliveries = CodeDelivery(
+            message_log=message_log,
+            router=router or SmsRouter(NoRouting(), NoRouting()),
+            clock=self._now,
+            public_url=public_url,
+            sealed_recipients=sealed_recipients,
         )
-        return code, stored
-
-    async def _waiting(
-        self, tenant: Tenant, recipient: str, usage: UsageType, scope: str
-    ) -> StoredCode | None:
-        """The waiting code a send would replace or resend; `ResendTooSoonError` while the
-        cooldown since its last send runs (for a number with or without account alike: both
-        have a stored code)."""
-        waiting = await self.store.find_live(tenant.id, recipient, usage.value, scope)
-        if waiting is not None:
-            cooldown = tenant.settings.verification_code_policy.resend_cooldown_seconds
-            left = seconds_left(waiting.last_sent_at, cooldown, self.clock())
-            if left > 0:
-                # A locked number is told so first (the longer wait); a refusal costs no budget.
-                await self.rate_limits.ensure_not_locked(tenant, recipient)
-                raise ResendTooSoonError(left)
-        return waiting
-
-    async def _claim(
-        self, tenant: Tenant, waiting: StoredCode | None, fixed: str | None, scope: str
-    ) -> _Claim:
-        """Claim the waiting code's send slot (one conditional write: of racing sends, one
-        wins, the others get `ResendTooSoonError`); with the code to send again and its row
-        when the tenant keeps codes and this one is still good (else a new code replaces it).
-        """
-        if waiting is None:
-            return _Claim(None, None)
-        policy = tenant.settings.verification_code_policy
-        now = self.clock()
-        sent_before = now - timedelta(seconds=policy.resend_cooldown_seconds)
-        claimed = await self.store.claim_send(tenant.id, waiting.id, now, sent_before)
-        if claimed is None:
-            # Another send won the slot (or replaced the code, giving it a new id; or it was
-            # consumed): the code waiting now says whether the cooldown runs.
-            current = await self.store.find_live(
-                tenant.id, waiting.phone, waiting.usage_type, waiting.scope
-            )
-            if current is not None:
-                left = seconds_left(current.last_sent_at, policy.resend_cooldown_seconds, now)
-                if left > 0:
-                    raise ResendTooSoonError(left)
-            return _Claim(None, None)  # a new code
-        good = (
-            policy.resend_keeps_code
-            and fixed is None
-            and now <= claimed.expires_at
-            and claimed.try_count < policy.max_retry_attempts
+        hasher = CodeHasher(hash_key)  # the key stays in the hasher
+        self.waiting_codes = WaitingCodes(
+            store=store, rate_limits=rate_limits, hasher=hasher, clock=self._now, sealer=sealer
         )
-        code = unseal(self._sealer, claimed.code_sealed) if good else None
-        if code is None:
-            return _Claim(now, None)
-        if scope != claimed.scope:  # the caller's new record takes the code over
-            usage = UsageType(claimed.usage_type)
-            code_hash = self._hash(tenant.id, claimed.phone, usage, scope, code)
-            claimed = replace(claimed, scope=scope, code_hash=code_hash)
-        return _Claim(now, (code, claimed), waiting.scope)
+        self.checks = CodeChecks(
+            store=store,
+            rate_limits=rate_limits,
+            hasher=hasher,
+            clock=self._now,
+            metrics=metrics,
+            protection=protection,
+        )
 
-    def _saver(self, claim: _Claim) -> Callable[[StoredCode], Awaitable[None]]:
-        """How a send stores what it sent: a new code replaces the waiting one (one upsert);
-        the same code sent again needs nothing (its claim recorded the send), unless it moves
-        to the caller's new scope (an Experience resend's new verification record)."""
-        resent = claim.resend
+    def _now(self) -> datetime:
+        """`clock` read at each call, so a clock set later (tests move time) reaches the
+        collaborators too."""
+        return self.clock()
 
-        async def save(stored: StoredCode) -> None:
-            if resent is None:
-                await self.store.replace(stored)
-            elif stored.scope != claim.scope:
-                await self.store.rescope(
-                    stored.tenant_id, stored.id, stored.scope, stored.code_hash
-                )
+    # What `deliveries` holds stays readable and settable here, as before it moved there.
+    @property
+    def message_log(self) -> MessageLog:
+        return self.deliveries.message_log
 
-        return save
+    @message_log.setter
+    def message_log(self, message_log: MessageLog) -> None:
+        self.deliveries.message_log = message_log
 
-    async def _release(self, tenant: Tenant, waiting: StoredCode | None, claim: _Claim) -> None:
-        """After the provider refused a send: its claim on the waiting code starts no cooldown
-        (a new code was never stored; the waiting one stands as it was)."""
-        if waiting is not None and claim.claimed_at is not None:
-            await self.store.release_send(
-                tenant.id, waiting.id, claim.claimed_at, waiting.last_sent_at
-            )
+    @property
+    def router(self) -> SmsRouter:
+        return self.deliveries.router
+
+    @router.setter
+    def router(self, router: SmsRouter) -> None:
+        self.deliveries.router = router
+
+    @property
+    def public_url(self) -> str | None:
+        """PHONEAUTH_PUBLIC_URL: delivery reports come back there."""
+        return self.deliveries.public_url
+
+    @public_url.setter
+    def public_url(self, public_url: str | None) -> None:
+        self.deliveries.public_url = public_url
+
+    @property
+    def sealed_recipients(self) -> SealedRecipients | None:
+        """The numbers a status query will need."""
+        return self.deliveries.sealed_recipients
+
+    @sealed_recipients.setter
+    def sealed_recipients(self, sealed_recipients: SealedRecipients | None) -> None:
+        self.deliveries.sealed_recipients = sealed_recipients
 
     async def send(
         self,
@@ -470,7 +228,7 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, e164, usage, resend_of or scope)
+        waiting = await self.waiting_codes.find(tenant, e164, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -481,23 +239,25 @@ class VerificationCodes:
         active = None if fixed else await self.connectors.active_sms_connector(tenant.id)
         if active is None and fixed is None:
             missing = NoSmsConnectorError()
-            await self._log(tenant.id, None, usage, e164, error=missing)
+            await self.deliveries.record(tenant.id, None, usage, e164, error=missing)
             raise missing
         # The routing is looked up with the connector, before any write of this request: its
         # cached lookup then shares the change counter the connector's lookup just read.
         plan = None if active is None else await self.router.plan(tenant.id, active, e164)
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, fixed, scope)
-        code, stored = claim.resend or self._new_code(tenant, e164, usage, scope, fixed)
+        claim = await self.waiting_codes.claim(tenant, waiting, fixed, scope)
+        code, stored = claim.resend or self.waiting_codes.new_code(
+            tenant, e164, usage, scope, fixed
+        )
         expires_at = stored.expires_at
-        store = self._saver(claim)
+        store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(e164, expires_at, None)
         if plan is None:
             await store(stored)
-            await self._log(tenant.id, None, usage, e164, test=True, code_id=stored.id)
+            await self.deliveries.record(tenant.id, None, usage, e164, test=True, code_id=stored.id)
             log.info("code for test number %s stored; no SMS sent", mask_phone(e164))
             return CodeSent(e164, expires_at, None)
         payload: dict[str, str] = dict(variables or {})
@@ -511,12 +271,12 @@ class VerificationCodes:
         if delivery is Delivery.BACKGROUND:
             # Stored before the answer (an acknowledged code is a stored code); the SMS after.
             await store(stored)
-            self.background.start(self._deliver_later(tenant.id, plan, message, stored.id))
+            self.background.start(self.deliveries.sms_later(tenant.id, plan, message, stored.id))
             return CodeSent(e164, expires_at, None)
         try:
-            delivered = await self._deliver(tenant.id, plan, message, stored.id)
+            delivered = await self.deliveries.sms(tenant.id, plan, message, stored.id)
         except ConnectorError:
-            await self._release(tenant, waiting, claim)
+            await self.waiting_codes.release(tenant, waiting, claim)
             raise
         # Only now does the new code replace the waiting one: a send the provider refused
         # (or that timed out) must not cost the user the code already on their phone. One
@@ -557,7 +317,7 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
-        waiting = await self._waiting(tenant, key, usage, resend_of or scope)
+        waiting = await self.waiting_codes.find(tenant, key, usage, resend_of or scope)
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
@@ -565,14 +325,14 @@ class VerificationCodes:
         active = None if source is None else await source.active_email_connector(tenant.id)
         if active is None:
             missing = NoEmailConnectorError()
-            await self._log(tenant.id, None, usage, key, error=missing)
+            await self.deliveries.record(tenant.id, None, usage, key, error=missing)
             raise missing
         if precheck is not None:
             precheck()
-        claim = await self._claim(tenant, waiting, None, scope)
-        code, stored = claim.resend or self._new_code(tenant, key, usage, scope)
+        claim = await self.waiting_codes.claim(tenant, waiting, None, scope)
+        code, stored = claim.resend or self.waiting_codes.new_code(tenant, key, usage, scope)
         expires_at = stored.expires_at
-        store = self._saver(claim)
+        store = self.waiting_codes.saver(claim)
         if delivery is Delivery.NONE:
             await store(stored)
             return CodeSent(normalised, expires_at, None)
@@ -580,54 +340,16 @@ class VerificationCodes:
         message = EmailMessage(to=normalised, usage_type=usage, payload=payload, ip=ip)
         if delivery is Delivery.BACKGROUND:
             await store(stored)
-            self.background.start(self._deliver_email_later(tenant.id, active, message))
+            self.background.start(self.deliveries.email_later(tenant.id, active, message))
             return CodeSent(normalised, expires_at, None)
         try:
-            result = await self._deliver_email(tenant.id, active, message)
+            result = await self.deliveries.email(tenant.id, active, message)
         except ConnectorError:
-            await self._release(tenant, waiting, claim)
+            await self.waiting_codes.release(tenant, waiting, claim)
             raise
         # Stored only once the provider took the email, as for an SMS (see `send`).
         await store(stored)
         return CodeSent(normalised, expires_at, result.provider_message_id)
-
-    async def _deliver_email(
-        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
-    ) -> SendResult:
-        """Send through the Email connector and log the attempt, the address masked."""
-        usage, key = message.usage_type, email_key(message.to)
-        started = time.perf_counter()
-        try:
-            result = await active.connector.send(message)
-        except ConnectorError as error:
-            await self._log(tenant_id, active, usage, key, error=error, started=started)
-            raise
-        except Exception as error:
-            log.error("connector %s raised %s", active.factory_id, type(error).__name__)
-            wrapped = ConnectorError(
-                "The Email connector failed unexpectedly.", factory_id=active.factory_id
-            )
-            await self._log(tenant_id, active, usage, key, error=wrapped, started=started)
-            raise wrapped from None
-        await self._log(
-            tenant_id, active, usage, key, message_id=result.provider_message_id, started=started
-        )
-        log.info("code sent to %s via %s", message.masked_to, active.factory_id)
-        return result
-
-    async def _deliver_email_later(
-        self, tenant_id: str, active: ActiveEmailConnector, message: EmailMessage
-    ) -> None:
-        """A background email: the caller has its answer, so failures go to the logs only."""
-        try:
-            await self._deliver_email(tenant_id, active, message)
-        except ConnectorError as error:
-            log.warning(
-                "background email to %s via %s failed (%s)",
-                message.masked_to,
-                active.factory_id,
-                error.code,
-            )
 
     async def recipient(
         self, tenant: Tenant, raw: str, usage_type: UsageType | str = UsageType.GENERIC
@@ -646,129 +368,15 @@ class VerificationCodes:
         try:
             return parse_phone(raw)
         except InvalidPhoneNumberError:
-            if not _LOGTO_PHONE.fullmatch(raw.strip()):
+            if not LOGTO_PHONE.fullmatch(raw.strip()):
                 raise
             if await self.connectors.active_sms_connector(tenant.id) is not None:
                 raise
         missing = NoSmsConnectorError()
-        await self._log(tenant.id, None, UsageType(usage_type), raw.strip(), error=missing)
+        await self.deliveries.record(
+            tenant.id, None, UsageType(usage_type), raw.strip(), error=missing
+        )
         raise missing
-
-    async def _deliver(
-        self,
-        tenant_id: str,
-        plan: Plan,
-        message: SmsMessage,
-        code_id: str | None = None,
-    ) -> Delivered:
-        """Send through the tenant's routing (without rules: the active connector once), one
-        message-log row per attempt; the final connector's error, or `ConnectorError` for one
-        that broke the contract."""
-        send_id = new_id()
-
-        async def record(
-            connector: ActiveConnector,
-            attempt: int,
-            error: ConnectorError | None,
-            result: SendResult | None,
-            started: float,
-        ) -> None:
-            await self._log(
-                tenant_id,
-                connector,
-                message.usage_type,
-                message.to,
-                error=error,
-                message_id=None if result is None else result.provider_message_id,
-                started=started,
-                code_id=code_id,
-                send_id=send_id,
-                attempt=attempt,
-                size=sms_size(connector.connector, message),
-            )
-
-        def for_connector(message: SmsMessage, connector: ActiveConnector) -> SmsMessage:
-            return with_status_callback(message, self.public_url, tenant_id, connector)
-
-        delivered = await self.router.deliver(plan, message, record, for_connector)
-        log.info("code sent to %s via %s", mask_phone(message.to), delivered.connector.factory_id)
-        return delivered
-
-    async def _deliver_later(
-        self,
-        tenant_id: str,
-        plan: Plan,
-        message: SmsMessage,
-        code_id: str | None = None,
-    ) -> None:
-        """A background send: the caller has its answer, so failures go to the logs only (a
-        send cut by shutdown is logged as failed by the router on its way out)."""
-        try:
-            await self._deliver(tenant_id, plan, message, code_id)
-        except ConnectorError as error:
-            log.warning(
-                "background SMS to %s via %s failed (%s)",
-                mask_phone(message.to),
-                " then ".join(candidate.factory_id for candidate in plan.candidates),
-                error.code,
-            )
-
-    async def _log(
-        self,
-        tenant_id: str,
-        active: ActiveConnector | ActiveEmailConnector | None,
-        usage: UsageType,
-        recipient: str,
-        *,
-        error: PhoneauthError | None = None,
-        message_id: str | None = None,
-        started: float | None = None,
-        test: bool = False,
-        code_id: str | None = None,
-        send_id: str | None = None,
-        attempt: int | None = None,
-        size: SmsSize | None = None,
-    ) -> None:
-        latency = None if started is None else round((time.perf_counter() - started) * 1000)
-        country = (
-            None if "@" in recipient or not recipient.startswith("+") else region_of(recipient)
-        )
-        status = MessageStatus.SENT if error is None else MessageStatus.FAILED
-        delivery_status = initial_delivery_status(active, message_id)
-        sealed = None  # only a message that will be polled for (delivery status `accepted`)
-        if self.sealed_recipients and active and delivery_status and not test:
-            sealed = self.sealed_recipients.seal(active.factory_id, recipient)
-        entry = MessageLogEntry(
-            id=new_id(),
-            tenant_id=tenant_id,
-            created_at=self.clock(),
-            connector_id=None if active is None else active.row_id,
-            factory_id=None if active is None else active.factory_id,
-            usage_type=usage.value,
-            phone_masked=masked_recipient(recipient),
-            status=MessageStatus.TEST if test else status,
-            provider_message_id=message_id,
-            error_code=None if error is None else error.code,
-            error_message=None if error is None else error.message,
-            latency_ms=latency,
-            code_id=code_id,
-            country=country,
-            delivery_status=delivery_status,
-            recipient_sealed=sealed,
-            send_id=send_id,
-            attempt=attempt,
-            encoding=None if size is None else size.encoding,
-            segments=None if size is None else size.segments,
-            characters=None if size is None else size.characters,
-        )
-        try:
-            await self.message_log.record(entry)
-        except (DatabaseBusyError, DatabaseUnavailableError) as error:
-            # The SMS is already out (or already failed); the answer must not change. The
-            # database's trouble is logged once where it is noticed: no traceback here.
-            log.warning("could not write the message log (%s)", error.code)
-        except Exception:
-            log.exception("could not write the message log")
 
     async def verify(
         self,
@@ -781,34 +389,10 @@ class VerificationCodes:
         ip: str | None = None,
         claimed: str | None = None,
     ) -> None:
-        """Accept the code once, or raise; Logto's checks in Logto's order.
-
-        `claimed` is the phone the caller says the code was sent to, when the code is found by
-        `scope` (a verification record) rather than by phone: another number is Logto's
-        `phone_mismatch`, checked right after the code is found. `ip` is accepted for symmetry
-        with `send`; no rule uses it yet.
-
-        Raises:
-            VerificationBlockedError: too many wrong codes for this number lately.
-            CodeNotFoundError, PhoneMismatchError, CodeExpiredError, CodeMaxTriesError,
-            CodeMismatchError.
-        """
-        try:
-            e164 = parse_phone(phone)
-        except InvalidPhoneNumberError:
-            # Logto's guard takes any digits, and no code was ever sent to such a number.
-            if _LOGTO_PHONE.fullmatch(phone.strip()):
-                with suppress(ValueError):  # counted under a known usage type only
-                    usage = UsageType(usage_type).value
-                    self.metrics.code_checked(
-                        tenant.id, Channel.SMS, None, usage, CodeNotFoundError.code
-                    )
-                raise CodeNotFoundError() from None
-            raise
-        mismatch = None
-        if claimed is not None and not _same_phone(claimed, e164):
-            mismatch = PhoneMismatchError()
-        await self._check(tenant, e164, UsageType(usage_type), code, scope, mismatch)
+        """Accept the code once, or raise: `CodeChecks.verify`."""
+        await self.checks.verify(
+            tenant, phone, usage_type, code, scope=scope, ip=ip, claimed=claimed
+        )
 
     async def verify_email(
         self,
@@ -820,93 +404,10 @@ class VerificationCodes:
         scope: str = "",
         claimed: str | None = None,
     ) -> None:
-        """`verify` for a code sent by email to `address` (as `send_email` took it).
-
-        `claimed` is the address the caller says the code went to (a verification record's
-        code): any other spelling is Logto's case-sensitive `email_mismatch`.
-
-        Raises:
-            InvalidEmailError (400 `guard.invalid_input`), VerificationBlockedError,
-            CodeNotFoundError, EmailMismatchError, CodeExpiredError, CodeMaxTriesError,
-            CodeMismatchError.
-        """
-        key = email_key(normalise_email(address))
-        mismatch = None
-        if claimed is not None and not _same_email(claimed, address):
-            mismatch = EmailMismatchError()
-        await self._check(tenant, key, UsageType(usage_type), code, scope, mismatch)
-
-    async def _check(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        code: str,
-        scope: str,
-        mismatch: VerificationCodeError | None,
-    ) -> None:
-        """`_compare`, counted by its outcome (a test number's codes are not counted: no
-        message reached a phone, so they would only skew the verify/send conversion)."""
-        try:
-            await self._compare(tenant, recipient, usage, code, scope, mismatch)
-        except PhoneauthError as error:
-            self._count_check(tenant, recipient, usage, error.code)
-            raise
-        self._count_check(tenant, recipient, usage, VERIFIED)
-        if self.protection is not None and "@" not in recipient:
-            await self.protection.verified(tenant, recipient)
-
-    def _count_check(self, tenant: Tenant, recipient: str, usage: UsageType, outcome: str) -> None:
-        if "@" in recipient:
-            self.metrics.code_checked(tenant.id, Channel.EMAIL, None, usage.value, outcome)
-        elif tenant.settings.fixed_code_for(recipient) is None:
-            country = region_of(recipient)
-            self.metrics.code_checked(tenant.id, Channel.SMS, country, usage.value, outcome)
-
-    async def _compare(
-        self,
-        tenant: Tenant,
-        recipient: str,
-        usage: UsageType,
-        code: str,
-        scope: str,
-        mismatch: VerificationCodeError | None,
-    ) -> None:
-        """Logto's checks in Logto's order, for a recipient as stored (E.164 or address key);
-        `mismatch` is raised right after the code is found."""
-        await self.rate_limits.ensure_not_locked(tenant, recipient)
-        found = await self.store.find_live(tenant.id, recipient, usage.value, scope)
-        if found is None:
-            raise CodeNotFoundError()
-        if mismatch is not None:
-            raise mismatch
-        now = self.clock()
-        if now > found.expires_at:
-            raise CodeExpiredError()
-        max_attempts = tenant.settings.verification_code_policy.max_retry_attempts
-        if found.try_count >= max_attempts:
-            raise CodeMaxTriesError()
-        # The comparison is pure computation, so it comes first: a right code is then consumed
-        # in one conditional write (an attempt must be left), a wrong one claims an attempt.
-        if same_hash(self._hash(tenant.id, recipient, usage, scope, code), found.code_hash):
-            if not await self.store.consume(tenant.id, found.id, now, max_attempts):
-                raise await self._why_refused(tenant.id, found.id, now)
-            return
-        if not await self.store.claim_attempt(tenant.id, found.id, max_attempts):
-            raise await self._why_refused(tenant.id, found.id, now)
-        # The `failedVerificationLimit`-th wrong code locks the recipient and is still answered
-        # as the mismatch it is; the next send or verify is refused (see `RateLimits`).
-        await self.rate_limits.record_failed_verification(tenant, recipient)
-        raise CodeMismatchError()
-
-    async def _why_refused(self, tenant_id: str, code_id: str, now: datetime) -> PhoneauthError:
-        """After losing a race on a code: what the code has become meanwhile."""
-        current = await self.store.get(tenant_id, code_id)
-        if current is None or current.consumed_at is not None:
-            return CodeNotFoundError()
-        if now > current.expires_at:
-            return CodeExpiredError()
-        return CodeMaxTriesError()
+        """`verify` for a code sent by email: `CodeChecks.verify_email`."""
+        await self.checks.verify_email(
+            tenant, address, usage_type, code, scope=scope, claimed=claimed
+        )
 
     async def prune(self, now: datetime | None = None) -> PruneResult:
         return await prune(
@@ -915,46 +416,3 @@ class VerificationCodes:
             codes=self.store,
             messages=self.message_log.store,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    codes: int
-    messages: int
-
-
-async def prune(
-    now: datetime,
-    *,
-    tenants: TenantStore,
-    codes: VerificationCodeStore,
-    messages: MessageLogStore,
-) -> PruneResult:
-    """Delete finished codes and log entries past each tenant's `messageLogRetentionDays`."""
-    code_count = message_count = 0
-    for tenant in await tenants.list():
-        code_count += await codes.delete_finished(tenant.id, now)
-        keep = timedelta(days=tenant.settings.message_log_retention_days)
-        message_count += await messages.delete_before(tenant.id, now - keep)
-    return PruneResult(code_count, message_count)
-
-
-async def run_retention(
-    codes: VerificationCodes,
-    *,
-    every: float = 3600.0,
-    first_after: float = 60.0,
-    oidc: OidcStore | None = None,
-) -> None:
-    """Prune every `every` seconds until cancelled (the app lifespan runs this); with `oidc`,
-    the provider's expired requests, codes and refresh tokens too."""
-    await asyncio.sleep(first_after)
-    while True:
-        try:
-            result = await codes.prune()
-            log.info("pruned %d codes and %d log entries", result.codes, result.messages)
-            if oidc is not None:
-                log.info("pruned %d expired OIDC records", await oidc.delete_expired(codes.clock()))
-        except Exception:
-            log.exception("pruning failed; trying again in %d s", every)
-        await asyncio.sleep(every)

@@ -45,7 +45,7 @@ from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
-from phoneauth.domain.verification_codes import NoSmsConnectorError
+from phoneauth.domain.verification_code_errors import NoSmsConnectorError
 from phoneauth.web.account_deps import (
     AUTH_ERRORS,
     GATE_ERRORS,

@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
+from phoneauth.domain.code_retention import run_retention
 from phoneauth.domain.delivery_polling import run_delivery_polling
 from phoneauth.domain.metrics import NO_METRICS
-from phoneauth.domain.verification_codes import run_retention
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
 from phoneauth.web.api_docs import install_api_docs

@@ -23,7 +23,7 @@ from phoneauth.domain.rate_limits import (
     VerificationBlockedError,
 )
 from phoneauth.domain.sms_protection import REFUSALS as SMS_REFUSALS
-from phoneauth.domain.verification_codes import (
+from phoneauth.domain.verification_code_errors import (
     CodeExpiredError,
     CodeMaxTriesError,
     CodeMismatchError,

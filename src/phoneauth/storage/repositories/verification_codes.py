@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from phoneauth.domain.verification_codes import StoredCode
+from phoneauth.domain.verification_code_store import StoredCode
 from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.models import VerificationCodeRow
 from phoneauth.storage.models.base import UtcDateTime
