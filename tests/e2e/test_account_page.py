@@ -90,6 +90,8 @@ def test_change_the_password_then_the_phone_number(site: Deployment, page: Page)
 
     # Who is it? A code to the current phone first.
     page.get_by_role("button", name="Text me a code").click()
+    # The code field shows once the send has answered: only then is the new SMS in the outbox.
+    expect(page.locator("#identity-code")).to_be_visible()
     page.locator("#identity-code").fill(latest_code(site, phone, prefix))
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Change password").click()
@@ -110,6 +112,7 @@ def test_change_the_password_then_the_phone_number(site: Deployment, page: Page)
     enter_phone(page, "015112349876", "01511 2349876")
     page.get_by_role("button", name="Text a code to this number").click()
     new_phone = "+4915112349876"
+    expect(page.locator("#phone-code")).to_be_visible()
     page.locator("#phone-code").fill(latest_code(site, new_phone, prefix))
     page.get_by_role("button", name="Change phone number").click()
     expect(page.locator("[data-notice]")).to_have_text("Your phone number is now +49 1511 2349876.")
@@ -120,6 +123,7 @@ def test_change_the_password_then_the_phone_number(site: Deployment, page: Page)
 
     # An email address, proved with a code to it; then removed after a code to it proves it is you.
     page.get_by_role("button", name="Text me a code").click()
+    expect(page.locator("#identity-code")).to_be_visible()
     page.locator("#identity-code").fill(latest_code(site, new_phone, prefix))
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Add an email address").click()
