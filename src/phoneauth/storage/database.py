@@ -14,7 +14,7 @@ Every store states a unit as a plain function of an ORM `Session` and hands it t
   lock, the unit is rolled back and tried again after an asynchronous sleep, for up to
   `BUSY_TIMEOUT_S`, then answered `503 server.busy`.
 - **PostgreSQL**: an asyncpg pool; the unit runs through SQLAlchemy's public `run_sync` on one
-  pooled connection. Reads run in autocommit (no BEGIN/COMMIT round trips: a read-committed
+  pooled connection, a `Prepared` statement straight on the pooled asyncpg connection. Reads run in autocommit (no BEGIN/COMMIT round trips: a read-committed
   transaction gives no more consistency than that); writes run in one transaction. No pre-ping
   on checkout: a dead connection is found by the statement itself, the pool is refreshed and
   the unit answered `503 server.unavailable` (see `outage`).
@@ -346,6 +346,8 @@ class Database:
                 delay = min(delay * 2, 0.05)
 
     async def _run_async(self, engine: AsyncEngine, unit: Unit[T], *, write: bool) -> T:
+        if isinstance(unit, Statement) and isinstance(unit.statement, Prepared):
+            return cast(T, await self._run_prepared(unit))
         started = time.monotonic()
         try:
             # Not `async with`: its exit closes in a task of its own, a loop turn later.
@@ -354,24 +356,48 @@ class Database:
             self.outages.failed(error)
             raise DatabaseUnavailableError() from None
         try:
-            if isinstance(unit, Statement) and isinstance(unit.statement, Prepared):
-                raw = await connection.get_raw_connection()
-                result = cast(T, await unit.on_asyncpg(raw.driver_connection, engine.dialect))
-            else:
-                result = await connection.run_sync(_in_transaction, unit, None, write)
-        except Exception as error:
+            result = await connection.run_sync(_in_transaction, unit, None, write)
+        except (DBAPIError, OSError) as error:
             if not _is_disconnect(error):
                 raise
-            if not isinstance(error, DBAPIError):
-                # Straight from the driver (a `Prepared` statement): what SQLAlchemy does
-                # for the errors it sees itself (`_mark_disconnect`): this connection and
-                # every one pooled before it are of no further use.
-                await connection.invalidate()
-                await self.engine.dispose(close=False)
             self.outages.failed(error)
             raise DatabaseUnavailableError() from None
         finally:
             await connection.close()
+        self.outages.succeeded(started)
+        return result
+
+    async def _run_prepared(self, unit: Statement[T]) -> T:
+        """A `Prepared` statement on a pooled asyncpg connection, taken from the pool without
+        an SQLAlchemy `Connection` around it (`raw_connection`: checking one out and in again
+        cost a fifth of an Experience send-code). The statement runs outside any transaction,
+        so the connection goes back with nothing to reset."""
+        started = time.monotonic()
+        try:
+            raw = await self.engine.raw_connection()
+        except Exception as error:
+            if not isinstance(error, OSError | DBAPIError | TimeoutError) and not _is_disconnect(
+                error
+            ):
+                raise
+            self.outages.failed(error)
+            raise DatabaseUnavailableError() from None
+        try:
+            result = await unit.on_asyncpg(raw.driver_connection, self.engine.dialect)
+        except Exception as error:
+            if not _is_disconnect(error):
+                raise
+            # What SQLAlchemy does for the errors it sees itself (`_mark_disconnect`): this
+            # connection, and every one pooled before it, are of no further use.
+            raw.invalidate()
+            await self.engine.dispose(close=False)
+            self.outages.failed(error)
+            raise DatabaseUnavailableError() from None
+        except BaseException:
+            raw.invalidate()  # cancelled mid-statement: the connection's state is unknown
+            raise
+        finally:
+            raw.close()
         self.outages.succeeded(started)
         return result
 
