@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from phoneauth.connectors import SmsMessage, UsageType, mask_phone
-from phoneauth.connectors.base import RendersText
 from phoneauth.connectors.segments import Encoding, SmsSize, measure
 from phoneauth.domain.metrics import NO_METRICS, Metrics
 
@@ -132,11 +131,14 @@ class MessageLogEntry:
 def sms_size(connector: object, message: SmsMessage) -> SmsSize | None:
     """The size of the text `connector` sends for `message`, when it says which (`RendersText`).
 
-    Never raises: a connector that cannot render reports it through its send."""
-    if not isinstance(connector, RendersText):
+    Never raises: a connector that cannot render reports it through its send. The method is
+    looked up, not checked by `isinstance` with the protocol (a walk of its members on every
+    send on Python 3.11)."""
+    sms_text = getattr(connector, "sms_text", None)
+    if not callable(sms_text):
         return None
     try:
-        text = connector.sms_text(message)
+        text = sms_text(message)
     except Exception:  # the send that follows reports the same trouble
         return None
     return None if text is None else measure(text)

@@ -14,10 +14,11 @@ Every store states a unit as a plain function of an ORM `Session` and hands it t
   lock, the unit is rolled back and tried again after an asynchronous sleep, for up to
   `BUSY_TIMEOUT_S`, then answered `503 server.busy`.
 - **PostgreSQL**: an asyncpg pool; the unit runs through SQLAlchemy's public `run_sync` on one
-  pooled connection, a `Prepared` statement straight on the pooled asyncpg connection. Reads run in autocommit (no BEGIN/COMMIT round trips: a read-committed
-  transaction gives no more consistency than that); writes run in one transaction. No pre-ping
-  on checkout: a dead connection is found by the statement itself, the pool is refreshed and
-  the unit answered `503 server.unavailable` (see `outage`).
+  pooled connection, a `Prepared` statement straight on the pooled asyncpg connection. Reads
+  run in autocommit (no BEGIN/COMMIT round trips: a read-committed transaction gives no more
+  consistency than that); writes run in one transaction. No pre-ping on checkout: a dead
+  connection is found by the statement itself, the pool is refreshed and the unit answered
+  `503 server.unavailable` (see `outage`).
 
 `engine` stays an `AsyncEngine` on both databases for migrations, the schema check and tests
 (aiosqlite on SQLite: those are rare and may wait in a thread).
