@@ -62,6 +62,8 @@ class Form:
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup)
         binds = [compiled.binds[name] for name in self.names]
+        if any(bind.callable is not None for bind in binds):
+            raise NotPreparableError("a value computed at each execution cannot be prepared")
         self.processors: tuple[Processor, ...] = tuple(
             bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds
         )
