@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from phoneauth.connectors import (
     SendResult,
@@ -88,6 +89,10 @@ def serve(
     serving.configure_logging(settings)
     count = workers if workers is not None else serving.default_workers(settings)
     options = serving.uvicorn_options(settings)
+    try:
+        serving.migrate_apart(settings)
+    except PhoneauthError as error:
+        raise _fail(error) from None
     if count == 1:
         with serving.stop_signals_exit_cleanly():
             uvicorn.run(create_app(settings, serving=True), **options)
@@ -198,7 +203,16 @@ def migrate() -> None:
         finally:
             await database.dispose()
 
-    out.print(f"Database schema at revision {asyncio.run(run())}.")
+    try:
+        revision = asyncio.run(run())
+    except (DBAPIError, OSError) as error:
+        # Unreadable file, server down, refused login: the driver's own words, no traceback.
+        reason = error.orig if isinstance(error, DBAPIError) else error
+        err.print(
+            f"[red]server.migration_failed[/red]: the database could not be migrated: {reason}"
+        )
+        raise typer.Exit(1) from None
+    out.print(f"Database schema at revision {revision}.")
 
 
 @admin_app.command("create-key")

@@ -14,11 +14,14 @@ decide: where to listen, the access log's masking, and which peers' proxy header
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import importlib.util
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -26,9 +29,13 @@ from typing import Any
 
 import uvicorn.config
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from phoneauth.connectors import load_registry
+from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
+from phoneauth.storage.database import open_database
+from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.web.access_log import AccessLogFilter
 from phoneauth.web.app import create_app
 from phoneauth.wiring import build_services
@@ -38,6 +45,38 @@ FACTORY = "phoneauth.web.serving:app_factory"
 
 def is_sqlite(settings: Settings) -> bool:
     return settings.resolved_database_url.startswith("sqlite")
+
+
+class MigrationFailedError(PhoneauthError):
+    """`phoneauth migrate`, run before serving, did not bring the schema up to date."""
+
+    code = "server.migration_failed"
+    status = 503
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+    try:
+        return await stored_revision(database.engine) == SCHEMA_HEAD
+    except (DBAPIError, OSError):
+        return False  # unreadable: `phoneauth migrate` says why
+    finally:
+        await database.dispose()
+
+
+def migrate_apart(settings: Settings) -> None:
+    """An SQLite schema that is behind (a new data folder, an upgrade) is migrated by `phoneauth
+    migrate` in a process of its own before the server starts. Migrated in the serving process,
+    Alembic and its templates stayed there for its whole life: 11 MB of resident memory, needed
+    once. PostgreSQL is only migrated by `phoneauth migrate` (the start-up check says so)."""
+    if not is_sqlite(settings) or asyncio.run(_schema_is_current(settings)):
+        return
+    done = subprocess.run([sys.executable, "-m", "phoneauth", "migrate"], check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise MigrationFailedError(
+            "Could not bring the database schema up to date: `phoneauth migrate` failed (its "
+            "output is above)."
+        )
 
 
 def default_workers(settings: Settings) -> int:
