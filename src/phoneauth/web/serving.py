@@ -71,7 +71,7 @@ def migrate_apart(settings: Settings) -> None:
     once. PostgreSQL is only migrated by `phoneauth migrate` (the start-up check says so)."""
     if not is_sqlite(settings) or asyncio.run(_schema_is_current(settings)):
         return
-    done = subprocess.run([sys.executable, "-m", "phoneauth", "migrate"], check=False)  # noqa: S603
+    done = subprocess.run([sys.executable, "-m", "phoneauth", "migrate"], check=False)
     if done.returncode != 0:
         raise MigrationFailedError(
             "Could not bring the database schema up to date: `phoneauth migrate` failed (its "

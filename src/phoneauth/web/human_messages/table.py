@@ -123,6 +123,11 @@ MESSAGES: dict[str, Sentences] = {
     "server.unavailable": Sentences(
         _BUSY, "The database or the rate-limit counters cannot be reached; try again in a moment."
     ),
+    "server.migration_failed": Sentences(
+        _BUSY,
+        "The database schema could not be brought up to date; the server's start-up log says "
+        "why. Fix that, then start it again.",
+    ),
     "server.schema_outdated": Sentences(
         _BUSY, "The database is older than this version of phoneauth: run `phoneauth migrate`."
     ),
