@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -46,7 +46,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
 from phoneauth.files import create_private_file, private_folder
 from phoneauth.storage.outage import OutageLog
-from phoneauth.storage.prepared import DriverResult, Prepared, run_on_asyncpg
+from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
 
 T = TypeVar("T")
 Unit = Callable[[Session], T]
@@ -174,6 +174,47 @@ class Statement(Generic[T]):
 
     def __call__(self, session: Session) -> T:
         return self.on_connection(session.connection())
+
+
+class Batch(Statement[int]):
+    """One `Prepared` INSERT (or other statement without result rows) for each of `rows`, all
+    or none, as one unit: on SQLite one `BEGIN IMMEDIATE` ... `COMMIT` around the driver's
+    `executemany`, on PostgreSQL asyncpg's `executemany` (one round trip, atomic). Its result
+    is the number of rows. Every row names the same columns."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, statement: Prepared, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows or any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError("a batch holds one or more rows, each with the same columns")
+        super().__init__(statement, rows[0], _rowcount)
+        self.rows = rows
+
+    def on_connection(self, connection: Connection) -> int:
+        assert isinstance(self.statement, Prepared)  # noqa: S101 - set by the constructor
+        connection.execute(self.statement.statement, list(self.rows))
+        return len(self.rows)
+
+    def on_sqlite_driver(self, driver: sqlite3.Connection, dialect: Dialect) -> int:
+        assert isinstance(self.statement, Prepared)  # noqa: S101 - set by the constructor
+        form = self.statement.form(dialect, self.rows[0])
+        arguments = [form.arguments(row) for row in self.rows]
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                driver.executemany(form.sql, arguments)
+                driver.execute("COMMIT")
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(form.sql, self.rows[0], error, sqlite3.Error) from error
+        return len(self.rows)
+
+    async def on_asyncpg(self, driver: Any, dialect: Dialect) -> int:
+        assert isinstance(self.statement, Prepared)  # noqa: S101 - set by the constructor
+        form = self.statement.form(dialect, self.rows[0])
+        return (await run_many_on_asyncpg(form, driver, self.rows)).rowcount
 
 
 class RequestScope:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ClauseElement, Executable
@@ -159,20 +160,37 @@ async def run_on_asyncpg(form: Form, driver: Any, parameters: Mapping[str, Any])
     SQLAlchemy's, as from `execute` (callers catch `IntegrityError`), except those of a broken
     connection, which the caller recognises and reports as an outage.
     """
-    import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, only used here
-
     arguments = form.arguments(parameters)
-    try:
+    with _as_sqlalchemy_errors(form, parameters):
         if form.row is not None:
             records = await driver.fetch(form.sql, *arguments)
             return DriverResult(form.rows(records), len(records))
         status: str = await driver.execute(form.sql, *arguments)
+    # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last word counts the rows.
+    count = status.rpartition(" ")[2]
+    return DriverResult([], int(count) if count.isdigit() else 0)
+
+
+async def run_many_on_asyncpg(
+    form: Form, driver: Any, rows: Sequence[Mapping[str, Any]]
+) -> DriverResult:
+    """`form` once per row in one round trip (asyncpg's `executemany`: all rows or none),
+    outside any transaction. Errors as `run_on_asyncpg`'s."""
+    arguments = [form.arguments(row) for row in rows]
+    with _as_sqlalchemy_errors(form, rows[0]):
+        await driver.executemany(form.sql, arguments)
+    return DriverResult([], len(rows))
+
+
+@contextmanager
+def _as_sqlalchemy_errors(form: Form, parameters: Mapping[str, Any]) -> Iterator[None]:
+    import asyncpg  # type: ignore[import-untyped]  # the PostgreSQL driver, only used here
+
+    try:
+        yield
     except asyncpg.IntegrityConstraintViolationError as error:
         raise IntegrityError(form.sql, dict(parameters), error) from error
     except asyncpg.PostgresError as error:
         if str(getattr(error, "sqlstate", "")).startswith(("08", "57P")):
             raise  # the server is going away: an outage, not a bad statement
         raise DBAPIError(form.sql, dict(parameters), error) from error
-    # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last word counts the rows.
-    count = status.rpartition(" ")[2]
-    return DriverResult([], int(count) if count.isdigit() else 0)

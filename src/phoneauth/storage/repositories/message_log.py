@@ -33,6 +33,7 @@ from phoneauth.domain.message_log import (
     MessageStatus,
 )
 from phoneauth.storage.database import Database, changed_rows, first_row
+from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.models import MessageLogRow
 from phoneauth.storage.models.base import UtcDateTime
 from phoneauth.storage.prepared import Prepared
@@ -104,10 +105,12 @@ _INSERT = Prepared(insert(_TABLE))
 class SqlMessageLogStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._inserts = GroupedInsert(database, _INSERT)
 
     async def add(self, entry: MessageLogEntry) -> None:
         # A Core INSERT: every send writes one row, and the ORM's unit of work would cost
-        # several times the statement itself.
+        # several times the statement itself. Rows of sends in the same loop turn are
+        # committed together (`GroupedInsert`).
         row = {
             "id": entry.id,
             "tenant_id": entry.tenant_id,
@@ -137,7 +140,7 @@ class SqlMessageLogStore:
             "segments": entry.segments,
             "characters": entry.characters,
         }
-        await self.db.write(changed_rows(_INSERT, row), single_statement=True)
+        await self._inserts.add(row)
 
     async def query(self, tenant_id: str, query: MessageLogQuery) -> MessageLogPage:
         conditions = _filters(tenant_id, query)

@@ -1,0 +1,88 @@
+"""Group commit for an append-only table: rows added in the same turn of the event loop are
+written together, and each caller returns once its own row is committed.
+
+Every send appends a message-log row. Alone, that row cost an SQLite commit (the commit, not the
+row, was most of it: about 60 µs against 20 µs for a row within a transaction) or a PostgreSQL
+round trip. Under load many sends reach that point in the same loop turn; their rows now go in one
+`Batch` unit (one commit, one round trip). Nothing is acknowledged before it is stored: `add`
+returns only after the unit that holds its row committed.
+
+A batch that fails for a reason of its own rows (a constraint, a bad value) is tried again row by
+row, so only the caller whose row is at fault gets the error. A busy or unreachable database fails
+every caller of the batch with that error, as it would have failed each of them alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from phoneauth.errors import DatabaseTroubleError
+from phoneauth.storage.database import Batch, Database, changed_rows
+from phoneauth.storage.prepared import Prepared
+
+_Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
+
+
+class GroupedInsert:
+    """One per store and statement; `add` is safe to call from many tasks at once."""
+
+    def __init__(self, database: Database, statement: Prepared) -> None:
+        self.database = database
+        self.statement = statement
+        self._waiting: list[_Waiting] = []
+        self._writers: set[asyncio.Task[None]] = set()
+
+    async def add(self, row: dict[str, Any]) -> None:
+        """Insert `row`; returns once it is committed, or raises what its unit raised."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((row, done))
+        if len(self._waiting) == 1:
+            # The writer runs on the next turn of the loop: every row added before then joins
+            # this batch. Its own task, so a cancelled caller never strands the others.
+            writer = loop.create_task(self._write())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
+        await done
+
+    async def _write(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            if len(batch) == 1:
+                await self._one(*batch[0])
+                return
+            try:
+                await self.database.write(
+                    Batch(self.statement, [row for row, _ in batch]), single_statement=True
+                )
+            except DatabaseTroubleError as error:
+                for _, done in batch:
+                    _fail(done, error)
+                return
+            except Exception:
+                for row, done in batch:
+                    await self._one(row, done)
+                return
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+        except BaseException:
+            for _, done in batch:
+                if not done.done():
+                    done.cancel()
+            raise
+
+    async def _one(self, row: dict[str, Any], done: asyncio.Future[None]) -> None:
+        try:
+            await self.database.write(changed_rows(self.statement, row), single_statement=True)
+        except Exception as error:
+            _fail(done, error)
+        else:
+            if not done.done():
+                done.set_result(None)
+
+
+def _fail(done: asyncio.Future[None], error: BaseException) -> None:
+    if not done.done():  # a caller cancelled meanwhile no longer waits
+        done.set_exception(error)

@@ -1,0 +1,147 @@
+"""Group commit of message-log rows (`GroupedInsert`, `Batch`), on SQLite and PostgreSQL: rows
+added in one loop turn are one unit; each caller returns once its row is stored; a row at fault
+fails only its caller; a busy database fails every caller of the batch; a batch is all or none."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from tests.conftest import DatabaseUnderTest
+from tests.domain.codes_support import make_tenant, migrated
+from tests.storage.test_database import hold_write_lock
+
+from phoneauth.errors import DatabaseBusyError
+from phoneauth.storage import database as database_module
+from phoneauth.storage.database import Batch, Database, Statement
+from phoneauth.storage.grouped_inserts import GroupedInsert
+from phoneauth.storage.models import MessageLogRow
+from phoneauth.storage.prepared import Prepared
+
+TABLE = MessageLogRow.metadata.tables["message_log"]
+INSERT = Prepared(insert(TABLE))
+COUNT = Statement(select(func.count()).select_from(TABLE), None, lambda rows: rows.scalar_one())
+
+
+def row(n: int) -> dict[str, Any]:
+    return {
+        "id": f"m{n:04d}",
+        "tenant_id": "default",
+        "created_at": datetime(2030, 1, 1, tzinfo=UTC),
+        "connector_id": "row-1",
+        "factory_id": "outbox-sms",
+        "usage_type": "SignIn",
+        "phone_masked": "+4915*****5678",
+        "status": "sent",
+        "test_send": False,
+    }
+
+
+@pytest.fixture
+async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    database = await migrated(migrated_database)
+    await make_tenant(database, "default")
+    yield database
+    await database.dispose()
+
+
+def count_units(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The units `database.write` runs, in order."""
+    units: list[object] = []
+    write = database.write
+
+    async def counted(unit: Any, **options: Any) -> Any:
+        units.append(unit)
+        return await write(unit, **options)
+
+    monkeypatch.setattr(database, "write", counted)
+    return units
+
+
+async def test_rows_of_one_loop_turn_are_one_unit_and_every_caller_sees_its_row_stored(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inserts = GroupedInsert(database, INSERT)
+    units = count_units(database, monkeypatch)
+    seen: list[int] = []
+
+    async def add(n: int) -> None:
+        await inserts.add(row(n))
+        seen.append(await database.read(COUNT))  # stored before add returned
+
+    await asyncio.gather(*(add(n) for n in range(30)))
+    assert len(units) == 1
+    assert isinstance(units[0], Batch)
+    assert len(units[0].rows) == 30
+    assert seen == [30] * 30
+    await inserts.add(row(99))  # alone: one plain statement
+    assert len(units) == 2
+    assert not isinstance(units[1], Batch)
+    assert await database.read(COUNT) == 31
+
+
+async def test_a_row_at_fault_fails_only_its_caller(database: Database) -> None:
+    inserts = GroupedInsert(database, INSERT)
+    await inserts.add(row(5))
+    results = await asyncio.gather(
+        *(inserts.add(row(n)) for n in range(10)), return_exceptions=True
+    )
+    assert [n for n, result in enumerate(results) if result is not None] == [5]
+    assert isinstance(results[5], IntegrityError)
+    assert await database.read(COUNT) == 10
+
+
+async def test_a_cancelled_caller_stops_neither_the_batch_nor_its_own_row(
+    database: Database,
+) -> None:
+    inserts = GroupedInsert(database, INSERT)
+    tasks = [asyncio.create_task(inserts.add(row(n))) for n in range(5)]
+    await asyncio.sleep(0)  # every caller waits for the batch
+    tasks[2].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert [r for n, r in enumerate(results) if n != 2] == [None] * 4
+    assert await database.read(COUNT) == 5  # the SMS was sent: its row is kept
+
+
+async def test_a_batch_is_all_or_none(database: Database) -> None:
+    await database.write(Batch(INSERT, [row(3)]), single_statement=True)
+    with pytest.raises(IntegrityError):
+        await database.write(Batch(INSERT, [row(1), row(2), row(3)]), single_statement=True)
+    assert await database.read(COUNT) == 1
+    assert await database.write(Batch(INSERT, [row(1), row(2)]), single_statement=True) == 2
+    assert await database.read(COUNT) == 3
+
+
+def test_a_batch_holds_rows_of_the_same_columns() -> None:
+    with pytest.raises(ValueError, match="same columns"):
+        Batch(INSERT, [row(1), {**row(2), "country": "DE"}])
+    with pytest.raises(ValueError, match="one or more"):
+        Batch(INSERT, [])
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"], indirect=True)
+async def test_a_busy_sqlite_file_fails_every_caller_then_a_batch_waits_its_turn(
+    database: Database, migrated_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.1)
+    inserts = GroupedInsert(database, INSERT)
+    path = migrated_database.url.split("///", 1)[1]
+    holder = hold_write_lock(path, 0.6)  # type: ignore[arg-type]
+    results = await asyncio.gather(*(inserts.add(row(n)) for n in range(4)), return_exceptions=True)
+    holder.join()
+    assert all(isinstance(result, DatabaseBusyError) for result in results), results
+    assert await database.read(COUNT) == 0
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 5.0)
+    holder = hold_write_lock(path, 0.3)  # type: ignore[arg-type]
+    await asyncio.gather(*(inserts.add(row(n)) for n in range(4)))
+    holder.join()
+    assert await database.read(COUNT) == 4
+    with sqlite3.connect(path) as other:  # committed for every connection
+        assert other.execute("SELECT count(*) FROM message_log").fetchone() == (4,)
