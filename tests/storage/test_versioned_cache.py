@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
 
@@ -16,7 +16,16 @@ from phoneauth.domain.admin_keys import AdminKeys, hash_key
 from phoneauth.domain.sign_in_experience import default_sign_in_experience
 from phoneauth.domain.tenants import TenantKind, Tenants, TenantSettings
 from phoneauth.domain.verification_codes import StoredCode
-from phoneauth.storage.database import Database, open_database, request_scope
+from phoneauth.storage.database import (
+    WATCHED_TABLES,
+    Database,
+    changed_rows,
+    moves_no_version,
+    open_database,
+    request_scope,
+)
+from phoneauth.storage.models import MessageLogRow, TenantRow
+from phoneauth.storage.prepared import Prepared
 from phoneauth.storage.repositories.admin_keys import SqlAdminKeyStore
 from phoneauth.storage.repositories.connectors import SqlConnectorStore
 from phoneauth.storage.repositories.sign_in_experiences import SqlSignInExperienceStore
@@ -25,6 +34,7 @@ from phoneauth.storage.repositories.verification_codes import SqlVerificationCod
 from phoneauth.storage.versioned_cache import VersionedCache, cache_for
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+_MESSAGE_LOG_INSERT = Prepared(insert(MessageLogRow.__table__))
 
 
 @pytest.fixture
@@ -186,3 +196,67 @@ async def test_a_request_reads_the_counter_once_and_again_after_its_own_write(
     await two.write(lambda session: session.execute(text(rename)))
     with request_scope():
         assert await one.change_version() == first + 3
+
+
+async def test_a_write_to_a_table_no_trigger_watches_keeps_the_request_counter(
+    two_instances: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A code, a message-log row or an interaction (written on every sign-in) cannot move the
+    counter: the request does not read it again after them (on PostgreSQL a round trip each)."""
+    one, two = two_instances
+    reads: list[int] = []
+    read = one._read_change_version
+
+    async def counted() -> int:
+        reads.append(1)
+        return await read()
+
+    monkeypatch.setattr(one, "_read_change_version", counted)
+    rename = "UPDATE tenants SET name = 'Renamed'"
+    with request_scope():
+        first = await one.change_version()
+        await two.write(lambda session: session.execute(text(rename)))  # another instance
+        entry = {
+            "id": "m1",
+            "tenant_id": "default",
+            "created_at": NOW,
+            "usage_type": "SignIn",
+            "phone_masked": "+49*****678",
+            "status": "sent",
+            "test_send": False,
+        }
+        await one.write(changed_rows(_MESSAGE_LOG_INSERT, entry), single_statement=True)
+        assert moves_no_version(changed_rows(_MESSAGE_LOG_INSERT, entry))
+        assert await one.change_version() == first
+        assert len(reads) == 1
+        # A statement on a watched table, like any other unit, may move it: read again.
+        rename_here = update(TenantRow).values(name="Again")
+        assert not moves_no_version(changed_rows(rename_here))
+        await one.write(changed_rows(rename_here), single_statement=True)
+        assert await one.change_version() == first + 2
+        assert len(reads) == 2
+
+
+async def test_the_watched_tables_are_those_whose_triggers_move_the_counter(
+    migrated_database: DatabaseUnderTest,
+) -> None:
+    database = await migrated(migrated_database)
+    try:
+        if database.is_sqlite:
+            query = (
+                "SELECT DISTINCT tbl_name FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE '%moves_version'"
+            )
+        else:
+            query = (
+                "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+                "WHERE trigger_name LIKE '%moves_version' AND trigger_schema = current_schema()"
+            )
+        tables = await database.read(lambda session: set(session.scalars(text(query))))
+    finally:
+        await database.dispose()
+    assert tables == WATCHED_TABLES
+    # No cascade from a table outside the set reaches one inside it.
+    for name in WATCHED_TABLES:
+        for key in TenantRow.metadata.tables[name].foreign_keys:
+            assert key.column.table.name in WATCHED_TABLES, (name, key.target_fullname)
