@@ -3,6 +3,7 @@ machine, a hand-written UPDATE) is seen by the next lookup."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -260,3 +261,39 @@ async def test_the_watched_tables_are_those_whose_triggers_move_the_counter(
     for name in WATCHED_TABLES:
         for key in TenantRow.metadata.tables[name].foreign_keys:
             assert key.column.table.name in WATCHED_TABLES, (name, key.target_fullname)
+
+
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+async def test_requests_of_one_loop_turn_share_a_reading_not_yet_sent(
+    two_instances: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the counter is a round trip: requests that start in the same turn share
+    one read sent after all of them began; a request that starts once it is sent reads again
+    (the shared one may predate a change committed before that request began)."""
+    one, two = two_instances
+    reads: list[object] = []
+    sent = asyncio.Event()
+    read = one.read
+
+    async def counted(unit: Any) -> Any:
+        reads.append(unit)
+        sent.set()
+        return await read(unit)
+
+    monkeypatch.setattr(one, "read", counted)
+
+    async def request() -> int:
+        with request_scope():
+            return await one.change_version()
+
+    versions = await asyncio.gather(*(request() for _ in range(10)))
+    assert len(set(versions)) == 1
+    assert len(reads) == 1
+    await asyncio.sleep(0)  # the turn's cached reading is forgotten
+    await two.write(lambda session: session.execute(text("UPDATE tenants SET name = 'x'")))
+    sent.clear()
+    early = asyncio.create_task(request())
+    await sent.wait()  # its reading is sent
+    late = await request()
+    assert len(reads) == 3
+    assert await early == late == versions[0] + 1

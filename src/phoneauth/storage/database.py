@@ -254,6 +254,7 @@ class Database:
         self._commits = 0
         self._checkpointing: asyncio.Future[None] | None = None
         self._version: int | None = None
+        self._reading: asyncio.Task[int] | None = None
         if self.is_sqlite:
             path = parsed.database or ":memory:"
             if path == ":memory:":
@@ -337,13 +338,23 @@ class Database:
     async def _read_change_version(self) -> int:
         if self._sqlite is not None:
             return self._sqlite_change_version()
+        if self._version is not None:
+            return self._version
+        # Callers in the same turn of the loop share one read that is not yet sent: it starts
+        # after all of them did, so it sees every change committed before any of them began.
+        reading = self._reading
+        if reading is None:
+            reading = self._reading = asyncio.get_running_loop().create_task(self._fetch_version())
+            reading.add_done_callback(_retrieved)
+        return await asyncio.shield(reading)  # a cancelled caller leaves it to the others
+
+    async def _fetch_version(self) -> int:
+        self._reading = None  # sent from now on: a later caller needs a reading of its own
+        version = await self.read(Statement(_CHANGE_VERSION_QUERY, None, _version_of))
         if self._version is None:
-            version = await self.read(Statement(_CHANGE_VERSION_QUERY, None, _version_of))
-            if self._version is None:
-                self._version = version
-                asyncio.get_running_loop().call_soon(self._forget_version)
-            return version
-        return self._version
+            self._version = version
+            asyncio.get_running_loop().call_soon(self._forget_version)
+        return version
 
     def _forget_version(self) -> None:
         self._version = None
@@ -532,6 +543,12 @@ def moves_no_version(unit: object) -> bool:
 
 
 _CHANGE_VERSION_QUERY = Prepared(text(_CHANGE_VERSION).columns(version=Integer))
+
+
+def _retrieved(task: asyncio.Task[int]) -> None:
+    """Its error is its callers'; if every one was cancelled, asyncio need not report it."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _version_of(result: Rows) -> int:
