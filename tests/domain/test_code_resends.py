@@ -289,3 +289,31 @@ async def test_a_test_phone_number_waits_for_the_cooldown_too(
     await codes.send(tenant, PHONE, SIGN_IN)
     assert phone.codes == []  # no SMS for a test number
     await codes.verify(tenant, PHONE, SIGN_IN, "123456")
+
+
+async def test_a_send_under_a_new_scope_looks_no_waiting_code_up_but_a_resend_does(
+    codes: VerificationCodes,
+    database: Database,
+    phone: Phone,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An Experience send names the new record's id (`new_scope`): no code can wait there, so
+    the lookup is skipped; the resend of an earlier record still finds that record's code."""
+    tenant = await keeping(database)
+    store = codes.waiting_codes.store
+    lookups: list[str] = []
+    find_live = store.find_live
+
+    async def counted(tenant_id: str, phone_: str, usage: str, scope: str) -> object:
+        lookups.append(scope)
+        return await find_live(tenant_id, phone_, usage, scope)
+
+    monkeypatch.setattr(store, "find_live", counted)
+    await codes.send(tenant, PHONE, SIGN_IN, scope="record-1", new_scope=True)
+    assert lookups == []
+    clock.advance(60)
+    await codes.send(tenant, PHONE, SIGN_IN, scope="record-2", new_scope=True, resend_of="record-1")
+    assert lookups[0] == "record-1"
+    assert phone.codes == [phone.codes[0]] * 2  # the same code, found under record-1
+    await codes.verify(tenant, PHONE, SIGN_IN, phone.codes[0], scope="record-2")

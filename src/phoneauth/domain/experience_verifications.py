@@ -138,6 +138,7 @@ class ExperienceVerifications:
             ip=ip,
             locale=locale,
             scope=record.id,
+            new_scope=True,
             delivery=delivery,
             precheck=usable,
             resend_of=_resend_of(interaction, record),
@@ -186,6 +187,7 @@ class ExperienceVerifications:
             ip=ip,
             locale=locale,
             scope=record.id,
+            new_scope=True,
             delivery=delivery,
             precheck=usable,
             resend_of=_resend_of(interaction, record),
@@ -337,6 +339,7 @@ class ExperienceVerifications:
             ip=ip,
             locale=locale,
             scope=record.id,
+            new_scope=True,
             resend_of=_resend_of(interaction, record),
         )
         interaction.set_record(record)

@@ -186,6 +186,7 @@ class VerificationCodes:
         variables: Mapping[str, str] | None = None,
         precheck: Callable[[], None] | None = None,
         resend_of: str | None = None,
+        new_scope: bool = False,
     ) -> CodeSent:
         """Issue a new code (replacing the waiting one) and send it through the SMS connector.
 
@@ -214,6 +215,9 @@ class VerificationCodes:
         conditional write after every other check; a send the provider refused gives it back.
         `resend_of` names the scope the waiting code has when the caller gives each send a new
         one (an Experience resend's new record): the same code then moves to `scope`, once sent.
+        `new_scope`: the caller made `scope` just now (a new record's random id), so no code can
+        wait under it and none is looked up (on PostgreSQL a round trip per send); the one under
+        `resend_of`, if given, still is.
 
         Raises:
             InvalidPhoneNumberError, RateLimitedError (the number locked after wrong codes
@@ -228,7 +232,11 @@ class VerificationCodes:
         """
         e164 = await self.recipient(tenant, phone, usage_type)
         usage = UsageType(usage_type)
-        waiting = await self.waiting_codes.find(tenant, e164, usage, resend_of or scope)
+        waiting = (
+            None
+            if new_scope and resend_of is None
+            else await self.waiting_codes.find(tenant, e164, usage, resend_of or scope)
+        )
         await self.rate_limits.acquire_send(tenant, e164, ip)
         # A test phone number gets its fixed code and no SMS; every other rule stays.
         fixed = tenant.settings.fixed_code_for(e164)
@@ -300,13 +308,14 @@ class VerificationCodes:
         delivery: Delivery = Delivery.NOW,
         precheck: Callable[[], None] | None = None,
         resend_of: str | None = None,
+        new_scope: bool = False,
     ) -> CodeSent:
         """`send` for an email address, through the tenant's Email connector.
 
         The same rules as by SMS: one waiting code per address (compared without regard to
         case, as Logto compares addresses), use and scope; the code hashed; the per-recipient
         and per-IP budgets (no per-country one: an address has no country). `CodeSent.phone`
-        is the address as normalised.
+        is the address as normalised. `new_scope` as for `send`.
 
         Raises:
             InvalidEmailError (400 `guard.invalid_input`), RateLimitedError: before anything
@@ -317,7 +326,11 @@ class VerificationCodes:
         normalised = normalise_email(address)
         key = email_key(normalised)
         usage = UsageType(usage_type)
-        waiting = await self.waiting_codes.find(tenant, key, usage, resend_of or scope)
+        waiting = (
+            None
+            if new_scope and resend_of is None
+            else await self.waiting_codes.find(tenant, key, usage, resend_of or scope)
+        )
         await self.rate_limits.acquire_send(tenant, key, ip, by_country=False)
         source = self.email_connectors
         if source is None and isinstance(self.connectors, EmailConnectorSource):
