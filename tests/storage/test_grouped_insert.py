@@ -5,9 +5,11 @@ fails only its caller; a busy database fails every caller of the batch; a batch 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from tests.storage.test_database import hold_write_lock
 
 from phoneauth.errors import DatabaseBusyError
 from phoneauth.storage import database as database_module
-from phoneauth.storage.database import Batch, Database, Statement
+from phoneauth.storage.database import Batch, Database, Statement, open_database
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.models import MessageLogRow
 from phoneauth.storage.prepared import Prepared
@@ -145,3 +147,31 @@ async def test_a_busy_sqlite_file_fails_every_caller_then_a_batch_waits_its_turn
     assert await database.read(COUNT) == 4
     with sqlite3.connect(path) as other:  # committed for every connection
         assert other.execute("SELECT count(*) FROM message_log").fetchone() == (4,)
+
+
+def test_rows_left_waiting_by_a_closed_event_loop_do_not_stall_the_next(
+    migrated_sqlite_file: Path, tmp_path: Path
+) -> None:
+    """An app stopped with a row waiting (its loop closed before the writer ran) and started
+    again in a new loop: the next row is written, not queued behind the dead one."""
+    shutil.copy(migrated_sqlite_file, tmp_path / "phoneauth.db")
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'phoneauth.db'}")
+    inserts = GroupedInsert(database, INSERT)
+    asyncio.run(make_tenant(database, "default"))
+    dead = asyncio.new_event_loop()
+    left = dead.create_task(inserts.add(row(1)))
+    dead.call_soon(dead.stop)  # the row waits; the loop stops before its writer runs
+    dead.run_forever()
+    assert not left.done()
+    for task in asyncio.all_tasks(dead):
+        task.cancel()
+    dead.run_until_complete(asyncio.gather(*asyncio.all_tasks(dead), return_exceptions=True))
+    dead.close()
+
+    async def again() -> int:
+        await asyncio.wait_for(inserts.add(row(2)), timeout=5)
+        count = await database.read(COUNT)
+        await database.dispose()
+        return int(count)
+
+    assert asyncio.run(again()) == 1

@@ -297,3 +297,27 @@ async def test_requests_of_one_loop_turn_share_a_reading_not_yet_sent(
     late = await request()
     assert len(reads) == 3
     assert await early == late == versions[0] + 1
+
+
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+def test_a_reading_left_by_a_closed_event_loop_is_not_awaited_in_the_next(
+    migrated_database: DatabaseUnderTest,
+) -> None:
+    one = open_database(migrated_database.url, schema=migrated_database.schema)
+    dead = asyncio.new_event_loop()
+    left = dead.create_task(one.change_version())
+    dead.call_soon(dead.stop)  # the reading is made; the loop stops before it is sent
+    dead.run_forever()
+    assert not left.done()
+    for task in asyncio.all_tasks(dead):
+        task.cancel()
+    dead.run_until_complete(asyncio.gather(*asyncio.all_tasks(dead), return_exceptions=True))
+    dead.close()
+
+    async def again() -> int:
+        try:
+            return await asyncio.wait_for(one.change_version(), timeout=5)
+        finally:
+            await one.dispose()
+
+    assert asyncio.run(again()) >= 0

@@ -205,7 +205,8 @@ class Batch(Statement[int]):
                 driver.executemany(form.sql, arguments)
                 driver.execute("COMMIT")
             except BaseException:
-                driver.execute("ROLLBACK")
+                if driver.in_transaction:  # SQLite ends it itself after some errors
+                    driver.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
             raise DBAPIError.instance(form.sql, self.rows[0], error, sqlite3.Error) from error
@@ -342,9 +343,9 @@ class Database:
             return self._version
         # Callers in the same turn of the loop share one read that is not yet sent: it starts
         # after all of them did, so it sees every change committed before any of them began.
-        reading = self._reading
-        if reading is None:
-            reading = self._reading = asyncio.get_running_loop().create_task(self._fetch_version())
+        reading, loop = self._reading, asyncio.get_running_loop()
+        if reading is None or reading.done() or reading.get_loop() is not loop:
+            reading = self._reading = loop.create_task(self._fetch_version())
             reading.add_done_callback(_retrieved)
         return await asyncio.shield(reading)  # a cancelled caller leaves it to the others
 

@@ -32,11 +32,14 @@ class GroupedInsert:
         self.statement = statement
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def add(self, row: dict[str, Any]) -> None:
         """Insert `row`; returns once it is committed, or raises what its unit raised."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
+        if self._loop is not loop:  # a new event loop (an app started again): nothing carries over
+            self._waiting, self._loop = [], loop
         self._waiting.append((row, done))
         if len(self._waiting) == 1:
             # The writer runs on the next turn of the loop: every row added before then joins
