@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
+from tests.closed_loops import run_one_turn_then_close
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
 from tests.storage.test_database import hold_write_lock
@@ -158,15 +159,9 @@ def test_rows_left_waiting_by_a_closed_event_loop_do_not_stall_the_next(
     database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'phoneauth.db'}")
     inserts = GroupedInsert(database, INSERT)
     asyncio.run(make_tenant(database, "default"))
-    dead = asyncio.new_event_loop()
-    left = dead.create_task(inserts.add(row(1)))
-    dead.call_soon(dead.stop)  # the row waits; the loop stops before its writer runs
-    dead.run_forever()
-    assert not left.done()
-    for task in asyncio.all_tasks(dead):
-        task.cancel()
-    dead.run_until_complete(asyncio.gather(*asyncio.all_tasks(dead), return_exceptions=True))
-    dead.close()
+    run_one_turn_then_close(
+        inserts.add(row(1))
+    )  # the row waits; the loop stops before its writer runs
 
     async def again() -> int:
         await asyncio.wait_for(inserts.add(row(2)), timeout=5)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, text, update
+from tests.closed_loops import run_one_turn_then_close
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
 
@@ -304,15 +305,9 @@ def test_a_reading_left_by_a_closed_event_loop_is_not_awaited_in_the_next(
     migrated_database: DatabaseUnderTest,
 ) -> None:
     one = open_database(migrated_database.url, schema=migrated_database.schema)
-    dead = asyncio.new_event_loop()
-    left = dead.create_task(one.change_version())
-    dead.call_soon(dead.stop)  # the reading is made; the loop stops before it is sent
-    dead.run_forever()
-    assert not left.done()
-    for task in asyncio.all_tasks(dead):
-        task.cancel()
-    dead.run_until_complete(asyncio.gather(*asyncio.all_tasks(dead), return_exceptions=True))
-    dead.close()
+    run_one_turn_then_close(
+        one.change_version()
+    )  # the reading is made; the loop stops before it is sent
 
     async def again() -> int:
         try:
