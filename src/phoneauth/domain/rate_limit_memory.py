@@ -6,10 +6,12 @@ inserts at the front (it moves the whole list) and expired entries stay until a 
 tens of thousands of entries, and a few hundred thousand objects for the garbage collector:
 its full passes took 100-190 ms each and set verify's p99.
 
-Here a key holds the times of its hits, oldest first: a float for one hit, a tuple for a few, an
-`array` for many (see `Times`). Only the arrays, a handful of busy keys, are tracked by the
-garbage collector. Expired times are cut off as a key is used and by a sweep at most once a
-minute. The answers are a moving window's, as limits counts it (tests compare the two).
+Here a key holds the times of its hits, oldest first. A key hit once (nearly every phone number)
+is a slot in a `HitTable`, flat arrays with no object per key; a key hit more often holds a
+tuple for a few hits, an `array` for many (see `Times`). Nothing here is tracked by the garbage
+collector but a window's dict of the keys hit more than once. Expired times are cut off as a
+key is used and by a sweep at most once a minute. The answers are a moving window's, as limits
+counts it (tests compare the two).
 
 Distinct members (`admit_distinct`, the SMS pumping defence's numbers per prefix) are kept per
 key as each member and its expiry: a flat tuple for a few, a dict for more (see `Members`), the
@@ -27,13 +29,13 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
 from typing import TypeAlias, cast
 
+from phoneauth.domain.hit_table import HitTable
 from phoneauth.domain.rate_limit_counters import Window
 
-# One hit: a float. A few: a tuple of floats, which the garbage collector stops tracking. Many
-# (a busy address or country): an array("d"), appended to in place.
-Times: TypeAlias = "float | tuple[float, ...] | array[float]"
+# Two hits or more: a few, a tuple of floats, which the garbage collector stops tracking; many
+# (a busy address or country), an array("d"), appended to in place. One hit: `HitTable`.
+Times: TypeAlias = "tuple[float, ...] | array[float]"
 SMALL = 32
-_NONE: dict[int, Times] = {}
 
 # A key's distinct members and when each leaves, in admission order, so the expiries rise and
 # the expired members come first. Up to SMALL_MEMBERS: one flat tuple (member, expiry, member,
@@ -68,6 +70,41 @@ def _stored(times: tuple[float, ...] | array[float]) -> Times:
     return times if isinstance(times, array) else array("d", times)
 
 
+class KeyWindow:
+    """The keys of one window (length, limit): a key hit once in `once`, the others in `more`."""
+
+    __slots__ = ("more", "once")
+
+    def __init__(self) -> None:
+        self.once = HitTable()
+        self.more: dict[int, Times] = {}
+
+    def __len__(self) -> int:
+        return len(self.once) + len(self.more)
+
+    def times(self, key: int) -> Times | None:
+        """The key's hit times, oldest first (expired ones may be among them)."""
+        held = self.more.get(key)
+        if held is not None:
+            return held
+        time = self.once.get(key)
+        return None if time is None else (time,)
+
+    def hold(self, key: int, times: Times) -> None:
+        """`times` (one at least) as the key's hits."""
+        if len(times) == 1:
+            self.more.pop(key, None)
+            self.once.put(key, times[0])
+        else:
+            if key not in self.more:
+                self.once.remove(key)
+            self.more[key] = times
+
+    def remove(self, key: int) -> None:
+        if self.more.pop(key, None) is None:
+            self.once.remove(key)
+
+
 class MemoryCounters:
     """`RateLimitCounters` for one process, swept at most every `sweep_seconds`.
 
@@ -82,11 +119,11 @@ class MemoryCounters:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        # (window length, limit) -> hash of the key -> hit times, oldest first. The key's 64-bit
-        # hash, not the key: an int is a quarter of a 50-character key's memory, and with a
-        # key per phone number that was 8 MB per 100,000 numbers (`make bench`, RSS). Two keys
-        # sharing a hash would share a count; with a million keys the odds are about 1 in 10^7.
-        self.windows: dict[tuple[int, int], dict[int, Times]] = {}
+        # (window length, limit) -> the key's hash -> hit times, oldest first. The key's 64-bit
+        # hash, not the key: the key, a 50-character string per phone number, was 8 MB per
+        # 100,000 numbers (`make bench`, RSS). Two keys sharing a hash would share a count;
+        # with a million keys the odds are about 1 in 10^7.
+        self.windows: dict[tuple[int, int], KeyWindow] = {}
         self.sweeping: asyncio.Task[None] | None = None
         # Tallies (`TallyCounters`): the key's hash -> (count, when it is forgotten).
         self.tallies: dict[int, tuple[int, float]] = {}
@@ -119,7 +156,9 @@ class MemoryCounters:
                 return False
         if self._room(*lock, now):
             self._record(*lock, now)
-        self.windows.get((failures.seconds, failures.limit), _NONE).pop(hash(failures.key), None)
+        cleared = self.windows.get((failures.seconds, failures.limit))
+        if cleared is not None:
+            cleared.remove(hash(failures.key))
         return True
 
     async def add(self, key: str, seconds: int) -> int:
@@ -198,26 +237,25 @@ class MemoryCounters:
             self.sweeping = asyncio.create_task(self.sweep())
 
     def _room(self, key: str, limit: int, seconds: int, now: float) -> bool:
-        held = self.windows.get((seconds, limit), _NONE).get(hash(key))
-        if held is None:
+        window = self.windows.get((seconds, limit))
+        times = None if window is None else window.times(hash(key))
+        if times is None:
             return True
-        times = (held,) if isinstance(held, float) else held
         # As in limits, a hit exactly `seconds` old still counts here (not in `usage`).
         return len(times) - bisect_left(times, now - seconds) < limit
 
     def _record(self, name: str, limit: int, seconds: int, now: float) -> None:
         window = self.windows.get((seconds, limit))
         if window is None:
-            window = self.windows[seconds, limit] = {}
+            window = self.windows[seconds, limit] = KeyWindow()
         key = hash(name)
-        held = window.get(key)
-        if held is None:
-            window[key] = now
+        times = window.times(key)
+        if times is None:
+            window.once.put(key, now)
             return
-        times = (held,) if isinstance(held, float) else held
         first = bisect_left(times, now - seconds)  # the oldest hit still in the window
         if first == len(times):
-            window[key] = now
+            window.hold(key, (now,))
             return
         now = max(now, times[-1])  # the times stay sorted if the clock steps back
         if isinstance(times, array):
@@ -225,7 +263,7 @@ class MemoryCounters:
                 del times[:first]
             times.append(now)
         else:
-            window[key] = _stored((*times[first:], now))
+            window.hold(key, _stored((*times[first:], now)))
 
     def _members(self, name: int, now: float) -> Members | None:
         """The key's members still counted at `now`, the expired ones forgotten (each once:
@@ -256,10 +294,10 @@ class MemoryCounters:
         return held
 
     def _usage(self, window: Window, now: float) -> tuple[int, float]:
-        held = self.windows.get((window.seconds, window.limit), _NONE).get(hash(window.key))
-        if held is None:
+        keys = self.windows.get((window.seconds, window.limit))
+        times = None if keys is None else keys.times(hash(window.key))
+        if times is None:
             return 0, now + window.seconds
-        times = (held,) if isinstance(held, float) else held
         first = bisect_right(times, now - window.seconds)
         count = len(times) - first
         return (count, times[first] + window.seconds) if count else (0, now + window.seconds)
@@ -274,13 +312,15 @@ class MemoryCounters:
                 await asyncio.sleep(0)
         for (seconds, _limit), window in list(self.windows.items()):
             cutoff = now - seconds
-            for index, key in enumerate(list(window)):
-                held = window.get(key)
+            for index, key in enumerate(list(window.more)):
+                held = window.more.get(key)
                 if held is not None:
-                    newest = held if isinstance(held, float) else held[-1]
-                    if newest <= cutoff:
-                        del window[key]
-                    elif not isinstance(held, float) and held[0] <= cutoff:
-                        window[key] = _stored(held[bisect_right(held, cutoff) :])
+                    if held[-1] <= cutoff:
+                        del window.more[key]
+                    elif held[0] <= cutoff:
+                        window.hold(key, _stored(held[bisect_right(held, cutoff) :]))
                 if index % self.sweep_batch == self.sweep_batch - 1:
                     await asyncio.sleep(0)
+            # A shard of the table at a time: a few hundred slots, then other tasks run.
+            for _shard in window.once.sweep(cutoff):
+                await asyncio.sleep(0)
