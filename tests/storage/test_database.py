@@ -211,3 +211,30 @@ async def test_the_wal_starts_over_under_steady_writes(
     finally:
         await database.dispose()
     assert wal_bytes < 3_000_000
+
+
+async def test_a_long_read_elsewhere_holds_writes_back_only_briefly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The RESTART step waits for readers while writes wait for it: a backup reading for
+    seconds in another process must not stall every write for as long."""
+    monkeypatch.setattr(database_module, "CHECKPOINT_EVERY", 20)
+    path = tmp_path / "phoneauth.db"
+    database = await with_table(path)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot of the WAL
+    slowest = 0.0
+    try:
+        for _ in range(100):
+            started = time.monotonic()
+            await database.write(insert_one)
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.001)
+        await database.wait_for_checkpoint()
+        assert await database.read(count) == 100
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+        await database.dispose()
+    assert slowest < 0.5  # a checkpoint's wait, never the reader's whole read

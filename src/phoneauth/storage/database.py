@@ -58,6 +58,7 @@ BUSY_TIMEOUT_S = 5.0
 POOL_SIZE = 20  # PostgreSQL connections per worker process
 CHECKPOINT_EVERY = 500  # SQLite write commits between two background WAL checkpoints
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL file kept once the WAL starts over
+RESTART_WAIT_MS = 50  # longest a RESTART checkpoint (and the writes it holds back) waits
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
@@ -642,7 +643,11 @@ def checkpoint(path: str | None, mode: str = "PASSIVE") -> None:
         return
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        connection.execute("PRAGMA busy_timeout=1000")  # a worker thread may wait
+        # RESTART holds the write lock while it waits for readers to leave the WAL: another
+        # process's long read (a backup) would hold every write back as long as it waits, so
+        # it gives up soon and the next checkpoint tries again.
+        wait_ms = RESTART_WAIT_MS if mode == "RESTART" else 1000
+        connection.execute(f"PRAGMA busy_timeout={wait_ms}")  # a worker thread may wait
         connection.execute(f"PRAGMA wal_checkpoint({mode})")
     finally:
         connection.close()
