@@ -112,13 +112,16 @@ class HitTable:
 
     def sweep(self, cutoff: float) -> Iterator[None]:
         """Forget every time at or before `cutoff`, a shard at a time (yields after each one):
-        each shard is rebuilt to fit what it keeps, so removed slots go too."""
+        a shard with such times or removed keys is rebuilt to fit what it keeps."""
+        # A removed key's slot is never kept, even below a cutoff under zero (simulated clocks).
+        cutoff = max(cutoff, 0.0)
         for shard in range(SHARDS):
             times = self._times[shard]
             if len(times):
                 kept = sum(1 for time in times if time > cutoff)
-                self._live -= self._live_in(shard) - kept
-                self._rebuild(shard, kept, cutoff)
+                if kept != self._used[shard]:  # some expired, or slots of removed keys
+                    self._live -= self._live_in(shard) - kept
+                    self._rebuild(shard, kept, cutoff)
             yield
 
     def _live_in(self, shard: int) -> int:
