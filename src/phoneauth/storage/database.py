@@ -261,7 +261,7 @@ class Database:
         self._sqlite_path: str | None = None
         self._commits = 0
         self._checkpointing: asyncio.Task[None] | None = None
-        self._writes_resumed: asyncio.Event | None = None  # set while writes wait (`_checkpoint`)
+        self._writes_resumed: asyncio.Event | None = None  # writes wait for it (`_checkpoint`)
         self._version: int | None = None
         self._reading: asyncio.Task[int] | None = None
         if self.is_sqlite:
