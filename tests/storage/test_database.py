@@ -195,6 +195,7 @@ async def test_the_wal_starts_over_under_steady_writes(
     the WAL never started over: 1.1 GB after 30,000 codes under `make bench`, and its index
     (the -shm file, mapped into the server) 7 MB of its memory at 100,000."""
     monkeypatch.setattr(database_module, "CHECKPOINT_EVERY", 50)
+    monkeypatch.setattr(database_module, "WAL_SIZE_LIMIT", 1_000_000)
     path = tmp_path / "phoneauth.db"
     database = await with_table(path)
 
@@ -219,6 +220,7 @@ async def test_a_long_read_elsewhere_holds_writes_back_only_briefly(
     """The RESTART step waits for readers while writes wait for it: a backup reading for
     seconds in another process must not stall every write for as long."""
     monkeypatch.setattr(database_module, "CHECKPOINT_EVERY", 20)
+    monkeypatch.setattr(database_module, "WAL_SIZE_LIMIT", 0)  # a RESTART every time
     path = tmp_path / "phoneauth.db"
     database = await with_table(path)
     reader = sqlite3.connect(path, isolation_level=None)

@@ -57,7 +57,7 @@ Unit = Callable[[Session], T]
 BUSY_TIMEOUT_S = 5.0
 POOL_SIZE = 20  # PostgreSQL connections per worker process
 CHECKPOINT_EVERY = 500  # SQLite write commits between two background WAL checkpoints
-WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL file kept once the WAL starts over
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL past which it is made to start over
 RESTART_WAIT_MS = 50  # longest a RESTART checkpoint (and the writes it holds back) waits
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
@@ -83,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA wal_autocheckpoint=0")
-    # A WAL that started over keeps its file's size; past this, the writer cuts it back to it.
+    # A WAL that started over keeps its file's size; past the limit, the writer cuts it back.
     cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
@@ -486,6 +486,8 @@ class Database:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, checkpoint, self._sqlite_path, "PASSIVE")
+            if not self._wal_too_large():
+                return  # writes are held back only once in a while, not every 500 commits
             self._writes_resumed = resumed = asyncio.Event()
             try:
                 await loop.run_in_executor(None, checkpoint, self._sqlite_path, "RESTART")
@@ -494,6 +496,12 @@ class Database:
                 resumed.set()
         except sqlite3.Error as error:  # the next one tries again; SQLite's text names no data
             log.warning("WAL checkpoint failed: %s", error)
+
+    def _wal_too_large(self) -> bool:
+        try:
+            return Path(f"{self._sqlite_path}-wal").stat().st_size > WAL_SIZE_LIMIT
+        except OSError:
+            return False  # no WAL file: nothing to start over
 
     async def wait_for_checkpoint(self) -> None:
         """Until the background checkpoint (if one runs in this event loop) is done."""
@@ -635,9 +643,10 @@ def checkpoint(path: str | None, mode: str = "PASSIVE") -> None:
 
     Under steady writes a PASSIVE checkpoint never reaches the end of the WAL, and only one
     that did lets the next writer start the WAL from its beginning: it grew without end (1.1 GB
-    after 30,000 codes under `make bench`, its index mapped into the server's memory). So a
-    RESTART follows (`Database._checkpoint`): it copies the few frames written since, holding
-    the write lock, and waits for readers to leave the WAL; the next write starts it over.
+    after 30,000 codes under `make bench`, its index mapped into the server's memory). So once
+    the WAL file passes `WAL_SIZE_LIMIT`, a RESTART follows (`Database._checkpoint`): it copies
+    the few frames written since, holding the write lock, and waits for readers to leave the
+    WAL; the next write starts it over.
     """
     if path is None:
         return
