@@ -47,19 +47,24 @@ class HitTable:
         return self._live
 
     def get(self, key: int) -> float | None:
+        shard, slot = self._find(key)
+        return None if slot < 0 else self._times[shard][slot]
+
+    def _find(self, key: int) -> tuple[int, int]:
+        """The key's shard and slot; slot -1 when the key is not held."""
         shard = key & _SHARD_MASK
         times = self._times[shard]
         mask = len(times) - 1
         if mask < 0:
-            return None
+            return shard, -1
         keys = self._keys[shard]
         slot = (key >> SHARD_BITS) & mask
         while True:
             time = times[slot]
             if time == EMPTY:
-                return None
+                return shard, -1
             if keys[slot] == key and time != REMOVED:
-                return time
+                return shard, slot
             slot = (slot + 1) & mask
 
     def put(self, key: int, time: float) -> None:
@@ -93,22 +98,10 @@ class HitTable:
         self._live += 1
 
     def remove(self, key: int) -> None:
-        shard = key & _SHARD_MASK
-        times = self._times[shard]
-        mask = len(times) - 1
-        if mask < 0:
-            return
-        keys = self._keys[shard]
-        slot = (key >> SHARD_BITS) & mask
-        while True:
-            time = times[slot]
-            if time == EMPTY:
-                return
-            if keys[slot] == key and time != REMOVED:
-                times[slot] = REMOVED
-                self._live -= 1
-                return
-            slot = (slot + 1) & mask
+        shard, slot = self._find(key)
+        if slot >= 0:
+            self._times[shard][slot] = REMOVED
+            self._live -= 1
 
     def sweep(self, cutoff: float) -> Iterator[None]:
         """Forget every time at or before `cutoff`, a shard at a time (yields after each one):
