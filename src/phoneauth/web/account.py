@@ -53,7 +53,7 @@ from phoneauth.web.account_deps import (
     SignedInDep,
     VerificationIdHeader,
 )
-from phoneauth.web.deps import ServicesDep, client_ip, tenant_id_of
+from phoneauth.web.deps import client_ip, services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import set_session_cookie
 from phoneauth.web.links import invitation_url
@@ -98,7 +98,8 @@ class InvitationAccepted(BaseModel):
     summary="The signed-in user's profile",
     responses=error_responses(*AUTH_ERRORS),
 )
-async def my_account(signed_in: SignedInDep, services: ServicesDep) -> dict[str, Any]:
+async def my_account(signed_in: SignedInDep, request: Request) -> dict[str, Any]:
+    services = services_of(request)
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
     return user.public()
 
@@ -138,11 +139,12 @@ class AccountChange(BaseModel):
 )
 async def update_my_account(
     signed_in: ChangeDep,
-    services: ServicesDep,
+    request: Request,
     body: AccountChange,
     verification_id: VerificationIdHeader = None,
 ) -> dict[str, Any]:
     # Logto's order: each key sent must be `Edit` in the account center, then a fresh identity.
+    services = services_of(request)
     center = signed_in.tenant.settings.account_center
     if "username" in body.model_fields_set:
         ensure_editable(center, "username")
@@ -169,11 +171,12 @@ async def update_my_account(
 )
 async def set_primary_phone(
     signed_in: ChangeDep,
-    services: ServicesDep,
+    request: Request,
     body: PrimaryPhone,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
     # Logto's order: a fresh identity (401) first, then the account center's `phone` field.
+    services = services_of(request)
     await services.account.ensure_identity_verified(
         signed_in.tenant.id, signed_in.user_id, verification_id
     )
@@ -206,12 +209,13 @@ class NewPassword(BaseModel):
 )
 async def set_password(
     signed_in: ChangeDep,
-    services: ServicesDep,
+    request: Request,
     body: NewPassword,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
     # Logto's order: a fresh identity (401, when there is something to prove it with), then the
     # account center's `password` field, then the policy.
+    services = services_of(request)
     user = await services.account.user(signed_in.tenant.id, signed_in.user_id)
     if needs_identity_for_password(user):
         await services.account.ensure_identity_verified(
@@ -238,8 +242,9 @@ async def set_password(
     ),
 )
 async def remove_primary_phone(
-    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+    signed_in: ChangeDep, request: Request, verification_id: VerificationIdHeader = None
 ) -> Response:
+    services = services_of(request)
     await services.account.ensure_identity_verified(
         signed_in.tenant.id, signed_in.user_id, verification_id
     )
@@ -267,11 +272,12 @@ async def remove_primary_phone(
 )
 async def set_primary_email(
     signed_in: ChangeDep,
-    services: ServicesDep,
+    request: Request,
     body: PrimaryEmail,
     verification_id: VerificationIdHeader = None,
 ) -> Response:
     # Logto's order: a fresh identity (401), the account center's `email` field, the record.
+    services = services_of(request)
     await services.account.ensure_identity_verified(
         signed_in.tenant.id, signed_in.user_id, verification_id
     )
@@ -296,8 +302,9 @@ async def set_primary_email(
     ),
 )
 async def remove_primary_email(
-    signed_in: ChangeDep, services: ServicesDep, verification_id: VerificationIdHeader = None
+    signed_in: ChangeDep, request: Request, verification_id: VerificationIdHeader = None
 ) -> Response:
+    services = services_of(request)
     await services.account.ensure_identity_verified(
         signed_in.tenant.id, signed_in.user_id, verification_id
     )
@@ -324,10 +331,10 @@ async def remove_primary_email(
 async def accept_invitation(
     invitation_id: str,
     body: InvitationAcceptance,
-    services: ServicesDep,
     request: Request,
     response: Response,
 ) -> InvitationAccepted:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     accepted = await services.organizations.accept(
         tenant, invitation_id, body.code, ip=client_ip(request)
@@ -359,10 +366,11 @@ async def accept_invitation(
     ),
 )
 async def resend_invitation_code(
-    invitation_id: Annotated[str, Path(max_length=64)], services: ServicesDep, request: Request
+    invitation_id: Annotated[str, Path(max_length=64)], request: Request
 ) -> Response:
     """No admin key: whoever holds the link may ask, within the usual send budgets. An unknown
     or closed invitation answers 204 too, and no SMS leaves."""
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     await services.organizations.resend(
         tenant,

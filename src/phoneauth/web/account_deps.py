@@ -15,7 +15,7 @@ from phoneauth.domain.account_center import (
 )
 from phoneauth.domain.sessions import NotSignedInError
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.end_users import PrincipalDep
 
 VERIFICATION_HEADER = "logto-verification-id"
@@ -27,10 +27,9 @@ class SignedIn:
     user_id: str
 
 
-async def get_signed_in(
-    request: Request, services: ServicesDep, principal: PrincipalDep
-) -> SignedIn:
+async def get_signed_in(request: Request, principal: PrincipalDep) -> SignedIn:
     # Authenticate first, so an unknown tenant is not revealed to anonymous callers.
+    services = services_of(request)
     return SignedIn(await services.tenants.get(tenant_id_of(request)), principal.user_id)
 
 

@@ -1,5 +1,7 @@
-"""Request dependencies as `Annotated` aliases: services, the Management API caller (an admin
-key or a machine-to-machine app's access token), the tenant."""
+"""Request dependencies as `Annotated` aliases: the Management API caller (an admin key or a
+machine-to-machine app's access token), the tenant; and the services, which endpoints take from
+the request (`services_of`) rather than as a dependency: each dependency FastAPI resolves costs
+a request more than the lookup itself (one fewer level: verify-code 250 -> 236 us of CPU)."""
 
 from __future__ import annotations
 
@@ -12,16 +14,9 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant
 from phoneauth.wiring import Services
 
 
-async def get_services(request: Request) -> Services:
-    return services_of(request)
-
-
 def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def client_ip(request: Request) -> str | None:

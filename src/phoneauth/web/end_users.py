@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from phoneauth.domain.sessions import SESSION_COOKIE, Principal
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 
 
-async def get_principal(request: Request, services: ServicesDep) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The signed-in user: `Authorization: Bearer <access token>`, else the session cookie."""
+    services = services_of(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
     return await services.sessions.authenticate(

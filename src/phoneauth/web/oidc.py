@@ -27,7 +27,7 @@ from phoneauth.domain.oidc.answers import (
 from phoneauth.domain.oidc.tokens import InvalidTokenError
 from phoneauth.domain.sessions import SESSION_COOKIE, StoredSession
 from phoneauth.domain.tenants import TenantNotFoundError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.oidc_cookie import (
     clear_authorization_cookie,
@@ -159,13 +159,15 @@ for _path in ("/oidc/token", "/oidc/token/revocation", "/oidc/me"):
     summary="OpenID Connect discovery",
     responses=error_responses(TenantNotFoundError),
 )
-async def discovery(request: Request, services: ServicesDep) -> JSONResponse:
+async def discovery(request: Request) -> JSONResponse:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     return JSONResponse(services.oidc.discovery(tenant.id), headers=PUBLIC_CORS)
 
 
 @router.get("/oidc/jwks", summary="Public keys that verify this tenant's tokens")
-async def jwks(request: Request, services: ServicesDep) -> JSONResponse:
+async def jwks(request: Request) -> JSONResponse:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     return JSONResponse(await services.sessions.jwks(tenant.id), headers=PUBLIC_CORS)
 
@@ -176,7 +178,8 @@ async def jwks(request: Request, services: ServicesDep) -> JSONResponse:
     response_class=Response,
     responses={303: {"description": "To the app's redirect URI, or to the sign-in pages."}},
 )
-async def authorize(request: Request, services: ServicesDep) -> Response:
+async def authorize(request: Request) -> Response:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     session = await _session(request, services, tenant.id)
     outcome = await services.oidc.authorize(tenant.id, _call(request), session)
@@ -193,7 +196,8 @@ async def authorize(request: Request, services: ServicesDep) -> Response:
     response_class=Response,
     responses={303: {"description": "To the app's redirect URI with the code."}},
 )
-async def resume(uid: str, request: Request, services: ServicesDep) -> Response:
+async def resume(uid: str, request: Request) -> Response:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     session = await _session(request, services, tenant.id)
     try:
@@ -220,7 +224,8 @@ async def resume(uid: str, request: Request, services: ServicesDep) -> Response:
     summary="Token endpoint: authorization_code, refresh_token, client_credentials",
     responses={400: {"description": "RFC 6749 `{error, error_description}`."}},
 )
-async def token(request: Request, services: ServicesDep) -> Response:
+async def token(request: Request) -> Response:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     form = await _form(request)
     answer = await services.oidc.token(tenant.id, _call(request, form))
@@ -229,7 +234,8 @@ async def token(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/oidc/token/revocation", summary="Revoke a refresh token (RFC 7009)")
-async def revocation(request: Request, services: ServicesDep) -> Response:
+async def revocation(request: Request) -> Response:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     form = await _form(request)
     answer = await services.oidc.revoke(tenant.id, _call(request, form))
@@ -250,12 +256,14 @@ _USERINFO_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/oidc/me", summary=_USERINFO, responses=_USERINFO_ERRORS)
-async def userinfo_get(request: Request, services: ServicesDep) -> Response:
+async def userinfo_get(request: Request) -> Response:
+    services = services_of(request)
     return await userinfo(request, services)
 
 
 @router.post("/oidc/me", summary=_USERINFO, responses=_USERINFO_ERRORS)
-async def userinfo_post(request: Request, services: ServicesDep) -> Response:
+async def userinfo_post(request: Request) -> Response:
+    services = services_of(request)
     return await userinfo(request, services)
 
 
@@ -287,12 +295,14 @@ _END_SESSION = "Sign out (RP-initiated logout), then back to a registered post-l
 
 
 @router.get("/oidc/session/end", summary=_END_SESSION, response_class=Response)
-async def end_session_get(request: Request, services: ServicesDep) -> Response:
+async def end_session_get(request: Request) -> Response:
+    services = services_of(request)
     return await end_session(request, services)
 
 
 @router.post("/oidc/session/end", summary=_END_SESSION, response_class=Response)
-async def end_session_post(request: Request, services: ServicesDep) -> Response:
+async def end_session_post(request: Request) -> Response:
+    services = services_of(request)
     return await end_session(request, services)
 
 

@@ -35,7 +35,7 @@ from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
 from phoneauth.domain.sign_in_experience import SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_table
@@ -221,7 +221,8 @@ async def home(request: Request) -> RedirectResponse:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
+async def sign_in_page(request: Request) -> HTMLResponse:
+    services = services_of(request)
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
@@ -244,7 +245,8 @@ async def sign_in_page(request: Request, services: ServicesDep) -> HTMLResponse:
 
 
 @router.get("/register")
-async def register_page(request: Request, services: ServicesDep) -> HTMLResponse:
+async def register_page(request: Request) -> HTMLResponse:
+    services = services_of(request)
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
@@ -267,7 +269,8 @@ async def register_page(request: Request, services: ServicesDep) -> HTMLResponse
 
 
 @router.get("/forgot-password")
-async def forgot_password_page(request: Request, services: ServicesDep) -> HTMLResponse:
+async def forgot_password_page(request: Request) -> HTMLResponse:
+    services = services_of(request)
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
@@ -295,9 +298,8 @@ _CLOSED_INVITATION = {
 
 
 @router.get("/invitations/{invitation_id}")
-async def invitation_page(
-    invitation_id: str, request: Request, services: ServicesDep
-) -> HTMLResponse:
+async def invitation_page(invitation_id: str, request: Request) -> HTMLResponse:
+    services = services_of(request)
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
@@ -366,9 +368,10 @@ def display_phone(e164: str | None) -> str | None:
 
 @router.get("/account", response_model=None)
 async def account_page(
-    request: Request, services: ServicesDep, joined: str | None = None
+    request: Request, joined: str | None = None
 ) -> HTMLResponse | RedirectResponse:
     """The signed-in landing page; anyone else is sent to sign in."""
+    services = services_of(request)
     tenant = await _tenant(request, services)
     if isinstance(tenant, HTMLResponse):
         return tenant
@@ -435,8 +438,9 @@ def _change_heading(has_password: bool, editable: dict[str, bool], email_availab
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, services: ServicesDep) -> Response:
+async def sign_out(request: Request) -> Response:
     """Ends the session (the cookie stops working at once) and goes back to sign-in."""
+    services = services_of(request)
     principal = await _principal(request, services)
     if principal is not None:
         await services.sessions.sign_out(principal)

@@ -34,7 +34,7 @@ from phoneauth.domain.verification_code_errors import (
     PhoneMismatchError,
 )
 from phoneauth.web.account_deps import AUTH_ERRORS, SignedInDep
-from phoneauth.web.deps import ServicesDep, client_ip
+from phoneauth.web.deps import client_ip, services_of
 from phoneauth.web.errors import error_responses
 
 router = APIRouter()  # tagged `account` by the Account API router that includes it
@@ -128,9 +128,8 @@ class RecordVerified(BaseModel):
     summary="Send a code to a phone number or an email address and open a verification record",
     responses=error_responses(*AUTH_ERRORS, *SEND_ERRORS, *EMAIL_SEND_ERRORS),
 )
-async def send_code(
-    signed_in: SignedInDep, services: ServicesDep, body: CodeRequest, request: Request
-) -> RecordCreated:
+async def send_code(signed_in: SignedInDep, body: CodeRequest, request: Request) -> RecordCreated:
+    services = services_of(request)
     template = None if body.templateType is None else UsageType(body.templateType)
     send = (
         services.account.send_email_code
@@ -161,8 +160,9 @@ async def send_code(
     ),
 )
 async def verify_code(
-    signed_in: SignedInDep, services: ServicesDep, body: CodeVerification, request: Request
+    signed_in: SignedInDep, body: CodeVerification, request: Request
 ) -> RecordVerified:
+    services = services_of(request)
     if isinstance(body.identifier, EmailIdentifier):
         record = await services.account.verify_email_code(
             signed_in.tenant,
@@ -191,8 +191,9 @@ async def verify_code(
     responses=error_responses(*AUTH_ERRORS, VerificationBlockedError, InvalidCredentialsError),
 )
 async def verify_password(
-    signed_in: SignedInDep, services: ServicesDep, body: PasswordProof
+    signed_in: SignedInDep, request: Request, body: PasswordProof
 ) -> RecordCreated:
+    services = services_of(request)
     record = await services.account.verify_password(
         signed_in.tenant, signed_in.user_id, body.password
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from phoneauth.domain.tenants import TenantKind, TenantNotFoundError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.sign_in_experience import SignInExperienceRead
 
@@ -31,9 +31,8 @@ class PublicSignInExperience(SignInExperienceRead):
     summary="The sign-in experience as the end-user pages see it (no authentication)",
     responses=error_responses(TenantNotFoundError),
 )
-async def public_sign_in_experience(
-    request: Request, services: ServicesDep
-) -> PublicSignInExperience:
+async def public_sign_in_experience(request: Request) -> PublicSignInExperience:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     document = await services.sign_in_experience.current(tenant.id)
     has_sms = await services.connectors.active_sms_connector(tenant.id) is not None

@@ -28,7 +28,7 @@ from phoneauth.web.console.support import (
     error_page,
     render,
 )
-from phoneauth.web.deps import ServicesDep
+from phoneauth.web.deps import services_of
 from phoneauth.web.human_messages import admin_sentence
 from phoneauth.wiring import Services
 
@@ -79,14 +79,16 @@ async def console_home() -> RedirectResponse:
 
 
 @router.get("/setup", response_model=None)
-async def setup_page(request: Request, services: ServicesDep) -> Response:
+async def setup_page(request: Request) -> Response:
+    services = services_of(request)
     if not await services.console.needs_first_admin():
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
     return _door(request, services, "console/setup.html", {"username": "", "setup_token": ""})
 
 
 @router.post("/setup", response_model=None)
-async def setup(request: Request, services: ServicesDep) -> Response:
+async def setup(request: Request) -> Response:
+    services = services_of(request)
     form = await _anonymous_form(request, services)
     username, password = form.get("username", "").strip(), form.get("password", "")
     token = form.get("setup_token", "").strip()
@@ -145,14 +147,16 @@ def _admin_exists(request: Request) -> HTMLResponse:
 
 
 @router.get("/sign-in", response_model=None)
-async def sign_in_page(request: Request, services: ServicesDep) -> Response:
+async def sign_in_page(request: Request) -> Response:
+    services = services_of(request)
     if await services.console.needs_first_admin():
         return RedirectResponse(f"{PREFIX}/setup", status_code=303)
     return _door(request, services, "console/sign_in.html", {"username": ""})
 
 
 @router.post("/sign-in", response_model=None)
-async def sign_in(request: Request, services: ServicesDep) -> Response:
+async def sign_in(request: Request) -> Response:
+    services = services_of(request)
     form = await _anonymous_form(request, services)
     username = form.get("username", "").strip()
     try:

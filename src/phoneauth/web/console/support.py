@@ -28,7 +28,7 @@ from phoneauth.domain.setup_problems import SmsSetupProblem
 from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
-from phoneauth.web.deps import ServicesDep
+from phoneauth.web.deps import services_of
 from phoneauth.web.errors import refused_body
 from phoneauth.web.human_messages import admin_sentence
 from phoneauth.web.pages import SECURITY_HEADERS, WEB
@@ -168,8 +168,9 @@ class ConsoleRoute(APIRoute):
         return console_handler
 
 
-async def get_console(request: Request, services: ServicesDep) -> Console:
+async def get_console(request: Request) -> Console:
     """The signed-in admin, or a redirect to sign in (or to create the first admin)."""
+    services = services_of(request)
     try:
         session = await services.console.authenticate(request.cookies.get(SESSION_COOKIE))
     except NotSignedInError:

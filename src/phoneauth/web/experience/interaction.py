@@ -27,7 +27,7 @@ from phoneauth.domain.experience_errors import (
 from phoneauth.domain.interactions import InteractionEvent, VerificationSessionNotFoundError
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UserNotFoundError
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.experience.deps import (
     InteractionDep,
@@ -81,7 +81,8 @@ class SubmitResult(BaseModel):
     summary="Start an interaction (sign-in, registration or password reset)",
     responses=error_responses(TenantNotFoundError, EventForbiddenError),
 )
-async def start(body: InteractionStart, request: Request, services: ServicesDep) -> Response:
+async def start(body: InteractionStart, request: Request) -> Response:
+    services = services_of(request)
     tenant_id = tenant_id_of(request)
     interaction = await services.experience.start(
         tenant_id, body.interaction_event, redirect_to=body.redirect_to
@@ -101,8 +102,9 @@ async def start(body: InteractionStart, request: Request, services: ServicesDep)
     responses=step_responses(EventForbiddenError, NotSupportedForForgotPasswordError),
 )
 async def switch_event(
-    body: InteractionEventChange, interaction: InteractionDep, services: ServicesDep
+    body: InteractionEventChange, interaction: InteractionDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.experience.switch_event(interaction, body.interaction_event)
     return Response(status_code=204)
 
@@ -138,9 +140,8 @@ async def inspect(interaction: InteractionDep) -> dict[str, Any]:
         ),
     },
 )
-async def identify(
-    body: Identification, interaction: InteractionDep, services: ServicesDep
-) -> Response:
+async def identify(body: Identification, interaction: InteractionDep, request: Request) -> Response:
+    services = services_of(request)
     created = await services.experience.identify(interaction, body.verification_id)
     return Response(status_code=201 if created else 204)
 
@@ -162,7 +163,8 @@ async def identify(
         ),
     },
 )
-async def submit(interaction: InteractionDep, request: Request, services: ServicesDep) -> Response:
+async def submit(interaction: InteractionDep, request: Request) -> Response:
+    services = services_of(request)
     done = await services.experience.submit(interaction)
     response: Response
     if done.signed_in is None:

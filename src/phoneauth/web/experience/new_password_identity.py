@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
@@ -15,7 +15,7 @@ from phoneauth.domain.password_policy import PasswordRejectedError
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
 from phoneauth.domain.usernames import USERNAME
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
-from phoneauth.web.deps import ServicesDep
+from phoneauth.web.deps import services_of
 from phoneauth.web.experience.deps import InteractionDep, step_responses
 
 router = APIRouter(tags=["experience"])
@@ -61,10 +61,11 @@ class VerificationId(BaseModel):
     ),
 )
 async def new_password_identity(
-    body: NewPasswordIdentity, interaction: InteractionDep, services: ServicesDep
+    body: NewPasswordIdentity, interaction: InteractionDep, request: Request
 ) -> VerificationId:
     """A phone number registered this way must also be proven by an SMS code in the same
     interaction before identification."""
+    services = services_of(request)
     verification_id = await services.experience.new_password_identities.verify(
         interaction, body.identifier.type, body.identifier.value, body.password
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from phoneauth.domain.email_blocklist import EMAIL_BLOCKLIST_ERRORS
@@ -26,7 +26,7 @@ from phoneauth.domain.password_policy import PasswordRejectedError
 from phoneauth.domain.passwords import SamePasswordError
 from phoneauth.domain.usernames import USERNAME, UsernameRejectedError
 from phoneauth.domain.users import EmailInUseError, PhoneInUseError, UsernameInUseError
-from phoneauth.web.deps import ServicesDep
+from phoneauth.web.deps import services_of
 from phoneauth.web.experience.deps import InteractionDep, step_responses
 
 router = APIRouter(tags=["experience"])
@@ -111,8 +111,9 @@ _GUARDS = (
     ),
 )
 async def update_profile(
-    body: ProfileChange, interaction: InteractionDep, services: ServicesDep
+    body: ProfileChange, interaction: InteractionDep, request: Request
 ) -> Response:
+    services = services_of(request)
     if isinstance(body, PhoneProfile):
         await services.experience.bind_phone(interaction, body.verification_id)
     elif isinstance(body, EmailProfile):
@@ -136,8 +137,9 @@ async def update_profile(
     ),
 )
 async def set_password(
-    body: NewPassword, interaction: InteractionDep, services: ServicesDep
+    body: NewPassword, interaction: InteractionDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.experience.set_password(interaction, body.password)
     return Response(status_code=204)
 
@@ -155,8 +157,7 @@ async def set_password(
         PhoneInUseError,
     ),
 )
-async def bind_mfa(
-    body: MfaBinding, interaction: InteractionDep, services: ServicesDep
-) -> Response:
+async def bind_mfa(body: MfaBinding, interaction: InteractionDep, request: Request) -> Response:
+    services = services_of(request)
     await services.experience.bind_mfa(interaction, body.verification_id)
     return Response(status_code=204)

@@ -40,7 +40,7 @@ from phoneauth.domain.verification_code_errors import (
     NoEmailConnectorError,
     NoSmsConnectorError,
 )
-from phoneauth.web.deps import ServicesDep, client_ip
+from phoneauth.web.deps import client_ip, services_of
 from phoneauth.web.experience.deps import InteractionDep, preferred_locale, step_responses
 from phoneauth.web.resend_header import SENT_WITH_RESEND_AFTER, add_resend_after
 
@@ -147,15 +147,12 @@ def _answer(verification_id: str) -> VerificationId:
     },
 )
 async def send_code(
-    body: CodeRequest,
-    interaction: InteractionDep,
-    request: Request,
-    response: Response,
-    services: ServicesDep,
+    body: CodeRequest, interaction: InteractionDep, request: Request, response: Response
 ) -> VerificationId:
     """Logto's answer; the `Resend-After` header (phoneauth's) says when the next send may go.
     A send again for the same identifier in this interaction answers the same
     `verificationId` and, within the code's validity, sends the same code."""
+    services = services_of(request)
     send = (
         services.experience.verifications.send_email_code
         if isinstance(body.identifier, EmailIdentifierIn)
@@ -181,8 +178,9 @@ async def send_code(
     ),
 )
 async def verify_code(
-    body: CodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep
+    body: CodeCheck, interaction: InteractionDep, request: Request
 ) -> VerificationId:
+    services = services_of(request)
     if isinstance(body.identifier, EmailIdentifierIn):
         return _answer(
             await services.experience.verifications.verify_email_code(
@@ -213,8 +211,9 @@ async def verify_code(
     ),
 )
 async def verify_password(
-    body: PasswordCheck, interaction: InteractionDep, services: ServicesDep
+    body: PasswordCheck, interaction: InteractionDep, request: Request
 ) -> VerificationId:
+    services = services_of(request)
     return _answer(
         await services.experience.verifications.verify_password(
             interaction, body.identifier.type, body.identifier.value, body.password
@@ -232,12 +231,9 @@ async def verify_password(
     },
 )
 async def send_mfa_code(
-    body: MfaCodeRequest,
-    interaction: InteractionDep,
-    request: Request,
-    response: Response,
-    services: ServicesDep,
+    body: MfaCodeRequest, interaction: InteractionDep, request: Request, response: Response
 ) -> VerificationId:
+    services = services_of(request)
     verification_id = await services.experience.verifications.send_mfa_code(
         interaction, ip=client_ip(request), locale=preferred_locale(request)
     )
@@ -252,8 +248,9 @@ async def send_mfa_code(
     responses=step_responses(*VERIFY_ERRORS),
 )
 async def verify_mfa_code(
-    body: MfaCodeCheck, interaction: InteractionDep, request: Request, services: ServicesDep
+    body: MfaCodeCheck, interaction: InteractionDep, request: Request
 ) -> VerificationId:
+    services = services_of(request)
     return _answer(
         await services.experience.verifications.verify_mfa_code(
             interaction, body.verification_id, body.code, ip=client_ip(request)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phoneauth.domain.account_center import AccountCenter, AccountCenterFields, ProfileField
 from phoneauth.domain.tenants import Tenant
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import InvalidInputError
 
 router = APIRouter(tags=["account center"])
@@ -46,8 +46,9 @@ async def get_account_center(tenant: ManagedTenantDep) -> dict[str, Any]:
 
 @router.patch("/account-center", summary="Change the account center; omitted keys stay")
 async def patch_account_center(
-    tenant: ManagedTenantDep, services: ServicesDep, body: AccountCenterPatch
+    tenant: ManagedTenantDep, request: Request, body: AccountCenterPatch
 ) -> dict[str, Any]:
+    services = services_of(request)
     fresh = await services.tenants.get(tenant.id)  # narrow the window for a lost update
     current = fresh.settings.account_center.model_dump(by_alias=True)
     changes = body.model_dump(include=body.model_fields_set, by_alias=True)

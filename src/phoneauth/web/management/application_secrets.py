@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from phoneauth.domain.applications import (
     ApplicationNotFoundError,
@@ -17,7 +17,7 @@ from phoneauth.domain.applications import (
     SecretNameExistsError,
     SecretNotFoundError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.application_views import SecretCreate, SecretCreated, SecretRead
 
@@ -32,8 +32,9 @@ router = APIRouter(tags=["applications"])
     responses=error_responses(ApplicationNotFoundError),
 )
 async def list_secrets(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    application_id: str, tenant: ManagedTenantDep, request: Request
 ) -> list[SecretRead]:
+    services = services_of(request)
     found = await services.applications.secrets(tenant.id, application_id)
     return [SecretRead.of(tenant.id, application_id, secret) for secret in found]
 
@@ -55,8 +56,9 @@ async def list_secrets(
     ),
 )
 async def create_secret(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: SecretCreate
+    application_id: str, tenant: ManagedTenantDep, request: Request, body: SecretCreate
 ) -> SecretCreated:
+    services = services_of(request)
     expires_at = (
         None if body.expiresAt is None else datetime.fromtimestamp(body.expiresAt / 1000, tz=UTC)
     )
@@ -75,7 +77,8 @@ async def create_secret(
     responses=error_responses(ApplicationNotFoundError, SecretNotFoundError),
 )
 async def delete_secret(
-    application_id: str, name: str, tenant: ManagedTenantDep, services: ServicesDep
+    application_id: str, name: str, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.applications.delete_secret(tenant.id, application_id, name)
     return Response(status_code=204)

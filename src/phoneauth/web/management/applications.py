@@ -21,7 +21,7 @@ from phoneauth.domain.applications import (
 )
 from phoneauth.errors import PhoneauthError
 from phoneauth.ids import new_id
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import InvalidInputError, error_responses
 from phoneauth.web.management.application_views import (
     ApplicationCreate,
@@ -86,8 +86,9 @@ def _supported(kind: RequestedType, body: ApplicationCreate) -> ApplicationType:
     responses=error_responses(*_TYPE_ERRORS, ProtectedAppNotConfiguredError, *_CHANGE_ERRORS),
 )
 async def create_application(
-    tenant: ManagedTenantDep, services: ServicesDep, body: ApplicationCreate
+    tenant: ManagedTenantDep, request: Request, body: ApplicationCreate
 ) -> ApplicationCreated:
+    services = services_of(request)
     application = Application(
         tenant_id=tenant.id,
         id=new_id(),
@@ -117,13 +118,13 @@ async def create_application(
 )
 async def list_applications(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
     request: Request,
     response: Response,
     types: Annotated[list[RequestedType] | None, Query(max_length=6)] = None,
     page: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     page_size: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> list[ApplicationRead]:
+    services = services_of(request)
     wanted = [ApplicationType(t) for t in types or () if t in _MADE_HERE]
     if types and not wanted:  # only Protected or SAML: phoneauth has none
         response.headers["Total-Number"] = "0"
@@ -149,8 +150,9 @@ async def list_applications(
     responses=error_responses(ApplicationNotFoundError),
 )
 async def get_application(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    application_id: str, tenant: ManagedTenantDep, request: Request
 ) -> ApplicationRead:
+    services = services_of(request)
     return ApplicationRead.of(await services.applications.get(tenant.id, application_id))
 
 
@@ -191,8 +193,9 @@ def _changes(body: ApplicationUpdate, current: Application) -> dict[str, Any]:
     responses=error_responses(ApplicationNotFoundError, *_CHANGE_ERRORS),
 )
 async def update_application(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: ApplicationUpdate
+    application_id: str, tenant: ManagedTenantDep, request: Request, body: ApplicationUpdate
 ) -> ApplicationRead:
+    services = services_of(request)
     current = await services.applications.get(tenant.id, application_id)
     changes = _changes(body, current)
     if not changes:
@@ -209,7 +212,8 @@ async def update_application(
     responses=error_responses(ApplicationNotFoundError),
 )
 async def delete_application(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    application_id: str, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.applications.delete(tenant.id, application_id)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -48,7 +48,7 @@ from phoneauth.domain.connector_management import (
 from phoneauth.domain.sign_in_experience import ConnectorInUseError
 from phoneauth.domain.tenants import Tenant
 from phoneauth.errors import PhoneauthError
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.wiring import Services
 
@@ -250,7 +250,8 @@ def _check_logto_extras(metadata: dict[str, Any] | None, sync_profile: bool | No
     response_model=list[FactoryRead],
     summary="Installed SMS and email providers",
 )
-async def list_factories(_tenant: ManagedTenantDep, services: ServicesDep) -> list[FactoryRead]:
+async def list_factories(_tenant: ManagedTenantDep, request: Request) -> list[FactoryRead]:
+    services = services_of(request)
     return [factory_read(factory) for factory in services.connectors.factories()]
 
 
@@ -260,18 +261,18 @@ async def list_factories(_tenant: ManagedTenantDep, services: ServicesDep) -> li
     summary="One SMS or email provider",
     responses=error_responses(FactoryNotFoundError),
 )
-async def get_factory(
-    factory_id: str, _tenant: ManagedTenantDep, services: ServicesDep
-) -> FactoryRead:
+async def get_factory(factory_id: str, _tenant: ManagedTenantDep, request: Request) -> FactoryRead:
+    services = services_of(request)
     return factory_read(services.connectors.factory(factory_id))
 
 
 @router.get("/connectors", response_model=list[ConnectorRead], summary="Saved connectors")
 async def list_connectors(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     target: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[ConnectorRead]:
+    services = services_of(request)
     found = await services.connectors.list(tenant.id, target=target)
     return [connector_read(managed) for managed in found]
 
@@ -290,8 +291,9 @@ async def list_connectors(
     ),
 )
 async def create_connector(
-    tenant: ManagedTenantDep, services: ServicesDep, body: ConnectorCreate
+    tenant: ManagedTenantDep, request: Request, body: ConnectorCreate
 ) -> ConnectorRead:
+    services = services_of(request)
     _check_logto_extras(body.metadata, body.syncProfile)
     created = await services.connectors.create(
         tenant, body.connectorId, body.config, connector_id=body.id
@@ -306,8 +308,9 @@ async def create_connector(
     responses=error_responses(ConnectorNotFoundError),
 )
 async def get_connector(
-    connector_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    connector_id: str, tenant: ManagedTenantDep, request: Request
 ) -> ConnectorRead:
+    services = services_of(request)
     return connector_read(await services.connectors.get(tenant.id, connector_id))
 
 
@@ -324,8 +327,9 @@ async def get_connector(
     ),
 )
 async def update_connector(
-    connector_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: ConnectorUpdate
+    connector_id: str, tenant: ManagedTenantDep, request: Request, body: ConnectorUpdate
 ) -> ConnectorRead:
+    services = services_of(request)
     _check_logto_extras(body.metadata, body.syncProfile)
     if body.config is None:
         return connector_read(await services.connectors.get(tenant.id, connector_id))
@@ -347,7 +351,7 @@ async def update_connector(
 async def delete_connector(
     connector_id: str,
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     if_unused: Annotated[
         bool,
         Query(
@@ -363,6 +367,7 @@ async def delete_connector(
         ),
     ] = False,
 ) -> Response:
+    services = services_of(request)
     await connector_removal.delete_connector(
         services.connectors,
         services.sign_in_experience,
@@ -383,8 +388,9 @@ async def delete_connector(
     ),
 )
 async def test_connector(
-    factory_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: TestSend
+    factory_id: str, tenant: ManagedTenantDep, request: Request, body: TestSend
 ) -> Response:
+    services = services_of(request)
     await services.connectors.test(
         tenant, factory_id, body.phone, body.config, locale=body.locale, email=body.email
     )
@@ -399,10 +405,11 @@ async def test_connector(
 )
 async def read_outbox(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     phone: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
 ) -> list[OutboxMessageRead]:
+    services = services_of(request)
     return _outbox(tenant, services, phone, email)
 
 
@@ -422,8 +429,9 @@ class OutboxSearch(BaseModel):
     responses=error_responses(OutboxForbiddenError, InvalidRequestParametersError),
 )
 async def search_outbox(
-    tenant: ManagedTenantDep, services: ServicesDep, body: OutboxSearch
+    tenant: ManagedTenantDep, request: Request, body: OutboxSearch
 ) -> list[OutboxMessageRead]:
+    services = services_of(request)
     return _outbox(tenant, services, body.phone, body.email)
 
 

@@ -23,7 +23,7 @@ from phoneauth.domain.connector_management import ConnectorNotFoundError
 from phoneauth.domain.delivery_reports import OutdatedReportError, UnknownMessageError
 from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.settings import Settings
-from phoneauth.web.deps import ServicesDep, tenant_id_of
+from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 
 router = APIRouter(tags=["delivery reports"])
@@ -57,9 +57,8 @@ def called_url(request: Request, settings: Settings) -> str:
     return settings.public_url + request.url.path + (f"?{query}" if query else "")
 
 
-async def _receive(
-    connector_id: str, request: Request, services: ServicesDep
-) -> DeliveryReportAnswer:
+async def _receive(connector_id: str, request: Request) -> DeliveryReportAnswer:
+    services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
     callback = CallbackRequest(
         method=request.method,
@@ -77,10 +76,8 @@ async def _receive(
     summary="A provider's delivery report (no admin key: the provider's signature is checked)",
     responses=RESPONSES,
 )
-async def post_delivery_report(
-    connector_id: ConnectorId, request: Request, services: ServicesDep
-) -> DeliveryReportAnswer:
-    return await _receive(connector_id, request, services)
+async def post_delivery_report(connector_id: ConnectorId, request: Request) -> DeliveryReportAnswer:
+    return await _receive(connector_id, request)
 
 
 @router.get(
@@ -89,7 +86,5 @@ async def post_delivery_report(
     summary="A delivery report sent as a GET query (Vonage's DLR setting `GET`)",
     responses=RESPONSES,
 )
-async def get_delivery_report(
-    connector_id: ConnectorId, request: Request, services: ServicesDep
-) -> DeliveryReportAnswer:
-    return await _receive(connector_id, request, services)
+async def get_delivery_report(connector_id: ConnectorId, request: Request) -> DeliveryReportAnswer:
+    return await _receive(connector_id, request)

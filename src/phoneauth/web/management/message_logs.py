@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors import UsageType
@@ -18,7 +18,7 @@ from phoneauth.domain.message_log import (
     MessageStatus,
 )
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.wiring import Services
 
@@ -129,7 +129,7 @@ class MessageLogRead(BaseModel):
 )
 async def list_message_logs(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     response: Response,
     status: MessageStatus | None = None,
     phone: Annotated[
@@ -143,6 +143,7 @@ async def list_message_logs(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> list[MessageLogRead]:
+    services = services_of(request)
     search = MessageLogSearch(
         status=status,
         phone=phone,
@@ -181,8 +182,9 @@ class MessageLogSearch(BaseModel):
     responses=error_responses(InvalidPhoneNumberError),
 )
 async def search_message_logs(
-    tenant: ManagedTenantDep, services: ServicesDep, response: Response, body: MessageLogSearch
+    tenant: ManagedTenantDep, request: Request, response: Response, body: MessageLogSearch
 ) -> list[MessageLogRead]:
+    services = services_of(request)
     return await _search(tenant.id, services, response, body)
 
 

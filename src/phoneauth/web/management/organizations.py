@@ -27,7 +27,7 @@ from phoneauth.domain.organizations import (
     PendingInvitationExistsError,
 )
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
+from phoneauth.web.deps import ManagedTenantDep, client_ip, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.links import invitation_url
 from phoneauth.web.verifications import SEND_ERRORS
@@ -123,8 +123,9 @@ _NOT_PENDING = (InvitationAcceptedError, InvitationRevokedError, InvitationExpir
     responses=error_responses(),
 )
 async def create_organization(
-    tenant: ManagedTenantDep, services: ServicesDep, body: OrganizationCreate
+    tenant: ManagedTenantDep, request: Request, body: OrganizationCreate
 ) -> OrganizationRead:
+    services = services_of(request)
     created = await services.organizations.create(tenant.id, body.name, body.description)
     return OrganizationRead.of(created)
 
@@ -137,11 +138,12 @@ async def create_organization(
 )
 async def list_organizations(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     response: Response,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> list[OrganizationRead]:
+    services = services_of(request)
     found = await services.organizations.list_organizations(
         tenant.id, page=page, page_size=page_size
     )
@@ -156,8 +158,9 @@ async def list_organizations(
     responses=error_responses(OrganizationNotFoundError),
 )
 async def get_organization(
-    organization_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    organization_id: str, tenant: ManagedTenantDep, request: Request
 ) -> OrganizationRead:
+    services = services_of(request)
     return OrganizationRead.of(await services.organizations.get(tenant.id, organization_id))
 
 
@@ -169,11 +172,12 @@ async def get_organization(
 async def list_members(
     organization_id: str,
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     response: Response,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> list[dict[str, Any]]:
+    services = services_of(request)
     found = await services.organizations.members(
         tenant.id, organization_id, page=page, page_size=page_size
     )
@@ -196,8 +200,9 @@ async def list_members(
     ),
 )
 async def create_invitation(
-    tenant: ManagedTenantDep, services: ServicesDep, body: InvitationCreate, request: Request
+    tenant: ManagedTenantDep, body: InvitationCreate, request: Request
 ) -> InvitationRead:
+    services = services_of(request)
     expires_at = (
         None if body.expiresAt is None else datetime.fromtimestamp(body.expiresAt / 1000, tz=UTC)
     )
@@ -220,10 +225,11 @@ async def create_invitation(
 )
 async def list_invitations(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     organization_id: Annotated[str | None, Query(alias="organizationId", max_length=64)] = None,
     invitee: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[InvitationRead]:
+    services = services_of(request)
     found = await services.organizations.invitations(
         tenant.id, organization_id=organization_id, phone=invitee
     )
@@ -238,8 +244,9 @@ async def list_invitations(
     responses=error_responses(InvitationNotFoundError),
 )
 async def get_invitation(
-    invitation_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    invitation_id: str, tenant: ManagedTenantDep, request: Request
 ) -> InvitationRead:
+    services = services_of(request)
     found = await services.organizations.get_invitation(tenant.id, invitation_id)
     return InvitationRead.of(found, services.organizations.clock())
 
@@ -252,8 +259,9 @@ async def get_invitation(
     responses=error_responses(InvitationNotFoundError, *_NOT_PENDING, *SEND_ERRORS),
 )
 async def resend_invitation(
-    invitation_id: str, tenant: ManagedTenantDep, services: ServicesDep, request: Request
+    invitation_id: str, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.organizations.resend(
         tenant,
         invitation_id,
@@ -271,7 +279,8 @@ async def resend_invitation(
     responses=error_responses(InvitationNotFoundError, InvitationAcceptedError),
 )
 async def revoke_invitation(
-    invitation_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    invitation_id: str, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.organizations.revoke(tenant.id, invitation_id)
     return Response(status_code=204)

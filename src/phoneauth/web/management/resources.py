@@ -25,7 +25,7 @@ from phoneauth.domain.api_resources import (
     IndicatorInUseError,
     InvalidIndicatorError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.paging import link_header
 
@@ -95,12 +95,12 @@ class ResourceCreated(ResourceRead):
 )
 async def list_resources(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
     request: Request,
     response: Response,
     page: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     page_size: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> list[ResourceRead]:
+    services = services_of(request)
     found = [ResourceRead.of(item) for item in await services.api_resources.list(tenant.id)]
     if page is None and page_size is None:  # Logto's optional paging: everything
         return found
@@ -118,8 +118,9 @@ async def list_resources(
     responses=error_responses(InvalidIndicatorError, IndicatorInUseError),
 )
 async def create_resource(
-    tenant: ManagedTenantDep, services: ServicesDep, body: ResourceCreate
+    tenant: ManagedTenantDep, request: Request, body: ResourceCreate
 ) -> ResourceCreated:
+    services = services_of(request)
     created = await services.api_resources.create(
         tenant.id, name=body.name, indicator=body.indicator, access_token_ttl=body.accessTokenTtl
     )
@@ -133,8 +134,9 @@ async def create_resource(
     responses=error_responses(ApiResourceNotFoundError),
 )
 async def get_resource(
-    resource_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    resource_id: str, tenant: ManagedTenantDep, request: Request
 ) -> ResourceRead:
+    services = services_of(request)
     return ResourceRead.of(await services.api_resources.get(tenant.id, resource_id))
 
 
@@ -145,8 +147,9 @@ async def get_resource(
     responses=error_responses(ApiResourceNotFoundError, CannotModifyManagementApiError),
 )
 async def update_resource(
-    resource_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: ResourceUpdate
+    resource_id: str, tenant: ManagedTenantDep, request: Request, body: ResourceUpdate
 ) -> ResourceRead:
+    services = services_of(request)
     changed = await services.api_resources.update(
         tenant.id, resource_id, name=body.name, access_token_ttl=body.accessTokenTtl
     )
@@ -159,8 +162,7 @@ async def update_resource(
     summary="Delete an API resource: no new tokens for it (issued ones live out their TTL)",
     responses=error_responses(ApiResourceNotFoundError, CannotDeleteManagementApiError),
 )
-async def delete_resource(
-    resource_id: str, tenant: ManagedTenantDep, services: ServicesDep
-) -> Response:
+async def delete_resource(resource_id: str, tenant: ManagedTenantDep, request: Request) -> Response:
+    services = services_of(request)
     await services.api_resources.delete(tenant.id, resource_id)
     return Response(status_code=204)

@@ -15,7 +15,7 @@ from phoneauth.domain.applications import (
     RoleNotAssignedError,
     RoleNotFoundError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.application_views import RoleAssignment, RoleRead, RolesAssigned
 from phoneauth.web.management.paging import link_header
@@ -50,12 +50,12 @@ async def list_roles(tenant: ManagedTenantDep, response: Response) -> list[RoleR
 async def list_application_roles(
     application_id: str,
     tenant: ManagedTenantDep,
-    services: ServicesDep,
     request: Request,
     response: Response,
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> list[RoleRead]:
+    services = services_of(request)
     held = await services.applications.roles_of(tenant.id, application_id)
     response.headers["Total-Number"] = str(len(held))
     response.headers["Link"] = link_header(request.url, page, page_size, len(held))
@@ -74,8 +74,9 @@ async def list_application_roles(
     ),
 )
 async def assign_roles(
-    application_id: str, tenant: ManagedTenantDep, services: ServicesDep, body: RoleAssignment
+    application_id: str, tenant: ManagedTenantDep, request: Request, body: RoleAssignment
 ) -> RolesAssigned:
+    services = services_of(request)
     added = await services.applications.assign_roles(tenant.id, application_id, body.roleIds)
     return RolesAssigned(roleIds=body.roleIds, addedRoleIds=added)
 
@@ -90,7 +91,8 @@ async def assign_roles(
     ),
 )
 async def remove_role(
-    application_id: str, role_id: str, tenant: ManagedTenantDep, services: ServicesDep
+    application_id: str, role_id: str, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.applications.remove_role(tenant.id, application_id, role_id)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -41,7 +41,7 @@ from phoneauth.domain.sign_in_experience_rules import RULE_ERRORS
 from phoneauth.domain.tenants import Tenant, VerificationCodePolicy
 from phoneauth.domain.users import UserNotFoundError
 from phoneauth.errors import PhoneauthError
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import InvalidInputError, error_responses
 
 router = APIRouter(tags=["sign-in experience"])
@@ -159,8 +159,9 @@ class UserInfoRequiredError(PhoneauthError):
     summary="The tenant's sign-in experience",
 )
 async def get_sign_in_experience(
-    tenant: ManagedTenantDep, services: ServicesDep
+    tenant: ManagedTenantDep, request: Request
 ) -> SignInExperienceRead:
+    services = services_of(request)
     return SignInExperienceRead.of(await services.sign_in_experience.current(tenant.id), tenant)
 
 
@@ -171,8 +172,9 @@ async def get_sign_in_experience(
     responses=error_responses(*RULE_ERRORS, *EMAIL_BLOCKLIST_POLICY_ERRORS),
 )
 async def patch_sign_in_experience(
-    tenant: ManagedTenantDep, services: ServicesDep, body: SignInExperiencePatch
+    tenant: ManagedTenantDep, request: Request, body: SignInExperiencePatch
 ) -> SignInExperienceRead:
+    services = services_of(request)
     given = body.model_fields_set
     changes = {DOCUMENT_KEYS[key]: getattr(body, key) for key in given if key in DOCUMENT_KEYS}
     if "social_sign_in_connector_targets" in changes:
@@ -208,10 +210,11 @@ async def patch_sign_in_experience(
     },
 )
 async def check_password(
-    tenant: ManagedTenantDep, services: ServicesDep, body: PasswordCheck
+    tenant: ManagedTenantDep, request: Request, body: PasswordCheck
 ) -> JSONResponse:
     """Logto's answer: 200 `{result: true}`, or 400 `{result: false, issues}` as a normal body
     (not the error envelope)."""
+    services = services_of(request)
     policy = (await services.sign_in_experience.current(tenant.id)).password_policy
     user_info = None
     if body.userId is not None:

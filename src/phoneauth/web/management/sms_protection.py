@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phoneauth.domain.sms_protection import (
@@ -20,7 +20,7 @@ from phoneauth.domain.sms_protection import (
 )
 from phoneauth.domain.sms_protection_settings import SmsProtectionSettings
 from phoneauth.domain.tenants import Tenant
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import InvalidInputError, error_responses
 from phoneauth.wiring import Services
 
@@ -110,7 +110,8 @@ def parse_settings(document: object) -> SmsProtectionSettings:
 @router.get(
     "/sms-protection", response_model=ProtectionRead, summary="Pumping defence: settings, state"
 )
-async def read_protection(tenant: ManagedTenantDep, services: ServicesDep) -> ProtectionRead:
+async def read_protection(tenant: ManagedTenantDep, request: Request) -> ProtectionRead:
+    services = services_of(request)
     return await protection_read(services, tenant)
 
 
@@ -122,11 +123,12 @@ async def read_protection(tenant: ManagedTenantDep, services: ServicesDep) -> Pr
 )
 async def put_protection(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     document: Annotated[
         dict[str, Any], Body(examples=[{"deniedCountries": ["LV"], "dailyLimit": 5000}])
     ],
 ) -> ProtectionRead:
+    services = services_of(request)
     rules = parse_settings(document)
     settings = tenant.settings.model_copy(update={"sms_protection": rules})
     changed = await services.tenants.update_settings(tenant.id, settings)
@@ -140,8 +142,9 @@ async def put_protection(
     responses=error_responses(SuspensionNotFoundError, InvalidCountryError),
 )
 async def resume_country(
-    country: str, tenant: ManagedTenantDep, services: ServicesDep
+    country: str, tenant: ManagedTenantDep, request: Request
 ) -> ProtectionRead:
+    services = services_of(request)
     await services.sms_protection.resume(tenant, country)
     return await protection_read(services, tenant)
 
@@ -155,8 +158,9 @@ async def resume_country(
 async def suspend_country(
     country: str,
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     body: Annotated[SuspendBody | None, Body()] = None,
 ) -> ProtectionRead:
+    services = services_of(request)
     await services.sms_protection.suspend(tenant, country, None if body is None else body.details)
     return await protection_read(services, tenant)

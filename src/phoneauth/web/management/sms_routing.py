@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors.errors import InvalidConfigError, UnexpectedTypeError
@@ -28,7 +28,7 @@ from phoneauth.domain.sms_routing import (
     RoutingRulesError,
     UnknownRoutingConnectorError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 
 router = APIRouter(tags=["sms routing"])
@@ -122,7 +122,8 @@ RULE_ERRORS = (
 
 
 @router.get("/sms-routing", response_model=RoutingRead, summary="Standby connectors and rules")
-async def read_routing(tenant: ManagedTenantDep, services: ServicesDep) -> RoutingRead:
+async def read_routing(tenant: ManagedTenantDep, request: Request) -> RoutingRead:
+    services = services_of(request)
     overview = await services.delivery_routing.overview(tenant.id)
     document = overview.rules.to_document()
     return RoutingRead(
@@ -140,10 +141,11 @@ async def read_routing(tenant: ManagedTenantDep, services: ServicesDep) -> Routi
     responses=error_responses(*RULE_ERRORS),
 )
 async def put_routing(
-    body: RoutingRulesBody, tenant: ManagedTenantDep, services: ServicesDep
+    body: RoutingRulesBody, tenant: ManagedTenantDep, request: Request
 ) -> RoutingRead:
+    services = services_of(request)
     await services.delivery_routing.put_rules(tenant.id, body.model_dump(exclude_none=True))
-    return await read_routing(tenant, services)
+    return await read_routing(tenant, request)
 
 
 @router.post(
@@ -160,8 +162,9 @@ async def put_routing(
     ),
 )
 async def add_standby(
-    body: StandbyCreate, tenant: ManagedTenantDep, services: ServicesDep
+    body: StandbyCreate, tenant: ManagedTenantDep, request: Request
 ) -> StandbyRead:
+    services = services_of(request)
     added = await services.delivery_routing.add_standby(tenant, body.connectorId, body.config)
     return standby_read(added)
 
@@ -173,8 +176,9 @@ async def add_standby(
     responses=error_responses(StandbyNotFoundError, InvalidConfigError, DevelopmentOnlyError),
 )
 async def update_standby(
-    connector_id: str, body: StandbyUpdate, tenant: ManagedTenantDep, services: ServicesDep
+    connector_id: str, body: StandbyUpdate, tenant: ManagedTenantDep, request: Request
 ) -> StandbyRead:
+    services = services_of(request)
     updated = await services.delivery_routing.update_standby(tenant, connector_id, body.config)
     return standby_read(updated)
 
@@ -186,8 +190,7 @@ async def update_standby(
     summary="Delete a standby connector that no rule names",
     responses=error_responses(StandbyNotFoundError, StandbyInUseError),
 )
-async def delete_standby(
-    connector_id: str, tenant: ManagedTenantDep, services: ServicesDep
-) -> Response:
+async def delete_standby(connector_id: str, tenant: ManagedTenantDep, request: Request) -> Response:
+    services = services_of(request)
     await services.delivery_routing.delete_standby(tenant.id, connector_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phoneauth.connectors import InvalidConfigError
@@ -21,7 +21,7 @@ from phoneauth.domain.tenants import (
     TenantNotFoundError,
     TenantSettings,
 )
-from phoneauth.web.deps import AdminDep, ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import AdminDep, ManagedTenantDep, services_of
 from phoneauth.web.errors import InvalidInputError, error_responses
 from phoneauth.wiring import Services
 
@@ -85,8 +85,9 @@ async def get_tenant(tenant: ManagedTenantDep) -> TenantRead:
     responses=error_responses(DevelopmentConnectorInUseError),
 )
 async def patch_tenant(
-    tenant: ManagedTenantDep, services: ServicesDep, body: TenantUpdate
+    tenant: ManagedTenantDep, request: Request, body: TenantUpdate
 ) -> TenantRead:
+    services = services_of(request)
     return TenantRead.of(await _update(services, tenant.id, body))
 
 
@@ -98,11 +99,12 @@ async def patch_tenant(
 )
 async def patch_settings(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
+    request: Request,
     changes: Annotated[
         dict[str, Any], Body(examples=[{"verificationCodePolicy": {"maxRetryAttempts": 5}}])
     ],
 ) -> TenantRead:
+    services = services_of(request)
     current = tenant.settings.model_dump(mode="json", by_alias=True)
     merged = {
         key: {**current[key], **value}
@@ -122,7 +124,8 @@ async def patch_settings(
 
 
 @router.get("/tenants", response_model=list[TenantRead], summary="Every tenant (global keys)")
-async def list_tenants(admin: AdminDep, services: ServicesDep) -> list[TenantRead]:
+async def list_tenants(admin: AdminDep, request: Request) -> list[TenantRead]:
+    services = services_of(request)
     tenants = await services.tenants.store.list()
     return [TenantRead.of(t) for t in tenants if admin.may_manage(t.id)]
 
@@ -134,7 +137,8 @@ async def list_tenants(admin: AdminDep, services: ServicesDep) -> list[TenantRea
     summary="Create a tenant (global keys)",
     responses=error_responses(TenantExistsError, ForbiddenError),
 )
-async def create_tenant(admin: AdminDep, services: ServicesDep, body: TenantCreate) -> TenantRead:
+async def create_tenant(admin: AdminDep, request: Request, body: TenantCreate) -> TenantRead:
+    services = services_of(request)
     if admin.tenant_id is not None:
         raise ForbiddenError("Only a global admin key may create tenants.")
     return TenantRead.of(await services.tenants.create(body.id, body.name, body.kind))
@@ -168,8 +172,9 @@ async def _managed(admin: ManagementCaller, services: Services, target_id: str) 
     responses=error_responses(TenantNotFoundError, ForbiddenError, DevelopmentConnectorInUseError),
 )
 async def patch_other_tenant(
-    target_id: str, admin: AdminDep, services: ServicesDep, body: TenantUpdate
+    target_id: str, admin: AdminDep, request: Request, body: TenantUpdate
 ) -> TenantRead:
+    services = services_of(request)
     tenant_id = await _managed(admin, services, target_id)
     return TenantRead.of(await _update(services, tenant_id, body))
 
@@ -182,12 +187,13 @@ async def patch_other_tenant(
 async def export_tenant(
     target_id: str,
     admin: AdminDep,
-    services: ServicesDep,
+    request: Request,
     include_secrets: Annotated[
         bool,
         Query(alias="includeSecrets", description="Put the connectors' secrets in clear."),
     ] = False,
 ) -> dict[str, Any]:
+    services = services_of(request)
     tenant_id = await _managed(admin, services, target_id)
     return await _migration(services).export(tenant_id, include_secrets=include_secrets)
 
@@ -209,10 +215,11 @@ async def export_tenant(
 async def import_tenant(
     target_id: str,
     admin: AdminDep,
-    services: ServicesDep,
+    request: Request,
     body: Annotated[dict[str, Any], Body(description="What `GET .../export` answered.")],
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
 ) -> ImportRead:
+    services = services_of(request)
     tenant_id = await _managed(admin, services, target_id)
     result = await _migration(services).import_(tenant_id, body, dry_run=dry_run)
     return ImportRead(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from phoneauth.domain.emails import InvalidEmailError
 from phoneauth.domain.experience_errors import InvalidCredentialsError
@@ -14,7 +14,7 @@ from phoneauth.domain.users import (
     UsernameInUseError,
     UserNotFoundError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.user_views import (
     PasswordBody,
@@ -41,9 +41,8 @@ IDENTIFIER_ERRORS = (
     summary="Create a user (Logto answers 200 with the user)",
     responses=error_responses(*IDENTIFIER_ERRORS),
 )
-async def create_user(
-    body: UserCreate, tenant: ManagedTenantDep, services: ServicesDep
-) -> UserRead:
+async def create_user(body: UserCreate, tenant: ManagedTenantDep, request: Request) -> UserRead:
+    services = services_of(request)
     fields = UserFields(
         username=body.username,
         primary_email=body.primaryEmail,
@@ -64,8 +63,9 @@ async def create_user(
     responses=error_responses(UserNotFoundError, *IDENTIFIER_ERRORS),
 )
 async def update_user(
-    user_id: str, body: UserUpdate, tenant: ManagedTenantDep, services: ServicesDep
+    user_id: str, body: UserUpdate, tenant: ManagedTenantDep, request: Request
 ) -> UserRead:
+    services = services_of(request)
     return UserRead.of(await services.user_admin.update(tenant.id, user_id, body.changes()))
 
 
@@ -76,8 +76,9 @@ async def update_user(
     responses=error_responses(UserNotFoundError),
 )
 async def set_password(
-    user_id: str, body: PasswordBody, tenant: ManagedTenantDep, services: ServicesDep
+    user_id: str, body: PasswordBody, tenant: ManagedTenantDep, request: Request
 ) -> UserRead:
+    services = services_of(request)
     return UserRead.of(await services.user_admin.set_password(tenant.id, user_id, body.password))
 
 
@@ -89,8 +90,9 @@ async def set_password(
     responses=error_responses(UserNotFoundError, InvalidCredentialsError),
 )
 async def verify_password(
-    user_id: str, body: PasswordBody, tenant: ManagedTenantDep, services: ServicesDep
+    user_id: str, body: PasswordBody, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     await services.user_admin.verify_password(tenant.id, user_id, body.password)
     return Response(status_code=204)
 
@@ -102,7 +104,8 @@ async def verify_password(
     responses=error_responses(UserNotFoundError),
 )
 async def set_suspended(
-    user_id: str, body: SuspensionBody, tenant: ManagedTenantDep, services: ServicesDep
+    user_id: str, body: SuspensionBody, tenant: ManagedTenantDep, request: Request
 ) -> UserRead:
+    services = services_of(request)
     user = await services.user_admin.set_suspended(tenant.id, user_id, body.isSuspended)
     return UserRead.of(user)

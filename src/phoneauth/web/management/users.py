@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.user_search import InvalidSearchError, parse_user_search
 from phoneauth.domain.users import UserNotFoundError
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep
+from phoneauth.web.deps import ManagedTenantDep, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.management.paging import link_header
 from phoneauth.web.management.user_views import HasPassword, UserRead
@@ -34,7 +34,6 @@ SEARCH_HELP = (
 )
 async def list_users(
     tenant: ManagedTenantDep,
-    services: ServicesDep,
     request: Request,
     response: Response,
     phone: Annotated[
@@ -43,6 +42,7 @@ async def list_users(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> list[UserRead]:
+    services = services_of(request)
     if phone is not None:
         found = await services.users.find_by_phone(tenant.id, parse_phone(phone))
         matches = [] if found is None else [found]
@@ -63,7 +63,8 @@ async def list_users(
     summary="One user",
     responses=error_responses(UserNotFoundError),
 )
-async def get_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep) -> UserRead:
+async def get_user(user_id: str, tenant: ManagedTenantDep, request: Request) -> UserRead:
+    services = services_of(request)
     return UserRead.of(await services.user_admin.get(tenant.id, user_id))
 
 
@@ -73,9 +74,8 @@ async def get_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep
     summary="Whether the user has a password",
     responses=error_responses(UserNotFoundError),
 )
-async def has_password(
-    user_id: str, tenant: ManagedTenantDep, services: ServicesDep
-) -> HasPassword:
+async def has_password(user_id: str, tenant: ManagedTenantDep, request: Request) -> HasPassword:
+    services = services_of(request)
     user = await services.user_admin.get(tenant.id, user_id)
     return HasPassword(hasPassword=user.has_password)
 
@@ -87,9 +87,10 @@ async def has_password(
     summary="Delete a user with their sessions and memberships",
     responses=error_responses(UserNotFoundError),
 )
-async def delete_user(user_id: str, tenant: ManagedTenantDep, services: ServicesDep) -> Response:
+async def delete_user(user_id: str, tenant: ManagedTenantDep, request: Request) -> Response:
     # The sessions go with the row (ON DELETE CASCADE): the user's cookies and access tokens
     # stop working here at once, since tokens are checked against their session.
+    services = services_of(request)
     if not await services.users.delete(tenant.id, user_id):
         raise UserNotFoundError(user_id=user_id)
     return Response(status_code=204)

@@ -29,7 +29,7 @@ from phoneauth.domain.verification_code_errors import (
     NoEmailConnectorError,
     NoSmsConnectorError,
 )
-from phoneauth.web.deps import ManagedTenantDep, ServicesDep, client_ip
+from phoneauth.web.deps import ManagedTenantDep, client_ip, services_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.resend_header import RESEND_AFTER_HEADER, resend_after
 
@@ -145,8 +145,9 @@ class GenericCodeVerification(_OneRecipient):
     },
 )
 async def send_code(
-    body: GenericCodeRequest, tenant: ManagedTenantDep, services: ServicesDep, request: Request
+    body: GenericCodeRequest, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     ip = body.ip or client_ip(request)
     if body.email is not None:
         await services.codes.send_email(tenant, body.email, UsageType.GENERIC, ip=ip)
@@ -176,8 +177,9 @@ async def send_code(
     ),
 )
 async def verify_code(
-    body: GenericCodeVerification, tenant: ManagedTenantDep, services: ServicesDep, request: Request
+    body: GenericCodeVerification, tenant: ManagedTenantDep, request: Request
 ) -> Response:
+    services = services_of(request)
     if body.email is not None:
         await services.codes.verify_email(
             tenant, body.email, UsageType.GENERIC, body.verification_code
