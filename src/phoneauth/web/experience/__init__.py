@@ -5,15 +5,7 @@ No admin key: the interaction cookie is the credential, and only within one inte
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from phoneauth.web.experience import interaction, new_password_identity, profile, verification
 
 ROUTERS = [interaction.router, verification.router, new_password_identity.router, profile.router]
-
-
-def experience_router() -> APIRouter:
-    router = APIRouter()
-    for flow in ROUTERS:
-        router.include_router(flow)
-    return router
+"""Included by the app one by one (`phoneauth.web.app.api_routers`), in this order."""
