@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeGuard, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Integer, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
@@ -264,6 +264,9 @@ class Database:
         self._writes_resumed: asyncio.Event | None = None  # writes wait for it (`_checkpoint`)
         self._version: int | None = None
         self._reading: asyncio.Task[int] | None = None
+        self._group: list[_Waiting] = []  # one-statement writes for the next group commit
+        self._group_loop: asyncio.AbstractEventLoop | None = None
+        self._committers: set[asyncio.Task[None]] = set()
         if self.is_sqlite:
             path = parsed.database or ":memory:"
             if path == ":memory:":
@@ -324,6 +327,8 @@ class Database:
             resumed = self._writes_resumed
             if resumed is not None:  # a checkpoint is letting the WAL start over
                 await resumed.wait()
+            if _groups(unit):
+                return cast(T, await self._grouped(unit))
             try:
                 return await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
             finally:
@@ -390,8 +395,7 @@ class Database:
 
     async def _run_sqlite(self, unit: Unit[T], begin: str, *, write: bool) -> T:
         assert self._sqlite is not None  # noqa: S101 - only called on SQLite
-        deadline: float | None = None
-        delay = 0.0005
+        busy = _BusyWait()
         while True:
             connection = self._sqlite_process_connection()
             try:
@@ -407,12 +411,7 @@ class Database:
             except OperationalError as error:
                 if error.orig is None or not is_busy(error.orig):
                     raise
-                now = time.monotonic()
-                deadline = now + BUSY_TIMEOUT_S if deadline is None else deadline
-                if now >= deadline:
-                    raise DatabaseBusyError() from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                await busy.wait()
 
     async def _run_async(self, engine: AsyncEngine, unit: Unit[T], *, write: bool) -> T:
         if isinstance(unit, Statement) and isinstance(unit.statement, Prepared):
@@ -470,6 +469,91 @@ class Database:
         self.outages.succeeded(started)
         return result
 
+    async def _grouped(self, unit: Statement[Any]) -> Any:
+        """`unit` in the next group commit; its own result or error once that committed."""
+        loop = asyncio.get_running_loop()
+        if self._group_loop is not loop:  # a new event loop (an app started again)
+            self._group, self._group_loop = [], loop
+        done: asyncio.Future[Any] = loop.create_future()
+        self._group.append((unit, done))
+        if len(self._group) == 1:
+            # Runs on the next turn of the loop: every write made before then joins it. A task
+            # of its own, so a cancelled caller never strands the others.
+            committer = loop.create_task(self._commit_group())
+            self._committers.add(committer)
+            committer.add_done_callback(self._committers.discard)
+        return await done
+
+    async def _commit_group(self) -> None:
+        group, self._group = self._group, []
+        busy = _BusyWait()
+        try:
+            while True:
+                try:
+                    results = self._run_group(group)
+                    break
+                except OperationalError as error:
+                    if error.orig is None or not is_busy(error.orig):
+                        raise
+                    await busy.wait()  # another process holds the write lock: try again
+                except _StatementFailedError:
+                    # A statement failed on its own (a constraint, a bad value): the group was
+                    # rolled back, and each statement runs alone, so only its caller gets it.
+                    await self._run_each(group)
+                    return
+        except Exception as error:  # busy too long, or the file itself failed: every caller
+            for _, done in group:
+                if not done.done():
+                    done.set_exception(error)
+            return
+        except BaseException:
+            for _, done in group:
+                done.cancel()
+            raise
+        for (_, done), result in zip(group, results, strict=True):
+            if not done.done():  # a caller cancelled meanwhile no longer waits
+                done.set_result(result)
+
+    def _run_group(self, group: list[_Waiting]) -> list[Any]:
+        """The group's statements in one transaction, from BEGIN to COMMIT without an await."""
+        dialect = self._sqlite_process_connection().dialect
+        driver = self._sqlite_driver_connection()
+        results = []
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                for unit, _ in group:
+                    try:
+                        results.append(unit.on_sqlite_driver(driver, dialect))
+                    except DBAPIError as error:
+                        if error.orig is not None and is_busy(error.orig):
+                            raise
+                        raise _StatementFailedError() from error
+                    except Exception as error:  # its result could not be read
+                        raise _StatementFailedError() from error
+                driver.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:  # SQLite ends it itself after some errors
+                    driver.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:  # BEGIN or COMMIT: as SQLAlchemy would raise it
+            raise DBAPIError.instance("COMMIT", None, error, sqlite3.Error) from error
+        self._after_sqlite_write()
+        return results
+
+    async def _run_each(self, group: list[_Waiting]) -> None:
+        for unit, done in group:
+            try:
+                result = await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
+            except Exception as error:
+                if not done.done():
+                    done.set_exception(error)
+            else:
+                if not done.done():
+                    done.set_result(result)
+            finally:
+                self._after_sqlite_write()
+
     def _after_sqlite_write(self) -> None:
         self._commits += 1
         if self._commits < CHECKPOINT_EVERY:
@@ -523,6 +607,43 @@ class Database:
         if self._sqlite is not None:
             self._sqlite.dispose()
         await self.engine.dispose()
+
+
+_Waiting = tuple[Statement[Any], "asyncio.Future[Any]"]
+
+
+def _groups(unit: object) -> TypeGuard[Statement[Any]]:
+    """Whether a write joins the group commit: one `Prepared` statement (a `Batch` makes its
+    own transaction, and a unit of several statements is a transaction of its own)."""
+    return (
+        isinstance(unit, Statement)
+        and not isinstance(unit, Batch)
+        and isinstance(unit.statement, Prepared)
+    )
+
+
+class _StatementFailedError(Exception):
+    """A statement of a group failed for a reason of its own; the group was rolled back."""
+
+
+class _BusyWait:
+    """The waits between tries while another process holds SQLite's write lock: growing from
+    0.5 ms to 50 ms, then `DatabaseBusyError` once `BUSY_TIMEOUT_S` has passed."""
+
+    __slots__ = ("deadline", "delay")
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        self.delay = 0.0005
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + BUSY_TIMEOUT_S
+        if now >= self.deadline:
+            raise DatabaseBusyError() from None
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, 0.05)
 
 
 def changed_rows(
