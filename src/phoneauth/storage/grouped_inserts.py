@@ -1,5 +1,6 @@
-"""Group commit for an append-only table: rows added in the same turn of the event loop are
-written together, and each caller returns once its own row is committed.
+"""Group commit for one statement run with many rows (message-log appends, code upserts): rows
+added in the same turn of the event loop are written together, in the order they came, and each
+caller returns once its own row is committed. Only for statements whose callers need no result.
 
 Every send appends a message-log row. Alone, that row cost an SQLite commit (the commit, not the
 row, was most of it: about 60 µs against 20 µs for a row within a transaction) or a PostgreSQL
