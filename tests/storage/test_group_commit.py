@@ -7,58 +7,35 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from tests.closed_loops import run_one_turn_then_close
 from tests.conftest import DatabaseUnderTest
-from tests.domain.codes_support import make_tenant, migrated
+from tests.domain.codes_support import make_tenant
+from tests.storage.message_log_rows import COUNT, INSERT, TABLE, row
 from tests.storage.test_database import hold_write_lock
 
 from phoneauth.errors import DatabaseBusyError
 from phoneauth.storage import database as database_module
-from phoneauth.storage.database import Database, Statement, changed_rows, open_database
-from phoneauth.storage.models import MessageLogRow
+from phoneauth.storage.database import Database, changed_rows, open_database
 from phoneauth.storage.prepared import Prepared
 
 SQLITE = pytest.mark.parametrize("database_kind", ["sqlite"], indirect=True)
 
-TABLE = MessageLogRow.metadata.tables["message_log"]
-INSERT = Prepared(insert(TABLE))
 # Marks a row as delivered only while it is still `sent`: of two such updates, one changes it.
 DELIVER = Prepared(
     update(TABLE)
     .where(TABLE.c.id == bindparam("b_id"), TABLE.c.status == "sent")
     .values(status="delivered")
 )
-COUNT = Statement(select(func.count()).select_from(TABLE), None, lambda rows: rows.scalar_one())
-
-
-def row(n: int) -> dict[str, Any]:
-    return {
-        "id": f"m{n:04d}",
-        "tenant_id": "default",
-        "created_at": datetime(2030, 1, 1, tzinfo=UTC),
-        "connector_id": "row-1",
-        "factory_id": "outbox-sms",
-        "usage_type": "SignIn",
-        "phone_masked": "+4915*****5678",
-        "status": "sent",
-        "test_send": False,
-    }
 
 
 @pytest.fixture
-async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = await migrated(migrated_database)
-    await make_tenant(database, "default")
-    yield database
-    await database.dispose()
+def database(default_tenant_database: Database) -> Database:
+    return default_tenant_database
 
 
 def file_of(migrated_database: DatabaseUnderTest) -> str:

@@ -7,51 +7,26 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from tests.closed_loops import run_one_turn_then_close
 from tests.conftest import DatabaseUnderTest
-from tests.domain.codes_support import make_tenant, migrated
+from tests.domain.codes_support import make_tenant
+from tests.storage.message_log_rows import COUNT, INSERT, row
 from tests.storage.test_database import hold_write_lock
 
 from phoneauth.errors import DatabaseBusyError
 from phoneauth.storage import database as database_module
-from phoneauth.storage.database import Batch, Database, Statement, open_database
+from phoneauth.storage.database import Batch, Database, open_database
 from phoneauth.storage.grouped_inserts import GroupedInsert
-from phoneauth.storage.models import MessageLogRow
-from phoneauth.storage.prepared import Prepared
-
-TABLE = MessageLogRow.metadata.tables["message_log"]
-INSERT = Prepared(insert(TABLE))
-COUNT = Statement(select(func.count()).select_from(TABLE), None, lambda rows: rows.scalar_one())
-
-
-def row(n: int) -> dict[str, Any]:
-    return {
-        "id": f"m{n:04d}",
-        "tenant_id": "default",
-        "created_at": datetime(2030, 1, 1, tzinfo=UTC),
-        "connector_id": "row-1",
-        "factory_id": "outbox-sms",
-        "usage_type": "SignIn",
-        "phone_masked": "+4915*****5678",
-        "status": "sent",
-        "test_send": False,
-    }
 
 
 @pytest.fixture
-async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = await migrated(migrated_database)
-    await make_tenant(database, "default")
-    yield database
-    await database.dispose()
+def database(default_tenant_database: Database) -> Database:
+    return default_tenant_database
 
 
 def count_units(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[object]:
