@@ -160,6 +160,46 @@ async def test_of_concurrent_saves_from_one_version_exactly_one_wins(database: D
     assert stored.data.redirect_to == f"/{winners[0]}"
 
 
+async def test_saves_of_many_interactions_at_once_each_get_their_own_answer(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saves that arrive together (on PostgreSQL one statement for the lot): fresh copies of
+    different interactions are saved, a stale copy is refused, and of three copies of one
+    interaction from one version exactly one wins."""
+    interactions = Interactions(SqlInteractionStore(database))
+    started = [await interactions.start("default", InteractionEvent.SIGN_IN) for _ in range(6)]
+    fresh = [await interactions.load("default", one.id) for one in started]
+    stale = await interactions.load("default", started[5].id)
+    await interactions.save(await interactions.load("default", started[5].id))
+    racing = [await interactions.load("default", started[0].id) for _ in range(2)]
+    for index, copy in enumerate([*fresh[:5], stale, *racing]):
+        copy.data.redirect_to = f"/{index}"
+    units: list[object] = []
+    write = database.write
+
+    async def counted(unit: object, **options: object) -> object:
+        units.append(unit)
+        return await write(unit, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "write", counted)
+
+    results = await asyncio.gather(
+        *(interactions.save(copy) for copy in [*fresh[:5], stale, *racing]),
+        return_exceptions=True,
+    )
+
+    assert results[1:5] == [None] * 4
+    assert isinstance(results[5], InteractionConflictError)
+    first_copies = [results[0], *results[6:]]
+    assert first_copies.count(None) == 1
+    assert all(isinstance(r, InteractionConflictError) for r in first_copies if r is not None)
+    winner = [0, 6, 7][first_copies.index(None)]
+    stored = [await interactions.load("default", one.id) for one in started]
+    assert [one.data.redirect_to for one in stored] == [f"/{winner}", "/1", "/2", "/3", "/4", None]
+    if not database.is_sqlite:  # SQLite commits the writes of a loop turn together itself
+        assert len(units) < 8, "the saves went one by one"
+
+
 async def test_saving_an_ended_interaction_is_not_found(database: Database) -> None:
     interactions = Interactions(SqlInteractionStore(database))
     started = await interactions.start("default", InteractionEvent.SIGN_IN)

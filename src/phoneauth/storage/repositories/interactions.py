@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from phoneauth.domain.interactions import StoredInteraction
-from phoneauth.storage.database import Database, changed_rows, first_row
+from phoneauth.storage.database import Database, Statement, changed_rows, first_row
+from phoneauth.storage.grouped_saves import GroupedSaves
 from phoneauth.storage.models import InteractionRow
 from phoneauth.storage.prepared import Prepared
 
@@ -34,6 +51,32 @@ _UPDATE = Prepared(
     )
     .values(version=_TABLE.c.version + 1)
 )
+# PostgreSQL: the saves of one loop turn in one statement (`GroupedSaves`), over arrays.
+_SAVES = (
+    func.unnest(
+        bindparam("b_tenants", type_=ARRAY(String)),
+        bindparam("b_ids", type_=ARRAY(String)),
+        bindparam("b_versions", type_=ARRAY(Integer)),
+        bindparam("b_documents", type_=ARRAY(Text)),
+    )
+    .table_valued(
+        column("tenant_id", String),
+        column("id", String),
+        column("version", Integer),
+        column("document", Text),
+    )
+    .render_derived(name="saves")
+)
+_UPDATE_MANY = Prepared(
+    update(_TABLE)
+    .where(
+        _TABLE.c.tenant_id == _SAVES.c.tenant_id,
+        _TABLE.c.id == _SAVES.c.id,
+        _TABLE.c.version == _SAVES.c.version,
+    )
+    .values(data=cast(_SAVES.c.document, JSON), version=_TABLE.c.version + 1)
+    .returning(_TABLE.c.tenant_id, _TABLE.c.id)
+)
 
 
 def _stored(row: Any) -> StoredInteraction:
@@ -42,9 +85,29 @@ def _stored(row: Any) -> StoredInteraction:
     )
 
 
+def _saves_together(saves: Sequence[dict[str, Any]]) -> Statement[set[Hashable]]:
+    parameters = {
+        "b_tenants": [save["b_tenant"] for save in saves],
+        "b_ids": [save["b_id"] for save in saves],
+        "b_versions": [save["b_version"] for save in saves],
+        "b_documents": [json.dumps(save["data"]) for save in saves],
+    }
+    return Statement(_UPDATE_MANY, parameters, lambda rows: {(row[0], row[1]) for row in rows})
+
+
+def _key(save: dict[str, Any]) -> Hashable:
+    return (save["b_tenant"], save["b_id"])
+
+
 class SqlInteractionStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        # SQLite commits the writes of a loop turn together already.
+        self._saves = (
+            None
+            if database.is_sqlite
+            else GroupedSaves(database, many=_saves_together, key=_key, one=self._update_one)
+        )
 
     async def create(self, interaction: StoredInteraction) -> None:
         parameters = {
@@ -71,6 +134,11 @@ class SqlInteractionStore:
             "b_version": expected_version,
             "data": data,
         }
+        if self._saves is not None:
+            return await self._saves.save(parameters)
+        return await self._update_one(parameters)
+
+    async def _update_one(self, parameters: dict[str, Any]) -> bool:
         return bool(await self.db.write(changed_rows(_UPDATE, parameters), single_statement=True))
 
     async def delete(
