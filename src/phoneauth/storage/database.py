@@ -46,6 +46,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
 from phoneauth.files import create_private_file, private_folder
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
 from phoneauth.storage.outage import OutageLog
 from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
 
@@ -264,9 +265,10 @@ class Database:
         self._writes_resumed: asyncio.Event | None = None  # writes wait for it (`_checkpoint`)
         self._version: int | None = None
         self._reading: asyncio.Task[int] | None = None
-        self._group: list[_Waiting] = []  # one-statement writes for the next group commit
-        self._group_loop: asyncio.AbstractEventLoop | None = None
-        self._committers: set[asyncio.Task[None]] = set()
+        # One-statement SQLite writes, committed together per loop turn (`_commit_group`).
+        self._group_commits: LoopTurnBatches[Statement[Any], Any] = LoopTurnBatches(
+            self._commit_group
+        )
         if self.is_sqlite:
             path = parsed.database or ":memory:"
             if path == ":memory:":
@@ -328,7 +330,7 @@ class Database:
             if resumed is not None:  # a checkpoint is letting the WAL start over
                 await resumed.wait()
             if _groups(unit):
-                return cast(T, await self._grouped(unit))
+                return cast(T, await self._group_commits.add(unit))
             try:
                 return await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
             finally:
@@ -469,23 +471,8 @@ class Database:
         self.outages.succeeded(started)
         return result
 
-    async def _grouped(self, unit: Statement[Any]) -> Any:
-        """`unit` in the next group commit; its own result or error once that committed."""
-        loop = asyncio.get_running_loop()
-        if self._group_loop is not loop:  # a new event loop (an app started again)
-            self._group, self._group_loop = [], loop
-        done: asyncio.Future[Any] = loop.create_future()
-        self._group.append((unit, done))
-        if len(self._group) == 1:
-            # Runs on the next turn of the loop: every write made before then joins it. A task
-            # of its own, so a cancelled caller never strands the others.
-            committer = loop.create_task(self._commit_group())
-            self._committers.add(committer)
-            committer.add_done_callback(self._committers.discard)
-        return await done
-
-    async def _commit_group(self) -> None:
-        group, self._group = self._group, []
+    async def _commit_group(self, group: list[_Waiting]) -> None:
+        """The writes of one loop turn in one transaction; each caller answered after COMMIT."""
         busy = _BusyWait()
         try:
             while True:
@@ -503,16 +490,10 @@ class Database:
                     return
         except Exception as error:  # busy too long, or the file itself failed: every caller
             for _, done in group:
-                if not done.done():
-                    done.set_exception(error)
+                fail(done, error)
             return
-        except BaseException:
-            for _, done in group:
-                done.cancel()
-            raise
         for (_, done), result in zip(group, results, strict=True):
-            if not done.done():  # a caller cancelled meanwhile no longer waits
-                done.set_result(result)
+            answer(done, result)
 
     def _run_group(self, group: list[_Waiting]) -> list[Any]:
         """The group's statements in one transaction, from BEGIN to COMMIT without an await."""
@@ -546,11 +527,9 @@ class Database:
             try:
                 result = await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
             except Exception as error:
-                if not done.done():
-                    done.set_exception(error)
+                fail(done, error)
             else:
-                if not done.done():
-                    done.set_result(result)
+                answer(done, result)
             finally:
                 self._after_sqlite_write()
 
@@ -609,7 +588,7 @@ class Database:
         await self.engine.dispose()
 
 
-_Waiting = tuple[Statement[Any], "asyncio.Future[Any]"]
+_Waiting = Waiting[Statement[Any], Any]
 
 
 def _groups(unit: object) -> TypeGuard[Statement[Any]]:

@@ -20,9 +20,8 @@ from typing import Any
 
 from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Batch, Database, changed_rows
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
 from phoneauth.storage.prepared import Prepared
-
-_Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
 
 
 class GroupedInsert:
@@ -31,62 +30,35 @@ class GroupedInsert:
     def __init__(self, database: Database, statement: Prepared) -> None:
         self.database = database
         self.statement = statement
-        self._waiting: list[_Waiting] = []
-        self._writers: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batches: LoopTurnBatches[dict[str, Any], None] = LoopTurnBatches(self._write)
 
     async def add(self, row: dict[str, Any]) -> None:
         """Insert `row`; returns once it is committed, or raises what its unit raised."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        if self._loop is not loop:  # a new event loop (an app started again): nothing carries over
-            self._waiting, self._loop = [], loop
-        self._waiting.append((row, done))
-        if len(self._waiting) == 1:
-            # The writer runs on the next turn of the loop: every row added before then joins
-            # this batch. Its own task, so a cancelled caller never strands the others.
-            writer = loop.create_task(self._write())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
-        await done
+        await self._batches.add(row)
 
-    async def _write(self) -> None:
-        batch, self._waiting = self._waiting, []
+    async def _write(self, batch: list[Waiting[dict[str, Any], None]]) -> None:
+        if len(batch) == 1:
+            await self._one(*batch[0])
+            return
         try:
-            if len(batch) == 1:
-                await self._one(*batch[0])
-                return
-            try:
-                await self.database.write(
-                    Batch(self.statement, [row for row, _ in batch]), single_statement=True
-                )
-            except DatabaseTroubleError as error:
-                for _, done in batch:
-                    _fail(done, error)
-                return
-            except Exception:
-                for row, done in batch:
-                    await self._one(row, done)
-                return
+            await self.database.write(
+                Batch(self.statement, [row for row, _ in batch]), single_statement=True
+            )
+        except DatabaseTroubleError as error:
             for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
-        except BaseException:
-            for _, done in batch:
-                if not done.done():
-                    done.cancel()
-            raise
+                fail(done, error)
+            return
+        except Exception:
+            for row, done in batch:
+                await self._one(row, done)
+            return
+        for _, done in batch:
+            answer(done, None)
 
     async def _one(self, row: dict[str, Any], done: asyncio.Future[None]) -> None:
         try:
             await self.database.write(changed_rows(self.statement, row), single_statement=True)
         except Exception as error:
-            _fail(done, error)
+            fail(done, error)
         else:
-            if not done.done():
-                done.set_result(None)
-
-
-def _fail(done: asyncio.Future[None], error: BaseException) -> None:
-    if not done.done():  # a caller cancelled meanwhile no longer waits
-        done.set_exception(error)
+            answer(done, None)

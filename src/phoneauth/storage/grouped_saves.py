@@ -20,8 +20,9 @@ from typing import Any
 
 from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Database, Statement
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
 
-_Waiting = tuple[dict[str, Any], "asyncio.Future[bool]"]
+_Save = dict[str, Any]
 
 
 class GroupedSaves:
@@ -32,78 +33,55 @@ class GroupedSaves:
         self,
         database: Database,
         *,
-        many: Callable[[Sequence[dict[str, Any]]], Statement[set[Hashable]]],
-        key: Callable[[dict[str, Any]], Hashable],
-        one: Callable[[dict[str, Any]], Awaitable[bool]],
+        many: Callable[[Sequence[_Save]], Statement[set[Hashable]]],
+        key: Callable[[_Save], Hashable],
+        one: Callable[[_Save], Awaitable[bool]],
     ) -> None:
         self.database = database
         self._many = many
         self._key = key
         self._one = one
-        self._waiting: list[_Waiting] = []
-        self._writers: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batches: LoopTurnBatches[_Save, bool] = LoopTurnBatches(self._write)
 
-    async def save(self, save: dict[str, Any]) -> bool:
+    async def save(self, save: _Save) -> bool:
         """Whether the row had the expected version (and now has the new document)."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        if self._loop is not loop:  # a new event loop (an app started again): nothing carries over
-            self._waiting, self._loop = [], loop
-        self._waiting.append((save, done))
-        if len(self._waiting) == 1:
-            writer = loop.create_task(self._write())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
-        return await done
+        return await self._batches.add(save)
 
-    async def _write(self) -> None:
-        batch, self._waiting = self._waiting, []
-        first: dict[Hashable, _Waiting] = {}
-        later: list[_Waiting] = []
+    async def _write(self, batch: list[Waiting[_Save, bool]]) -> None:
+        first: dict[Hashable, Waiting[_Save, bool]] = {}
+        later: list[Waiting[_Save, bool]] = []
         for waiting in batch:
             key = self._key(waiting[0])
             if key in first:
                 later.append(waiting)
             else:
                 first[key] = waiting
-        try:
-            if len(first) == 1:
-                await self._alone(next(iter(first.values())))
-            else:
-                await self._together(first)
-            for waiting in later:
-                await self._alone(waiting)
-        except BaseException:
-            for _, done in batch:
-                if not done.done():
-                    done.cancel()
-            raise
+        if len(first) == 1:
+            await self._alone(*next(iter(first.values())))
+        else:
+            await self._together(first)
+        for waiting in later:
+            await self._alone(*waiting)
 
-    async def _together(self, first: dict[Hashable, _Waiting]) -> None:
+    async def _together(self, first: dict[Hashable, Waiting[_Save, bool]]) -> None:
         saves = [save for save, _ in first.values()]
         try:
             changed = await self.database.write(self._many(saves), single_statement=True)
         except DatabaseTroubleError as error:
             for _, done in first.values():
-                if not done.done():
-                    done.set_exception(error)
+                fail(done, error)
             return
         except Exception:
             for waiting in first.values():
-                await self._alone(waiting)
+                await self._alone(*waiting)
             return
         for key, (_, done) in first.items():
-            if not done.done():
-                done.set_result(key in changed)
+            answer(done, key in changed)
 
-    async def _alone(self, waiting: _Waiting) -> None:
-        save, done = waiting
+    async def _alone(self, save: _Save, done: asyncio.Future[bool]) -> None:
         try:
             changed = await self._one(save)
         except Exception as error:
-            if not done.done():
-                done.set_exception(error)
+            fail(done, error)
         else:
-            if not done.done():
-                done.set_result(changed)
+            answer(done, changed)
