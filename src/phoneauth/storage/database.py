@@ -46,7 +46,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
 from phoneauth.files import create_private_file, private_folder
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 from phoneauth.storage.outage import OutageLog
 from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
 
@@ -525,11 +525,7 @@ class Database:
     async def _run_each(self, group: list[_Waiting]) -> None:
         for unit, done in group:
             try:
-                result = await self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True)
-            except Exception as error:
-                fail(done, error)
-            else:
-                answer(done, result)
+                await settle(done, self._run_sqlite(unit, "BEGIN IMMEDIATE", write=True))
             finally:
                 self._after_sqlite_write()
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Batch, Database, changed_rows
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 from phoneauth.storage.prepared import Prepared
 
 
@@ -56,9 +56,7 @@ class GroupedInsert:
             answer(done, None)
 
     async def _one(self, row: dict[str, Any], done: asyncio.Future[None]) -> None:
-        try:
-            await self.database.write(changed_rows(self.statement, row), single_statement=True)
-        except Exception as error:
-            fail(done, error)
-        else:
-            answer(done, None)
+        await settle(done, self._insert_one(row))
+
+    async def _insert_one(self, row: dict[str, Any]) -> None:
+        await self.database.write(changed_rows(self.statement, row), single_statement=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Database, Statement
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 
 _Save = dict[str, Any]
 
@@ -79,9 +79,4 @@ class GroupedSaves:
             answer(done, key in changed)
 
     async def _alone(self, save: _Save, done: asyncio.Future[bool]) -> None:
-        try:
-            changed = await self._one(save)
-        except Exception as error:
-            fail(done, error)
-        else:
-            answer(done, changed)
+        await settle(done, self._one(save))

@@ -56,3 +56,13 @@ def answer(done: asyncio.Future[R], result: R) -> None:
 def fail(done: asyncio.Future[R], error: BaseException) -> None:
     if not done.done():
         done.set_exception(error)
+
+
+async def settle(done: asyncio.Future[R], work: Awaitable[R]) -> None:
+    """`done` answered with what `work` gives, or with the error it raises."""
+    try:
+        result = await work
+    except Exception as error:
+        fail(done, error)
+    else:
+        answer(done, result)
