@@ -20,6 +20,7 @@ from phoneauth.domain.interactions import (
     VerificationType,
 )
 from phoneauth.domain.tenants import TenantKind, Tenants
+from phoneauth.errors import DatabaseUnavailableError
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
@@ -198,6 +199,87 @@ async def test_saves_of_many_interactions_at_once_each_get_their_own_answer(
     assert [one.data.redirect_to for one in stored] == [f"/{winner}", "/1", "/2", "/3", "/4", None]
     if not database.is_sqlite:  # SQLite commits the writes of a loop turn together itself
         assert len(units) < 8, "the saves went one by one"
+
+
+async def test_reads_of_many_interactions_at_once_each_get_their_own(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads that arrive together (on PostgreSQL one statement for the lot): each gets its own
+    interaction, of its own tenant, as last saved; one asked for twice, both; an unknown id, an
+    id of another tenant and an ended interaction, none."""
+    interactions = Interactions(SqlInteractionStore(database))
+    started = [
+        await interactions.start(tenant, InteractionEvent.SIGN_IN)
+        for tenant in ("default", "default", "default", "other", "default")
+    ]
+    for index, one in enumerate(started):
+        one.data.redirect_to = f"/{index}"
+        await interactions.save(one)
+    await interactions.finish(started[4])
+    asked = [
+        ("default", started[0].id),
+        ("default", started[1].id),
+        ("default", started[2].id),
+        ("other", started[3].id),
+        ("default", started[1].id),
+        ("default", "no-such-interaction"),
+        ("default", started[3].id),  # another tenant's
+        ("default", started[4].id),  # ended
+    ]
+    units: list[object] = []
+    read = database.read
+
+    async def counted(unit: object) -> object:
+        units.append(unit)
+        return await read(unit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "read", counted)
+
+    results = await asyncio.gather(
+        *(interactions.load(tenant, interaction_id) for tenant, interaction_id in asked),
+        return_exceptions=True,
+    )
+
+    loaded = [(r.tenant_id, r.id, r.data.redirect_to) for r in results[:5]]  # type: ignore[union-attr]
+    assert loaded == [
+        ("default", started[0].id, "/0"),
+        ("default", started[1].id, "/1"),
+        ("default", started[2].id, "/2"),
+        ("other", started[3].id, "/3"),
+        ("default", started[1].id, "/1"),
+    ]
+    assert all(isinstance(r, InteractionNotFoundError) for r in results[5:])
+    if not database.is_sqlite:  # SQLite reads in-process: nothing to share
+        assert len(units) < 4, "the reads went one by one"
+
+
+async def test_reads_together_that_fail_as_a_unit_are_each_read_alone(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared read that fails for a reason of its own (here: refused once) is no caller's
+    fault: each read is tried again alone and answered; a database in trouble fails them all."""
+    interactions = Interactions(SqlInteractionStore(database))
+    started = [await interactions.start("default", InteractionEvent.SIGN_IN) for _ in range(3)]
+    read = database.read
+    refusals = [ValueError("refused once")]
+
+    async def refusing_once(unit: object) -> object:
+        if refusals and "b_ids" in (getattr(unit, "parameters", None) or {}):
+            raise refusals.pop()
+        return await read(unit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "read", refusing_once)
+    loaded = await asyncio.gather(*(interactions.load("default", one.id) for one in started))
+    assert [one.id for one in loaded] == [one.id for one in started]
+
+    async def unavailable(unit: object) -> object:
+        raise DatabaseUnavailableError()
+
+    monkeypatch.setattr(database, "read", unavailable)
+    failed = await asyncio.gather(
+        *(interactions.load("default", one.id) for one in started), return_exceptions=True
+    )
+    assert all(isinstance(error, DatabaseUnavailableError) for error in failed)
 
 
 async def test_saving_an_ended_interaction_is_not_found(database: Database) -> None:

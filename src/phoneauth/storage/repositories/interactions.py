@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from phoneauth.domain.interactions import StoredInteraction
 from phoneauth.storage.database import Database, Statement, changed_rows, first_row
+from phoneauth.storage.grouped_reads import GroupedReads
 from phoneauth.storage.grouped_saves import GroupedSaves
 from phoneauth.storage.models import InteractionRow
 from phoneauth.storage.prepared import Prepared
@@ -67,6 +68,19 @@ _SAVES = (
     )
     .render_derived(name="saves")
 )
+# PostgreSQL: the reads of one loop turn in one statement (`GroupedReads`), over arrays of keys.
+_KEYS = (
+    func.unnest(
+        bindparam("b_tenants", type_=ARRAY(String)), bindparam("b_ids", type_=ARRAY(String))
+    )
+    .table_valued(column("tenant_id", String), column("id", String))
+    .render_derived(name="wanted")
+)
+_GET_MANY = Prepared(
+    select(_TABLE).join(
+        _KEYS, (_TABLE.c.tenant_id == _KEYS.c.tenant_id) & (_TABLE.c.id == _KEYS.c.id)
+    )
+)
 _UPDATE_MANY = Prepared(
     update(_TABLE)
     .where(
@@ -95,6 +109,16 @@ def _saves_together(saves: Sequence[dict[str, Any]]) -> Statement[set[Hashable]]
     return Statement(_UPDATE_MANY, parameters, lambda rows: {(row[0], row[1]) for row in rows})
 
 
+_Key = tuple[str, str]  # (tenant id, interaction id)
+
+
+def _reads_together(keys: Sequence[_Key]) -> Statement[dict[_Key, StoredInteraction]]:
+    parameters = {"b_tenants": [key[0] for key in keys], "b_ids": [key[1] for key in keys]}
+    return Statement(
+        _GET_MANY, parameters, lambda rows: {(row.tenant_id, row.id): _stored(row) for row in rows}
+    )
+
+
 def _key(save: dict[str, Any]) -> Hashable:
     return (save["b_tenant"], save["b_id"])
 
@@ -102,11 +126,16 @@ def _key(save: dict[str, Any]) -> Hashable:
 class SqlInteractionStore:
     def __init__(self, database: Database) -> None:
         self.db = database
-        # SQLite commits the writes of a loop turn together already.
+        # SQLite commits the writes of a loop turn together already, and reads in-process.
         self._saves = (
             None
             if database.is_sqlite
             else GroupedSaves(database, many=_saves_together, key=_key, one=self._update_one)
+        )
+        self._reads: GroupedReads[_Key, StoredInteraction] | None = (
+            None
+            if database.is_sqlite
+            else GroupedReads(database, many=_reads_together, one=self._get_one)
         )
 
     async def create(self, interaction: StoredInteraction) -> None:
@@ -121,7 +150,12 @@ class SqlInteractionStore:
         await self.db.write(changed_rows(_INSERT, parameters), single_statement=True)
 
     async def get(self, tenant_id: str, interaction_id: str) -> StoredInteraction | None:
-        parameters = {"b_tenant": tenant_id, "b_id": interaction_id}
+        if self._reads is not None:
+            return await self._reads.read((tenant_id, interaction_id))
+        return await self._get_one((tenant_id, interaction_id))
+
+    async def _get_one(self, key: _Key) -> StoredInteraction | None:
+        parameters = {"b_tenant": key[0], "b_id": key[1]}
         return await self.db.read(first_row(_GET, parameters, _stored))
 
     async def update(
