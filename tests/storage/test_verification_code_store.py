@@ -200,3 +200,49 @@ async def test_a_code_moves_to_another_scope_with_its_hash_until_consumed(
     found = await store.get("default", "c1")
     assert found is not None
     assert (found.scope, found.code_hash) == ("r2", "x" * 64)
+
+
+# --- lookups that arrive together (on PostgreSQL one statement for a loop turn) ----------------
+
+
+async def test_lookups_at_once_each_find_their_own_waiting_code(
+    database: Database, store: VerificationCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each lookup of a turn gets the waiting code of its own tenant, phone, use and scope;
+    one asked twice, both; none for a consumed code, another tenant's, or a key without one."""
+    other_phone = "+4915199999999"
+    await store.replace(code("a"))
+    await store.replace(code("b", usage_type="Register"))
+    await store.replace(code("c", scope="flow"))
+    await store.replace(code("d", tenant_id="other"))
+    await store.replace(code("e", phone=other_phone))
+    await store.replace(code("f", phone=other_phone, usage_type="ForgotPassword"))
+    assert await store.consume("default", "f", NOW, 10)
+    asked = [
+        ("default", PHONE, "SignIn", ""),
+        ("default", PHONE, "Register", ""),
+        ("default", PHONE, "SignIn", "flow"),
+        ("other", PHONE, "SignIn", ""),
+        ("default", other_phone, "SignIn", ""),
+        ("default", PHONE, "SignIn", ""),
+        ("default", other_phone, "ForgotPassword", ""),  # consumed
+        ("other", other_phone, "SignIn", ""),  # another tenant's phone
+        ("default", PHONE, "SignIn", "elsewhere"),
+    ]
+    units: list[object] = []
+    read = database.read
+
+    async def counted(unit: object) -> object:
+        units.append(unit)
+        return await read(unit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "read", counted)
+
+    found = await asyncio.gather(*(store.find_live(*key) for key in asked))
+
+    assert [None if one is None else one.id for one in found] == [
+        "a", "b", "c", "d", "e", "a", None, None, None
+    ]  # fmt: skip
+    assert found[2] == code("c", scope="flow")
+    if not database.is_sqlite:  # SQLite reads in-process: nothing to share
+        assert len(units) < 4, "the lookups went one by one"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -76,11 +77,16 @@ _KEYS = (
     .table_valued(column("tenant_id", String), column("id", String))
     .render_derived(name="wanted")
 )
-_GET_MANY = Prepared(
-    select(_TABLE).join(
-        _KEYS, (_TABLE.c.tenant_id == _KEYS.c.tenant_id) & (_TABLE.c.id == _KEYS.c.id)
-    )
+# LATERAL with LIMIT (which keeps PostgreSQL from turning it into a join): one lookup on the
+# primary key per key, whatever the planner's statistics say. A join let it hash the whole table
+# while its statistics were still those of an empty one.
+_FOUND = (
+    select(_TABLE)
+    .where(_TABLE.c.tenant_id == _KEYS.c.tenant_id, _TABLE.c.id == _KEYS.c.id)
+    .limit(1)
+    .lateral("found")
 )
+_GET_MANY = Prepared(select(_FOUND).select_from(_KEYS).join(_FOUND, true()))
 _UPDATE_MANY = Prepared(
     update(_TABLE)
     .where(
