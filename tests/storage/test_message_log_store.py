@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from tests.domain.codes_support import make_tenant, migrated
 
 from phoneauth.connectors import UsageType
 from phoneauth.domain.message_log import (
+    DeliveryStatus,
     MessageLog,
     MessageLogEntry,
     MessageLogQuery,
@@ -53,6 +55,52 @@ async def test_entries_round_trip_newest_first_with_a_total(log: MessageLog) -> 
     page = await log.query("default")
     assert page.total == 5
     assert page.entries == [entry(n) for n in (4, 3, 2, 1, 0)]
+
+
+async def test_entries_recorded_at_once_keep_every_field(
+    migrated_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of one loop turn go in together (on PostgreSQL one INSERT over one array per
+    column): every field of every row comes back as it went in, empty ones included."""
+    database: Database = await migrated(migrated_database)
+    await make_tenant(database, "default")
+    log = MessageLog(SqlMessageLogStore(database))
+    full = {
+        "error_code": "sms.send_failed",
+        "error_message": "Provider said no ('quoted')",
+        "test_send": True,
+        "send_id": "s1",
+        "attempt": 2,
+        "code_id": "c1",
+        "country": "DE",
+        "delivery_status": DeliveryStatus.DELIVERED,
+        "delivery_code": "DELIVRD",
+        "delivery_updated_at": START + timedelta(hours=1, microseconds=7),
+        "delivery_latency_ms": 1234,
+        "recipient_sealed": "v2.sealed",
+        "encoding": "UCS-2",
+        "segments": 3,
+        "characters": 140,
+    }
+    entries = [
+        entry(n, **(full if n % 2 else {"connector_id": None, "provider_message_id": None}))
+        for n in range(12)
+    ]
+    units: list[object] = []
+    write = database.write
+
+    async def counted(unit: object, **options: object) -> object:
+        units.append(unit)
+        return await write(unit, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database, "write", counted)
+    try:
+        await asyncio.gather(*(log.record(one) for one in entries))
+        page = await log.query("default", page_size=20)
+    finally:
+        await database.dispose()
+    assert page.entries == entries[::-1]
+    assert len(units) == 1, "the rows went in more than one unit"
 
 
 async def test_paging(log: MessageLog) -> None:
