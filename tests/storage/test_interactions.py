@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.conftest import DatabaseUnderTest
+from tests.storage.unit_counting import count_units
 
 from phoneauth.domain.interactions import (
     InteractionConflictError,
@@ -175,14 +176,7 @@ async def test_saves_of_many_interactions_at_once_each_get_their_own_answer(
     racing = [await interactions.load("default", started[0].id) for _ in range(2)]
     for index, copy in enumerate([*fresh[:5], stale, *racing]):
         copy.data.redirect_to = f"/{index}"
-    units: list[object] = []
-    write = database.write
-
-    async def counted(unit: object, **options: object) -> object:
-        units.append(unit)
-        return await write(unit, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(database, "write", counted)
+    units = count_units(monkeypatch, database, "write")
 
     results = await asyncio.gather(
         *(interactions.save(copy) for copy in [*fresh[:5], stale, *racing]),
@@ -226,14 +220,7 @@ async def test_reads_of_many_interactions_at_once_each_get_their_own(
         ("default", started[3].id),  # another tenant's
         ("default", started[4].id),  # ended
     ]
-    units: list[object] = []
-    read = database.read
-
-    async def counted(unit: object) -> object:
-        units.append(unit)
-        return await read(unit)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(database, "read", counted)
+    units = count_units(monkeypatch, database, "read")
 
     results = await asyncio.gather(
         *(interactions.load(tenant, interaction_id) for tenant, interaction_id in asked),

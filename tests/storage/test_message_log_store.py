@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import make_tenant, migrated
+from tests.storage.unit_counting import count_units
 
 from phoneauth.connectors import UsageType
 from phoneauth.domain.message_log import (
@@ -86,14 +87,7 @@ async def test_entries_recorded_at_once_keep_every_field(
         entry(n, **(full if n % 2 else {"connector_id": None, "provider_message_id": None}))
         for n in range(12)
     ]
-    units: list[object] = []
-    write = database.write
-
-    async def counted(unit: object, **options: object) -> object:
-        units.append(unit)
-        return await write(unit, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(database, "write", counted)
+    units = count_units(monkeypatch, database, "write")
     try:
         await asyncio.gather(*(log.record(one) for one in entries))
         page = await log.query("default", page_size=20)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import PHONE, make_tenant, migrated
+from tests.storage.unit_counting import count_units
 
 from phoneauth.domain.verification_codes import StoredCode, VerificationCodeStore
 from phoneauth.storage.database import Database
@@ -229,14 +230,7 @@ async def test_lookups_at_once_each_find_their_own_waiting_code(
         ("other", other_phone, "SignIn", ""),  # another tenant's phone
         ("default", PHONE, "SignIn", "elsewhere"),
     ]
-    units: list[object] = []
-    read = database.read
-
-    async def counted(unit: object) -> object:
-        units.append(unit)
-        return await read(unit)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(database, "read", counted)
+    units = count_units(monkeypatch, database, "read")
 
     found = await asyncio.gather(*(store.find_live(*key) for key in asked))
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Batch, Database, changed_rows
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, settle, shared
 from phoneauth.storage.prepared import Prepared
 
 
@@ -40,20 +39,21 @@ class GroupedInsert:
         if len(batch) == 1:
             await self._one(*batch[0])
             return
-        try:
-            await self.database.write(
+        written = await shared(
+            self.database.write(
                 Batch(self.statement, [row for row, _ in batch]), single_statement=True
-            )
-        except DatabaseTroubleError as error:
-            for _, done in batch:
-                fail(done, error)
-            return
-        except Exception:
-            for row, done in batch:
-                await self._one(row, done)
+            ),
+            (done for _, done in batch),
+            lambda: self._each(batch),
+        )
+        if written is None:
             return
         for _, done in batch:
             answer(done, None)
+
+    async def _each(self, batch: list[Waiting[dict[str, Any], None]]) -> None:
+        for row, done in batch:
+            await self._one(row, done)
 
     async def _one(self, row: dict[str, Any], done: asyncio.Future[None]) -> None:
         await settle(done, self._insert_one(row))

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
-from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Database, Statement
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle, shared
 
 Key = TypeVar("Key", bound=Hashable)
 Row = TypeVar("Row")
@@ -56,15 +55,16 @@ class GroupedReads(Generic[Key, Row]):
             for _, done in batch:
                 answer(done, found)
             return
-        try:
-            rows = await self.database.read(self._many(keys))
-        except DatabaseTroubleError as error:
-            for _, done in batch:
-                fail(done, error)
-            return
-        except Exception:
-            for key, done in batch:
-                await settle(done, self._one(key))
+        rows = await shared(
+            self.database.read(self._many(keys)),
+            (done for _, done in batch),
+            lambda: self._each(batch),
+        )
+        if rows is None:
             return
         for key, done in batch:
             answer(done, rows.get(key))
+
+    async def _each(self, batch: list[Waiting[Key, Row | None]]) -> None:
+        for key, done in batch:
+            await settle(done, self._one(key))

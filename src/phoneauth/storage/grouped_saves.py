@@ -15,12 +15,11 @@ transaction per loop turn, `phoneauth.storage.database`), so stores use this on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from phoneauth.errors import DatabaseTroubleError
 from phoneauth.storage.database import Database, Statement
-from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
+from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, settle, shared
 
 _Save = dict[str, Any]
 
@@ -65,18 +64,19 @@ class GroupedSaves:
 
     async def _together(self, first: dict[Hashable, Waiting[_Save, bool]]) -> None:
         saves = [save for save, _ in first.values()]
-        try:
-            changed = await self.database.write(self._many(saves), single_statement=True)
-        except DatabaseTroubleError as error:
-            for _, done in first.values():
-                fail(done, error)
-            return
-        except Exception:
-            for waiting in first.values():
-                await self._alone(*waiting)
+        changed = await shared(
+            self.database.write(self._many(saves), single_statement=True),
+            (done for _, done in first.values()),
+            lambda: self._each(first.values()),
+        )
+        if changed is None:
             return
         for key, (_, done) in first.items():
             answer(done, key in changed)
+
+    async def _each(self, batch: Iterable[Waiting[_Save, bool]]) -> None:
+        for waiting in batch:
+            await self._alone(*waiting)
 
     async def _alone(self, save: _Save, done: asyncio.Future[bool]) -> None:
         await settle(done, self._one(save))

@@ -4,8 +4,10 @@ to a flush on the next turn, each caller waiting for its own answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from phoneauth.errors import DatabaseTroubleError
 
 Item = TypeVar("Item")
 R = TypeVar("R")
@@ -66,3 +68,21 @@ async def settle(done: asyncio.Future[R], work: Awaitable[R]) -> None:
         fail(done, error)
     else:
         answer(done, result)
+
+
+async def shared(
+    unit: Awaitable[R],
+    waiting: Iterable[asyncio.Future[Any]],
+    each_alone: Callable[[], Awaitable[None]],
+) -> R | None:
+    """What `unit`, made for a whole batch, gives; None when it failed and every caller was
+    answered: a database in trouble fails them all, as it would have failed each alone; any other
+    error runs `each_alone`, so only a caller at fault gets an error."""
+    try:
+        return await unit
+    except DatabaseTroubleError as error:
+        for done in waiting:
+            fail(done, error)
+    except Exception:
+        await each_alone()
+    return None
