@@ -162,6 +162,43 @@ async def test_of_concurrent_saves_from_one_version_exactly_one_wins(database: D
     assert stored.data.redirect_to == f"/{winners[0]}"
 
 
+async def test_two_workers_saving_one_interaction_at_once_one_wins(
+    database: Database, migrated_database: DatabaseUnderTest
+) -> None:
+    """Two processes (two pools) each save, in the same instant, a copy of one interaction from
+    one version and another interaction of their own (so on PostgreSQL each side sends its grouped
+    statement, one waiting on the other's row lock): in every round exactly one copy wins, and
+    the other interactions are saved."""
+    other = open_database(migrated_database.url, schema=migrated_database.schema)
+    one, two = Interactions(SqlInteractionStore(database)), Interactions(SqlInteractionStore(other))
+    try:
+        for _ in range(15):
+            shared, own_one, own_two = [
+                await one.start("default", InteractionEvent.SIGN_IN) for _ in range(3)
+            ]
+            copy_one = await one.load("default", shared.id)
+            copy_two = await two.load("default", shared.id)
+            copy_one.data.redirect_to, copy_two.data.redirect_to = "/one", "/two"
+            own_two = await two.load("default", own_two.id)
+            results = await asyncio.gather(
+                one.save(copy_one),
+                one.save(own_one),
+                two.save(copy_two),
+                two.save(own_two),
+                return_exceptions=True,
+            )
+            assert results[1] is None, results
+            assert results[3] is None, results
+            copies = [results[0], results[2]]
+            assert copies.count(None) == 1, copies
+            assert all(isinstance(r, InteractionConflictError) for r in copies if r is not None)
+            stored = await one.load("default", shared.id)
+            assert stored.data.redirect_to == ("/one" if results[0] is None else "/two")
+            assert stored.version == shared.version + 1
+    finally:
+        await other.dispose()
+
+
 async def test_saves_of_many_interactions_at_once_each_get_their_own_answer(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     true,
     update,
@@ -87,14 +88,32 @@ _FOUND = (
     .lateral("found")
 )
 _GET_MANY = Prepared(select(_FOUND).select_from(_KEYS).join(_FOUND, true()))
+# Each save finds its row by key and version in a LATERAL subquery (one primary-key lookup,
+# whatever the statistics say; a join let PostgreSQL hash the whole table while it had never been
+# analysed), then updates that row version by its ctid. A row another save changed meanwhile has
+# a new ctid: re-checked after the wait for its lock, it no longer matches, so of two saves from
+# one version exactly one wins, as with the version in the WHERE clause.
+_CURRENT = _TABLE.alias("existing")
+_MATCHED = (
+    select(literal_column("existing.ctid").label("row_id"))
+    .where(
+        _CURRENT.c.tenant_id == _SAVES.c.tenant_id,
+        _CURRENT.c.id == _SAVES.c.id,
+        _CURRENT.c.version == _SAVES.c.version,
+    )
+    .limit(1)
+    .lateral("matched")
+)
+_FOUND_SAVES = (
+    select(_MATCHED.c.row_id, _SAVES.c.document)
+    .select_from(_SAVES)
+    .join(_MATCHED, true())
+    .subquery("found")
+)
 _UPDATE_MANY = Prepared(
     update(_TABLE)
-    .where(
-        _TABLE.c.tenant_id == _SAVES.c.tenant_id,
-        _TABLE.c.id == _SAVES.c.id,
-        _TABLE.c.version == _SAVES.c.version,
-    )
-    .values(data=cast(_SAVES.c.document, JSON), version=_TABLE.c.version + 1)
+    .where(literal_column("interactions.ctid") == _FOUND_SAVES.c.row_id)
+    .values(data=cast(_FOUND_SAVES.c.document, JSON), version=_TABLE.c.version + 1)
     .returning(_TABLE.c.tenant_id, _TABLE.c.id)
 )
 

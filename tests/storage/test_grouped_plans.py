@@ -1,6 +1,7 @@
-"""PostgreSQL: the grouped reads look each key up on its index, whatever the statistics say.
+"""PostgreSQL: the grouped reads and saves look each key up on its index, whatever the
+statistics say.
 
-Their first form, a join of the table with the keys' arrays, got a plan that hashed the whole
+The reads' first form, a join of the table with the keys' arrays, got a plan that hashed the whole
 table while the table had never been analysed, and PostgreSQL kept that plan (cached as the
 statement's generic plan) as the table grew: Management send-code fell to a tenth until the next
 ANALYZE. Here: a freshly migrated schema (never analysed: autovacuum analyses a table only after
@@ -18,7 +19,7 @@ from tests.conftest import DatabaseUnderTest
 
 from phoneauth.storage.database import Database, open_database
 from phoneauth.storage.prepared import Prepared
-from phoneauth.storage.repositories.interactions import _GET, _GET_MANY
+from phoneauth.storage.repositories.interactions import _GET, _GET_MANY, _UPDATE, _UPDATE_MANY
 from phoneauth.storage.repositories.verification_codes import _FIND_LIVE, _FIND_LIVE_MANY
 
 
@@ -75,6 +76,24 @@ async def test_interaction_reads_use_the_primary_key(database: Database) -> None
     one = await generic_plan(database, _GET, {"b_tenant": "", "b_id": ""}, "'default', 'a'")
     grouped = await generic_plan(
         database, _GET_MANY, {"b_tenants": [], "b_ids": []}, "'{default,default}', '{a,b}', 1"
+    )
+    assert "Index Scan using pk_interactions" in one, one
+    assert "Index Scan using pk_interactions" in grouped, grouped
+    assert "Seq Scan on interactions" not in grouped, grouped
+
+
+async def test_interaction_saves_use_the_primary_key(database: Database) -> None:
+    one = await generic_plan(
+        database,
+        _UPDATE,
+        {"b_tenant": "", "b_id": "", "b_version": 1, "data": {}},
+        "'{}', 1, 'default', 'a', 1",
+    )
+    grouped = await generic_plan(
+        database,
+        _UPDATE_MANY,
+        {"b_tenants": [], "b_ids": [], "b_versions": [], "b_documents": []},
+        "1, '{default,default}', '{a,b}', '{1,1}', '{\"{}\",\"{}\"}', 1",
     )
     assert "Index Scan using pk_interactions" in one, one
     assert "Index Scan using pk_interactions" in grouped, grouped
