@@ -1,8 +1,8 @@
 """PostgreSQL: the reads by key of one loop turn (each "the row with this key") in one statement,
 each caller given its own row.
 
-Every Experience request reads its interaction first, and on PostgreSQL that read was the one
-round trip of its own left on the Experience send-code (its saves, the code upserts, the
+Every Experience request reads its interaction first, and every send and verify looks up the
+waiting code; on PostgreSQL each was a round trip of its own (the saves, the code upserts, the
 message-log rows and the change counter are shared by a loop turn already). `GroupedReads` sends
 the reads that arrive in the same turn of the event loop as one statement over arrays of keys and
 hands each caller the row of its key, or None. The statement starts after all of its callers

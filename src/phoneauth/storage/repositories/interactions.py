@@ -79,8 +79,8 @@ _KEYS = (
     .render_derived(name="wanted")
 )
 # LATERAL with LIMIT (which keeps PostgreSQL from turning it into a join): one lookup on the
-# primary key per key, whatever the planner's statistics say. A join let it hash the whole table
-# while its statistics were still those of an empty one.
+# primary key per key, whatever the planner knows of the table. A join let it hash the whole table
+# while the table had never been analysed (`tests/storage/test_grouped_plans.py`).
 _FOUND = (
     select(_TABLE)
     .where(_TABLE.c.tenant_id == _KEYS.c.tenant_id, _TABLE.c.id == _KEYS.c.id)
@@ -88,18 +88,17 @@ _FOUND = (
     .lateral("found")
 )
 _GET_MANY = Prepared(select(_FOUND).select_from(_KEYS).join(_FOUND, true()))
-# Each save finds its row by key and version in a LATERAL subquery (one primary-key lookup,
-# whatever the statistics say; a join let PostgreSQL hash the whole table while it had never been
-# analysed), then updates that row version by its ctid. A row another save changed meanwhile has
-# a new ctid: re-checked after the wait for its lock, it no longer matches, so of two saves from
-# one version exactly one wins, as with the version in the WHERE clause.
-_CURRENT = _TABLE.alias("existing")
+# Each save finds its row by key and version in a LATERAL subquery (one primary-key lookup, as
+# the reads above), then updates that row version by its ctid. A row another save changed
+# meanwhile has a new ctid: re-checked after the wait for its lock, it no longer matches, so of
+# two saves from one version exactly one wins, as with the version in the WHERE clause.
+_EXISTING = _TABLE.alias("existing")
 _MATCHED = (
     select(literal_column("existing.ctid").label("row_id"))
     .where(
-        _CURRENT.c.tenant_id == _SAVES.c.tenant_id,
-        _CURRENT.c.id == _SAVES.c.id,
-        _CURRENT.c.version == _SAVES.c.version,
+        _EXISTING.c.tenant_id == _SAVES.c.tenant_id,
+        _EXISTING.c.id == _SAVES.c.id,
+        _EXISTING.c.version == _SAVES.c.version,
     )
     .limit(1)
     .lateral("matched")
