@@ -215,8 +215,11 @@ class SmsProtection:
         country = region_of(e164) or NO_REGION
         try:
             self._check_number(rules, e164, country)
-            await self._check_suspension(tenant, rules, country)
-            await self._acquire(tenant, rules, e164, country, leaves)
+            # One reading of the clock and of the suspensions for every rule of this send.
+            now = self.clock()
+            latest = (await self.store.suspensions(tenant.id)).get(country)
+            await self._check_suspension(tenant, rules, country, latest, now)
+            await self._acquire(tenant, rules, e164, country, leaves, latest, now)
         except CountersUnavailableError:
             # Never let a send through uncounted (as the rate limits): a retryable 503.
             log.warning("SMS protection counters unreachable; request refused with 503")
@@ -236,10 +239,13 @@ class SmsProtection:
             raise NumberTypeNotAllowedError(numberType=kind.value)
 
     async def _check_suspension(
-        self, tenant: Tenant, rules: SmsProtectionSettings, country: str
+        self,
+        tenant: Tenant,
+        rules: SmsProtectionSettings,
+        country: str,
+        latest: CountrySuspension | None,
+        now: datetime,
     ) -> None:
-        now = self.clock()
-        latest = (await self.store.suspensions(tenant.id)).get(country)
         if latest is not None and latest.active(now):
             raise self._suspended(latest, now)
         if rules.conversion_threshold <= 0:
@@ -311,10 +317,14 @@ class SmsProtection:
         return await self.counters.tally(current) + earlier * (1 - gone)
 
     async def _count_recent(
-        self, tenant: Tenant, rules: SmsProtectionSettings, country: str, kind: str
+        self,
+        tenant: Tenant,
+        rules: SmsProtectionSettings,
+        country: str,
+        kind: str,
+        latest: CountrySuspension | None,
+        now: datetime,
     ) -> None:
-        latest = (await self.store.suspensions(tenant.id)).get(country)
-        now = self.clock()
         current, _, _ = self._conversion_keys(tenant, rules, country, latest, kind, now)
         await self.counters.add(current, 2 * rules.conversion_window_seconds)
 
@@ -329,8 +339,9 @@ class SmsProtection:
         e164: str,
         country: str,
         leaves: bool,
+        latest: CountrySuspension | None,
+        now: datetime,
     ) -> None:
-        now = self.clock()
         day = now.date().isoformat()
         await self._check_caps(tenant, rules, country, day, now)
         if rules.prefix_limit > 0:
@@ -340,7 +351,7 @@ class SmsProtection:
         await self.counters.add(self._day_key(tenant.id, day), _DAY + 3600)
         await self.counters.add(self._day_key(tenant.id, day, country), _DAY + 3600)
         if leaves:
-            await self._count_recent(tenant, rules, country, "sent")
+            await self._count_recent(tenant, rules, country, "sent", latest, now)
 
     async def _acquire_prefix(
         self, tenant: Tenant, rules: SmsProtectionSettings, e164: str, now: datetime
@@ -404,7 +415,8 @@ class SmsProtection:
         country = region_of(e164) or NO_REGION
         rules = tenant.settings.sms_protection
         try:
-            await self._count_recent(tenant, rules, country, "verified")
+            latest = (await self.store.suspensions(tenant.id)).get(country)
+            await self._count_recent(tenant, rules, country, "verified", latest, self.clock())
         except CountersUnavailableError:
             # The code is accepted all the same; the watch only misses one success.
             log.warning("SMS protection counters unreachable; a verified code was not counted")

@@ -8,7 +8,7 @@ from enum import StrEnum
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, as_number
+from phoneauth.domain.phone_numbers import plan_type
 
 
 class NumberType(StrEnum):
@@ -45,11 +45,7 @@ _BY_LIBRARY = {
 
 def number_type(e164: str) -> NumberType:
     """What the numbering plan says `e164` is; `unknown` when it cannot tell."""
-    try:
-        parsed = as_number(e164)
-    except InvalidPhoneNumberError:
-        return NumberType.UNKNOWN
-    return _BY_LIBRARY.get(phonenumbers.number_type(parsed), NumberType.UNKNOWN)
+    return _BY_LIBRARY.get(plan_type(e164), NumberType.UNKNOWN)
 
 
 def _regions(values: list[str]) -> list[str]:
