@@ -46,6 +46,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
 from phoneauth.files import create_private_file, private_folder
+from phoneauth.storage.held_connections import HeldConnections
 from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 from phoneauth.storage.outage import OutageLog
 from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
@@ -57,6 +58,7 @@ Unit = Callable[[Session], T]
 
 BUSY_TIMEOUT_S = 5.0
 POOL_SIZE = 20  # PostgreSQL connections per worker process
+HELD_IDLE = 8  # of them, kept idle between `Prepared` statements (`held_connections`)
 CHECKPOINT_EVERY = 500  # SQLite write commits between two background WAL checkpoints
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL past which it is made to start over
 RESTART_WAIT_MS = 50  # longest a RESTART checkpoint (and the writes it holds back) waits
@@ -301,6 +303,7 @@ class Database:
             )
             event.listen(self.engine.sync_engine, "handle_error", _mark_disconnect)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._held = HeldConnections(self.engine, HELD_IDLE)
 
     async def read(self, unit: Unit[T]) -> T:
         """`unit` in a read-only unit of work; sees everything committed before it started."""
@@ -423,14 +426,14 @@ class Database:
             # Not `async with`: its exit closes in a task of its own, a loop turn later.
             connection = await engine.connect()
         except (OSError, DBAPIError, TimeoutError) as error:
-            self.outages.failed(error)
+            self._lost(error)
             raise DatabaseUnavailableError() from None
         try:
             result = await connection.run_sync(_in_transaction, unit, None, write)
         except (DBAPIError, OSError) as error:
             if not _is_disconnect(error):
                 raise
-            self.outages.failed(error)
+            self._lost(error)
             raise DatabaseUnavailableError() from None
         finally:
             await connection.close()
@@ -438,38 +441,45 @@ class Database:
         return result
 
     async def _run_prepared(self, unit: Statement[T]) -> T:
-        """A `Prepared` statement on a pooled asyncpg connection, taken from the pool without
-        an SQLAlchemy `Connection` around it (`raw_connection`: checking one out and in again
-        cost a fifth of an Experience send-code). The statement runs outside any transaction,
-        so the connection goes back with nothing to reset."""
+        """A `Prepared` statement on an asyncpg connection held between statements
+        (`held_connections`), without an SQLAlchemy `Connection` around it: checking one out
+        of the pool and in again cost a fifth of an Experience send-code, and the checkout
+        itself more than the statement. The statement runs outside any transaction, so the
+        connection is kept with nothing to reset."""
         started = time.monotonic()
         try:
-            raw = await self.engine.raw_connection()
+            raw = await self._held.take()
         except Exception as error:
             if not isinstance(error, OSError | DBAPIError | TimeoutError) and not _is_disconnect(
                 error
             ):
                 raise
-            self.outages.failed(error)
+            self._lost(error)
             raise DatabaseUnavailableError() from None
         try:
             result = await unit.on_asyncpg(raw.driver_connection, self.engine.dialect)
         except Exception as error:
             if not _is_disconnect(error):
+                self._held.give_back(raw)  # the statement failed, not the connection
                 raise
             # What SQLAlchemy does for the errors it sees itself (`_mark_disconnect`): this
             # connection, and every one pooled before it, are of no further use.
             raw.invalidate()
             await self.engine.dispose(close=False)
-            self.outages.failed(error)
+            self._lost(error)
             raise DatabaseUnavailableError() from None
         except BaseException:
             raw.invalidate()  # cancelled mid-statement: the connection's state is unknown
             raise
-        finally:
-            raw.close()
+        self._held.give_back(raw)
         self.outages.succeeded(started)
         return result
+
+    def _lost(self, error: BaseException) -> None:
+        """The database could not be reached: reported once per outage (`outage`), and no
+        held connection is used again."""
+        self._held.invalidate_idle()
+        self.outages.failed(error)
 
     async def _commit_group(self, group: list[_Waiting]) -> None:
         """The writes of one loop turn in one transaction; each caller answered after COMMIT."""
@@ -581,6 +591,8 @@ class Database:
             self._sqlite_connection = None
         if self._sqlite is not None:
             self._sqlite.dispose()
+        else:
+            self._held.release_idle()
         await self.engine.dispose()
 
 
