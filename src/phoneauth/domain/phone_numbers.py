@@ -59,14 +59,15 @@ def _plain_e164(text: str) -> str | None:
     return text if plan_type(text) != phonenumbers.PhoneNumberType.UNKNOWN else None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def plan_type(e164: str) -> int:
     """The numbering plan's type of a number in E.164 (`phonenumbers.PhoneNumberType`),
     `UNKNOWN` for no valid number.
 
     A send asks twice: `parse_phone` (valid means a known type: what `is_valid_number` tests)
     and the pumping defence (`sms_protection`), and each ask tries the plan's patterns in
-    turn, a tenth of the defence's CPU. Cached by the number, so the second is a lookup."""
+    turn, a tenth of the defence's CPU. Cached by the number, so the second is a lookup; the
+    two asks are moments apart, so a small cache does (memory has its own target)."""
     try:
         return int(phonenumbers.number_type(as_number(e164)))
     except InvalidPhoneNumberError:
