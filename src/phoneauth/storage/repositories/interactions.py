@@ -80,7 +80,7 @@ _KEYS = (
 )
 # LATERAL with LIMIT (which keeps PostgreSQL from turning it into a join): one lookup on the
 # primary key per key, whatever the planner knows of the table. A join let it hash the whole table
-# while the table had never been analysed (`tests/storage/test_grouped_plans.py`).
+# while the table had never been analysed (`tests/storage/postgresql/test_grouped_plans.py`).
 _FOUND = (
     select(_TABLE)
     .where(_TABLE.c.tenant_id == _KEYS.c.tenant_id, _TABLE.c.id == _KEYS.c.id)

@@ -88,7 +88,7 @@ _WANTED = (
 # LATERAL with LIMIT (which keeps PostgreSQL from turning it into a join): one lookup on the
 # index of waiting codes per key, whatever the planner knows of the table. A join let it hash the
 # whole table while the table had never been analysed: a tenth of the sends/s until ANALYZE
-# (`tests/storage/test_grouped_plans.py`).
+# (`tests/storage/postgresql/test_grouped_plans.py`).
 _FOUND = (
     select(_TABLE)
     .where(

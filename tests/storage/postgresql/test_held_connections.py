@@ -5,15 +5,14 @@ after its statement was cancelled."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Integer, text
 from sqlalchemy.exc import DBAPIError
-from tests.conftest import POSTGRES_URL, DatabaseUnderTest
+from tests.conftest import POSTGRES_URL
 
-from phoneauth.storage.database import HELD_IDLE, POOL_SIZE, Database, Statement, open_database
+from phoneauth.storage.database import HELD_IDLE, POOL_SIZE, Database, Statement
 from phoneauth.storage.prepared import Prepared
 
 _PID = Prepared(text("SELECT pg_backend_pid() AS pid").columns(pid=Integer))
@@ -23,19 +22,6 @@ _PID_AFTER = Prepared(
     )
 )
 _FAILS = Prepared(text("SELECT 1 / CAST(:zero AS integer) AS never").columns(never=Integer))
-
-
-@pytest.fixture(scope="module")
-def database_kind() -> str:
-    """Only PostgreSQL holds connections; SQLite has its one connection per process."""
-    return "postgresql"
-
-
-@pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = open_database(test_database.url, schema=test_database.schema)
-    yield database
-    await database.dispose()
 
 
 def _first(result: object) -> int:

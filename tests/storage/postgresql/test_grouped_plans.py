@@ -11,29 +11,12 @@ a sequential scan until autovacuum analyses it again: PostgreSQL's own behaviour
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from tests.conftest import DatabaseUnderTest
-
-from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.database import Database
 from phoneauth.storage.prepared import Prepared
 from phoneauth.storage.repositories.interactions import _GET, _GET_MANY, _UPDATE, _UPDATE_MANY
 from phoneauth.storage.repositories.verification_codes import _FIND_LIVE, _FIND_LIVE_MANY
-
-
-@pytest.fixture(scope="module")
-def database_kind() -> str:
-    """Only PostgreSQL plans: SQLite reads in-process, one key at a time."""
-    return "postgresql"
-
-
-@pytest.fixture
-async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = open_database(test_database.url, schema=test_database.schema)
-    yield database
-    await database.dispose()
 
 
 async def generic_plan(
