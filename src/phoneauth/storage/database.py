@@ -14,7 +14,8 @@ Every store states a unit as a plain function of an ORM `Session` and hands it t
   lock, the unit is rolled back and tried again after an asynchronous sleep, for up to
   `BUSY_TIMEOUT_S`, then answered `503 server.busy`.
 - **PostgreSQL**: an asyncpg pool; the unit runs through SQLAlchemy's public `run_sync` on one
-  pooled connection, a `Prepared` statement straight on the pooled asyncpg connection. Reads
+  pooled connection, a `Prepared` statement straight on an asyncpg connection that stays checked
+  out between such statements (`held_connections`). Reads
   run in autocommit (no BEGIN/COMMIT round trips: a read-committed transaction gives no more
   consistency than that); writes run in one transaction. No pre-ping on checkout: a dead
   connection is found by the statement itself, the pool is refreshed and the unit answered
