@@ -36,7 +36,8 @@ class HeldConnections:
         return await self._engine.raw_connection()
 
     def give_back(self, connection: PoolProxiedConnection) -> None:
-        """After a statement that ended cleanly: kept for the next, or back to the pool."""
+        """After a statement that left the connection usable (it succeeded, or failed for a
+        reason of its own): kept for the next, or back to the pool."""
         if len(self._idle) < self._keep:
             self._idle.append(connection)
         else:
@@ -53,6 +54,3 @@ class HeldConnections:
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
-
-    def __len__(self) -> int:
-        return len(self._idle)
