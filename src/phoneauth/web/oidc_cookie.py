@@ -7,21 +7,14 @@ so an abandoned app sign-in cannot capture a later sign-in on phoneauth's own pa
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from fastapi import Request, Response
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from phoneauth.web.deps import tenant_id_of
+from phoneauth.web.signed_pairs import signed_pairs
 from phoneauth.wiring import Services
 
 AUTHORIZATION_COOKIE = "phoneauth_oidc"
 _SALT = "phoneauth.oidc-authorization"
-
-
-@lru_cache(maxsize=8)
-def _serializer(key: bytes) -> URLSafeSerializer:
-    return URLSafeSerializer(key, salt=_SALT)
 
 
 def waiting_authorization(request: Request, services: Services) -> str | None:
@@ -29,15 +22,10 @@ def waiting_authorization(request: Request, services: Services) -> str | None:
     token = request.cookies.get(AUTHORIZATION_COOKIE)
     if not token:
         return None
-    try:
-        value = _serializer(services.interaction_cookie_key).loads(token)
-    except BadSignature:
+    pair = signed_pairs(services.interaction_cookie_key, _SALT).loads(token)
+    if pair is None or pair[0] != tenant_id_of(request):
         return None
-    match value:
-        case [str(tenant_id), str(uid)] if tenant_id == tenant_id_of(request):
-            return uid
-        case _:
-            return None
+    return pair[1]
 
 
 def resume_url(services: Services, tenant_id: str, uid: str) -> str:
@@ -50,7 +38,7 @@ def set_authorization_cookie(
 ) -> None:
     response.set_cookie(
         AUTHORIZATION_COOKIE,
-        _serializer(services.interaction_cookie_key).dumps([tenant_id, uid]),
+        signed_pairs(services.interaction_cookie_key, _SALT).dumps(tenant_id, uid),
         max_age=ttl,
         path="/",
         httponly=True,

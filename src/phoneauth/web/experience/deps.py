@@ -1,17 +1,15 @@
 """The interaction cookie and what every Experience API route needs from the request.
 
-The cookie carries only the tenant and the interaction id, signed (itsdangerous, HMAC-SHA1 with
-a key derived from the master secret), so a client can neither forge an id nor carry one across
+The cookie carries only the tenant and the interaction id, signed (`signed_pairs`, with a key
+derived from the master secret), so a client can neither forge an id nor carry one across
 tenants; the state itself stays in the database.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from phoneauth.domain.interactions import (
     INTERACTION_TTL,
@@ -24,6 +22,7 @@ from phoneauth.domain.tenants import TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
+from phoneauth.web.signed_pairs import SignedPairs, signed_pairs
 from phoneauth.wiring import Services
 
 INTERACTION_COOKIE = "phoneauth_interaction"
@@ -31,14 +30,8 @@ _SALT = "phoneauth.interaction-cookie"
 _MAX_LOCALE = 35
 
 
-def _signer(services: Services) -> URLSafeSerializer:
-    return _serializer(services.interaction_cookie_key)
-
-
-@lru_cache(maxsize=8)
-def _serializer(key: bytes) -> URLSafeSerializer:
-    # Built once per key: building one (key derivation, JSON set-up) cost more than a check.
-    return URLSafeSerializer(key, salt=_SALT)
+def _signer(services: Services) -> SignedPairs:
+    return signed_pairs(services.interaction_cookie_key, _SALT)
 
 
 def interaction_id_from_cookie(request: Request, services: Services) -> str | None:
@@ -46,15 +39,10 @@ def interaction_id_from_cookie(request: Request, services: Services) -> str | No
     token = request.cookies.get(INTERACTION_COOKIE)
     if not token:
         return None
-    try:
-        value = _signer(services).loads(token)
-    except BadSignature:
+    pair = _signer(services).loads(token)
+    if pair is None or pair[0] != tenant_id_of(request):
         return None
-    match value:
-        case [str(tenant_id), str(interaction_id)] if tenant_id == tenant_id_of(request):
-            return interaction_id
-        case _:
-            return None
+    return pair[1]
 
 
 async def get_interaction(request: Request) -> Interaction:
@@ -84,7 +72,7 @@ def _secure(request: Request) -> bool:
 def set_interaction_cookie(
     response: Response, request: Request, services: Services, interaction: Interaction
 ) -> None:
-    token = _signer(services).dumps([interaction.tenant_id, interaction.id])
+    token = _signer(services).dumps(interaction.tenant_id, interaction.id)
     response.set_cookie(
         INTERACTION_COOKIE,
         token,
