@@ -421,7 +421,8 @@ def describe(results: Results) -> str:
             "",
             "- **bare**: `POST /bare` with a pydantic body (`{phone}`) → 204, its own process with "
             "the same uvicorn options as `phoneauth serve` (one worker), run for "
-            f"{DURATION_S} s just before each row; the row is compared with that run.",
+            f"{DURATION_S} s just before each row; the row is compared with that run. Both "
+            "servers log at level WARNING: neither writes an access line.",
             "- **server CPU each**: user + system time of all the server's processes during the "
             "run, over its requests (over the sign-ins finished, warm-up included, for sign-in).",
             "- **Management send-code**: `POST /api/verification-codes`, admin key, a new valid "
