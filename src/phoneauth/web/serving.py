@@ -36,7 +36,7 @@ from phoneauth.errors import PhoneauthError
 from phoneauth.settings import Settings
 from phoneauth.storage.database import open_database
 from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
-from phoneauth.web.access_log import AccessLogFilter
+from phoneauth.web.access_log import AccessLineFormatter, AccessLogFilter
 from phoneauth.web.app import create_app
 from phoneauth.wiring import build_services
 
@@ -98,10 +98,12 @@ def server_options() -> dict[str, Any]:
 
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging configuration, with the access log's target masked (no phone
-    number or code in a query string reaches the log; `phoneauth.web.access_log`)."""
+    number or code in a query string reaches the log) and its lines formatted at half the
+    cost (`phoneauth.web.access_log`)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config.setdefault("filters", {})["mask_targets"] = {"()": AccessLogFilter}
     config["loggers"]["uvicorn.access"]["filters"] = ["mask_targets"]
+    config["formatters"]["access"]["()"] = AccessLineFormatter
     return config
 
 
