@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from itsdangerous import BadData, BadSignature, Signer, URLSafeSerializer
 
-# Never in a tenant id (a-z, 0-9, -), an interaction id (a-z, 2-7), an authorization uid
-# (URL-safe base64) or an earlier token's payload (base64).
+# Never in a tenant id (a-z, 0-9, -), an interaction id or authorization uid (URL-safe base64:
+# letters, digits, - and _) or an earlier token's payload (base64).
 _SEPARATOR = ":"
 
 
