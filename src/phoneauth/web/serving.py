@@ -98,8 +98,8 @@ def server_options() -> dict[str, Any]:
 
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging configuration, with the access log's target masked (no phone
-    number or code in a query string reaches the log) and its lines formatted at half the
-    cost (`phoneauth.web.access_log`)."""
+    number or code in a query string reaches the log) and its lines formatted for a third of
+    the cost of uvicorn's formatter (`phoneauth.web.access_log`)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config.setdefault("filters", {})["mask_targets"] = {"()": AccessLogFilter}
     config["loggers"]["uvicorn.access"]["filters"] = ["mask_targets"]
