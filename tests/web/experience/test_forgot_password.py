@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 from tests.web.account_support import Clock, anonymous
 from tests.web.experience.support import (
     NEW_PASSWORD,
@@ -272,6 +275,37 @@ async def test_a_suppressed_code_still_needs_a_connector(
     assert (await user.start("ForgotPassword")).status_code == 204
     refused = await user.send_code(OTHER_PHONE, "ForgotPassword")
     assert (refused.status_code, refused.json()["code"]) == (501, "connector.not_found")
+
+
+def background_sms_tasks() -> int:
+    return sum(task.get_name() == "phoneauth-background-sms" for task in asyncio.all_tasks())
+
+
+async def test_a_registered_numbers_sms_starts_only_after_its_answer_is_written(
+    app: FastAPI, api: httpx.AsyncClient, outbox: None, services: Services
+) -> None:
+    """Started any earlier, its first steps would run while the answer is still being made,
+    and make a registered number's answer slower than an unknown one's."""
+    await services.users.create("default", phone=PHONE)
+    at_answer: list[int] = []
+
+    async def watching(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                at_answer.append(background_sms_tasks())
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    transport = httpx.ASGITransport(app=watching)
+    async with httpx.AsyncClient(transport=transport, base_url="http://phoneauth.test") as client:
+        user = EndUser(client, api)
+        assert (await user.start("ForgotPassword")).status_code == 204
+        assert (await user.send_code(PHONE, "ForgotPassword")).status_code == 200
+    assert background_sms_tasks() == 1  # started once the answer was out
+    assert at_answer[-1] == 0
+    await services.codes.background.wait()
+    assert len(await user.messages(PHONE)) == 1
 
 
 async def test_verify_rejects_a_wrong_code_to_a_known_phone_the_same_way(

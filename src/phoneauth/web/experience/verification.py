@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoneauth.connectors.errors import ALL_CONNECTOR_ERRORS
@@ -147,25 +147,33 @@ def _answer(verification_id: str) -> VerificationId:
     },
 )
 async def send_code(
-    body: CodeRequest, interaction: InteractionDep, request: Request, response: Response
+    body: CodeRequest,
+    interaction: InteractionDep,
+    request: Request,
+    response: Response,
+    after_answer: BackgroundTasks,
 ) -> VerificationId:
     """Logto's answer; the `Resend-After` header (phoneauth's) says when the next send may go.
     A send again for the same identifier in this interaction answers the same
-    `verificationId` and, within the code's validity, sends the same code."""
+    `verificationId` and, within the code's validity, sends the same code. A send that the
+    answer does not wait for starts after it is written, so it cannot slow it down."""
     services = services_of(request)
     send = (
         services.experience.verifications.send_email_code
         if isinstance(body.identifier, EmailIdentifierIn)
         else services.experience.verifications.send_code
     )
-    verification_id = await send(
-        interaction,
-        body.identifier.value,
-        body.interaction_event,
-        ip=client_ip(request),
-        locale=preferred_locale(request),
-    )
-    add_resend_after(response, await services.tenants.get(interaction.tenant_id))
+    with services.codes.background.held() as held:
+        verification_id = await send(
+            interaction,
+            body.identifier.value,
+            body.interaction_event,
+            ip=client_ip(request),
+            locale=preferred_locale(request),
+        )
+        add_resend_after(response, await services.tenants.get(interaction.tenant_id))
+    if held:
+        after_answer.add_task(held.release)
     return _answer(verification_id)
 
 
