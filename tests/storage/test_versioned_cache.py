@@ -169,6 +169,32 @@ async def test_the_active_connector_changed_elsewhere_is_the_next_one_read(
     assert await reader.get_by_type("default", "Sms") is None
 
 
+async def test_a_tenant_without_an_email_connector_is_remembered_until_one_is_added(
+    two_instances: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every sign-in page asks for both connectors; most tenants have no email connector, and
+    that answer was a query on every page load."""
+    one, two = two_instances
+    reader = SqlConnectorStore(one, cache=cache_for(one))
+    queries: list[str] = []
+    query = reader._get_by_type
+
+    async def counted(tenant_id: str, connector_type: str) -> Any:
+        queries.append(connector_type)
+        return await query(tenant_id, connector_type)
+
+    monkeypatch.setattr(reader, "_get_by_type", counted)
+    for _ in range(3):
+        assert await reader.get_by_type("default", "Email") is None
+    assert queries == ["Email"]
+    added = await SqlConnectorStore(two).replace(
+        "default", "Email", "outbox-email", "config", now=NOW
+    )
+    found: Any = await reader.get_by_type("default", "Email")
+    assert found.id == added.id
+    assert queries == ["Email", "Email"]
+
+
 async def test_a_tenant_without_its_own_sign_in_experience_is_remembered_until_one_is_saved(
     two_instances: tuple[Database, Database],
 ) -> None:

@@ -52,7 +52,7 @@ class SqlConnectorStore:
         database: Database,
         *,
         attempts: int = 8,
-        cache: VersionedCache[tuple[str, str], StoredConnector] | None = None,
+        cache: VersionedCache[tuple[str, str], StoredConnector | bool] | None = None,
     ) -> None:
         self.db = database
         self.attempts = attempts
@@ -79,12 +79,20 @@ class SqlConnectorStore:
         )
 
     async def get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
-        # Every send reads the active connector; the cache empties on any committed change.
+        # Every send reads the active connector, every sign-in page both; the cache empties on
+        # any committed change. A tenant without one (most have no email connector) is
+        # remembered too, as False: the tenant was looked up first, so such entries cannot
+        # fill the cache, and a page no longer runs a query for a connector that is not there.
         if self.cache is None:
             return await self._get_by_type(tenant_id, connector_type)
-        return await self.cache.get(
-            (tenant_id, connector_type), lambda: self._get_by_type(tenant_id, connector_type)
+        found = await self.cache.get(
+            (tenant_id, connector_type), lambda: self._found_by_type(tenant_id, connector_type)
         )
+        return found if isinstance(found, StoredConnector) else None
+
+    async def _found_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | bool:
+        found = await self._get_by_type(tenant_id, connector_type)
+        return False if found is None else found
 
     async def _get_by_type(self, tenant_id: str, connector_type: str) -> StoredConnector | None:
         return await self.db.read(
