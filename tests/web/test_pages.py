@@ -89,6 +89,24 @@ async def test_the_default_sign_in_page_offers_a_code_and_registration(
     assert response.headers["cache-control"] == "no-store"
 
 
+async def test_each_visitor_gets_their_own_country_and_example_in_turn(
+    visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    """The options are rendered once per country and kept: each page still preselects the
+    visitor's own, with its example number as the placeholder."""
+    for language, region, example in [
+        ("de-DE", "DE", "01512 3456789"),
+        ("fr-FR", "FR", "06 12 34 56 78"),
+        ("de-DE", "DE", "01512 3456789"),
+    ]:
+        response = await visitor.get("/sign-in", headers={"accept-language": language})
+        page = response.text
+        assert selected_region(page) == region
+        assert page.count(" selected>") == 1
+        assert f'placeholder="{example}"' in page
+        assert page.count("<option ") == len(countries())
+
+
 async def test_password_sign_in_shows_the_password_and_forgot_link(
     services: Services, visitor: httpx.AsyncClient, outbox: None
 ) -> None:

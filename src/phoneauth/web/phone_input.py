@@ -91,6 +91,11 @@ def countries() -> tuple[Country, ...]:
     return tuple(sorted(found, key=lambda country: _sort_key(country.name)))
 
 
+@cache
+def example_numbers() -> dict[str, str]:
+    return {country.region: country.example for country in countries()}
+
+
 def default_region(accept_language: str | None) -> str:
     """The country to preselect: `de-DE` → DE, `pt` → BR, nothing useful → US.
 
