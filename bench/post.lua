@@ -6,6 +6,7 @@
 --   MODE "file":   the lines of the file ARG, split between the threads, used in turn
 --   MODE "once":   as "file", but each line once: a thread that has used all its lines stops
 --   MODE "fixed":  the same small body every time
+--   MODE "page":   GET the URL, as a browser asks for a page (no body; Accept-Language de-DE)
 --   MODE "experience": Experience API send-code, a new number per request (ARG as in "phones")
 --                  with a fresh interaction: the cookies, one per request, are the lines of the
 --                  file named by the 5th argument (made beforehand by PUT /api/experience); a
@@ -31,6 +32,12 @@ function init(args)
   local nthreads = tonumber(args[4])
   statuses = {}
   sent = 0
+  if mode == "page" then
+    wrk.method = "GET"
+    wrk.headers["Content-Type"] = nil
+    wrk.headers["Accept"] = "text/html"
+    wrk.headers["Accept-Language"] = "de-DE,de;q=0.9"
+  end
   if mode == "phones" or mode == "experience" then
     first = tonumber(args[3]) + tid * 5000000
   end
@@ -58,6 +65,9 @@ end
 
 function request()
   sent = sent + 1
+  if mode == "page" then
+    return wrk.format()
+  end
   local body
   if mode == "phones" then
     body = string.format('{"phone":"+49151%08d"}', first + sent)

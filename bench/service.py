@@ -9,6 +9,7 @@ request). Rows, each compared with the bare endpoint's run made just before it:
 - Management send-code and verify (right code, wrong code): wrk, 32 connections;
 - Experience send-code: wrk, each request with a fresh interaction's cookie (the interactions
   are started beforehand by `PUT /api/experience`, so only the send-code request is timed);
+- the sign-in page (`GET /sign-in`, the HTML every sign-in through the pages starts with): wrk;
 - whole sign-ins by code: an aiohttp client with 32 concurrent users (`bench/flows.py`);
 - the server's resident memory after 100,000 codes.
 """
@@ -293,6 +294,9 @@ def bench_database(db: Database, bare: Server, work: Path, results: Results) -> 
             str(cookie_file),
         )
         results.rows.append(Row(db, experience.name, before, experience, expected="200"))
+        before = bench_bare(bare)
+        page = wrk(server, "sign-in page (GET /sign-in)", "/sign-in", "page", "-", 0, DURATION_S)
+        results.rows.append(Row(db, page.name, before, page, expected="200"))
         results.notes.append(
             f"{db.label}: {len(cookies):,} interactions started for Experience send-code "
             f"({experience.requests:,} used in {experience.requests / experience.rps:.1f} s); "
