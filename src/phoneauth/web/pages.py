@@ -21,6 +21,7 @@ import phonenumbers
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from phoneauth import __version__
@@ -51,8 +52,13 @@ STATIC_DIR = WEB / "static"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
-# Read by static/experience.js from a JSON block (not run as a script, so the CSP holds).
-templates.env.globals["end_user_messages"] = end_user_table()
+# Read by static/experience.js from a JSON block (not run as a script, so the CSP holds). The
+# same on every page, so encoded once as `tojson` would encode it, not on every load.
+templates.env.globals["end_user_messages_json"] = htmlsafe_json_dumps(
+    end_user_table(),
+    dumps=templates.env.policies["json.dumps_function"],
+    **templates.env.policies["json.dumps_kwargs"],
+)
 
 
 @lru_cache(maxsize=len(phonenumbers.SUPPORTED_REGIONS) + 1)
