@@ -52,6 +52,8 @@ STATIC_DIR = WEB / "static"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+# The templates ship inside the package: no stat of every included file on every render.
+templates.env.auto_reload = False
 # Read by static/experience.js from a JSON block (not run as a script, so the CSP holds). The
 # same on every page, so encoded once as `tojson` would encode it, not on every load.
 templates.env.globals["end_user_messages_json"] = htmlsafe_json_dumps(

@@ -42,6 +42,7 @@ ANONYMOUS_CSRF_COOKIE = "phoneauth_console_csrf"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+templates.env.auto_reload = False  # shipped in the package: no stat of each file per render
 templates.env.globals["admin_sentence"] = admin_sentence
 
 NAV = (
