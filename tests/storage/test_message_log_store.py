@@ -20,6 +20,7 @@ from phoneauth.domain.message_log import (
     MessageStatus,
 )
 from phoneauth.storage.database import Database
+from phoneauth.storage.repositories import message_log as message_log_store
 from phoneauth.storage.repositories.message_log import SqlMessageLogStore
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
@@ -136,6 +137,20 @@ async def test_delete_before_keeps_newer_entries(log: MessageLog) -> None:
         await log.record(entry(n))
     assert await log.store.delete_before("default", START + timedelta(minutes=2)) == 2
     assert [e.id for e in (await log.query("default")).entries] == ["m003", "m002"]
+
+
+async def test_a_prune_deletes_in_batches_until_none_is_left(
+    log: MessageLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 over 7 old entries (another tenant's between): all 7 go, oldest first,
+    the newer ones and the other tenant's stay."""
+    monkeypatch.setattr(message_log_store, "PRUNE_BATCH", 2)
+    for n in range(9):
+        await log.record(entry(n))
+    await log.record(entry(20, tenant_id="other"))
+    assert await log.store.delete_before("default", START + timedelta(minutes=7)) == 7
+    assert [e.id for e in (await log.query("default")).entries] == ["m008", "m007"]
+    assert [e.id for e in (await log.query("other")).entries] == ["m020"]
 
 
 def test_long_provider_messages_are_cut_to_the_column_size() -> None:

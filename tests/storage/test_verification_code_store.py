@@ -14,6 +14,7 @@ from tests.storage.unit_counting import count_units
 
 from phoneauth.domain.verification_codes import StoredCode, VerificationCodeStore
 from phoneauth.storage.database import Database
+from phoneauth.storage.repositories import verification_codes
 from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -95,6 +96,31 @@ async def test_delete_finished_keeps_live_codes(store: VerificationCodeStore) ->
     assert await store.consume("default", "used", NOW, 10)
     assert await store.delete_finished("default", NOW) == 2
     assert await store.get("default", "live") is not None
+
+
+async def test_a_prune_walks_the_codes_in_batches_and_misses_none(
+    store: VerificationCodeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 3 over 11 codes (same phone, several uses and scopes, another tenant's
+    between): every finished code of the tenant goes, every other stays."""
+    monkeypatch.setattr(verification_codes, "PRUNE_BATCH", 3)
+    finished, live = [], []
+    for n in range(10):
+        expired = n % 3 != 0
+        row = code(
+            f"c{n}",
+            phone=f"+49151000000{n % 4}",
+            usage_type=("SignIn", "Register")[n % 2],
+            scope=f"s{n}",
+            expires_at=NOW - timedelta(1) if expired else NOW + timedelta(1),
+        )
+        await store.replace(row)
+        (finished if expired else live).append(row.id)
+    await store.replace(code("theirs", tenant_id="other", expires_at=NOW - timedelta(1)))
+    assert await store.delete_finished("default", NOW) == len(finished)
+    assert [await store.get("default", i) for i in finished] == [None] * len(finished)
+    assert None not in [await store.get("default", i) for i in live]
+    assert await store.get("other", "theirs") is not None
 
 
 async def test_a_new_code_takes_the_place_of_the_waiting_one(

@@ -102,6 +102,9 @@ _TABLE = MessageLogRow.metadata.tables["message_log"]
 _INSERT = Prepared(insert(_TABLE))
 
 
+PRUNE_BATCH = 1_000  # entries deleted per statement of a prune
+
+
 class SqlMessageLogStore:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -258,7 +261,19 @@ class SqlMessageLogStore:
         return cast(func.round(seconds * 1000), Integer)
 
     async def delete_before(self, tenant_id: str, before: datetime) -> int:
-        statement = delete(MessageLogRow).where(
-            MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before
+        """In batches of `PRUNE_BATCH` entries, oldest first (the tenant and time index finds
+        them): one DELETE of an hour's or a month's entries held the event loop (SQLite) or a
+        long transaction (PostgreSQL) for all of them."""
+        oldest = (
+            select(MessageLogRow.id)
+            .where(MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before)
+            .order_by(MessageLogRow.created_at)
+            .limit(PRUNE_BATCH)
         )
-        return await self.db.write(changed_rows(statement), single_statement=True)
+        statement = delete(MessageLogRow).where(MessageLogRow.id.in_(oldest.scalar_subquery()))
+        deleted = 0
+        while True:
+            changed = await self.db.write(changed_rows(statement), single_statement=True)
+            deleted += changed
+            if changed < PRUNE_BATCH:
+                return deleted

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, column, delete, func, or_, select, true, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from phoneauth.domain.verification_code_store import StoredCode
 from phoneauth.storage.database import Database, Statement, changed_rows, first_row
@@ -255,11 +267,51 @@ class SqlVerificationCodeStore:
         return changed == 1
 
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
-        statement = delete(VerificationCodeRow).where(
-            VerificationCodeRow.tenant_id == tenant_id,
-            or_(
-                VerificationCodeRow.expires_at < now,
-                VerificationCodeRow.consumed_at.is_not(None),
-            ),
-        )
-        return await self.db.write(changed_rows(statement), single_statement=True)
+        """In batches of `PRUNE_BATCH` codes, walked along the tenant's lookup index: one
+        DELETE over the tenant's codes scanned all of them at once, on SQLite on the event
+        loop's thread (26-101 ms for 64,000 codes, every request waiting); a batch takes a
+        millisecond or two."""
+        deleted, after = 0, _FIRST_KEY
+        while True:
+            batch = await self.db.read(_next_keys(tenant_id, after))
+            if batch:
+                # By id alone (the batch is the tenant's): with the tenant in the condition
+                # SQLite walked the tenant's whole index instead of looking the ids up.
+                statement = delete(VerificationCodeRow).where(
+                    VerificationCodeRow.id.in_([key[-1] for key in batch]),
+                    or_(
+                        VerificationCodeRow.expires_at < now,
+                        VerificationCodeRow.consumed_at.is_not(None),
+                    ),
+                )
+                deleted += await self.db.write(changed_rows(statement), single_statement=True)
+            if len(batch) < PRUNE_BATCH:
+                return deleted
+            after = batch[-1]
+
+
+PRUNE_BATCH = 1_000  # codes looked at per statement of a prune
+_KEY = (
+    VerificationCodeRow.phone,
+    VerificationCodeRow.usage_type,
+    VerificationCodeRow.scope,
+    VerificationCodeRow.id,
+)
+_FIRST_KEY = ("", "", "", "")  # before every code: a phone is never empty
+Key = tuple[str, str, str, str]
+
+
+def _next_keys(tenant_id: str, after: Key) -> Callable[[Session], list[Key]]:
+    """The keys of the tenant's next `PRUNE_BATCH` codes after `after`, in the order of the
+    lookup index (tenant, phone, use, scope), which finds them without a sort of all codes."""
+    query = (
+        select(*_KEY)
+        .where(VerificationCodeRow.tenant_id == tenant_id, tuple_(*_KEY) > tuple_(*after))
+        .order_by(*_KEY)
+        .limit(PRUNE_BATCH)
+    )
+
+    def unit(session: Session) -> list[Key]:
+        return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
+
+    return unit
