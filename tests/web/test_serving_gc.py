@@ -1,5 +1,5 @@
-"""`phoneauth serve` freezes the started app out of the garbage collector and collects the
-youngest generation less often; test apps keep Python's defaults."""
+"""`phoneauth serve` makes the pages ready, freezes the started app out of the garbage collector
+and collects the youngest generation less often; test apps keep Python's defaults."""
 
 from __future__ import annotations
 
@@ -13,18 +13,22 @@ SCRIPT = """
 import asyncio, gc, sys
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
+from phoneauth.web.pages import country_options, templates
 
 async def main():
     app = create_app(Settings(), serving=sys.argv[1] == "serving")
     async with app.router.lifespan_context(app):
-        print(gc.get_freeze_count(), gc.get_threshold()[0])
+        compiled = sum(name.startswith("pages/") for name in templates.env.list_templates())
+        ready = compiled == len(templates.env.cache) and country_options.cache_info().currsize
+        print(gc.get_freeze_count(), gc.get_threshold()[0], int(bool(ready)))
 
 asyncio.run(main())
 """
 
 
-def collector(tmp_path: Path, mode: str) -> tuple[int, int]:
-    """Objects frozen, and the youngest generation's threshold, once the app has started."""
+def collector(tmp_path: Path, mode: str) -> tuple[int, int, bool]:
+    """Objects frozen, the youngest generation's threshold, and whether every page template
+    is compiled and the country list made, once the app has started."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", SCRIPT, mode],
         env={"PHONEAUTH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
@@ -33,15 +37,16 @@ def collector(tmp_path: Path, mode: str) -> tuple[int, int]:
         check=True,
         timeout=120,
     )
-    frozen, threshold = done.stdout.strip().splitlines()[-1].split()
-    return int(frozen), int(threshold)
+    frozen, threshold, ready = done.stdout.strip().splitlines()[-1].split()
+    return int(frozen), int(threshold), ready == "1"
 
 
 def test_a_serving_app_is_frozen_after_start(tmp_path: Path) -> None:
-    frozen, threshold = collector(tmp_path, "serving")
+    frozen, threshold, ready = collector(tmp_path, "serving")
     assert frozen > 100_000
     assert threshold == YOUNG_COLLECTION > 700
+    assert ready  # the first visitor no longer compiles the pages
 
 
 def test_other_apps_are_not(tmp_path: Path) -> None:
-    assert collector(tmp_path, "test") == (0, 700)
+    assert collector(tmp_path, "test") == (0, 700, False)

@@ -33,6 +33,7 @@ from phoneauth.web.oidc import router as oidc_router
 from phoneauth.web.openapi import install_openapi
 from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
+from phoneauth.web.pages import warm_up as warm_up_pages
 from phoneauth.web.phone_input import phone_format_router
 from phoneauth.web.request_scope import RequestScopeMiddleware
 from phoneauth.web.well_known import well_known_router
@@ -152,7 +153,9 @@ def create_app(
     """A new app; tests build one each, with their own settings.
 
     `serving` (the process exists to serve this one app, as `phoneauth serve`): once started,
-    everything built so far is frozen out of the garbage collector. Its full collections walked
+    the pages are made ready (`pages.warm_up`: the first visitor waited ~200 ms for them, and
+    every request behind it too) and everything built so far is frozen out of the garbage
+    collector. Its full collections walked
     the whole app (routes, schemas, numbering plans) and stopped every request for 50 to 130 ms
     (`make bench`, p99). The youngest generation is then collected after `YOUNG_COLLECTION`
     new objects instead of Python's 700: at 700 it ran every thirty or so requests and took
@@ -182,6 +185,7 @@ def create_app(
             run_delivery_polling(services.delivery_polling), name="phoneauth-delivery-polling"
         )
         if serving:
+            warm_up_pages()
             gc.collect()
             gc.freeze()
             gc.set_threshold(YOUNG_COLLECTION)

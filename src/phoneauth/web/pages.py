@@ -44,7 +44,12 @@ from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_table
 from phoneauth.web.oidc_cookie import AUTHORIZATION_COOKIE, clear_authorization_cookie
 from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
-from phoneauth.web.phone_input import countries, default_region, example_numbers
+from phoneauth.web.phone_input import (
+    FALLBACK_REGION,
+    countries,
+    default_region,
+    example_numbers,
+)
 from phoneauth.wiring import Services
 
 WEB = Path(__file__).parent
@@ -79,6 +84,15 @@ def phone_example(region: str) -> str:
 
 templates.env.globals["country_options"] = country_options
 templates.env.globals["phone_example"] = phone_example
+
+
+def warm_up() -> None:
+    """Compile the pages' templates and list the countries before the first visitor: left to
+    the first page load, that took about 200 ms while every request behind it waited."""
+    for name in templates.env.list_templates(filter_func=lambda name: name.startswith("pages/")):
+        templates.get_template(name)
+    country_options(FALLBACK_REGION)
+
 
 # Scripts and styles come only from /static: no inline code, so a strict policy holds.
 SECURITY_HEADERS = {
