@@ -269,8 +269,8 @@ class SqlVerificationCodeStore:
     async def delete_finished(self, tenant_id: str, now: datetime) -> int:
         """In batches of `PRUNE_BATCH` codes, walked along the tenant's lookup index: one
         DELETE over the tenant's codes scanned all of them at once, on SQLite on the event
-        loop's thread (26-101 ms for 64,000 codes, every request waiting); a batch takes a
-        millisecond or two."""
+        loop's thread (35 ms for 64,000 codes with none to delete, 226 ms deleting them all,
+        every request waiting); no statement of a batch takes over ~10 ms."""
         deleted, after = 0, _FIRST_KEY
         while True:
             batch = await self.db.read(_next_keys(tenant_id, after))
