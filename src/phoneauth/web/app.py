@@ -155,13 +155,13 @@ def create_app(
     `serving` (the process exists to serve this one app, as `phoneauth serve`): once started,
     the pages are made ready (`pages.warm_up`: the first visitor waited ~200 ms for them, and
     every request behind it too) and everything built so far is frozen out of the garbage
-    collector. Its full collections walked the whole app (routes, schemas, numbering plans)
-    and stopped every request for 50 to 130 ms (`make bench`, p99). The youngest generation is then collected after `YOUNG_COLLECTION`
-    new objects instead of Python's 700: at 700 it ran every thirty or so requests and took
-    about 0.6 ms each time, 2-3 % of the CPU of an Experience send-code (timed with
-    `gc.callbacks`); at 10,000 the collector's total falls by six sevenths, and the rare cycle
-    it frees waits a few milliseconds longer. Not for tests, which build many apps in one
-    process.
+    collector. Its full collections walked the whole app (routes, schemas, numbering plans) and
+    stopped every request for 50 to 130 ms (`make bench`, p99). The youngest generation is then
+    collected after `YOUNG_COLLECTION` new objects instead of Python's 700: at 700 it ran every
+    thirty or so requests and took about 0.6 ms each time, 2-3 % of the CPU of an Experience
+    send-code (timed with `gc.callbacks`); at 10,000 the collector's total falls by six
+    sevenths, and the rare cycle it frees waits a few milliseconds longer. Not for tests, which
+    build many apps in one process.
     """
     connectors = registry if registry is not None else load_registry()
     exporter = None
