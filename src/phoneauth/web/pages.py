@@ -48,7 +48,7 @@ from phoneauth.web.phone_input import (
     FALLBACK_REGION,
     countries,
     default_region,
-    example_numbers,
+    example_for,
 )
 from phoneauth.wiring import Services
 
@@ -77,13 +77,8 @@ def country_options(region: str) -> Markup:
     return Markup(options)  # noqa: S704 - every value is escaped by the template
 
 
-def phone_example(region: str) -> str:
-    """The phone field's placeholder: `region`'s example number, "" for an unknown region."""
-    return example_numbers().get(region, "")
-
-
 templates.env.globals["country_options"] = country_options
-templates.env.globals["phone_example"] = phone_example
+templates.env.globals["phone_example"] = example_for
 
 
 def warm_up() -> None:

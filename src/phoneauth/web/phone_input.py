@@ -92,8 +92,14 @@ def countries() -> tuple[Country, ...]:
 
 
 @cache
-def example_numbers() -> dict[str, str]:
+def _example_numbers() -> dict[str, str]:
     return {country.region: country.example for country in countries()}
+
+
+def example_for(region: str) -> str:
+    """The phone field's placeholder: `region`'s example number, "" for an unknown region (a
+    dict lookup: the pages asked for it on every load)."""
+    return _example_numbers().get(region, "")
 
 
 def default_region(accept_language: str | None) -> str:
