@@ -11,7 +11,6 @@ JSON envelope.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -227,7 +226,7 @@ async def _context(
     region = default_region(request.headers.get("accept-language"))
     context = (
         _base_context(request, tenant, sms, email)
-        | asdict(options)
+        | options.template_values()
         | {
             "region": region,
             "sign_in_kinds": sign_in_kinds(experience),
