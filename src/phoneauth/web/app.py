@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
@@ -31,11 +30,11 @@ from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.metrics import metrics_router
 from phoneauth.web.oidc import router as oidc_router
 from phoneauth.web.openapi import install_openapi
-from phoneauth.web.pages import STATIC_DIR
 from phoneauth.web.pages import router as pages_router
 from phoneauth.web.pages import warm_up as warm_up_pages
 from phoneauth.web.phone_input import phone_format_router
 from phoneauth.web.request_scope import RequestScopeMiddleware
+from phoneauth.web.static_assets import STATIC_ASSETS, STATIC_URL
 from phoneauth.web.well_known import well_known_router
 from phoneauth.wiring import Services, build_services
 
@@ -222,7 +221,7 @@ def create_app(
     for mount in in_matching_order([*mounted, *pages]):
         app.include_router(mount.router, max_body_size=limits.api, **mount.options())
         if mount is pages[0]:
-            app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+            app.mount(STATIC_URL, STATIC_ASSETS, name="static")
     app.include_router(favicon_router)
     install_console(app, max_body_size=limits.console)
     install_api_docs(app)  # last: no request of the API walks past its routes first

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from phoneauth.web.pages import STATIC_DIR
+from phoneauth.web.static_assets import STATIC_DIR
 
 FAVICON = STATIC_DIR / "favicon.svg"
 

@@ -23,7 +23,6 @@ from fastapi.templating import Jinja2Templates
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from phoneauth import __version__
 from phoneauth.connectors import ConnectorError, mask_phone
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
 from phoneauth.connectors.providers.outbox_email import FACTORY as EMAIL_OUTBOX_FACTORY
@@ -49,10 +48,10 @@ from phoneauth.web.phone_input import (
     default_region,
     example_for,
 )
+from phoneauth.web.static_assets import STATIC_ASSETS
 from phoneauth.wiring import Services
 
 WEB = Path(__file__).parent
-STATIC_DIR = WEB / "static"
 templates = Jinja2Templates(directory=WEB / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
@@ -78,6 +77,7 @@ def country_options(region: str) -> Markup:
 
 templates.env.globals["country_options"] = country_options
 templates.env.globals["phone_example"] = example_for
+templates.env.globals["static_url"] = STATIC_ASSETS.url
 
 
 def warm_up() -> None:
@@ -209,7 +209,6 @@ def _base_context(
         "base": base,
         "app_query": _app_query(request),
         "api": f"{base}/api",
-        "version": __version__,
         "tenant_name": tenant.name if tenant is not None else "phoneauth",
         "outbox_banner": _OUTBOX_BANNER.get(outboxes),
         # Set: the SMS carries the origin-bound line, and the pages load static/web_otp.js.
