@@ -188,7 +188,6 @@ def _setup_page(
         "test": test,
         "test_phone": test_phone,
         "test_email": test_email,
-        "countries": countries(),
         "test_region": _known_region(test_region)
         or default_region(request.headers.get("accept-language")),
         "secrets_dropped": secrets_dropped,

@@ -31,7 +31,9 @@ from phoneauth.web.console.origin import check_same_origin
 from phoneauth.web.deps import services_of
 from phoneauth.web.errors import refused_body
 from phoneauth.web.human_messages import admin_sentence
-from phoneauth.web.pages import SECURITY_HEADERS, WEB
+from phoneauth.web.pages import SECURITY_HEADERS, WEB, country_options
+from phoneauth.web.phone_input import example_for
+from phoneauth.web.static_assets import STATIC_ASSETS
 from phoneauth.wiring import Services
 
 log = logging.getLogger("phoneauth.console")
@@ -44,6 +46,10 @@ templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 templates.env.auto_reload = False  # shipped in the package: no stat of each file per render
 templates.env.globals["admin_sentence"] = admin_sentence
+templates.env.globals["static_url"] = STATIC_ASSETS.url
+# The connector test form's country picker: the pages' options, rendered once per region.
+templates.env.globals["country_options"] = country_options
+templates.env.globals["phone_example"] = example_for
 
 NAV = (
     ("connectors", "Connectors", f"{PREFIX}/connectors"),
