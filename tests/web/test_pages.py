@@ -6,6 +6,7 @@ is checked over HTTP, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 from collections.abc import AsyncIterator
@@ -499,6 +500,20 @@ async def test_the_page_preselects_the_visitors_country(
     page = await html(visitor, "/register", **{"accept-language": "fr-CH, fr;q=0.9"})
     assert selected_region(page) == "CH"
     assert 'placeholder="078 123 45 67"' in page
+
+
+async def test_country_names_beyond_ascii_reach_the_browser_as_written(
+    visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    page = await html(visitor, "/sign-in", **{"accept-language": "fr-CI"})
+    # Sent as character references, so the page itself is ASCII (a page with a few such
+    # letters was a wide string: slower to build and to encode); the browser reads the names.
+    assert page.isascii()
+    options = dict(re.findall(r'<option value="([A-Z]{2})"[^>]*>([^<]*)</option>', page))
+    assert html_module.unescape(options["CI"]) == "C\u00f4te d\u2019Ivoire (+225)"
+    assert html_module.unescape(options["CW"]) == "Cura\u00e7ao (+599)"
+    assert selected_region(page) == "CI"
+    assert "<title>Sign in &middot; " in page
 
 
 def test_the_country_list_covers_every_region_by_name() -> None:
