@@ -27,7 +27,12 @@ from tests.web.experience.support import (
 )
 
 from phoneauth.domain.sessions import SESSION_COOKIE
-from phoneauth.web.pages import EMAIL_UNAVAILABLE, SMS_UNAVAILABLE, display_phone
+from phoneauth.web.pages import (
+    EMAIL_UNAVAILABLE,
+    SMS_UNAVAILABLE,
+    country_options,
+    display_phone,
+)
 from phoneauth.web.phone_input import countries, default_region, format_as_typed
 from phoneauth.web.static_assets import IMMUTABLE, REVALIDATE, STATIC_DIR, StaticAssets
 from phoneauth.wiring import Services
@@ -584,6 +589,16 @@ async def test_country_names_beyond_ascii_reach_the_browser_as_written(
     assert html_module.unescape(options["CW"]) == "Cura\u00e7ao (+599)"
     assert selected_region(page) == "CI"
     assert "<title>Sign in &middot; " in page
+
+
+def test_the_picker_preselects_each_listed_region_and_only_it() -> None:
+    for country in countries():
+        options = str(country_options(country.region))
+        assert re.findall(r'<option value="([A-Z]{2})"[^>]*\sselected>', options) == [
+            country.region
+        ]
+        assert options.count("<option ") == len(countries())
+    assert " selected" not in country_options("ZZ")  # not listed: nothing preselected
 
 
 def test_the_country_list_covers_every_region_by_name() -> None:

@@ -13,13 +13,13 @@ SCRIPT = """
 import asyncio, gc, sys
 from phoneauth.settings import Settings
 from phoneauth.web.app import create_app
-from phoneauth.web.pages import country_options, templates
+from phoneauth.web.pages import country_picker, templates
 
 async def main():
     app = create_app(Settings(), serving=sys.argv[1] == "serving")
     async with app.router.lifespan_context(app):
         compiled = sum(name.startswith("pages/") for name in templates.env.list_templates())
-        ready = compiled == len(templates.env.cache) and country_options.cache_info().currsize
+        ready = compiled == len(templates.env.cache) and country_picker.cache_info().currsize
         print(gc.get_freeze_count(), gc.get_threshold()[0], int(bool(ready)))
 
 asyncio.run(main())

@@ -66,17 +66,32 @@ templates.env.globals["end_user_messages_json"] = htmlsafe_json_dumps(
 )
 
 
-@lru_cache(maxsize=len(phonenumbers.SUPPORTED_REGIONS) + 1)
-def country_options(region: str) -> Markup:
-    """The picker's options with `region` selected, rendered once per region: some 245 escaped
-    lines were a sixth of a sign-in page's CPU when each load rendered them again."""
+@lru_cache(maxsize=1)
+def country_picker() -> tuple[str, dict[str, int]]:
+    """The picker's options with none selected, rendered once, and where each option's tag ends
+    (by region). Rendering them on each load was a sixth of a sign-in page's CPU; one rendering
+    per preselected country took 24 KB each, 6 MB for all of them."""
     template = templates.get_template("pages/_country_options.html")
-    options = template.render(countries=countries(), region=region).removesuffix("\n")
+    options = template.render(countries=countries(), region=None).removesuffix("\n")
     # Ten names hold letters beyond ASCII (Curaçao, Côte d'Ivoire): as characters they made the
     # whole page a wide string, each join of it slower and its encoding to UTF-8 alone 30 µs;
     # as character references (`&#231;`) the browser shows the same and the page stays ASCII.
-    ascii_only = options.encode("ascii", "xmlcharrefreplace").decode("ascii")
-    return Markup(ascii_only)  # noqa: S704 - every value is escaped by the template
+    options = options.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    # Names and attributes are escaped, so the first ">" after an option's start ends its tag.
+    tag_ends = {
+        country.region: options.index(">", options.index(f'<option value="{country.region}"'))
+        for country in countries()
+    }
+    return options, tag_ends
+
+
+def country_options(region: str) -> Markup:
+    """The picker's options with `region` selected (none for a region not listed)."""
+    options, tag_ends = country_picker()
+    end = tag_ends.get(region)
+    if end is not None:
+        options = f"{options[:end]} selected{options[end:]}"
+    return Markup(options)  # noqa: S704 - every value is escaped by the template
 
 
 templates.env.globals["country_options"] = country_options
