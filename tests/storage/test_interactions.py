@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.conftest import DatabaseUnderTest
+from tests.loop_turns_support import turns_during
 from tests.storage.unit_counting import count_units
 
 from phoneauth.domain.interactions import (
@@ -23,6 +24,7 @@ from phoneauth.domain.interactions import (
 from phoneauth.domain.tenants import TenantKind, Tenants
 from phoneauth.errors import DatabaseUnavailableError
 from phoneauth.storage.database import Database, open_database
+from phoneauth.storage.repositories import interactions as interactions_store
 from phoneauth.storage.repositories.interactions import SqlInteractionStore
 from phoneauth.storage.repositories.tenants import SqlTenantStore
 
@@ -103,6 +105,26 @@ async def test_the_lifetime_is_fixed_at_start_and_expired_rows_are_cleaned(
     await interactions.start("default", InteractionEvent.SIGN_IN)
     assert await store.get("default", old.id) is None
     assert await store.get("other", theirs.id) is not None  # another tenant's rows stay
+
+
+async def test_the_cleanup_deletes_in_batches_and_serves_other_work_between_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(interactions_store, "CLEANUP_BATCH", 2)
+    clock = Clock()
+    store = SqlInteractionStore(database)
+    interactions = Interactions(store, clock=clock)
+    expired = [await interactions.start("default", InteractionEvent.SIGN_IN) for _ in range(5)]
+    theirs = await interactions.start("other", InteractionEvent.SIGN_IN)
+    clock.now += timedelta(seconds=1)
+    live = await interactions.start("default", InteractionEvent.SIGN_IN)
+    clock.now += timedelta(seconds=3599)  # the first five have just expired
+    deleted, turns = await turns_during(store.delete_expired("default", clock.now))
+    assert deleted == 5
+    assert turns >= 2  # requests are served between the 3 batches, not after all of them
+    assert [await store.get("default", i.id) for i in expired] == [None] * 5
+    assert await store.get("default", live.id) is not None
+    assert await store.get("other", theirs.id) is not None  # their own cleanup's to delete
 
 
 async def test_a_broken_document_is_no_interaction(database: Database) -> None:

@@ -32,7 +32,7 @@ from phoneauth.domain.message_log import (
     MessageLogQuery,
     MessageStatus,
 )
-from phoneauth.storage.database import Database, changed_rows, first_row
+from phoneauth.storage.database import Database, between_batches, changed_rows, first_row
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.models import MessageLogRow
 from phoneauth.storage.models.base import UtcDateTime
@@ -262,8 +262,9 @@ class SqlMessageLogStore:
 
     async def delete_before(self, tenant_id: str, before: datetime) -> int:
         """In batches of `PRUNE_BATCH` entries, oldest first (the tenant and time index finds
-        them): one DELETE of an hour's or a month's entries held the event loop (SQLite) or a
-        long transaction (PostgreSQL) for all of them."""
+        them), other requests served between batches (`between_batches`): one DELETE of an
+        hour's or a month's entries held the event loop (SQLite) or a long transaction
+        (PostgreSQL) for all of them."""
         oldest = (
             select(MessageLogRow.id)
             .where(MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before)
@@ -277,3 +278,4 @@ class SqlMessageLogStore:
             deleted += changed
             if changed < PRUNE_BATCH:
                 return deleted
+            await between_batches()
