@@ -6,6 +6,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from tests.loop_turns_support import turns_during
+
 from phoneauth.domain.applications import Application, ApplicationType
 from phoneauth.domain.oidc.records import (
     AuthorizationRequest,
@@ -14,6 +17,7 @@ from phoneauth.domain.oidc.records import (
     token_hash,
 )
 from phoneauth.ids import new_id
+from phoneauth.storage.repositories import oidc as oidc_store
 from phoneauth.wiring import Services
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -122,3 +126,28 @@ async def test_pruning_keeps_what_can_still_be_used_or_replayed(services: Servic
     assert await store.find_code("default", kept_code.code_hash) is not None
     assert await store.find_refresh_token("default", expired_token.token_hash) is None
     assert await store.find_refresh_token("default", live_token.token_hash) is not None
+
+
+async def test_a_prune_deletes_in_batches_and_serves_other_work_between_them(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 over 5 old requests, 3 expired tokens and their grants' 3 stale codes."""
+    monkeypatch.setattr(oidc_store, "PRUNE_BATCH", 2)
+    store = services.oidc_store
+    parts = await grant_parts(services)
+    long_ago = NOW - timedelta(days=3)
+    for n in range(6):
+        expires = NOW - timedelta(seconds=n + 1) if n < 5 else NOW + timedelta(1)
+        await store.add_request(
+            AuthorizationRequest(f"r{n}", "default", parts[0], {"query": []}, long_ago, expires)
+        )
+    stale = [code(*parts, expires_at=long_ago + timedelta(seconds=n)) for n in range(3)]
+    for issued in stale:
+        await store.add_code(issued)
+        await store.add_refresh_token(refresh(issued, expires_at=NOW - timedelta(seconds=1)))
+    deleted, turns = await turns_during(store.delete_expired(NOW))
+    assert deleted == 5 + 3 + 3
+    assert turns >= 4  # requests are served between the batches, not after all of them
+    assert [await store.find_request("default", f"r{n}") for n in range(5)] == [None] * 5
+    assert await store.find_request("default", "r5") is not None
+    assert [await store.find_code("default", c.code_hash) for c in stale] == [None] * 3

@@ -7,12 +7,13 @@ the same code or refresh token at once, exactly one changes the row, on either d
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.oidc.records import AuthorizationRequest, IssuedCode, IssuedRefreshToken
-from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.database import Database, between_batches, changed_rows
 from phoneauth.storage.models import (
     OidcAuthorizationCodeRow,
     OidcAuthorizationRequestRow,
@@ -220,20 +221,30 @@ class SqlOidcStore:
     async def delete_expired(self, now: datetime) -> int:
         """Waiting requests past their hour; refresh tokens past their lifetime (a rotated one is
         kept until then, so its replay is still recognised); codes a day after expiry once no
-        refresh token of their grant is left (the code row carries the grant's revocation)."""
+        refresh token of their grant is left (the code row carries the grant's revocation).
+
+        In batches of `PRUNE_BATCH` rows, the first expired first, other requests served
+        between them (`between_batches`): one transaction over an hour's expired rows held
+        SQLite's event loop for all of them. Tokens go before codes, whose deletion looks for
+        tokens left."""
         grace = now - CODE_KEPT_AFTER_EXPIRY
+        family_alive = select(Tokens.token_hash).where(Tokens.family_id == Codes.family_id).exists()
+        kinds: tuple[tuple[type[Any], Any, Any, tuple[ColumnElement[bool], ...]], ...] = (
+            (Requests, Requests.uid, Requests.expires_at, (Requests.expires_at < now,)),
+            (Tokens, Tokens.token_hash, Tokens.expires_at, (Tokens.expires_at < now,)),
+            (Codes, Codes.code_hash, Codes.expires_at, (Codes.expires_at < grace, ~family_alive)),
+        )
+        deleted = 0
+        for table, key, expires_at, expired in kinds:
+            oldest = select(key).where(*expired).order_by(expires_at).limit(PRUNE_BATCH)
+            statement = delete(table).where(key.in_(oldest.scalar_subquery()))
+            while True:
+                changed = await self.db.write(changed_rows(statement), single_statement=True)
+                deleted += changed
+                if changed < PRUNE_BATCH:
+                    break
+                await between_batches()
+        return deleted
 
-        def unit(session: Session) -> int:
-            deleted = session.execute(delete(Requests).where(Requests.expires_at < now))
-            count = int(deleted.rowcount)  # type: ignore[attr-defined]
-            deleted = session.execute(delete(Tokens).where(Tokens.expires_at < now))
-            count += int(deleted.rowcount)  # type: ignore[attr-defined]
-            family_alive = (
-                select(Tokens.token_hash).where(Tokens.family_id == Codes.family_id).exists()
-            )
-            deleted = session.execute(
-                delete(Codes).where(Codes.expires_at < grace).where(~family_alive)
-            )
-            return count + int(deleted.rowcount)  # type: ignore[attr-defined]
 
-        return await self.db.write(unit)
+PRUNE_BATCH = 1_000  # expired rows deleted per statement of a prune
