@@ -771,12 +771,5 @@ def checkpoint(path: str | None, mode: str = "PASSIVE") -> None:
         connection.close()
 
 
-async def between_batches() -> None:
-    """Let the event loop serve other requests between two batches of a long job (a prune): on
-    SQLite a unit runs on the loop's own thread and awaits nothing, so batches run back to back
-    held every request for all of them (32,000 codes pruned: 642 ms); with this, ~10 ms at most."""
-    await asyncio.sleep(0)
-
-
 def open_database(url: str, *, schema: str | None = None) -> Database:
     return Database(url, schema=schema)

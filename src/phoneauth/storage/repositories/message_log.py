@@ -10,7 +10,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     cast,
-    delete,
     extract,
     func,
     insert,
@@ -32,7 +31,8 @@ from phoneauth.domain.message_log import (
     MessageLogQuery,
     MessageStatus,
 )
-from phoneauth.storage.database import Database, between_batches, changed_rows, first_row
+from phoneauth.storage.batched_deletes import delete_in_batches
+from phoneauth.storage.database import Database, changed_rows, first_row
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.models import MessageLogRow
 from phoneauth.storage.models.base import UtcDateTime
@@ -265,17 +265,12 @@ class SqlMessageLogStore:
         them), other requests served between batches (`between_batches`): one DELETE of an
         hour's or a month's entries held the event loop (SQLite) or a long transaction
         (PostgreSQL) for all of them."""
-        oldest = (
-            select(MessageLogRow.id)
-            .where(MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before)
-            .order_by(MessageLogRow.created_at)
-            .limit(PRUNE_BATCH)
+        conditions = (MessageLogRow.tenant_id == tenant_id, MessageLogRow.created_at < before)
+        return await delete_in_batches(
+            self.db,
+            MessageLogRow,
+            MessageLogRow.id,
+            MessageLogRow.created_at,
+            conditions,
+            PRUNE_BATCH,
         )
-        statement = delete(MessageLogRow).where(MessageLogRow.id.in_(oldest.scalar_subquery()))
-        deleted = 0
-        while True:
-            changed = await self.db.write(changed_rows(statement), single_statement=True)
-            deleted += changed
-            if changed < PRUNE_BATCH:
-                return deleted
-            await between_batches()

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.oidc.records import AuthorizationRequest, IssuedCode, IssuedRefreshToken
-from phoneauth.storage.database import Database, between_batches, changed_rows
+from phoneauth.storage.batched_deletes import delete_in_batches
+from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import (
     OidcAuthorizationCodeRow,
     OidcAuthorizationRequestRow,
@@ -236,14 +237,9 @@ class SqlOidcStore:
         )
         deleted = 0
         for table, key, expires_at, expired in kinds:
-            oldest = select(key).where(*expired).order_by(expires_at).limit(PRUNE_BATCH)
-            statement = delete(table).where(key.in_(oldest.scalar_subquery()))
-            while True:
-                changed = await self.db.write(changed_rows(statement), single_statement=True)
-                deleted += changed
-                if changed < PRUNE_BATCH:
-                    break
-                await between_batches()
+            deleted += await delete_in_batches(
+                self.db, table, key, expires_at, expired, PRUNE_BATCH
+            )
         return deleted
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.verification_code_store import StoredCode
-from phoneauth.storage.database import Database, Statement, between_batches, changed_rows, first_row
+from phoneauth.storage.batched_deletes import between_batches
+from phoneauth.storage.database import Database, Statement, changed_rows, first_row
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.grouped_reads import GroupedReads
 from phoneauth.storage.models import VerificationCodeRow
