@@ -11,6 +11,7 @@ from tests.conftest import DatabaseUnderTest
 from tests.loop_turns_support import turns_during
 from tests.storage.unit_counting import count_units
 
+from phoneauth.domain.interaction_cleanup import delete_expired_interactions
 from phoneauth.domain.interactions import (
     InteractionConflictError,
     InteractionEvent,
@@ -102,9 +103,25 @@ async def test_the_lifetime_is_fixed_at_start_and_expired_rows_are_cleaned(
     clock.now += timedelta(seconds=1)
     with pytest.raises(InteractionNotFoundError):
         await interactions.load("default", old.id)
-    await interactions.start("default", InteractionEvent.SIGN_IN)
+    assert await store.delete_expired("default", clock.now) == 1
     assert await store.get("default", old.id) is None
     assert await store.get("other", theirs.id) is not None  # another tenant's rows stay
+
+
+async def test_a_start_leaves_expired_rows_to_the_cleanup_job(database: Database) -> None:
+    clock = Clock()
+    store = SqlInteractionStore(database)
+    interactions = Interactions(store, clock=clock)
+    old = await interactions.start("default", InteractionEvent.SIGN_IN)
+    clock.now += timedelta(seconds=3601)
+    new = await interactions.start("default", InteractionEvent.SIGN_IN)
+    assert await store.get("default", old.id) is not None  # no start waits for a cleanup
+    theirs = await interactions.start("other", InteractionEvent.SIGN_IN)
+    clock.now += timedelta(seconds=3600)  # `new` and `theirs` have just expired too
+    latest = await interactions.start("other", InteractionEvent.SIGN_IN)
+    assert await delete_expired_interactions(interactions, SqlTenantStore(database)) == 3
+    assert [await store.get(i.tenant_id, i.id) for i in (old, new, theirs)] == [None] * 3
+    assert await store.get("other", latest.id) is not None
 
 
 async def test_the_cleanup_deletes_in_batches_and_serves_other_work_between_them(

@@ -35,3 +35,17 @@ async def test_the_lifespan_polls_delivery_statuses_in_the_background_and_stops(
         assert not task.done()
     assert task.cancelled()
     assert polling() == []
+
+
+async def test_the_lifespan_deletes_expired_interactions_in_the_background_and_stops(
+    settings: Settings,
+) -> None:
+    def cleanup() -> list[asyncio.Task[object]]:
+        return [t for t in asyncio.all_tasks() if t.get_name() == "phoneauth-interaction-cleanup"]
+
+    app: FastAPI = create_app(settings)
+    async with app.router.lifespan_context(app):
+        [task] = cleanup()
+        assert not task.done()
+    assert task.cancelled()
+    assert cleanup() == []

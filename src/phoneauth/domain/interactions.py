@@ -25,9 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from phoneauth.errors import PhoneauthError
 
 INTERACTION_TTL = timedelta(seconds=3600)
-# Expired interactions of a tenant are deleted at most this often per process: a delete on every
-# start was one more write (and, on PostgreSQL, round trip) in every sign-in.
-CLEANUP_EVERY = timedelta(seconds=60)
 
 Clock = Callable[[], datetime]
 
@@ -256,7 +253,6 @@ class Interactions:
         self.store = store
         self.clock = clock
         self.ttl = ttl
-        self._cleaned: dict[str, datetime] = {}
 
     async def start(
         self,
@@ -267,11 +263,7 @@ class Interactions:
     ) -> Interaction:
         interaction_id = secrets.token_urlsafe(24)
         now = self.clock()
-        # Cleaning up here keeps the table small without a separate job; the index makes it cheap.
-        last = self._cleaned.get(tenant_id)
-        if last is None or now - last >= CLEANUP_EVERY or now < last:
-            self._cleaned[tenant_id] = now
-            await self.store.delete_expired(tenant_id, now)
+        # Expired rows are deleted by a job of their own (`interaction_cleanup`), not here.
         data = InteractionData(interaction_event=event, redirect_to=redirect_to)
         expires_at = now + self.ttl
         await self.store.create(

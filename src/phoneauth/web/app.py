@@ -16,6 +16,7 @@ from phoneauth import __version__
 from phoneauth.connectors import ConnectorRegistry, load_registry
 from phoneauth.domain.code_retention import run_retention
 from phoneauth.domain.delivery_polling import run_delivery_polling
+from phoneauth.domain.interaction_cleanup import run_interaction_cleanup
 from phoneauth.domain.metrics import NO_METRICS
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
@@ -182,6 +183,10 @@ def create_app(
         polling = asyncio.create_task(
             run_delivery_polling(services.delivery_polling), name="phoneauth-delivery-polling"
         )
+        cleanup = asyncio.create_task(
+            run_interaction_cleanup(services.interactions, services.tenants.store),
+            name="phoneauth-interaction-cleanup",
+        )
         if serving:
             warm_up_pages()
             gc.collect()
@@ -190,7 +195,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in (retention, polling):
+            for task in (retention, polling, cleanup):
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task

@@ -21,6 +21,7 @@ from tests.web.experience.support import (
     verified_claims,
 )
 
+from phoneauth.domain.interaction_cleanup import run_interaction_cleanup
 from phoneauth.domain.interactions import InteractionStore
 from phoneauth.storage.models import InteractionRow, SessionRow
 from phoneauth.wiring import Services
@@ -144,7 +145,7 @@ async def test_the_interaction_expires_after_an_hour(user: EndUser, services: Se
     assert (await user.identify(verification_id)).json()["code"] == "session.interaction_not_found"
 
 
-async def test_expired_interactions_are_cleaned_up_by_the_next_start(
+async def test_expired_interactions_are_deleted_by_the_cleanup_job_not_by_a_start(
     user: EndUser, browser: httpx.AsyncClient, services: Services
 ) -> None:
     clock = Clock()
@@ -152,11 +153,22 @@ async def test_expired_interactions_are_cleaned_up_by_the_next_start(
     assert (await user.start("SignIn")).status_code == 204
     browser.cookies.clear()
     assert (await user.start("SignIn")).status_code == 204
-    assert len(await _interaction_ids(services)) == 2
     clock.advance(3601)
     browser.cookies.clear()
     assert (await user.start("SignIn")).status_code == 204
+    assert len(await _interaction_ids(services)) == 3  # the start waited for no cleanup
+    cleanup = asyncio.create_task(
+        run_interaction_cleanup(services.interactions, services.tenants.store, every=0.01)
+    )
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(await _interaction_ids(services)) == 1:
+                break
+    finally:
+        cleanup.cancel()
     assert len(await _interaction_ids(services)) == 1
+    assert (await user.client.get(user.url("/interaction"))).status_code == 200
 
 
 async def test_starting_again_replaces_the_interaction(user: EndUser, services: Services) -> None:
