@@ -23,7 +23,7 @@ import tests.cheap_hashing  # noqa: F401 - first: before phoneauth hashes anythi
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import column as sql_column
-from sqlalchemy import insert, select, text
+from sqlalchemy import delete, insert, literal, select, text, union_all
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -249,16 +249,29 @@ def migrated_postgresql_schema() -> Iterator[MigratedSchema]:
 
 
 async def _start_again(schema: MigratedSchema) -> None:
-    """Back to what the migrations left: the previous test's rows go, the seed rows return."""
+    """Back to what the migrations left: the previous test's rows go, the seed rows return.
+
+    Only the tables that hold rows are emptied, by DELETE with the foreign-key and change-counter
+    triggers off (`session_replication_role`; the seed rows are written back as they were):
+    TRUNCATE of every table cost ~0.15 s per test, most of a PostgreSQL test's setup, where a
+    test leaves rows in a few tables. No table has a sequence to restart."""
     engine = create_async_engine(POSTGRES_URL)
     try:
         async with engine.begin() as connection:
             # A connection a previous test left in a transaction would block this: fail instead.
             await connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-            # The change counter's trigger (on TRUNCATE too) finds its table on the search path.
-            await connection.execute(text(f'SET LOCAL search_path TO "{schema.name}"'))
-            tables = ", ".join(f'"{schema.name}"."{table}"' for table in schema.tables)
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            probe = union_all(
+                *(
+                    select(literal(table))
+                    .select_from(sql_table(table, schema=schema.name))
+                    .limit(1)
+                    for table in schema.tables
+                )
+            )
+            holding = set((await connection.execute(probe)).scalars())
+            for table in holding | schema.seed_rows.keys():
+                await connection.execute(delete(sql_table(table, schema=schema.name)))
             for table, rows in schema.seed_rows.items():
                 columns = [sql_column(name) for name in rows[0]]
                 seeded = sql_table(table, *columns, schema=schema.name)
