@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.conftest import DatabaseUnderTest
 
+from phoneauth.domain import console_admins
 from phoneauth.domain.console_admins import (
     AdminExistsError,
     ConsoleAdmins,
@@ -20,7 +21,7 @@ from phoneauth.domain.console_admins import (
     TooManyAttemptsError,
 )
 from phoneauth.domain.console_setup import SETUP_TOKEN_PREFIX, InvalidSetupTokenError
-from phoneauth.domain.passwords import PasswordRejectedError
+from phoneauth.domain.passwords import PasswordRejectedError, decoy_hash, verify_password
 from phoneauth.storage.database import open_database
 from phoneauth.storage.repositories.console import SqlConsoleAdminStore
 
@@ -147,6 +148,27 @@ async def test_sign_in_session_expiry_tenant_and_sign_out(store: SqlConsoleAdmin
     await admins.sign_out(session)
     with pytest.raises(NotSignedInError):
         await admins.authenticate(cookie)
+
+
+async def test_an_unknown_username_costs_a_password_check_as_a_wrong_password_does(
+    store: SqlConsoleAdminStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+
+    def counting(password_hash: str, password: str) -> bool:
+        checked.append(password_hash)
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(console_admins, "verify_password", counting)
+    admins = ConsoleAdmins(store, KEY, clock=Clock())
+    await admins.create_first_admin("admin", PASSWORD, await admins.setup_tokens.issue())
+    for username in ("nobody", "admin"):
+        with pytest.raises(InvalidCredentialsError):
+            await admins.sign_in(username, "wrong password", "default")
+    assert checked[0] == decoy_hash()
+    assert checked[1].startswith("$argon2id$")
+    assert checked[1] != decoy_hash()
+    assert not verify_password(decoy_hash(), PASSWORD)
 
 
 async def test_forged_or_missing_session_cookies_are_refused(store: SqlConsoleAdminStore) -> None:

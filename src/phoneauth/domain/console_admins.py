@@ -10,6 +10,7 @@ Every session has its own CSRF token that each form carries.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -31,6 +32,7 @@ from phoneauth.domain.console_setup import (
 from phoneauth.domain.passwords import (
     PasswordRejectedError,
     check_policy,
+    decoy_hash,
     hash_password,
     verify_password,
 )
@@ -46,9 +48,6 @@ FAILURE_WINDOW = timedelta(minutes=15)
 """Wrong passwords per username and window before sign-in pauses (per process: enough to make
 guessing slow; several instances each allow as many)."""
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-
-# Compared against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 class InvalidUsernameError(PhoneauthError):
@@ -207,7 +206,9 @@ class ConsoleAdmins:
                 retry_after=int(wait.total_seconds()) + 1,
             )
         admin = await self.store.find(username)
-        if not verify_password(admin.password_hash if admin else _DUMMY_HASH, password):
+        stored = admin.password_hash if admin else decoy_hash()  # an unknown name costs as much
+        # In a thread: Argon2 holds the CPU for tens of milliseconds, the event loop would wait.
+        if not await asyncio.to_thread(verify_password, stored, password):
             if len(self._failures) > 10_000:  # a flood of made-up names: forget the oldest
                 self._failures.pop(next(iter(self._failures)))
             self._failures[username] = [*recent, now]

@@ -12,7 +12,6 @@ a provider taking 200 ms, before). The price: a provider failure there is logged
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 
 from phoneauth.connectors import UsageType, mask_phone
@@ -36,7 +35,7 @@ from phoneauth.domain.interactions import (
     VerificationRecord,
     VerificationType,
 )
-from phoneauth.domain.passwords import hash_password, verify_password
+from phoneauth.domain.passwords import decoy_hash, verify_password
 from phoneauth.domain.sign_in_experience import (
     SignInExperience,
     SignInExperienceSource,
@@ -64,13 +63,6 @@ def guard_event(experience: SignInExperience, event: InteractionEvent) -> None:
         event is InteractionEvent.REGISTER and mode is SignInMode.SIGN_IN
     ):
         raise EventForbiddenError()
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """Checked against when the phone has no user, so a wrong phone costs the time a wrong
-    password does."""
-    return hash_password("phoneauth decoy password")
 
 
 class ExperienceVerifications:
@@ -296,7 +288,7 @@ class ExperienceVerifications:
         key = lockout_key(identifier)
         await limits.ensure_not_locked(tenant, key)
         user = await find_user(self.users, tenant.id, experience, identifier)
-        stored = user.password_hash if user is not None and user.password_hash else _decoy_hash()
+        stored = user.password_hash if user is not None and user.password_hash else decoy_hash()
         matches = await asyncio.to_thread(verify_password, stored, password)
         if user is None or not user.password_hash or not matches:
             # The limit-th wrong password locks the identifier and is still answered as wrong.
