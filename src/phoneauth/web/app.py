@@ -18,6 +18,7 @@ from phoneauth.domain.code_retention import run_retention
 from phoneauth.domain.delivery_polling import run_delivery_polling
 from phoneauth.domain.interaction_cleanup import run_interaction_cleanup
 from phoneauth.domain.metrics import NO_METRICS
+from phoneauth.domain.passwords import decoy_hash
 from phoneauth.settings import Settings
 from phoneauth.web.account import router as account_router
 from phoneauth.web.api_docs import install_api_docs
@@ -189,6 +190,9 @@ def create_app(
         )
         if serving:
             warm_up_pages()
+            # Made now, not by the first sign-in with an unknown name: that one would take
+            # longer than a wrong password does, and so tell that the name is unknown.
+            await asyncio.to_thread(decoy_hash)
             gc.collect()
             gc.freeze()
             gc.set_threshold(YOUNG_COLLECTION)
