@@ -52,8 +52,8 @@ def hash_any_password(password: str) -> str:
 @functools.cache
 def decoy_hash() -> str:
     """Checked against when the account asked for does not exist, so an unknown name costs the
-    time a wrong password does. Made on first use: hashing it at import cost every command
-    and every worker's start ~0.1 s."""
+    time a wrong password does. Made when first asked for (`phoneauth serve` asks at start),
+    not at import, which cost every command-line command ~0.1 s."""
     return _HASHER.hash("phoneauth decoy password")
 
 
