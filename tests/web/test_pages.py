@@ -132,6 +132,19 @@ async def test_password_sign_in_shows_the_password_and_forgot_link(
     assert "Choose a new password" in reset
 
 
+async def test_a_kept_page_gives_way_to_a_changed_setting_at_the_next_load(
+    services: Services, visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    """The pages are kept as rendered (`rendered_pages`), by everything they show."""
+    first = await html(visitor, "/sign-in")
+    assert await html(visitor, "/sign-in") == first
+    assert 'id="password"' not in first
+    await use_experience(services, experience(password=True, methods=[PHONE_PASSWORD_SIGN_IN]))
+    changed = await html(visitor, "/sign-in")
+    assert 'id="password"' in changed
+    assert 'href="/forgot-password"' in changed
+
+
 async def test_both_methods_start_with_the_code_and_offer_the_password(
     services: Services, visitor: httpx.AsyncClient, outbox: None
 ) -> None:

@@ -48,6 +48,7 @@ from phoneauth.web.phone_input import (
     default_region,
     example_for,
 )
+from phoneauth.web.rendered_pages import RenderedPages
 from phoneauth.web.static_assets import STATIC_ASSETS
 from phoneauth.wiring import Services
 
@@ -141,6 +142,16 @@ def _render(
     return templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=SECURITY_HEADERS
     )
+
+
+RENDERED = RenderedPages()
+
+
+def _anonymous_page(template: str, context: dict[str, Any]) -> HTMLResponse:
+    """A page every visitor with the same inputs sees alike (sign-in, registration, password
+    reset): rendered once and kept (`rendered_pages`)."""
+    page = RENDERED.render(templates.get_template(template), context)
+    return HTMLResponse(page, headers=SECURITY_HEADERS)
 
 
 async def _message_page(
@@ -293,7 +304,7 @@ async def sign_in_page(request: Request) -> HTMLResponse:
             tenant=tenant,
             link=link if options.register_open else None,
         )
-    page = _render(request, "pages/sign_in.html", context | options.page_values("sign-in"))
+    page = _anonymous_page("pages/sign_in.html", context | options.page_values("sign-in"))
     return _for_app(request, page)
 
 
@@ -317,7 +328,7 @@ async def register_page(request: Request) -> HTMLResponse:
             tenant=tenant,
             link=link if options.sign_in_open else None,
         )
-    page = _render(request, "pages/register.html", context | options.page_values("register"))
+    page = _anonymous_page("pages/register.html", context | options.page_values("register"))
     return _for_app(request, page)
 
 
@@ -340,7 +351,7 @@ async def forgot_password_page(request: Request) -> HTMLResponse:
             link=(f"{context['base']}/sign-in", "Back to sign-in"),
         )
     page = context | options.page_values("forgot-password")
-    return _render(request, "pages/forgot_password.html", page)
+    return _anonymous_page("pages/forgot_password.html", page)
 
 
 _CLOSED_INVITATION = {
