@@ -16,11 +16,12 @@ from phoneauth.web.errors import install_error_handlers
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("TRACE", "/api/connectors", "GET, POST"),
-        ("PUT", "/api/connectors/some-id", "DELETE, GET, PATCH"),
-        ("DELETE", "/api/tenant", "GET, PATCH"),
+        ("TRACE", "/api/connectors", "GET, HEAD, POST"),
+        ("PUT", "/api/connectors/some-id", "DELETE, GET, HEAD, PATCH"),
+        ("DELETE", "/api/tenant", "GET, HEAD, PATCH"),
         ("GET", "/api/verification-codes", "POST"),
-        ("PATCH", "/t/default/api/tenants", "GET, POST"),
+        ("HEAD", "/api/verification-codes", "POST"),
+        ("PATCH", "/t/default/api/tenants", "GET, HEAD, POST"),
     ],
 )
 async def test_405_names_every_method_of_the_path(
@@ -29,6 +30,9 @@ async def test_405_names_every_method_of_the_path(
     response = await api.request(method, path)
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
+    if method == "HEAD":
+        assert response.content == b""
+        return
     assert response.json() == {
         "code": "request.method_not_allowed",
         "message": "Method Not Allowed",

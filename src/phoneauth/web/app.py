@@ -27,6 +27,7 @@ from phoneauth.web.console import install_console
 from phoneauth.web.errors import install_error_handlers
 from phoneauth.web.experience import ROUTERS as EXPERIENCE_ROUTERS
 from phoneauth.web.favicon import favicon_router
+from phoneauth.web.head_requests import HeadAsGetMiddleware
 from phoneauth.web.management import CODE_ROUTERS, management_router
 from phoneauth.web.management import RESPONSES as MANAGEMENT_RESPONSES
 from phoneauth.web.metrics import metrics_router
@@ -211,6 +212,8 @@ def create_app(
         title="phoneauth", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
+    # Innermost: everything outside it (body limits, metrics) sees HEAD as it came.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestScopeMiddleware)
     # A body is refused (413) once its declared or counted size passes the limit, never read
     # whole first; the console's forms get a larger limit. Set per router, not on the app: see

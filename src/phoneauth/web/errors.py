@@ -140,8 +140,11 @@ def _allowed_methods(request: Request) -> str | None:
     allowed = [
         method
         for method in _METHODS
+        # HEAD is answered wherever GET is (`head_requests`), though no route names it.
         if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+            route.matches({**request.scope, "method": "GET" if method == "HEAD" else method})[0]
+            is Match.FULL
+            for route in routes
         )
     ]
     if len(known) >= _ALLOWED_CACHE_SIZE:
