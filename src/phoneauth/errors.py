@@ -74,3 +74,10 @@ class DatabaseUnavailableError(DatabaseTroubleError):
 
     code = "server.unavailable"
     default_retry_after = 5
+
+
+class UnstorableTextError(PhoneauthError):
+    """Text with a NUL character or a lone surrogate cannot be stored or looked up."""
+
+    code = "guard.invalid_input"
+    status = 400

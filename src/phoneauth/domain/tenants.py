@@ -14,7 +14,7 @@ from phoneauth.domain.account_center import AccountCenter
 from phoneauth.domain.autofill_settings import AndroidAppHash, WebOtpDomain
 from phoneauth.domain.phone_numbers import InvalidPhoneNumberError, parse_phone
 from phoneauth.domain.sms_protection_settings import SmsProtectionSettings
-from phoneauth.errors import PhoneauthError
+from phoneauth.errors import PhoneauthError, UnstorableTextError
 
 DEFAULT_TENANT_ID = "default"
 
@@ -192,7 +192,10 @@ class Tenants:
             return await self.get(DEFAULT_TENANT_ID)
 
     async def get(self, tenant_id: str) -> Tenant:
-        found = await self.store.get(tenant_id)
+        try:
+            found = await self.store.get(tenant_id)
+        except UnstorableTextError:  # a NUL in the URL's tenant: no tenant can have that id
+            found = None
         if found is None:
             raise TenantNotFoundError(f"No tenant with id {tenant_id!r}.", tenant_id=tenant_id)
         return found

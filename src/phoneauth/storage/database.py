@@ -51,6 +51,7 @@ from phoneauth.storage.held_connections import HeldConnections
 from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 from phoneauth.storage.outage import OutageLog
 from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
+from phoneauth.storage.text_guard import guard_engine
 
 log = logging.getLogger("phoneauth.database")
 
@@ -173,7 +174,9 @@ class Statement(Generic[T]):
             answer = DriverResult(rows, cursor.rowcount)
         except sqlite3.Error as error:
             # SQLAlchemy's exception classes, as from `execute`: callers catch those.
-            raise DBAPIError.instance(form.sql, parameters, error, sqlite3.Error) from error
+            raise DBAPIError.instance(
+                form.sql, parameters, error, sqlite3.Error, hide_parameters=True
+            ) from error
         return self.result(answer)
 
     async def on_asyncpg(self, driver: Any, dialect: Dialect) -> T:
@@ -220,7 +223,9 @@ class Batch(Statement[int]):
                     driver.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise DBAPIError.instance(form.sql, self.rows[0], error, sqlite3.Error) from error
+            raise DBAPIError.instance(
+                form.sql, self.rows[0], error, sqlite3.Error, hide_parameters=True
+            ) from error
         return len(self.rows)
 
     async def on_asyncpg(self, driver: Any, dialect: Dialect) -> int:
@@ -287,10 +292,14 @@ class Database:
                 connect_args={"check_same_thread": False, "isolation_level": None},
                 pool_size=1,
                 max_overflow=0,
+                hide_parameters=True,
             )
             event.listen(self._sqlite, "connect", _sqlite_pragmas)
+            guard_engine(self._sqlite)
             # Migrations, the schema check and tests: aiosqlite, whose calls may wait in a thread.
-            self.engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
+            self.engine = create_async_engine(
+                parsed.set(drivername="sqlite+aiosqlite"), hide_parameters=True
+            )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas_waiting)
         else:
             connect_args = {"server_settings": {"search_path": schema}} if schema else {}
@@ -300,9 +309,14 @@ class Database:
             # back and opened anew under load: a new connection per request at 32 clients
             # (`make bench`, a tenth of the server's time in asyncpg's connect).
             self.engine = create_async_engine(
-                url, pool_size=POOL_SIZE, max_overflow=0, connect_args=connect_args
+                url,
+                pool_size=POOL_SIZE,
+                max_overflow=0,
+                connect_args=connect_args,
+                hide_parameters=True,
             )
             event.listen(self.engine.sync_engine, "handle_error", _mark_disconnect)
+        guard_engine(self.engine.sync_engine)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._held = HeldConnections(self.engine, HELD_IDLE)
 
@@ -529,7 +543,9 @@ class Database:
                     driver.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:  # BEGIN or COMMIT: as SQLAlchemy would raise it
-            raise DBAPIError.instance("COMMIT", None, error, sqlite3.Error) from error
+            raise DBAPIError.instance(
+                "COMMIT", None, error, sqlite3.Error, hide_parameters=True
+            ) from error
         self._after_sqlite_write()
         return results
 

@@ -28,6 +28,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update, UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
+from phoneauth.errors import UnstorableTextError
+from phoneauth.storage.text_guard import is_storable
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -90,6 +93,13 @@ class Form:
         values = []
         for name, process in zip(self.names, self.processors, strict=True):
             value = parameters[name] if name in parameters else self.defaults[name]
+            # As `text_guard` checks what SQLAlchemy sends; the cheap tests first.
+            if (
+                type(value) is str
+                and ("\x00" in value or not value.isascii())
+                and not is_storable(value)
+            ):
+                raise UnstorableTextError()
             values.append(value if process is None else process(value))
         return values
 
@@ -189,8 +199,8 @@ def _as_sqlalchemy_errors(form: Form, parameters: Mapping[str, Any]) -> Iterator
     try:
         yield
     except asyncpg.IntegrityConstraintViolationError as error:
-        raise IntegrityError(form.sql, dict(parameters), error) from error
+        raise IntegrityError(form.sql, dict(parameters), error, hide_parameters=True) from error
     except asyncpg.PostgresError as error:
         if str(getattr(error, "sqlstate", "")).startswith(("08", "57P")):
             raise  # the server is going away: an outage, not a bad statement
-        raise DBAPIError(form.sql, dict(parameters), error) from error
+        raise DBAPIError(form.sql, dict(parameters), error, hide_parameters=True) from error

@@ -27,6 +27,7 @@ from phoneauth.domain.oidc.answers import (
 from phoneauth.domain.oidc.tokens import InvalidTokenError
 from phoneauth.domain.sessions import SESSION_COOKIE, StoredSession
 from phoneauth.domain.tenants import TenantNotFoundError
+from phoneauth.errors import UnstorableTextError
 from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import error_responses
 from phoneauth.web.oidc_cookie import (
@@ -202,7 +203,7 @@ async def resume(uid: str, request: Request) -> Response:
     session = await _session(request, services, tenant.id)
     try:
         outcome = await services.oidc.resume(tenant.id, uid, str(request.url), session)
-    except AuthorizationRequestNotFoundError:
+    except (AuthorizationRequestNotFoundError, UnstorableTextError):  # a NUL names none either
         return await message_page(
             request,
             services,

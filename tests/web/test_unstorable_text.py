@@ -1,0 +1,71 @@
+"""A NUL in a URL is bad input on both databases: never a 500 (PostgreSQL refuses NUL in text),
+and a page a person opened stays a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+NUL = "a%00b"
+
+
+def _nul_requests(document: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """Every operation of the API, once with NUL in each of its path and query parameters."""
+    found = []
+    for template, operations in document["paths"].items():
+        for method, operation in operations.items():
+            parameters = operation.get("parameters", [])
+            in_path = {p["name"] for p in parameters if p["in"] == "path"}
+            plain = dict.fromkeys(in_path, "x")
+            for parameter in parameters:
+                names = {**plain}
+                query = {}
+                if parameter["in"] == "path":
+                    names[parameter["name"]] = NUL
+                elif parameter["in"] == "query":
+                    query[parameter["name"]] = "a\x00b"
+                else:
+                    continue
+                path = template.format(**names)
+                found.append((method.upper(), path, query))
+    return found
+
+
+async def test_no_operation_answers_nul_with_a_server_error(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+    tried = _nul_requests(document)
+    assert len(tried) > 150  # every tenant route twice, and each parameter of each
+    failed = []
+    for method, path, query in tried:
+        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        response = await api.request(method, path, params=query, json=body)
+        if response.status_code >= 500 or not response.headers["content-type"].startswith(
+            ("application/json", "text/html")
+        ):
+            failed.append((method, path, query, response.status_code))
+    assert failed == []
+
+
+async def test_a_nul_is_invalid_input_and_a_tenant_with_one_does_not_exist(
+    api: httpx.AsyncClient,
+) -> None:
+    user = await api.get(f"/api/users/{NUL}")
+    logs = await api.get("/api/message-logs", params={"factoryId": "a\x00b"})
+    tenant = await api.get(f"/t/{NUL}/api/users")
+    for refused in (user, logs):
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "guard.invalid_input"
+    assert tenant.status_code == 404
+    assert tenant.json()["code"] == "tenant.not_found"
+
+
+async def test_pages_with_a_nul_are_pages(api: httpx.AsyncClient) -> None:
+    for path, words in (
+        (f"/t/{NUL}/sign-in", "There is no sign-in page at this address"),
+        (f"/oidc/auth/{NUL}", "start signing in again"),
+    ):
+        page = await api.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert words in page.text
