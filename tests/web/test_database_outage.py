@@ -247,6 +247,13 @@ async def test_a_postgresql_outage_is_a_coded_503_and_loses_nothing_acknowledged
         )
         assert is_unavailable(verify), verify.text
         assert is_unavailable(await client.get("/api/connectors"))
+        # A person's page stays a page, in words, with when to try again.
+        for path in ("/sign-in", "/register", "/oidc/auth/some-sign-in"):
+            page = await client.get(path, headers={"Accept": "text/html"})
+            assert page.status_code == 503, (path, page.text[:300])
+            assert page.headers["content-type"].startswith("text/html"), path
+            assert page.headers["retry-after"] == "5"
+            assert "try again in a moment" in page.text, path
 
         # Back: the same app answers again, from the very first request.
         await asyncio.to_thread(cluster.start)

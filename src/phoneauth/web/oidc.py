@@ -34,7 +34,7 @@ from phoneauth.web.oidc_cookie import (
     clear_authorization_cookie,
     set_authorization_cookie,
 )
-from phoneauth.web.pages import message_page, tenant_prefix
+from phoneauth.web.pages import PageRoute, message_page, tenant_prefix
 from phoneauth.wiring import Services
 
 router = APIRouter(tags=["oidc"])
@@ -173,12 +173,6 @@ async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(await services.sessions.jwks(tenant.id), headers=PUBLIC_CORS)
 
 
-@router.get(
-    "/oidc/auth",
-    summary="Authorization endpoint (code flow with PKCE)",
-    response_class=Response,
-    responses={303: {"description": "To the app's redirect URI, or to the sign-in pages."}},
-)
 async def authorize(request: Request) -> Response:
     services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
@@ -191,12 +185,19 @@ async def authorize(request: Request) -> Response:
     return _answer(outcome)
 
 
-@router.get(
-    "/oidc/auth/{uid}",
-    summary="Continue an authorization after the sign-in",
+# Pages a browser is sent through (`PageRoute`: an error is a page in words), in the order
+# the OpenAPI document lists them; `add_api_route` is what takes a route class per route.
+router.add_api_route(
+    "/oidc/auth",
+    authorize,
+    methods=["GET"],
+    summary="Authorization endpoint (code flow with PKCE)",
     response_class=Response,
-    responses={303: {"description": "To the app's redirect URI with the code."}},
+    responses={303: {"description": "To the app's redirect URI, or to the sign-in pages."}},
+    route_class_override=PageRoute,
 )
+
+
 async def resume(uid: str, request: Request) -> Response:
     services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
@@ -218,6 +219,17 @@ async def resume(uid: str, request: Request) -> Response:
     response = _answer(outcome)
     clear_authorization_cookie(response)
     return response
+
+
+router.add_api_route(
+    "/oidc/auth/{uid}",
+    resume,
+    methods=["GET"],
+    summary="Continue an authorization after the sign-in",
+    response_class=Response,
+    responses={303: {"description": "To the app's redirect URI with the code."}},
+    route_class_override=PageRoute,
+)
 
 
 @router.post(
@@ -295,16 +307,25 @@ async def userinfo(request: Request, services: Services) -> Response:
 _END_SESSION = "Sign out (RP-initiated logout), then back to a registered post-logout URI"
 
 
-@router.get("/oidc/session/end", summary=_END_SESSION, response_class=Response)
 async def end_session_get(request: Request) -> Response:
     services = services_of(request)
     return await end_session(request, services)
 
 
-@router.post("/oidc/session/end", summary=_END_SESSION, response_class=Response)
 async def end_session_post(request: Request) -> Response:
     services = services_of(request)
     return await end_session(request, services)
+
+
+for _method, _endpoint in (("GET", end_session_get), ("POST", end_session_post)):
+    router.add_api_route(
+        "/oidc/session/end",
+        _endpoint,
+        methods=[_method],
+        summary=_END_SESSION,
+        response_class=Response,
+        route_class_override=PageRoute,
+    )
 
 
 async def end_session(request: Request, services: Services) -> Response:

@@ -10,7 +10,10 @@ JSON envelope.
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from urllib.parse import urlencode
 import phonenumbers
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
@@ -36,10 +40,11 @@ from phoneauth.domain.ports import ActiveConnector, ActiveEmailConnector
 from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principal
 from phoneauth.domain.sign_in_experience import SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
+from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
+from phoneauth.web.human_messages import END_USER_FALLBACK, end_user_sentence, end_user_table
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
-from phoneauth.web.human_messages import end_user_table
 from phoneauth.web.oidc_cookie import AUTHORIZATION_COOKIE, clear_authorization_cookie
 from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import (
@@ -51,6 +56,8 @@ from phoneauth.web.phone_input import (
 from phoneauth.web.rendered_pages import RenderedPages
 from phoneauth.web.static_assets import STATIC_ASSETS
 from phoneauth.wiring import Services
+
+log = logging.getLogger("phoneauth.pages")
 
 WEB = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB / "templates")
@@ -123,7 +130,48 @@ SECURITY_HEADERS = {
 
 APP_ID = re.compile(r"[a-z0-9]{1,64}")  # an application id (`phoneauth.ids`)
 
-router = APIRouter(include_in_schema=False)
+ERROR_TITLES = {
+    400: "Check the link",
+    404: "Page not found",
+    429: "Too many attempts",
+    503: "Please try again in a moment",
+}
+
+
+class PageRoute(APIRoute):
+    """A page a person opened: an error no route turned into a page of its own (the database
+    unreachable, a bug) is still a page in words (`human_messages`), never the API's JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PhoneauthError as error:
+                status = error.status if 400 <= error.status < 600 else 500
+                page = _error_page(request, status, end_user_sentence(error.code))
+                retry_after = error.details.get("retry_after")
+                if isinstance(retry_after, int):  # 429 and 503: when to try again
+                    page.headers["Retry-After"] = str(retry_after)
+                return page
+            except Exception:
+                correlation_id = uuid.uuid4().hex
+                log.exception("page failed %s", correlation_id)
+                reference = f" If it keeps happening, give this reference: {correlation_id}."
+                return _error_page(request, 500, END_USER_FALLBACK + reference)
+
+        return page_handler
+
+
+def _error_page(request: Request, status: int, text: str) -> HTMLResponse:
+    """Without the tenant: it may be what could not be read."""
+    title = ERROR_TITLES.get(status, "Something went wrong")
+    context = _base_context(request, None, None) | {"heading": title, "text": text, "link": None}
+    return _render(request, "pages/message.html", context, status_code=status)
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def tenant_prefix(request: Request) -> str:
