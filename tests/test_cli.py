@@ -210,3 +210,78 @@ def test_serve_flags_also_make_the_default_public_url(
     assert seen["run"]["port"] == 3911
     assert seen["settings"].resolved_public_url == "http://127.0.0.1:3911"
     assert seen["serving"] is True
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["migrate"], ["admin", "create-key"], ["tenants", "export", "default"]]
+)
+def test_a_bad_setting_is_one_line_per_variable_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", "mysql://admin:hunter2@db.example/phoneauth")
+    monkeypatch.setenv("PHONEAUTH_PORT", "99999")
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kw: None)  # a regression fails, not hangs
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.output.split())
+    assert "PHONEAUTH_DATABASE_URL: must be a PostgreSQL URL" in shown
+    assert "PHONEAUTH_PORT: Input should be less than or equal to 65535" in shown
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "phoneauth.db").exists()  # nothing was started or created
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1"])
+def test_serve_refuses_a_port_out_of_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kw: None)  # a regression fails, not hangs
+    result = runner.invoke(app, ["serve", "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "--port" in result.output
+    assert not (tmp_path / "phoneauth.db").exists()  # no first-start key printed for nothing
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u:p@db.example:5432/auth", "postgresql+asyncpg://u:p@db.example:5432/auth"),
+        ("postgres://u@db.example/auth", "postgresql+asyncpg://u@db.example/auth"),
+        ("postgresql+asyncpg://u@db.example/auth", "postgresql+asyncpg://u@db.example/auth"),
+        ("sqlite:///data/auth.db", "sqlite+aiosqlite:///data/auth.db"),
+        ("sqlite:////var/lib/auth.db", "sqlite+aiosqlite:////var/lib/auth.db"),
+        ("sqlite+aiosqlite:///auth.db", "sqlite+aiosqlite:///auth.db"),
+    ],
+)
+def test_database_urls_as_providers_print_them_get_the_shipped_drivers(
+    given: str, used: str
+) -> None:
+    from phoneauth.settings import Settings
+
+    assert Settings(database_url=given).resolved_database_url == used
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://x/db",
+        "notaurl",
+        "postgresql+psycopg2://u@h/db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql://",
+    ],
+)
+def test_database_urls_phoneauth_cannot_use_are_refused(url: str) -> None:
+    from pydantic import ValidationError
+
+    from phoneauth.settings import Settings
+
+    with pytest.raises(ValidationError, match="must be a PostgreSQL URL"):
+        Settings(database_url=url)

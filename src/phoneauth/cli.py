@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
@@ -47,6 +48,20 @@ out = Console()
 err = Console(stderr=True)
 
 
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value is one line per setting (its variable
+    and what is wrong), never a traceback, and never the value itself: a database URL may
+    hold a password."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper()
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            err.print(f"[red]PHONEAUTH_{name}[/red]: {message}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def _fail(error: PhoneauthError) -> typer.Exit:
     err.print(f"[red]{error.code}[/red]: {error.message}")
     for key, value in error.details.items():
@@ -63,7 +78,7 @@ def _positive_workers(value: int | None) -> int | None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -81,7 +96,7 @@ def serve(
     from phoneauth.web import serving
     from phoneauth.web.app import create_app
 
-    settings = Settings()
+    settings = load_settings()
     # The flags win over the environment, for listening and for the default public URL alike.
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
@@ -193,7 +208,7 @@ def migrate() -> None:
     from phoneauth.storage.database import open_database
     from phoneauth.storage.migrate import current_revision, upgrade
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> str | None:
         database = open_database(settings.resolved_database_url, schema=settings.database_schema)
@@ -230,7 +245,7 @@ def create_key(
     from phoneauth.storage.repositories.tenants import SqlTenantStore
     from phoneauth.wiring import prepare_schema
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> str:
         database = open_database(settings.resolved_database_url, schema=settings.database_schema)
@@ -261,7 +276,7 @@ def setup_token() -> None:
     from phoneauth.storage.repositories.console import SqlConsoleAdminStore
     from phoneauth.wiring import prepare_schema
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> str:
         database = open_database(settings.resolved_database_url, schema=settings.database_schema)
@@ -291,7 +306,7 @@ def prune() -> None:
     from phoneauth.storage.repositories.verification_codes import SqlVerificationCodeStore
     from phoneauth.wiring import prepare_schema
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> PruneResult:
         database = open_database(settings.resolved_database_url, schema=settings.database_schema)
@@ -320,7 +335,7 @@ def rotate_keys(
     """Add a new ES256 signing key; tokens signed by the old one stay valid for a grace period."""
     from phoneauth.wiring import build_services
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> str:
         services = await build_services(settings, load_registry())
@@ -341,7 +356,7 @@ def _with_migration(work: Callable[[TenantMigration], Awaitable[T]]) -> T:
     """Run `work` over the service's own domain services (same database and secret key)."""
     from phoneauth.wiring import build_services
 
-    settings = Settings()
+    settings = load_settings()
 
     async def run() -> T:
         services = await build_services(settings, load_registry())

@@ -115,6 +115,28 @@ class Settings(BaseSettings):
         # token would let anyone read them.
         return value if value is not None and value.get_secret_value().strip() else None
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        # Checked here, so a wrong URL is one line at start, not a driver's traceback later.
+        # `postgresql://` (as providers print it) and `sqlite:///` get the drivers phoneauth
+        # ships with.
+        if value is None or not value.strip():
+            return None
+        scheme, separator, rest = value.strip().partition("://")
+        dialect, _, driver = scheme.lower().partition("+")
+        if separator and dialect in ("postgresql", "postgres") and driver in ("", "asyncpg"):
+            if rest.strip("/"):
+                return f"postgresql+asyncpg://{rest}"
+        elif separator and dialect == "sqlite" and driver in ("", "aiosqlite", "pysqlite"):
+            path = rest.removeprefix("/")
+            if path and not path.startswith(":memory:"):
+                return f"sqlite+aiosqlite:///{path}"
+        raise ValueError(
+            "must be a PostgreSQL URL (postgresql://user:password@host:5432/database) or an "
+            "SQLite file (sqlite:///path/to/phoneauth.db)"
+        )
+
     @field_validator("public_url")
     @classmethod
     def _absolute_http_url(cls, value: str | None) -> str | None:
