@@ -1,4 +1,5 @@
-"""schemathesis against phoneauth's own OpenAPI document, over real HTTP, with an admin key.
+"""schemathesis against phoneauth's own OpenAPI document, over real HTTP, with an admin key, on
+an SQLite file and on PostgreSQL.
 
 Each Management API operation the document lists (at /api and /t/{tenant_id}/api; the resources
 in `MANAGEMENT_TAGS`) is one test: schemathesis's examples, coverage (undeclared methods
@@ -25,6 +26,7 @@ import httpx
 import pytest
 import schemathesis
 from pydantic import SecretStr
+from tests.conftest import DatabaseUnderTest, database_for
 from tests.e2e.conftest import Deployment, deploy
 
 from phoneauth.settings import Settings
@@ -82,15 +84,18 @@ class Target:
                 assert created.status_code == 200, created.text
 
 
-def settings_in(folder: Path) -> Settings:
-    """SQLite in `folder`; no PHONEAUTH_* of the shell (the module-wide server starts before
-    the per-test `clean_environ` fixture runs)."""
+def settings_in(folder: Path, database: DatabaseUnderTest | None = None) -> Settings:
+    """On `database` (default: SQLite in `folder`); no PHONEAUTH_* of the shell (the
+    module-wide server starts before the per-test `clean_environ` fixture runs)."""
     with pytest.MonkeyPatch.context() as environ:
         for key in [key for key in os.environ if key.startswith("PHONEAUTH_")]:
             environ.delenv(key)
         return Settings(
             data_dir=folder / "data",
-            database_url=f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}",
+            database_url=(
+                database.url if database else f"sqlite+aiosqlite:///{folder / 'phoneauth.db'}"
+            ),
+            database_schema=database.schema if database else None,
             secret_key=SecretStr("fuzz-secret-key"),
         )
 
@@ -128,9 +133,15 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG).include(
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """One server for the whole module: the operations run one after the other against it."""
-    with deploy(settings_in(tmp_path_factory.mktemp("fuzz"))) as deployment:
+def target(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """One server per database for the whole module: the operations run one after the other
+    against it, on an SQLite file and on PostgreSQL (where text an SQLite file takes, a NUL,
+    answered 500)."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    with (
+        database_for(database_kind, folder) as database,
+        deploy(settings_in(folder, database)) as deployment,
+    ):
         served = Target(deployment)
         with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
             assert client.get("/openapi.json").json() == DOCUMENT
