@@ -1,4 +1,5 @@
-"""The OpenAPI document as phoneauth answers: validation errors are 400 `guard.invalid_input`."""
+"""The OpenAPI document as phoneauth answers: validation errors are 400 `guard.invalid_input`,
+and a body past the limit is 413 `request.body_too_large` on every operation that takes one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+
+BODY_TOO_LARGE = {
+    "description": "Error codes: `request.body_too_large` (the body is larger than "
+    "`PHONEAUTH_MAX_BODY_BYTES`; `details.max_bytes` says how large it may be)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 
 
 class Documented(Protocol):
@@ -33,6 +40,9 @@ def install_openapi(app: FastAPI, documented: Sequence[Documented] = ()) -> None
                     responses = operation.get("responses", {})
                     if "HTTPValidationError" in str(responses.get("422", "")):
                         del responses["422"]
+                    if "requestBody" in operation:
+                        # Any body past the limit, whatever its schema allows (`body_limit`).
+                        responses.setdefault("413", BODY_TOO_LARGE)
             schemas = spec.get("components", {}).get("schemas", {})
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
