@@ -39,6 +39,36 @@ from phoneauth.wiring import Services
 
 router = APIRouter(tags=["oidc"])
 
+# --- what the document says each endpoint answers ---------------------------------------------
+# The endpoints a browser is sent through answer pages (`PageRoute`); the others RFC 6749's error
+# form, and an unknown tenant the error envelope, as every route.
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _oauth_error(description: str) -> dict[str, Any]:
+    body = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+        "required": ["error"],
+    }
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
+_NO_TENANT = error_responses(TenantNotFoundError)[404]
+_PAGES: dict[int | str, dict[str, Any]] = {
+    400: _page("A page: the request names no known app or an unregistered redirect URI."),
+    404: _page("A page: no tenant at this address, or (a sign-in's uid) it has expired."),
+    503: _page("A page: the database cannot be reached; `Retry-After` says when to try again."),
+}
+_CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _oauth_error("RFC 6749 `{error, error_description}`."),
+    401: _oauth_error("RFC 6749 `invalid_client`: the client's credentials are wrong."),
+    404: _NO_TENANT,
+}
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -166,7 +196,11 @@ async def discovery(request: Request) -> JSONResponse:
     return JSONResponse(services.oidc.discovery(tenant.id), headers=PUBLIC_CORS)
 
 
-@router.get("/oidc/jwks", summary="Public keys that verify this tenant's tokens")
+@router.get(
+    "/oidc/jwks",
+    summary="Public keys that verify this tenant's tokens",
+    responses={404: _NO_TENANT},
+)
 async def jwks(request: Request) -> JSONResponse:
     services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
@@ -193,7 +227,10 @@ router.add_api_route(
     methods=["GET"],
     summary="Authorization endpoint (code flow with PKCE)",
     response_class=Response,
-    responses={303: {"description": "To the app's redirect URI, or to the sign-in pages."}},
+    responses={
+        303: {"description": "To the app's redirect URI, or to the sign-in pages."},
+        **_PAGES,
+    },
     route_class_override=PageRoute,
 )
 
@@ -227,7 +264,7 @@ router.add_api_route(
     methods=["GET"],
     summary="Continue an authorization after the sign-in",
     response_class=Response,
-    responses={303: {"description": "To the app's redirect URI with the code."}},
+    responses={303: {"description": "To the app's redirect URI with the code."}, **_PAGES},
     route_class_override=PageRoute,
 )
 
@@ -235,7 +272,7 @@ router.add_api_route(
 @router.post(
     "/oidc/token",
     summary="Token endpoint: authorization_code, refresh_token, client_credentials",
-    responses={400: {"description": "RFC 6749 `{error, error_description}`."}},
+    responses=_CLIENT_ERRORS,
 )
 async def token(request: Request) -> Response:
     services = services_of(request)
@@ -246,7 +283,11 @@ async def token(request: Request) -> Response:
     return await _with_cors(request, services, tenant.id, client_id, _answer(answer))
 
 
-@router.post("/oidc/token/revocation", summary="Revoke a refresh token (RFC 7009)")
+@router.post(
+    "/oidc/token/revocation",
+    summary="Revoke a refresh token (RFC 7009)",
+    responses=_CLIENT_ERRORS,
+)
 async def revocation(request: Request) -> Response:
     services = services_of(request)
     tenant = await services.tenants.get(tenant_id_of(request))
@@ -264,7 +305,8 @@ def _bearer(request: Request) -> str | None:
 
 _USERINFO = "UserInfo: the signed-in user's claims for the token's scopes"
 _USERINFO_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": '`WWW-Authenticate: Bearer error="invalid_token"`.'}
+    401: _oauth_error('`invalid_token`, also in `WWW-Authenticate: Bearer error="invalid_token"`.'),
+    404: _NO_TENANT,
 }
 
 
@@ -324,6 +366,11 @@ for _method, _endpoint in (("GET", end_session_get), ("POST", end_session_post))
         methods=[_method],
         summary=_END_SESSION,
         response_class=Response,
+        responses={
+            200: _page("A page: signed out."),
+            303: {"description": "To the app's post-logout redirect URI."},
+            **_PAGES,
+        },
         route_class_override=PageRoute,
     )
 
