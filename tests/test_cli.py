@@ -285,3 +285,62 @@ def test_database_urls_phoneauth_cannot_use_are_refused(url: str) -> None:
 
     with pytest.raises(ValidationError, match="must be a PostgreSQL URL"):
         Settings(database_url=url)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["serve", "--workers", "2"],
+        ["admin", "create-key"],
+        ["admin", "setup-token"],
+        ["prune"],
+        ["tenants", "export", "default"],
+    ],
+)
+def test_an_unreachable_database_is_one_line_with_the_drivers_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int, command: list[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PHONEAUTH_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{closed_port}/x")
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kw: None)  # a regression fails, not hangs
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    shown = " ".join(result.output.split())
+    assert "server.unavailable: The database cannot be reached, or refused the connection." in shown
+    assert f"reason: [Errno 111] Connect call failed ('127.0.0.1', {closed_port})" in shown
+    assert "Traceback" not in result.output
+
+
+def test_serve_on_an_unmigrated_postgresql_schema_says_to_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import uvicorn
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from tests.conftest import POSTGRES_URL
+
+    schema = f"unmigrated_{tmp_path.name[-12:].replace('-', '_')}".lower()
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        async with engine.begin() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    try:
+        monkeypatch.setenv("PHONEAUTH_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("PHONEAUTH_DATABASE_URL", POSTGRES_URL)
+        monkeypatch.setenv("PHONEAUTH_DATABASE_SCHEMA", schema)
+        monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kw: None)
+        result = runner.invoke(app, ["serve", "--workers", "1"])
+    finally:
+        asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+    assert result.exit_code == 1, result.output
+    assert "server.schema_outdated" in result.output
+    assert "Traceback" not in result.output

@@ -106,6 +106,8 @@ def serve(
     options = serving.uvicorn_options(settings)
     try:
         serving.migrate_apart(settings)
+        if count == 1:  # several workers: `first_start` below checks it
+            asyncio.run(serving.check_database(settings))
     except PhoneauthError as error:
         raise _fail(error) from None
     if count == 1:

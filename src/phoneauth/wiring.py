@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy.exc import DBAPIError
 
 from phoneauth.connectors import ConnectorRegistry, build_http_client
 from phoneauth.connectors.http import utc_now
@@ -76,6 +77,16 @@ log = logging.getLogger("phoneauth.wiring")
 
 DEPENDENCY_TIMEOUT_S = 5.0
 """How long `/health` waits for one dependency before calling it unavailable."""
+
+
+class DatabaseUnreachableError(PhoneauthError):
+    """The database cannot be reached, or refused the connection.
+
+    `details.reason` holds the driver's own words (an address, a refused login): for the
+    operator at the command line, never in an answer to a request."""
+
+    code = "server.unavailable"
+    status = 503
 
 
 class SchemaOutdatedError(PhoneauthError):
@@ -187,8 +198,15 @@ async def _reachable(name: str, check: Awaitable[bool], *, down: str = "unavaila
 async def prepare_schema(database: Database) -> None:
     """SQLite is migrated on start; PostgreSQL only by `phoneauth migrate`, checked here.
 
-    Alembic is imported only when the schema is behind (see `schema_version`)."""
-    if await stored_revision(database.engine) == SCHEMA_HEAD:
+    Alembic is imported only when the schema is behind (see `schema_version`). A database that
+    cannot be reached is `DatabaseUnreachableError` with the driver's reason: every command and
+    the start say so in a line, not a traceback."""
+    try:
+        revision = await stored_revision(database.engine)
+    except (DBAPIError, OSError) as error:
+        reason = error.orig if isinstance(error, DBAPIError) else error
+        raise DatabaseUnreachableError(reason=str(reason)) from None
+    if revision == SCHEMA_HEAD:
         return
     if not database.is_sqlite:
         raise SchemaOutdatedError()

@@ -38,7 +38,7 @@ from phoneauth.storage.database import open_database
 from phoneauth.storage.schema_version import SCHEMA_HEAD, stored_revision
 from phoneauth.web.access_log import AccessLineFormatter, AccessLogFilter
 from phoneauth.web.app import create_app
-from phoneauth.wiring import build_services
+from phoneauth.wiring import build_services, prepare_schema
 
 FACTORY = "phoneauth.web.serving:app_factory"
 
@@ -162,6 +162,16 @@ def stop_signals_exit_cleanly() -> Iterator[None]:
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The settings the workers must see that the environment may not hold yet (the flags)."""
     return {"PHONEAUTH_HOST": settings.host, "PHONEAUTH_PORT": str(settings.port)}
+
+
+async def check_database(settings: Settings) -> None:
+    """Before one worker serves: the database answers and its schema is current, else a coded
+    error that `serve` prints as a line (in the app's start, uvicorn printed a traceback)."""
+    database = open_database(settings.resolved_database_url, schema=settings.database_schema)
+    try:
+        await prepare_schema(database)
+    finally:
+        await database.dispose()
 
 
 async def first_start(settings: Settings) -> None:
