@@ -37,6 +37,7 @@ async def test_a_coded_error_is_a_page_that_says_when_to_come_back(
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["retry-after"] == "1"
+    assert "Not available right now" in page.text
     assert "Please try again in a moment" in page.text
     assert "server.busy" not in page.text  # the person reads words, not the code
 

@@ -43,8 +43,8 @@ from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
-from phoneauth.web.human_messages import END_USER_FALLBACK, end_user_sentence, end_user_table
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
+from phoneauth.web.human_messages import end_user_sentence, end_user_table
 from phoneauth.web.oidc_cookie import AUTHORIZATION_COOKIE, clear_authorization_cookie
 from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import (
@@ -134,7 +134,7 @@ ERROR_TITLES = {
     400: "Check the link",
     404: "Page not found",
     429: "Too many attempts",
-    503: "Please try again in a moment",
+    503: "Not available right now",
 }
 
 
@@ -158,8 +158,8 @@ class PageRoute(APIRoute):
             except Exception:
                 correlation_id = uuid.uuid4().hex
                 log.exception("page failed %s", correlation_id)
-                reference = f" If it keeps happening, give this reference: {correlation_id}."
-                return _error_page(request, 500, END_USER_FALLBACK + reference)
+                reference = f"If it keeps happening, give this reference: {correlation_id}."
+                return _error_page(request, 500, f"Please try again. {reference}")
 
         return page_handler
 
