@@ -111,3 +111,24 @@ async def test_database_errors_carry_no_values(database: Database) -> None:
             await again
         assert secret not in str(failed.value)
         assert "hidden due to hide_parameters" in str(failed.value)
+
+
+async def test_a_lone_surrogate_inside_json_is_refused_on_every_path(database: Database) -> None:
+    def orm_write(session: Session) -> object:
+        return session.execute(insert(_INTERACTIONS), [_row(data={"x": ["\ud800"]})])
+
+    for unit in (
+        database.write(changed_rows(_INSERT, _row(data={"note": "a\udfffb"}))),
+        database.write(changed_rows(insert(_INTERACTIONS), _row(data={"k\ud800": 1}))),
+        database.write(orm_write),
+    ):
+        with pytest.raises(UnstorableTextError):
+            await unit
+    assert await _count(database) == 0
+    # Characters beyond the BMP (written as surrogate pairs in JSON) are stored as ever.
+    phone = {"note": "📱 Schöne Grüße", "nested": ["𝄞"]}
+    await database.write(changed_rows(_INSERT, _row(data=phone)))
+    read = await database.read(
+        first_row(select(_INTERACTIONS.c.data).where(_INTERACTIONS.c.id == "int-1"), {}, tuple)
+    )
+    assert read == (phone,)

@@ -69,3 +69,17 @@ async def test_pages_with_a_nul_are_pages(api: httpx.AsyncClient) -> None:
         assert page.status_code == 404
         assert page.headers["content-type"].startswith("text/html")
         assert words in page.text
+
+
+async def test_a_lone_surrogate_in_a_json_field_is_refused_not_stored(
+    api: httpx.AsyncClient,
+) -> None:
+    body = '{"customContent": {"x": "\\ud800"}}'  # JSON's escape of a lone surrogate
+    patched = await api.patch(
+        "/api/sign-in-exp", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert patched.status_code == 400
+    assert patched.json()["code"] == "guard.invalid_input"
+    # Stored, it made every later read of the sign-in experience fail to encode: a 500 for good.
+    assert (await api.get("/api/sign-in-exp")).status_code == 200
+    assert (await api.get("/api/.well-known/sign-in-exp")).status_code == 200

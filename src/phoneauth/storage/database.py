@@ -40,18 +40,18 @@ from typing import Any, Generic, Protocol, TypeGuard, TypeVar, cast
 from sqlalchemy import Connection, CursorResult, Engine, Executable, Integer, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Dialect, ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
-from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError
+from phoneauth.errors import DatabaseBusyError, DatabaseUnavailableError, UnstorableTextError
 from phoneauth.files import create_private_file, private_folder
 from phoneauth.storage.held_connections import HeldConnections
 from phoneauth.storage.loop_turns import LoopTurnBatches, Waiting, answer, fail, settle
 from phoneauth.storage.outage import OutageLog
 from phoneauth.storage.prepared import DriverResult, Prepared, run_many_on_asyncpg, run_on_asyncpg
-from phoneauth.storage.text_guard import guard_engine
+from phoneauth.storage.text_guard import guard_engine, json_text
 
 log = logging.getLogger("phoneauth.database")
 
@@ -103,6 +103,16 @@ def _sqlite_pragmas_waiting(dbapi_connection: Any, record: Any) -> None:
 
 def _in_transaction(connection: Connection, unit: Unit[T], begin: str | None, write: bool) -> T:
     """Run `unit` on `connection`; a write is committed. The caller rolls back on an error."""
+    try:
+        return _run_unit(connection, unit, begin, write)
+    except StatementError as error:
+        # SQLAlchemy wraps what a value's conversion raised (`text_guard.json_text`).
+        if isinstance(error.orig, UnstorableTextError):
+            raise error.orig from None
+        raise
+
+
+def _run_unit(connection: Connection, unit: Unit[T], begin: str | None, write: bool) -> T:
     result: T
     if isinstance(unit, Statement):
         # One statement, atomic by itself: on SQLite it runs in the driver's autocommit mode
@@ -293,12 +303,15 @@ class Database:
                 pool_size=1,
                 max_overflow=0,
                 hide_parameters=True,
+                json_serializer=json_text,
             )
             event.listen(self._sqlite, "connect", _sqlite_pragmas)
             guard_engine(self._sqlite)
             # Migrations, the schema check and tests: aiosqlite, whose calls may wait in a thread.
             self.engine = create_async_engine(
-                parsed.set(drivername="sqlite+aiosqlite"), hide_parameters=True
+                parsed.set(drivername="sqlite+aiosqlite"),
+                hide_parameters=True,
+                json_serializer=json_text,
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas_waiting)
         else:
@@ -314,6 +327,7 @@ class Database:
                 max_overflow=0,
                 connect_args=connect_args,
                 hide_parameters=True,
+                json_serializer=json_text,
             )
             event.listen(self.engine.sync_engine, "handle_error", _mark_disconnect)
         guard_engine(self.engine.sync_engine)
