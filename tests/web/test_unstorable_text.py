@@ -83,3 +83,44 @@ async def test_a_lone_surrogate_in_a_json_field_is_refused_not_stored(
     # Stored, it made every later read of the sign-in experience fail to encode: a 500 for good.
     assert (await api.get("/api/sign-in-exp")).status_code == 200
     assert (await api.get("/api/.well-known/sign-in-exp")).status_code == 200
+
+
+async def test_a_lone_surrogate_that_a_check_names_is_still_a_coded_answer(
+    api: httpx.AsyncClient,
+) -> None:
+    json_type = {"Content-Type": "application/json"}
+    # pydantic could not build the message of a refused value holding it (UnicodeEncodeError).
+    protection = await api.put(
+        "/api/sms-protection", content='{"deniedCountries": ["\\ud800LV"]}', headers=json_type
+    )
+    assert protection.status_code == 400
+    assert protection.json()["code"] == "guard.invalid_input"
+    # The error names the value: written with JSON's escape, not a failed encoding.
+    routing = await api.put(
+        "/api/sms-routing",
+        content='{"routes": [{"countries": ["\\ud800CN"], "connectors": ["x"]}]}',
+        headers=json_type,
+    )
+    assert routing.status_code == 400
+    assert routing.json()["code"] == "sms_routing.invalid_country"
+    assert routing.json()["details"]["country"] == "\ud800CN"
+    assert b'"\\ud800CN"' in routing.content
+
+
+async def test_any_other_encoding_failure_is_ours() -> None:
+    from fastapi import FastAPI
+
+    from phoneauth.web.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/ascii")
+    async def ascii_only() -> None:
+        "é".encode("ascii")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.get("/ascii")
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "unknown"

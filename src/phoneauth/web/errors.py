@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 import weakref
@@ -19,7 +20,7 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from phoneauth.errors import PhoneauthError
+from phoneauth.errors import PhoneauthError, UnstorableTextError
 
 log = logging.getLogger("phoneauth.web")
 
@@ -84,6 +85,18 @@ def error_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, 
     }
 
 
+class EnvelopeResponse(JSONResponse):
+    """An error's JSON. An error may name what the client sent (a value in `details`, in the
+    message), and text from a JSON body may hold a lone surrogate (`"\\ud800"`), which UTF-8
+    cannot encode: such an answer is written with JSON's escapes instead of a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def envelope(
     status: int,
     code: str,
@@ -95,7 +108,7 @@ def envelope(
     body: dict[str, object] = {"code": code, "message": message, "details": details or {}}
     if data is not None:
         body["data"] = data
-    return JSONResponse(body, status_code=status, headers=headers)
+    return EnvelopeResponse(body, status_code=status, headers=headers)
 
 
 async def _phoneauth_error(_request: Request, error: Exception) -> JSONResponse:
@@ -186,8 +199,20 @@ async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _unencodable(request: Request, error: Exception) -> JSONResponse:
+    """A lone surrogate from a JSON body (`"\\ud800"`: Python's JSON reader takes it) that
+    reached a check which encodes its text (pydantic building the message of a refused value
+    that names it, a library): the client's text, refused as invalid input. Any other
+    encoding failure is ours, a 500."""
+    assert isinstance(error, UnicodeEncodeError)  # noqa: S101 - registered for this type only
+    if error.reason != "surrogates not allowed":
+        return await _unexpected(request, error)
+    return await _phoneauth_error(request, UnstorableTextError())
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PhoneauthError, _phoneauth_error)
     app.add_exception_handler(RequestValidationError, _invalid_input)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable)
     app.add_exception_handler(Exception, _unexpected)
