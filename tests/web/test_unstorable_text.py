@@ -3,6 +3,8 @@ and a page a person opened stays a page."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import httpx
@@ -124,3 +126,69 @@ async def test_any_other_encoding_failure_is_ours() -> None:
         answer = await client.get("/ascii")
     assert answer.status_code == 500
     assert answer.json()["code"] == "unknown"
+
+
+def _sample(schema: dict[str, Any], components: dict[str, Any], top: bool = True) -> Any:
+    """A small value of `schema`: its first example or enum value, required members only below
+    the top level (where every member is given)."""
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"]
+            return _sample(options[0], components, top) if options else None
+    for key in ("const", "example"):
+        if key in schema:
+            return schema[key]
+    if schema.get("enum") or schema.get("examples"):
+        return (schema.get("enum") or schema["examples"])[0]
+    if schema.get("type") == "object" or "properties" in schema:
+        required = set(schema.get("required", []))
+        return {
+            name: _sample(member, components, top=False)
+            for name, member in schema.get("properties", {}).items()
+            if top or name in required
+        }
+    if schema.get("type") == "array":
+        return [_sample(schema.get("items", {}), components, top=False)]
+    return {"integer": 1, "number": 1, "boolean": True}.get(schema.get("type", ""), "x")
+
+
+def _with_surrogate(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {name: _with_surrogate(member) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_with_surrogate(member) for member in value]
+    return "\ud800" + value if isinstance(value, str) else value
+
+
+async def test_no_body_answers_a_lone_surrogate_with_a_server_error(
+    api: httpx.AsyncClient,
+) -> None:
+    """Every operation that takes JSON, with a lone surrogate in all its text, then in each of
+    its members in turn."""
+    document = (await api.get("/openapi.json")).json()
+    components = document["components"]["schemas"]
+    failed, sent = [], 0
+    for template, operations in document["paths"].items():
+        path = re.sub(r"\{[^}]+\}", "x", template.replace("{tenant_id}", "default"))
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            body = _sample(content["application/json"]["schema"], components)
+            bodies = [_with_surrogate(body)]
+            if isinstance(body, dict):
+                bodies += [body | {name: _with_surrogate(body[name])} for name in body]
+            for each in bodies:
+                sent += 1
+                answer = await api.request(
+                    method.upper(),
+                    path,
+                    content=json.dumps(each),  # "\ud800": JSON's escape of it
+                    headers={"Content-Type": "application/json"},
+                )
+                if answer.status_code >= 500:
+                    failed.append((method.upper(), path, answer.status_code))
+    assert sent > 300
+    assert failed == []
