@@ -3,6 +3,7 @@ and no database error carries the values it was sent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,3 +133,37 @@ async def test_a_lone_surrogate_inside_json_is_refused_on_every_path(database: D
         first_row(select(_INTERACTIONS.c.data).where(_INTERACTIONS.c.id == "int-1"), {}, tuple)
     )
     assert read == (phone,)
+
+
+async def test_interactions_saved_together_refuse_only_the_one_at_fault(
+    database: Database,
+) -> None:
+    from phoneauth.domain.interactions import StoredInteraction
+    from phoneauth.storage.repositories.interactions import SqlInteractionStore
+
+    store = SqlInteractionStore(database)
+    now = datetime.now(UTC)
+    for name in ("good", "bad"):
+        await store.create(
+            StoredInteraction(name, "default", {"n": 0}, now, now + timedelta(minutes=10))
+        )
+    # Both in one loop turn: on PostgreSQL one statement for both, then each alone.
+    good, bad = await asyncio.gather(
+        store.update("default", "good", {"n": 1}, expected_version=1),
+        store.update("default", "bad", {"n": "\ud800"}, expected_version=1),
+        return_exceptions=True,
+    )
+    assert good is True
+    assert isinstance(bad, UnstorableTextError)
+    stored = await store.get("default", "bad")
+    assert stored is not None
+    assert stored.data == {"n": 0}
+
+
+def test_arrays_are_checked_item_by_item() -> None:
+    from phoneauth.storage.text_guard import refuse_unstorable
+
+    refuse_unstorable([["a", "é"], "b", 1, None])
+    for bad in (["ok", "a\x00"], [["x", "\udc00"]]):
+        with pytest.raises(UnstorableTextError):
+            refuse_unstorable(bad)

@@ -40,7 +40,7 @@ class GroupedInsert:
             await self._one(*batch[0])
             return
         written = await shared(
-            self.database.write(
+            lambda: self.database.write(
                 Batch(self.statement, [row for row, _ in batch]), single_statement=True
             ),
             (done for _, done in batch),

@@ -56,7 +56,7 @@ class GroupedReads(Generic[Key, Row]):
                 answer(done, found)
             return
         rows = await shared(
-            self.database.read(self._many(keys)),
+            lambda: self.database.read(self._many(keys)),
             (done for _, done in batch),
             lambda: self._each(batch),
         )

@@ -65,7 +65,7 @@ class GroupedSaves:
     async def _together(self, first: dict[Hashable, Waiting[_Save, bool]]) -> None:
         saves = [save for save, _ in first.values()]
         changed = await shared(
-            self.database.write(self._many(saves), single_statement=True),
+            lambda: self.database.write(self._many(saves), single_statement=True),
             (done for _, done in first.values()),
             lambda: self._each(first.values()),
         )

@@ -71,15 +71,16 @@ async def settle(done: asyncio.Future[R], work: Awaitable[R]) -> None:
 
 
 async def shared(
-    unit: Awaitable[R],
+    unit: Callable[[], Awaitable[R]],
     waiting: Iterable[asyncio.Future[Any]],
     each_alone: Callable[[], Awaitable[None]],
 ) -> R | None:
-    """What `unit`, made for a whole batch, gives; None when it failed and every caller was
+    """What `unit()`, made for a whole batch, gives; None when it failed and every caller was
     answered: a database in trouble fails them all, as it would have failed each alone; any other
-    error runs `each_alone`, so only a caller at fault gets an error."""
+    error, in making the batch's statement (a value that cannot be stored) or in running it,
+    runs `each_alone`, so only a caller at fault gets an error."""
     try:
-        return await unit
+        return await unit()
     except DatabaseTroubleError as error:
         for done in waiting:
             fail(done, error)

@@ -29,7 +29,7 @@ from sqlalchemy.sql.dml import Insert, Update, UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
 from phoneauth.errors import UnstorableTextError
-from phoneauth.storage.text_guard import is_storable
+from phoneauth.storage.text_guard import is_storable, refuse_unstorable
 
 Processor = Callable[[Any], Any] | None
 
@@ -100,6 +100,8 @@ class Form:
                 and not is_storable(value)
             ):
                 raise UnstorableTextError()
+            if type(value) is list:  # the arrays of a statement for many rows
+                refuse_unstorable(value)
             values.append(value if process is None else process(value))
         return values
 

@@ -33,6 +33,8 @@ def refuse_unstorable(values: Iterable[Any]) -> None:
     for value in values:
         if type(value) is str and not is_storable(value):
             raise UnstorableTextError()
+        if type(value) is list:  # an array parameter (PostgreSQL), e.g. keys read together
+            refuse_unstorable(value)
 
 
 def json_text(value: Any) -> str:

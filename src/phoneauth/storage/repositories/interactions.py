@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from phoneauth.storage.grouped_reads import GroupedReads
 from phoneauth.storage.grouped_saves import GroupedSaves
 from phoneauth.storage.models import InteractionRow
 from phoneauth.storage.prepared import Prepared
+from phoneauth.storage.text_guard import json_text
 
 # Built once: every Experience request reads its interaction, and most save it.
 _TABLE = InteractionRow.metadata.tables["interactions"]
@@ -129,7 +129,7 @@ def _saves_together(saves: Sequence[dict[str, Any]]) -> Statement[set[Hashable]]
         "b_tenants": [save["b_tenant"] for save in saves],
         "b_ids": [save["b_id"] for save in saves],
         "b_versions": [save["b_version"] for save in saves],
-        "b_documents": [json.dumps(save["data"]) for save in saves],
+        "b_documents": [json_text(save["data"]) for save in saves],
     }
     return Statement(_UPDATE_MANY, parameters, lambda rows: {(row[0], row[1]) for row in rows})
 

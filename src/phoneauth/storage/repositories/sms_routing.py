@@ -20,6 +20,7 @@ from phoneauth.domain.sms_router import NO_ROUTING, StoredStandby, TenantRouting
 from phoneauth.domain.sms_routing import RoutingRulesError, parse_rules
 from phoneauth.storage.database import Database, changed_rows
 from phoneauth.storage.models import SmsRoutingRow, SmsStandbyConnectorRow
+from phoneauth.storage.text_guard import json_text
 from phoneauth.storage.versioned_cache import VersionedCache
 
 log = logging.getLogger("phoneauth.storage")
@@ -140,6 +141,6 @@ class SqlSmsRoutingStore:
 
     async def put_rules(self, tenant_id: str, document: dict[str, Any], now: datetime) -> None:
         statement = _PUT_RULES["sqlite" if self.db.is_sqlite else "postgresql"].values(
-            tenant_id=tenant_id, document=json.dumps(document), updated_at=now
+            tenant_id=tenant_id, document=json_text(document), updated_at=now
         )
         await self.db.write(changed_rows(statement), single_statement=True)
