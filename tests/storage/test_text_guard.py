@@ -4,7 +4,6 @@ and no database error carries the values it was sent."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,11 +11,10 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from tests.conftest import DatabaseUnderTest
 
 from phoneauth.domain.tenants import TenantNotFoundError, Tenants
 from phoneauth.errors import UnstorableTextError
-from phoneauth.storage.database import Batch, Database, changed_rows, first_row, open_database
+from phoneauth.storage.database import Batch, Database, changed_rows, first_row
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.models import InteractionRow
 from phoneauth.storage.prepared import Prepared
@@ -30,13 +28,8 @@ UNSTORABLE = ["a\x00b", "\x00", "é\x00", "a\ud800b", "\udfff"]
 
 
 @pytest.fixture
-async def database(migrated_database: DatabaseUnderTest) -> AsyncIterator[Database]:
-    database = open_database(migrated_database.url, schema=migrated_database.schema)
-    await Tenants(SqlTenantStore(database)).ensure_default()
-    try:
-        yield database
-    finally:
-        await database.dispose()
+def database(default_tenant_database: Database) -> Database:
+    return default_tenant_database
 
 
 def _row(**changes: Any) -> dict[str, Any]:

@@ -69,6 +69,15 @@ def refused_body(request: Request) -> BodyTooLargeError:
     return body_too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
 
 
+def page_answer(error: PhoneauthError) -> tuple[int, dict[str, str]]:
+    """The status and headers of a page that shows a coded error (the console's, the end-user
+    pages'): its own status (a 5xx for one without an HTTP meaning), and `Retry-After` for the
+    errors that say when to come back (429, 503)."""
+    status = error.status if 400 <= error.status < 600 else 500
+    retry_after = error.details.get("retry_after")
+    return status, {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+
+
 def error_responses(*errors: type[PhoneauthError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` listing, per status, the stable error codes a route may answer."""
     codes: dict[int, list[str]] = defaultdict(list)

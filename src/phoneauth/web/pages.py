@@ -42,6 +42,7 @@ from phoneauth.domain.sign_in_experience import SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.deps import services_of, tenant_id_of
+from phoneauth.web.errors import page_answer
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
 from phoneauth.web.human_messages import end_user_sentence, end_user_table
@@ -149,11 +150,9 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except PhoneauthError as error:
-                status = error.status if 400 <= error.status < 600 else 500
+                status, headers = page_answer(error)
                 page = _error_page(request, status, end_user_sentence(error.code))
-                retry_after = error.details.get("retry_after")
-                if isinstance(retry_after, int):  # 429 and 503: when to try again
-                    page.headers["Retry-After"] = str(retry_after)
+                page.headers.update(headers)
                 return page
             except Exception:
                 correlation_id = uuid.uuid4().hex

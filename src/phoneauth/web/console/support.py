@@ -29,7 +29,7 @@ from phoneauth.domain.tenants import DEFAULT_TENANT_ID, Tenant, TenantNotFoundEr
 from phoneauth.errors import PhoneauthError
 from phoneauth.web.console.origin import check_same_origin
 from phoneauth.web.deps import services_of
-from phoneauth.web.errors import refused_body
+from phoneauth.web.errors import page_answer, refused_body
 from phoneauth.web.human_messages import admin_sentence
 from phoneauth.web.pages import SECURITY_HEADERS, WEB, country_options
 from phoneauth.web.phone_input import example_for
@@ -153,13 +153,11 @@ class ConsoleRoute(APIRoute):
                 title = _TITLES.get(status, "Something went wrong")
                 return error_page(request, status, title, text)
             except PhoneauthError as error:
-                status = error.status if 400 <= error.status < 600 else 500
+                status, headers = page_answer(error)
                 title = _TITLES.get(status, "Something went wrong")
                 text = admin_sentence(error.code, error.details)
                 page = error_page(request, status, title, text)
-                retry_after = error.details.get("retry_after")
-                if isinstance(retry_after, int):  # 429 and 503: when to try again
-                    page.headers["Retry-After"] = str(retry_after)
+                page.headers.update(headers)
                 return page
             except Exception:
                 correlation_id = uuid.uuid4().hex
