@@ -75,3 +75,17 @@ async def test_a_bug_is_a_500_page_with_a_reference_in_the_log(
     assert logged[0].exc_info is not None
     reference = logged[0].getMessage().split()[-1]
     assert reference in page.text
+
+
+async def test_an_http_error_keeps_its_status(
+    browser: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the app's own handlers answer (an HTTP error, invalid input) is not a bug page."""
+    from starlette.exceptions import HTTPException
+
+    async def gone(_tenant_id: str) -> None:
+        raise HTTPException(410, "Gone")
+
+    monkeypatch.setattr(services.sign_in_experience, "current", gone)
+    page = await browser.get("/sign-in")
+    assert page.status_code == 410

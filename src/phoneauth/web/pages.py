@@ -21,11 +21,14 @@ from urllib.parse import urlencode
 
 import phonenumbers
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from phoneauth.connectors import ConnectorError, mask_phone
 from phoneauth.connectors.providers.outbox import FACTORY as OUTBOX_FACTORY
@@ -154,6 +157,8 @@ class PageRoute(APIRoute):
                 page = _error_page(request, status, end_user_sentence(error.code))
                 page.headers.update(headers)
                 return page
+            except (HTTPException, RequestValidationError, ClientDisconnect):
+                raise  # the app's handlers answer these, as before
             except Exception:
                 correlation_id = uuid.uuid4().hex
                 log.exception("page failed %s", correlation_id)
