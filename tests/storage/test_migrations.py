@@ -32,6 +32,36 @@ async def test_upgrade_head_matches_the_models_and_is_idempotent(
     await engine.dispose()
 
 
+# The models do not state these WHERE clauses (see `VerificationCodeRow`): the schema does.
+PARTIAL_INDEXES = {
+    "uq_verification_codes_live": "consumed_at is null",
+    "ix_message_log_recipient_sealed": "recipient_sealed is not null",
+}
+
+
+async def test_partial_indexes_are_partial_on_both_databases(
+    test_database: DatabaseUnderTest,
+) -> None:
+    """One waiting code per phone, use and scope, however many were used before it: the unique
+    index covers only codes not yet consumed."""
+    engine = open_database(test_database.url, schema=test_database.schema).engine
+    await upgrade(engine)
+    if test_database.name == "sqlite":
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    else:
+        query = text(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = :schema AND indexname = :name"
+        )
+    async with engine.connect() as connection:
+        for name, condition in PARTIAL_INDEXES.items():
+            found = await connection.scalar(query, {"name": name, "schema": test_database.schema})
+            assert found is not None, name
+            assert "where" in found.lower(), found
+            where = found.lower().rpartition("where")[2]
+            assert where.strip(" ()") == condition, found
+    await engine.dispose()
+
+
 async def test_interactions_in_progress_survive_the_version_column(
     test_database: DatabaseUnderTest,
 ) -> None:

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.console_admins import AdminExistsError, ConsoleAdmin, ConsoleSession
 from phoneauth.domain.console_setup import InvalidSetupTokenError
 from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.dialects import insert_of
 from phoneauth.storage.models.console import (
     ConsoleAdminRow,
     ConsoleSessionRow,
@@ -90,7 +90,7 @@ class SqlConsoleAdminStore:
         return True
 
     async def replace_setup_token(self, token_hash: str, created_at: datetime) -> None:
-        insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        insert = insert_of(self.db)
         values = {"id": SETUP_TOKEN_ID, "token_hash": token_hash, "created_at": created_at}
         statement = (
             insert(ConsoleSetupTokenRow)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Integer,
     String,
@@ -22,7 +23,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from phoneauth.domain.interactions import StoredInteraction
 from phoneauth.storage.batched_deletes import delete_in_batches

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.organizations import Invitation, InvitationStatus, Organization, Page
 from phoneauth.domain.users import User
 from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.dialects import insert_of
 from phoneauth.storage.models import (
     OrganizationInvitationRow,
     OrganizationMemberRow,
@@ -218,7 +217,7 @@ class SqlOrganizationStore:
                 updated_at=now,
             )
         )
-        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        insert = insert_of(self.db)
 
         def unit(session: Session) -> bool:
             # The conditional update decides the one winner; the loser changes nothing.

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.sms_protection import CountrySuspension
 from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.dialects import PerDialect
 from phoneauth.storage.models import SmsCountrySuspensionRow
 from phoneauth.storage.versioned_cache import VersionedCache
 
@@ -33,7 +33,7 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_PUT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_PUT = PerDialect(_upsert)
 
 
 def _suspension(row: Any) -> CountrySuspension:
@@ -71,7 +71,7 @@ class SqlSuspensionStore:
         return await self.db.read(unit)
 
     async def put(self, suspension: CountrySuspension) -> None:
-        statement = _PUT["sqlite" if self.db.is_sqlite else "postgresql"].values(
+        statement = _PUT.of(self.db).values(
             tenant_id=suspension.tenant_id,
             country=suspension.country,
             reason=suspension.reason,

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.sms_router import NO_ROUTING, StoredStandby, TenantRouting
 from phoneauth.domain.sms_routing import RoutingRulesError, parse_rules
 from phoneauth.storage.database import Database, changed_rows
+from phoneauth.storage.dialects import PerDialect
 from phoneauth.storage.models import SmsRoutingRow, SmsStandbyConnectorRow
 from phoneauth.storage.text_guard import json_text
 from phoneauth.storage.versioned_cache import VersionedCache
@@ -44,7 +44,7 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_PUT_RULES = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_PUT_RULES = PerDialect(_upsert)
 
 
 def _standby(row: Any) -> StoredStandby:
@@ -140,7 +140,7 @@ class SqlSmsRoutingStore:
         return loaded if isinstance(loaded, dict) else None
 
     async def put_rules(self, tenant_id: str, document: dict[str, Any], now: datetime) -> None:
-        statement = _PUT_RULES["sqlite" if self.db.is_sqlite else "postgresql"].values(
+        statement = _PUT_RULES.of(self.db).values(
             tenant_id=tenant_id, document=json_text(document), updated_at=now
         )
         await self.db.write(changed_rows(statement), single_statement=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     String,
     bindparam,
     column,
@@ -18,12 +19,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from phoneauth.domain.verification_code_store import StoredCode
 from phoneauth.storage.batched_deletes import between_batches
 from phoneauth.storage.database import Database, Statement, changed_rows, first_row
+from phoneauth.storage.dialects import PerDialect
 from phoneauth.storage.grouped_inserts import GroupedInsert
 from phoneauth.storage.grouped_reads import GroupedReads
 from phoneauth.storage.models import VerificationCodeRow
@@ -73,10 +74,7 @@ def _upsert(insert: Any) -> Any:
 
 # Built once: constructing these per request cost more than running them (`make bench`).
 _TABLE = VerificationCodeRow.metadata.tables["verification_codes"]
-_UPSERT = {
-    "sqlite": Prepared(_upsert(sqlite.insert)),
-    "postgresql": Prepared(_upsert(postgresql.insert)),
-}
+_UPSERT = PerDialect(lambda insert: Prepared(_upsert(insert)))
 _OF_CODE = (_TABLE.c.tenant_id == bindparam("b_tenant"), _TABLE.c.id == bindparam("b_id"))
 # At most one code waits per phone, use and scope (the partial unique index
 # uq_verification_codes_live): no ORDER BY, which made SQLite sort through a temporary b-tree on
@@ -94,7 +92,7 @@ _FIND_LIVE = Prepared(
 )
 # PostgreSQL: the lookups of one loop turn in one statement (`GroupedReads`), over arrays.
 _WANTED = (
-    func.unnest(*(bindparam(f"b_{name}s", type_=postgresql.ARRAY(String)) for name in _LIVE_KEY))
+    func.unnest(*(bindparam(f"b_{name}s", type_=ARRAY(String)) for name in _LIVE_KEY))
     .table_valued(*(column(name, String) for name in _LIVE_KEY))
     .render_derived(name="wanted")
 )
@@ -186,7 +184,7 @@ def _finds_together(keys: Sequence[_LiveKey]) -> Statement[dict[_LiveKey, Stored
 class SqlVerificationCodeStore:
     def __init__(self, database: Database) -> None:
         self.db = database
-        self._upsert = _UPSERT["sqlite" if database.is_sqlite else "postgresql"]
+        self._upsert = _UPSERT.of(database)
         self._replaces = GroupedInsert(database, self._upsert)
         # Every send and verify looks for the waiting code first: on PostgreSQL the lookups of
         # a loop turn share one round trip (SQLite reads in-process).
