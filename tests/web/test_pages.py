@@ -34,7 +34,7 @@ from phoneauth.web.pages import (
     display_phone,
 )
 from phoneauth.web.phone_input import countries, default_region, format_as_typed
-from phoneauth.web.static_assets import IMMUTABLE, REVALIDATE, STATIC_DIR, StaticAssets
+from phoneauth.web.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
 from phoneauth.wiring import Services
 
 PHONE = "+4915112345678"
@@ -263,23 +263,59 @@ async def test_without_sms_a_password_method_still_signs_in_but_offers_no_code(
     assert 'href="/register"' not in page  # registering verifies the number by SMS
 
 
-async def test_the_page_embeds_a_sentence_for_every_error_code(
+MESSAGES_SCRIPT = re.compile(r'<script src="(/static/messages\.js\?v=[0-9a-f]+)" defer>')
+
+
+async def page_sentences(visitor: httpx.AsyncClient, path: str) -> dict[str, str]:
+    """The sentences the page's scripts show, from the `messages.js` the page loads."""
+    page = await html(visitor, path)
+    found = MESSAGES_SCRIPT.search(page)
+    assert found, page
+    # Before the scripts that read it: deferred scripts run in the order of the page.
+    assert page.index("messages.js") < page.index("phone.js"), page
+    script = (await visitor.get(found.group(1))).text
+    prefix, suffix = "window.phoneauthMessages = ", ";\n"
+    assert script.startswith(prefix), script[:80]
+    assert script.endswith(suffix), script[-80:]
+    sentences: dict[str, str] = json.loads(script.removeprefix(prefix).removesuffix(suffix))
+    return sentences
+
+
+async def test_the_pages_load_a_sentence_for_every_error_code(
     visitor: httpx.AsyncClient, outbox: None
 ) -> None:
-    """The Experience API keeps Logto's `connector.*` codes and messages; the page carries the
-    end-user sentence of each code for its script (the browser test sees it happen)."""
-    page = await html(visitor, "/sign-in")
-    block = re.search(
-        r'<script type="application/json" id="phoneauth-messages">(.*?)</script>', page
-    )
-    assert block, page
-    sentences = json.loads(block.group(1))
+    """The Experience API keeps Logto's `connector.*` codes and messages; the page's scripts
+    show the end-user sentence of each code (the browser test sees it happen)."""
+    sentences = await page_sentences(visitor, "/sign-in")
     assert sentences["connector.not_found"] == SMS_UNAVAILABLE
     assert sentences["connector.invalid_response"] == SMS_UNAVAILABLE
     assert sentences["verification_code.code_mismatch"].startswith("The code is wrong.")
     assert sentences[""] == "Something went wrong. Please try again."
-    script = (await visitor.get("/static/experience.js")).text
-    assert "phoneauth-messages" in script
+    assert "window.phoneauthMessages" in (await visitor.get("/static/experience.js")).text
+
+
+async def test_the_sentences_are_not_in_the_page_but_in_a_file_browsers_keep(
+    visitor: httpx.AsyncClient, outbox: None
+) -> None:
+    """16 KB of the sign-in page's 44 were the sentences, sent again on every view of a page
+    that must not be cached; now a file named by its content, kept for a year."""
+    page = await html(visitor, "/sign-in")
+    assert "The code is wrong." not in page
+    assert len(page.encode()) < 32_000
+    path = MESSAGES_SCRIPT.search(page)
+    assert path, page
+    response = await visitor.get(path.group(1))
+    assert response.headers["cache-control"] == IMMUTABLE
+    assert response.headers["content-type"].startswith("text/javascript")
+    again = await visitor.get(path.group(1), headers={"If-None-Match": response.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    unnamed = await visitor.get("/static/messages.js")
+    assert (unnamed.status_code, unnamed.headers["cache-control"]) == (200, REVALIDATE)
+    assert unnamed.content == response.content
+    head = await visitor.head(path.group(1))
+    assert (head.status_code, head.content) == (200, b"")
+    refused = await visitor.post(path.group(1))
+    assert (refused.status_code, refused.headers.get("allow")) == (405, "GET, HEAD")
 
 
 # --- tenants ------------------------------------------------------------------------------------
@@ -343,8 +379,8 @@ async def test_static_files_are_served(visitor: httpx.AsyncClient) -> None:
 STATIC_LINK = re.compile(r'(?:href|src)="(/static/[^"?]+)\?v=([0-9a-f]+)"')
 
 
-def _digest(name: str) -> str:
-    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:12]
 
 
 @pytest.mark.usefixtures("outbox")
@@ -357,13 +393,13 @@ async def test_each_page_names_its_files_by_their_content_and_browsers_keep_them
         assert response.status_code == 200, page
         linked |= dict(STATIC_LINK.findall(response.text))
     # The stylesheet, the icon and the scripts the pages and the console load.
-    assert {"phoneauth.css", "favicon.svg", "phone.js", "experience.js"} <= {
+    assert {"phoneauth.css", "favicon.svg", "phone.js", "experience.js", "messages.js"} <= {
         Path(path).name for path in linked
     }
     for path, digest in linked.items():
-        assert digest == _digest(Path(path).name), path
         response = await visitor.get(f"{path}?v={digest}")
         assert response.status_code == 200, path
+        assert digest == _digest(response.content), path
         assert response.headers["cache-control"] == IMMUTABLE
 
 
@@ -801,12 +837,7 @@ async def test_without_an_email_connector_the_pages_say_so_in_words(
 async def test_the_pages_carry_sentences_for_email_and_username(
     visitor: httpx.AsyncClient, outbox: None
 ) -> None:
-    page = await html(visitor, "/sign-in")
-    block = re.search(
-        r'<script type="application/json" id="phoneauth-messages">(.*?)</script>', page
-    )
-    assert block, page
-    sentences = json.loads(block.group(1))
+    sentences = await page_sentences(visitor, "/sign-in")
     assert sentences["session.invalid_credentials"] == "The phone number or the password is wrong."
     assert sentences["session.invalid_credentials@username"] == (
         "The username or the password is wrong."

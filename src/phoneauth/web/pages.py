@@ -25,7 +25,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -48,7 +47,7 @@ from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import page_answer
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
 from phoneauth.web.human_messages import SMS_UNAVAILABLE as SMS_UNAVAILABLE
-from phoneauth.web.human_messages import end_user_sentence, end_user_table
+from phoneauth.web.human_messages import end_user_sentence
 from phoneauth.web.oidc_cookie import AUTHORIZATION_COOKIE, clear_authorization_cookie
 from phoneauth.web.page_options import PageOptions, sign_in_kinds, turned_off, unavailable
 from phoneauth.web.phone_input import (
@@ -69,13 +68,6 @@ templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 # The templates ship inside the package: no stat of every included file on every render.
 templates.env.auto_reload = False
-# Read by static/experience.js from a JSON block (not run as a script, so the CSP holds). The
-# same on every page, so encoded once as `tojson` would encode it, not on every load.
-templates.env.globals["end_user_messages_json"] = htmlsafe_json_dumps(
-    end_user_table(),
-    dumps=templates.env.policies["json.dumps_function"],
-    **templates.env.policies["json.dumps_kwargs"],
-)
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,14 @@
 """What a person reads for an API error: one sentence per code for end users, one for admins.
 
 The API's JSON (`code`, `message`, `details`) stays as Logto clients expect it. The pages
-(server-rendered, and `static/experience.js` through `end_user_table()` embedded in the page)
+(server-rendered, and the pages' scripts through `end_user_table()`, served as `messages.js`)
 and the console show these sentences instead; a code without an entry gets a fallback, never
 the raw message of a provider or a 5xx.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from phoneauth.web.human_messages.field_problems import describe, problem_sentence, subject_of
@@ -37,6 +38,7 @@ __all__ = [
     "Sentences",
     "admin_sentence",
     "describe",
+    "end_user_script",
     "end_user_sentence",
     "end_user_table",
     "problem_sentence",
@@ -64,6 +66,12 @@ def end_user_table() -> dict[str, str]:
     table = {code: sentences.end_user for code, sentences in MESSAGES.items()}
     by_kind = {f"{code}@{kind}": text for (code, kind), text in END_USER_BY_KIND.items()}
     return table | by_kind | {"": END_USER_FALLBACK, _CONNECTOR: SMS_UNAVAILABLE}
+
+
+def end_user_script() -> bytes:
+    """`end_user_table()` as the script the pages load before theirs (`/static/messages.js`):
+    it sets `window.phoneauthMessages`. ASCII, whatever the sentences hold."""
+    return f"window.phoneauthMessages = {json.dumps(end_user_table(), sort_keys=True)};\n".encode()
 
 
 def _words_list(paths: object) -> str:

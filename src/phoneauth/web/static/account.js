@@ -1,7 +1,7 @@
 /* phoneauth: the account page drives Logto's Account API with fetch. A code to the current
  * phone or email address, or the password, proves it is you (a verified record, sent as
  * `logto-verification-id`); a code to the new number or address proves you own it. An error is
- * shown as the sentence the page embeds for its `code` (#phoneauth-messages, from
+ * shown as the sentence for its `code` that messages.js sets (window.phoneauthMessages, from
  * web/human_messages), as on the other pages. */
 (function () {
   "use strict";
@@ -20,10 +20,7 @@
 
   function $(selector) { return card.querySelector(selector); }
 
-  var SENTENCES = (function () {
-    var block = document.getElementById("phoneauth-messages");
-    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
-  })();
+  var SENTENCES = window.phoneauthMessages || {};
 
   function sentenceFor(code) {
     if (code && Object.prototype.hasOwnProperty.call(SENTENCES, code)) return SENTENCES[code];

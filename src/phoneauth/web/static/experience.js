@@ -2,9 +2,9 @@
  * The card names the flow (data-flow) and the API (data-api); the interaction and session
  * cookies are HTTP-only and flow with every same-origin request. What the tenant allows (which
  * kinds of identifier, how each signs in) comes from the page's JSON block (#phoneauth-page,
- * web/page_options.py). Every error the API answers is shown in words: the sentence the page
- * embeds for its `code` (#phoneauth-messages, from web/human_messages), never the envelope's
- * `message`, which is written for programs. */
+ * web/page_options.py). Every error the API answers is shown in words: the sentence for its
+ * `code` that messages.js, loaded before this script, sets (window.phoneauthMessages, from
+ * web/human_messages), never the envelope's `message`, which is written for programs. */
 (function () {
   "use strict";
   var RESEND_SECONDS = 59; // Logto's client-side resend timer: only if the answer names none
@@ -54,7 +54,7 @@
 
   /* Code -> sentence; "" is the fallback, "connector." the one for a connector's unknown code;
    * "code@email" / "code@username" the sentence when the page sent that kind of identifier. */
-  var SENTENCES = json("phoneauth-messages");
+  var SENTENCES = window.phoneauthMessages || {};
   var FALLBACK = SENTENCES[""] || "Something went wrong. Please try again.";
 
   function has(key) { return Object.prototype.hasOwnProperty.call(SENTENCES, key); }
