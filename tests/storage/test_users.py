@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.conftest import DatabaseUnderTest
@@ -57,3 +58,32 @@ async def test_passwords_are_argon2id_and_checked() -> None:
     for weak in ("short", "12345678901"):
         with pytest.raises(PasswordRejectedError):
             hash_password(weak)
+
+
+async def test_a_sign_in_stamps_only_its_own_user_to_the_microsecond(
+    migrated_database: DatabaseUnderTest,
+) -> None:
+    database = open_database(migrated_database.url, schema=migrated_database.schema)
+    tenants = Tenants(SqlTenantStore(database))
+    await tenants.ensure_default()
+    await tenants.create("other", "Other", TenantKind.DEVELOPMENT)
+    users = SqlUserStore(database)
+    try:
+        mine = await users.create("default", phone=PHONE)
+        neighbour = await users.create("default", phone="+4915199999999")
+        at = datetime(2026, 12, 7, 14, 5, 6, 789012, tzinfo=UTC)
+        await users.record_sign_in("other", mine.id, at)  # another tenant's: changes nothing
+        assert (await users.get("default", mine.id)).last_sign_in_at is None  # type: ignore[union-attr]
+        await users.record_sign_in("default", mine.id, at)
+        stamped = await users.get("default", mine.id)
+        assert stamped is not None
+        assert stamped.last_sign_in_at == at
+        assert stamped.last_sign_in_at.utcoffset() == timedelta(0)  # type: ignore[union-attr]
+        untouched = await users.get("default", neighbour.id)
+        assert untouched is not None
+        assert untouched.last_sign_in_at is None
+        later = at + timedelta(hours=1)
+        await users.record_sign_in("default", mine.id, later)
+        assert (await users.get("default", mine.id)).last_sign_in_at == later  # type: ignore[union-attr]
+    finally:
+        await database.dispose()

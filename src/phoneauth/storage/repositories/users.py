@@ -65,6 +65,13 @@ _BY_ID = Prepared(
         UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id")
     )
 )
+# Every sign-in stamps its user: built per call, this UPDATE and its cache key took more CPU
+# than any other step of a whole sign-in by code (11 % of the server's, `py-spy`).
+_STAMP_SIGN_IN = Prepared(
+    update(UserRow.metadata.tables["users"])
+    .where(UserRow.tenant_id == bindparam("b_tenant"), UserRow.id == bindparam("b_id"))
+    .values(last_sign_in_at=bindparam("b_at"))
+)
 
 # Which identifier a unique violation is about, by a word of its constraint or column names
 # (PostgreSQL names the constraint, SQLite the columns); the email's is tested first.
@@ -284,12 +291,8 @@ class SqlUserStore:
         return await self._update(tenant_id, user_id, is_suspended=suspended)
 
     async def record_sign_in(self, tenant_id: str, user_id: str, at: datetime) -> None:
-        statement = (
-            update(UserRow)
-            .where(UserRow.tenant_id == tenant_id, UserRow.id == user_id)
-            .values(last_sign_in_at=at)
-        )
-        await self.db.write(changed_rows(statement), single_statement=True)
+        parameters = {"b_tenant": tenant_id, "b_id": user_id, "b_at": at}
+        await self.db.write(changed_rows(_STAMP_SIGN_IN, parameters), single_statement=True)
 
     async def list(self, tenant_id: str, *, offset: int = 0, limit: int = 50) -> list[User]:
         def unit(session: Session) -> list[User]:
