@@ -1,4 +1,4 @@
-"""An SQLite server never loads SQLAlchemy's PostgreSQL dialect (6 MB it would never use): its
+"""An SQLite server never loads SQLAlchemy's PostgreSQL dialect (2 MB it would never use): its
 upserts are made for the database at hand, on first use (`phoneauth.storage.dialects`)."""
 
 from __future__ import annotations

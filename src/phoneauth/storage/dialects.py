@@ -1,9 +1,10 @@
 """SQL that only one kind of database understands, made when a database of that kind is used.
 
-Importing SQLAlchemy's PostgreSQL dialect costs a process about 6 MB of resident memory, and an
-SQLite deployment (the default) never runs a statement of it. So upserts (each dialect's own
-`INSERT ... ON CONFLICT`) are made on first use for the kind of database at hand, not at import
-for both; arrays use SQLAlchemy's generic `ARRAY`, which the PostgreSQL dialect adapts.
+Importing SQLAlchemy's PostgreSQL dialect costs `phoneauth serve` about 2 MB of resident memory
+(130.8 against 133.0 MB at start), and an SQLite deployment (the default) never runs a statement
+of it. So upserts (each dialect's own `INSERT ... ON CONFLICT`) are made on first use for the
+kind of database at hand, not at import for both; arrays use SQLAlchemy's generic `ARRAY`, which
+the PostgreSQL dialect adapts.
 """
 
 from __future__ import annotations

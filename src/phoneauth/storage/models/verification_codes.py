@@ -19,7 +19,7 @@ class VerificationCodeRow(Base):
         # One waiting code per phone, use and scope: a new code replaces it in one upsert. The
         # index is partial, `WHERE consumed_at IS NULL`, on both databases: the migrations make
         # it so (tests/storage/test_migrations.py checks). Not said here with `sqlite_where` and
-        # `postgresql_where`: those load the PostgreSQL dialect, 6 MB, into an SQLite server
+        # `postgresql_where`: those load the PostgreSQL dialect, 2 MB, into an SQLite server
         # (`phoneauth.storage.dialects`); alembic does not compare an index's WHERE anyway.
         Index(
             "uq_verification_codes_live",
