@@ -7,6 +7,13 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Bytecode made at install, not at each start: where PYTHONDONTWRITEBYTECODE is set (as on this
+# machine and in many container images) Python never writes it, so every start, and the
+# migration process each `phoneauth serve` runs first, compiled ~700 modules again (first start
+# 7.9 s -> 3.5 s here). uv compiles the installed packages; `compileall` our own editable
+# sources (a stale file is recompiled by Python, never used).
+export UV_COMPILE_BYTECODE := 1
+COMPILE_SOURCES := $(VENV)/bin/python -m compileall -q src > /dev/null
 RUN := $(UV) run --frozen --no-sync
 
 .PHONY: browser services install install-runtime run test check bench format lock clean
@@ -22,9 +29,11 @@ $(UV):
 # service's packages, as before.
 install-runtime: $(UV)
 	$(UV) sync --frozen --no-dev --inexact
+	$(COMPILE_SOURCES)
 
 install: $(UV)
 	$(UV) sync --frozen --all-groups
+	$(COMPILE_SOURCES)
 
 lock: $(UV)
 	$(UV) lock
