@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,6 +48,13 @@ SETUP_TOKEN_WRONG = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     with deploy_on_sqlite(tmp_path_factory.mktemp("console"), "console-test-secret") as deployed:
+        yield deployed
+
+
+@pytest.fixture
+def fresh_site(tmp_path: Path) -> Iterator[Deployment]:
+    """A site no test has visited: no console admin yet, whichever tests ran before."""
+    with deploy_on_sqlite(tmp_path, "console-test-secret") as deployed:
         yield deployed
 
 
@@ -132,8 +140,9 @@ def outbox(site: Deployment, tenant_id: str) -> list[dict[str, Any]]:
 
 
 def test_first_visit_needs_the_setup_token_then_sign_in_and_out(
-    site: Deployment, browser: Browser, page: Page
+    fresh_site: Deployment, browser: Browser, page: Page
 ) -> None:
+    site = fresh_site
     page.goto(f"{site.url}/console/connectors")
     expect(page).to_have_url(f"{site.url}/console/setup")
     expect(page.get_by_role("heading", name="Create the admin account")).to_be_visible()
