@@ -6,11 +6,13 @@ is checked over HTTP, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html as html_module
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,61 @@ async def test_a_kept_page_gives_way_to_a_changed_setting_at_the_next_load(
     changed = await html(visitor, "/sign-in")
     assert 'id="password"' in changed
     assert 'href="/forgot-password"' in changed
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An answer as sent: its body not decoded (httpx would undo gzip)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+async def raw(client: httpx.AsyncClient, method: str, path: str, coding: str) -> Sent:
+    async with client.stream(method, path, headers={"accept-encoding": coding}) as response:
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    return Sent(response.status_code, response.headers, body)
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/register"])
+async def test_a_kept_page_comes_gzip_compressed_to_a_browser_that_takes_it(
+    visitor: httpx.AsyncClient, outbox: None, path: str
+) -> None:
+    plain = await raw(visitor, "GET", path, "identity")
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"  # a cache keeps the two apart
+    assert b"<option " in plain.content
+    for coding in ("gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "x-gzip", "*"):
+        packed = await raw(visitor, "GET", path, coding)
+        assert packed.status_code == 200
+        assert packed.headers["content-encoding"] == "gzip", coding
+        assert packed.headers["vary"] == "Accept-Encoding"
+        assert packed.headers["content-type"] == plain.headers["content-type"]
+        assert packed.headers["cache-control"] == "no-store"
+        assert gzip.decompress(packed.content) == plain.content
+        assert len(packed.content) * 3 < len(plain.content)
+        assert int(packed.headers["content-length"]) == len(packed.content)
+    head = await raw(visitor, "HEAD", path, "gzip")
+    assert head.content == b""
+    assert head.headers["content-encoding"] == "gzip"
+    assert head.headers["content-length"] == packed.headers["content-length"]
+    for refused in ("gzip;q=0", "gzip;q=0, *", "deflate, br", "*;q=0"):
+        assert "content-encoding" not in (await raw(visitor, "GET", path, refused)).headers
+
+
+async def test_a_page_that_is_not_kept_is_never_compressed(
+    services: Services, visitor: httpx.AsyncClient
+) -> None:
+    """Only the pages every visitor sees alike: an account page holds a person's own data."""
+    await signed_in(services, visitor)
+    account = await raw(visitor, "GET", "/account", "gzip")
+    assert account.status_code == 200
+    assert "+49 1511 2345678" in account.content.decode()
+    assert "content-encoding" not in account.headers
+    missing = await raw(visitor, "GET", "/t/nowhere/sign-in", "gzip")
+    assert missing.status_code == 404
+    assert "content-encoding" not in missing.headers
 
 
 async def test_both_methods_start_with_the_code_and_offer_the_password(

@@ -43,6 +43,7 @@ from phoneauth.domain.sessions import SESSION_COOKIE, NotSignedInError, Principa
 from phoneauth.domain.sign_in_experience import SignInMode
 from phoneauth.domain.tenants import Tenant, TenantNotFoundError
 from phoneauth.errors import PhoneauthError
+from phoneauth.web.content_coding import accepts_gzip
 from phoneauth.web.deps import services_of, tenant_id_of
 from phoneauth.web.errors import page_answer
 from phoneauth.web.human_messages import EMAIL_UNAVAILABLE as EMAIL_UNAVAILABLE
@@ -191,11 +192,18 @@ def _render(
 RENDERED = RenderedPages()
 
 
-def _anonymous_page(template: str, context: dict[str, Any]) -> HTMLResponse:
+# The kept pages come compressed or not by what the browser takes: caches must tell them apart.
+_KEPT_PAGE_HEADERS = SECURITY_HEADERS | {"Vary": "Accept-Encoding"}
+_GZIPPED_PAGE_HEADERS = _KEPT_PAGE_HEADERS | {"Content-Encoding": "gzip"}
+
+
+def _anonymous_page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
     """A page every visitor with the same inputs sees alike (sign-in, registration, password
-    reset): rendered once and kept (`rendered_pages`)."""
+    reset): rendered once and kept (`rendered_pages`), gzip-compressed for browsers that take it."""
     page = RENDERED.render(templates.get_template(template), context)
-    return HTMLResponse(page, headers=SECURITY_HEADERS)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        return HTMLResponse(page.gzipped, headers=_GZIPPED_PAGE_HEADERS)
+    return HTMLResponse(page.body, headers=_KEPT_PAGE_HEADERS)
 
 
 async def _message_page(
@@ -348,7 +356,7 @@ async def sign_in_page(request: Request) -> HTMLResponse:
             tenant=tenant,
             link=link if options.register_open else None,
         )
-    page = _anonymous_page("pages/sign_in.html", context | options.page_values("sign-in"))
+    page = _anonymous_page(request, "pages/sign_in.html", context | options.page_values("sign-in"))
     return _for_app(request, page)
 
 
@@ -372,7 +380,9 @@ async def register_page(request: Request) -> HTMLResponse:
             tenant=tenant,
             link=link if options.sign_in_open else None,
         )
-    page = _anonymous_page("pages/register.html", context | options.page_values("register"))
+    page = _anonymous_page(
+        request, "pages/register.html", context | options.page_values("register")
+    )
     return _for_app(request, page)
 
 
@@ -395,7 +405,7 @@ async def forgot_password_page(request: Request) -> HTMLResponse:
             link=(f"{context['base']}/sign-in", "Back to sign-in"),
         )
     page = context | options.page_values("forgot-password")
-    return _anonymous_page("pages/forgot_password.html", page)
+    return _anonymous_page(request, "pages/forgot_password.html", page)
 
 
 _CLOSED_INVITATION = {
