@@ -460,6 +460,40 @@ async def test_each_page_names_its_files_by_their_content_and_browsers_keep_them
         assert response.headers["cache-control"] == IMMUTABLE
 
 
+@pytest.mark.usefixtures("outbox")
+async def test_the_files_go_gzip_compressed_to_a_browser_that_takes_it(
+    visitor: httpx.AsyncClient,
+) -> None:
+    page = await html(visitor, "/sign-in")
+    linked = dict(STATIC_LINK.findall(page))
+    assert len(linked) >= 6  # the stylesheet, the icon, four scripts
+    plain_bytes = packed_bytes = 0
+    for path, digest in linked.items():
+        url = f"{path}?v={digest}"
+        plain = await raw(visitor, "GET", url, "identity")
+        packed = await raw(visitor, "GET", url, "gzip, deflate, br")
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["content-encoding"] == "gzip", path
+        assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+        assert packed.headers["content-type"] == plain.headers["content-type"]
+        assert packed.headers["cache-control"] == plain.headers["cache-control"] == IMMUTABLE
+        assert gzip.decompress(packed.content) == plain.content
+        assert _digest(plain.content) == digest
+        # Two representations, two entity tags; each is answered 304 while it holds.
+        assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+        for sent, coding in ((packed, "gzip"), (plain, "identity")):
+            again = await visitor.get(
+                url, headers={"If-None-Match": sent.headers["etag"], "Accept-Encoding": coding}
+            )
+            assert (again.status_code, again.content) == (304, b""), path
+        head = await raw(visitor, "HEAD", url, "gzip")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == str(len(packed.content))
+        plain_bytes += len(plain.content)
+        packed_bytes += len(packed.content)
+    assert packed_bytes * 3 < plain_bytes
+
+
 async def test_a_file_asked_for_by_another_name_is_checked_again_each_time(
     visitor: httpx.AsyncClient,
 ) -> None:
