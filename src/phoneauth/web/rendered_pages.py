@@ -15,13 +15,14 @@ of a person's own), and BREACH-style attacks read secrets out of compressed size
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Template
+
+from phoneauth.web.content_coding import gzipped
 
 KEPT = 64
 """Pages kept per process, the least recently shown dropped first: ~35 KB each with the
@@ -55,7 +56,7 @@ class RenderedPages:
             self._pages.move_to_end(key)
             return page
         body = template.render(context).encode()
-        page = KeptPage(body, gzip.compress(body, compresslevel=9, mtime=0))
+        page = KeptPage(body, gzipped(body))
         self._pages[key] = page
         if len(self._pages) > self.kept:
             self._pages.popitem(last=False)

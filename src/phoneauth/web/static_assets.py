@@ -19,7 +19,6 @@ secret, so compressing them tells nobody anything (see `rendered_pages`)."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import mimetypes
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from starlette.responses import Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
-from phoneauth.web.content_coding import accepts_gzip
+from phoneauth.web.content_coding import accepts_gzip, gzipped
 from phoneauth.web.human_messages import end_user_script
 
 STATIC_URL = "/static"
@@ -56,7 +55,7 @@ class _Asset:
 
 
 def _asset(content: bytes, media_type: str) -> _Asset:
-    packed = gzip.compress(content, compresslevel=9, mtime=0)
+    packed = gzipped(content)
     smaller = len(packed) * 10 <= len(content) * 9
     return _Asset(content, media_type, _digest(content), packed if smaller else None)
 
