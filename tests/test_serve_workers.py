@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests import local_http
 from tests.conftest import POSTGRES_URL
 from tests.security.test_console import TOKEN, create_admin
 from tests.servers import child_pids, free_port, serve_in_thread, stop, stop_cleanly
@@ -352,7 +352,7 @@ def test_two_workers_serve_and_a_connector_change_reaches_every_worker(served: S
 def test_several_workers_print_one_setup_token_and_any_worker_takes_it(served: Served) -> None:
     """The console's setup token lives in the database, not in one process."""
     [token] = TOKEN.findall(served.output.read_text())  # once, by the start before the workers
-    with httpx.Client(base_url=f"http://127.0.0.1:{served.port}", timeout=30) as client:
+    with local_http.client(base_url=f"http://127.0.0.1:{served.port}", timeout=30) as client:
         assert create_admin(client, "setup_" + "B" * 32).status_code == 403
         created = create_admin(client, token)  # at a worker that did not make it
         assert created.status_code == 303

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+from tests import local_http
 
 from phoneauth.connectors import ContentTemplate, SmsMessage, UsageType
 from phoneauth.connectors.autofill import Autofill, is_host_name
@@ -126,7 +126,9 @@ async def test_text_connectors_append_the_lines(
 
 async def test_the_outbox_keeps_the_text_with_the_lines() -> None:
     kept = outbox.Outbox()
-    connector = outbox.FACTORY.build({"templates": TEMPLATES}, httpx.AsyncClient(), outbox=kept)
+    connector = outbox.FACTORY.build(
+        {"templates": TEMPLATES}, local_http.async_client(), outbox=kept
+    )
     await connector.send(message(BOTH))
     assert kept.messages()[0].text == APPENDED
 
@@ -134,5 +136,5 @@ async def test_the_outbox_keeps_the_text_with_the_lines() -> None:
 @pytest.mark.parametrize("factory", [ALIYUN, TENCENT, HTTP_SMS], ids=lambda f: f.id)
 def test_connectors_that_do_not_send_text_do_not_say_one(factory: Any) -> None:
     """Template providers and the HTTP gateway render elsewhere: the text is unknown here."""
-    connector = factory.build(factory.sample_config, httpx.AsyncClient())
+    connector = factory.build(factory.sample_config, local_http.async_client())
     assert not isinstance(connector, RendersText)

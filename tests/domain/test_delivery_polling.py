@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
+from tests import local_http
 from tests.connectors.providers.test_smsaero import CONFIG as SMSAERO_CONFIG
 from tests.connectors.providers.test_tencent import CONFIG as TENCENT_CONFIG
 from tests.delivery_fakes import Connectors, FakeSmsAero, FakeTencent, served
@@ -84,7 +84,7 @@ async def world(database: Database, aero: FakeSmsAero, tc: FakeTencent) -> Async
     tc.queue.clear()
     clock = Clock()
     store = SqlMessageLogStore(database)
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         aero_config = smsaero.FACTORY.parse_config({**SMSAERO_CONFIG, "endpoint": aero.url + "/v2"})
         tc_config = tencent.FACTORY.parse_config({**TENCENT_CONFIG, "endpoint": tc.url})
         connectors = Connectors(

@@ -9,10 +9,10 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from tests import local_http
 from tests.connectors.providers.test_aliyun import CONFIG as ALIYUN_CONFIG
 from tests.delivery_fakes import Connectors, FakeAliyun, served
 from tests.domain.codes_support import HASH_KEY, Clock, Source, make_tenant
@@ -78,7 +78,7 @@ async def world(database: Database, fake: FakeAliyun) -> AsyncIterator[World]:
     recipients = SealedRecipients(
         ConfigCipher(derive_key(b"master", "connector-config")), [aliyun.FACTORY.id]
     )
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         config = aliyun.FACTORY.parse_config({**ALIYUN_CONFIG, "endpoint": fake.url})
         connector = aliyun.FACTORY.build(config, client)
         source = Source({"default": ActiveConnector(ROW, aliyun.FACTORY.id, connector)})

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import pytest
+from tests import local_http
 from tests.connectors.providers.test_twilio import CONFIG as TWILIO_CONFIG
 from tests.connectors.providers.test_twilio import created
 from tests.delivery_fakes import Connectors
@@ -51,7 +51,7 @@ def test_report_urls_follow_the_tenant_paths() -> None:
 
 
 def test_only_reporting_connectors_get_a_callback_and_only_with_a_public_url() -> None:
-    client = httpx.AsyncClient()
+    client = local_http.async_client()
     reporting = ActiveConnector(ROW, twilio.FACTORY.id, twilio.FACTORY.build(TWILIO_CONFIG, client))
     silent = ActiveConnector(
         "row-outbox", outbox.FACTORY.id, outbox.FACTORY.build({}, client, outbox=outbox.Outbox())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+from tests import local_http
 
 from phoneauth.domain.pwned_passwords import PwnedPasswords
 
@@ -26,6 +27,6 @@ async def test_only_the_prefix_is_sent_and_the_suffix_is_matched() -> None:
 
 
 async def test_an_unreachable_service_counts_as_not_breached(closed_port: int) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with local_http.async_client(timeout=5) as client:
         lookup = PwnedPasswords(client, f"http://127.0.0.1:{closed_port}/range/")
         assert await lookup("hunter2") is False

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests import local_http
 
 from phoneauth.connectors import load_registry
 from phoneauth.crypto import ConfigCipher
@@ -44,7 +45,7 @@ async def tenants(database: Database) -> Tenants:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as http:  # never used: nothing is sent
+    async with local_http.async_client() as http:  # never used: nothing is sent
         yield http
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from tests import local_http
 from tests.domain.codes_support import (
     OTHER_PHONE,
     PHONE,
@@ -80,7 +80,7 @@ async def test_no_sms_goes_out_even_when_a_connector_exists(
     database: Database, tenant: Tenant
 ) -> None:
     box = outbox.Outbox()
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         codes = make_codes(database, Source({"default": outbox_connector(client, box)}), Clock())
         await codes.send(tenant, "0049 151 1234 5678", UsageType.REGISTER)
         assert box.messages() == []

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from tests import local_http
 from tests.domain.codes_support import (
     OTHER_PHONE,
     PHONE,
@@ -55,7 +56,7 @@ from phoneauth.storage.models import MessageLogRow, VerificationCodeRow
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         yield client
 
 

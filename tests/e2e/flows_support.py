@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tests import local_http
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio
 
 from phoneauth.connectors import mask_phone
@@ -165,7 +166,7 @@ class Handset:
 
 def browser(deployment: Deployment) -> httpx.AsyncClient:
     """An end user's client on the real URL: no admin key, its own cookie jar."""
-    return httpx.AsyncClient(base_url=deployment.url, timeout=30)
+    return local_http.async_client(base_url=deployment.url, timeout=30)
 
 
 # --- the end user's steps ----------------------------------------------------------------------
@@ -232,7 +233,7 @@ class EndUser:
         assert "phoneauth_session" in self.client.cookies
         by_cookie = await self.client.get("/api/my-account")
         assert by_cookie.status_code == 200, by_cookie.text
-        async with httpx.AsyncClient(base_url=str(self.client.base_url), timeout=30) as fresh:
+        async with local_http.async_client(base_url=str(self.client.base_url), timeout=30) as fresh:
             by_token = await fresh.get(
                 "/api/my-account", headers={"Authorization": f"Bearer {body['accessToken']}"}
             )

@@ -18,6 +18,7 @@ import httpx
 import jwt
 from authlib.deprecate import AuthlibDeprecationWarning
 from pydantic import SecretStr
+from tests import local_http
 from tests.conftest import database_for
 from tests.e2e.conftest import Deployment, deploy
 from tests.servers import free_port
@@ -63,12 +64,12 @@ class Provider:
         return f"{self.url}/oidc"
 
     def admin(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+        return local_http.async_client(
             base_url=self.url, headers=self.deployment.auth, timeout=30, follow_redirects=False
         )
 
     def browser(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=30, follow_redirects=False)
+        return local_http.async_client(base_url=self.url, timeout=30, follow_redirects=False)
 
 
 def application_record(kind: ApplicationType, name: str, tenant_id: str = "default") -> Application:
@@ -101,7 +102,9 @@ def serve_provider(kind: str, folder: Path) -> Iterator[Provider]:
         )
         with deploy(settings, port=port) as deployed:
             services = deployed.services
-            with httpx.Client(base_url=deployed.url, headers=deployed.auth, timeout=30) as admin:
+            with local_http.client(
+                base_url=deployed.url, headers=deployed.auth, timeout=30
+            ) as admin:
                 made = admin.post(
                     "/api/connectors", json={"connectorId": "outbox-sms", "config": {}}
                 )

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from tests import local_http
 from tests.e2e.browsers import LAPTOP, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
@@ -54,7 +54,7 @@ def page(browser: Browser, refused: list[str]) -> Iterator[Page]:
 
 def operations(site: Deployment) -> int:
     """How many operations the served OpenAPI document lists."""
-    document = httpx.get(f"{site.url}/openapi.json", timeout=60).json()
+    document = local_http.get(f"{site.url}/openapi.json", timeout=60).json()
     return sum(
         1
         for path in document["paths"].values()

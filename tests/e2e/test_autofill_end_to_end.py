@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment, FakeTwilio
 from tests.e2e.test_codes_end_to_end import (
     TWILIO,
@@ -24,7 +25,7 @@ from tests.resend_support import NO_COOLDOWN
 
 @pytest.fixture
 async def client(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         # One number gets several codes in a row here: no wait between them.

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.domain.codes_support import Clock, other_code
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio
 from tests.resend_support import NO_COOLDOWN
@@ -29,7 +30,7 @@ MASK = "**********"
 @pytest.fixture
 async def client(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
     """A Management API client on the app's real URL, with a global admin key."""
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         yield client
@@ -329,7 +330,7 @@ async def test_the_experience_cooldown_answers_alike_with_or_without_an_account(
     assert created.status_code == 200, created.text
     closed = await client.patch("/api/sign-in-exp", json={"signInMode": "SignIn"})
     assert closed.status_code == 200, closed.text
-    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as browser:
+    async with local_http.async_client(base_url=deployment.url, timeout=30) as browser:
         started = await browser.put("/api/experience", json={"interactionEvent": "SignIn"})
         assert started.status_code == 204, started.text
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from tests import local_http
 from tests.e2e.browsers import PHONE_SCREEN, laptop_page, screenshot
 from tests.e2e.conftest import (
     ACCOUNT_SID,
@@ -68,7 +69,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def api(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=60)
+    return local_http.client(base_url=site.url, headers=site.auth, timeout=60)
 
 
 def shoot(page: Page, name: str) -> None:
@@ -183,7 +184,7 @@ def test_first_visit_needs_the_setup_token_then_sign_in_and_out(
     other.context.close()
 
     # A form without this session's CSRF token is refused with a page in words.
-    with httpx.Client(
+    with local_http.client(
         base_url=site.url, cookies={cookie["name"]: cookie["value"]}, timeout=60
     ) as client:
         forged = client.post("/console/tenants", data={"id": "evil", "name": "Evil"})

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from tests import local_http
 from tests.e2e.browsers import laptop_page
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 from tests.e2e.test_console import (
@@ -284,7 +284,7 @@ def test_the_sign_in_experience_page_embeds_a_same_origin_live_preview(
     expect(preview.get_by_role("button", name="Sign in with a password instead")).to_be_visible()
 
     # The sign-in page may be framed by its own origin only.
-    with httpx.Client(base_url=site.url, timeout=60) as client:
+    with local_http.client(base_url=site.url, timeout=60) as client:
         headers = client.get("/t/preview/sign-in").headers
     assert headers["x-frame-options"] == "SAMEORIGIN"
     assert "frame-ancestors 'self'" in headers["content-security-policy"]

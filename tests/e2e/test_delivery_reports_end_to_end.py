@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import jwt
 import pytest
+from tests import local_http
 from tests.delivery_fakes import FakeSmsAero, RecordingProvider, served
 from tests.e2e.conftest import AUTH_TOKEN, Deployment, FakeTwilio
 from tests.e2e.test_codes_end_to_end import PHONE, TWILIO, twilio_config
@@ -34,7 +35,7 @@ def module_settings(module_settings: Settings) -> Settings:
 
 @pytest.fixture
 async def admin(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         yield client
@@ -43,7 +44,7 @@ async def admin(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def provider(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
     """Twilio's side: no admin key, only its signature."""
-    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as client:
+    async with local_http.async_client(base_url=deployment.url, timeout=30) as client:
         yield client
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from tests import local_http
 from tests.domain.codes_support import Clock
 from tests.e2e.conftest import Deployment, FakeTwilio
 from tests.e2e.flows_support import (
@@ -46,7 +47,7 @@ def module_settings(module_settings: Settings) -> Settings:
 
 @pytest.fixture
 async def admin(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         yield client

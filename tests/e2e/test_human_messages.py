@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests import local_http
 from tests.e2e.browsers import laptop_page, screenshot
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, deploy_on_sqlite
 from tests.e2e.test_console import new_tenant, sign_in, switch_to, use_outbox
@@ -54,7 +55,7 @@ def failing_provider() -> Iterator[str]:
 
 
 def api(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=60)
+    return local_http.client(base_url=site.url, headers=site.auth, timeout=60)
 
 
 def twilio_at(site: Deployment, tenant_id: str, endpoint: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.e2e.test_console import setup_token
 
@@ -40,14 +41,14 @@ CONSOLE_PASSWORD = "console password 1"
 
 @pytest.fixture
 def admin(deployment: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
         yield client
 
 
 @pytest.fixture
 def end_user(deployment: Deployment) -> Iterator[httpx.Client]:
     """No admin key, a cookie jar: what a browser on the sign-in page has."""
-    with httpx.Client(base_url=deployment.url, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, timeout=60) as client:
         yield client
 
 
@@ -130,7 +131,7 @@ def test_deleting_the_connector_sign_in_uses_deletes_and_sign_in_is_then_not_ava
     refused(send(end_user, PHONE), 501, "connector.not_found")
 
     # The console keeps warning on every page until an SMS connector is back.
-    with httpx.Client(base_url=deployment.url, timeout=60) as console:
+    with local_http.client(base_url=deployment.url, timeout=60) as console:
         sign_in_to_console(deployment, console)
         for path in ("/console/connectors", "/console/sign-in-experience"):
             html = console.get(path).text

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
@@ -30,6 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from tests import local_http
 from tests.e2e.browsers import laptop_page, screenshot
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, FakeTwilio, deploy
 from tests.servers import free_port, serve_in_thread
@@ -92,7 +92,7 @@ class SampleApp:
         )
 
     async def metadata(self) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with local_http.async_client(timeout=30) as http:
             found = await http.get(f"{self.issuer}/.well-known/openid-configuration")
         found.raise_for_status()
         document: dict[str, Any] = found.json()
@@ -167,7 +167,7 @@ def test_an_app_signs_its_user_in_through_the_pages(
             "endpoint": twilio.url,
         }
         phone = "+4915112345678"
-        with httpx.Client(base_url=phoneauth.url, headers=phoneauth.auth, timeout=30) as admin:
+        with local_http.client(base_url=phoneauth.url, headers=phoneauth.auth, timeout=30) as admin:
             made = admin.post(
                 "/api/connectors",
                 json={"connectorId": "twilio-short-message-service", "config": twilio_config},

@@ -27,6 +27,7 @@ import httpx
 import pytest
 import schemathesis
 from pydantic import SecretStr
+from tests import local_http
 from tests.conftest import DatabaseUnderTest, database_for
 from tests.e2e.conftest import Deployment, deploy
 
@@ -57,21 +58,21 @@ class Target:
     """The served app, and a way to put its SMS connector back after a case removed it."""
 
     deployment: Deployment
+    client: httpx.Client
+    """Kept for the module: a client of its own per connector case was a seventh of this
+    module's time, most of it the TLS context each built (see `tests.local_http`)."""
 
     def keep_the_outbox(self) -> None:
         """Sends must reach the outboxes (never the network): restore one if a DELETE, or a
         POST that replaced it, took it away. Without a connector of its type a send answers 501
         by design (Logto's `connector.not_found`)."""
-        with httpx.Client(
-            base_url=self.deployment.url, headers=self.deployment.auth, timeout=60
-        ) as client:
-            saved = {connector["id"] for connector in client.get("/api/connectors").json()}
-            for connector_id, factory_id in OUTBOXES.items():
-                if connector_id in saved:
-                    continue
-                body = {"connectorId": factory_id, "id": connector_id}
-                created = client.post("/api/connectors", json=body)
-                assert created.status_code == 200, created.text
+        saved = {connector["id"] for connector in self.client.get("/api/connectors").json()}
+        for connector_id, factory_id in OUTBOXES.items():
+            if connector_id in saved:
+                continue
+            body = {"connectorId": factory_id, "id": connector_id}
+            created = self.client.post("/api/connectors", json=body)
+            assert created.status_code == 200, created.text
 
 
 def settings_in(folder: Path, database: DatabaseUnderTest | None = None) -> Settings:
@@ -133,14 +134,14 @@ def target(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with (
         database_for(database_kind, folder) as database,
         deploy(settings_in(folder, database)) as deployment,
+        local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client,
     ):
-        served = Target(deployment)
-        with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
-            assert client.get("/openapi.json").json() == DOCUMENT
-            # Budgets wide enough that most sends reach the connector rather than the limiter.
-            limits = {"recipientLimit": 10_000, "ipLimit": 100_000}
-            patched = client.patch("/api/tenant/settings", json={"rateLimits": limits})
-            assert patched.status_code == 200, patched.text
+        assert client.get("/openapi.json").json() == DOCUMENT
+        # Budgets wide enough that most sends reach the connector rather than the limiter.
+        limits = {"recipientLimit": 10_000, "ipLimit": 100_000}
+        patched = client.patch("/api/tenant/settings", json={"rateLimits": limits})
+        assert patched.status_code == 200, patched.text
+        served = Target(deployment, client)
         served.keep_the_outbox()
         yield served
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
+from tests import local_http
 from tests.e2e.browsers import LAPTOP, PHONE_SCREEN, laptop_page, screenshot
 from tests.e2e.conftest import Deployment, deploy_on_sqlite
 
@@ -50,7 +51,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def admin(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=60)
+    return local_http.client(base_url=site.url, headers=site.auth, timeout=60)
 
 
 def use_outbox(client: httpx.Client, prefix: str) -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from tests import local_http
 from tests.e2e.conftest import Deployment, FakeTwilio, _twilio_error
 from tests.e2e.test_codes_end_to_end import TWILIO, twilio_config
 from tests.resend_support import NO_COOLDOWN
@@ -99,7 +100,7 @@ class Setup:
 async def setup(deployment: Deployment, fakes: dict[str, ScriptedTwilio]) -> AsyncIterator[Setup]:
     for fake in fakes.values():
         fake.reset()
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         created = await client.post(

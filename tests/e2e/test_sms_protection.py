@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.e2e.test_logto_order_of_checks import add_outbox, start
 
@@ -23,7 +24,7 @@ GB_FIXED_OTHER = "+442079460001"
 
 @pytest.fixture
 def admin(deployment: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
         add_outbox(client)
         yield client
 
@@ -111,7 +112,7 @@ def test_experience_refusals_are_the_same_with_an_account_and_without(
     def answers(with_account: str, without: str) -> list[tuple[int, str, dict[str, Any]]]:
         seen = []
         for phone in (with_account, without):
-            with httpx.Client(base_url=deployment.url, timeout=60) as end_user:
+            with local_http.client(base_url=deployment.url, timeout=60) as end_user:
                 start(end_user)
                 body = {
                     "identifier": {"type": "phone", "value": phone},
@@ -132,7 +133,7 @@ def test_experience_refusals_are_the_same_with_an_account_and_without(
     assert answers(DE, DE_OTHER_BLOCK)[0][:2] == (429, "sms.country_suspended")
     assert admin.post("/api/sms-protection/suspensions/DE/resume").status_code == 200
     protect(admin, prefixLimit=1, dailyLimit=3)
-    with httpx.Client(base_url=deployment.url, timeout=60) as end_user:
+    with local_http.client(base_url=deployment.url, timeout=60) as end_user:
         start(end_user)  # one send per block: DE's block and the other block are now full
         for phone in ("+4915112345000", "+4915187654000"):
             body = {"identifier": {"type": "phone", "value": phone}, "interactionEvent": "SignIn"}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from tests import local_http
 from tests.e2e.browsers import laptop_page, screenshot
 from tests.e2e.conftest import (
     ACCOUNT_SID,
@@ -44,7 +45,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def api(site: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=site.url, headers=site.auth, timeout=10)
+    return local_http.client(base_url=site.url, headers=site.auth, timeout=10)
 
 
 def shoot(page: Page, name: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests import local_http
 from tests.servers import free_port, stop, stop_cleanly
 
 START_TIMEOUT_S = 60
@@ -44,7 +45,7 @@ class Served:
         return self.output_file.read_text(encoding="utf-8", errors="replace")
 
     def client(self, **options: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **options)
+        return local_http.client(base_url=self.url, timeout=30, **options)
 
 
 @contextmanager
@@ -88,7 +89,7 @@ def _wait_until_serving(
     while time.monotonic() < deadline and process.poll() is None:
         found = KEY.search(output.read_text(encoding="utf-8", errors="replace"))
         try:
-            healthy = httpx.get(f"{url}/health", timeout=30).status_code == 200
+            healthy = local_http.get(f"{url}/health", timeout=30).status_code == 200
         except httpx.HTTPError:
             healthy = False
         if healthy and (found or not first_start):

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests import local_http
 from tests.resend_support import NO_COOLDOWN
 from tests.servers import serve_in_thread
 
@@ -116,7 +117,7 @@ async def verify_experience_code(
 
 async def register(base_url: str, gateway: Gateway, phone: str) -> None:
     """An account for `phone`, made as an end user makes one (the code read off the gateway)."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    async with local_http.async_client(base_url=base_url, timeout=30) as client:
         started = await client.put("/api/experience", json={"interactionEvent": "Register"})
         assert started.status_code == 204, started.text
         sent = await send_experience_code(client, phone, "Register")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.security.served import Served, serve
 
@@ -88,7 +89,7 @@ def test_a_malformed_trusted_proxies_setting_stops_the_start(tmp_path: Path) -> 
 
 def test_management_send_code_counts_the_stated_end_user_ip(deployment: Deployment) -> None:
     numbers = phones()
-    with httpx.Client(base_url=deployment.url, timeout=30) as client:
+    with local_http.client(base_url=deployment.url, timeout=30) as client:
         prepare(client, deployment.auth)
         first_user = [
             send(client, deployment.auth, next(numbers), ip="203.0.113.7")
@@ -116,7 +117,7 @@ def test_management_send_code_takes_an_ip_address_and_refuses_anything_else(
     deployment: Deployment,
 ) -> None:
     numbers = phones()
-    with httpx.Client(base_url=deployment.url, timeout=30) as client:
+    with local_http.client(base_url=deployment.url, timeout=30) as client:
         prepare(client, deployment.auth)
         accepted = [
             send(client, deployment.auth, next(numbers), ip=ip)
@@ -139,7 +140,7 @@ def test_management_send_code_takes_an_ip_address_and_refuses_anything_else(
 
 
 def test_the_openapi_document_declares_the_optional_ip(deployment: Deployment) -> None:
-    document = httpx.get(f"{deployment.url}/openapi.json", timeout=60).json()
+    document = local_http.get(f"{deployment.url}/openapi.json", timeout=60).json()
     body = document["paths"]["/api/verification-codes"]["post"]["requestBody"]
     name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     schema = document["components"]["schemas"][name]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy
 
 from phoneauth.settings import Settings
@@ -57,7 +58,7 @@ def csrf_of(html: str) -> str:
 
 def browser(deployment: Deployment) -> httpx.Client:
     """A cookie jar on the server, as a browser has one; redirects are looked at, not followed."""
-    return httpx.Client(base_url=deployment.url, timeout=30)
+    return local_http.client(base_url=deployment.url, timeout=30)
 
 
 def create_admin(
@@ -174,7 +175,7 @@ def signed_in(deployment: Deployment) -> Iterator[tuple[httpx.Client, str]]:
 
 
 def tenant_ids(deployment: Deployment) -> set[str]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
         return {tenant["id"] for tenant in api.get("/api/tenants").json()}
 
 
@@ -208,7 +209,7 @@ def test_a_console_form_from_another_site_is_refused(deployment: Deployment) -> 
         no_header = {"csrf": csrf, "id": "plain", "name": "Plain", "kind": "development"}
         assert client.post("/console/tenants", data=no_header).status_code == 303  # an old client
     # A foreign Origin is refused by the console's forms, not by the API (keys, not cookies):
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=30) as api:
         made = api.post(
             "/api/tenants",
             json={"id": "acme", "name": "Acme", "kind": "development"},

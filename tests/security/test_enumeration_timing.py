@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.security.sms_gateway import (
     Gateway,
@@ -56,7 +57,7 @@ def gateway() -> Iterator[Gateway]:
 async def admin(deployment: Deployment, gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     """The Management API, the slow gateway as the SMS connector, and budgets wide enough for
     the measurement (every request comes from 127.0.0.1)."""
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         await use_gateway(client, gateway, recipientLimit=1000, ipLimit=1000, countryLimit=10_000)

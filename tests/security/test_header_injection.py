@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.security.connector_rows import store_unchecked
 from tests.servers import serve_in_thread
@@ -67,7 +68,7 @@ def gateway() -> Iterator[Gateway]:
 
 @pytest.fixture
 async def client(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         yield client

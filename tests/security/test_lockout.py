@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment
 from tests.security.sms_gateway import (
     Gateway,
@@ -49,7 +50,7 @@ def gateway() -> Iterator[Gateway]:
 
 @pytest.fixture
 async def admin(deployment: Deployment, gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         await use_gateway(
@@ -130,7 +131,7 @@ async def test_a_locked_number_gets_no_code_from_the_experience_api_whether_regi
     await register(deployment.url, gateway, PHONE)
     changed = await admin.patch("/api/sign-in-exp", json={"signInMode": mode})
     assert changed.status_code == 200, changed.text
-    async with httpx.AsyncClient(base_url=deployment.url, timeout=30) as client:
+    async with local_http.async_client(base_url=deployment.url, timeout=30) as client:
         assert (await client.put("/api/experience", json={"interactionEvent": event})).is_success
         for phone in (PHONE, UNKNOWN):
             sent = await send_experience_code(client, phone, event)

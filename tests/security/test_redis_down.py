@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy
 from tests.security.sms_gateway import Gateway, allowing_local_gateways, serve_gateway, use_gateway
 
@@ -111,10 +112,10 @@ async def clients(
     """A Management API client per instance; the gateway is the SMS connector of both."""
     pool = httpx.Limits(max_connections=BURST)
     async with (
-        httpx.AsyncClient(
+        local_http.async_client(
             base_url=deployment.url, headers=deployment.auth, timeout=30, limits=pool
         ) as first_client,
-        httpx.AsyncClient(
+        local_http.async_client(
             base_url=second.url, headers=deployment.auth, timeout=30, limits=pool
         ) as second_client,
     ):

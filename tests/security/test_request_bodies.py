@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy
 
 from phoneauth.settings import Settings
@@ -136,7 +137,7 @@ def test_concurrent_50_mb_bodies_are_refused_unread_and_cost_no_memory(
         assert answer.seconds < 10
 
     # Normal requests still work, on fresh connections and on the same server.
-    response = httpx.post(
+    response = local_http.post(
         f"{deployment.url}/api/phone-format",
         json={"region": "DE", "digits": "01511"},
         timeout=60,
@@ -158,7 +159,7 @@ def test_a_body_at_the_limit_is_read_and_one_byte_more_is_refused(
         yield data[: len(data) // 2]
         yield data[len(data) // 2 :]
 
-    with httpx.Client(base_url=deployment.url, timeout=30) as client:
+    with local_http.client(base_url=deployment.url, timeout=30) as client:
         headers = {"Content-Type": "application/json"}
         at_limit = client.post("/api/phone-format", content=padded(LIMIT), headers=headers)
         assert at_limit.status_code == 200, at_limit.text
@@ -182,7 +183,7 @@ def test_a_route_that_reads_no_body_still_answers_the_envelope(
 ) -> None:
     """A declared body past the limit is refused before routing: the same 413 envelope on
     every path, and no route ever sees it."""
-    response = httpx.post(
+    response = local_http.post(
         deployment.url + path,
         content=b"x" * (LIMIT + 1),
         headers={**deployment.auth, "Content-Type": "application/json"},
@@ -196,7 +197,7 @@ def test_the_limit_is_the_setting(settings: Settings) -> None:
     small = settings.model_copy(update={"max_body_bytes": 2048})
     with deploy(small) as deployment:
         body = b'{"region": "DE", "digits": "01511"}' + b" " * 2048
-        response = httpx.post(
+        response = local_http.post(
             f"{deployment.url}/api/phone-format",
             content=body,
             headers={"Content-Type": "application/json"},
@@ -220,7 +221,7 @@ def test_the_console_takes_larger_forms_and_refuses_past_its_limit_with_a_page(
         return iter([data[:LIMIT], data[LIMIT:]])
 
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    with httpx.Client(base_url=deployment.url, timeout=30) as client:
+    with local_http.client(base_url=deployment.url, timeout=30) as client:
         larger_than_the_api_limit = client.post(
             "/console/sign-in", content=form(4 * LIMIT), headers=headers
         )

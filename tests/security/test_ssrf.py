@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from tests import local_http
 from tests.e2e.conftest import Deployment, serve_app
 from tests.security.connector_rows import store_unchecked
 from tests.servers import serve_in_thread
@@ -91,7 +92,7 @@ def strict_deployment(settings: Settings, strict_app: FastAPI) -> Iterator[Deplo
 
 @pytest.fixture
 async def client(strict_deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=strict_deployment.url, headers=strict_deployment.auth, timeout=30
     ) as client:
         yield client
@@ -248,7 +249,7 @@ async def test_an_internal_answer_is_never_read_back_even_where_private_hosts_ar
     """An operator may allow a gateway on the private network; its raw answers still never reach
     the caller: only a gateway's JSON `message` does (the HTTP SMS connector's documented error)."""
     internal.answer = answer
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=30
     ) as client:
         response = await client.post(

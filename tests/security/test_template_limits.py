@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID, Deployment, FakeTwilio
 from tests.servers import serve_in_thread
 
@@ -40,7 +41,7 @@ def twilio() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 async def client(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=60
     ) as client:
         yield client

@@ -16,6 +16,7 @@ import sys
 import time
 
 import httpx
+from tests import local_http
 
 WARM_UP = 2  # rounds not counted: first-use costs (pools, caches) for both numbers
 
@@ -34,7 +35,7 @@ async def timed_send(client: httpx.AsyncClient, phone: str, event: str) -> float
 
 async def measure(url: str, event: str, rounds: int, known: str, unknown: str) -> None:
     times: dict[str, list[float]] = {known: [], unknown: []}
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with local_http.async_client(base_url=url, timeout=30) as client:
         started = await client.put("/api/experience", json={"interactionEvent": event})
         if started.status_code != 204:
             raise SystemExit(f"interaction not started: {started.status_code} {started.text}")

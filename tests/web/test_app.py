@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -22,7 +23,7 @@ def test_first_start_creates_the_sqlite_file_in_wal_mode(tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path / "data")
     with serve_in_thread(create_app(settings)) as url:
         # httpx waits 5 s by default, which a busy machine missed here; 60 s still ends a hang.
-        health = httpx.get(f"{url}/health", timeout=60)
+        health = local_http.get(f"{url}/health", timeout=60)
     assert health.status_code == 200
     assert health.json()["database"] == "ok"
     database = tmp_path / "data" / "phoneauth.db"
@@ -33,7 +34,7 @@ def test_first_start_creates_the_sqlite_file_in_wal_mode(tmp_path: Path) -> None
 
 def test_unknown_paths_answer_in_the_error_envelope(tmp_path: Path) -> None:
     with serve_in_thread(create_app(Settings(data_dir=tmp_path))) as url:
-        response = httpx.get(f"{url}/no/such/page", timeout=60)
+        response = local_http.get(f"{url}/no/such/page", timeout=60)
     assert response.status_code == 404
     assert response.json() == {"code": "entity.not_found", "message": "Not Found", "details": {}}
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.servers import serve_in_thread
 from tests.web.test_console_pages import csrf_of
 
@@ -55,7 +56,7 @@ def base_url(settings: Settings, admin_key: str) -> Iterator[str]:
 @pytest.fixture
 def admin(base_url: str, admin_key: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {admin_key}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+    with local_http.client(base_url=base_url, headers=headers, timeout=60) as client:
         yield client
 
 
@@ -68,7 +69,7 @@ async def setup_token(services: Services) -> str:
 def console(base_url: str, setup_token: str) -> Iterator[httpx.Client]:
     """A browser signed in as the first console admin; its CSRF token in `headers["x-csrf"]`
     (a header the app ignores; kept there for the tests' forms)."""
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with local_http.client(base_url=base_url, timeout=60) as client:
         page = client.get("/console/setup")
         created = client.post(
             "/console/setup",
@@ -342,7 +343,7 @@ def test_unavailable_connectors_are_listed_with_the_providers_of_their_kind(
     )
     with (
         serve_in_thread(create_app(settings, registry)) as url,
-        httpx.Client(base_url=url, timeout=60) as client,
+        local_http.client(base_url=url, timeout=60) as client,
     ):
         page = client.get("/console/setup")
         form = {

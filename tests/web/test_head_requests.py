@@ -8,6 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.types import Message, Receive, Scope, Send
+from tests import local_http
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -66,7 +67,7 @@ async def test_other_methods_pass_as_they_came() -> None:
 
 def test_a_real_server_answers_head_and_keeps_the_connection(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, secret_key=SecretStr("test-secret-key"))
-    with serve_in_thread(create_app(settings)) as url, httpx.Client(base_url=url) as client:
+    with serve_in_thread(create_app(settings)) as url, local_http.client(base_url=url) as client:
         head = client.head("/health")
         page = client.head("/sign-in")
         # The same keep-alive connection, still in step after two answers without a body.

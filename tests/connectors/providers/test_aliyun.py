@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
+from tests import local_http
 
 from phoneauth.connectors import (
     AuthorizationFailedError,
@@ -125,7 +126,7 @@ async def send(
 
 async def build(config: dict[str, Any], message: SmsMessage) -> httpx.Request:
     """Our request for the message, built but not sent."""
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         connector = aliyun.FACTORY.build(config, client, clock=fixed_clock, nonce=fixed_nonce)
         assert isinstance(connector, aliyun.AliyunSmsConnector)
         return connector.build_request(message)

@@ -13,6 +13,7 @@ import email_validator
 import httpx
 import pytest
 import smsaero  # type: ignore[import-untyped]
+from tests import local_http
 
 from phoneauth.connectors.base import SmsMessage, UsageType
 from phoneauth.connectors.config import dump_config
@@ -338,7 +339,7 @@ async def test_oracle_sdk_and_connector_send_the_same_request(
     sdk = sdk_class("ops@example.com", API_KEY, url_gate=f"@127.0.0.1:{recorder.port}/v2/")
     sdk_data = await asyncio.to_thread(sdk.send_sms, 79031234567, "Your code 654321")
     config = {**CONFIG, "endpoint": f"http://127.0.0.1:{recorder.port}/v2"}
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         result = await FACTORY.build(config, client).send(message())
 
     (sdk_method, sdk_path, sdk_headers, sdk_body), (method, path, headers, body) = recorder.seen
@@ -362,7 +363,7 @@ async def test_oracle_sdk_and_connector_both_reject_success_false_with_http_200(
         with pytest.raises(smsaero.SmsAeroException, match="Sign is not approved"):
             await asyncio.to_thread(sdk.send_sms, 79031234567, "Your code 654321")
         config = {**CONFIG, "endpoint": f"http://127.0.0.1:{server.port}"}
-        async with httpx.AsyncClient() as client:
+        async with local_http.async_client() as client:
             with pytest.raises(InvalidConfigError, match="Sign is not approved"):
                 await FACTORY.build(config, client).send(message())
     finally:

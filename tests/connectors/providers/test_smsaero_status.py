@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 from tests.connectors.providers.test_smsaero import (
     API_KEY,
     AUTHORIZATION,
@@ -95,7 +96,7 @@ async def test_oracle_sdk_asks_for_a_status_as_we_do(sdk_class: type[Any]) -> No
         sdk = sdk_class("ops@example.com", API_KEY, url_gate=f"@127.0.0.1:{server.port}/v2/")
         sdk_data = await asyncio.to_thread(sdk.sms_status, 12345)
         config = {**CONFIG, "endpoint": f"http://127.0.0.1:{server.port}/v2"}
-        async with httpx.AsyncClient() as client:
+        async with local_http.async_client() as client:
             connector: Any = FACTORY.build(config, client)
             reports = await connector.poll_delivery(pending("12345"))
     finally:

@@ -20,6 +20,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.common.sign import Sign
+from tests import local_http
 
 from phoneauth.connectors import errors
 from phoneauth.connectors.base import SmsMessage, UsageType
@@ -386,7 +387,7 @@ async def test_the_connector_sends_what_the_sdk_sends(recorder: Recorder) -> Non
     sdk_method, sdk_path, sdk_headers, sdk_body = recorder.seen[0]
     sdk_time = datetime.fromtimestamp(int(sdk_headers["X-TC-Timestamp"]), UTC)
     config = {**CONFIG, "endpoint": f"http://{recorder.host}"}
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         result = await FACTORY.build(config, client, clock=lambda: sdk_time).send(GENERIC)
     assert result.provider_message_id == "5000:1045710669157053657849499619"
     method, path, headers, body = recorder.seen[1]
@@ -423,7 +424,7 @@ async def test_the_sdk_raises_on_the_errors_we_map(
     with pytest.raises(TencentCloudSDKException) as sdk_error:
         await asyncio.to_thread(sdk_send, recorder.host)
     config = {**CONFIG, "endpoint": f"http://{recorder.host}"}
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         with pytest.raises(error_class) as ours:
             await FACTORY.build(config, client).send(GENERIC)
     assert ours.value.details["provider_code"] == sdk_error.value.get_code()
@@ -438,7 +439,7 @@ async def test_the_sdk_accepts_a_per_number_failure_that_we_must_catch(recorder:
     answer = await asyncio.to_thread(sdk_send, recorder.host)
     assert answer["Response"]["SendStatusSet"][0]["Code"] != "Ok"  # no exception from the SDK
     config = {**CONFIG, "endpoint": f"http://{recorder.host}"}
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         with pytest.raises(errors.RateLimitExceededError):
             await FACTORY.build(config, client).send(GENERIC)
 

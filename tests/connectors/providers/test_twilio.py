@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from tests import local_http
 
 from phoneauth.connectors import (
     AuthorizationFailedError,
@@ -446,7 +447,7 @@ async def test_official_sdk_sends_what_we_send(recorder: Recorder) -> None:
         body="Your verification code is 864209.",
         risk_check="enable",
     )
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         config = {**CONFIG, "endpoint": recorder.url}
         result = await twilio.FACTORY.build(config, client).send(message())
 
@@ -483,7 +484,7 @@ async def test_official_sdk_reads_the_same_error_code() -> None:
                 messaging_service_sid=SERVICE_SID,
                 body="x",
             )
-        async with httpx.AsyncClient() as client:
+        async with local_http.async_client() as client:
             connector = twilio.FACTORY.build({**CONFIG, "endpoint": server.url}, client)
             with pytest.raises(InvalidRequestParametersError) as ours:
                 await connector.send(message())

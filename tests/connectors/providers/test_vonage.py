@@ -14,6 +14,7 @@ import httpx
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
+from tests import local_http
 
 from phoneauth.connectors.base import SmsMessage, UsageType
 from phoneauth.connectors.config import dump_config
@@ -416,7 +417,7 @@ async def test_sdk_oracle_sends_what_we_send(
         "endpoint": f"http://127.0.0.1:{recorder.port}",
         "templates": [{"usageType": "Generic", "content": template}],
     }
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         ours = await FACTORY.build(config, client).send(message())
 
     (sdk_method, sdk_path, sdk_headers, sdk_body), (method, path, headers, body) = recorder.seen
@@ -435,7 +436,7 @@ async def test_sdk_oracle_agrees_that_a_status_29_is_an_error(recorder: Recorder
     recorder.body = refused("29", "Non White-listed Destination - rejected")
     with pytest.raises(SmsError):
         await asyncio.to_thread(sdk_send, recorder.port, "Your code is 1", unicode=False)
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         config = {**CONFIG, "endpoint": f"http://127.0.0.1:{recorder.port}"}
         with pytest.raises(InvalidConfigError):
             await FACTORY.build(config, client).send(message())

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy_for_test
 
 from phoneauth.settings import Settings
@@ -31,7 +32,7 @@ def deployment(
 
 @pytest.fixture
 def api(deployment: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
         assert client.post("/api/connectors", json={"connectorId": "outbox-email"}).is_success
         settings = client.patch(
             "/api/sign-in-exp",
@@ -85,7 +86,7 @@ def test_registration_is_refused_for_blocked_addresses_sign_in_is_not(
     deployment: Deployment, api: httpx.Client
 ) -> None:
     # Verified before the policy existed: the registration is still refused at identification.
-    with httpx.Client(base_url=deployment.url, timeout=60) as early:
+    with local_http.client(base_url=deployment.url, timeout=60) as early:
         sent = _send(early, "eve@example.com", "Register")
         assert sent.status_code == 200, sent.text
         verification_id = sent.json()["verificationId"]
@@ -105,7 +106,7 @@ def test_registration_is_refused_for_blocked_addresses_sign_in_is_not(
         assert _error(refused) == (422, "session.email_blocklist.email_not_allowed")
         assert api.get("/api/users").json() == []
 
-    with httpx.Client(base_url=deployment.url, timeout=60) as browser:
+    with local_http.client(base_url=deployment.url, timeout=60) as browser:
         tagged = _send(browser, "ann+news@example.com", "Register")
         assert _error(tagged) == (422, "session.email_blocklist.email_subaddressing_not_allowed")
         by_domain = _send(browser, "bob@blocked.EXAMPLE", "Register")

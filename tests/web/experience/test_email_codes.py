@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy_for_test
 
 from phoneauth.settings import Settings
@@ -35,7 +36,7 @@ def deployment(
 
 @pytest.fixture
 def api(deployment: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
         saved = client.post("/api/connectors", json={"connectorId": "outbox-email"})
         assert saved.status_code == 200, saved.text
         settings = client.patch(
@@ -51,7 +52,7 @@ def api(deployment: Deployment) -> Iterator[httpx.Client]:
 
 
 def _browser(deployment: Deployment) -> httpx.Client:
-    return httpx.Client(base_url=deployment.url, timeout=60)
+    return local_http.client(base_url=deployment.url, timeout=60)
 
 
 def _outbox(api: httpx.Client, email: str) -> list[dict[str, Any]]:

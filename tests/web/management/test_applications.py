@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests import local_http
 from tests.conftest import POSTGRES_URL
 from tests.e2e.conftest import Deployment, deploy
 
@@ -74,7 +75,7 @@ def site(
 
 @pytest.fixture
 def api(site: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, headers=site.auth, timeout=60) as client:
+    with local_http.client(base_url=site.url, headers=site.auth, timeout=60) as client:
         yield client
 
 
@@ -278,7 +279,7 @@ def test_bad_input_is_refused_with_a_stable_code(api: httpx.Client) -> None:
         f"{APPS}/{spa['id']}", json={"oidcClientMetadata": {"redirectUris": ["ftp://x.example"]}}
     )
     assert_error(bad_patch, 400, "guard.invalid_input")
-    with httpx.Client(base_url=str(api.base_url), timeout=60) as anonymous:
+    with local_http.client(base_url=str(api.base_url), timeout=60) as anonymous:
         assert_error(anonymous.get(APPS), 401, "auth.unauthorized")
     # Each tenant sees its own applications only.
     assert api.post("/api/tenants", json={"id": "apps-other", "name": "Other"}).status_code == 201

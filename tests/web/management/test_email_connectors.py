@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy_for_test
 from tests.smtp_servers import Certificate, SmtpServer, self_signed_certificate, smtp_server
 
@@ -49,7 +50,7 @@ def deployment(
 
 @pytest.fixture
 def api(deployment: Deployment) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
+    with local_http.client(base_url=deployment.url, headers=deployment.auth, timeout=60) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests import local_http
 from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, outbox_connector
 
 from phoneauth.connectors import (
@@ -25,7 +26,7 @@ from phoneauth.wiring import Services
 @pytest.fixture
 async def box(services: Services) -> AsyncIterator[outbox.Outbox]:
     box = outbox.Outbox()
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         services.codes.connectors = Source({"default": outbox_connector(client, box)})
         yield box
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.e2e.conftest import Deployment, deploy_for_test
 from tests.web.management.test_users import KEYS
 
@@ -35,7 +36,7 @@ def deployment(
 
 @pytest.fixture
 async def admin(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
+    async with local_http.async_client(
         base_url=deployment.url, headers=deployment.auth, timeout=60
     ) as client:
         yield client
@@ -432,7 +433,7 @@ async def test_a_suspended_user_cannot_sign_in_and_loses_their_sessions(
 ) -> None:
     user = await create(admin, primaryPhone=PHONE, password=PASSWORD)
     path = f"/api/users/{user['id']}"
-    async with httpx.AsyncClient(base_url=deployment.url, timeout=60) as device:
+    async with local_http.async_client(base_url=deployment.url, timeout=60) as device:
         verified = await _password_verification(device)
         assert verified.status_code == 200, verified.text
         identified = await device.post(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from tests import local_http
 from tests.conftest import DatabaseUnderTest
 from tests.domain.codes_support import OTHER_PHONE, PHONE, Source, other_code, outbox_connector
 from tests.resend_support import NO_COOLDOWN
@@ -28,7 +29,7 @@ from phoneauth.wiring import Services
 async def box(services: Services) -> AsyncIterator[outbox.Outbox]:
     """An outbox connector as the default tenant's SMS connector."""
     box = outbox.Outbox()
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         services.codes.connectors = Source({"default": outbox_connector(client, box)})
         yield box
 
@@ -195,7 +196,7 @@ async def test_the_connector_source_is_read_at_every_send(
     box = outbox.Outbox()
     services.codes.connectors = Source({})
     assert (await api.post("/api/verification-codes", json={"phone": PHONE})).status_code == 501
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         services.codes.connectors = Source({"default": outbox_connector(client, box)})
         assert (await api.post("/api/verification-codes", json={"phone": PHONE})).is_success
     assert box.latest(PHONE) is not None
@@ -276,7 +277,7 @@ async def test_codes_belong_to_the_tenant_of_the_path(
 ) -> None:
     assert (await api.post("/api/tenants", json={"id": "acme", "name": "Acme"})).status_code == 201
     box = outbox.Outbox()
-    async with httpx.AsyncClient() as client:
+    async with local_http.async_client() as client:
         services.codes.connectors = Source({"acme": outbox_connector(client, box)})
         assert (await api.post("/t/acme/api/verification-codes", json={"phone": PHONE})).is_success
     body = {"phone": PHONE, "verificationCode": delivered(box)}
@@ -321,7 +322,7 @@ async def test_with_a_redis_url_two_instances_share_the_send_budget(
     async with (
         first.router.lifespan_context(first),
         second.router.lifespan_context(second),
-        httpx.AsyncClient() as sms_client,
+        local_http.async_client() as sms_client,
     ):
         one: Services = first.state.services
         two: Services = second.state.services

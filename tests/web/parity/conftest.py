@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests import local_http
 from tests.servers import serve_in_thread
 
 from phoneauth.settings import Settings
@@ -69,7 +70,7 @@ def base_url(settings: Settings, admin_key: str, served_app: FastAPI) -> Iterato
 
 @pytest.fixture
 def admin(base_url: str, admin_key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
+    with local_http.client(
         base_url=base_url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=60
     ) as client:
         yield client
@@ -78,5 +79,5 @@ def admin(base_url: str, admin_key: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def end_user(base_url: str) -> Iterator[httpx.Client]:
     """A browser: no admin key, its own cookies."""
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with local_http.client(base_url=base_url, timeout=60) as client:
         yield client

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests import local_http
 
 NPI = "/api/experience/verification/new-password-identity"
 PASSWORD = "Str0ng-Passphrase!"
@@ -134,7 +135,7 @@ def test_new_password_identity_refusals(admin: httpx.Client, end_user: httpx.Cli
     refused = end_user.post("/api/experience/identification", json={"verificationId": short})
     assert (refused.status_code, refused.json()["code"]) == (422, "user.username_too_short")
     # Outside an interaction: Logto's interaction codes.
-    with httpx.Client(base_url=str(end_user.base_url), timeout=60) as stranger:
+    with local_http.client(base_url=str(end_user.base_url), timeout=60) as stranger:
         lost = stranger.post(NPI, json=identity("username", "carol"))
     assert lost.status_code == 404
 

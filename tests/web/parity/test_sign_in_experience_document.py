@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+from tests import local_http
 from tests.servers import serve_in_thread
 from tests.web.parity.conftest import BREACHED
 
@@ -47,7 +48,7 @@ async def test_a_document_stored_before_the_new_keys_reads_with_defaults(
     await services.database.write(lambda session: session.add(row))
     with serve_in_thread(create_app(services.settings)) as url:
         headers = {"Authorization": f"Bearer {admin_key}"}
-        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        async with local_http.async_client(headers=headers, timeout=60) as client:
             document = (await client.get(f"{url}/api/sign-in-exp")).json()
     assert set(document) == LOGTO_KEYS
     assert document["signInMode"] == "SignInAndRegister"
