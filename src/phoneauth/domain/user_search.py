@@ -4,6 +4,10 @@
 `like` (the default: the caller writes the `%`), `exact`, `similar_to` or `posix`;
 `joint` (alias `jointMode`) joins the conditions with `or` (default) or `and`;
 `isCaseSensitive=true` makes every comparison case-sensitive. Only `exact` takes repeated values.
+
+Phones are stored in E.164 and Logto stores digits only: a phone is found by a value or pattern
+written for either form (`4915112345678`, `+4915112345678`, `49151%`, `^\\+49`), so a script
+written against Logto finds the same users.
 """
 
 from __future__ import annotations

@@ -353,6 +353,33 @@ async def test_search_with_logtos_parameters(admin: httpx.AsyncClient) -> None:
     assert await _found(admin, {"phone": "0049" + PHONE[3:]}) == ["grace"]
 
 
+async def test_a_phone_is_found_in_the_form_logto_stores_it(admin: httpx.AsyncClient) -> None:
+    # Logto keeps `4915112345678` where phoneauth keeps `+4915112345678`: a script written
+    # against Logto searches with digits (whole, or as a pattern) and must find the same user.
+    await _people(admin)
+    digits = PHONE.lstrip("+")
+    for params in (
+        {"search": digits},  # `like` without `%`: the whole value
+        {"search.primaryPhone": digits},
+        {"search.primaryPhone": digits[:5] + "%"},
+        {"search.primaryPhone": "^" + digits[:4], "mode": "posix"},
+        {"search.primaryPhone": digits[:5] + "%", "mode": "similar_to", "isCaseSensitive": "true"},
+        {"search.primaryPhone": digits[:5] + "%", "isCaseSensitive": "true"},
+        # and in E.164, as phoneauth answers it
+        {"search": PHONE},
+        {"search.primaryPhone": PHONE[:6] + "%"},
+        {"search.primaryPhone": "^\\" + PHONE[:5], "mode": "posix"},
+    ):
+        assert await _found(admin, params) == ["grace"], params
+    # Not any number: another one, or digits inside it taken for its start, find nobody.
+    for params in (
+        {"search": "4915112345679"},
+        {"search.primaryPhone": digits[1:6] + "%"},
+        {"search.primaryPhone": "^" + digits[1:5], "mode": "posix"},
+    ):
+        assert await _found(admin, params) == [], params
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -30,6 +30,9 @@ _COLUMNS: dict[str, Any] = {
     "name": UserRow.name,
 }
 
+_DIGITS_ONLY = func.substr(UserRow.phone, 2)
+"""A stored phone without its leading `+`."""
+
 
 def _match(column: Any, mode: SearchMode, value: str, sensitive: bool, sqlite: bool) -> Any:
     if mode is SearchMode.LIKE:
@@ -55,7 +58,12 @@ def _condition(condition: SearchCondition, search: UserSearch, sqlite: bool) -> 
             else:
                 matches.append(func.lower(column).in_([v.lower() for v in condition.values]))
             continue
-        matches.append(_match(column, condition.mode, condition.values[0], sensitive, sqlite))
+        value = condition.values[0]
+        matches.append(_match(column, condition.mode, value, sensitive, sqlite))
+        if name == "phone":
+            # Logto stores digits only (`4915112345678`), phoneauth E.164: a pattern written for
+            # Logto's form (`49151%`, `^49`, or the whole number) is matched against it too.
+            matches.append(_match(_DIGITS_ONLY, condition.mode, value, sensitive, sqlite))
     return or_(false(), *matches)
 
 
