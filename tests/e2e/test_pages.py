@@ -26,6 +26,7 @@ PASSWORD = "correct horse battery"
 NEW_PASSWORD = "another horse battery"
 CODE_MISMATCH = "The code is wrong. Check the text message and try again."
 """The page's sentence for `verification_code.code_mismatch` (the API says it its own way)."""
+START_AGAIN = "This sign-in has expired or was interrupted. Please start again."
 INVALID_NUMBER = (
     "Enter a valid phone number for the selected country, or start with + and the country code."
 )
@@ -201,6 +202,27 @@ def test_invalid_number_and_wrong_code_are_said_in_words(site: Deployment, page:
     shoot(page, "sign-in-create-account")
     page.get_by_role("button", name="Create account").click()
     expect_account(page, f"{site.url}/account", "+49 1512 2223333")
+
+
+def test_a_lost_sign_in_goes_back_to_the_first_step_and_says_so(
+    site: Deployment, page: Page
+) -> None:
+    page.goto(f"{site.url}/register")
+    enter_phone(page, "015133334444", "01513 3334444")
+    send_code(page)
+    # The interaction is gone (its cookie expired, or another tab finished it): the API answers
+    # Logto's `400 session.not_found`, and the page starts over instead of leaving the user stuck.
+    page.context.clear_cookies()
+    with page.expect_response(re.compile(r"/verification-code/verify$")) as verified:
+        enter_code(page, latest_code(site, "+4915133334444"))
+    assert (verified.value.status, verified.value.json()["code"]) == (400, "session.not_found")
+    expect_error(page, START_AGAIN)
+    expect(page.locator('form[data-step="code"]')).to_be_hidden()
+    shoot(page, "register-started-over")
+    # Starting again works: a new code, and the account.
+    send_code(page)
+    enter_code(page, latest_code(site, "+4915133334444"))
+    expect_account(page, f"{site.url}/account", "+49 1513 3334444")
 
 
 def test_forgot_password_then_sign_in_with_the_new_one(

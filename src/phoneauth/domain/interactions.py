@@ -34,10 +34,14 @@ def utc_now() -> datetime:
 
 
 class InteractionNotFoundError(PhoneauthError):
-    """No interaction is in progress (missing, expired or forged cookie): start again."""
+    """No interaction is in progress (missing, expired or forged cookie): start again.
 
-    code = "session.interaction_not_found"
-    status = 404
+    Logto's answer when its interaction cookie names no session (`400 session.not_found`); its
+    `404 session.interaction_not_found` is for a session without Experience state, which cannot
+    happen here: the cookie is set only by `PUT /experience`, which makes the state."""
+
+    code = "session.not_found"
+    status = 400
 
 
 class InteractionConflictError(PhoneauthError):
@@ -272,7 +276,7 @@ class Interactions:
         return Interaction(interaction_id, tenant_id, expires_at, data)
 
     async def load(self, tenant_id: str, interaction_id: str | None) -> Interaction:
-        """The live interaction, else `session.interaction_not_found`."""
+        """The live interaction, else `InteractionNotFoundError`."""
         if not interaction_id:
             raise InteractionNotFoundError()
         stored = await self.store.get(tenant_id, interaction_id)

@@ -75,8 +75,8 @@ async def test_every_step_needs_an_interaction(
     user: EndUser, method: str, path: str, body: dict[str, object] | None
 ) -> None:
     response = await user.client.request(method, user.url(path), json=body)
-    assert response.status_code == 404
-    assert response.json()["code"] == "session.interaction_not_found"
+    assert response.status_code == 400
+    assert response.json()["code"] == "session.not_found"
 
 
 async def test_no_admin_key_is_needed_and_none_is_looked_at(user: EndUser) -> None:
@@ -105,8 +105,8 @@ async def test_a_tampered_cookie_is_no_interaction(user: EndUser, tamper: object
     assert callable(tamper)
     user.client.cookies.set("phoneauth_interaction", tamper(token), domain="phoneauth.test")
     refused = await user.client.get(user.url("/interaction"))
-    assert refused.status_code == 404
-    assert refused.json()["code"] == "session.interaction_not_found"
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "session.not_found"
 
 
 async def test_a_cookie_signed_with_another_key_is_refused(
@@ -122,7 +122,7 @@ async def test_a_cookie_signed_with_another_key_is_refused(
     )
     user.client.cookies.set("phoneauth_interaction", forged, domain="phoneauth.test")
     refused = await user.client.get(user.url("/interaction"))
-    assert refused.json()["code"] == "session.interaction_not_found"
+    assert refused.json()["code"] == "session.not_found"
 
 
 async def _interaction_ids(services: Services) -> list[str]:
@@ -140,9 +140,9 @@ async def test_the_interaction_expires_after_an_hour(user: EndUser, services: Se
     assert state["verificationRecords"][0]["id"] == verification_id
     clock.advance(1)
     expired = await user.client.get(user.url("/interaction"))
-    assert expired.status_code == 404
-    assert expired.json()["code"] == "session.interaction_not_found"
-    assert (await user.identify(verification_id)).json()["code"] == "session.interaction_not_found"
+    assert expired.status_code == 400
+    assert expired.json()["code"] == "session.not_found"
+    assert (await user.identify(verification_id)).json()["code"] == "session.not_found"
 
 
 async def test_expired_interactions_are_deleted_by_the_cleanup_job_not_by_a_start(
@@ -248,7 +248,7 @@ async def test_each_tenant_has_its_own_interactions_users_and_keys(
     assert (await acme.start("SignIn")).status_code == 204
     default = EndUser(browser, api)
     refused = await browser.get(default.url("/interaction"))
-    assert refused.json()["code"] == "session.interaction_not_found"
+    assert refused.json()["code"] == "session.not_found"
     assert (await browser.get(acme.url("/interaction"))).status_code == 200
 
 
@@ -264,7 +264,7 @@ async def test_the_openapi_document_lists_the_experience_codes(browser: httpx.As
     spec = (await browser.get("/openapi.json")).json()
     submit = spec["paths"]["/api/experience/submit"]["post"]["responses"]
     assert "session.mfa.require_mfa_verification" in submit["403"]["description"]
-    assert "session.interaction_not_found" in submit["404"]["description"]
+    assert "session.not_found" in submit["400"]["description"]
     identification = spec["paths"]["/t/{tenant_id}/api/experience/identification"]["post"]
     assert "201" in identification["responses"]
     assert "user.phone_already_in_use" in identification["responses"]["422"]["description"]
@@ -346,10 +346,10 @@ async def test_of_two_concurrent_submits_one_opens_a_session(
     statuses = sorted([first.status_code, second.status_code])
     assert statuses[0] == 200, (first.text, second.text)
     loser = second if first.status_code == 200 else first
-    # Raced while both were running (409), or came after the winner had ended it (404).
+    # Raced while both were running (409), or came after the winner had ended it (400).
     assert (loser.status_code, loser.json()["code"]) in {
         (409, "session.interaction_conflict"),
-        (404, "session.interaction_not_found"),
+        (400, "session.not_found"),
     }
     async with AsyncSession(services.database.engine) as session:
         assert len(list(await session.scalars(select(SessionRow)))) == 1

@@ -56,7 +56,7 @@ async def test_register_with_phone_and_code_signs_the_user_in(
     assert "samesite=lax" in cookie.lower()
     # The interaction is over: its cookie is cleared and its state is gone.
     assert "phoneauth_interaction" not in browser.cookies
-    assert (await user.submit()).json()["code"] == "session.interaction_not_found"
+    assert (await user.submit()).json()["code"] == "session.not_found"
 
 
 async def test_the_session_cookie_and_the_token_authenticate_the_user(

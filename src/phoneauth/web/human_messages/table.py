@@ -329,7 +329,7 @@ MESSAGES: dict[str, Sentences] = {
         "This is not a valid phone number: give it with + and the country code.",
     ),
     # --- the sign-in interaction ----------------------------------------------------------------
-    "session.interaction_not_found": Sentences(_START_AGAIN, _START_AGAIN),
+    "session.not_found": Sentences(_START_AGAIN, _START_AGAIN),
     "session.interaction_conflict": Sentences(
         "Something changed at the same moment. Please repeat the last step.",
         "Another request changed this sign-in at the same moment.",

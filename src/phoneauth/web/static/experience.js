@@ -134,7 +134,7 @@
       if (window.console) window.console.error(error);
       error = problem("Something went wrong. Please try again.");
     }
-    if (error.code === "session.interaction_not_found") startOver();
+    if (error.code === "session.not_found") startOver();
     var wait = error.details.retry_after;
     if (error.code === TOO_SOON && typeof wait === "number" && wait > 0) {
       // The server's own count: the button waits exactly as long as the cooldown still runs.
