@@ -299,7 +299,9 @@ def test_change_connector_to_twilio_then_delete_guard(
         assert asked.status_code == 204, asked.text
     assert twilio.messages[-1].to == "+4915122223333"
     page.reload()
-    expect(page.locator("[data-active-connector]")).to_contain_text("Last send: sent")
+    expect(page.locator("[data-active-connector]")).to_contain_text(
+        "Last send: sent to +4915*****3333"
+    )
     shoot(page, "connectors-twilio")
     page.get_by_role("link", name="Message log").click()
     expect(page.locator("[data-message-log]")).to_contain_text(twilio.messages[-1].sid)
