@@ -51,18 +51,18 @@ services:
 
 # One worker per core and one more: the suite is mostly CPU-bound (~23 min in one process on a slow
 # day), but its tests also wait on servers they start, browsers and subprocesses; with one per core
-# the machine was a sixth idle (154 % of two cores), with one more the main run took 10 min 51 s
-# instead of 11 min 45 s. Whole files go to one worker, so module-scoped servers start once. The
-# schemathesis module runs in a pytest of its own (under xdist its generated cases are not reported
-# back, so a failure there could go unseen), started beside the main one: alone afterwards it kept
-# one core idle for a minute and a half of CI. It runs without coverage: on Python 3.11 a trace
-# function slows every line of Python, measured or not (a no-op one: 4x on stdlib code), and
-# schemathesis and hypothesis are Python through and through (a sample of 20 cases: 32 s of CPU
-# without coverage, 71 s with it); coverage is the main run's. Its output is shown once it is done;
-# `make test` fails if either run, or coverage, did. Bytecode is written for this run
-# (PYTHONDONTWRITEBYTECODE cleared), so pytest's rewritten test modules are made once, not again by
-# every test process. The main run lists its 25 slowest tests: CI's budget is 15 minutes, and
-# machines' speed varies.
+# the machine was a sixth idle (154-157 % of two cores). Two clean-clone CI runs within the hour,
+# the same CPU time: 12 min 52 s with one more, 13 min 22 s without. Whole files go to one worker,
+# so module-scoped servers start once. The schemathesis module runs in a pytest of its own (under
+# xdist its generated cases are not reported back, so a failure there could go unseen), started
+# beside the main one: alone afterwards it kept one core idle for a minute and a half of CI. It runs
+# without coverage: on Python 3.11 a trace function slows every line of Python, measured or not (a
+# no-op one: 4x on stdlib code), and schemathesis and hypothesis are Python through and through (a
+# sample of 20 cases: 32 s of CPU without coverage, 71 s with it); coverage is the main run's. Its
+# output is shown once it is done; `make test` fails if either run, or coverage, did. Bytecode is
+# written for this run (PYTHONDONTWRITEBYTECODE cleared), so pytest's rewritten test modules are
+# made once, not again by every test process. The main run lists its 25 slowest tests: CI's budget
+# is 15 minutes, and machines' speed varies.
 TEST_WORKERS := $(shell echo $$(( $$(nproc) + 1 )))
 test: export PYTHONDONTWRITEBYTECODE :=
 test: install browser services
