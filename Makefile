@@ -49,29 +49,29 @@ browser:
 services:
 	@bash scripts/start-services.sh
 
-# One worker per core and one more: the suite is mostly CPU-bound (~23 min in one process on a slow
-# day), but its tests also wait on servers they start, browsers and subprocesses; with one per core
-# the machine was a sixth idle (154-157 % of two cores). Two clean-clone CI runs within the hour,
-# the same CPU time: 12 min 52 s with one more, 13 min 22 s without. Whole files go to one worker,
-# so module-scoped servers start once. The schemathesis module runs in a pytest of its own (under
-# xdist its generated cases are not reported back, so a failure there could go unseen), started
-# beside the main one: alone afterwards it kept one core idle for a minute and a half of CI. It runs
-# without coverage: on Python 3.11 a trace function slows every line of Python, measured or not (a
-# no-op one: 4x on stdlib code), and schemathesis and hypothesis are Python through and through (a
-# sample of 20 cases: 32 s of CPU without coverage, 71 s with it); coverage is the main run's. Its
-# output is shown once it is done; `make test` fails if either run, or coverage, did. Bytecode is
-# written for this run (PYTHONDONTWRITEBYTECODE cleared): collecting the main run took 19 s of CPU
-# per process without pytest's rewritten test modules on disk and 8 s with them, so a second run in
-# the same checkout, and test modules that subprocesses import, are not rewritten again (on a clean
-# clone the processes start together and each still rewrites its own). The main run lists its 25
-# slowest tests: CI's budget is 15 minutes, and machines' speed varies.
-TEST_WORKERS := $(shell echo $$(( $$(nproc) + 1 )))
+# One worker per core: the suite is mostly CPU-bound (~23 min in one process on a slow day). One
+# more worker filled some of the time tests wait on servers, browsers and subprocesses (12 min 52 s
+# against 13 min 22 s, the same CPU), but under that contention the enumeration-timing test failed
+# once (a registered number's median answer 63 ms against 26 ms; quiet, both 2-5 ms): not worth 30
+# seconds. Whole files go to one worker, so module-scoped servers start once. The schemathesis
+# module runs in a pytest of its own (under xdist its generated cases are not reported back, so a
+# failure there could go unseen), started beside the main one: alone afterwards it kept one core
+# idle for a minute and a half of CI. It runs without coverage: on Python 3.11 a trace function
+# slows every line of Python, measured or not (a no-op one: 4x on stdlib code), and schemathesis and
+# hypothesis are Python through and through (a sample of 20 cases: 32 s of CPU without coverage, 71
+# s with it); coverage is the main run's. Its output is shown once it is done; `make test` fails if
+# either run, or coverage, did. Bytecode is written for this run (PYTHONDONTWRITEBYTECODE cleared):
+# collecting the main run took 19 s of CPU per process without pytest's rewritten test modules on
+# disk and 8 s with them, so a second run in the same checkout, and test modules that subprocesses
+# import, are not rewritten again (on a clean clone the processes start together and each still
+# rewrites its own). The main run lists its 25 slowest tests: CI's budget is 15 minutes, and
+# machines' speed varies.
 test: export PYTHONDONTWRITEBYTECODE :=
 test: install browser services
 	rm -rf .coverage .coverage.* .fuzz-output.txt
 	status=0; \
 	$(RUN) pytest tests/e2e/test_openapi_fuzz.py > .fuzz-output.txt 2>&1 & fuzz=$$!; \
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report= --durations=25 --ignore=tests/e2e/test_openapi_fuzz.py || status=$$?; \
+	$(RUN) pytest -n auto --dist loadfile --cov --cov-report= --durations=25 --ignore=tests/e2e/test_openapi_fuzz.py || status=$$?; \
 	wait $$fuzz || status=$$?; \
 	cat .fuzz-output.txt; \
 	$(RUN) coverage report || status=$$?; \
